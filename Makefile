@@ -1,0 +1,96 @@
+# The two commands that matter: `make run` (the platform with demo data) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ONESTOP_CACHE ?= $(HOME)/.cache/onestop
+export ONESTOP_CACHE
+BIN := $(ONESTOP_CACHE)/bin
+PACKAGES := libs/contracts libs/chassis services/intake services/routing
+PROTOS := $(shell find protos -name '*.proto')
+GENERATED := libs/contracts/src/onestop/__init__.py
+PYTEST := $(PY) -m pytest -p no:cacheprovider
+
+.PHONY: help deps tools install protos lint-protos breaking stack stack-down run stop status \
+        token test test-unit test-integration test-e2e bench clean constraints
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+deps:  ## system packages: RabbitMQ from Debian (needs root)
+	@[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || { \
+	  echo "installing rabbitmq-server from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null; }
+	@command -v curl >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
+
+tools:  ## build FerretDB, MinIO, grpcurl, buf and ghz into $(BIN) (cached outside the clone)
+	@bash deploy/local/build-tools.sh
+
+$(VENV)/.installed: constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' 
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -r requirements-dev.txt
+	$(PY) libs/contracts/generate.py
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt $(addprefix -e ,$(PACKAGES))
+	@touch $@
+
+$(GENERATED): $(PROTOS) libs/contracts/generate.py | $(VENV)/.installed
+	$(PY) libs/contracts/generate.py
+
+install: $(VENV)/.installed $(GENERATED)  ## the virtualenv with every package (editable) and generated stubs
+
+protos: install  ## regenerate the Python stubs from protos/
+	$(PY) libs/contracts/generate.py
+
+lint-protos: tools  ## buf STANDARD lint
+	$(BIN)/buf lint
+
+breaking: tools  ## buf breaking: protos/ against the recent history of main
+	@bash deploy/local/proto-breaking.sh
+
+stack: deps tools  ## start RabbitMQ, FerretDB and MinIO on 127.0.0.1 (harmless when already up)
+	@bash deploy/local/stack.sh up
+
+stack-down:  ## stop the local stack
+	@bash deploy/local/stack.sh down
+
+run: install stack  ## the whole platform with demo data, in the background; `make stop` ends it
+	@$(VENV)/bin/onestop-intake-seed
+	@bash deploy/local/services.sh up
+	@bash deploy/local/endpoints.sh
+
+stop:  ## stop the services and the stack
+	@bash deploy/local/services.sh down
+	@bash deploy/local/stack.sh down
+
+status:  ## what is running
+	@bash deploy/local/stack.sh status
+	@bash deploy/local/services.sh status
+
+token: install  ## print a demo desk-officer bearer token
+	@$(VENV)/bin/onestop-token
+
+test: install lint-protos breaking stack  ## every test tier: unit, integration (real servers), end-to-end
+	$(PYTEST) tests/unit
+	$(PYTEST) tests/integration
+	$(PYTEST) tests/e2e
+
+test-unit: install  ## unit tests only (no servers)
+	$(PYTEST) tests/unit
+
+test-integration: install stack  ## integration tests against the real local stack
+	$(PYTEST) tests/integration
+
+test-e2e: install stack  ## end-to-end: services as processes, called over gRPC
+	$(PYTEST) tests/e2e
+
+bench: install stack  ## benchmarks; writes bench/reports/
+	$(PY) -m bench
+
+constraints:  ## re-pin every installed package into constraints.txt
+	@{ head -2 constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^onestop-'; } > constraints.new && mv constraints.new constraints.txt
+
+clean:  ## remove the virtualenv, generated stubs and local data (not the tool cache)
+	rm -rf $(VENV) libs/contracts/src .local

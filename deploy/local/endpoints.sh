@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Prints where everything listens after `make run`.
+cat <<TXT
+
+onestop is running (logs in .local/logs, stop with 'make stop')
+  service     gRPC              api metrics                     worker metrics
+  intake      127.0.0.1:50051   http://127.0.0.1:9151/metrics   http://127.0.0.1:9251/metrics
+  routing     127.0.0.1:50052   http://127.0.0.1:9152/metrics   http://127.0.0.1:9252/metrics
+  rabbitmq    amqp://127.0.0.1:5672
+  ferretdb    mongodb://127.0.0.1:27017
+  minio       http://127.0.0.1:9000
+
+Try it (a demo desk-officer token for unit 000.00.21.H17):
+  TOKEN=\$(.venv/bin/onestop-token)
+  $HOME/.cache/onestop/bin/grpcurl -plaintext 127.0.0.1:50051 list
+  $HOME/.cache/onestop/bin/grpcurl -plaintext -H "authorization: Bearer \$TOKEN" -d '{"procedure_code":"DP.DN.0001","channel":"CHANNEL_IN_PERSON","applicant":{"kind":"APPLICANT_KIND_PERSON","full_name":"Nguyễn Văn An","citizen_id":"001203004567","phone":"0912345678"}}' 127.0.0.1:50051 onestop.intake.v1.IntakeService/SubmitDossier
+  $HOME/.cache/onestop/bin/grpcurl -plaintext -H "authorization: Bearer \$TOKEN" -d '{"dossier_code":"<code from above>"}' 127.0.0.1:50052 onestop.routing.v1.RoutingService/GetCase
+TXT

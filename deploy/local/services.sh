@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every service that exists as local processes: an `api` and a `worker` each.
+# Usage: services.sh up|down|status. Logs: .local/logs/<service>-<process>.log (JSON lines).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+DATA="${ONESTOP_DATA:-$ROOT/.local}"
+VENV_BIN="$ROOT/.venv/bin"
+SERVICES=(intake routing)   # add a service here once its package exists
+declare -A GRPC=([intake]=50051 [routing]=50052 [documents]=50053 [survey]=50054 [delivery]=50055)
+mkdir -p "$DATA/run" "$DATA/logs"
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start() {  # start SERVICE PROCESS
+  local pidfile="$DATA/run/$1-$2.pid"
+  if alive "$pidfile"; then return; fi
+  nohup "$VENV_BIN/onestop-$1-$2" >> "$DATA/logs/$1-$2.log" 2>&1 &
+  echo $! > "$pidfile"
+}
+
+up() {
+  for s in "${SERVICES[@]}"; do start "$s" worker; start "$s" api; done
+  for s in "${SERVICES[@]}"; do
+    for _ in $(seq 1 100); do port_open "${GRPC[$s]}" && break; sleep 0.2; done
+    port_open "${GRPC[$s]}" || { echo "ERROR: $s api did not open port ${GRPC[$s]}; see $DATA/logs/$s-api.log" >&2; tail -5 "$DATA/logs/$s-api.log" >&2; exit 1; }
+    alive "$DATA/run/$s-worker.pid" || { echo "ERROR: $s worker exited; see $DATA/logs/$s-worker.log" >&2; tail -5 "$DATA/logs/$s-worker.log" >&2; exit 1; }
+  done
+}
+
+down() {
+  for f in "$DATA"/run/*.pid; do
+    [ -e "$f" ] || continue
+    kill "$(cat "$f")" 2>/dev/null || true
+    for _ in $(seq 1 50); do alive "$f" || break; sleep 0.2; done
+    alive "$f" && kill -9 "$(cat "$f")" 2>/dev/null || true
+    rm -f "$f"
+  done
+  echo "services stopped"
+}
+
+status() {
+  for s in "${SERVICES[@]}"; do
+    for p in api worker; do
+      alive "$DATA/run/$s-$p.pid" && echo "$s-$p running (pid $(cat "$DATA/run/$s-$p.pid"))" || echo "$s-$p stopped"
+    done
+  done
+}
+
+case "${1:-}" in
+  up) up ;; down) down ;; status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

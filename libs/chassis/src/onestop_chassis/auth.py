@@ -1,0 +1,173 @@
+"""Bearer JWT authentication and authorisation policies.
+
+A token carries `sub` (the user or system), `roles` (list) and `agency` (the national unit code the
+holder acts for). HS256 with a shared secret for the local stack; RS256/ES256 with a public key file
+in production, so only the identity provider holds the signing key.
+
+Policies are declared on servicer methods with `@public` or `@requires(role, ...)`; a method
+without one needs a valid token with any role. Finer checks (agency ownership) are the service
+layer's authorisation hooks, using `Principal`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextvars
+import time
+from dataclasses import dataclass, field
+
+import jwt
+
+from .errors import PermissionDenied, Unauthenticated
+
+# Roles the platform knows. A token may carry several.
+DESK_OFFICER = "desk_officer"          # cán bộ tiếp nhận tại Bộ phận Một cửa
+PROCESSING_OFFICER = "processing_officer"  # chuyên viên xử lý
+AGENCY_ADMIN = "agency_admin"          # quản trị của cơ quan
+CITIZEN = "citizen"                    # tổ chức, cá nhân (online portal)
+SERVICE = "service"                    # another service or an integration partner's system
+ROLES = frozenset({DESK_OFFICER, PROCESSING_OFFICER, AGENCY_ADMIN, CITIZEN, SERVICE})
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    agency: str = ""
+
+    def has_any(self, roles) -> bool:
+        return bool(self.roles & set(roles))
+
+    def require_agency(self, unit_code: str, *, action: str) -> None:
+        """Authorisation hook: the caller must act for `unit_code`; SERVICE principals may act for any."""
+        if SERVICE in self.roles or self.agency == unit_code:
+            return
+        raise PermissionDenied(
+            "OTHER_AGENCY",
+            f"{self.subject} acts for agency {self.agency or '(none)'} and may not {action} for unit {unit_code}",
+            metadata={"caller_agency": self.agency, "unit_code": unit_code})
+
+
+@dataclass(frozen=True)
+class Policy:
+    public: bool = False
+    roles: frozenset[str] = frozenset()  # empty: any authenticated caller
+
+    def check(self, principal: Principal | None, method: str) -> None:
+        if self.public:
+            return
+        if principal is None:
+            raise Unauthenticated("TOKEN_MISSING",
+                                  f"{method} needs a bearer token: send metadata 'authorization: Bearer <jwt>'")
+        if self.roles and not principal.has_any(self.roles):
+            raise PermissionDenied("ROLE_REQUIRED",
+                                   f"{method} needs one of the roles {sorted(self.roles)}; "
+                                   f"the token has {sorted(principal.roles)}",
+                                   metadata={"required_roles": ",".join(sorted(self.roles))})
+
+
+AUTHENTICATED = Policy()
+PUBLIC = Policy(public=True)
+_POLICY_ATTR = "__onestop_policy__"
+
+
+def public(method):
+    setattr(method, _POLICY_ATTR, PUBLIC)
+    return method
+
+
+def requires(*roles: str):
+    unknown = set(roles) - ROLES
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def decorate(method):
+        setattr(method, _POLICY_ATTR, Policy(roles=frozenset(roles)))
+        return method
+    return decorate
+
+
+def policy_of(method) -> Policy:
+    return getattr(method, _POLICY_ATTR, AUTHENTICATED)
+
+
+_current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
+
+
+def current_principal() -> Principal | None:
+    return _current.get()
+
+
+def set_current_principal(principal: Principal | None) -> contextvars.Token:
+    return _current.set(principal)
+
+
+class TokenVerifier:
+    def __init__(self, *, secret: str = "", public_key: str = "", audience: str = "onestop", issuer: str = ""):
+        if not (secret or public_key):
+            raise ValueError("TokenVerifier needs a secret or a public key")
+        self._key = public_key or secret
+        self._algorithms = ["RS256", "ES256"] if public_key else ["HS256"]
+        self._audience = audience
+        self._issuer = issuer or None
+
+    @classmethod
+    def from_settings(cls, settings) -> "TokenVerifier":
+        public_key = ""
+        if settings.jwt_public_key_file:
+            with open(settings.jwt_public_key_file, encoding="utf-8") as fh:
+                public_key = fh.read()
+        return cls(secret=settings.jwt_secret, public_key=public_key,
+                   audience=settings.jwt_audience, issuer=settings.jwt_issuer)
+
+    def principal_from_header(self, authorization: str | None) -> Principal | None:
+        """None when there is no header; raises Unauthenticated for a header that is not a valid token."""
+        if not authorization:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("TOKEN_MALFORMED", "the authorization metadata must be 'Bearer <jwt>'")
+        return self.verify(token.strip())
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(token, self._key, algorithms=self._algorithms, audience=self._audience,
+                                issuer=self._issuer, options={"require": ["sub", "exp"]})
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("TOKEN_EXPIRED", "the bearer token has expired: get a new one") from None
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated("TOKEN_INVALID", f"the bearer token is not valid: {exc}") from None
+        roles = claims.get("roles") or []
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise Unauthenticated("TOKEN_INVALID", "the token's 'roles' claim must be a list of strings")
+        return Principal(subject=str(claims["sub"]), roles=frozenset(roles), agency=str(claims.get("agency", "")))
+
+
+def mint_token(secret: str, *, subject: str, roles, agency: str = "", ttl_seconds: int = 3600,
+               audience: str = "onestop", issuer: str = "") -> str:
+    """An HS256 token for the local stack, tests and demos. Production tokens come from the IdP."""
+    now = int(time.time())
+    claims = {"sub": subject, "roles": list(roles), "agency": agency, "aud": audience,
+              "iat": now, "exp": now + ttl_seconds}
+    if issuer:
+        claims["iss"] = issuer
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def token_cli(argv: list[str] | None = None) -> None:
+    """`onestop-token`: prints a bearer token signed with JWT_SECRET (or the local default)."""
+    from .config import ServiceSettings, load_or_exit
+
+    parser = argparse.ArgumentParser(description="Print a bearer JWT for the local stack.")
+    parser.add_argument("--subject", default="demo-officer")
+    parser.add_argument("--roles", default=DESK_OFFICER, help=f"comma-separated, of {sorted(ROLES)}")
+    parser.add_argument("--agency", default="000.00.21.H17", help="unit code the holder acts for")
+    parser.add_argument("--ttl", type=int, default=8 * 3600, help="seconds of validity")
+    args = parser.parse_args(argv)
+    settings = load_or_exit(ServiceSettings)
+    roles = [r for r in args.roles.split(",") if r]
+    unknown = set(roles) - ROLES
+    if unknown:
+        parser.error(f"unknown roles {sorted(unknown)}")
+    print(mint_token(settings.jwt_secret, subject=args.subject, roles=roles, agency=args.agency,
+                     ttl_seconds=args.ttl, audience=settings.jwt_audience, issuer=settings.jwt_issuer))

@@ -1,0 +1,31 @@
+"""National identifier formats shared by every service (plain Python, safe for domain code).
+
+- Unit code (mã định danh đơn vị), e.g. "000.00.21.H17": four dot-separated groups of 3, 2, 2, 3
+  digits or capital letters.
+- Dossier code (Circular 01/2018 art. 19): "<unit code>-YYMMDD-NNNN", NNNN the day's sequence of
+  that unit, 4 digits, widening only past 9999 dossiers in a day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+UNIT_CODE = re.compile(r"^[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}$")
+DOSSIER_CODE = re.compile(r"^(?P<unit>[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3})-(?P<day>\d{6})-(?P<seq>\d{4,})$")
+
+
+def is_unit_code(value: str) -> bool:
+    return bool(UNIT_CODE.match(value))
+
+
+def is_dossier_code(value: str) -> bool:
+    return bool(DOSSIER_CODE.match(value))
+
+
+def dossier_code(unit_code: str, day: dt.date, sequence: int) -> str:
+    if not is_unit_code(unit_code):
+        raise ValueError(f"not a national unit code: {unit_code!r}")
+    if sequence < 1:
+        raise ValueError("the day's sequence starts at 1")
+    return f"{unit_code}-{day:%y%m%d}-{sequence:04d}"

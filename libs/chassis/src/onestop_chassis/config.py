@@ -1,0 +1,109 @@
+"""Configuration from environment variables, with defaults for the local stack.
+
+A malformed value, or a value that production requires and nobody set, stops the process with a
+message naming the variable (exit status 2) instead of failing later in an obscure place.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal, TypeVar
+
+from pydantic import ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_JWT_SECRET = "onestop-local-development-secret-do-not-use-in-production"
+
+# Ports every process uses unless told otherwise (README lists them).
+GRPC_PORTS = {"intake": 50051, "routing": 50052, "documents": 50053, "survey": 50054, "delivery": 50055}
+API_METRICS_PORTS = {name: 9100 + port - 50000 for name, port in GRPC_PORTS.items()}     # 9151..
+WORKER_METRICS_PORTS = {name: 9200 + port - 50000 for name, port in GRPC_PORTS.items()}  # 9251..
+
+
+class ConfigError(SystemExit):
+    def __init__(self, message: str):
+        super().__init__(2)
+        self.message = message
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service shares. Each service subclasses it and sets `service_name`."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    service_name: str = "unnamed"
+    onestop_env: Literal["local", "production"] = "local"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 0
+    grpc_max_workers: int = 16
+    metrics_host: str = "127.0.0.1"
+    api_metrics_port: int = 0
+    worker_metrics_port: int = 0
+
+    mongodb_uri: str = "mongodb://127.0.0.1:27017/"
+    mongodb_database: str = ""
+    amqp_uri: str = "amqp://guest:guest@127.0.0.1:5672/"
+    minio_endpoint: str = "127.0.0.1:9000"
+    minio_access_key: str = "onestop"
+    minio_secret_key: str = "onestop-local-secret"
+    minio_secure: bool = False
+
+    jwt_secret: str = ""
+    jwt_public_key_file: str = ""
+    jwt_audience: str = "onestop"
+    jwt_issuer: str = ""
+
+    outbox_poll_seconds: float = 0.2
+    outbox_batch_size: int = 100
+    outbox_lease_seconds: float = 30.0
+
+    # Standard OpenTelemetry variable: spans are exported over OTLP/gRPC only when it is set.
+    otel_exporter_otlp_endpoint: str = ""
+
+    @model_validator(mode="after")
+    def _defaults_and_production_rules(self):
+        name = self.service_name
+        self.grpc_port = self.grpc_port or GRPC_PORTS.get(name, 50050)
+        self.api_metrics_port = self.api_metrics_port or API_METRICS_PORTS.get(name, 9150)
+        self.worker_metrics_port = self.worker_metrics_port or WORKER_METRICS_PORTS.get(name, 9250)
+        self.mongodb_database = self.mongodb_database or f"onestop_{name}"
+        for port_name in ("grpc_port", "api_metrics_port", "worker_metrics_port"):
+            if not 0 < getattr(self, port_name) < 65536:
+                raise ValueError(f"{port_name.upper()} must be a TCP port between 1 and 65535")
+        if self.outbox_poll_seconds <= 0:
+            raise ValueError("OUTBOX_POLL_SECONDS must be greater than 0")
+        if self.onestop_env == "production":
+            if not (self.jwt_secret or self.jwt_public_key_file):
+                raise ValueError("JWT_SECRET or JWT_PUBLIC_KEY_FILE is required when ONESTOP_ENV=production")
+        elif not (self.jwt_secret or self.jwt_public_key_file):
+            self.jwt_secret = LOCAL_JWT_SECRET
+        return self
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def load_settings(cls: type[S], **overrides) -> S:
+    """Reads settings from the environment; on a bad value raises ConfigError naming the variable."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            variable = ".".join(str(p) for p in err["loc"]).upper()
+            if variable:
+                problems.append(f"{variable}={err.get('input')!r}: {err['msg']}")
+            else:
+                problems.append(err["msg"].removeprefix("Value error, "))
+        raise ConfigError("configuration error: " + "; ".join(problems)) from None
+
+
+def load_or_exit(cls: type[S]) -> S:
+    """For process entrypoints: print the configuration error and exit with status 2."""
+    try:
+        return load_settings(cls)
+    except ConfigError as exc:
+        print(exc.message, file=sys.stderr)
+        raise

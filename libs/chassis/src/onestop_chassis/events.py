@@ -1,0 +1,45 @@
+"""Event payloads: `onestop.events.v1` messages carried as proto3 JSON on nameko's event bus.
+
+An event is published to the exchange "<producer>.events" with the message's short name as the
+routing key, so a nameko worker subscribes with `@event_handler("intake", "DossierReceived")`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import TypeVar
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from onestop.events.v1 import intake_events_pb2 as _events  # EventHeader lives with the events
+
+M = TypeVar("M", bound=Message)
+
+
+class InvalidEvent(ValueError):
+    """A payload that does not parse as the expected event: retrying cannot help."""
+
+
+def new_header(producer: str, occurred_at: dt.datetime | None = None) -> _events.EventHeader:
+    header = _events.EventHeader(event_id=str(uuid.uuid4()), producer=producer)
+    header.occurred_at.FromDatetime(occurred_at or dt.datetime.now(dt.timezone.utc))
+    return header
+
+
+def event_type(message: Message | type[Message]) -> str:
+    return message.DESCRIPTOR.name
+
+
+def to_payload(message: Message) -> dict:
+    return json_format.MessageToDict(message)
+
+
+def from_payload(payload: dict, cls: type[M]) -> M:
+    try:
+        message = json_format.ParseDict(payload, cls(), ignore_unknown_fields=True)
+    except (json_format.ParseError, TypeError, AttributeError) as exc:
+        raise InvalidEvent(f"payload is not a valid {cls.DESCRIPTOR.full_name}: {exc}") from None
+    if not message.header.event_id:
+        raise InvalidEvent(f"{cls.DESCRIPTOR.full_name} payload has no header.eventId")
+    return message

@@ -1,0 +1,230 @@
+"""The `api` process: a native grpcio server (thread pool) with the standard health service,
+server reflection and one interceptor that, for every call of the service's own methods:
+
+  1. continues the caller's trace (W3C traceparent metadata) and returns the trace id in the
+     `x-trace-id` initial metadata;
+  2. authenticates the bearer JWT and applies the method's policy;
+  3. turns `ServiceError`s into canonical status codes with a google.rpc.ErrorInfo reason (and a
+     BadRequest listing field violations); anything unexpected becomes INTERNAL, logged with its
+     trace id, without leaking internals to the caller;
+  4. counts requests, errors and latency per method.
+
+A request body that is not a valid protobuf message becomes INVALID_ARGUMENT (grpcio's own
+answer would be INTERNAL, which tells the caller nothing useful).
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent import futures
+
+import grpc
+from google.protobuf import descriptor as pb_descriptor
+from google.rpc import error_details_pb2, status_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from . import metrics, tracing
+from .auth import AUTHENTICATED, Policy, TokenVerifier, policy_of, set_current_principal
+from .errors import InvalidArgument, ServiceError
+from .logs import get_logger
+
+log = get_logger("onestop.grpc")
+_INFRASTRUCTURE = ("/grpc.health.v1.", "/grpc.reflection.")
+
+
+class _Malformed:
+    """Stands in for a request whose bytes did not parse, so the interceptor can answer it."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def _tolerant(deserializer):
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes):
+        try:
+            return deserializer(data)
+        except Exception as exc:  # protobuf raises DecodeError, but be safe with any parser
+            return _Malformed(exc)
+    return deserialize
+
+
+def _checked(request):
+    if isinstance(request, _Malformed):
+        raise InvalidArgument("MALFORMED_REQUEST",
+                              f"the request body is not a valid protobuf message for this method: {request.error}")
+    return request
+
+
+def _rich_status(service: str, err: ServiceError) -> grpc.Status:
+    code = grpc.StatusCode[err.code]
+    status = status_pb2.Status(code=code.value[0], message=err.message)
+    status.details.add().Pack(error_details_pb2.ErrorInfo(
+        reason=err.reason, domain=f"{service}.onestop", metadata=err.metadata))
+    if err.violations:
+        status.details.add().Pack(error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in err.violations]))
+    return rpc_status.to_status(status)
+
+
+class ChassisInterceptor(grpc.ServerInterceptor):
+    def __init__(self, service: str, verifier: TokenVerifier, policies: dict[str, Policy]):
+        self._service = service
+        self._verifier = verifier
+        self._policies = policies
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith(_INFRASTRUCTURE):
+            return handler
+        policy = self._policies.get(method, AUTHENTICATED)  # unknown methods are never public
+        short = method.rsplit("/", 1)[-1]
+        if handler.unary_unary:
+            return handler._replace(
+                request_deserializer=_tolerant(handler.request_deserializer),
+                unary_unary=self._unary(handler.unary_unary, method, short, policy))
+        if handler.unary_stream:
+            return handler._replace(
+                request_deserializer=_tolerant(handler.request_deserializer),
+                unary_stream=self._streaming(handler.unary_stream, method, short, policy, _checked))
+        checked_stream = lambda it: (_checked(r) for r in it)  # noqa: E731
+        if handler.stream_unary:
+            return handler._replace(
+                request_deserializer=_tolerant(handler.request_deserializer),
+                stream_unary=self._unary(handler.stream_unary, method, short, policy, checked_stream))
+        return handler._replace(
+            request_deserializer=_tolerant(handler.request_deserializer),
+            stream_stream=self._streaming(handler.stream_stream, method, short, policy, checked_stream))
+
+    # -- the per-call steps, shared by all four kinds of method ------------------------------
+    def _begin(self, context, method: str, policy: Policy):
+        metadata = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
+        span = tracing.tracer().start_span(method.lstrip("/"), context=tracing.extract(metadata),
+                                           kind=trace.SpanKind.SERVER)
+        token = otel_context.attach(trace.set_span_in_context(span))
+        context.send_initial_metadata((("x-trace-id", format(span.get_span_context().trace_id, "032x")),))
+        principal = self._verifier.principal_from_header(metadata.get("authorization"))
+        policy.check(principal, method)
+        set_current_principal(principal)
+        if principal is not None:
+            span.set_attribute("enduser.id", principal.subject)
+        return span, token
+
+    @staticmethod
+    def _code_for(exc: Exception, context) -> grpc.StatusCode:
+        if isinstance(exc, ServiceError):
+            return grpc.StatusCode[exc.code]
+        existing = context.code()  # set when the servicer called context.abort itself
+        return existing if existing not in (None, grpc.StatusCode.OK) else grpc.StatusCode.INTERNAL
+
+    def _fail(self, context, span, exc: Exception, code: grpc.StatusCode) -> None:
+        """Aborts the call with the status for `exc` (context.abort raises)."""
+        if isinstance(exc, ServiceError):
+            span.set_attribute("onestop.error.reason", exc.reason)
+            log.info("rpc refused", code=code.name, reason=exc.reason, detail=exc.message)
+            context.abort_with_status(_rich_status(self._service, exc))
+        if code is not grpc.StatusCode.INTERNAL:
+            raise exc  # the servicer aborted by itself: keep its status
+        span.record_exception(exc)
+        log.exception("rpc failed")
+        context.abort(grpc.StatusCode.INTERNAL,
+                      f"internal error; quote trace id {tracing.current_trace_id()} when reporting it")
+
+    def _end(self, span, token, short: str, code: grpc.StatusCode, started: float) -> None:
+        metrics.RPC_REQUESTS.labels(self._service, short, code.name).inc()
+        if code is not grpc.StatusCode.OK:
+            metrics.RPC_ERRORS.labels(self._service, short, code.name).inc()
+            span.set_status(trace.Status(trace.StatusCode.ERROR, code.name))
+        metrics.RPC_LATENCY.labels(self._service, short).observe(time.perf_counter() - started)
+        span.set_attribute("rpc.grpc.status_code", code.value[0])
+        span.end()
+        set_current_principal(None)
+        if token is not None:
+            otel_context.detach(token)
+
+    def _unary(self, behavior, method, short, policy, check=_checked):
+        def handle(request, context):
+            started, code, span, token = time.perf_counter(), grpc.StatusCode.OK, trace.INVALID_SPAN, None
+            try:
+                span, token = self._begin(context, method, policy)
+                return behavior(check(request), context)
+            except Exception as exc:
+                code = self._code_for(exc, context)
+                self._fail(context, span, exc, code)
+            finally:
+                self._end(span, token, short, code, started)
+        return handle
+
+    def _streaming(self, behavior, method, short, policy, check):
+        def handle(request, context):
+            started, code, span, token = time.perf_counter(), grpc.StatusCode.OK, trace.INVALID_SPAN, None
+            try:
+                span, token = self._begin(context, method, policy)
+                yield from behavior(check(request), context)
+            except Exception as exc:
+                code = self._code_for(exc, context)
+                self._fail(context, span, exc, code)
+            finally:
+                self._end(span, token, short, code, started)
+        return handle
+
+
+class GrpcServer:
+    """Builds and runs one service's gRPC server."""
+
+    def __init__(self, settings, verifier: TokenVerifier | None = None):
+        self._settings = settings
+        self._verifier = verifier or TokenVerifier.from_settings(settings)
+        self._services: list[tuple[object, object, pb_descriptor.ServiceDescriptor]] = []
+        self._policies: dict[str, Policy] = {}
+        self._server: grpc.Server | None = None
+        self._health = health.HealthServicer()
+        self.port: int | None = None
+
+    def add_servicer(self, add_to_server, servicer, service_descriptor: pb_descriptor.ServiceDescriptor) -> None:
+        for method in service_descriptor.methods:
+            implementation = getattr(type(servicer), method.name, None)
+            if implementation is None:
+                raise TypeError(f"{type(servicer).__name__} does not implement {method.full_name}")
+            self._policies[f"/{service_descriptor.full_name}/{method.name}"] = policy_of(implementation)
+        self._services.append((add_to_server, servicer, service_descriptor))
+
+    def start(self) -> int:
+        s = self._settings
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=s.grpc_max_workers, thread_name_prefix="grpc"),
+            interceptors=[ChassisInterceptor(s.service_name, self._verifier, self._policies)],
+            options=[("grpc.max_receive_message_length", 8 * 1024 * 1024)],
+        )
+        names = [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
+        for add_to_server, servicer, descriptor in self._services:
+            add_to_server(servicer, server)
+            names.append(descriptor.full_name)
+            self._health.set(descriptor.full_name, health_pb2.HealthCheckResponse.SERVING)
+        self._health.set("", health_pb2.HealthCheckResponse.SERVING)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        reflection.enable_server_reflection(names, server)
+        self.port = server.add_insecure_port(f"{s.grpc_host}:{s.grpc_port}")
+        if not self.port:
+            raise RuntimeError(f"cannot listen on {s.grpc_host}:{s.grpc_port} (GRPC_PORT in use?)")
+        server.start()
+        self._server = server
+        log.info("grpc listening", address=f"{s.grpc_host}:{self.port}", services=names)
+        return self.port
+
+    def stop(self, grace: float = 5.0) -> None:
+        if self._server is not None:
+            self._health.enter_graceful_shutdown()
+            self._server.stop(grace).wait()
+
+    def wait(self) -> None:
+        assert self._server is not None
+        self._server.wait_for_termination()

@@ -1,0 +1,195 @@
+"""The `worker` process: a nameko service for everything AMQP (event handlers, timers, the outbox
+relay), with DependencyProviders for MongoDB, MinIO, the outbox relay and observability.
+
+The process entry module must call `eventlet.monkey_patch()` before importing anything else, then
+`run_worker(...)`. Never call a grpcio stub from here (it deadlocks under eventlet).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import signal
+import time
+
+import eventlet
+import structlog
+from nameko import config as nameko_config
+from nameko.amqp.publish import Publisher
+from nameko.events import EventHandler
+from nameko.extensions import DependencyProvider
+from nameko.runners import ServiceRunner
+from nameko.standalone.events import get_event_exchange
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from . import metrics, mongo, storage, tracing
+from .config import ServiceSettings
+from .logs import configure_logging, get_logger
+from .outbox import OutboxRelay
+
+log = get_logger("onestop.worker")
+SETTINGS_KEY = "ONESTOP_SETTINGS"
+
+
+def worker_settings() -> ServiceSettings:
+    return nameko_config[SETTINGS_KEY]
+
+
+def nameko_config_for(settings: ServiceSettings) -> dict:
+    return {
+        SETTINGS_KEY: settings,
+        "AMQP_URI": settings.amqp_uri,
+        "max_workers": 10,
+        "PREFETCH_COUNT": 10,
+        "HEARTBEAT": 30,
+    }
+
+
+def _occurred_at(payload) -> float | None:
+    try:
+        stamp = payload["header"]["occurredAt"]
+        return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+class Observability(DependencyProvider):
+    """A span, log context and metrics for every worker. An event handler's span continues the
+    trace carried in the message's `traceparent` header."""
+
+    def setup(self):
+        self._service = self.container.service_name
+        self._active: dict = {}
+
+    def worker_setup(self, worker_ctx):
+        entrypoint = worker_ctx.entrypoint
+        handler = entrypoint.method_name
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(handler=handler)
+        parent = tracing.extract(worker_ctx.context_data)
+        kind = trace.SpanKind.CONSUMER if isinstance(entrypoint, EventHandler) else trace.SpanKind.INTERNAL
+        span = tracing.tracer().start_span(f"{self._service}.{handler}", context=parent, kind=kind)
+        token = otel_context.attach(trace.set_span_in_context(span))
+        if isinstance(entrypoint, EventHandler):
+            structlog.contextvars.bind_contextvars(event_type=entrypoint.event_type)
+            occurred = _occurred_at(worker_ctx.args[0] if worker_ctx.args else None)
+            if occurred is not None:
+                metrics.EVENT_DELIVERY_DELAY.labels(self._service, entrypoint.event_type).observe(
+                    max(0.0, time.time() - occurred))
+        self._active[worker_ctx] = (span, token, time.perf_counter())
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        span, token, started = self._active.pop(worker_ctx, (None, None, None))
+        if span is None:
+            return
+        handler = worker_ctx.entrypoint.method_name
+        metrics.HANDLER_LATENCY.labels(self._service, handler).observe(time.perf_counter() - started)
+        metrics.HANDLER_CALLS.labels(self._service, handler, "error" if exc_info else "ok").inc()
+        if exc_info:
+            metrics.HANDLER_ERRORS.labels(self._service, handler).inc()
+            span.record_exception(exc_info[1])
+            span.set_status(trace.Status(trace.StatusCode.ERROR, str(exc_info[1])))
+            log.error("worker failed", exc_info=exc_info)
+        span.end()
+        otel_context.detach(token)
+        structlog.contextvars.clear_contextvars()
+
+
+class MongoConnection(DependencyProvider):
+    """Connects mongoengine to the service's database when the worker starts."""
+
+    def setup(self):
+        mongo.connect(worker_settings())
+
+    def stop(self):
+        mongo.disconnect()
+
+
+class MinioClient(DependencyProvider):
+    """Gives workers a MinIO client for the service's object storage."""
+
+    def setup(self):
+        self.client = storage.minio_client(worker_settings())
+
+    def get_dependency(self, worker_ctx):
+        return self.client
+
+
+class OutboxRelayRunner(DependencyProvider):
+    """Runs the outbox relay of one aggregate collection in a managed green thread.
+
+    `collection` is a callable returning the pymongo collection. It is called in start(): nameko
+    runs every provider's setup() (MongoConnection's included) before any start().
+    Publishing waits for the broker's confirm; while RabbitMQ is down, entries stay in the outbox.
+    """
+
+    def __init__(self, collection):
+        self._collection_fn = collection
+        self._running = False
+
+    def setup(self):
+        self._settings = settings = worker_settings()
+        self._interval = settings.outbox_poll_seconds
+        self._publisher = Publisher(
+            settings.amqp_uri, use_confirms=True, serializer="json",
+            retry=True, retry_policy={"max_retries": 1, "interval_start": 0.5, "interval_step": 0.5},
+            transport_options={"max_retries": 1, "interval_start": 0.5, "interval_step": 0.5,
+                               "interval_max": 1, "confirm_publish": True})
+
+    def _publish(self, entry: dict, headers: dict) -> None:
+        self._publisher.publish(
+            entry["payload"], exchange=get_event_exchange(entry["producer"]),
+            routing_key=entry["event_type"], headers=headers, message_id=entry["event_id"])
+
+    def start(self):
+        self.relay = OutboxRelay(self.container.service_name, self._collection_fn(), self._publish,
+                                 batch_size=self._settings.outbox_batch_size,
+                                 lease_seconds=self._settings.outbox_lease_seconds)
+        self.relay.ensure_indexes()
+        self._running = True
+        self.container.spawn_managed_thread(self._loop, identifier="outbox-relay")
+
+    def stop(self):
+        self._running = False
+
+    def kill(self):
+        self._running = False
+
+    def _loop(self):
+        while self._running:
+            try:
+                if self.relay.run_once():
+                    continue  # more may be waiting: go again without sleeping
+            except Exception:
+                log.exception("outbox relay pass failed; retrying")
+                eventlet.sleep(1)
+            eventlet.sleep(self._interval)
+
+
+def run_worker(service_cls, settings: ServiceSettings) -> None:
+    """Runs one nameko service until SIGTERM/SIGINT. Call after eventlet.monkey_patch()."""
+    configure_logging(settings.service_name, "worker", settings.log_level)
+    tracing.configure_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
+    metrics.start_metrics_server(settings.metrics_host, settings.worker_metrics_port)
+    nameko_config.setup(nameko_config_for(settings))
+    runner = ServiceRunner()
+    runner.add_service(service_cls)
+
+    def shutdown(_signum, _frame):
+        eventlet.spawn_n(runner.stop)  # signal handlers cannot use eventlet primitives directly
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    runner.start()
+    log.info("worker started", metrics=f"{settings.metrics_host}:{settings.worker_metrics_port}",
+             amqp=settings.amqp_uri.rsplit("@", 1)[-1])
+    waiter = eventlet.spawn(runner.wait)
+    while True:
+        try:
+            waiter.wait()
+            break
+        except OSError as exc:
+            if exc.errno != errno.EINTR:
+                raise
+    log.info("worker stopped")

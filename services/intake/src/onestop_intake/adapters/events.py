@@ -1,0 +1,33 @@
+"""Domain events of the desk → onestop.events.v1 messages."""
+
+from __future__ import annotations
+
+from onestop.events.v1 import intake_events_pb2 as ev
+
+from onestop_chassis import events
+
+from .. import domain
+from . import proto
+
+PRODUCER = "intake"
+
+
+def to_message(event):
+    d = event.dossier
+    if isinstance(event, domain.DossierReceived):
+        message = ev.DossierReceived(
+            header=events.new_header(PRODUCER, d.received_at), dossier_code=d.code,
+            procedure_code=d.procedure_code, procedure_name=d.procedure_name,
+            receiving_unit=proto.unit_ref(d.receiving_unit), channel=int(d.channel),
+            applicant=proto.applicant_to_proto(d.applicant),
+            legal_duration=proto.duration_to_proto(d.legal_duration))
+        message.received_at.FromDatetime(d.received_at)
+        message.appointment_at.FromDatetime(d.appointment_at)
+        return message
+    if isinstance(event, domain.DossierSubmitted):
+        message = ev.DossierSubmitted(
+            header=events.new_header(PRODUCER, d.received_at), dossier_code=d.code,
+            procedure_code=d.procedure_code, receiving_unit=proto.unit_ref(d.receiving_unit))
+        message.submitted_at.FromDatetime(d.received_at)
+        return message
+    raise TypeError(f"no event message for {type(event).__name__}")

@@ -1,0 +1,159 @@
+"""MongoDB adapters of the intake ports (mongoengine documents in the service's own database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import mongoengine as me
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from onestop_chassis.outbox import outbox_fields
+
+from .. import domain
+from ..service import DuplicateRequest
+from . import events as event_mapping
+
+
+class UnitDoc(me.Document):
+    meta = {"collection": "units"}
+    code = me.StringField(primary_key=True)
+    name = me.StringField(required=True)
+    parent_code = me.StringField(default="")
+
+
+class ProcedureDoc(me.Document):
+    meta = {"collection": "procedures"}
+    code = me.StringField(primary_key=True)
+    name = me.StringField(required=True)
+    legal_days = me.IntField(default=0)
+    legal_hours = me.IntField(default=0)
+    legal_minutes = me.IntField(default=0)
+    competent_unit_code = me.StringField(required=True)
+    active = me.BooleanField(default=True)
+
+
+class DossierDoc(me.Document):
+    """One dossier; `outbox` and `outbox_pending` carry its unpublished events (chassis outbox)."""
+    meta = {"collection": "dossiers", "indexes": [{"fields": ["request_id"], "unique": True}],
+            "strict": False}
+    code = me.StringField(primary_key=True)
+    request_id = me.StringField(required=True)
+    fingerprint = me.StringField(required=True)
+    procedure_code = me.StringField(required=True)
+    procedure_name = me.StringField(required=True)
+    applicant = me.DictField(required=True)
+    channel = me.IntField(required=True)
+    status = me.IntField(required=True)
+    receiving_unit = me.DictField(required=True)
+    received_at = me.DateTimeField(required=True)
+    appointment_at = me.DateTimeField()
+    legal_duration = me.DictField()
+    request_content = me.StringField(default="")
+    history = me.ListField(me.DictField())
+    outbox = me.ListField(me.DictField())
+    outbox_pending = me.BooleanField(default=False)
+
+
+class CounterDoc(me.Document):
+    meta = {"collection": "dossier_code_counters"}
+    key = me.StringField(primary_key=True)  # "<unit code>-YYMMDD"
+    seq = me.IntField(default=0)
+
+
+def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _to_doc(d: domain.Dossier, events: list) -> DossierDoc:
+    a = d.applicant
+    return DossierDoc(
+        code=d.code, request_id=d.request_id, fingerprint=d.fingerprint,
+        procedure_code=d.procedure_code, procedure_name=d.procedure_name,
+        applicant={**{k: v for k, v in a.__dict__.items() if k != "address"}, "address": dict(a.address.__dict__)},
+        channel=int(d.channel), status=int(d.status),
+        receiving_unit={"code": d.receiving_unit.code, "name": d.receiving_unit.name,
+                        "parent_code": d.receiving_unit.parent_code},
+        received_at=d.received_at, appointment_at=d.appointment_at,
+        legal_duration=dict(d.legal_duration.__dict__), request_content=d.request_content,
+        history=[{"at": t.at, "status": int(t.status), "actor": t.actor, "note": t.note} for t in d.history],
+        **outbox_fields([event_mapping.to_message(e) for e in events]),
+    )
+
+
+def _from_doc(doc: DossierDoc) -> domain.Dossier:
+    a = dict(doc.applicant)
+    address = domain.Address(**a.pop("address", {}))
+    return domain.Dossier(
+        code=doc.code, request_id=doc.request_id, fingerprint=doc.fingerprint,
+        procedure_code=doc.procedure_code, procedure_name=doc.procedure_name,
+        applicant=domain.Applicant(**a, address=address), channel=domain.Channel(doc.channel),
+        status=domain.DossierStatus(doc.status), receiving_unit=domain.Unit(**doc.receiving_unit),
+        received_at=_as_utc(doc.received_at), appointment_at=_as_utc(doc.appointment_at),
+        legal_duration=domain.WorkingDuration(**doc.legal_duration), request_content=doc.request_content,
+        history=[domain.Transition(at=_as_utc(h["at"]), status=domain.DossierStatus(h["status"]),
+                                   actor=h["actor"], note=h.get("note", "")) for h in doc.history],
+    )
+
+
+class MongoDossiers:
+    def by_request_id(self, request_id: str) -> domain.Dossier | None:
+        doc = DossierDoc.objects(request_id=request_id).first()
+        return _from_doc(doc) if doc else None
+
+    def by_code(self, code: str) -> domain.Dossier | None:
+        doc = DossierDoc.objects(code=code).first()
+        return _from_doc(doc) if doc else None
+
+    def add(self, dossier: domain.Dossier, events: list) -> None:
+        try:
+            _to_doc(dossier, events).save(force_insert=True)  # one write: the dossier and its events
+        except (me.NotUniqueError, DuplicateKeyError) as exc:
+            if "request_id" in str(exc):
+                raise DuplicateRequest(dossier.request_id) from exc
+            raise
+
+
+class MongoCatalogue:
+    def procedure(self, code: str) -> domain.Procedure | None:
+        doc = ProcedureDoc.objects(code=code).first()
+        if doc is None:
+            return None
+        return domain.Procedure(
+            code=doc.code, name=doc.name, competent_unit_code=doc.competent_unit_code, active=doc.active,
+            legal_duration=domain.WorkingDuration(doc.legal_days, doc.legal_hours, doc.legal_minutes))
+
+    def unit(self, code: str) -> domain.Unit | None:
+        doc = UnitDoc.objects(code=code).first()
+        return domain.Unit(code=doc.code, name=doc.name, parent_code=doc.parent_code) if doc else None
+
+    def put_unit(self, unit: domain.Unit) -> None:
+        UnitDoc(code=unit.code, name=unit.name, parent_code=unit.parent_code).save()
+
+    def put_procedure(self, p: domain.Procedure) -> None:
+        ProcedureDoc(code=p.code, name=p.name, competent_unit_code=p.competent_unit_code, active=p.active,
+                     legal_days=p.legal_duration.days, legal_hours=p.legal_duration.hours,
+                     legal_minutes=p.legal_duration.minutes).save()
+
+
+class MongoCodeSequence:
+    """Atomic per-unit, per-day counter: one findAndModify($inc, upsert) per dossier."""
+
+    def next(self, unit_code: str, day: dt.date) -> int:
+        key = f"{unit_code}-{day:%y%m%d}"
+        collection = CounterDoc._get_collection()
+        for _ in range(3):
+            try:
+                doc = collection.find_one_and_update({"_id": key}, {"$inc": {"seq": 1}}, upsert=True,
+                                                     return_document=ReturnDocument.AFTER)
+                return int(doc["seq"])
+            except DuplicateKeyError:
+                continue  # two first-of-the-day upserts raced; the loser increments the winner's
+        raise RuntimeError(f"could not allocate a dossier code for {key}")
+
+
+def ensure_indexes() -> None:
+    for document in (UnitDoc, ProcedureDoc, DossierDoc, CounterDoc):
+        document.ensure_indexes()

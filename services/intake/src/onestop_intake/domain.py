@@ -1,0 +1,227 @@
+"""The reception desk's domain: applicants, procedures, dossiers and the rules for receiving them.
+
+Plain Python: no grpc, nameko, mongoengine or minio here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from onestop_chassis import codes
+from onestop_chassis.errors import Violations
+
+
+class Channel(IntEnum):
+    IN_PERSON = 1
+    ONLINE = 2
+    POSTAL = 3
+
+
+class DossierStatus(IntEnum):
+    NEW = 1
+    RECEIVED = 2
+    REFUSED = 3
+    PROCESSING = 4
+    SUPPLEMENT_REQUESTED = 5
+    PAYMENT_REQUESTED = 6
+    WITHDRAWAL_REQUESTED = 7
+    STOPPED = 8
+    FINISHED = 9
+    RESULT_RETURNED = 10
+
+
+STATUS_LABELS_VI = {
+    DossierStatus.NEW: "Mới đăng ký",
+    DossierStatus.RECEIVED: "Được tiếp nhận",
+    DossierStatus.REFUSED: "Không được tiếp nhận",
+    DossierStatus.PROCESSING: "Đang xử lý",
+    DossierStatus.SUPPLEMENT_REQUESTED: "Yêu cầu bổ sung giấy tờ",
+    DossierStatus.PAYMENT_REQUESTED: "Yêu cầu thực hiện nghĩa vụ tài chính",
+    DossierStatus.WITHDRAWAL_REQUESTED: "Công dân yêu cầu rút hồ sơ",
+    DossierStatus.STOPPED: "Dừng xử lý",
+    DossierStatus.FINISHED: "Đã xử lý xong",
+    DossierStatus.RESULT_RETURNED: "Đã trả kết quả",
+}
+
+
+class ApplicantKind(IntEnum):
+    PERSON = 1
+    ORGANISATION = 2
+
+
+@dataclass(frozen=True)
+class Address:
+    line: str = ""
+    commune: str = ""
+    province: str = ""
+
+
+@dataclass(frozen=True)
+class Applicant:
+    kind: int
+    full_name: str
+    citizen_id: str = ""
+    organisation_name: str = ""
+    tax_code: str = ""
+    phone: str = ""
+    email: str = ""
+    address: Address = Address()
+
+
+@dataclass(frozen=True)
+class WorkingDuration:
+    days: int = 0
+    hours: int = 0
+    minutes: int = 0
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    parent_code: str = ""
+
+
+@dataclass(frozen=True)
+class Procedure:
+    code: str
+    name: str
+    legal_duration: WorkingDuration
+    competent_unit_code: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One line of the dossier's history: who moved it to which status, when and why."""
+    at: dt.datetime
+    status: DossierStatus
+    actor: str
+    note: str = ""
+
+
+@dataclass
+class Dossier:
+    code: str
+    request_id: str
+    fingerprint: str
+    procedure_code: str
+    procedure_name: str
+    applicant: Applicant
+    channel: Channel
+    status: DossierStatus
+    receiving_unit: Unit
+    received_at: dt.datetime
+    appointment_at: dt.datetime | None
+    legal_duration: WorkingDuration
+    request_content: str = ""
+    history: list[Transition] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SubmitDossier:
+    """The command a desk officer, citizen portal or postal clerk sends."""
+    request_id: str
+    procedure_code: str
+    applicant: Applicant
+    channel: int
+    receiving_unit_code: str = ""
+    request_content: str = ""
+
+
+# Domain events, turned into onestop.events.v1 messages by the adapters.
+@dataclass(frozen=True)
+class DossierReceived:
+    dossier: Dossier
+
+
+@dataclass(frozen=True)
+class DossierSubmitted:
+    dossier: Dossier
+
+
+CITIZEN_ID = re.compile(r"^\d{12}$")
+TAX_CODE = re.compile(r"^\d{10}(-\d{3})?$")
+PHONE = re.compile(r"^(\+84|0)\d{9,10}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PROCEDURE_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+LIMITS = {"request_id": 128, "procedure_code": 64, "request_content": 2000, "full_name": 200,
+          "organisation_name": 300, "email": 254, "line": 300, "commune": 120, "province": 120}
+
+
+def normalise_phone(phone: str) -> str:
+    return re.sub(r"[\s.()-]", "", phone)
+
+
+def _text(v: Violations, name: str, value: str, limit_key: str, required: bool = False) -> None:
+    if required and not value.strip():
+        v.add(name, "is required")
+    elif len(value) > LIMITS[limit_key]:
+        v.add(name, f"is longer than {LIMITS[limit_key]} characters")
+    elif CONTROL_CHARS.search(value):
+        v.add(name, "contains control characters")
+
+
+def validate_submission(cmd: SubmitDossier) -> None:
+    """Raises InvalidArgument listing every problem of the command at once."""
+    v = Violations()
+    _text(v, "request_id", cmd.request_id, "request_id")
+    _text(v, "procedure_code", cmd.procedure_code, "procedure_code", required=True)
+    if cmd.procedure_code.strip() and not PROCEDURE_CODE.match(cmd.procedure_code) \
+            and len(cmd.procedure_code) <= LIMITS["procedure_code"]:
+        v.add("procedure_code", "may hold only letters, digits, '.', '_' and '-' (e.g. 1.000948)")
+    if cmd.channel not in Channel.__members__.values():
+        v.add("channel", f"must be 1 (in person), 2 (online) or 3 (postal), not {cmd.channel}")
+    if cmd.receiving_unit_code and not codes.is_unit_code(cmd.receiving_unit_code):
+        v.add("receiving_unit_code", "is not a national unit code like 000.00.21.H17")
+    _text(v, "request_content", cmd.request_content, "request_content")
+    _validate_applicant(v, cmd.applicant, cmd.channel)
+    v.raise_if_any()
+
+
+def _validate_applicant(v: Violations, a: Applicant, channel: int) -> None:
+    if a.kind not in ApplicantKind.__members__.values():
+        v.add("applicant.kind", "must be 1 (person) or 2 (organisation)")
+    _text(v, "applicant.full_name", a.full_name, "full_name", required=True)
+    if a.kind == ApplicantKind.PERSON and not CITIZEN_ID.match(a.citizen_id):
+        v.add("applicant.citizen_id", "must be the 12-digit personal identification number")
+    if a.kind == ApplicantKind.ORGANISATION:
+        _text(v, "applicant.organisation_name", a.organisation_name, "organisation_name", required=True)
+        if not TAX_CODE.match(a.tax_code):
+            v.add("applicant.tax_code", "must be 10 digits, or 10 digits-3 digits for a branch")
+    if a.phone and not PHONE.match(normalise_phone(a.phone)):
+        v.add("applicant.phone", "must be a Vietnamese number such as 0912345678 or +84912345678")
+    if a.email and (len(a.email) > LIMITS["email"] or not EMAIL.match(a.email)):
+        v.add("applicant.email", "is not an e-mail address")
+    for part in ("line", "commune", "province"):
+        _text(v, f"applicant.address.{part}", getattr(a.address, part), part)
+    if channel == Channel.POSTAL and not a.address.line.strip():
+        v.add("applicant.address.line", "is required for postal dossiers (results go back by post)")
+
+
+def receive(cmd: SubmitDossier, *, request_id: str, code: str, fingerprint: str, procedure: Procedure, unit: Unit,
+            received_at: dt.datetime, appointment_at: dt.datetime, actor: str):
+    """Creates the dossier. Desk and postal dossiers are received at once (status 2) with their
+    appointment; online ones are registered (status 1) until the desk accepts them."""
+    channel = Channel(cmd.channel)
+    online = channel == Channel.ONLINE
+    status = DossierStatus.NEW if online else DossierStatus.RECEIVED
+    applicant = cmd.applicant
+    if applicant.phone:
+        applicant = Applicant(**{**applicant.__dict__, "phone": normalise_phone(applicant.phone)})
+    dossier = Dossier(
+        code=code, request_id=request_id, fingerprint=fingerprint,
+        procedure_code=procedure.code, procedure_name=procedure.name, applicant=applicant,
+        channel=channel, status=status, receiving_unit=unit, received_at=received_at,
+        appointment_at=None if online else appointment_at, legal_duration=procedure.legal_duration,
+        request_content=cmd.request_content,
+        history=[Transition(at=received_at, status=status, actor=actor,
+                            note=f"{'Đăng ký trực tuyến' if online else 'Tiếp nhận hồ sơ'} ({STATUS_LABELS_VI[status]})")],
+    )
+    event = DossierSubmitted(dossier) if online else DossierReceived(dossier)
+    return dossier, [event]

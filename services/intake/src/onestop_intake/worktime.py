@@ -1,0 +1,64 @@
+"""Working-time arithmetic for appointments: weekends, Vietnam's public holidays (solar, lunar and
+compensatory days, from the `holidays` package) and the desk's working hours do not count.
+
+The legal time limit counts from the reception time: N working days later at the same time of
+day, then any hours and minutes within working hours. A dossier received outside working hours
+counts from the next opening.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from .domain import WorkingDuration
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+DEFAULT_WINDOWS = ((dt.time(7, 30), dt.time(11, 30)), (dt.time(13, 30), dt.time(17, 0)))
+
+
+@dataclass
+class WorkingCalendar:
+    windows: tuple[tuple[dt.time, dt.time], ...] = DEFAULT_WINDOWS
+    weekend: frozenset[int] = frozenset({5, 6})  # Saturday, Sunday
+    closures: frozenset[dt.date] = frozenset()   # agency's own closures
+    _holidays: holidays.HolidayBase = field(default_factory=lambda: holidays.country_holidays("VN"))
+
+    def is_working_day(self, day: dt.date) -> bool:
+        return day.weekday() not in self.weekend and day not in self._holidays and day not in self.closures
+
+    def _next_working_day(self, day: dt.date) -> dt.date:
+        day += dt.timedelta(days=1)
+        while not self.is_working_day(day):
+            day += dt.timedelta(days=1)
+        return day
+
+    def next_working_moment(self, moment: dt.datetime) -> dt.datetime:
+        """`moment` if it is inside working hours, else the next opening (in Vietnam time)."""
+        local = moment.astimezone(VIETNAM)
+        day = local.date()
+        if self.is_working_day(day):
+            for start, end in self.windows:
+                if local.time() < start:
+                    return dt.datetime.combine(day, start, VIETNAM)
+                if local.time() < end:
+                    return local
+        return dt.datetime.combine(self._next_working_day(day), self.windows[0][0], VIETNAM)
+
+    def add(self, start: dt.datetime, duration: WorkingDuration) -> dt.datetime:
+        moment = self.next_working_moment(start)
+        for _ in range(duration.days):
+            moment = dt.datetime.combine(self._next_working_day(moment.date()), moment.time(), VIETNAM)
+        remaining = dt.timedelta(hours=duration.hours, minutes=duration.minutes)
+        while remaining > dt.timedelta(0):
+            window_end = next(dt.datetime.combine(moment.date(), end, VIETNAM)
+                              for start, end in self.windows if start <= moment.time() < end)
+            available = window_end - moment
+            if remaining <= available:
+                return moment + remaining
+            remaining -= available
+            moment = self.next_working_moment(window_end)
+        return moment

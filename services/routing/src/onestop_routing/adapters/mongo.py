@@ -1,0 +1,51 @@
+"""MongoDB adapter of routing's CaseRepository."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import mongoengine as me
+from pymongo.errors import DuplicateKeyError
+
+from .. import domain
+
+
+class CaseDoc(me.Document):
+    meta = {"collection": "cases"}
+    dossier_code = me.StringField(primary_key=True)
+    procedure_code = me.StringField(required=True)
+    procedure_name = me.StringField(default="")
+    receiving_unit_code = me.StringField(required=True)
+    receiving_unit_name = me.StringField(default="")
+    channel = me.IntField(required=True)
+    applicant_name = me.StringField(default="")
+    received_at = me.DateTimeField(required=True)
+    due_at = me.DateTimeField(required=True)
+    opened_at = me.DateTimeField(required=True)
+    state = me.IntField(required=True)
+    applied_event_ids = me.ListField(me.StringField())
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+class MongoCases:
+    def add_if_new(self, case: domain.Case) -> bool:
+        fields = {k: (int(v) if k == "state" else v) for k, v in case.__dict__.items()}
+        try:
+            CaseDoc(**fields).save(force_insert=True)  # the case and the event id: one write
+        except (me.NotUniqueError, DuplicateKeyError):
+            return False
+        return True
+
+    def get(self, dossier_code: str) -> domain.Case | None:
+        doc = CaseDoc.objects(dossier_code=dossier_code).first()
+        if doc is None:
+            return None
+        data = {name: getattr(doc, name) for name in domain.Case.__dataclass_fields__}
+        for name in ("received_at", "due_at", "opened_at"):
+            data[name] = _utc(data[name])
+        data["state"] = domain.CaseState(data["state"])
+        data["applied_event_ids"] = list(data["applied_event_ids"])
+        return domain.Case(**data)

@@ -1,0 +1,51 @@
+"""Routing's domain: the processing case of a received dossier. Plain Python."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class CaseState(IntEnum):
+    OPEN = 1
+
+
+@dataclass
+class Case:
+    dossier_code: str
+    procedure_code: str
+    procedure_name: str
+    receiving_unit_code: str
+    receiving_unit_name: str
+    channel: int
+    applicant_name: str
+    received_at: dt.datetime
+    due_at: dt.datetime
+    opened_at: dt.datetime
+    state: CaseState = CaseState.OPEN
+    # Ids of the events already applied to this case: an event delivered twice changes nothing.
+    applied_event_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """From a DossierReceived event."""
+    event_id: str
+    dossier_code: str
+    procedure_code: str
+    procedure_name: str
+    receiving_unit_code: str
+    receiving_unit_name: str
+    channel: int
+    applicant_name: str
+    received_at: dt.datetime
+    due_at: dt.datetime
+
+
+def open_case(cmd: OpenCase, opened_at: dt.datetime) -> Case:
+    return Case(
+        dossier_code=cmd.dossier_code, procedure_code=cmd.procedure_code, procedure_name=cmd.procedure_name,
+        receiving_unit_code=cmd.receiving_unit_code, receiving_unit_name=cmd.receiving_unit_name,
+        channel=cmd.channel, applicant_name=cmd.applicant_name, received_at=cmd.received_at,
+        due_at=cmd.due_at, opened_at=opened_at, applied_event_ids=[cmd.event_id])

@@ -1,0 +1,42 @@
+"""Routing use cases over the CaseRepository port."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable, Protocol
+
+from onestop_chassis import auth, codes
+from onestop_chassis.errors import InvalidArgument, NotFound, FieldViolation
+
+from . import domain
+
+
+class CaseRepository(Protocol):
+    def add_if_new(self, case: domain.Case) -> bool: ...  # False when the dossier already has a case
+    def get(self, dossier_code: str) -> domain.Case | None: ...
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class RoutingService:
+    def __init__(self, cases: CaseRepository, clock: Callable[[], dt.datetime] = _utcnow):
+        self._cases = cases
+        self._clock = clock
+
+    def open_case(self, cmd: domain.OpenCase) -> bool:
+        """Opens the dossier's case once; a redelivered event returns False and changes nothing."""
+        return self._cases.add_if_new(domain.open_case(cmd, self._clock()))
+
+    def get_case(self, dossier_code: str, actor: auth.Principal) -> domain.Case:
+        if not codes.is_dossier_code(dossier_code):
+            raise InvalidArgument.from_violations([FieldViolation(
+                "dossier_code", "is not a dossier code like 000.00.21.H17-261123-0001")])
+        case = self._cases.get(dossier_code)
+        if case is None:
+            raise NotFound("CASE_NOT_FOUND", f"no case is open for dossier {dossier_code} (yet)",
+                           metadata={"dossier_code": dossier_code})
+        if not actor.has_any({auth.SERVICE}):
+            actor.require_agency(case.receiving_unit_code, action="read this case")
+        return case

@@ -1,0 +1,61 @@
+"""Routing's `worker` process: opens a case for every received dossier."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from nameko.events import event_handler
+from nameko.extensions import DependencyProvider
+from onestop.events.v1 import intake_events_pb2 as ev
+from prometheus_client import Counter
+
+from onestop_chassis import events, metrics
+from onestop_chassis.logs import bind_dossier, get_logger
+from onestop_chassis.worker import MongoConnection, Observability
+
+from . import domain
+from .adapters.mongo import MongoCases
+from .service import RoutingService
+
+log = get_logger("onestop.routing")
+CASES_OPENED = Counter("onestop_routing_cases_opened", "Cases opened from received dossiers", ["channel"])
+
+
+class Routing(DependencyProvider):
+    def setup(self):
+        self.service = RoutingService(MongoCases())
+
+    def get_dependency(self, worker_ctx):
+        return self.service
+
+
+def open_case_command(event: ev.DossierReceived) -> domain.OpenCase:
+    return domain.OpenCase(
+        event_id=event.header.event_id, dossier_code=event.dossier_code, procedure_code=event.procedure_code,
+        procedure_name=event.procedure_name, receiving_unit_code=event.receiving_unit.code,
+        receiving_unit_name=event.receiving_unit.name, channel=event.channel,
+        applicant_name=event.applicant.full_name,
+        received_at=event.received_at.ToDatetime(dt.timezone.utc), due_at=event.appointment_at.ToDatetime(dt.timezone.utc))
+
+
+class RoutingWorker:
+    name = "routing"
+    observability = Observability()
+    mongo = MongoConnection()
+    routing = Routing()
+
+    # requeue_on_error: a failure (e.g. the database is down) leaves the event on the queue.
+    @event_handler("intake", "DossierReceived", requeue_on_error=True)
+    def on_dossier_received(self, payload):
+        try:
+            event = events.from_payload(payload, ev.DossierReceived)
+        except events.InvalidEvent as exc:
+            log.error("event rejected: cannot be processed, dropped", error=str(exc))
+            return
+        bind_dossier(event.dossier_code)
+        if self.routing.open_case(open_case_command(event)):
+            CASES_OPENED.labels(str(event.channel)).inc()
+            log.info("case opened", event_id=event.header.event_id)
+        else:
+            metrics.EVENT_DUPLICATES.labels("routing", "DossierReceived").inc()
+            log.info("event already applied; ignored", event_id=event.header.event_id)
