@@ -25,7 +25,7 @@ deps:  ## system packages: RabbitMQ from Debian (needs root)
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null; }
 	@command -v curl >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
 
-tools:  ## build FerretDB, MinIO, grpcurl, buf and ghz into $(BIN) (cached outside the clone)
+tools:  ## build FerretDB, MinIO, grpcurl, buf, ghz and kustomize into $(BIN) (cached outside the clone)
 	@bash deploy/local/build-tools.sh
 
 $(VENV)/.installed: constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))

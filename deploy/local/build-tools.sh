@@ -15,6 +15,7 @@ declare -A PKG=(
   [ghz]=github.com/bojand/ghz/cmd/ghz@v0.93.0
   [minio]=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
   [mc]=github.com/minio/mc@v0.0.0-20250313080218-cf909e1063a9
+  [kustomize]=sigs.k8s.io/kustomize/kustomize/v5@v5.8.2
 )
 FERRETDB_VERSION=v1.24.0
 
@@ -32,7 +33,7 @@ build_ferretdb() {
 }
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(ferretdb minio grpcurl buf ghz)
+[ ${#tools[@]} -gt 0 ] || tools=(ferretdb minio grpcurl buf ghz kustomize)
 for name in "${tools[@]}"; do
   if [ -x "$BIN/$name" ]; then continue; fi
   echo "building $name into $BIN (first time only; minio takes several minutes)"

@@ -74,7 +74,7 @@ start_ferretdb() {
   echo "ferretdb  up on mongodb://127.0.0.1:$FERRETDB_PORT"
 }
 
-minio_live() { curl -fsS -o /dev/null "http://127.0.0.1:$MINIO_PORT/minio/health/live"; }
+minio_live() { curl -fsS -o /dev/null "http://127.0.0.1:$MINIO_PORT/minio/health/live" 2>/dev/null; }
 
 start_minio() {
   if minio_live 2>/dev/null; then echo "minio     already up on http://127.0.0.1:$MINIO_PORT"; return; fi

@@ -4,6 +4,9 @@
   digits or capital letters.
 - Dossier code (Circular 01/2018 art. 19): "<unit code>-YYMMDD-NNNN", NNNN the day's sequence of
   that unit, 4 digits, widening only past 9999 dossiers in a day.
+
+Patterns are matched with fullmatch and ASCII digits only: a trailing newline or a full-width
+digit is not part of any code.
 """
 
 from __future__ import annotations
@@ -11,16 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-UNIT_CODE = re.compile(r"^[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}$")
-DOSSIER_CODE = re.compile(r"^(?P<unit>[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3})-(?P<day>\d{6})-(?P<seq>\d{4,})$")
+UNIT_CODE = re.compile(r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}")
+DOSSIER_CODE = re.compile(r"(?P<unit>[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3})-(?P<day>[0-9]{6})-(?P<seq>[0-9]{4,})")
 
 
 def is_unit_code(value: str) -> bool:
-    return bool(UNIT_CODE.match(value))
+    return bool(UNIT_CODE.fullmatch(value))
 
 
 def is_dossier_code(value: str) -> bool:
-    return bool(DOSSIER_CODE.match(value))
+    return bool(DOSSIER_CODE.fullmatch(value))
 
 
 def dossier_code(unit_code: str, day: dt.date, sequence: int) -> str:

@@ -57,7 +57,7 @@ class ServiceSettings(BaseSettings):
 
     outbox_poll_seconds: float = 0.2
     outbox_batch_size: int = 100
-    outbox_lease_seconds: float = 30.0
+    outbox_grace_seconds: float = 60.0
 
     # Standard OpenTelemetry variable: spans are exported over OTLP/gRPC only when it is set.
     otel_exporter_otlp_endpoint: str = ""

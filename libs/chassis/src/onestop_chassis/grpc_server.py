@@ -105,18 +105,21 @@ class ChassisInterceptor(grpc.ServerInterceptor):
             stream_stream=self._streaming(handler.stream_stream, method, short, policy, checked_stream))
 
     # -- the per-call steps, shared by all four kinds of method ------------------------------
-    def _begin(self, context, method: str, policy: Policy):
+    def _begin(self, context, method: str):
+        """Starts the call's span (continuing the caller's trace) and makes it current."""
         metadata = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
         span = tracing.tracer().start_span(method.lstrip("/"), context=tracing.extract(metadata),
                                            kind=trace.SpanKind.SERVER)
         token = otel_context.attach(trace.set_span_in_context(span))
         context.send_initial_metadata((("x-trace-id", format(span.get_span_context().trace_id, "032x")),))
+        return span, token, metadata
+
+    def _authenticate(self, metadata: dict, method: str, policy: Policy, span) -> None:
         principal = self._verifier.principal_from_header(metadata.get("authorization"))
         policy.check(principal, method)
         set_current_principal(principal)
         if principal is not None:
             span.set_attribute("enduser.id", principal.subject)
-        return span, token
 
     @staticmethod
     def _code_for(exc: Exception, context) -> grpc.StatusCode:
@@ -154,7 +157,8 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         def handle(request, context):
             started, code, span, token = time.perf_counter(), grpc.StatusCode.OK, trace.INVALID_SPAN, None
             try:
-                span, token = self._begin(context, method, policy)
+                span, token, metadata = self._begin(context, method)
+                self._authenticate(metadata, method, policy, span)
                 return behavior(check(request), context)
             except Exception as exc:
                 code = self._code_for(exc, context)
@@ -167,7 +171,8 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         def handle(request, context):
             started, code, span, token = time.perf_counter(), grpc.StatusCode.OK, trace.INVALID_SPAN, None
             try:
-                span, token = self._begin(context, method, policy)
+                span, token, metadata = self._begin(context, method)
+                self._authenticate(metadata, method, policy, span)
                 yield from behavior(check(request), context)
             except Exception as exc:
                 code = self._code_for(exc, context)

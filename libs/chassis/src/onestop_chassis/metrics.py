@@ -39,8 +39,10 @@ OUTBOX_FAILURES = Counter("onestop_outbox_publish_failures", "Outbox publish att
 OUTBOX_RELAY_DELAY = Histogram("onestop_outbox_relay_delay_seconds",
                                "From the write of an event to its confirmed publication",
                                ["service"], buckets=DELAY_BUCKETS)
-OUTBOX_PENDING = Gauge("onestop_outbox_pending_aggregates",
-                       "Aggregates with unpublished events seen by the last relay pass", ["service"])
+OUTBOX_PENDING = Gauge("onestop_outbox_pending_events",
+                       "Unpublished events seen by the last relay pass (at most one batch)", ["service"])
+OUTBOX_DISCARDED = Counter("onestop_outbox_discarded",
+                           "Staged events dropped because their aggregate write never happened", ["service"])
 
 
 def start_metrics_server(host: str, port: int) -> None:

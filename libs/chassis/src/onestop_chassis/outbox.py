@@ -1,13 +1,21 @@
-"""Transactional outbox on the aggregate document.
+"""Transactional outbox that is correct on MongoDB and on FerretDB v1.
 
-A state change and the events it causes are ONE MongoDB write: the aggregate document carries an
-`outbox` array of entries and an `outbox_pending` flag. No multi-document transaction is needed
-(FerretDB has none). The relay claims one aggregate at a time with a lease (so several relays never
-publish the same entries at once), publishes its entries in order with broker confirms, removes
-exactly the published entries with $pullAll (FerretDB v1 ignores a conditional $pull), and clears
-the flag only if the outbox is empty at that moment (a concurrent new event keeps it set).
+FerretDB v1 (the local default) loses concurrent updates of one document and scans whole
+collections for every query (measured; docs/design.md). So the outbox relies only on what both
+stores do atomically, the single-document write and the unique-key insert, and the relay never
+polls the big aggregate collection and never writes an aggregate:
 
-Delivery is at least once: a crash between publish and removal publishes again, so consumers
+1. `OutboxWriter.stage` inserts one small pointer per event into the `<aggregates>_outbox`
+   collection (`_id` = event id) *before* the aggregate write.
+2. The aggregate write, ONE document write, carries the full events in its `outbox` array: that
+   write is the commit point of the state change and its events together.
+3. `OutboxRelay.run_once` reads the pointers (a small collection: only unpublished events), loads
+   their aggregates in one query, publishes the events the aggregate really holds, in order, with
+   broker confirms, then deletes the pointers. A pointer whose aggregate write never happened (the
+   writer failed or crashed) is discarded after `grace_seconds`.
+
+Nothing is lost while RabbitMQ is down: pointers stay until their events are confirmed. Delivery
+is at least once (a crash between confirm and delete, or two relays, publish again), so consumers
 remember event ids.
 """
 
@@ -19,94 +27,120 @@ from collections.abc import Callable
 
 from google.protobuf.message import Message
 from opentelemetry import trace
-from pymongo import ReturnDocument
 
 from . import events, metrics, tracing
 from .logs import get_logger
 
 log = get_logger("onestop.outbox")
 
-OUTBOX = "outbox"
-PENDING = "outbox_pending"
-LEASE = "outbox_lease_until"
+OUTBOX = "outbox"  # the aggregate's array of its events (its event history)
 
 
-def outbox_entry(message: Message) -> dict:
+def outbox_entry(message: Message, order: int = 0) -> dict:
     """The stored form of one event: payload as proto3 JSON plus the trace context of the write."""
     header = message.header
     return {
         "event_id": header.event_id,
         "event_type": events.event_type(message),
         "producer": header.producer,
+        "order": order,
         "payload": events.to_payload(message),
         "headers": tracing.inject({}),
         "created_at": header.occurred_at.ToDatetime(dt.timezone.utc),
     }
 
 
-def outbox_fields(messages: list[Message]) -> dict:
-    """Fields to include in the aggregate's write so that its events leave with it."""
-    entries = [outbox_entry(m) for m in messages]
-    return {OUTBOX: entries, PENDING: True} if entries else {OUTBOX: [], PENDING: False}
+def pointer_collection(aggregates):
+    return aggregates.database[f"{aggregates.name}_outbox"]
 
 
-Publish = Callable[[dict, dict], None]  # (entry, headers) -> None, raises when not confirmed
+class OutboxWriter:
+    """Used by a repository around its aggregate write."""
+
+    def __init__(self, aggregates):
+        self._pointers = pointer_collection(aggregates)
+
+    def stage(self, aggregate_id, messages: list[Message]) -> list[dict]:
+        """Inserts the pointers and returns the entries to put in the aggregate's `outbox` array."""
+        entries = [outbox_entry(m, i) for i, m in enumerate(messages)]
+        if entries:
+            self._pointers.insert_many([
+                {"_id": e["event_id"], "aggregate_id": aggregate_id, "created_at": e["created_at"],
+                 "order": e["order"]} for e in entries])
+        return entries
+
+    def discard(self, entries: list[dict]) -> None:
+        """After a failed aggregate write: its events must never be published."""
+        if entries:
+            self._pointers.delete_many({"_id": {"$in": [e["event_id"] for e in entries]}})
+
+
+Publish = Callable[[dict, dict], None]  # (entry, headers) -> None; raises unless the broker confirmed
 
 
 class OutboxRelay:
-    def __init__(self, service: str, collection, publish: Publish, *, batch_size: int = 100,
-                 lease_seconds: float = 30.0):
+    def __init__(self, service: str, aggregates, publish: Publish, *, batch_size: int = 100,
+                 grace_seconds: float = 60.0, clock: Callable[[], dt.datetime] | None = None):
         self._service = service
-        self._collection = collection
+        self._aggregates = aggregates
+        self._pointers = pointer_collection(aggregates)
         self._publish = publish
         self._batch_size = batch_size
-        self._lease = dt.timedelta(seconds=lease_seconds)
+        self._grace = dt.timedelta(seconds=grace_seconds)
+        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
 
     def ensure_indexes(self) -> None:
-        self._collection.create_index(PENDING)
+        self._pointers.create_index([("created_at", 1), ("order", 1)])
 
     def run_once(self) -> int:
-        """Publishes pending events of up to batch_size aggregates; returns how many were published."""
-        published = claimed = 0
-        while claimed < self._batch_size:
-            now = dt.datetime.now(dt.timezone.utc)
-            doc = self._collection.find_one_and_update(
-                {PENDING: True, "$or": [{LEASE: {"$exists": False}}, {LEASE: {"$lt": now}}]},
-                {"$set": {LEASE: now + self._lease}},
-                return_document=ReturnDocument.AFTER)  # no projection: FerretDB v1 lacks it here
-            if doc is None:
-                break
-            claimed += 1
-            sent, failed = self._publish_entries(doc.get(OUTBOX) or [])
-            published += len(sent)
-            update: dict = {"$unset": {LEASE: ""}}
-            if sent:
-                update["$pullAll"] = {OUTBOX: sent}
-            self._collection.update_one({"_id": doc["_id"]}, update)
-            self._collection.update_one({"_id": doc["_id"], OUTBOX: {"$size": 0}}, {"$set": {PENDING: False}})
-            if failed:
+        """One pass over up to batch_size pending events; returns how many were published."""
+        pointers = list(self._pointers.find().sort([("created_at", 1), ("order", 1)]).limit(self._batch_size))
+        metrics.OUTBOX_PENDING.labels(self._service).set(len(pointers))
+        if not pointers:
+            return 0
+        ids = list({p["aggregate_id"] for p in pointers})
+        committed = {e["event_id"]: e for doc in self._aggregates.find({"_id": {"$in": ids}})
+                     for e in doc.get(OUTBOX) or []}
+        now = self._clock()
+        published, done, failed = 0, [], set()
+        for pointer in pointers:
+            entry = committed.get(pointer["_id"])
+            if entry is None:
+                created = _utc(pointer["created_at"])
+                if now - created > self._grace:
+                    log.warning("outbox event discarded: its aggregate write never happened",
+                                event_id=pointer["_id"], aggregate_id=pointer["aggregate_id"])
+                    metrics.OUTBOX_DISCARDED.labels(self._service).inc()
+                    done.append(pointer["_id"])
+                continue  # else the aggregate write may still be in flight
+            if pointer["aggregate_id"] in failed:
+                continue  # keep each aggregate's events in order
+            if self._publish_entry(entry):
+                published += 1
+                done.append(pointer["_id"])
+            else:
+                failed.add(pointer["aggregate_id"])
                 break  # the broker is failing: leave the rest for the next pass
-        metrics.OUTBOX_PENDING.labels(self._service).set(claimed)
+        if done:
+            self._pointers.delete_many({"_id": {"$in": done}})
         return published
 
-    def _publish_entries(self, entries: list[dict]) -> tuple[list[dict], bool]:
-        sent: list[dict] = []
-        for entry in entries:
-            parent = tracing.extract(entry.get("headers") or {})
-            with tracing.tracer().start_as_current_span(
-                    f"publish {entry['event_type']}", context=parent, kind=trace.SpanKind.PRODUCER):
-                try:
-                    self._publish(entry, tracing.inject({}))
-                except Exception as exc:
-                    metrics.OUTBOX_FAILURES.labels(self._service).inc()
-                    log.warning("outbox publish failed; will retry", event_id=entry["event_id"],
-                                event_type=entry["event_type"], error=str(exc))
-                    return sent, True
-            sent.append(entry)
-            metrics.OUTBOX_PUBLISHED.labels(self._service, entry["event_type"]).inc()
-            created = entry["created_at"]
-            if created.tzinfo is None:
-                created = created.replace(tzinfo=dt.timezone.utc)
-            metrics.OUTBOX_RELAY_DELAY.labels(self._service).observe(
-                max(0.0, time.time() - created.timestamp()))
-        return sent, False
+    def _publish_entry(self, entry: dict) -> bool:
+        parent = tracing.extract(entry.get("headers") or {})
+        with tracing.tracer().start_as_current_span(
+                f"publish {entry['event_type']}", context=parent, kind=trace.SpanKind.PRODUCER):
+            try:
+                self._publish(entry, tracing.inject({}))
+            except Exception as exc:
+                metrics.OUTBOX_FAILURES.labels(self._service).inc()
+                log.warning("outbox publish failed; will retry", event_id=entry["event_id"],
+                            event_type=entry["event_type"], error=str(exc))
+                return False
+        metrics.OUTBOX_PUBLISHED.labels(self._service, entry["event_type"]).inc()
+        metrics.OUTBOX_RELAY_DELAY.labels(self._service).observe(
+            max(0.0, time.time() - _utc(entry["created_at"]).timestamp()))
+        return True
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

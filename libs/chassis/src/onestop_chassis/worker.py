@@ -145,7 +145,7 @@ class OutboxRelayRunner(DependencyProvider):
     def start(self):
         self.relay = OutboxRelay(self.container.service_name, self._collection_fn(), self._publish,
                                  batch_size=self._settings.outbox_batch_size,
-                                 lease_seconds=self._settings.outbox_lease_seconds)
+                                 grace_seconds=self._settings.outbox_grace_seconds)
         self.relay.ensure_indexes()
         self._running = True
         self.container.spawn_managed_thread(self._loop, identifier="outbox-relay")

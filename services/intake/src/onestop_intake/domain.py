@@ -143,11 +143,12 @@ class DossierSubmitted:
     dossier: Dossier
 
 
-CITIZEN_ID = re.compile(r"^\d{12}$")
-TAX_CODE = re.compile(r"^\d{10}(-\d{3})?$")
-PHONE = re.compile(r"^(\+84|0)\d{9,10}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PROCEDURE_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
+# Matched with fullmatch (a trailing newline is not accepted) and ASCII digits only.
+CITIZEN_ID = re.compile(r"[0-9]{12}")
+TAX_CODE = re.compile(r"[0-9]{10}(-[0-9]{3})?")
+PHONE = re.compile(r"(\+84|0)[0-9]{9,10}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+", re.ASCII)
+PROCEDURE_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 LIMITS = {"request_id": 128, "procedure_code": 64, "request_content": 2000, "full_name": 200,
@@ -172,7 +173,7 @@ def validate_submission(cmd: SubmitDossier) -> None:
     v = Violations()
     _text(v, "request_id", cmd.request_id, "request_id")
     _text(v, "procedure_code", cmd.procedure_code, "procedure_code", required=True)
-    if cmd.procedure_code.strip() and not PROCEDURE_CODE.match(cmd.procedure_code) \
+    if cmd.procedure_code.strip() and not PROCEDURE_CODE.fullmatch(cmd.procedure_code) \
             and len(cmd.procedure_code) <= LIMITS["procedure_code"]:
         v.add("procedure_code", "may hold only letters, digits, '.', '_' and '-' (e.g. 1.000948)")
     if cmd.channel not in Channel.__members__.values():
@@ -188,15 +189,15 @@ def _validate_applicant(v: Violations, a: Applicant, channel: int) -> None:
     if a.kind not in ApplicantKind.__members__.values():
         v.add("applicant.kind", "must be 1 (person) or 2 (organisation)")
     _text(v, "applicant.full_name", a.full_name, "full_name", required=True)
-    if a.kind == ApplicantKind.PERSON and not CITIZEN_ID.match(a.citizen_id):
+    if a.kind == ApplicantKind.PERSON and not CITIZEN_ID.fullmatch(a.citizen_id):
         v.add("applicant.citizen_id", "must be the 12-digit personal identification number")
     if a.kind == ApplicantKind.ORGANISATION:
         _text(v, "applicant.organisation_name", a.organisation_name, "organisation_name", required=True)
-        if not TAX_CODE.match(a.tax_code):
+        if not TAX_CODE.fullmatch(a.tax_code):
             v.add("applicant.tax_code", "must be 10 digits, or 10 digits-3 digits for a branch")
-    if a.phone and not PHONE.match(normalise_phone(a.phone)):
+    if a.phone and not PHONE.fullmatch(normalise_phone(a.phone)):
         v.add("applicant.phone", "must be a Vietnamese number such as 0912345678 or +84912345678")
-    if a.email and (len(a.email) > LIMITS["email"] or not EMAIL.match(a.email)):
+    if a.email and (len(a.email) > LIMITS["email"] or not EMAIL.fullmatch(a.email)):
         v.add("applicant.email", "is not an e-mail address")
     for part in ("line", "commune", "province"):
         _text(v, f"applicant.address.{part}", getattr(a.address, part), part)

@@ -12,7 +12,7 @@ from typing import Callable, Protocol
 
 from onestop_chassis import auth, codes
 from onestop_chassis.errors import (AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument,
-                                    NotFound, PermissionDenied)
+                                    NotFound, PermissionDenied, Unavailable)
 
 from . import domain
 from .worktime import VIETNAM, WorkingCalendar
@@ -22,9 +22,14 @@ class DuplicateRequest(Exception):
     """The repository already holds a dossier with this request_id (a concurrent retry)."""
 
 
+class CodeTaken(Exception):
+    """Another dossier got this code first: try the next number."""
+
+
 class DossierRepository(Protocol):
     def by_request_id(self, request_id: str) -> domain.Dossier | None: ...
-    def add(self, dossier: domain.Dossier, events: list) -> None: ...  # raises DuplicateRequest
+    # Stores the dossier and its events in one write; raises DuplicateRequest or CodeTaken.
+    def add(self, dossier: domain.Dossier, events: list) -> None: ...
 
 
 class Catalogue(Protocol):
@@ -33,7 +38,14 @@ class Catalogue(Protocol):
 
 
 class CodeSequence(Protocol):
-    def next(self, unit_code: str, day: dt.date) -> int: ...
+    """Where to look for the next free number of a unit's day. Only a hint: the dossier insert,
+    unique on its code, is what claims a number, so codes stay unique and gap-free even on a store
+    without atomic counters (FerretDB v1)."""
+    def candidate(self, unit_code: str, day: dt.date, after: int = 0) -> int: ...
+    def taken(self, unit_code: str, day: dt.date, sequence: int) -> None: ...
+
+
+MAX_CODE_ATTEMPTS = 200
 
 
 @dataclass(frozen=True)
@@ -42,9 +54,11 @@ class Submitted:
     replayed: bool  # True when request_id matched an earlier submission
 
 
-def _fingerprint(cmd: domain.SubmitDossier) -> str:
+def _fingerprint(cmd: domain.SubmitDossier, unit_code: str) -> str:
+    """What a retry must repeat to get the same dossier back: the content and the receiving unit."""
     body = asdict(cmd)
     body.pop("request_id")
+    body["receiving_unit_code"] = unit_code
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -63,48 +77,60 @@ class IntakeService:
 
     def submit(self, cmd: domain.SubmitDossier, actor: auth.Principal) -> Submitted:
         domain.validate_submission(cmd)
-        fingerprint = _fingerprint(cmd)
-        if cmd.request_id:
-            earlier = self._dossiers.by_request_id(cmd.request_id)
-            if earlier is not None:
-                return self._replay(earlier, fingerprint)
         procedure = self._catalogue.procedure(cmd.procedure_code)
         if procedure is None:
             raise NotFound("PROCEDURE_NOT_FOUND",
                            f"no published procedure has code {cmd.procedure_code!r}",
                            metadata={"procedure_code": cmd.procedure_code})
+        unit_code = self._receiving_unit_code(cmd, procedure, actor)  # authorisation first
+        fingerprint = _fingerprint(cmd, unit_code)
+        if cmd.request_id:
+            earlier = self._dossiers.by_request_id(cmd.request_id)
+            if earlier is not None:
+                return self._replay(earlier, fingerprint)
         if not procedure.active:
             raise FailedPrecondition("PROCEDURE_INACTIVE",
                                      f"procedure {procedure.code} ({procedure.name}) is no longer accepted",
                                      metadata={"procedure_code": procedure.code})
-        unit_code = self._receiving_unit_code(cmd, procedure, actor)
         unit = self._catalogue.unit(unit_code)
         if unit is None:
             raise NotFound("UNIT_NOT_FOUND", f"no desk is registered for unit code {unit_code}",
                            metadata={"unit_code": unit_code})
 
-        received_at = self._clock()
+        now = self._clock()
+        received_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what MongoDB keeps
+        appointment_at = self._calendar.add(received_at, procedure.legal_duration)
+        request_id = cmd.request_id or f"auto-{uuid.uuid4()}"
         day = received_at.astimezone(VIETNAM).date()
-        code = codes.dossier_code(unit.code, day, self._sequence.next(unit.code, day))
-        dossier, events = domain.receive(
-            cmd, request_id=cmd.request_id or f"auto-{uuid.uuid4()}", code=code, fingerprint=fingerprint, procedure=procedure, unit=unit, received_at=received_at,
-            appointment_at=self._calendar.add(received_at, procedure.legal_duration), actor=actor.subject)
-        try:
-            self._dossiers.add(dossier, events)
-        except DuplicateRequest:
-            return self._replay(self._dossiers.by_request_id(cmd.request_id), fingerprint)
-        return Submitted(dossier, replayed=False)
+        sequence = self._sequence.candidate(unit.code, day)
+        for _ in range(MAX_CODE_ATTEMPTS):
+            dossier, events = domain.receive(
+                cmd, request_id=request_id, code=codes.dossier_code(unit.code, day, sequence),
+                fingerprint=fingerprint, procedure=procedure, unit=unit, received_at=received_at,
+                appointment_at=appointment_at, actor=actor.subject)
+            try:
+                self._dossiers.add(dossier, events)
+            except CodeTaken:
+                sequence = self._sequence.candidate(unit.code, day, after=sequence)
+                continue
+            except DuplicateRequest:
+                return self._replay(self._dossiers.by_request_id(request_id), fingerprint)
+            self._sequence.taken(unit.code, day, sequence)
+            return Submitted(dossier, replayed=False)
+        raise Unavailable("CODE_ALLOCATION_BUSY",
+                          f"too many simultaneous submissions for unit {unit.code}; retry with the same request_id")
 
     @staticmethod
     def _replay(earlier: domain.Dossier | None, fingerprint: str) -> Submitted:
         if earlier is None:  # pragma: no cover - the duplicate vanished: nothing is ever deleted
             raise RuntimeError("duplicate request_id reported but no dossier found")
         if earlier.fingerprint != fingerprint:
+            # The other dossier's code is not revealed: it may belong to another agency.
             raise AlreadyExists(
                 "REQUEST_ID_REUSED",
-                f"request_id {earlier.request_id!r} was already used for dossier {earlier.code} "
-                "with different content; use a new request_id for a new dossier",
-                metadata={"dossier_code": earlier.code})
+                f"request_id {earlier.request_id!r} was already used for a different submission; "
+                "use a new request_id for a new dossier",
+                metadata={"request_id": earlier.request_id})
         return Submitted(earlier, replayed=True)
 
     @staticmethod

@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import mongoengine as me
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from onestop_chassis.outbox import outbox_fields
+from onestop_chassis.outbox import OutboxWriter
 
 from .. import domain
-from ..service import DuplicateRequest
+from ..service import CodeTaken, DuplicateRequest
 from . import events as event_mapping
 
 
@@ -34,7 +33,7 @@ class ProcedureDoc(me.Document):
 
 
 class DossierDoc(me.Document):
-    """One dossier; `outbox` and `outbox_pending` carry its unpublished events (chassis outbox)."""
+    """One dossier; `outbox` holds the events of its changes (chassis outbox)."""
     meta = {"collection": "dossiers", "indexes": [{"fields": ["request_id"], "unique": True}],
             "strict": False}
     code = me.StringField(primary_key=True)
@@ -52,7 +51,6 @@ class DossierDoc(me.Document):
     request_content = me.StringField(default="")
     history = me.ListField(me.DictField())
     outbox = me.ListField(me.DictField())
-    outbox_pending = me.BooleanField(default=False)
 
 
 class CounterDoc(me.Document):
@@ -67,7 +65,7 @@ def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def _to_doc(d: domain.Dossier, events: list) -> DossierDoc:
+def _to_doc(d: domain.Dossier, outbox: list[dict]) -> DossierDoc:
     a = d.applicant
     return DossierDoc(
         code=d.code, request_id=d.request_id, fingerprint=d.fingerprint,
@@ -79,7 +77,7 @@ def _to_doc(d: domain.Dossier, events: list) -> DossierDoc:
         received_at=d.received_at, appointment_at=d.appointment_at,
         legal_duration=dict(d.legal_duration.__dict__), request_content=d.request_content,
         history=[{"at": t.at, "status": int(t.status), "actor": t.actor, "note": t.note} for t in d.history],
-        **outbox_fields([event_mapping.to_message(e) for e in events]),
+        outbox=outbox,
     )
 
 
@@ -108,12 +106,16 @@ class MongoDossiers:
         return _from_doc(doc) if doc else None
 
     def add(self, dossier: domain.Dossier, events: list) -> None:
+        outbox = OutboxWriter(DossierDoc._get_collection())
+        entries = outbox.stage(dossier.code, [event_mapping.to_message(e) for e in events])
         try:
-            _to_doc(dossier, events).save(force_insert=True)  # one write: the dossier and its events
+            _to_doc(dossier, entries).save(force_insert=True)  # ONE write: the dossier and its events
         except (me.NotUniqueError, DuplicateKeyError) as exc:
-            if "request_id" in str(exc):
+            outbox.discard(entries)
+            # FerretDB's duplicate-key message does not name the index, so ask the data instead.
+            if DossierDoc.objects(request_id=dossier.request_id).first() is not None:
                 raise DuplicateRequest(dossier.request_id) from exc
-            raise
+            raise CodeTaken(dossier.code) from exc
 
 
 class MongoCatalogue:
@@ -139,19 +141,22 @@ class MongoCatalogue:
 
 
 class MongoCodeSequence:
-    """Atomic per-unit, per-day counter: one findAndModify($inc, upsert) per dossier."""
+    """Per unit and day, the highest number known to be taken: a hint for the next candidate.
+    Updated without atomicity guarantees on purpose; the unique dossier code is the real claim."""
 
-    def next(self, unit_code: str, day: dt.date) -> int:
-        key = f"{unit_code}-{day:%y%m%d}"
-        collection = CounterDoc._get_collection()
-        for _ in range(3):
-            try:
-                doc = collection.find_one_and_update({"_id": key}, {"$inc": {"seq": 1}}, upsert=True,
-                                                     return_document=ReturnDocument.AFTER)
-                return int(doc["seq"])
-            except DuplicateKeyError:
-                continue  # two first-of-the-day upserts raced; the loser increments the winner's
-        raise RuntimeError(f"could not allocate a dossier code for {key}")
+    def _collection(self):
+        return CounterDoc._get_collection()
+
+    def candidate(self, unit_code: str, day: dt.date, after: int = 0) -> int:
+        doc = self._collection().find_one({"_id": f"{unit_code}-{day:%y%m%d}"})
+        return max(int(doc["seq"]) if doc else 0, after) + 1
+
+    def taken(self, unit_code: str, day: dt.date, sequence: int) -> None:
+        try:
+            self._collection().update_one({"_id": f"{unit_code}-{day:%y%m%d}", "seq": {"$lt": sequence}},
+                                          {"$set": {"seq": sequence}}, upsert=True)
+        except DuplicateKeyError:
+            pass  # the hint is already higher
 
 
 def ensure_indexes() -> None:

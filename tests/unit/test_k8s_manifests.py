@@ -1,0 +1,197 @@
+"""The Kubernetes manifests under deploy/k8s, rendered by the real kustomize binary.
+
+Builds overlays/local and overlays/local-otel (the same plus components/otel) and checks what a
+cluster would receive. kustomize comes from `make tools` (~/.cache/onestop/bin); when it is missing
+the tests fail and say so, they are never skipped.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import pathlib
+import re
+import subprocess
+import tomllib
+
+import pytest
+import yaml
+
+from onestop_chassis.config import API_METRICS_PORTS, GRPC_PORTS, WORKER_METRICS_PORTS
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+K8S = ROOT / "deploy" / "k8s"
+KUSTOMIZE = pathlib.Path(os.environ.get("ONESTOP_CACHE", pathlib.Path.home() / ".cache" / "onestop")) / "bin" / "kustomize"
+PLAIN, OTEL = "overlays/local", "overlays/local-otel"
+OTEL_VARIABLE, OTEL_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector:4318"
+NAME_LABEL, COMPONENT_LABEL = "app.kubernetes.io/name", "app.kubernetes.io/component"
+
+# Every service that exists as a package must be deployable.
+SERVICES = sorted(p.parent.name for p in (ROOT / "services").glob("*/pyproject.toml"))
+
+
+@functools.cache
+def build(kustomization: str) -> tuple[dict, ...]:
+    if not (KUSTOMIZE.is_file() and os.access(KUSTOMIZE, os.X_OK)):
+        pytest.fail(f"kustomize is missing at {KUSTOMIZE}: run `make tools` to build it", pytrace=False)
+    result = subprocess.run([str(KUSTOMIZE), "build", str(K8S / kustomization)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        pytest.fail(f"`kustomize build deploy/k8s/{kustomization}` failed:\n{result.stderr}", pytrace=False)
+    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+
+
+def of_kind(docs, kind: str) -> list[dict]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def deployment(docs, service: str, component: str) -> dict:
+    found = [d for d in of_kind(docs, "Deployment")
+             if d["spec"]["template"]["metadata"]["labels"].get(NAME_LABEL) == f"onestop-{service}"
+             and d["spec"]["template"]["metadata"]["labels"].get(COMPONENT_LABEL) == component]
+    assert len(found) == 1, f"expected one {component} Deployment for {service}, found {len(found)}"
+    return found[0]
+
+
+def containers(pod_spec: dict) -> list[dict]:
+    return pod_spec.get("initContainers", []) + pod_spec["containers"]
+
+
+def env_names(container: dict) -> dict[str, dict]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def test_services_exist():
+    assert {"intake", "routing"} <= set(SERVICES)
+
+
+@pytest.mark.parametrize("overlay", [PLAIN, OTEL])
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_has_an_api_and_a_worker_deployment(overlay, service):
+    docs = build(overlay)
+    api, worker = deployment(docs, service, "api"), deployment(docs, service, "worker")
+    for d in (api, worker):
+        assert d["metadata"]["namespace"] == "onestop"
+        assert d["metadata"]["labels"]["app.kubernetes.io/part-of"] == "onestop"
+        assert d["spec"]["replicas"] == 1, "the local overlays run one replica of everything"
+        # the selector must select the pod template it belongs to
+        template_labels = d["spec"]["template"]["metadata"]["labels"]
+        assert d["spec"]["selector"]["matchLabels"].items() <= template_labels.items()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_api_serves_grpc_on_its_default_port_with_grpc_probes(service):
+    api = deployment(build(PLAIN), service, "api")
+    (container,) = api["spec"]["template"]["spec"]["containers"]
+    port = GRPC_PORTS[service]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports["grpc"] == port
+    assert ports["metrics"] == API_METRICS_PORTS[service]
+    assert "command" not in container, "the api is the image's default command"
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe].get("grpc", {}).get("port") == port, f"{service} api {probe} is not grpc:{port}"
+    annotations = api["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == str(API_METRICS_PORTS[service])
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_worker_runs_the_worker_script_and_is_probed_on_its_metrics(service):
+    docs = build(PLAIN)
+    api, worker = deployment(docs, service, "api"), deployment(docs, service, "worker")
+    (container,) = worker["spec"]["template"]["spec"]["containers"]
+    scripts = tomllib.loads((ROOT / "services" / service / "pyproject.toml").read_text())["project"]["scripts"]
+    assert container["command"] == [f"onestop-{service}-worker"]
+    assert container["command"][0] in scripts
+    assert container["image"] == api["spec"]["template"]["spec"]["containers"][0]["image"], \
+        "one image per service serves both processes"
+    assert container["image"].startswith(f"ghcr.io/onestop-vn/onestop-{service}:")
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"metrics": WORKER_METRICS_PORTS[service]}
+    probe = container["livenessProbe"]["httpGet"]
+    assert probe["path"] == "/metrics" and probe["port"] in ("metrics", WORKER_METRICS_PORTS[service])
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_services_expose_grpc_and_metrics(service):
+    services = {s["metadata"]["name"]: s for s in of_kind(build(PLAIN), "Service")}
+    api_ports = {p["name"]: p["port"] for p in services[service]["spec"]["ports"]}
+    assert api_ports == {"grpc": GRPC_PORTS[service], "metrics": API_METRICS_PORTS[service]}
+    assert services[service]["spec"]["selector"][COMPONENT_LABEL] == "api"
+    worker_ports = {p["name"]: p["port"] for p in services[f"{service}-worker-metrics"]["spec"]["ports"]}
+    assert worker_ports == {"metrics": WORKER_METRICS_PORTS[service]}
+    assert services[f"{service}-worker-metrics"]["spec"]["selector"][COMPONENT_LABEL] == "worker"
+
+
+@pytest.mark.parametrize("overlay", [PLAIN, OTEL])
+def test_every_container_runs_as_non_root(overlay):
+    for d in of_kind(build(overlay), "Deployment"):
+        pod = d["spec"]["template"]["spec"]
+        pod_context = pod.get("securityContext", {})
+        for c in containers(pod):
+            context = {**pod_context, **c.get("securityContext", {})}  # the container's own wins
+            where = f"{d['metadata']['name']}/{c['name']}"
+            assert context.get("runAsNonRoot") is True, f"{where} may run as root"
+            assert context.get("runAsUser", 10001) != 0, f"{where} runs as uid 0"
+            assert c.get("securityContext", {}).get("allowPrivilegeEscalation") is False, where
+            assert c.get("securityContext", {}).get("readOnlyRootFilesystem") is True, where
+            assert c.get("resources", {}).get("requests") and c["resources"].get("limits"), where
+
+
+def test_otel_overlay_sets_the_endpoint_on_every_deployment():
+    deployments = of_kind(build(OTEL), "Deployment")
+    assert len(deployments) == 2 * len(SERVICES)
+    for d in deployments:
+        for c in containers(d["spec"]["template"]["spec"]):
+            variable = env_names(c).get(OTEL_VARIABLE)
+            assert variable == {"name": OTEL_VARIABLE, "value": OTEL_ENDPOINT}, \
+                f"{d['metadata']['name']}/{c['name']}: {variable}"
+
+
+def test_plain_overlay_does_not_export_traces():
+    docs = build(PLAIN)
+    for d in of_kind(docs, "Deployment"):
+        for c in containers(d["spec"]["template"]["spec"]):
+            assert OTEL_VARIABLE not in env_names(c), f"{d['metadata']['name']}/{c['name']}"
+    for config_map in of_kind(docs, "ConfigMap"):
+        assert OTEL_VARIABLE not in config_map.get("data", {})
+
+
+@pytest.mark.parametrize("overlay", [PLAIN, OTEL])
+def test_every_referenced_config_map_and_secret_key_exists(overlay):
+    docs = build(overlay)
+    config_maps = {c["metadata"]["name"]: c.get("data", {}) for c in of_kind(docs, "ConfigMap")}
+    secrets = {s["metadata"]["name"]: s.get("data", {}) for s in of_kind(docs, "Secret")}
+    for d in of_kind(docs, "Deployment"):
+        for c in containers(d["spec"]["template"]["spec"]):
+            where = f"{d['metadata']['name']}/{c['name']}"
+            for source in c.get("envFrom", []):
+                assert source["configMapRef"]["name"] in config_maps, where
+            for variable in c.get("env", []):
+                ref = variable.get("valueFrom", {}).get("secretKeyRef")
+                if ref is None:
+                    continue
+                # kustomize rewrites the name to the generated Secret's hash-suffixed one
+                assert ref["name"] in secrets, f"{where}: Secret {ref['name']} is not in the output"
+                if not ref.get("optional"):
+                    assert ref["key"] in secrets[ref["name"]], f"{where}: {ref['name']} has no {ref['key']}"
+            names = env_names(c)
+            assert "JWT_SECRET" in names, f"{where}: production refuses to start without JWT_SECRET"
+    assert config_maps["onestop-config"]["ONESTOP_ENV"] == "production"
+
+
+def test_base_creates_no_secret():
+    assert not of_kind(build("base"), "Secret"), "secrets belong to overlays, never to the base"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_dockerfile_matches_the_manifests(service):
+    dockerfile = ROOT / "services" / service / "Dockerfile"
+    assert dockerfile.is_file(), f"{dockerfile} is missing"
+    text = dockerfile.read_text()
+    exposed = {int(p) for line in re.findall(r"^EXPOSE\s+(.+)$", text, re.M) for p in line.split()}
+    assert exposed == {GRPC_PORTS[service], API_METRICS_PORTS[service], WORKER_METRICS_PORTS[service]}
+    assert re.search(rf'^CMD \["onestop-{service}-api"\]$', text, re.M)
+    assert re.search(r"^USER 10001(:10001)?$", text, re.M), "a numeric non-root USER, so runAsNonRoot can verify it"
+    runtime = [line for line in text.split(" AS runtime", 1)[1].splitlines() if not line.lstrip().startswith("#")]
+    assert not [line for line in runtime if "grpcio-tools" in line], "grpcio-tools belongs to the builder only"
