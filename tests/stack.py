@@ -1,9 +1,19 @@
-"""Addresses of the local stack and small socket helpers, shared by the test tiers."""
+"""The local stack's addresses, and a launcher that runs services as real processes on it.
+
+Shared by the end-to-end tests and the benchmarks (`make bench`).
+"""
 
 from __future__ import annotations
 
+import os
 import pathlib
+import signal
 import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MONGODB_URI = "mongodb://127.0.0.1:27017/"
@@ -21,3 +31,83 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+VENV_BIN = pathlib.Path(sys.executable).parent
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log: pathlib.Path
+
+    def lines(self) -> list[str]:
+        return self.log.read_text(encoding="utf-8").splitlines()
+
+
+@dataclass
+class LocalPlatform:
+    """intake and routing (api + worker each) as processes on free ports, with their own databases."""
+
+    log_dir: pathlib.Path
+    amqp_uri: str = AMQP_TEST_URI
+    prefix: str = "e2e"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    grpc_ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in ("intake", "routing")})
+    metrics: dict[str, int] = field(default_factory=lambda: {
+        f"{s}-{k}": free_port() for s in ("intake", "routing") for k in ("api", "worker")})
+    databases: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    def __post_init__(self):
+        run_id = uuid.uuid4().hex[:8]
+        self.databases = {s: f"{self.prefix}_{s}_{run_id}" for s in ("intake", "routing")}
+
+    def env(self, service: str) -> dict[str, str]:
+        return {**os.environ, "ONESTOP_ENV": "local", "LOG_LEVEL": "INFO", "AMQP_URI": self.amqp_uri,
+                "MONGODB_URI": MONGODB_URI, "MONGODB_DATABASE": self.databases[service],
+                "GRPC_PORT": str(self.grpc_ports[service]),
+                "API_METRICS_PORT": str(self.metrics[f"{service}-api"]),
+                "WORKER_METRICS_PORT": str(self.metrics[f"{service}-worker"]),
+                "PYTHONUNBUFFERED": "1", **self.extra_env}
+
+    def start(self) -> "LocalPlatform":
+        subprocess.run([VENV_BIN / "onestop-intake-seed"], env=self.env("intake"), check=True, capture_output=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for service in ("intake", "routing"):
+            for kind in ("worker", "api"):
+                log = self.log_dir / f"{service}-{kind}.log"
+                popen = subprocess.Popen([VENV_BIN / f"onestop-{service}-{kind}"], env=self.env(service),
+                                         stdout=open(log, "w", encoding="utf-8"), stderr=subprocess.STDOUT,
+                                         cwd=ROOT)
+                self.processes[f"{service}-{kind}"] = Process(f"{service}-{kind}", popen, log)
+        for name, port in [*((f"{s}-api", p) for s, p in self.grpc_ports.items()),
+                           *((n, p) for n, p in self.metrics.items() if n.endswith("worker"))]:
+            self._wait_port(self.processes[name], port)
+        return self
+
+    def _wait_port(self, proc: Process, port: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not port_open(port):
+            if proc.popen.poll() is not None:
+                raise RuntimeError(f"{proc.name} exited:\n" + "\n".join(proc.lines()[-20:]))
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{proc.name} did not open port {port}; see {proc.log}")
+            time.sleep(0.2)
+
+    def stop(self, drop_databases: bool = True) -> None:
+        for proc in self.processes.values():
+            if proc.popen.poll() is None:
+                proc.popen.send_signal(signal.SIGTERM)
+        for proc in self.processes.values():
+            try:
+                proc.popen.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.popen.kill()
+        if drop_databases:
+            import pymongo
+            client = pymongo.MongoClient(MONGODB_URI)
+            for name in self.databases.values():
+                client.drop_database(name)
+            client.close()
