@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 ONESTOP_CACHE ?= $(HOME)/.cache/onestop
 export ONESTOP_CACHE
 BIN := $(ONESTOP_CACHE)/bin
-PACKAGES := libs/contracts libs/chassis services/intake services/routing
+PACKAGES := libs/contracts libs/chassis services/intake services/routing services/documents
 PROTOS := $(shell find protos -name '*.proto')
 GENERATED := libs/contracts/src/onestop/__init__.py
 PYTEST := $(PY) -m pytest -p no:cacheprovider

@@ -48,21 +48,23 @@ class Process:
 
 @dataclass
 class LocalPlatform:
-    """intake and routing (api + worker each) as processes on free ports, with their own databases."""
+    """Services (api + worker each) as processes on free ports, each with its own new database."""
 
     log_dir: pathlib.Path
+    services: tuple[str, ...] = ("intake", "routing")
     amqp_uri: str = AMQP_TEST_URI
     prefix: str = "e2e"
     extra_env: dict[str, str] = field(default_factory=dict)
-    grpc_ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in ("intake", "routing")})
-    metrics: dict[str, int] = field(default_factory=lambda: {
-        f"{s}-{k}": free_port() for s in ("intake", "routing") for k in ("api", "worker")})
+    grpc_ports: dict[str, int] = field(default_factory=dict)
+    metrics: dict[str, int] = field(default_factory=dict)
     databases: dict[str, str] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
 
     def __post_init__(self):
         run_id = uuid.uuid4().hex[:8]
-        self.databases = {s: f"{self.prefix}_{s}_{run_id}" for s in ("intake", "routing")}
+        self.grpc_ports = {s: free_port() for s in self.services}
+        self.metrics = {f"{s}-{k}": free_port() for s in self.services for k in ("api", "worker")}
+        self.databases = {s: f"{self.prefix}_{s}_{run_id}" for s in self.services}
 
     def env(self, service: str) -> dict[str, str]:
         return {**os.environ, "ONESTOP_ENV": "local", "LOG_LEVEL": "INFO", "AMQP_URI": self.amqp_uri,
@@ -73,9 +75,11 @@ class LocalPlatform:
                 "PYTHONUNBUFFERED": "1", **self.extra_env}
 
     def start(self) -> "LocalPlatform":
-        subprocess.run([VENV_BIN / "onestop-intake-seed"], env=self.env("intake"), check=True, capture_output=True)
+        if "intake" in self.services:
+            subprocess.run([VENV_BIN / "onestop-intake-seed"], env=self.env("intake"), check=True,
+                           capture_output=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for service in ("intake", "routing"):
+        for service in self.services:
             for kind in ("worker", "api"):
                 log = self.log_dir / f"{service}-{kind}.log"
                 popen = subprocess.Popen([VENV_BIN / f"onestop-{service}-{kind}"], env=self.env(service),

@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DATA="${ONESTOP_DATA:-$ROOT/.local}"
 VENV_BIN="$ROOT/.venv/bin"
-SERVICES=(intake routing)   # add a service here once its package exists
+SERVICES=(intake routing documents)   # add a service here once its package exists
 declare -A GRPC=([intake]=50051 [routing]=50052 [documents]=50053 [survey]=50054 [delivery]=50055)
 mkdir -p "$DATA/run" "$DATA/logs"
 

@@ -195,3 +195,49 @@ def test_dockerfile_matches_the_manifests(service):
     assert re.search(r"^USER 10001(:10001)?$", text, re.M), "a numeric non-root USER, so runAsNonRoot can verify it"
     runtime = [line for line in text.split(" AS runtime", 1)[1].splitlines() if not line.lstrip().startswith("#")]
     assert not [line for line in runtime if "grpcio-tools" in line], "grpcio-tools belongs to the builder only"
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+DOCUMENTS_CONFIG = "documents-config"
+
+
+def config_map(docs, name: str) -> dict[str, str]:
+    (found,) = [c for c in of_kind(docs, "ConfigMap") if c["metadata"]["name"] == name]
+    return found.get("data", {})
+
+
+def mebibytes(quantity: str) -> float:
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "k": 1e3 / 2**20, "M": 1e6 / 2**20, "G": 1e9 / 2**20}
+    for suffix in sorted(units, key=len, reverse=True):
+        if quantity.endswith(suffix):
+            return float(quantity[: -len(suffix)]) * units[suffix]
+    return float(quantity) / 2**20
+
+
+@pytest.mark.parametrize(("kustomization", "mode"), [("base", "COMPLIANCE"), (PLAIN, "GOVERNANCE"), (OTEL, "GOVERNANCE")])
+def test_documents_settings_are_valid_and_production_retention_is_compliance(kustomization, mode):
+    from onestop_chassis.config import load_settings
+    from onestop_documents.config import DocumentsSettings
+
+    data = config_map(build(kustomization), DOCUMENTS_CONFIG)
+    # COMPLIANCE in the base (what production deploys): retained records cannot be shortened or
+    # deleted by anyone. Only the throw-away local overlays use GOVERNANCE.
+    assert data["RETENTION_MODE"] == mode
+    settings = load_settings(DocumentsSettings, **{k.lower(): v for k, v in data.items()})
+    assert settings.max_upload_bytes == 50 * 1024 * 1024
+    assert settings.retention_days == 3650
+    assert settings.documents_peers == ""
+
+
+def test_documents_deployments_read_their_config_and_an_optional_service_token():
+    docs = build(PLAIN)
+    for component in ("api", "worker"):
+        (container,) = deployment(docs, "documents", component)["spec"]["template"]["spec"]["containers"]
+        assert {"configMapRef": {"name": DOCUMENTS_CONFIG}} in container["envFrom"], component
+    (api,) = deployment(docs, "documents", "api")["spec"]["template"]["spec"]["containers"]
+    token = env_names(api)["SERVICE_TOKEN"]["valueFrom"]["secretKeyRef"]
+    assert token["key"] == "SERVICE_TOKEN" and token["optional"] is True, "a secret, and not required"
+    (routing,) = deployment(docs, "routing", "api")["spec"]["template"]["spec"]["containers"]
+    assert mebibytes(api["resources"]["limits"]["memory"]) > mebibytes(routing["resources"]["limits"]["memory"]), \
+        "streamed uploads hold ~5 MiB each: the documents api needs more memory than the other apis"

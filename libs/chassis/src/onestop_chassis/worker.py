@@ -117,15 +117,15 @@ class MinioClient(DependencyProvider):
 
 
 class OutboxRelayRunner(DependencyProvider):
-    """Runs the outbox relay of one aggregate collection in a managed green thread.
+    """Runs the outbox relay of the service's aggregate collections in a managed green thread.
 
-    `collection` is a callable returning the pymongo collection. It is called in start(): nameko
-    runs every provider's setup() (MongoConnection's included) before any start().
-    Publishing waits for the broker's confirm; while RabbitMQ is down, entries stay in the outbox.
+    Each of `collections` is a callable returning a pymongo collection. They are called in start():
+    nameko runs every provider's setup() (MongoConnection's included) before any start().
+    Publishing waits for the broker's confirm; while RabbitMQ is down, events stay in the outbox.
     """
 
-    def __init__(self, collection):
-        self._collection_fn = collection
+    def __init__(self, *collections):
+        self._collection_fns = collections
         self._running = False
 
     def setup(self):
@@ -143,10 +143,12 @@ class OutboxRelayRunner(DependencyProvider):
             routing_key=entry["event_type"], headers=headers, message_id=entry["event_id"])
 
     def start(self):
-        self.relay = OutboxRelay(self.container.service_name, self._collection_fn(), self._publish,
-                                 batch_size=self._settings.outbox_batch_size,
-                                 grace_seconds=self._settings.outbox_grace_seconds)
-        self.relay.ensure_indexes()
+        self.relays = [OutboxRelay(self.container.service_name, collection(), self._publish,
+                                   batch_size=self._settings.outbox_batch_size,
+                                   grace_seconds=self._settings.outbox_grace_seconds)
+                       for collection in self._collection_fns]
+        for relay in self.relays:
+            relay.ensure_indexes()
         self._running = True
         self.container.spawn_managed_thread(self._loop, identifier="outbox-relay")
 
@@ -159,7 +161,7 @@ class OutboxRelayRunner(DependencyProvider):
     def _loop(self):
         while self._running:
             try:
-                if self.relay.run_once():
+                if sum(relay.run_once() for relay in self.relays):
                     continue  # more may be waiting: go again without sleeping
             except Exception:
                 log.exception("outbox relay pass failed; retrying")

@@ -1,0 +1,142 @@
+"""MongoDB adapter of the documents metadata. Unique indexes are the claims: (agency, request_id)
+makes retries idempotent, (agency, dossier, kind, component, version) numbers versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import mongoengine as me
+from pymongo.errors import DuplicateKeyError
+
+from onestop_chassis.outbox import OutboxWriter
+
+from .. import domain
+from ..service import DuplicateRequest, VersionTaken
+from . import events as event_mapping
+
+
+class DocumentDoc(me.Document):
+    meta = {"collection": "documents", "strict": False, "indexes": [
+        {"fields": ["agency_code", "request_id"], "unique": True},
+        {"fields": ["agency_code", "dossier_code", "kind", "component", "version"], "unique": True},
+    ]}
+    document_id = me.StringField(primary_key=True)
+    request_id = me.StringField(required=True)
+    dossier_code = me.StringField(required=True)
+    agency_code = me.StringField(required=True)
+    kind = me.IntField(required=True)
+    component = me.StringField(required=True)
+    version = me.IntField(required=True)
+    file_name = me.StringField(default="")
+    content_type = me.StringField(required=True)
+    size_bytes = me.IntField(required=True)
+    sha256 = me.StringField(required=True)
+    bucket = me.StringField(required=True)
+    object_key = me.StringField(required=True)
+    object_version = me.StringField(default="")
+    stored_at = me.DateTimeField(required=True)
+    uploaded_by = me.StringField(required=True)
+    state = me.IntField(required=True)
+    retention_mode = me.IntField()
+    retain_until = me.DateTimeField()
+    legal_hold = me.BooleanField(default=False)
+    withdrawn_reason = me.StringField(default="")
+    history = me.ListField(me.DictField())
+    outbox = me.ListField(me.DictField())
+
+
+class RecordDoc(me.DynamicDocument):
+    """Transfers and retention decisions: written once, with their events."""
+    meta = {"abstract": True}
+    id = me.StringField(primary_key=True)
+
+
+class TransferDoc(RecordDoc):
+    meta = {"collection": "transfers"}
+
+
+class RetentionDoc(RecordDoc):
+    meta = {"collection": "retentions"}
+
+
+RECORDS = {"transfers": TransferDoc, "retentions": RetentionDoc}
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    return value if value is None or value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+_SCALARS = ("document_id", "request_id", "dossier_code", "agency_code", "component", "version", "file_name",
+            "content_type", "size_bytes", "sha256", "bucket", "object_key", "object_version", "uploaded_by",
+            "legal_hold", "withdrawn_reason")
+
+
+def _to_doc(d: domain.Document) -> DocumentDoc:
+    return DocumentDoc(
+        **{name: getattr(d, name) for name in _SCALARS}, kind=int(d.kind), state=int(d.state),
+        stored_at=d.stored_at, history=list(d.history),
+        retention_mode=int(d.retention.mode) if d.retention else None,
+        retain_until=d.retention.retain_until if d.retention else None)
+
+
+def _from_doc(doc: DocumentDoc) -> domain.Document:
+    retention = None
+    if doc.retention_mode:
+        retention = domain.Retention(domain.RetentionMode(doc.retention_mode), _utc(doc.retain_until))
+    return domain.Document(
+        **{name: getattr(doc, name) for name in _SCALARS}, kind=domain.Kind(doc.kind),
+        state=domain.State(doc.state), stored_at=_utc(doc.stored_at), retention=retention,
+        history=[dict(h) for h in doc.history])
+
+
+class MongoDocuments:
+    def get(self, document_id: str) -> domain.Document | None:
+        doc = DocumentDoc.objects(document_id=document_id).first()
+        return _from_doc(doc) if doc else None
+
+    def by_request_id(self, agency_code: str, request_id: str) -> domain.Document | None:
+        doc = DocumentDoc.objects(agency_code=agency_code, request_id=request_id).first()
+        return _from_doc(doc) if doc else None
+
+    def for_dossier(self, agency_code: str, dossier_code: str) -> list[domain.Document]:
+        return [_from_doc(d) for d in DocumentDoc.objects(agency_code=agency_code, dossier_code=dossier_code)]
+
+    def add(self, document: domain.Document, events: list) -> None:
+        outbox = OutboxWriter(DocumentDoc._get_collection())
+        entries = outbox.stage(document.document_id, [event_mapping.to_message(e) for e in events])
+        doc = _to_doc(document)
+        doc.outbox = entries
+        try:
+            doc.save(force_insert=True)  # ONE write: the version and its events
+        except (me.NotUniqueError, DuplicateKeyError) as exc:
+            outbox.discard(entries)
+            # FerretDB's duplicate-key message does not name the index, so ask the data instead.
+            if self.by_request_id(document.agency_code, document.request_id) is not None:
+                raise DuplicateRequest(document.request_id) from exc
+            raise VersionTaken(document.version) from exc
+
+    def save(self, document: domain.Document) -> None:
+        """Updates the mutable fields (state, retention, legal hold, history) of one version."""
+        DocumentDoc.objects(document_id=document.document_id).update_one(
+            set__state=int(document.state), set__withdrawn_reason=document.withdrawn_reason,
+            set__legal_hold=document.legal_hold, set__history=list(document.history),
+            set__retention_mode=int(document.retention.mode) if document.retention else None,
+            set__retain_until=document.retention.retain_until if document.retention else None)
+
+    def record(self, kind: str, fields: dict, events: list) -> None:
+        model = RECORDS[kind]
+        record_id = str(uuid.uuid4())
+        entries = OutboxWriter(model._get_collection()).stage(record_id, [event_mapping.to_message(e) for e in events])
+        model(id=record_id, outbox=entries, **fields).save(force_insert=True)
+
+    def object_keys(self, bucket: str) -> set[str]:
+        return {d.object_key for d in DocumentDoc.objects(bucket=bucket).only("object_key")}
+
+
+def ensure_indexes() -> None:
+    DocumentDoc.ensure_indexes()
+
+
+def outbox_collections():
+    return [DocumentDoc._get_collection, TransferDoc._get_collection, RetentionDoc._get_collection]

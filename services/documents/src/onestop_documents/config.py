@@ -1,0 +1,35 @@
+"""Documents' settings: the chassis defaults (gRPC 50053, metrics 9153/9253, database
+onestop_documents) plus upload limits, retention and peer agencies."""
+
+from typing import Literal
+
+from pydantic import field_validator
+
+from onestop_chassis.config import ServiceSettings
+
+
+class DocumentsSettings(ServiceSettings):
+    service_name: str = "documents"
+    max_upload_bytes: int = 50 * 1024 * 1024
+    retention_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
+    retention_days: int = 3650
+    # "<unit code>=<host:port>,..." — other agencies' documents services, for transfers.
+    documents_peers: str = ""
+    # Bearer token this service presents to its peers; empty on the local stack: minted from JWT_SECRET.
+    service_token: str = ""
+    orphan_sweep_seconds: float = 600.0
+    orphan_grace_seconds: float = 3600.0
+
+    @field_validator("max_upload_bytes", "retention_days")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be greater than 0")
+        return value
+
+    @field_validator("documents_peers")
+    @classmethod
+    def _peers(cls, value: str) -> str:
+        from .adapters.peers import parse_peers
+        parse_peers(value)
+        return value

@@ -1,0 +1,349 @@
+"""Documents use cases over three ports: the metadata repository, the object store and the peer
+agencies' documents services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from onestop_chassis import auth, codes
+from onestop_chassis.errors import (AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument,
+                                    NotFound, Unavailable)
+
+from . import domain
+from .domain import Document, Kind, State, UploadRequest
+
+
+class VersionTaken(Exception):
+    """Another upload got this version number first: try the next one."""
+
+
+class DuplicateRequest(Exception):
+    """A document with this request_id is already stored (a concurrent retry)."""
+
+
+class DocumentRepository(Protocol):
+    def get(self, document_id: str) -> Document | None: ...
+    def by_request_id(self, agency_code: str, request_id: str) -> Document | None: ...
+    def for_dossier(self, agency_code: str, dossier_code: str) -> list[Document]: ...
+    # One write: the new version and its events. Raises VersionTaken or DuplicateRequest.
+    def add(self, document: Document, events: list) -> None: ...
+    def save(self, document: Document) -> None: ...
+    # A transfer or retention record with its events, in one write.
+    def record(self, kind: str, fields: dict, events: list) -> None: ...
+
+
+class ObjectStore(Protocol):
+    def ensure_bucket(self, bucket: str) -> None: ...
+    def put(self, bucket: str, key: str, stream: "IncomingFile") -> str: ...  # returns the object version
+    def remove(self, bucket: str, key: str, version: str) -> None: ...
+    def open(self, bucket: str, key: str, version: str) -> Iterator[bytes]: ...
+    def presign(self, bucket: str, key: str, version: str, ttl: dt.timedelta) -> str: ...
+    def retain(self, bucket: str, key: str, version: str, retention: domain.Retention) -> None: ...
+    def legal_hold(self, bucket: str, key: str, version: str, on: bool) -> None: ...
+
+
+@dataclass(frozen=True)
+class PeerReceipt:
+    document_id: str
+    sha256: str
+    replayed: bool
+
+
+class Peers(Protocol):
+    def knows(self, agency_code: str) -> bool: ...
+    def upload(self, agency_code: str, request: UploadRequest, chunks: Iterator[bytes]) -> PeerReceipt: ...
+
+
+class IncomingFile:
+    """An upload's bytes, read once as they arrive: SHA-256 and size computed on the way, the
+    first bytes kept for sniffing, and the size limit enforced before anything past it is read.
+    File-like (`read`) for the object store, which streams it in parts."""
+
+    def __init__(self, chunks: Iterable[bytes], limit: int):
+        self._chunks = iter(chunks)
+        self._limit = limit
+        self._buffer = bytearray()
+        self._hash = hashlib.sha256()
+        self._done = False
+        self.size = 0
+
+    def _pull(self) -> bool:
+        if self._done:
+            return False
+        try:
+            chunk = next(self._chunks)
+        except StopIteration:
+            self._done = True
+            return False
+        self.size += len(chunk)
+        if self.size > self._limit:
+            raise InvalidArgument("FILE_TOO_LARGE",
+                                  f"the file is larger than the limit of {self._limit} bytes",
+                                  metadata={"limit_bytes": str(self._limit)})
+        self._hash.update(chunk)
+        self._buffer += chunk
+        return True
+
+    def head(self) -> bytes:
+        while len(self._buffer) < domain.SNIFF_BYTES and self._pull():
+            pass
+        return bytes(self._buffer[:domain.SNIFF_BYTES])
+
+    def read(self, size: int = -1) -> bytes:
+        while (size < 0 or len(self._buffer) < size) and self._pull():
+            pass
+        size = len(self._buffer) if size < 0 else min(size, len(self._buffer))
+        out = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return out
+
+    def drain(self) -> None:
+        """Reads the rest without keeping it (only the checksum and size matter)."""
+        self._buffer.clear()
+        while self._pull():
+            self._buffer.clear()
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    document: Document
+    deduplicated: bool = False
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Policy:
+    max_upload_bytes: int = 50 * 1024 * 1024
+    retention_mode: domain.RetentionMode = domain.RetentionMode.GOVERNANCE
+    retention_days: int = 3650
+    max_link_seconds: int = 900
+
+
+MAX_VERSION_ATTEMPTS = 50
+
+
+def _utcnow() -> dt.datetime:
+    now = dt.datetime.now(dt.timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)  # what MongoDB keeps
+
+
+def _agency(requested: str, actor: auth.Principal, action: str) -> str:
+    agency = requested or actor.agency
+    if not agency:
+        raise InvalidArgument.from_violations([FieldViolation(
+            "agency_code", "is required when the caller's token names no agency")])
+    if not codes.is_unit_code(agency):
+        raise InvalidArgument.from_violations([FieldViolation("agency_code", "is not a national unit code")])
+    actor.require_agency(agency, action=action)
+    return agency
+
+
+def _dossier(code: str) -> str:
+    if not codes.is_dossier_code(code):
+        raise InvalidArgument.from_violations([FieldViolation(
+            "dossier_code", "is not a dossier code like 000.00.21.H17-261123-0001")])
+    return code
+
+
+class DocumentsService:
+    def __init__(self, documents: DocumentRepository, store: ObjectStore, peers: Peers,
+                 policy: Policy = Policy(), clock: Callable[[], dt.datetime] = _utcnow):
+        self._documents = documents
+        self._store = store
+        self._peers = peers
+        self._policy = policy
+        self._clock = clock
+
+    # -- upload -------------------------------------------------------------------------------
+    def upload(self, req: UploadRequest, chunks: Iterable[bytes], actor: auth.Principal) -> Uploaded:
+        domain.validate_upload(req)
+        agency = _agency(req.agency_code, actor, "store documents")
+        incoming = IncomingFile(chunks, self._policy.max_upload_bytes)
+        if req.request_id:
+            earlier = self._documents.by_request_id(agency, req.request_id)
+            if earlier is not None:
+                return self._replay(earlier, req, incoming)
+        content_type = domain.sniff(incoming.head(), req.file_name)
+        bucket = domain.bucket_for(agency)
+        self._store.ensure_bucket(bucket)
+        key = f"{req.dossier_code}/{uuid.uuid4()}"
+        version = self._store.put(bucket, key, incoming)  # nothing is registered until this succeeded
+        keep = False
+        try:
+            if req.sha256 and req.sha256 != incoming.sha256:
+                raise InvalidArgument("CHECKSUM_MISMATCH",
+                                      f"the bytes received have SHA-256 {incoming.sha256}, not {req.sha256}",
+                                      metadata={"received_sha256": incoming.sha256})
+            stored = Document(
+                document_id=str(uuid.uuid4()), request_id=req.request_id or f"auto-{uuid.uuid4()}",
+                dossier_code=req.dossier_code, agency_code=agency, kind=Kind(req.kind),
+                component=req.component.strip(), version=0, file_name=req.file_name,
+                content_type=content_type, size_bytes=incoming.size, sha256=incoming.sha256,
+                bucket=bucket, object_key=key, object_version=version, stored_at=self._clock(),
+                uploaded_by=actor.subject)
+            result = self._register(stored)
+            keep = result.document.object_key == key
+            return result
+        finally:
+            if not keep:
+                self._store.remove(bucket, key, version)  # the sweep removes what a crash leaves
+
+    def _register(self, new: Document) -> Uploaded:
+        siblings = [d for d in self._documents.for_dossier(new.agency_code, new.dossier_code)
+                    if d.state == State.ACTIVE]
+        same_bytes = [d for d in siblings if d.sha256 == new.sha256]
+        for d in same_bytes:
+            if (d.kind, d.component) == (new.kind, new.component):
+                return Uploaded(d, deduplicated=True)  # the same file again: nothing new to keep
+        if same_bytes:  # the same bytes answer another component: point at the stored object
+            first = same_bytes[0]
+            new = replace(new, bucket=first.bucket, object_key=first.object_key, object_version=first.object_version)
+        version = 1 + max((d.version for d in self._documents.for_dossier(new.agency_code, new.dossier_code)
+                           if (d.kind, d.component) == (new.kind, new.component)), default=0)
+        for _ in range(MAX_VERSION_ATTEMPTS):
+            candidate = replace(new, version=version)
+            try:
+                self._documents.add(candidate, [domain.DocumentStored(candidate)])
+            except VersionTaken:
+                version += 1
+                continue
+            except DuplicateRequest:
+                earlier = self._documents.by_request_id(new.agency_code, new.request_id)
+                return Uploaded(earlier, replayed=True)
+            return Uploaded(candidate, deduplicated=bool(same_bytes))
+        raise Unavailable("VERSION_ALLOCATION_BUSY", "too many simultaneous uploads of this component; retry")
+
+    def _replay(self, earlier: Document, req: UploadRequest, incoming: IncomingFile) -> Uploaded:
+        same_target = (earlier.dossier_code, earlier.kind, earlier.component) == \
+            (req.dossier_code, req.kind, req.component.strip())
+        if same_target and req.sha256 and req.sha256 == earlier.sha256:
+            return Uploaded(earlier, replayed=True)  # the caller vouches for the bytes: no need to read them
+        incoming.drain()
+        if same_target and incoming.sha256 == earlier.sha256:
+            return Uploaded(earlier, replayed=True)
+        raise AlreadyExists("REQUEST_ID_REUSED",
+                            f"request_id {req.request_id!r} was already used for different content; "
+                            "use a new request_id for a new file", metadata={"request_id": req.request_id})
+
+    # -- reading --------------------------------------------------------------------------------
+    def _readable(self, document_id: str, actor: auth.Principal, action: str) -> Document:
+        document = self._documents.get(document_id)
+        if document is None:
+            raise NotFound("DOCUMENT_NOT_FOUND", f"no document has id {document_id!r}",
+                           metadata={"document_id": document_id})
+        actor.require_agency(document.agency_code, action=action)
+        return document
+
+    def download(self, document_id: str, actor: auth.Principal) -> tuple[Document, Iterator[bytes]]:
+        document = self._readable(document_id, actor, "read this document")
+        return document, self._store.open(document.bucket, document.object_key, document.object_version)
+
+    def download_link(self, document_id: str, ttl_seconds: int, actor: auth.Principal) -> tuple[str, dt.datetime]:
+        ttl = ttl_seconds or 300
+        if not 1 <= ttl <= self._policy.max_link_seconds:
+            raise InvalidArgument.from_violations([FieldViolation(
+                "ttl_seconds", f"must be between 1 and {self._policy.max_link_seconds} seconds")])
+        document = self._readable(document_id, actor, "read this document")
+        url = self._store.presign(document.bucket, document.object_key, document.object_version,
+                                  dt.timedelta(seconds=ttl))
+        return url, self._clock() + dt.timedelta(seconds=ttl)
+
+    def list(self, dossier_code: str, agency_code: str, actor: auth.Principal,
+             include_withdrawn: bool = False) -> list[Document]:
+        agency = _agency(agency_code, actor, "read documents")
+        documents = self._documents.for_dossier(agency, _dossier(dossier_code))
+        documents = [d for d in documents if include_withdrawn or d.state == State.ACTIVE]
+        return sorted(documents, key=lambda d: (d.kind, d.component, -d.version))
+
+    def digitisation(self, dossier_code: str, agency_code: str, actor: auth.Principal) -> dict[str, int]:
+        documents = self.list(dossier_code, agency_code, actor)
+        return {"components": sum(d.kind == Kind.COMPONENT for d in documents),
+                "results": sum(d.kind == Kind.RESULT for d in documents)}
+
+    # -- changes ----------------------------------------------------------------------------------
+    def withdraw(self, document_id: str, reason: str, actor: auth.Principal) -> Document:
+        if not reason.strip():
+            raise InvalidArgument.from_violations([FieldViolation("reason", "is required")])
+        document = self._readable(document_id, actor, "withdraw this document")
+        if document.retention is not None or document.legal_hold:
+            raise FailedPrecondition("DOCUMENT_RETAINED",
+                                     "the document is under retention or legal hold and cannot be withdrawn")
+        if document.state == State.WITHDRAWN:
+            return document
+        document.state, document.withdrawn_reason = State.WITHDRAWN, reason.strip()
+        document.history.append({"at": self._clock(), "action": "withdrawn", "by": actor.subject, "reason": reason})
+        self._documents.save(document)
+        return document
+
+    def apply_retention(self, dossier_code: str, agency_code: str, actor: auth.Principal) -> list[Document]:
+        agency = _agency(agency_code, actor, "apply retention")
+        documents = self._documents.for_dossier(agency, _dossier(dossier_code))
+        retention = domain.Retention(self._policy.retention_mode,
+                                     self._clock() + dt.timedelta(days=self._policy.retention_days))
+        done: set[tuple[str, str, str]] = set()
+        changed = []
+        for document in documents:
+            if document.retention is not None:
+                continue
+            obj = (document.bucket, document.object_key, document.object_version)
+            if obj not in done:
+                self._store.retain(*obj, retention)
+                done.add(obj)
+            document.retention = retention
+            document.history.append({"at": self._clock(), "action": "retained", "by": actor.subject})
+            self._documents.save(document)
+            changed.append(document)
+        if changed:
+            self._documents.record("retentions", {"dossier_code": dossier_code, "agency_code": agency,
+                                                  "at": self._clock()},
+                                   [domain.RetentionApplied(dossier_code, agency, retention,
+                                                            [d.document_id for d in changed])])
+        return documents
+
+    def legal_hold(self, document_id: str, on: bool, actor: auth.Principal) -> Document:
+        document = self._readable(document_id, actor, "set a legal hold")
+        self._store.legal_hold(document.bucket, document.object_key, document.object_version, on)
+        document.legal_hold = on
+        document.history.append({"at": self._clock(), "action": "legal hold " + ("on" if on else "off"),
+                                 "by": actor.subject})
+        self._documents.save(document)
+        return document
+
+    def transfer(self, dossier_code: str, source_agency: str, target_agency: str,
+                 actor: auth.Principal) -> tuple[list[PeerReceipt], int]:
+        source = _agency(source_agency, actor, "transfer documents")
+        if not codes.is_unit_code(target_agency) or target_agency == source:
+            raise InvalidArgument.from_violations([FieldViolation(
+                "target_agency_code", "must be the national unit code of another agency")])
+        if not self._peers.knows(target_agency):
+            raise NotFound("PEER_NOT_CONFIGURED", f"no documents service is configured for agency {target_agency}",
+                           metadata={"target_agency_code": target_agency})
+        documents = [d for d in self._documents.for_dossier(source, _dossier(dossier_code)) if d.state == State.ACTIVE]
+        receipts = []
+        for d in documents:
+            request = UploadRequest(request_id=f"transfer-{d.document_id}", dossier_code=d.dossier_code,
+                                    kind=int(d.kind), component=d.component, file_name=d.file_name,
+                                    sha256=d.sha256, agency_code=target_agency)
+            receipt = self._peers.upload(target_agency, request,
+                                         self._store.open(d.bucket, d.object_key, d.object_version))
+            if receipt.sha256 != d.sha256:  # the target verified it too; this guards the reply
+                raise Unavailable("TRANSFER_CHECKSUM_MISMATCH",
+                                  f"agency {target_agency} holds different bytes for document {d.document_id}")
+            receipts.append(receipt)
+        sent_now = sum(not r.replayed for r in receipts)
+        if sent_now:
+            self._documents.record("transfers", {"dossier_code": dossier_code, "source": source,
+                                                 "target": target_agency, "at": self._clock(),
+                                                 "document_ids": [r.document_id for r in receipts]},
+                                   [domain.DocumentsTransferred(dossier_code, source, target_agency,
+                                                                [d.document_id for d in documents])])
+        return receipts, sent_now

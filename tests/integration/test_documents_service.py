@@ -1,0 +1,247 @@
+"""The documents service with its real adapters, against the real MinIO and FerretDB."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+import threading
+import tracemalloc
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from minio import Minio
+
+from onestop_chassis import auth
+from onestop_chassis.config import load_settings
+from onestop_chassis.errors import AlreadyExists, InvalidArgument, Unavailable
+from onestop_documents import domain
+from onestop_documents.adapters import mongo
+from onestop_documents.adapters.minio_store import MinioStore
+from onestop_documents.adapters.peers import GrpcPeers
+from onestop_documents.config import DocumentsSettings
+from onestop_documents.service import DocumentsService, Policy
+from onestop_documents.worker import sweep_orphans
+
+AGENCY = "000.00.21.H17"
+OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), AGENCY)
+MiB = 1024 * 1024
+
+
+def pdf(size: int) -> bytes:
+    return b"%PDF-1.7\n" + os.urandom(size - 9)
+
+
+def chunks(data: bytes, size: int = MiB):
+    return (data[i:i + size] for i in range(0, len(data), size))
+
+
+def dossier() -> str:
+    return f"{AGENCY}-261123-{uuid.uuid4().int % 10000:04d}"
+
+
+def request(dossier_code: str, request_id: str = "", component: str = "Giấy đề nghị", kind=domain.Kind.COMPONENT,
+            file_name: str = "don.pdf", sha256: str = "") -> domain.UploadRequest:
+    return domain.UploadRequest(request_id, dossier_code, int(kind), component, file_name, sha256, "")
+
+
+@pytest.fixture()
+def settings(mongo_db):
+    return load_settings(DocumentsSettings, mongodb_database=mongo_db.name)
+
+
+@pytest.fixture()
+def service(settings):
+    mongo.ensure_indexes()
+    return DocumentsService(mongo.MongoDocuments(), MinioStore.from_settings(settings),
+                            GrpcPeers.from_settings(settings), Policy(max_upload_bytes=8 * MiB))
+
+
+@pytest.fixture()
+def minio(settings) -> Minio:
+    return Minio(settings.minio_endpoint, settings.minio_access_key, settings.minio_secret_key, secure=False)
+
+
+def objects_under(minio: Minio, code: str) -> list:
+    bucket = domain.bucket_for(AGENCY)
+    if not minio.bucket_exists(bucket):
+        return []
+    return [o for o in minio.list_objects(bucket, prefix=code + "/", recursive=True, include_version=True)
+            if not o.is_delete_marker]
+
+
+def test_a_multipart_upload_is_streamed_checksummed_and_read_back(service, mongo_db):
+    code, data = dossier(), pdf(7 * MiB + 123)
+    result = service.upload(request(code, "r-1"), chunks(data), OFFICER)
+    d = result.document
+    assert (d.size_bytes, d.sha256, d.content_type, d.version) == (len(data), hashlib.sha256(data).hexdigest(),
+                                                                   "application/pdf", 1)
+    _, stream = service.download(d.document_id, OFFICER)
+    assert b"".join(stream) == data
+    stored = mongo_db["documents"].find_one({"_id": d.document_id})
+    assert [e["event_type"] for e in stored["outbox"]] == ["DocumentStored"]
+
+
+def test_rescans_are_versions_and_identical_bytes_are_stored_once(service, minio):
+    code, first, second = dossier(), pdf(64 * 1024), pdf(64 * 1024)
+    v1 = service.upload(request(code), chunks(first), OFFICER).document
+    v2 = service.upload(request(code), chunks(second), OFFICER).document
+    assert (v1.version, v2.version) == (1, 2)
+    assert b"".join(service.download(v1.document_id, OFFICER)[1]) == first, "older versions stay readable"
+    again = service.upload(request(code), chunks(second), OFFICER)
+    assert again.deduplicated and again.document.document_id == v2.document_id
+    other = service.upload(request(code, component="Bản sao CCCD"), chunks(second), OFFICER)
+    assert other.deduplicated and other.document.object_key == v2.object_key and other.document.version == 1
+    assert len(objects_under(minio, code)) == 2, "two distinct contents, two objects"
+
+
+@pytest.mark.parametrize("data, file_name, reason", [
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + os.urandom(4096), "scan.pdf", "CONTENT_TYPE_MISMATCH"),
+    (b"PK\x03\x04" + os.urandom(4096), "ho-so.zip", "UNSUPPORTED_TYPE"),
+    (b"", "empty.pdf", "EMPTY_FILE"),
+])
+def test_content_is_judged_by_its_bytes(service, minio, data, file_name, reason):
+    code = dossier()
+    with pytest.raises(InvalidArgument) as refused:
+        service.upload(request(code, file_name=file_name), chunks(data), OFFICER)
+    assert refused.value.reason == reason
+    assert service.list(code, "", OFFICER) == [] and objects_under(minio, code) == []
+
+
+def test_accepted_scan_types(service):
+    for head, name in [(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "a.jpg"), (b"\x89PNG\r\n\x1a\n", "a.png"),
+                       (b"II*\x00\x08\x00\x00\x00", "a.tif")]:
+        assert service.upload(request(dossier(), file_name=name), [head + os.urandom(4096)], OFFICER).document
+
+
+def test_a_wrong_client_checksum_leaves_nothing(service, minio):
+    code = dossier()
+    with pytest.raises(InvalidArgument) as refused:
+        service.upload(request(code, sha256="0" * 64), chunks(pdf(6 * MiB)), OFFICER)
+    assert refused.value.reason == "CHECKSUM_MISMATCH"
+    assert service.list(code, "", OFFICER) == [] and objects_under(minio, code) == []
+
+
+def test_an_oversized_upload_stops_at_the_limit_without_buffering_it(settings, minio):
+    service = DocumentsService(mongo.MongoDocuments(), MinioStore.from_settings(settings),
+                               GrpcPeers.from_settings(settings), Policy(max_upload_bytes=100 * MiB))
+    code, produced = dossier(), []
+
+    def endless():
+        while True:
+            produced.append(1)
+            yield b"%PDF-1.7\n" + bytes(MiB - 9) if len(produced) == 1 else bytes(MiB)
+
+    tracemalloc.start()
+    with pytest.raises(InvalidArgument) as refused:
+        service.upload(request(code), endless(), OFFICER)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert refused.value.reason == "FILE_TOO_LARGE"
+    assert len(produced) == 101, "reading stops at the first chunk past the 100 MiB limit"
+    # minio-py sends 3 parts of 5 MiB in parallel, with copies: bounded by parts, not by the file.
+    assert peak < 40 * MiB, f"peak Python allocation {peak} bytes for a 101 MiB upload: it must stream"
+    assert service.list(code, "", OFFICER) == [] and objects_under(minio, code) == []
+
+
+def test_retries_are_idempotent_and_reuse_is_refused(service):
+    code, data = dossier(), pdf(32 * 1024)
+    first = service.upload(request(code, "same"), chunks(data), OFFICER)
+    again = service.upload(request(code, "same"), chunks(data), OFFICER)
+    assert again.replayed and again.document.document_id == first.document.document_id
+    with pytest.raises(AlreadyExists):
+        service.upload(request(code, "same"), chunks(pdf(32 * 1024)), OFFICER)
+
+
+def test_concurrent_rescans_get_distinct_versions(service):
+    code = dossier()
+    with ThreadPoolExecutor(6) as pool:
+        versions = sorted(pool.map(lambda _: service.upload(request(code), [pdf(8192)], OFFICER).document.version,
+                                   range(12)))
+    assert versions == list(range(1, 13))
+
+
+def test_retention_locks_the_objects_and_stops_withdrawal(service, minio):
+    code = dossier()
+    d = service.upload(request(code), [pdf(8192)], OFFICER).document
+    [retained] = service.apply_retention(code, "", OFFICER)
+    assert retained.retention.mode == domain.RetentionMode.GOVERNANCE
+    assert retained.retention.retain_until > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3649)
+    with pytest.raises(Exception, match="WORM"):
+        minio.remove_object(d.bucket, d.object_key, version_id=d.object_version)
+    with pytest.raises(Exception):
+        minio.put_object(d.bucket, d.object_key, io.BytesIO(b"x"), 1)  # a new version, the old one stays
+        minio.remove_object(d.bucket, d.object_key, version_id=d.object_version)
+    assert b"".join(service.download(d.document_id, OFFICER)[1])[:8] == b"%PDF-1.7"
+    with pytest.raises(Exception) as refused:
+        service.withdraw(d.document_id, "nhầm hồ sơ", OFFICER)
+    assert refused.value.reason == "DOCUMENT_RETAINED"
+    held = service.legal_hold(d.document_id, True, OFFICER)
+    assert held.legal_hold and minio.is_object_legal_hold_enabled(d.bucket, d.object_key, d.object_version)
+
+
+def test_withdrawal_before_retention_is_recorded(service):
+    code = dossier()
+    d = service.upload(request(code), [pdf(8192)], OFFICER).document
+    withdrawn = service.withdraw(d.document_id, "Quét nhầm trang", OFFICER)
+    assert withdrawn.state == domain.State.WITHDRAWN and withdrawn.history[-1]["by"] == "officer-1"
+    assert service.list(code, "", OFFICER) == []
+    assert [x.document_id for x in service.list(code, "", OFFICER, include_withdrawn=True)] == [d.document_id]
+
+
+def test_presigned_links_expire(service):
+    import time
+    import urllib.error
+    import urllib.request
+    d = service.upload(request(dossier()), [pdf(8192)], OFFICER).document
+    url, _ = service.download_link(d.document_id, 2, OFFICER)
+    assert urllib.request.urlopen(url, timeout=5).read()[:8] == b"%PDF-1.7"
+    time.sleep(4)
+    with pytest.raises(urllib.error.HTTPError) as expired:
+        urllib.request.urlopen(url, timeout=5)
+    assert expired.value.code == 403
+    with pytest.raises(InvalidArgument):
+        service.download_link(d.document_id, 901, OFFICER)
+
+
+def test_other_agencies_cannot_read(service):
+    d = service.upload(request(dossier()), [pdf(8192)], OFFICER).document
+    other = auth.Principal("officer-2", frozenset({auth.DESK_OFFICER}), "000.00.11.H17")
+    with pytest.raises(Exception) as refused:
+        service.download(d.document_id, other)
+    assert refused.value.reason == "OTHER_AGENCY"
+
+
+def test_digitisation_status(service):
+    code = dossier()
+    service.upload(request(code), [pdf(8192)], OFFICER)
+    assert service.digitisation(code, "", OFFICER) == {"components": 1, "results": 0}
+    service.upload(request(code, component="Giấy phép", kind=domain.Kind.RESULT), [pdf(8192)], OFFICER)
+    assert service.digitisation(code, "", OFFICER) == {"components": 1, "results": 1}
+
+
+def test_the_sweep_removes_only_unreferenced_old_objects(service, minio, settings):
+    code = dossier()
+    kept = service.upload(request(code), [pdf(8192)], OFFICER).document
+    orphan_key = f"{code}/{uuid.uuid4()}"
+    minio.put_object(kept.bucket, orphan_key, io.BytesIO(b"%PDF-orphan"), 11)
+    store = MinioStore.from_settings(settings)
+    assert sweep_orphans(store, mongo.MongoDocuments(), dt.timedelta(hours=1)) == [], "young orphans wait"
+    removed = sweep_orphans(store, mongo.MongoDocuments(), dt.timedelta(0),
+                            now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5))
+    assert orphan_key in [key for _, key, _ in removed]
+    assert kept.object_key not in [key for _, key, _ in removed]
+    assert [o.object_name for o in objects_under(minio, code)] == [kept.object_key]
+
+
+def test_object_store_down_gives_unavailable_and_registers_nothing(settings):
+    down = settings.model_copy(update={"minio_endpoint": "127.0.0.1:1"})
+    service = DocumentsService(mongo.MongoDocuments(), MinioStore.from_settings(down),
+                               GrpcPeers.from_settings(down), Policy())
+    code = dossier()
+    with pytest.raises(Unavailable) as refused:
+        service.upload(request(code), [pdf(8192)], OFFICER)
+    assert refused.value.reason == "OBJECT_STORE_UNAVAILABLE"
+    assert mongo.MongoDocuments().for_dossier(AGENCY, code) == []
