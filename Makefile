@@ -17,7 +17,7 @@ PYTEST := $(PY) -m pytest -p no:cacheprovider
         token test test-unit test-integration test-e2e bench clean constraints
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 deps:  ## system packages: RabbitMQ from Debian (needs root)
 	@[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || { \
@@ -29,7 +29,8 @@ tools:  ## build FerretDB, MinIO, grpcurl, buf, ghz and kustomize into $(BIN) (c
 	@bash deploy/local/build-tools.sh
 
 $(VENV)/.installed: constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
-	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); } \
+	  || { echo "ERROR: '$(PYTHON) -m venv' failed: on Debian install python3-venv" >&2; exit 1; }
 	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' 
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -r requirements-dev.txt
 	$(PY) libs/contracts/generate.py
@@ -77,7 +78,7 @@ test: install lint-protos breaking stack  ## every test tier: unit, integration 
 	$(PYTEST) tests/integration
 	$(PYTEST) tests/e2e
 
-test-unit: install  ## unit tests only (no servers)
+test-unit: install tools  ## unit tests only (no servers; the manifest tests use kustomize)
 	$(PYTEST) tests/unit
 
 test-integration: install stack  ## integration tests against the real local stack

@@ -71,8 +71,8 @@ def platform_delay(poll_seconds: float) -> dict:
     metadata = (("authorization", f"Bearer {token}"),)
     platform = LocalPlatform(log_dir=__import__("pathlib").Path(tempfile.mkdtemp(prefix="bench-")), prefix="bench",
                              extra_env={"OUTBOX_POLL_SECONDS": str(poll_seconds), "LOG_LEVEL": "WARNING"})
-    platform.start()
     try:
+        platform.start()
         with grpc.insecure_channel(f"127.0.0.1:{platform.grpc_ports['intake']}") as channel:
             stub = intake_pb2_grpc.IntakeServiceStub(channel)
             stub.SubmitDossier(_submit_request(), metadata=metadata, timeout=30)  # warm-up

@@ -10,7 +10,8 @@ SERVICES=(intake routing documents)   # add a service here once its package exis
 declare -A GRPC=([intake]=50051 [routing]=50052 [documents]=50053 [survey]=50054 [delivery]=50055)
 mkdir -p "$DATA/run" "$DATA/logs"
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# The pid in the file is alive and is one of ours (a pid reused after a reboot is not).
+alive() { [ -f "$1" ] && grep -qa "onestop-" "/proc/$(cat "$1")/cmdline" 2>/dev/null; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 start() {  # start SERVICE PROCESS

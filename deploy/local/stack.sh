@@ -44,12 +44,18 @@ rabbit_env() {
 }
 
 start_rabbitmq() {
-  if port_open "$RABBITMQ_PORT"; then echo "rabbitmq  already up on 127.0.0.1:$RABBITMQ_PORT"; return; fi
   [ -x "$RABBIT_SBIN/rabbitmq-server" ] || { echo "ERROR: RabbitMQ is not installed: run 'make deps' (apt-get install rabbitmq-server)" >&2; return 1; }
-  ( rabbit_env; nohup "$RABBIT_SBIN/rabbitmq-server" > "$DATA/logs/rabbitmq.log" 2>&1 & )
-  wait_for rabbitmq 90 port_open "$RABBITMQ_PORT"
+  if port_open "$RABBITMQ_PORT"; then
+    echo "rabbitmq  already up on 127.0.0.1:$RABBITMQ_PORT"
+  else
+    ( rabbit_env; nohup "$RABBIT_SBIN/rabbitmq-server" > "$DATA/logs/rabbitmq.log" 2>&1 & )
+    wait_for rabbitmq 90 port_open "$RABBITMQ_PORT"
+  fi
+  # Always (idempotent): the tests' vhost. Fails clearly when port 5672 is another broker, e.g.
+  # the system service Debian's package may have started.
   ( rabbit_env
-    "$RABBIT_SBIN/rabbitmqctl" -q await_startup --timeout 60 >/dev/null
+    "$RABBIT_SBIN/rabbitmqctl" -q await_startup --timeout 60 >/dev/null \
+      || { echo "ERROR: the broker on 127.0.0.1:$RABBITMQ_PORT is not this project's node $RABBITMQ_NODENAME; stop it (e.g. 'service rabbitmq-server stop') and retry" >&2; exit 1; }
     "$RABBIT_SBIN/rabbitmqctl" -q add_vhost "$TEST_VHOST" >/dev/null 2>&1 || true
     "$RABBIT_SBIN/rabbitmqctl" -q set_permissions -p "$TEST_VHOST" guest '.*' '.*' '.*' >/dev/null )
   echo "rabbitmq  up on amqp://127.0.0.1:$RABBITMQ_PORT (vhosts / and $TEST_VHOST)"
@@ -59,6 +65,9 @@ stop_rabbitmq() {
   port_open "$RABBITMQ_PORT" || { echo "rabbitmq  not running"; return 0; }
   ( rabbit_env; "$RABBIT_SBIN/rabbitmqctl" -q stop >/dev/null 2>&1 || true )
   for _ in $(seq 1 150); do port_open "$RABBITMQ_PORT" || break; sleep 0.2; done
+  if port_open "$RABBITMQ_PORT"; then
+    echo "ERROR: a broker still listens on 127.0.0.1:$RABBITMQ_PORT (not this project's node?)" >&2; return 1
+  fi
   echo "rabbitmq  stopped"
 }
 
@@ -68,6 +77,7 @@ start_ferretdb() {
   mkdir -p "$DATA/ferretdb" "$DATA/logs"
   nohup "$BIN/ferretdb" --handler=sqlite --sqlite-url="file:$DATA/ferretdb/" \
     --listen-addr="127.0.0.1:$FERRETDB_PORT" --debug-addr=- --telemetry=disable --log-level=warn \
+    --state-dir="$DATA/ferretdb" \
     > "$DATA/logs/ferretdb.log" 2>&1 &
   echo $! > "$DATA/ferretdb.pid"
   wait_for ferretdb 30 port_open "$FERRETDB_PORT"
@@ -89,9 +99,13 @@ start_minio() {
   echo "minio     up on http://127.0.0.1:$MINIO_PORT (user $MINIO_ROOT_USER)"
 }
 
+ours() {  # ours PIDFILE NAME: the pid in PIDFILE is alive and is NAME (not a reused pid)
+  [ -f "$1" ] && grep -qa "$2" "/proc/$(cat "$1")/cmdline" 2>/dev/null
+}
+
 stop_pidfile() {  # stop_pidfile NAME
   local pidfile="$DATA/$1.pid"
-  if [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null; then
+  if ours "$pidfile" "$1" && kill "$(cat "$pidfile")" 2>/dev/null; then
     for _ in $(seq 1 50); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.2; done
     echo "$1 stopped"
   else

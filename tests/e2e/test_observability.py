@@ -7,6 +7,9 @@ import secrets
 import time
 import urllib.request
 
+import grpc
+import pytest
+
 from conftest import bearer
 from support import submit_request, wait_for_case
 
@@ -34,25 +37,29 @@ def test_the_trace_of_a_submit_continues_in_the_routing_worker(intake, routing, 
 
 
 def _metrics(port: int) -> str:
+    """The sample lines only: HELP and TYPE comments name every metric even before it has a value."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        return response.read().decode()
+        return "\n".join(line for line in response.read().decode().splitlines() if not line.startswith("#"))
 
 
 def test_every_process_exposes_its_metrics(intake, routing, platform):
+    with pytest.raises(grpc.RpcError):
+        intake.SubmitDossier(submit_request(procedure_code=""), metadata=bearer())
     code = intake.SubmitDossier(submit_request(), metadata=bearer()).dossier.code
     wait_for_case(routing, code, bearer())
     deadline = time.monotonic() + 10
     expected = {
         "intake-api": ['onestop_grpc_requests_total{code="OK",method="SubmitDossier",service="intake"}',
                        'onestop_grpc_request_duration_seconds_bucket{le="0.005",method="SubmitDossier",service="intake"}',
-                       "onestop_grpc_errors_total", 'onestop_intake_dossiers_submitted_total{channel="in_person"'],
+                       'onestop_grpc_errors_total{code="INVALID_ARGUMENT",method="SubmitDossier",service="intake"}',
+                       'onestop_intake_dossiers_submitted_total{channel="in_person"'],
         "intake-worker": ['onestop_outbox_published_total{event_type="DossierReceived",service="intake"}',
-                          "onestop_outbox_relay_delay_seconds_bucket", "onestop_outbox_pending_events"],
+                          "onestop_outbox_relay_delay_seconds_bucket", 'onestop_outbox_pending_events{service="intake"}'],
         "routing-api": ['onestop_grpc_requests_total{code="OK",method="GetCase",service="routing"}'],
         "routing-worker": ['onestop_worker_calls_total{handler="on_dossier_received",outcome="ok",service="routing"}',
                            'onestop_worker_duration_seconds_bucket{handler="on_dossier_received"',
                            'onestop_event_delivery_delay_seconds_bucket{event_type="DossierReceived"',
-                           "onestop_routing_cases_opened_total"],
+                           'onestop_routing_cases_opened_total{channel="1"}'],
     }
     for process, needles in expected.items():
         while True:

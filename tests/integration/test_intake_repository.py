@@ -38,7 +38,7 @@ def test_a_dossier_and_its_event_are_one_document(service, mongo_db):
     assert entry["event_type"] == "DossierReceived"
     assert entry["payload"]["dossierCode"] == dossier.code
 
-    again = mongo.MongoDossiers().by_request_id("req-1")
+    again = mongo.MongoDossiers().by_request_id("000.00.21.H17", "req-1")
     assert again == dossier
 
 

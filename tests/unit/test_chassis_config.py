@@ -45,9 +45,33 @@ def test_production_requires_a_jwt_secret(monkeypatch):
     assert "JWT_SECRET" in info.value.message
 
 
-def test_production_with_a_jwt_secret_loads(monkeypatch):
+PRODUCTION_SECRET = "a-real-production-secret-of-32-chars-or-more"
+
+
+def _production(monkeypatch, **env):
     monkeypatch.setenv("ONESTOP_ENV", "production")
-    monkeypatch.setenv("JWT_SECRET", "a-real-production-secret")
+    for name, value in {"JWT_SECRET": PRODUCTION_SECRET, "MONGODB_URI": "mongodb://db.prod:27017/",
+                        "AMQP_URI": "amqp://svc:pw@mq.prod:5672/", **env}.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+
+
+def test_production_with_its_own_settings_loads(monkeypatch):
+    _production(monkeypatch)
     s = load_settings(IntakeLikeSettings)
-    assert s.onestop_env == "production"
-    assert s.jwt_secret == "a-real-production-secret"
+    assert (s.onestop_env, s.jwt_secret, s.mongodb_uri) == ("production", PRODUCTION_SECRET, "mongodb://db.prod:27017/")
+
+
+@pytest.mark.parametrize("env, named", [
+    ({"JWT_SECRET": LOCAL_JWT_SECRET}, "JWT_SECRET"),
+    ({"JWT_SECRET": "too-short"}, "JWT_SECRET"),
+    ({"MONGODB_URI": None}, "MONGODB_URI"),
+    ({"AMQP_URI": None}, "AMQP_URI"),
+])
+def test_production_refuses_local_defaults(monkeypatch, env, named):
+    _production(monkeypatch, **env)
+    with pytest.raises(ConfigError) as refused:
+        load_settings(IntakeLikeSettings)
+    assert named in refused.value.message

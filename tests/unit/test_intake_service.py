@@ -36,24 +36,24 @@ class FakeDossiers:
     """
 
     def __init__(self, taken_codes=()):
-        self.stored: dict[str, tuple[domain.Dossier, list]] = {}
+        self.stored: dict[tuple[str, str], tuple[domain.Dossier, list]] = {}  # (unit, request_id) →
         self.codes: set[str] = set(taken_codes)
         self.attempts: list[str] = []  # every code add() was asked to store, in order
         self.lookups: list[str] = []  # every request_id by_request_id() was asked for
 
-    def by_request_id(self, request_id):
+    def by_request_id(self, unit_code, request_id):
         self.lookups.append(request_id)
-        found = self.stored.get(request_id)
+        found = self.stored.get((unit_code, request_id))
         return found[0] if found else None
 
     def add(self, dossier, events):
         self.attempts.append(dossier.code)
-        if dossier.request_id in self.stored:
+        if (dossier.receiving_unit.code, dossier.request_id) in self.stored:
             raise service.DuplicateRequest(dossier.request_id)
         if dossier.code in self.codes:
             raise service.CodeTaken(dossier.code)
         self.codes.add(dossier.code)
-        self.stored[dossier.request_id] = (dossier, list(events))
+        self.stored[(dossier.receiving_unit.code, dossier.request_id)] = (dossier, list(events))
 
 
 class FakeCatalogue:
@@ -129,7 +129,7 @@ def test_desk_submission_is_received_with_code_and_appointment(intake, dossiers,
     assert dossier.applicant.phone == "0912345678"
     assert [t.status for t in dossier.history] == [domain.DossierStatus.RECEIVED]
     assert [t.actor for t in dossier.history] == [OFFICER.subject]
-    stored, events = dossiers.stored["req-1"]
+    stored, events = dossiers.stored[(UNIT.code, "req-1")]
     assert stored is dossier
     assert events == [domain.DossierReceived(dossier)]
     assert sequence.taken_calls == [(UNIT.code, DAY, 1)]
@@ -178,7 +178,7 @@ def test_taken_codes_are_skipped_when_the_hint_is_behind(catalogue):
     assert dossiers.attempts == [_code(UNIT, 1), _code(UNIT, 2), _code(UNIT, 3)]
     assert [(after, answer) for _, _, after, answer in sequence.candidates] == [(0, 1), (1, 2), (2, 3)]
     assert sequence.taken_calls == [(UNIT.code, DAY, 3)]  # the number really used, once
-    stored, events = dossiers.stored["req-1"]
+    stored, events = dossiers.stored[(UNIT.code, "req-1")]
     assert stored is result.dossier and events == [domain.DossierReceived(result.dossier)]
     # The hint learnt it: the next dossier is 0004 at the first try.
     assert intake.submit(_cmd(request_id="req-2"), OFFICER).dossier.code == _code(UNIT, 4)
@@ -211,7 +211,7 @@ def test_online_submission_by_a_citizen_is_registered(intake, dossiers):
     assert dossier.appointment_at is None
     assert dossier.receiving_unit == UNIT  # the procedure's competent unit
     assert dossier.code == _code(UNIT, 1)
-    assert dossiers.stored["req-1"][1] == [domain.DossierSubmitted(dossier)]
+    assert dossiers.stored[(UNIT.code, "req-1")][1] == [domain.DossierSubmitted(dossier)]
 
 
 def test_service_may_receive_for_any_unit(intake):
@@ -332,14 +332,13 @@ def test_request_id_reused_does_not_reveal_the_other_dossier(intake):
     assert first.code not in str(error) and first.code not in error.message
 
 
-def test_same_content_for_another_unit_is_another_request(intake, dossiers):
-    """The receiving unit is part of what a retry repeats."""
-    first = intake.submit(_cmd(receiving_unit_code=UNIT.code), PARTNER).dossier
-    with pytest.raises(AlreadyExists) as info:
-        intake.submit(_cmd(receiving_unit_code=OTHER_UNIT.code), PARTNER)
-    assert info.value.reason == "REQUEST_ID_REUSED"
-    assert first.code not in info.value.metadata.values()
-    assert list(dossiers.stored) == ["req-1"]
+def test_same_request_id_for_another_unit_is_another_request(intake, dossiers):
+    """request_ids are scoped by receiving unit: the same id at another desk is a new dossier."""
+    first = intake.submit(_cmd(receiving_unit_code=UNIT.code), PARTNER)
+    second = intake.submit(_cmd(receiving_unit_code=OTHER_UNIT.code), PARTNER)
+    assert not second.replayed and second.dossier.code != first.dossier.code
+    assert second.dossier.receiving_unit == OTHER_UNIT
+    assert set(dossiers.stored) == {(UNIT.code, "req-1"), (OTHER_UNIT.code, "req-1")}
 
 
 def test_officer_of_another_agency_cannot_replay_its_request(intake, dossiers):
@@ -351,15 +350,12 @@ def test_officer_of_another_agency_cannot_replay_its_request(intake, dossiers):
     assert len(dossiers.lookups) == lookups  # refused before the request_id was even looked up
 
 
-def test_officer_of_another_agency_reusing_a_request_id_learns_no_code(intake, dossiers):
-    """Receiving for his own agency under a request_id another agency used: refused, code not told."""
+def test_another_agency_reusing_a_request_id_neither_sees_nor_blocks_the_first(intake, dossiers):
     first = intake.submit(_cmd(), OFFICER).dossier
-    with pytest.raises(AlreadyExists) as info:
-        intake.submit(_cmd(), OTHER_OFFICER)
-    assert info.value.reason == "REQUEST_ID_REUSED"
-    assert info.value.metadata == {"request_id": "req-1"}
-    assert first.code not in str(info.value)
-    assert len(dossiers.stored) == 1
+    other = intake.submit(_cmd(), OTHER_OFFICER)
+    assert not other.replayed and other.dossier.code != first.code
+    assert other.dossier.receiving_unit.code == OTHER_OFFICER.agency
+    assert len(dossiers.stored) == 2
 
 
 def test_citizen_cannot_replay_a_desk_request(intake):
@@ -379,7 +375,7 @@ def test_retry_is_replayed_after_the_procedure_was_deactivated(intake, dossiers,
     with pytest.raises(FailedPrecondition) as info:  # a new submission is refused
         intake.submit(_cmd(request_id="req-2"), OFFICER)
     assert info.value.reason == "PROCEDURE_INACTIVE"
-    assert list(dossiers.stored) == ["req-1"]
+    assert list(dossiers.stored) == [(UNIT.code, "req-1")]
 
 
 class RacingDossiers(FakeDossiers):
@@ -387,12 +383,12 @@ class RacingDossiers(FakeDossiers):
 
     blind_lookups = 0
 
-    def by_request_id(self, request_id):
+    def by_request_id(self, unit_code, request_id):
         if self.blind_lookups:
             self.blind_lookups -= 1
             self.lookups.append(request_id)
             return None
-        return super().by_request_id(request_id)
+        return super().by_request_id(unit_code, request_id)
 
 
 @pytest.mark.parametrize("hint", [1, 0], ids=["hint-current", "hint-behind"])

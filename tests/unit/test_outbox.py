@@ -192,7 +192,7 @@ def test_failed_publish_keeps_the_rest_for_the_next_pass(aggregates, pointers, c
 
 def test_uncommitted_pointer_waits_for_the_grace_then_is_dropped(aggregates, pointers, clock, service_name):
     """The writer staged the pointer but its aggregate write never happened (failed or crashed)."""
-    staged = outbox.OutboxWriter(aggregates).stage("ghost", [_event("G-1")])
+    staged = outbox.OutboxWriter(aggregates, clock=lambda: OCCURRED).stage("ghost", [_event("G-1")])
     committed = _commit(aggregates, "a", "A-1", occurred=OCCURRED + dt.timedelta(milliseconds=5))
     publish = RecordingPublish()
     relay = _relay(service_name, aggregates, publish, clock)
@@ -216,7 +216,7 @@ def test_uncommitted_pointer_waits_for_the_grace_then_is_dropped(aggregates, poi
 def test_pointer_whose_aggregate_lacks_the_event_is_not_published(aggregates, pointers, clock, service_name):
     """The aggregate exists but its write that would have carried the event failed."""
     _commit(aggregates, "a", "A-1")
-    lost = outbox.OutboxWriter(aggregates).stage("a", [_event("A-2", OCCURRED + dt.timedelta(milliseconds=5))])
+    lost = outbox.OutboxWriter(aggregates, clock=lambda: OCCURRED).stage("a", [_event("A-2", OCCURRED + dt.timedelta(milliseconds=5))])
     publish = RecordingPublish()
     relay = _relay(service_name, aggregates, publish, clock)
 

@@ -106,6 +106,8 @@ class TokenVerifier:
     def __init__(self, *, secret: str = "", public_key: str = "", audience: str = "onestop", issuer: str = ""):
         if not (secret or public_key):
             raise ValueError("TokenVerifier needs a secret or a public key")
+        if public_key and not jwt.algorithms.has_crypto:
+            raise RuntimeError("JWT_PUBLIC_KEY_FILE needs the 'cryptography' package (pyjwt[crypto])")
         self._key = public_key or secret
         self._algorithms = ["RS256", "ES256"] if public_key else ["HS256"]
         self._audience = audience

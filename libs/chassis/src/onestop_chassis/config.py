@@ -7,7 +7,7 @@ message naming the variable (exit status 2) instead of failing later in an obscu
 from __future__ import annotations
 
 import sys
-from typing import Literal, TypeVar
+from typing import ClassVar, Literal, TypeVar
 
 from pydantic import ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,8 +59,11 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = 100
     outbox_grace_seconds: float = 60.0
 
-    # Standard OpenTelemetry variable: spans are exported over OTLP/gRPC only when it is set.
+    # Standard OpenTelemetry variable: spans are exported over OTLP/HTTP only when it is set.
     otel_exporter_otlp_endpoint: str = ""
+
+    # Settings whose local defaults must never reach production (a service adds its own).
+    PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = ("mongodb_uri", "amqp_uri")
 
     @model_validator(mode="after")
     def _defaults_and_production_rules(self):
@@ -77,6 +80,13 @@ class ServiceSettings(BaseSettings):
         if self.onestop_env == "production":
             if not (self.jwt_secret or self.jwt_public_key_file):
                 raise ValueError("JWT_SECRET or JWT_PUBLIC_KEY_FILE is required when ONESTOP_ENV=production")
+            if self.jwt_secret and (self.jwt_secret == LOCAL_JWT_SECRET or len(self.jwt_secret) < 32):
+                raise ValueError("JWT_SECRET must be at least 32 characters and not the local default "
+                                 "when ONESTOP_ENV=production")
+            missing = [name.upper() for name in self.PRODUCTION_REQUIRED if name not in self.model_fields_set]
+            if missing:
+                raise ValueError(f"{', '.join(missing)} must be set when ONESTOP_ENV=production "
+                                 "(the local defaults point at 127.0.0.1 with demo credentials)")
         elif not (self.jwt_secret or self.jwt_public_key_file):
             self.jwt_secret = LOCAL_JWT_SECRET
         return self

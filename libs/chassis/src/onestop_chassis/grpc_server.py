@@ -111,10 +111,10 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         span = tracing.tracer().start_span(method.lstrip("/"), context=tracing.extract(metadata),
                                            kind=trace.SpanKind.SERVER)
         token = otel_context.attach(trace.set_span_in_context(span))
-        context.send_initial_metadata((("x-trace-id", format(span.get_span_context().trace_id, "032x")),))
         return span, token, metadata
 
-    def _authenticate(self, metadata: dict, method: str, policy: Policy, span) -> None:
+    def _authenticate(self, context, metadata: dict, method: str, policy: Policy, span) -> None:
+        context.send_initial_metadata((("x-trace-id", format(span.get_span_context().trace_id, "032x")),))
         principal = self._verifier.principal_from_header(metadata.get("authorization"))
         policy.check(principal, method)
         set_current_principal(principal)
@@ -122,11 +122,15 @@ class ChassisInterceptor(grpc.ServerInterceptor):
             span.set_attribute("enduser.id", principal.subject)
 
     @staticmethod
-    def _code_for(exc: Exception, context) -> grpc.StatusCode:
+    def _set_code(context) -> grpc.StatusCode | None:
+        """The status the servicer set itself (context.abort / set_code), if any."""
+        code = context.code()
+        return code if code not in (None, grpc.StatusCode.OK) else None
+
+    def _code_for(self, exc: Exception, context) -> grpc.StatusCode:
         if isinstance(exc, ServiceError):
             return grpc.StatusCode[exc.code]
-        existing = context.code()  # set when the servicer called context.abort itself
-        return existing if existing not in (None, grpc.StatusCode.OK) else grpc.StatusCode.INTERNAL
+        return self._set_code(context) or grpc.StatusCode.INTERNAL
 
     def _fail(self, context, span, exc: Exception, code: grpc.StatusCode) -> None:
         """Aborts the call with the status for `exc` (context.abort raises)."""
@@ -134,8 +138,8 @@ class ChassisInterceptor(grpc.ServerInterceptor):
             span.set_attribute("onestop.error.reason", exc.reason)
             log.info("rpc refused", code=code.name, reason=exc.reason, detail=exc.message)
             context.abort_with_status(_rich_status(self._service, exc))
-        if code is not grpc.StatusCode.INTERNAL:
-            raise exc  # the servicer aborted by itself: keep its status
+        if self._set_code(context) is not None:
+            raise exc  # the servicer aborted by itself: keep its status and message
         span.record_exception(exc)
         log.exception("rpc failed")
         context.abort(grpc.StatusCode.INTERNAL,
@@ -158,8 +162,10 @@ class ChassisInterceptor(grpc.ServerInterceptor):
             started, code, span, token = time.perf_counter(), grpc.StatusCode.OK, trace.INVALID_SPAN, None
             try:
                 span, token, metadata = self._begin(context, method)
-                self._authenticate(metadata, method, policy, span)
-                return behavior(check(request), context)
+                self._authenticate(context, metadata, method, policy, span)
+                response = behavior(check(request), context)
+                code = self._set_code(context) or grpc.StatusCode.OK
+                return response
             except Exception as exc:
                 code = self._code_for(exc, context)
                 self._fail(context, span, exc, code)
@@ -172,8 +178,9 @@ class ChassisInterceptor(grpc.ServerInterceptor):
             started, code, span, token = time.perf_counter(), grpc.StatusCode.OK, trace.INVALID_SPAN, None
             try:
                 span, token, metadata = self._begin(context, method)
-                self._authenticate(metadata, method, policy, span)
+                self._authenticate(context, metadata, method, policy, span)
                 yield from behavior(check(request), context)
+                code = self._set_code(context) or grpc.StatusCode.OK
             except Exception as exc:
                 code = self._code_for(exc, context)
                 self._fail(context, span, exc, code)
@@ -195,10 +202,12 @@ class GrpcServer:
         self.port: int | None = None
 
     def add_servicer(self, add_to_server, servicer, service_descriptor: pb_descriptor.ServiceDescriptor) -> None:
+        generated_bases = [b for b in type(servicer).__mro__[1:] if b.__name__.endswith("Servicer")]
         for method in service_descriptor.methods:
             implementation = getattr(type(servicer), method.name, None)
-            if implementation is None:
-                raise TypeError(f"{type(servicer).__name__} does not implement {method.full_name}")
+            if implementation is None or any(implementation is getattr(b, method.name, None) for b in generated_bases):
+                raise TypeError(f"{type(servicer).__name__} does not implement {method.full_name}: "
+                                "serving the generated UNIMPLEMENTED stub is not allowed")
             self._policies[f"/{service_descriptor.full_name}/{method.name}"] = policy_of(implementation)
         self._services.append((add_to_server, servicer, service_descriptor))
 

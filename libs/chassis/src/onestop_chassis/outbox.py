@@ -57,16 +57,18 @@ def pointer_collection(aggregates):
 class OutboxWriter:
     """Used by a repository around its aggregate write."""
 
-    def __init__(self, aggregates):
+    def __init__(self, aggregates, clock: Callable[[], dt.datetime] | None = None):
         self._pointers = pointer_collection(aggregates)
+        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
 
     def stage(self, aggregate_id, messages: list[Message]) -> list[dict]:
         """Inserts the pointers and returns the entries to put in the aggregate's `outbox` array."""
         entries = [outbox_entry(m, i) for i, m in enumerate(messages)]
         if entries:
+            staged_at = self._clock()  # the grace counts from here, not from the event time
             self._pointers.insert_many([
                 {"_id": e["event_id"], "aggregate_id": aggregate_id, "created_at": e["created_at"],
-                 "order": e["order"]} for e in entries])
+                 "order": e["order"], "staged_at": staged_at} for e in entries])
         return entries
 
     def discard(self, entries: list[dict]) -> None:
@@ -106,8 +108,8 @@ class OutboxRelay:
         for pointer in pointers:
             entry = committed.get(pointer["_id"])
             if entry is None:
-                created = _utc(pointer["created_at"])
-                if now - created > self._grace:
+                staged = _utc(pointer.get("staged_at") or pointer["created_at"])
+                if now - staged > self._grace:
                     log.warning("outbox event discarded: its aggregate write never happened",
                                 event_id=pointer["_id"], aggregate_id=pointer["aggregate_id"])
                     metrics.OUTBOX_DISCARDED.labels(self._service).inc()

@@ -138,8 +138,11 @@ class OutboxRelayRunner(DependencyProvider):
                                "interval_max": 1, "confirm_publish": True})
 
     def _publish(self, entry: dict, headers: dict) -> None:
+        # declare: the exchange exists even before any consumer declared it (else 404 on publish).
+        # Not mandatory: like any pub/sub, an event nobody has subscribed to yet is not kept.
+        exchange = get_event_exchange(entry["producer"])
         self._publisher.publish(
-            entry["payload"], exchange=get_event_exchange(entry["producer"]),
+            entry["payload"], exchange=exchange, declare=[exchange],
             routing_key=entry["event_type"], headers=headers, message_id=entry["event_id"])
 
     def start(self):
@@ -150,22 +153,29 @@ class OutboxRelayRunner(DependencyProvider):
         for relay in self.relays:
             relay.ensure_indexes()
         self._running = True
-        self.container.spawn_managed_thread(self._loop, identifier="outbox-relay")
+        self._thread = self.container.spawn_managed_thread(self._loop, identifier="outbox-relay")
 
     def stop(self):
+        """Lets a pass in progress finish (MongoConnection disconnects after this)."""
         self._running = False
+        self._thread.wait()
 
     def kill(self):
         self._running = False
 
-    def _loop(self):
-        while self._running:
+    def _relay_all(self) -> int:
+        published = 0
+        for relay in self.relays:  # one failing collection must not hold the others back
             try:
-                if sum(relay.run_once() for relay in self.relays):
-                    continue  # more may be waiting: go again without sleeping
+                published += relay.run_once()
             except Exception:
                 log.exception("outbox relay pass failed; retrying")
-                eventlet.sleep(1)
+        return published
+
+    def _loop(self):
+        while self._running:
+            if self._relay_all():
+                continue  # more may be waiting: go again without sleeping
             eventlet.sleep(self._interval)
 
 

@@ -1,7 +1,7 @@
 """Documents' settings: the chassis defaults (gRPC 50053, metrics 9153/9253, database
 onestop_documents) plus upload limits, retention and peer agencies."""
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import field_validator
 
@@ -10,6 +10,8 @@ from onestop_chassis.config import ServiceSettings
 
 class DocumentsSettings(ServiceSettings):
     service_name: str = "documents"
+    PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = (
+        "mongodb_uri", "amqp_uri", "minio_endpoint", "minio_access_key", "minio_secret_key")
     max_upload_bytes: int = 50 * 1024 * 1024
     retention_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
     retention_days: int = 3650

@@ -27,7 +27,8 @@ class CodeTaken(Exception):
 
 
 class DossierRepository(Protocol):
-    def by_request_id(self, request_id: str) -> domain.Dossier | None: ...
+    # request_ids are scoped by receiving unit: agencies never see or block each other's.
+    def by_request_id(self, unit_code: str, request_id: str) -> domain.Dossier | None: ...
     # Stores the dossier and its events in one write; raises DuplicateRequest or CodeTaken.
     def add(self, dossier: domain.Dossier, events: list) -> None: ...
 
@@ -85,7 +86,7 @@ class IntakeService:
         unit_code = self._receiving_unit_code(cmd, procedure, actor)  # authorisation first
         fingerprint = _fingerprint(cmd, unit_code)
         if cmd.request_id:
-            earlier = self._dossiers.by_request_id(cmd.request_id)
+            earlier = self._dossiers.by_request_id(unit_code, cmd.request_id)
             if earlier is not None:
                 return self._replay(earlier, fingerprint)
         if not procedure.active:
@@ -114,7 +115,7 @@ class IntakeService:
                 sequence = self._sequence.candidate(unit.code, day, after=sequence)
                 continue
             except DuplicateRequest:
-                return self._replay(self._dossiers.by_request_id(request_id), fingerprint)
+                return self._replay(self._dossiers.by_request_id(unit.code, request_id), fingerprint)
             self._sequence.taken(unit.code, day, sequence)
             return Submitted(dossier, replayed=False)
         raise Unavailable("CODE_ALLOCATION_BUSY",

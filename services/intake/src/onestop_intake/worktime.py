@@ -28,7 +28,10 @@ class WorkingCalendar:
     _holidays: holidays.HolidayBase = field(default_factory=lambda: holidays.country_holidays("VN"))
 
     def is_working_day(self, day: dt.date) -> bool:
-        return day.weekday() not in self.weekend and day not in self._holidays and day not in self.closures
+        if day in self._holidays or day in self.closures:  # (also loads that year's make-up days)
+            return False
+        # A make-up working day (ngày làm bù) is a weekend day worked in exchange for a bridge holiday.
+        return day.weekday() not in self.weekend or day in self._holidays.weekend_workdays
 
     def _next_working_day(self, day: dt.date) -> dt.date:
         day += dt.timedelta(days=1)

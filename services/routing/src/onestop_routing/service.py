@@ -33,6 +33,10 @@ class RoutingService:
         if not codes.is_dossier_code(dossier_code):
             raise InvalidArgument.from_violations([FieldViolation(
                 "dossier_code", "is not a dossier code like 000.00.21.H17-261123-0001")])
+        if not actor.has_any({auth.SERVICE}):
+            # The code names its receiving unit: refuse other agencies before saying whether it exists,
+            # so sequential codes cannot be probed.
+            actor.require_agency(codes.DOSSIER_CODE.fullmatch(dossier_code)["unit"], action="read this case")
         case = self._cases.get(dossier_code)
         if case is None:
             raise NotFound("CASE_NOT_FOUND", f"no case is open for dossier {dossier_code} (yet)",

@@ -34,9 +34,10 @@ class ProcedureDoc(me.Document):
 
 class DossierDoc(me.Document):
     """One dossier; `outbox` holds the events of its changes (chassis outbox)."""
-    meta = {"collection": "dossiers", "indexes": [{"fields": ["request_id"], "unique": True}],
-            "strict": False}
+    meta = {"collection": "dossiers", "strict": False,
+            "indexes": [{"fields": ["receiving_unit_code", "request_id"], "unique": True}]}
     code = me.StringField(primary_key=True)
+    receiving_unit_code = me.StringField(required=True)  # with request_id: the idempotency key
     request_id = me.StringField(required=True)
     fingerprint = me.StringField(required=True)
     procedure_code = me.StringField(required=True)
@@ -68,8 +69,8 @@ def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
 def _to_doc(d: domain.Dossier, outbox: list[dict]) -> DossierDoc:
     a = d.applicant
     return DossierDoc(
-        code=d.code, request_id=d.request_id, fingerprint=d.fingerprint,
-        procedure_code=d.procedure_code, procedure_name=d.procedure_name,
+        code=d.code, receiving_unit_code=d.receiving_unit.code, request_id=d.request_id,
+        fingerprint=d.fingerprint, procedure_code=d.procedure_code, procedure_name=d.procedure_name,
         applicant={**{k: v for k, v in a.__dict__.items() if k != "address"}, "address": dict(a.address.__dict__)},
         channel=int(d.channel), status=int(d.status),
         receiving_unit={"code": d.receiving_unit.code, "name": d.receiving_unit.name,
@@ -97,8 +98,8 @@ def _from_doc(doc: DossierDoc) -> domain.Dossier:
 
 
 class MongoDossiers:
-    def by_request_id(self, request_id: str) -> domain.Dossier | None:
-        doc = DossierDoc.objects(request_id=request_id).first()
+    def by_request_id(self, unit_code: str, request_id: str) -> domain.Dossier | None:
+        doc = DossierDoc.objects(receiving_unit_code=unit_code, request_id=request_id).first()
         return _from_doc(doc) if doc else None
 
     def by_code(self, code: str) -> domain.Dossier | None:
@@ -113,7 +114,7 @@ class MongoDossiers:
         except (me.NotUniqueError, DuplicateKeyError) as exc:
             outbox.discard(entries)
             # FerretDB's duplicate-key message does not name the index, so ask the data instead.
-            if DossierDoc.objects(request_id=dossier.request_id).first() is not None:
+            if self.by_request_id(dossier.receiving_unit.code, dossier.request_id) is not None:
                 raise DuplicateRequest(dossier.request_id) from exc
             raise CodeTaken(dossier.code) from exc
 
