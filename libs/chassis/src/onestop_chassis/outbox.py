@@ -29,6 +29,7 @@ from google.protobuf.message import Message
 from opentelemetry import trace
 
 from . import events, metrics, tracing
+from .clock import as_utc
 from .logs import get_logger
 
 log = get_logger("onestop.outbox")
@@ -108,7 +109,7 @@ class OutboxRelay:
         for pointer in pointers:
             entry = committed.get(pointer["_id"])
             if entry is None:
-                staged = _utc(pointer.get("staged_at") or pointer["created_at"])
+                staged = as_utc(pointer.get("staged_at") or pointer["created_at"])
                 if now - staged > self._grace:
                     log.warning("outbox event discarded: its aggregate write never happened",
                                 event_id=pointer["_id"], aggregate_id=pointer["aggregate_id"])
@@ -140,9 +141,6 @@ class OutboxRelay:
                 return False
         metrics.OUTBOX_PUBLISHED.labels(self._service, entry["event_type"]).inc()
         metrics.OUTBOX_RELAY_DELAY.labels(self._service).observe(
-            max(0.0, time.time() - _utc(entry["created_at"]).timestamp()))
+            max(0.0, time.time() - as_utc(entry["created_at"]).timestamp()))
         return True
 
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

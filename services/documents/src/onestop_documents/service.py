@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from onestop_chassis import auth, codes
+from onestop_chassis.clock import utcnow
 from onestop_chassis.errors import (AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument,
                                     NotFound, Unavailable)
 
@@ -131,11 +132,6 @@ class Policy:
 MAX_VERSION_ATTEMPTS = 50
 
 
-def _utcnow() -> dt.datetime:
-    now = dt.datetime.now(dt.timezone.utc)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)  # what MongoDB keeps
-
-
 def _agency(requested: str, actor: auth.Principal, action: str) -> str:
     agency = requested or actor.agency
     if not agency:
@@ -156,7 +152,7 @@ def _dossier(code: str) -> str:
 
 class DocumentsService:
     def __init__(self, documents: DocumentRepository, store: ObjectStore, peers: Peers,
-                 policy: Policy = Policy(), clock: Callable[[], dt.datetime] = _utcnow):
+                 policy: Policy = Policy(), clock: Callable[[], dt.datetime] = utcnow):
         self._documents = documents
         self._store = store
         self._peers = peers

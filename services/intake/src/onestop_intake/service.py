@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Callable, Protocol
 
 from onestop_chassis import auth, codes
+from onestop_chassis.clock import utcnow
 from onestop_chassis.errors import (AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument,
                                     NotFound, PermissionDenied, Unavailable)
 
@@ -63,13 +64,9 @@ def _fingerprint(cmd: domain.SubmitDossier, unit_code: str) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 class IntakeService:
     def __init__(self, dossiers: DossierRepository, catalogue: Catalogue, sequence: CodeSequence,
-                 calendar: WorkingCalendar | None = None, clock: Callable[[], dt.datetime] = _utcnow):
+                 calendar: WorkingCalendar | None = None, clock: Callable[[], dt.datetime] = utcnow):
         self._dossiers = dossiers
         self._catalogue = catalogue
         self._sequence = sequence

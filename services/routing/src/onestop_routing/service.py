@@ -7,6 +7,7 @@ from typing import Callable, Protocol
 
 from onestop_chassis import auth, codes
 from onestop_chassis.errors import InvalidArgument, NotFound, FieldViolation
+from onestop_chassis.clock import utcnow
 
 from . import domain
 
@@ -16,12 +17,8 @@ class CaseRepository(Protocol):
     def get(self, dossier_code: str) -> domain.Case | None: ...
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 class RoutingService:
-    def __init__(self, cases: CaseRepository, clock: Callable[[], dt.datetime] = _utcnow):
+    def __init__(self, cases: CaseRepository, clock: Callable[[], dt.datetime] = utcnow):
         self._cases = cases
         self._clock = clock
 

@@ -10,6 +10,7 @@ import mongoengine as me
 from pymongo.errors import DuplicateKeyError
 
 from onestop_chassis.outbox import OutboxWriter
+from onestop_chassis.clock import as_utc
 
 from .. import domain
 from ..service import DuplicateRequest, VersionTaken
@@ -63,10 +64,6 @@ class RetentionDoc(RecordDoc):
 RECORDS = {"transfers": TransferDoc, "retentions": RetentionDoc}
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
 _SCALARS = ("document_id", "request_id", "dossier_code", "agency_code", "component", "version", "file_name",
             "content_type", "size_bytes", "sha256", "bucket", "object_key", "object_version", "uploaded_by",
             "legal_hold", "withdrawn_reason")
@@ -83,10 +80,10 @@ def _to_doc(d: domain.Document) -> DocumentDoc:
 def _from_doc(doc: DocumentDoc) -> domain.Document:
     retention = None
     if doc.retention_mode:
-        retention = domain.Retention(domain.RetentionMode(doc.retention_mode), _utc(doc.retain_until))
+        retention = domain.Retention(domain.RetentionMode(doc.retention_mode), as_utc(doc.retain_until))
     return domain.Document(
         **{name: getattr(doc, name) for name in _SCALARS}, kind=domain.Kind(doc.kind),
-        state=domain.State(doc.state), stored_at=_utc(doc.stored_at), retention=retention,
+        state=domain.State(doc.state), stored_at=as_utc(doc.stored_at), retention=retention,
         history=[dict(h) for h in doc.history])
 
 

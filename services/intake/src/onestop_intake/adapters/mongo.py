@@ -8,6 +8,7 @@ import mongoengine as me
 from pymongo.errors import DuplicateKeyError
 
 from onestop_chassis.outbox import OutboxWriter
+from onestop_chassis.clock import as_utc
 
 from .. import domain
 from ..service import CodeTaken, DuplicateRequest
@@ -60,12 +61,6 @@ class CounterDoc(me.Document):
     seq = me.IntField(default=0)
 
 
-def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
 def _to_doc(d: domain.Dossier, outbox: list[dict]) -> DossierDoc:
     a = d.applicant
     return DossierDoc(
@@ -90,9 +85,9 @@ def _from_doc(doc: DossierDoc) -> domain.Dossier:
         procedure_code=doc.procedure_code, procedure_name=doc.procedure_name,
         applicant=domain.Applicant(**a, address=address), channel=domain.Channel(doc.channel),
         status=domain.DossierStatus(doc.status), receiving_unit=domain.Unit(**doc.receiving_unit),
-        received_at=_as_utc(doc.received_at), appointment_at=_as_utc(doc.appointment_at),
+        received_at=as_utc(doc.received_at), appointment_at=as_utc(doc.appointment_at),
         legal_duration=domain.WorkingDuration(**doc.legal_duration), request_content=doc.request_content,
-        history=[domain.Transition(at=_as_utc(h["at"]), status=domain.DossierStatus(h["status"]),
+        history=[domain.Transition(at=as_utc(h["at"]), status=domain.DossierStatus(h["status"]),
                                    actor=h["actor"], note=h.get("note", "")) for h in doc.history],
     )
 

@@ -1,6 +1,7 @@
 """MongoDB adapter of routing's CaseRepository."""
 
 from __future__ import annotations
+from onestop_chassis.clock import as_utc
 
 import datetime as dt
 
@@ -26,10 +27,6 @@ class CaseDoc(me.Document):
     applied_event_ids = me.ListField(me.StringField())
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
 class MongoCases:
     def add_if_new(self, case: domain.Case) -> bool:
         fields = {k: (int(v) if k == "state" else v) for k, v in case.__dict__.items()}
@@ -45,7 +42,7 @@ class MongoCases:
             return None
         data = {name: getattr(doc, name) for name in domain.Case.__dataclass_fields__}
         for name in ("received_at", "due_at", "opened_at"):
-            data[name] = _utc(data[name])
+            data[name] = as_utc(data[name])
         data["state"] = domain.CaseState(data["state"])
         data["applied_event_ids"] = list(data["applied_event_ids"])
         return domain.Case(**data)

@@ -1,0 +1,18 @@
+"""Time as the platform stores it: timezone-aware UTC, to the millisecond (what MongoDB keeps)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def utcnow() -> dt.datetime:
+    """Now, truncated to the millisecond, so a value read back from MongoDB equals what was written."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A datetime read from the database as aware UTC (drivers may return naive UTC)."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
