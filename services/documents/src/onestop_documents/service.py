@@ -73,20 +73,27 @@ class IncomingFile:
         self._done = False
         self.size = 0
 
-    def _pull(self) -> bool:
+    def _next_chunk(self) -> bytes | None:
+        """The next chunk, counted against the limit and hashed; None at the end."""
         if self._done:
-            return False
+            return None
         try:
             chunk = next(self._chunks)
         except StopIteration:
             self._done = True
-            return False
+            return None
         self.size += len(chunk)
         if self.size > self._limit:
             raise InvalidArgument("FILE_TOO_LARGE",
                                   f"the file is larger than the limit of {self._limit} bytes",
                                   metadata={"limit_bytes": str(self._limit)})
         self._hash.update(chunk)
+        return chunk
+
+    def _pull(self) -> bool:
+        chunk = self._next_chunk()
+        if chunk is None:
+            return False
         self._buffer += chunk
         return True
 
@@ -96,6 +103,14 @@ class IncomingFile:
         return bytes(self._buffer[:domain.SNIFF_BYTES])
 
     def read(self, size: int = -1) -> bytes:
+        if not self._buffer and size > 0 and not self._done:
+            # Hand whole chunks straight through when nothing is buffered: no copies on the hot path.
+            chunk = self._next_chunk()
+            if chunk is None:
+                return b""
+            if len(chunk) <= size:
+                return chunk
+            self._buffer += chunk
         while (size < 0 or len(self._buffer) < size) and self._pull():
             pass
         size = len(self._buffer) if size < 0 else min(size, len(self._buffer))
@@ -164,7 +179,9 @@ class DocumentsService:
         domain.validate_upload(req)
         agency = _agency(req.agency_code, actor, "store documents")
         incoming = IncomingFile(chunks, self._policy.max_upload_bytes)
-        if req.request_id:
+        if req.request_id and req.sha256:
+            # A retry that vouches for its bytes (a resumed transfer) is answered without reading them.
+            # Other retries are caught by the unique request_id at insert, after the bytes are hashed.
             earlier = self._documents.by_request_id(agency, req.request_id)
             if earlier is not None:
                 return self._replay(earlier, req, incoming)
@@ -186,25 +203,24 @@ class DocumentsService:
                 content_type=content_type, size_bytes=incoming.size, sha256=incoming.sha256,
                 bucket=bucket, object_key=key, object_version=version, stored_at=self._clock(),
                 uploaded_by=actor.subject)
-            result = self._register(stored)
-            keep = result.document.object_key == key
+            result = self._register(stored, req, incoming)
+            keep = result.document.object_key == key and not result.replayed
             return result
         finally:
             if not keep:
                 self._store.remove(bucket, key, version)  # the sweep removes what a crash leaves
 
-    def _register(self, new: Document) -> Uploaded:
-        siblings = [d for d in self._documents.for_dossier(new.agency_code, new.dossier_code)
-                    if d.state == State.ACTIVE]
-        same_bytes = [d for d in siblings if d.sha256 == new.sha256]
+    def _register(self, new: Document, req: UploadRequest, incoming: IncomingFile) -> Uploaded:
+        stored = self._documents.for_dossier(new.agency_code, new.dossier_code)  # one read per upload
+        same_bytes = [d for d in stored if d.state == State.ACTIVE and d.sha256 == new.sha256]
         for d in same_bytes:
-            if (d.kind, d.component) == (new.kind, new.component):
-                return Uploaded(d, deduplicated=True)  # the same file again: nothing new to keep
+            if (d.kind, d.component) == (new.kind, new.component):  # the same file again: nothing new to keep
+                return Uploaded(d, replayed=True) if d.request_id == new.request_id else Uploaded(d, deduplicated=True)
         if same_bytes:  # the same bytes answer another component: point at the stored object
             first = same_bytes[0]
             new = replace(new, bucket=first.bucket, object_key=first.object_key, object_version=first.object_version)
-        version = 1 + max((d.version for d in self._documents.for_dossier(new.agency_code, new.dossier_code)
-                           if (d.kind, d.component) == (new.kind, new.component)), default=0)
+        version = 1 + max((d.version for d in stored if (d.kind, d.component) == (new.kind, new.component)),
+                          default=0)
         for _ in range(MAX_VERSION_ATTEMPTS):
             candidate = replace(new, version=version)
             try:
@@ -213,8 +229,7 @@ class DocumentsService:
                 version += 1
                 continue
             except DuplicateRequest:
-                earlier = self._documents.by_request_id(new.agency_code, new.request_id)
-                return Uploaded(earlier, replayed=True)
+                return self._replay(self._documents.by_request_id(new.agency_code, new.request_id), req, incoming)
             return Uploaded(candidate, deduplicated=bool(same_bytes))
         raise Unavailable("VERSION_ALLOCATION_BUSY", "too many simultaneous uploads of this component; retry")
 
@@ -223,7 +238,7 @@ class DocumentsService:
             (req.dossier_code, req.kind, req.component.strip())
         if same_target and req.sha256 and req.sha256 == earlier.sha256:
             return Uploaded(earlier, replayed=True)  # the caller vouches for the bytes: no need to read them
-        incoming.drain()
+        incoming.drain()  # nothing left to read when the bytes were already stored
         if same_target and incoming.sha256 == earlier.sha256:
             return Uploaded(earlier, replayed=True)
         raise AlreadyExists("REQUEST_ID_REUSED",
