@@ -64,6 +64,10 @@ class Unavailable(ServiceError):
     code = "UNAVAILABLE"
 
 
+class Cancelled(ServiceError):
+    code = "CANCELLED"
+
+
 @dataclass
 class Violations:
     """Collects field violations so a request reports all its problems at once."""

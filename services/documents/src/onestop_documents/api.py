@@ -43,7 +43,8 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
             raise InvalidArgument("METADATA_FIRST", "the first message of an upload must carry its metadata")
         request = proto.upload_request(first.metadata)
         bind_dossier(request.dossier_code)
-        result = self._service.upload(request, _chunks(request_iterator), auth.current_principal())
+        result = self._service.upload(request, _chunks(request_iterator), auth.current_principal(),
+                                      connected=context.is_active)
         d = result.document
         outcome = "replayed" if result.replayed else "deduplicated" if result.deduplicated else "stored"
         STORED.labels(d.kind.name.lower(), outcome).inc()

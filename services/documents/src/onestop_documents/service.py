@@ -12,8 +12,8 @@ from typing import Protocol
 
 from onestop_chassis import auth, codes
 from onestop_chassis.clock import utcnow
-from onestop_chassis.errors import (AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument,
-                                    NotFound, Unavailable)
+from onestop_chassis.errors import (AlreadyExists, Cancelled, FailedPrecondition, FieldViolation,
+                                    InvalidArgument, NotFound, Unavailable)
 
 from . import domain
 from .domain import Document, Kind, State, UploadRequest
@@ -41,7 +41,7 @@ class DocumentRepository(Protocol):
 class ObjectStore(Protocol):
     def ensure_bucket(self, bucket: str) -> None: ...
     def put(self, bucket: str, key: str, stream: "IncomingFile") -> str: ...  # returns the object version
-    def remove(self, bucket: str, key: str, version: str) -> None: ...
+    def remove(self, bucket: str, key: str, version: str) -> bool: ...
     def open(self, bucket: str, key: str, version: str) -> Iterator[bytes]: ...
     def presign(self, bucket: str, key: str, version: str, ttl: dt.timedelta) -> str: ...
     def retain(self, bucket: str, key: str, version: str, retention: domain.Retention) -> None: ...
@@ -175,7 +175,10 @@ class DocumentsService:
         self._clock = clock
 
     # -- upload -------------------------------------------------------------------------------
-    def upload(self, req: UploadRequest, chunks: Iterable[bytes], actor: auth.Principal) -> Uploaded:
+    def upload(self, req: UploadRequest, chunks: Iterable[bytes], actor: auth.Principal,
+               connected: Callable[[], bool] = lambda: True) -> Uploaded:
+        """`connected` tells whether the client is still there: a cancelled stream can look like a
+        normal end of file, and its partial bytes must never be registered as the document."""
         domain.validate_upload(req)
         agency = _agency(req.agency_code, actor, "store documents")
         incoming = IncomingFile(chunks, self._policy.max_upload_bytes)
@@ -192,6 +195,8 @@ class DocumentsService:
         version = self._store.put(bucket, key, incoming)  # nothing is registered until this succeeded
         keep = False
         try:
+            if not connected():
+                raise Cancelled("CLIENT_CANCELLED", "the client went away before the upload finished; nothing kept")
             if req.sha256 and req.sha256 != incoming.sha256:
                 raise InvalidArgument("CHECKSUM_MISMATCH",
                                       f"the bytes received have SHA-256 {incoming.sha256}, not {req.sha256}",

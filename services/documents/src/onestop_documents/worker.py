@@ -28,8 +28,8 @@ def sweep_orphans(store: MinioStore, documents: mongo.MongoDocuments, grace: dt.
     for bucket in store.buckets():
         referenced = documents.object_keys(bucket)
         for key, version, modified in store.versions(bucket):
-            if key not in referenced and modified is not None and now - modified > grace:
-                store.remove(bucket, key, version)
+            if key not in referenced and modified is not None and now - modified > grace \
+                    and store.remove(bucket, key, version):  # a locked version is refused: left alone
                 removed.append((bucket, key, version))
     if removed:
         ORPHANS_REMOVED.inc(len(removed))
