@@ -18,6 +18,8 @@ log = get_logger("onestop.intake")
 DOSSIERS_RECEIVED = Counter("onestop_intake_dossiers_submitted",
                             "Dossiers registered at a desk, by channel and resulting status",
                             ["channel", "status"])
+DESK_ACTIONS = Counter("onestop_intake_desk_actions", "Desk actions carried out, by action", ["action"])
+DESK = (auth.DESK_OFFICER, auth.SERVICE)
 SUBMISSIONS_REPLAYED = Counter("onestop_intake_submissions_replayed",
                                "SubmitDossier retries answered with the dossier of the same request_id")
 
@@ -39,6 +41,48 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             log.info("dossier registered", status=int(dossier.status), procedure_code=dossier.procedure_code,
                      channel=int(dossier.channel), appointment_at=str(dossier.appointment_at))
         return intake_pb2.SubmitDossierResponse(dossier=proto.dossier_to_proto(dossier))
+
+    @auth.requires(*DESK)
+    def GetDossier(self, request, context):
+        bind_dossier(request.code.strip())
+        dossier = self._service.get(request.code.strip(), auth.current_principal())
+        return intake_pb2.GetDossierResponse(dossier=proto.dossier_to_proto(dossier))
+
+    def _acted(self, action: str, dossier) -> object:
+        DESK_ACTIONS.labels(action).inc()
+        log.info("desk action", action=action, status=int(dossier.status), version=dossier.version)
+        return proto.dossier_to_proto(dossier)
+
+    @auth.requires(*DESK)
+    def AcceptDossier(self, request, context):
+        bind_dossier(request.code.strip())
+        dossier = self._service.accept(request.code.strip(), auth.current_principal())
+        return intake_pb2.AcceptDossierResponse(dossier=self._acted("accept", dossier))
+
+    @auth.requires(*DESK, auth.PROCESSING_OFFICER)
+    def RequestSupplement(self, request, context):
+        bind_dossier(request.code.strip())
+        dossier = self._service.request_supplement(request.code.strip(), request.reason,
+                                                   list(request.documents_to_add), auth.current_principal())
+        return intake_pb2.RequestSupplementResponse(dossier=self._acted("request_supplement", dossier))
+
+    @auth.requires(*DESK)
+    def ReceiveSupplement(self, request, context):
+        bind_dossier(request.code.strip())
+        dossier = self._service.receive_supplement(request.code.strip(), request.note, auth.current_principal())
+        return intake_pb2.ReceiveSupplementResponse(dossier=self._acted("receive_supplement", dossier))
+
+    @auth.requires(*DESK)
+    def RefuseDossier(self, request, context):
+        bind_dossier(request.code.strip())
+        dossier = self._service.refuse(request.code.strip(), list(request.reasons), auth.current_principal())
+        return intake_pb2.RefuseDossierResponse(dossier=self._acted("refuse", dossier))
+
+    @auth.requires(*DESK)
+    def RequestWithdrawal(self, request, context):
+        bind_dossier(request.code.strip())
+        dossier = self._service.request_withdrawal(request.code.strip(), request.reason, auth.current_principal())
+        return intake_pb2.RequestWithdrawalResponse(dossier=self._acted("request_withdrawal", dossier))
 
 
 def build_service() -> IntakeService:

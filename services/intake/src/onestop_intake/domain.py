@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
 from onestop_chassis import codes
-from onestop_chassis.errors import Violations
+from onestop_chassis.errors import FailedPrecondition, FieldViolation, InvalidArgument, Violations
 
 
 class Channel(IntEnum):
@@ -119,6 +119,11 @@ class Dossier:
     legal_duration: WorkingDuration
     request_content: str = ""
     history: list[Transition] = field(default_factory=list)
+    version: int = 1
+    supplement_requested: bool = False
+    # While waiting for a supplement: since when, and the status to return to.
+    paused_at: dt.datetime | None = None
+    status_before_pause: DossierStatus | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,30 @@ class DossierReceived:
 @dataclass(frozen=True)
 class DossierSubmitted:
     dossier: Dossier
+
+
+@dataclass(frozen=True)
+class DossierSupplementRequested:
+    dossier: Dossier
+    reason: str
+    documents_to_add: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DossierSupplementReceived:
+    dossier: Dossier
+
+
+@dataclass(frozen=True)
+class DossierRefused:
+    dossier: Dossier
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DossierWithdrawalRequested:
+    dossier: Dossier
+    reason: str
 
 
 # Matched with fullmatch (a trailing newline is not accepted) and ASCII digits only.
@@ -226,3 +255,87 @@ def receive(cmd: SubmitDossier, *, request_id: str, code: str, fingerprint: str,
     )
     event = DossierSubmitted(dossier) if online else DossierReceived(dossier)
     return dossier, [event]
+
+
+# -- desk actions on an existing dossier -----------------------------------------------------------
+# Each returns the changed dossier (a new object, version + 1) and its events, or raises.
+
+S = DossierStatus
+ALLOWED_FROM = {
+    "accept": {S.NEW},
+    "request_supplement": {S.RECEIVED, S.PROCESSING},
+    "receive_supplement": {S.SUPPLEMENT_REQUESTED},
+    "refuse": {S.NEW, S.RECEIVED},
+    "request_withdrawal": {S.NEW, S.RECEIVED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.PAYMENT_REQUESTED},
+}
+ACTION_LABELS_VI = {
+    "accept": "Tiếp nhận hồ sơ trực tuyến", "request_supplement": "Yêu cầu bổ sung, hoàn thiện hồ sơ",
+    "receive_supplement": "Tiếp nhận hồ sơ bổ sung", "refuse": "Từ chối tiếp nhận hồ sơ",
+    "request_withdrawal": "Công dân yêu cầu rút hồ sơ",
+}
+
+
+def _check(d: Dossier, action: str) -> None:
+    if d.status not in ALLOWED_FROM[action]:
+        allowed = ", ".join(f"{int(s)} {STATUS_LABELS_VI[s]}" for s in sorted(ALLOWED_FROM[action]))
+        raise FailedPrecondition(
+            "ACTION_NOT_ALLOWED_IN_STATUS",
+            f"dossier {d.code} is {int(d.status)} ({STATUS_LABELS_VI[d.status]}); "
+            f"'{ACTION_LABELS_VI[action]}' is allowed only from: {allowed}",
+            metadata={"status": str(int(d.status)), "action": action})
+
+
+def _moved(d: Dossier, status: DossierStatus, at: dt.datetime, actor: str, note: str, **changes) -> Dossier:
+    history = [*d.history, Transition(at=at, status=status, actor=actor, note=note)]
+    return replace(d, status=status, history=history, version=d.version + 1, **changes)
+
+
+def _required(text: str, field_name: str) -> str:
+    v = Violations()
+    _text(v, field_name, text, "request_content", required=True)
+    v.raise_if_any()
+    return text.strip()
+
+
+def accept(d: Dossier, *, at: dt.datetime, appointment_at: dt.datetime, actor: str):
+    _check(d, "accept")
+    new = _moved(d, S.RECEIVED, at, actor, ACTION_LABELS_VI["accept"], received_at=at, appointment_at=appointment_at)
+    return new, [DossierReceived(new)]
+
+
+def request_supplement(d: Dossier, *, at: dt.datetime, reason: str, documents_to_add: list[str], actor: str):
+    _check(d, "request_supplement")
+    if d.supplement_requested:
+        raise FailedPrecondition("SUPPLEMENT_ALREADY_REQUESTED",
+                                 f"a supplement was already requested for dossier {d.code}: it may be requested "
+                                 "only once (Quyết định 09/2015, Nghị định 118/2025)", metadata={"code": d.code})
+    reason = _required(reason, "reason")
+    documents = tuple(_required(doc, "documents_to_add") for doc in documents_to_add)
+    new = _moved(d, S.SUPPLEMENT_REQUESTED, at, actor, f"{ACTION_LABELS_VI['request_supplement']}: {reason}",
+                 supplement_requested=True, paused_at=at, status_before_pause=d.status)
+    return new, [DossierSupplementRequested(new, reason, documents)]
+
+
+def receive_supplement(d: Dossier, *, at: dt.datetime, appointment_at: dt.datetime | None, actor: str, note: str = ""):
+    """`appointment_at` is the old appointment moved by the working time the dossier waited."""
+    _check(d, "receive_supplement")
+    back = d.status_before_pause or S.RECEIVED
+    new = _moved(d, back, at, actor, ACTION_LABELS_VI["receive_supplement"] + (f": {note.strip()}" if note.strip() else ""),
+                 paused_at=None, status_before_pause=None, appointment_at=appointment_at)
+    return new, [DossierSupplementReceived(new)]
+
+
+def refuse(d: Dossier, *, at: dt.datetime, reasons: list[str], actor: str):
+    _check(d, "refuse")
+    if not [r for r in reasons if r.strip()]:
+        raise InvalidArgument.from_violations([FieldViolation("reasons", "give at least one specific reason")])
+    reasons = tuple(_required(r, "reasons") for r in reasons if r.strip())
+    new = _moved(d, S.REFUSED, at, actor, f"{ACTION_LABELS_VI['refuse']}: {'; '.join(reasons)}")
+    return new, [DossierRefused(new, reasons)]
+
+
+def request_withdrawal(d: Dossier, *, at: dt.datetime, reason: str, actor: str):
+    _check(d, "request_withdrawal")
+    reason = _required(reason, "reason")
+    new = _moved(d, S.WITHDRAWAL_REQUESTED, at, actor, f"{ACTION_LABELS_VI['request_withdrawal']}: {reason}")
+    return new, [DossierWithdrawalRequested(new, reason)]

@@ -32,6 +32,10 @@ class DossierRepository(Protocol):
     def by_request_id(self, unit_code: str, request_id: str) -> domain.Dossier | None: ...
     # Stores the dossier and its events in one write; raises DuplicateRequest or CodeTaken.
     def add(self, dossier: domain.Dossier, events: list) -> None: ...
+    def by_code(self, code: str) -> domain.Dossier | None: ...
+    # Writes the changed dossier (its version is the old one + 1) with its events; raises
+    # ConcurrentChange when another change claimed that version first. `action` goes to the log.
+    def update(self, dossier: domain.Dossier, events: list, *, actor: str, action: str) -> None: ...
 
 
 class Catalogue(Protocol):
@@ -147,3 +151,54 @@ class IntakeService:
                 "receiving_unit_code", "is required when the caller's token names no agency")])
         actor.require_agency(unit_code, action="receive dossiers")
         return unit_code
+
+    # -- desk actions ---------------------------------------------------------------------------
+    def get(self, code: str, actor: auth.Principal) -> domain.Dossier:
+        if not codes.is_dossier_code(code):
+            raise InvalidArgument.from_violations([FieldViolation(
+                "code", "is not a dossier code like 000.00.21.H17-261123-0001")])
+        if not actor.has_any({auth.SERVICE}):
+            # The code names its receiving unit: other agencies are refused before any lookup.
+            actor.require_agency(codes.DOSSIER_CODE.fullmatch(code)["unit"], action="handle this dossier")
+        dossier = self._dossiers.by_code(code)
+        if dossier is None:
+            raise NotFound("DOSSIER_NOT_FOUND", f"no dossier has code {code}", metadata={"code": code})
+        return dossier
+
+    def _change(self, code: str, actor: auth.Principal, action: str, apply) -> domain.Dossier:
+        dossier, events = apply(self.get(code, actor), self._now())
+        self._dossiers.update(dossier, events, actor=actor.subject, action=action)
+        return dossier
+
+    def _now(self) -> dt.datetime:
+        now = self._clock()
+        return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+    def accept(self, code: str, actor: auth.Principal) -> domain.Dossier:
+        return self._change(code, actor, "accept", lambda d, at: domain.accept(
+            d, at=at, appointment_at=self._calendar.add(at, d.legal_duration), actor=actor.subject))
+
+    def request_supplement(self, code: str, reason: str, documents_to_add: list[str],
+                           actor: auth.Principal) -> domain.Dossier:
+        return self._change(code, actor, "request_supplement", lambda d, at: domain.request_supplement(
+            d, at=at, reason=reason, documents_to_add=documents_to_add, actor=actor.subject))
+
+    def receive_supplement(self, code: str, note: str, actor: auth.Principal) -> domain.Dossier:
+        def apply(d: domain.Dossier, at: dt.datetime):
+            appointment = d.appointment_at
+            if appointment is not None and d.paused_at is not None:
+                # The clock stopped while the applicant completed the dossier: the appointment moves
+                # by the working time spent waiting (none when the wait fell outside working hours).
+                waited = self._calendar.working_minutes(d.paused_at, at)
+                if waited:
+                    appointment = self._calendar.add(appointment, domain.WorkingDuration(minutes=waited))
+            return domain.receive_supplement(d, at=at, appointment_at=appointment, actor=actor.subject, note=note)
+        return self._change(code, actor, "receive_supplement", apply)
+
+    def refuse(self, code: str, reasons: list[str], actor: auth.Principal) -> domain.Dossier:
+        return self._change(code, actor, "refuse", lambda d, at: domain.refuse(
+            d, at=at, reasons=reasons, actor=actor.subject))
+
+    def request_withdrawal(self, code: str, reason: str, actor: auth.Principal) -> domain.Dossier:
+        return self._change(code, actor, "request_withdrawal", lambda d, at: domain.request_withdrawal(
+            d, at=at, reason=reason, actor=actor.subject))

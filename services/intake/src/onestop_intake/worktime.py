@@ -51,6 +51,17 @@ class WorkingCalendar:
                     return local
         return dt.datetime.combine(self._next_working_day(day), self.windows[0][0], VIETNAM)
 
+    def working_minutes(self, start: dt.datetime, end: dt.datetime) -> int:
+        """Whole working minutes between two moments (0 when end is not after start)."""
+        total, moment = dt.timedelta(0), self.next_working_moment(start)
+        end = end.astimezone(VIETNAM)
+        while moment < end:
+            window_end = next(dt.datetime.combine(moment.date(), e, VIETNAM)
+                              for s, e in self.windows if s <= moment.time() < e)
+            total += min(window_end, end) - moment
+            moment = self.next_working_moment(window_end)
+        return int(total.total_seconds() // 60)
+
     def add(self, start: dt.datetime, duration: WorkingDuration) -> dt.datetime:
         moment = self.next_working_moment(start)
         for _ in range(duration.days):

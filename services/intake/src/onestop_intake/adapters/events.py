@@ -16,7 +16,7 @@ def to_message(event):
     d = event.dossier
     if isinstance(event, domain.DossierReceived):
         message = ev.DossierReceived(
-            header=events.new_header(PRODUCER, d.received_at), dossier_code=d.code,
+            header=events.new_header(PRODUCER, d.history[-1].at), dossier_code=d.code,
             procedure_code=d.procedure_code, procedure_name=d.procedure_name,
             receiving_unit=proto.unit_ref(d.receiving_unit), channel=int(d.channel),
             applicant=proto.applicant_to_proto(d.applicant),
@@ -30,4 +30,17 @@ def to_message(event):
             procedure_code=d.procedure_code, receiving_unit=proto.unit_ref(d.receiving_unit))
         message.submitted_at.FromDatetime(d.received_at)
         return message
+    if isinstance(event, domain.DossierSupplementRequested):
+        return ev.DossierSupplementRequested(header=events.new_header(PRODUCER), dossier_code=d.code,
+                                             reason=event.reason, documents_to_add=list(event.documents_to_add))
+    if isinstance(event, domain.DossierSupplementReceived):
+        message = ev.DossierSupplementReceived(header=events.new_header(PRODUCER), dossier_code=d.code)
+        if d.appointment_at is not None:
+            message.appointment_at.FromDatetime(d.appointment_at)
+        return message
+    if isinstance(event, domain.DossierRefused):
+        return ev.DossierRefused(header=events.new_header(PRODUCER), dossier_code=d.code, reasons=list(event.reasons))
+    if isinstance(event, domain.DossierWithdrawalRequested):
+        return ev.DossierWithdrawalRequested(header=events.new_header(PRODUCER), dossier_code=d.code,
+                                             reason=event.reason)
     raise TypeError(f"no event message for {type(event).__name__}")

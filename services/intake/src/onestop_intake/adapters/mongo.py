@@ -8,6 +8,7 @@ import mongoengine as me
 from pymongo.errors import DuplicateKeyError
 
 from onestop_chassis.outbox import OutboxWriter
+from onestop_chassis.versions import VersionClaims
 from onestop_chassis.clock import as_utc
 
 from .. import domain
@@ -52,6 +53,10 @@ class DossierDoc(me.Document):
     legal_duration = me.DictField()
     request_content = me.StringField(default="")
     history = me.ListField(me.DictField())
+    version = me.IntField(default=1)
+    supplement_requested = me.BooleanField(default=False)
+    paused_at = me.DateTimeField()
+    status_before_pause = me.IntField()
     outbox = me.ListField(me.DictField())
 
 
@@ -67,14 +72,22 @@ def _to_doc(d: domain.Dossier, outbox: list[dict]) -> DossierDoc:
         code=d.code, receiving_unit_code=d.receiving_unit.code, request_id=d.request_id,
         fingerprint=d.fingerprint, procedure_code=d.procedure_code, procedure_name=d.procedure_name,
         applicant={**{k: v for k, v in a.__dict__.items() if k != "address"}, "address": dict(a.address.__dict__)},
-        channel=int(d.channel), status=int(d.status),
+        channel=int(d.channel),
         receiving_unit={"code": d.receiving_unit.code, "name": d.receiving_unit.name,
                         "parent_code": d.receiving_unit.parent_code},
-        received_at=d.received_at, appointment_at=d.appointment_at,
         legal_duration=dict(d.legal_duration.__dict__), request_content=d.request_content,
-        history=[{"at": t.at, "status": int(t.status), "actor": t.actor, "note": t.note} for t in d.history],
-        outbox=outbox,
+        **_mutable(d), outbox=outbox,
     )
+
+
+def _mutable(d: domain.Dossier) -> dict:
+    """The fields a desk action may change."""
+    return {
+        "status": int(d.status), "received_at": d.received_at, "appointment_at": d.appointment_at,
+        "history": [{"at": t.at, "status": int(t.status), "actor": t.actor, "note": t.note} for t in d.history],
+        "version": d.version, "supplement_requested": d.supplement_requested, "paused_at": d.paused_at,
+        "status_before_pause": int(d.status_before_pause) if d.status_before_pause else None,
+    }
 
 
 def _from_doc(doc: DossierDoc) -> domain.Dossier:
@@ -89,6 +102,9 @@ def _from_doc(doc: DossierDoc) -> domain.Dossier:
         legal_duration=domain.WorkingDuration(**doc.legal_duration), request_content=doc.request_content,
         history=[domain.Transition(at=as_utc(h["at"]), status=domain.DossierStatus(h["status"]),
                                    actor=h["actor"], note=h.get("note", "")) for h in doc.history],
+        version=doc.version or 1, supplement_requested=bool(doc.supplement_requested),
+        paused_at=as_utc(doc.paused_at),
+        status_before_pause=domain.DossierStatus(doc.status_before_pause) if doc.status_before_pause else None,
     )
 
 
@@ -112,6 +128,22 @@ class MongoDossiers:
             if self.by_request_id(dossier.receiving_unit.code, dossier.request_id) is not None:
                 raise DuplicateRequest(dossier.request_id) from exc
             raise CodeTaken(dossier.code) from exc
+
+
+    def update(self, dossier: domain.Dossier, events: list, *, actor: str, action: str) -> None:
+        collection = DossierDoc._get_collection()
+        claims = VersionClaims(collection)
+        claims.claim(dossier.code, dossier.version, actor=actor, action=action)  # or ConcurrentChange
+        outbox = OutboxWriter(collection)
+        entries = outbox.stage(dossier.code, [event_mapping.to_message(e) for e in events])
+        try:
+            # Only the claim's winner writes this version: safe even where updates are not atomic.
+            collection.update_one({"_id": dossier.code},
+                                  {"$set": _mutable(dossier), "$push": {"outbox": {"$each": entries}}})
+        except Exception:
+            outbox.discard(entries)
+            claims.release(dossier.code, dossier.version)
+            raise
 
 
 class MongoCatalogue:

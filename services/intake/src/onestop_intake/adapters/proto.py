@@ -43,7 +43,11 @@ def dossier_to_proto(d: domain.Dossier) -> pb.Dossier:
         code=d.code, procedure_code=d.procedure_code, procedure_name=d.procedure_name,
         applicant=applicant_to_proto(d.applicant), channel=int(d.channel), status=int(d.status),
         receiving_unit=unit_ref(d.receiving_unit), legal_duration=duration_to_proto(d.legal_duration),
-        request_content=d.request_content, request_id=d.request_id)
+        request_content=d.request_content, request_id=d.request_id,
+        supplement_requested=d.supplement_requested, version=d.version)
+    for t in d.history:
+        change = message.history.add(status=int(t.status), actor=t.actor, note=t.note)
+        change.at.FromDatetime(t.at)
     message.received_at.FromDatetime(d.received_at)
     if d.appointment_at is not None:
         message.appointment_at.FromDatetime(d.appointment_at)
