@@ -61,8 +61,10 @@ def test_concurrent_desk_actions_on_one_dossier_change_it_once(mongo_db):
             return exc.reason
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(pool.map(act, range(16)))
-    assert outcomes.count("ok") == 1, outcomes
+    done = outcomes.count("ok")  # e.g. a supplement request (2→5), then a withdrawal from 5 (5→7)
+    assert 1 <= done <= 2, outcomes
     assert set(outcomes) - {"ok"} <= {"CONCURRENT_CHANGE", "ACTION_NOT_ALLOWED_IN_STATUS", "SUPPLEMENT_ALREADY_REQUESTED"}
     stored = mongo_db["dossiers"].find_one({"_id": code})
-    assert stored["version"] == 2 and len(stored["history"]) == 2, "one change, none lost or doubled"
-    assert [e["event_type"] for e in stored["outbox"]][0] == "DossierReceived" and len(stored["outbox"]) == 2
+    assert stored["version"] == 1 + done, "every successful change, and only those, was written"
+    assert len(stored["history"]) == 1 + done and len(stored["outbox"]) == 1 + done, "none lost or doubled"
+    assert [h["status"] for h in stored["history"]][0] == 2

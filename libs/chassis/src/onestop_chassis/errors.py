@@ -64,6 +64,10 @@ class Unavailable(ServiceError):
     code = "UNAVAILABLE"
 
 
+class ResourceExhausted(ServiceError):
+    code = "RESOURCE_EXHAUSTED"
+
+
 class Cancelled(ServiceError):
     code = "CANCELLED"
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc
+import limits
+import limits.storage
+import limits.strategies
 from prometheus_client import Counter
 
 from onestop_chassis import auth
 from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit
+from onestop_chassis.errors import ResourceExhausted
 from onestop_chassis.logs import bind_dossier, get_logger
 
 from .adapters import mongo, proto
@@ -24,9 +28,30 @@ SUBMISSIONS_REPLAYED = Counter("onestop_intake_submissions_replayed",
                                "SubmitDossier retries answered with the dossier of the same request_id")
 
 
+class LookupLimits:
+    """Per client: LOOKUPS_PER_CLIENT; per dossier code: FAILED_LOOKUPS_PER_CODE wrong secrets, so a
+    secret cannot be guessed. In-memory, per api process (the `limits` library's moving window)."""
+
+    PER_CLIENT = limits.parse("60/minute")
+    FAILED_PER_CODE = limits.parse("10/hour")
+
+    def __init__(self):
+        self._limiter = limits.strategies.MovingWindowRateLimiter(limits.storage.MemoryStorage())
+
+    def allow(self, *, client: str, code: str) -> None:
+        if not self._limiter.hit(self.PER_CLIENT, "client", client):
+            raise ResourceExhausted("RATE_LIMITED", "too many lookups from this address; wait a minute")
+        if not self._limiter.test(self.FAILED_PER_CODE, "code", code):
+            raise ResourceExhausted("RATE_LIMITED", "too many wrong secrets for this dossier; try again in an hour")
+
+    def failed(self, code: str) -> None:
+        self._limiter.hit(self.FAILED_PER_CODE, "code", code)
+
+
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     def __init__(self, service: IntakeService):
         self._service = service
+        self._lookups = LookupLimits()
 
     @auth.requires(auth.DESK_OFFICER, auth.CITIZEN, auth.SERVICE)
     def SubmitDossier(self, request, context):
@@ -40,7 +65,19 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             DOSSIERS_RECEIVED.labels(dossier.channel.name.lower(), dossier.status.name.lower()).inc()
             log.info("dossier registered", status=int(dossier.status), procedure_code=dossier.procedure_code,
                      channel=int(dossier.channel), appointment_at=str(dossier.appointment_at))
-        return intake_pb2.SubmitDossierResponse(dossier=proto.dossier_to_proto(dossier))
+        return intake_pb2.SubmitDossierResponse(dossier=proto.dossier_to_proto(dossier),
+                                                lookup_secret=dossier.lookup_secret)
+
+    @auth.public
+    def LookupDossier(self, request, context):
+        code = request.code.strip()
+        self._lookups.allow(client=context.peer().rsplit(":", 1)[0], code=code)
+        try:
+            dossier = self._service.lookup(code, request.secret)
+        except Exception:
+            self._lookups.failed(code)
+            raise
+        return intake_pb2.LookupDossierResponse(dossier=proto.public_dossier(dossier))
 
     @auth.requires(*DESK)
     def GetDossier(self, request, context):

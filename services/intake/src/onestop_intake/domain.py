@@ -124,6 +124,8 @@ class Dossier:
     # While waiting for a supplement: since when, and the status to return to.
     paused_at: dt.datetime | None = None
     status_before_pause: DossierStatus | None = None
+    # Printed on the receipt; with the code it opens the public lookup (mã tra cứu).
+    lookup_secret: str = ""
 
 
 @dataclass(frozen=True)
@@ -234,7 +236,13 @@ def _validate_applicant(v: Violations, a: Applicant, channel: int) -> None:
         v.add("applicant.address.line", "is required for postal dossiers (results go back by post)")
 
 
-def receive(cmd: SubmitDossier, *, request_id: str, code: str, fingerprint: str, procedure: Procedure, unit: Unit,
+def mask_name(full_name: str) -> str:
+    """'Nguyễn Thị Hồng Nhung' → 'Ng*** T** H*** N****': enough to recognise, not to identify."""
+    return " ".join(word[:2] + "*" * (len(word) - 2) if len(word) > 2 else word[:1] + "*" * (len(word) - 1)
+                    for word in full_name.split())
+
+
+def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: str, fingerprint: str, procedure: Procedure, unit: Unit,
             received_at: dt.datetime, appointment_at: dt.datetime, actor: str):
     """Creates the dossier. Desk and postal dossiers are received at once (status 2) with their
     appointment; online ones are registered (status 1) until the desk accepts them."""
@@ -249,7 +257,7 @@ def receive(cmd: SubmitDossier, *, request_id: str, code: str, fingerprint: str,
         procedure_code=procedure.code, procedure_name=procedure.name, applicant=applicant,
         channel=channel, status=status, receiving_unit=unit, received_at=received_at,
         appointment_at=None if online else appointment_at, legal_duration=procedure.legal_duration,
-        request_content=cmd.request_content,
+        request_content=cmd.request_content, lookup_secret=lookup_secret,
         history=[Transition(at=received_at, status=status, actor=actor,
                             note=f"{'Đăng ký trực tuyến' if online else 'Tiếp nhận hồ sơ'} ({STATUS_LABELS_VI[status]})")],
     )

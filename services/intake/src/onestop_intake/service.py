@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
+import secrets
 import json
 import uuid
 from dataclasses import asdict, dataclass
@@ -52,6 +54,7 @@ class CodeSequence(Protocol):
 
 
 MAX_CODE_ATTEMPTS = 200
+SECRET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed from paper
 
 
 @dataclass(frozen=True)
@@ -103,11 +106,13 @@ class IntakeService:
         received_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what MongoDB keeps
         appointment_at = self._calendar.add(received_at, procedure.legal_duration)
         request_id = cmd.request_id or f"auto-{uuid.uuid4()}"
+        lookup_secret = "".join(secrets.choice(SECRET_ALPHABET) for _ in range(8))
         day = received_at.astimezone(VIETNAM).date()
         sequence = self._sequence.candidate(unit.code, day)
         for _ in range(MAX_CODE_ATTEMPTS):
             dossier, events = domain.receive(
                 cmd, request_id=request_id, code=codes.dossier_code(unit.code, day, sequence),
+                lookup_secret=lookup_secret,
                 fingerprint=fingerprint, procedure=procedure, unit=unit, received_at=received_at,
                 appointment_at=appointment_at, actor=actor.subject)
             try:
@@ -202,3 +207,12 @@ class IntakeService:
     def request_withdrawal(self, code: str, reason: str, actor: auth.Principal) -> domain.Dossier:
         return self._change(code, actor, "request_withdrawal", lambda d, at: domain.request_withdrawal(
             d, at=at, reason=reason, actor=actor.subject))
+
+    # -- public lookup ------------------------------------------------------------------------------
+    def lookup(self, code: str, secret: str) -> domain.Dossier:
+        """The dossier whose code and lookup secret match; the same NOT_FOUND for any mismatch."""
+        dossier = self._dossiers.by_code(code) if codes.is_dossier_code(code) else None
+        if dossier is None or not dossier.lookup_secret or \
+                not hmac.compare_digest(dossier.lookup_secret.encode(), secret.strip().upper().encode()):
+            raise NotFound("NO_MATCH", "no dossier matches this code and lookup secret; check both on the receipt")
+        return dossier

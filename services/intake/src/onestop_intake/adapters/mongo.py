@@ -57,6 +57,7 @@ class DossierDoc(me.Document):
     supplement_requested = me.BooleanField(default=False)
     paused_at = me.DateTimeField()
     status_before_pause = me.IntField()
+    lookup_secret = me.StringField(default="")
     outbox = me.ListField(me.DictField())
 
 
@@ -70,7 +71,8 @@ def _to_doc(d: domain.Dossier, outbox: list[dict]) -> DossierDoc:
     a = d.applicant
     return DossierDoc(
         code=d.code, receiving_unit_code=d.receiving_unit.code, request_id=d.request_id,
-        fingerprint=d.fingerprint, procedure_code=d.procedure_code, procedure_name=d.procedure_name,
+        fingerprint=d.fingerprint, lookup_secret=d.lookup_secret,
+        procedure_code=d.procedure_code, procedure_name=d.procedure_name,
         applicant={**{k: v for k, v in a.__dict__.items() if k != "address"}, "address": dict(a.address.__dict__)},
         channel=int(d.channel),
         receiving_unit={"code": d.receiving_unit.code, "name": d.receiving_unit.name,
@@ -103,6 +105,7 @@ def _from_doc(doc: DossierDoc) -> domain.Dossier:
         history=[domain.Transition(at=as_utc(h["at"]), status=domain.DossierStatus(h["status"]),
                                    actor=h["actor"], note=h.get("note", "")) for h in doc.history],
         version=doc.version or 1, supplement_requested=bool(doc.supplement_requested),
+        lookup_secret=doc.lookup_secret or "",
         paused_at=as_utc(doc.paused_at),
         status_before_pause=domain.DossierStatus(doc.status_before_pause) if doc.status_before_pause else None,
     )

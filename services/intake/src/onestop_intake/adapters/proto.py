@@ -52,3 +52,18 @@ def dossier_to_proto(d: domain.Dossier) -> pb.Dossier:
     if d.appointment_at is not None:
         message.appointment_at.FromDatetime(d.appointment_at)
     return message
+
+
+def public_dossier(d: domain.Dossier) -> pb.PublicDossier:
+    message = pb.PublicDossier(
+        code=d.code, procedure_name=d.procedure_name, receiving_unit_name=d.receiving_unit.name,
+        status=int(d.status), status_label=domain.STATUS_LABELS_VI[d.status],
+        applicant_name_masked=domain.mask_name(d.applicant.full_name),
+        collect_at=f"Bộ phận Một cửa — {d.receiving_unit.name}")
+    message.received_at.FromDatetime(d.received_at)
+    if d.appointment_at is not None:
+        message.appointment_at.FromDatetime(d.appointment_at)
+    for t in d.history:
+        change = message.history.add(status=int(t.status), status_label=domain.STATUS_LABELS_VI[t.status])
+        change.at.FromDatetime(t.at)
+    return message
