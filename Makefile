@@ -19,10 +19,10 @@ PYTEST := $(PY) -m pytest -p no:cacheprovider
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-deps:  ## system packages: RabbitMQ from Debian (needs root)
-	@[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || { \
-	  echo "installing rabbitmq-server from Debian's packages"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null; }
+deps:  ## system packages from Debian (needs root): RabbitMQ; Chromium for the page tests
+	@[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && command -v chromium >/dev/null || { \
+	  echo "installing rabbitmq-server and chromium from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server chromium >/dev/null; }
 	@command -v curl >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
 
 tools:  ## build FerretDB, MinIO, grpcurl, buf, ghz and kustomize into $(BIN) (cached outside the clone)

@@ -57,6 +57,7 @@ class LocalPlatform:
     extra_env: dict[str, str] = field(default_factory=dict)
     grpc_ports: dict[str, int] = field(default_factory=dict)
     metrics: dict[str, int] = field(default_factory=dict)
+    web_ports: dict[str, int] = field(default_factory=dict)
     databases: dict[str, str] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
 
@@ -64,6 +65,7 @@ class LocalPlatform:
         run_id = uuid.uuid4().hex[:8]
         self.grpc_ports = {s: free_port() for s in self.services}
         self.metrics = {f"{s}-{k}": free_port() for s in self.services for k in ("api", "worker")}
+        self.web_ports = {s: free_port() for s in self.services}
         self.databases = {s: f"{self.prefix}_{s}_{run_id}" for s in self.services}
 
     def env(self, service: str) -> dict[str, str]:
@@ -72,6 +74,7 @@ class LocalPlatform:
                 "GRPC_PORT": str(self.grpc_ports[service]),
                 "API_METRICS_PORT": str(self.metrics[f"{service}-api"]),
                 "WORKER_METRICS_PORT": str(self.metrics[f"{service}-worker"]),
+                "WEB_PORT": str(self.web_ports[service]),
                 "PYTHONUNBUFFERED": "1", **self.extra_env}
 
     def start(self) -> "LocalPlatform":

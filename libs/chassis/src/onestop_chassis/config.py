@@ -18,6 +18,7 @@ LOCAL_JWT_SECRET = "onestop-local-development-secret-do-not-use-in-production"
 GRPC_PORTS = {"intake": 50051, "routing": 50052, "documents": 50053, "survey": 50054, "delivery": 50055}
 API_METRICS_PORTS = {name: 9100 + port - 50000 for name, port in GRPC_PORTS.items()}     # 9151..
 WORKER_METRICS_PORTS = {name: 9200 + port - 50000 for name, port in GRPC_PORTS.items()}  # 9251..
+WEB_PORTS = {"intake": 8051}  # public pages served by the worker (nameko @http), where a service has them
 
 
 class ConfigError(SystemExit):
@@ -41,6 +42,8 @@ class ServiceSettings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     api_metrics_port: int = 0
     worker_metrics_port: int = 0
+    web_host: str = "127.0.0.1"
+    web_port: int = 0
 
     mongodb_uri: str = "mongodb://127.0.0.1:27017/"
     mongodb_database: str = ""
@@ -71,6 +74,7 @@ class ServiceSettings(BaseSettings):
         self.grpc_port = self.grpc_port or GRPC_PORTS.get(name, 50050)
         self.api_metrics_port = self.api_metrics_port or API_METRICS_PORTS.get(name, 9150)
         self.worker_metrics_port = self.worker_metrics_port or WORKER_METRICS_PORTS.get(name, 9250)
+        self.web_port = self.web_port or WEB_PORTS.get(name, 8050)
         self.mongodb_database = self.mongodb_database or f"onestop_{name}"
         for port_name in ("grpc_port", "api_metrics_port", "worker_metrics_port"):
             if not 0 < getattr(self, port_name) < 65536:

@@ -43,6 +43,8 @@ def nameko_config_for(settings: ServiceSettings) -> dict:
         "max_workers": 10,
         "PREFETCH_COUNT": 10,
         "HEARTBEAT": 30,
+        # Used only by services with @http pages.
+        "WEB_SERVER_ADDRESS": f"{settings.web_host}:{settings.web_port}",
     }
 
 
