@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from onestop.intake.v1 import intake_pb2, intake_pb2_grpc
+from onestop.intake.v1 import intake_pb2, intake_pb2_grpc, queue_pb2, queue_pb2_grpc
 import limits
 import limits.storage
 import limits.strategies
@@ -15,6 +15,9 @@ from onestop_chassis.errors import ResourceExhausted
 from onestop_chassis.logs import bind_dossier, get_logger
 
 from .adapters import mongo, proto
+from .adapters.queue_mongo import MongoTickets
+from .queue import QueueDesk
+from .queue_api import QueueServicer
 from .config import IntakeSettings
 from .service import IntakeService
 
@@ -127,8 +130,14 @@ def build_service() -> IntakeService:
     return IntakeService(mongo.MongoDossiers(), mongo.MongoCatalogue(), mongo.MongoCodeSequence())
 
 
+def register(server) -> None:
+    server.add_servicer(intake_pb2_grpc.add_IntakeServiceServicer_to_server, IntakeServicer(build_service()),
+                        intake_pb2.DESCRIPTOR.services_by_name["IntakeService"])
+    catalogue = mongo.MongoCatalogue()
+    server.add_servicer(queue_pb2_grpc.add_QueueServiceServicer_to_server,
+                        QueueServicer(QueueDesk(MongoTickets(), unit_exists=lambda code: catalogue.unit(code) is not None)),
+                        queue_pb2.DESCRIPTOR.services_by_name["QueueService"])
+
+
 def main() -> None:
-    settings = load_or_exit(IntakeSettings)
-    run_api(settings, lambda server: server.add_servicer(
-        intake_pb2_grpc.add_IntakeServiceServicer_to_server, IntakeServicer(build_service()),
-        intake_pb2.DESCRIPTOR.services_by_name["IntakeService"]))
+    run_api(load_or_exit(IntakeSettings), register)
