@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc, queue_pb2, queue_pb2_grpc
-import limits
-import limits.storage
-import limits.strategies
 from prometheus_client import Counter
 
 from onestop_chassis import auth
 from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit
-from onestop_chassis.errors import ResourceExhausted
 from onestop_chassis.logs import bind_dossier, get_logger
 
 from .adapters import mongo, proto
@@ -19,6 +15,7 @@ from .adapters.queue_mongo import MongoTickets
 from .queue import QueueDesk
 from .queue_api import QueueServicer
 from .config import IntakeSettings
+from .lookup_limits import LookupLimits
 from .service import IntakeService
 
 log = get_logger("onestop.intake")
@@ -29,26 +26,6 @@ DESK_ACTIONS = Counter("onestop_intake_desk_actions", "Desk actions carried out,
 DESK = (auth.DESK_OFFICER, auth.SERVICE)
 SUBMISSIONS_REPLAYED = Counter("onestop_intake_submissions_replayed",
                                "SubmitDossier retries answered with the dossier of the same request_id")
-
-
-class LookupLimits:
-    """Per client: LOOKUPS_PER_CLIENT; per dossier code: FAILED_LOOKUPS_PER_CODE wrong secrets, so a
-    secret cannot be guessed. In-memory, per api process (the `limits` library's moving window)."""
-
-    PER_CLIENT = limits.parse("60/minute")
-    FAILED_PER_CODE = limits.parse("10/hour")
-
-    def __init__(self):
-        self._limiter = limits.strategies.MovingWindowRateLimiter(limits.storage.MemoryStorage())
-
-    def allow(self, *, client: str, code: str) -> None:
-        if not self._limiter.hit(self.PER_CLIENT, "client", client):
-            raise ResourceExhausted("RATE_LIMITED", "too many lookups from this address; wait a minute")
-        if not self._limiter.test(self.FAILED_PER_CODE, "code", code):
-            raise ResourceExhausted("RATE_LIMITED", "too many wrong secrets for this dossier; try again in an hour")
-
-    def failed(self, code: str) -> None:
-        self._limiter.hit(self.FAILED_PER_CODE, "code", code)
 
 
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
