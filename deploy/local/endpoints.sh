@@ -10,6 +10,7 @@ onestop is running (logs in .local/logs, stop with 'make stop')
   rabbitmq    amqp://127.0.0.1:5672
   ferretdb    mongodb://127.0.0.1:27017
   minio       http://127.0.0.1:9000
+  lookup page http://127.0.0.1:8051/tra-cuu   (tra cứu hồ sơ, in Vietnamese)
 
 Try it (a demo desk-officer token for unit 000.00.21.H17):
   TOKEN=\$(.venv/bin/onestop-token)
