@@ -16,7 +16,7 @@ from .queue import QueueDesk
 from .queue_api import QueueServicer
 from .config import IntakeSettings
 from .lookup_limits import LookupLimits
-from .service import IntakeService
+from .service import CatalogueService, IntakeService
 
 log = get_logger("onestop.intake")
 DOSSIERS_RECEIVED = Counter("onestop_intake_dossiers_submitted",
@@ -24,14 +24,19 @@ DOSSIERS_RECEIVED = Counter("onestop_intake_dossiers_submitted",
                             ["channel", "status"])
 DESK_ACTIONS = Counter("onestop_intake_desk_actions", "Desk actions carried out, by action", ["action"])
 DESK = (auth.DESK_OFFICER, auth.SERVICE)
+ADMIN = (auth.AGENCY_ADMIN, auth.SERVICE)
+CATALOGUE_CHANGES = Counter("onestop_intake_catalogue_changes", "Procedure catalogue changes, by action", ["action"])
 SUBMISSIONS_REPLAYED = Counter("onestop_intake_submissions_replayed",
                                "SubmitDossier retries answered with the dossier of the same request_id")
 
 
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
-    def __init__(self, service: IntakeService):
+    def __init__(self, service: IntakeService, catalogue: CatalogueService | None = None,
+                 catalogue_store: mongo.MongoCatalogue | None = None):
         self._service = service
         self._lookups = LookupLimits()
+        self._catalogue_store = catalogue_store or mongo.MongoCatalogue()
+        self._catalogue = catalogue or CatalogueService(self._catalogue_store)
 
     @auth.requires(auth.DESK_OFFICER, auth.CITIZEN, auth.SERVICE)
     def SubmitDossier(self, request, context):
@@ -100,6 +105,68 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         bind_dossier(request.code.strip())
         dossier = self._service.request_withdrawal(request.code.strip(), request.reason, auth.current_principal())
         return intake_pb2.RequestWithdrawalResponse(dossier=self._acted("request_withdrawal", dossier))
+
+
+    # -- the procedure catalogue ------------------------------------------------------------------
+    def _procedure(self, procedure, unit_names: dict[str, str] | None = None):
+        if unit_names is None:
+            unit = self._catalogue_store.unit(procedure.competent_unit_code)
+            unit_names = {unit.code: unit.name} if unit else {}
+        return proto.procedure_to_proto(procedure, unit_names=unit_names, today=self._catalogue.today())
+
+    def _changed(self, action: str, procedure):
+        CATALOGUE_CHANGES.labels(action).inc()
+        log.info("procedure changed", action=action, procedure_code=procedure.code, version=procedure.version)
+        return self._procedure(procedure)
+
+    @auth.requires(*ADMIN)
+    def CreateProcedure(self, request, context):
+        procedure = self._catalogue.create(proto.procedure_from_proto(request.procedure), auth.current_principal())
+        return intake_pb2.CreateProcedureResponse(procedure=self._changed("create", procedure))
+
+    @auth.requires(*ADMIN)
+    def UpdateProcedure(self, request, context):
+        procedure = self._catalogue.update(proto.procedure_from_proto(request.procedure), auth.current_principal())
+        return intake_pb2.UpdateProcedureResponse(procedure=self._changed("update", procedure))
+
+    @auth.requires(*ADMIN)
+    def DeactivateProcedure(self, request, context):
+        procedure = self._catalogue.deactivate(request.code.strip(), request.version, auth.current_principal())
+        return intake_pb2.DeactivateProcedureResponse(procedure=self._changed("deactivate", procedure))
+
+    @auth.public
+    def GetProcedure(self, request, context):
+        return intake_pb2.GetProcedureResponse(procedure=self._procedure(self._catalogue.get(request.code)))
+
+    @auth.public
+    def ListProcedures(self, request, context):
+        page = self._catalogue.page(
+            page_size=request.page_size, page_token=request.page_token, field_code=request.field_code.strip(),
+            agency=request.competent_agency_code.strip(), text=request.text,
+            include_inactive=request.include_inactive)
+        names = {u.code: u.name for u in self._catalogue_store.all_units()}
+        return intake_pb2.ListProceduresResponse(
+            procedures=[self._procedure(p, names) for p in page.procedures],
+            next_page_token=page.next_page_token, total_size=page.total_size)
+
+    @auth.requires(*ADMIN)
+    def ImportProcedures(self, request, context):
+        fmt = proto.catalogue_format(request.format)
+        result = self._catalogue.import_file(request.content, fmt, auth.current_principal())
+        log.info("procedures imported", created=result.created, updated=result.updated, unchanged=result.unchanged)
+        for action, count in (("import_create", result.created), ("import_update", result.updated)):
+            CATALOGUE_CHANGES.labels(action).inc(count)
+        return intake_pb2.ImportProceduresResponse(created_count=result.created, updated_count=result.updated,
+                                                   unchanged_count=result.unchanged)
+
+    @auth.public
+    def ExportProcedures(self, request, context):
+        fmt = proto.catalogue_format(request.format)
+        content, count = self._catalogue.export(
+            fmt, field_code=request.field_code.strip(), agency=request.competent_agency_code.strip(),
+            include_inactive=request.include_inactive)
+        return intake_pb2.ExportProceduresResponse(content=content, content_type=proto.CONTENT_TYPES[fmt],
+                                                   procedure_count=count)
 
 
 def build_service() -> IntakeService:

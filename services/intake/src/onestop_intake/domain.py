@@ -85,13 +85,67 @@ class Unit:
     parent_code: str = ""
 
 
+class OnlineLevel(IntEnum):
+    """Nghị định 42/2022: toàn trình (full) or một phần (partial); NONE: at the desk or by post."""
+    NONE = 1
+    PARTIAL = 2
+    FULL = 3
+
+
+class CopyKind(IntEnum):
+    ORIGINAL = 1                     # bản chính
+    CERTIFIED_COPY = 2               # bản sao có chứng thực / bản sao từ sổ gốc
+    COPY = 3                         # bản sao (bản chụp) kèm bản chính để đối chiếu
+    ORIGINAL_OR_CERTIFIED_COPY = 4   # bản chính hoặc bản sao có chứng thực
+
+
+@dataclass(frozen=True)
+class RequiredDocument:
+    """One component of the dossier (thành phần hồ sơ)."""
+    name: str
+    copy_kind: int = CopyKind.ORIGINAL
+    count: int = 1
+    form_template: str = ""
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Fee:
+    """A fee or charge (phí, lệ phí) in whole đồng, with who is exempt."""
+    name: str
+    amount: int = 0
+    currency: str = "VND"
+    note: str = ""
+    exemptions: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Procedure:
+    """A published procedure. The first five fields are what receiving a dossier needs; the rest
+    are the catalogue's (see onestop_intake.catalogue for the rules)."""
     code: str
     name: str
     legal_duration: WorkingDuration
     competent_unit_code: str
     active: bool = True
+    is_local_code: bool = False
+    field_code: str = ""
+    level: str = ""
+    required_documents: tuple[RequiredDocument, ...] = ()
+    fees: tuple[Fee, ...] = ()
+    result: str = ""
+    online_level: int = OnlineLevel.NONE
+    postal_return_allowed: bool = False
+    process_code: str = ""
+    effective_from: dt.date | None = None
+    effective_to: dt.date | None = None
+    legal_basis: tuple[str, ...] = ()
+    version: int = 1
+
+    def in_force(self, day: dt.date) -> bool:
+        """Active, and `day` (Vietnam date) within the effective dates: dossiers are accepted."""
+        return self.active and (self.effective_from is None or self.effective_from <= day) \
+            and (self.effective_to is None or day <= self.effective_to)
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,38 @@
-"""`onestop-intake-seed`: loads the demo units and procedures (idempotent upserts)."""
+"""`onestop-intake-seed`: loads the demo units and the procedure catalogue (idempotent).
 
+The catalogue (catalogue.yaml, package data) goes through the same import as ImportProcedures, so
+the shipped file obeys the same rules; an unchanged procedure is not rewritten.
+"""
+
+from importlib import resources
+
+from onestop_chassis import auth
 from onestop_chassis import mongo as chassis_mongo
 from onestop_chassis.config import load_or_exit
 
 from . import demo_data
 from .adapters import mongo
 from .config import IntakeSettings
+from .service import CatalogueService, Imported
+
+SEED = auth.Principal("onestop-intake-seed", frozenset({auth.SERVICE}))
 
 
-def load_demo_data(catalogue: mongo.MongoCatalogue | None = None) -> None:
+def catalogue_yaml() -> bytes:
+    return resources.files("onestop_intake").joinpath("catalogue.yaml").read_bytes()
+
+
+def load_demo_data(catalogue: mongo.MongoCatalogue | None = None) -> Imported:
     catalogue = catalogue or mongo.MongoCatalogue()
     mongo.ensure_indexes()
     for unit in demo_data.UNITS:
         catalogue.put_unit(unit)
-    for procedure in demo_data.PROCEDURES:
-        catalogue.put_procedure(procedure)
+    return CatalogueService(catalogue).import_file(catalogue_yaml(), "yaml", SEED)
 
 
 def main() -> None:
     settings = load_or_exit(IntakeSettings)
     chassis_mongo.connect(settings)
-    load_demo_data()
-    print(f"intake: loaded {len(demo_data.UNITS)} units and {len(demo_data.PROCEDURES)} procedures "
-          f"into {settings.mongodb_database}")
+    result = load_demo_data()
+    print(f"intake: loaded {len(demo_data.UNITS)} units; procedures {result.created} created, "
+          f"{result.updated} updated, {result.unchanged} unchanged, into {settings.mongodb_database}")

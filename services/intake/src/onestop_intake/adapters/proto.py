@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from onestop.common.v1 import common_pb2 as common
 from onestop.intake.v1 import intake_pb2 as pb
 
-from .. import domain
+from onestop_chassis.errors import FieldViolation, InvalidArgument, Violations
+
+from .. import catalogue, domain
 
 
 def applicant_from_proto(a: common.Applicant) -> domain.Applicant:
@@ -67,3 +71,62 @@ def public_dossier(d: domain.Dossier) -> pb.PublicDossier:
         change = message.history.add(status=int(t.status), status_label=domain.STATUS_LABELS_VI[t.status])
         change.at.FromDatetime(t.at)
     return message
+
+
+# -- the catalogue ---------------------------------------------------------------------------------
+FORMATS = {pb.CATALOGUE_FORMAT_YAML: "yaml", pb.CATALOGUE_FORMAT_JSON: "json"}
+CONTENT_TYPES = {"yaml": "application/yaml", "json": "application/json"}
+
+
+def catalogue_format(value: int) -> str:
+    if value not in FORMATS:
+        raise InvalidArgument.from_violations([FieldViolation("format", "must be CATALOGUE_FORMAT_YAML or _JSON")])
+    return FORMATS[value]
+
+
+def _date(value: str, name: str, v: Violations) -> dt.date | None:
+    if not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        v.add(name, "must be a date YYYY-MM-DD")
+        return None
+
+
+def procedure_from_proto(m: pb.Procedure, prefix: str = "procedure") -> domain.Procedure:
+    v = Violations()
+    effective_from = _date(m.effective_from, f"{prefix}.effective_from", v)
+    effective_to = _date(m.effective_to, f"{prefix}.effective_to", v)
+    v.raise_if_any()
+    return domain.Procedure(
+        code=m.code.strip(), is_local_code=m.is_local_code, name=m.name.strip(), field_code=m.field_code.strip(),
+        competent_unit_code=m.competent_agency_code.strip(), level=m.level.strip(),
+        legal_duration=domain.WorkingDuration(m.legal_duration.days, m.legal_duration.hours,
+                                              m.legal_duration.minutes),
+        required_documents=tuple(domain.RequiredDocument(
+            name=d.name.strip(), copy_kind=d.copy_kind, count=d.count or 1, form_template=d.form_template.strip(),
+            required=d.required) for d in m.required_documents),
+        fees=tuple(domain.Fee(name=f.name.strip(), amount=f.amount.amount,
+                              currency=f.amount.currency_code.strip() or "VND", note=f.note.strip(),
+                              exemptions=tuple(e.strip() for e in f.exemptions)) for f in m.fees),
+        result=m.result.strip(), online_level=m.online_level, postal_return_allowed=m.postal_return_allowed,
+        process_code=m.process_code.strip(), active=m.active, effective_from=effective_from,
+        effective_to=effective_to, legal_basis=tuple(b.strip() for b in m.legal_basis), version=m.version)
+
+
+def procedure_to_proto(p: domain.Procedure, *, unit_names: dict[str, str], today: dt.date) -> pb.Procedure:
+    return pb.Procedure(
+        code=p.code, is_local_code=p.is_local_code, name=p.name, field_code=p.field_code,
+        field_name=catalogue.field_name(p.field_code), competent_agency_code=p.competent_unit_code,
+        competent_agency_name=unit_names.get(p.competent_unit_code, ""), level=p.level,
+        required_documents=[pb.RequiredDocument(name=d.name, copy_kind=int(d.copy_kind), count=d.count,
+                                                form_template=d.form_template, required=d.required)
+                            for d in p.required_documents],
+        fees=[pb.Fee(name=f.name, amount=common.Money(currency_code=f.currency, amount=f.amount), note=f.note,
+                     exemptions=list(f.exemptions)) for f in p.fees],
+        legal_duration=duration_to_proto(p.legal_duration), result=p.result, online_level=int(p.online_level),
+        postal_return_allowed=p.postal_return_allowed, process_code=p.process_code, active=p.active,
+        effective_from=p.effective_from.isoformat() if p.effective_from else "",
+        effective_to=p.effective_to.isoformat() if p.effective_to else "",
+        legal_basis=list(p.legal_basis), version=p.version, in_force=p.in_force(today))
