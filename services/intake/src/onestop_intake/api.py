@@ -16,6 +16,7 @@ from .queue import QueueDesk
 from .queue_api import QueueServicer
 from .config import IntakeSettings
 from .lookup_limits import LookupLimits
+from .worktime import WorkingCalendar
 from .service import CatalogueService, IntakeService
 
 log = get_logger("onestop.intake")
@@ -169,13 +170,14 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                                                    procedure_count=count)
 
 
-def build_service() -> IntakeService:
+def build_service(settings: IntakeSettings) -> IntakeService:
     mongo.ensure_indexes()
-    return IntakeService(mongo.MongoDossiers(), mongo.MongoCatalogue(), mongo.MongoCodeSequence())
+    return IntakeService(mongo.MongoDossiers(), mongo.MongoCatalogue(), mongo.MongoCodeSequence(),
+                         calendar=WorkingCalendar(cutoff=settings.cutoff_time))
 
 
-def register(server) -> None:
-    server.add_servicer(intake_pb2_grpc.add_IntakeServiceServicer_to_server, IntakeServicer(build_service()),
+def register(server, settings: IntakeSettings) -> None:
+    server.add_servicer(intake_pb2_grpc.add_IntakeServiceServicer_to_server, IntakeServicer(build_service(settings)),
                         intake_pb2.DESCRIPTOR.services_by_name["IntakeService"])
     catalogue = mongo.MongoCatalogue()
     server.add_servicer(queue_pb2_grpc.add_QueueServiceServicer_to_server,
@@ -184,4 +186,5 @@ def register(server) -> None:
 
 
 def main() -> None:
-    run_api(load_or_exit(IntakeSettings), register)
+    settings = load_or_exit(IntakeSettings)
+    run_api(settings, lambda server: register(server, settings))

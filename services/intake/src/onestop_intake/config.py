@@ -1,7 +1,28 @@
-"""Intake's settings: the chassis defaults (gRPC 50051, metrics 9151/9251, database onestop_intake)."""
+"""Intake's settings: the chassis defaults (gRPC 50051, metrics 9151/9251, page 8051, database
+onestop_intake) plus the desk's reception rules."""
+
+import datetime as dt
+
+from pydantic import field_validator
 
 from onestop_chassis.config import ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
+    # "HH:MM": dossiers received at or after it on a working day count from the next working day.
+    # Empty: no cut-off. (Each province sets its own in its one-stop regulation.)
+    reception_cutoff: str = ""
+    # The public lookup page printed as a QR code on receipts.
+    public_lookup_url: str = "http://127.0.0.1:8051/tra-cuu"
+
+    @field_validator("reception_cutoff")
+    @classmethod
+    def _cutoff(cls, value: str) -> str:
+        if value:
+            dt.time.fromisoformat(value)  # raises ValueError naming the bad value
+        return value
+
+    @property
+    def cutoff_time(self) -> dt.time | None:
+        return dt.time.fromisoformat(self.reception_cutoff) if self.reception_cutoff else None

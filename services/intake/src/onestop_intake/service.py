@@ -111,7 +111,7 @@ class IntakeService:
 
         now = self._clock()
         received_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what MongoDB keeps
-        appointment_at = self._calendar.add(received_at, procedure.legal_duration)
+        appointment_at = self._calendar.appointment(received_at, procedure.legal_duration)
         request_id = cmd.request_id or f"auto-{uuid.uuid4()}"
         lookup_secret = "".join(secrets.choice(SECRET_ALPHABET) for _ in range(8))
         day = received_at.astimezone(VIETNAM).date()
@@ -188,7 +188,7 @@ class IntakeService:
 
     def accept(self, code: str, actor: auth.Principal) -> domain.Dossier:
         return self._change(code, actor, "accept", lambda d, at: domain.accept(
-            d, at=at, appointment_at=self._calendar.add(at, d.legal_duration), actor=actor.subject))
+            d, at=at, appointment_at=self._calendar.appointment(at, d.legal_duration), actor=actor.subject))
 
     def request_supplement(self, code: str, reason: str, documents_to_add: list[str],
                            actor: auth.Principal) -> domain.Dossier:

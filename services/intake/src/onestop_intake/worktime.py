@@ -25,6 +25,9 @@ class WorkingCalendar:
     windows: tuple[tuple[dt.time, dt.time], ...] = DEFAULT_WINDOWS
     weekend: frozenset[int] = frozenset({5, 6})  # Saturday, Sunday
     closures: frozenset[dt.date] = frozenset()   # agency's own closures
+    # Received at or after this time of a working day, a dossier counts from the next working day
+    # (quy định giờ tiếp nhận: e.g. 16:00). None: it counts from the moment of reception.
+    cutoff: dt.time | None = None
     _holidays: holidays.HolidayBase = field(default_factory=lambda: holidays.country_holidays("VN"))
 
     def is_working_day(self, day: dt.date) -> bool:
@@ -61,6 +64,17 @@ class WorkingCalendar:
             total += min(window_end, end) - moment
             moment = self.next_working_moment(window_end)
         return int(total.total_seconds() // 60)
+
+    def counting_start(self, received_at: dt.datetime) -> dt.datetime:
+        """When the legal time starts for a dossier received at `received_at` (cut-off applied)."""
+        local = received_at.astimezone(VIETNAM)
+        if self.cutoff is not None and self.is_working_day(local.date()) and local.time() >= self.cutoff:
+            return dt.datetime.combine(self._next_working_day(local.date()), self.windows[0][0], VIETNAM)
+        return self.next_working_moment(received_at)
+
+    def appointment(self, received_at: dt.datetime, duration: WorkingDuration) -> dt.datetime:
+        """The appointment (hẹn trả) for a dossier received at `received_at`."""
+        return self.add(self.counting_start(received_at), duration)
 
     def add(self, start: dt.datetime, duration: WorkingDuration) -> dt.datetime:
         moment = self.next_working_moment(start)
