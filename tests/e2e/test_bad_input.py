@@ -11,6 +11,7 @@ import pytest
 from conftest import bearer, token
 from onestop.common.v1 import common_pb2
 from onestop.routing.v1 import routing_pb2
+from onestop.intake.v1 import intake_pb2
 from support import error_info, submit_request
 
 GRPCURL = pathlib.Path.home() / ".cache/onestop/bin/grpcurl"
@@ -138,3 +139,23 @@ def test_through_grpcurl_bad_json_is_refused_and_bad_values_get_invalid_argument
     assert "InvalidArgument" in done.stderr and "INVALID_FIELDS" in done.stderr
     assert "procedure_code" in done.stderr and "channel" in done.stderr
     assert dossier_count() == before
+
+
+def test_missing_or_unknown_components_are_named(intake, dossier_count):
+    before = dossier_count()
+    only_form = submit_request(documents=[intake_pb2.SubmittedDocument(name="Giấy đề nghị đăng ký doanh nghiệp")])
+    err = _refused(intake.SubmitDossier, only_form, metadata=bearer())
+    reason, metadata, fields = error_info(err)
+    assert (err.code(), reason) == (grpc.StatusCode.INVALID_ARGUMENT, "MISSING_DOCUMENTS")
+    assert metadata["missing"] == "Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân"
+    assert "Bản sao giấy tờ pháp lý" in err.details()
+    extra = submit_request(documents=[*submit_request().documents, intake_pb2.SubmittedDocument(name="Sổ đỏ")])
+    err = _refused(intake.SubmitDossier, extra, metadata=bearer())
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "documents[2].name" in error_info(err)[2]
+    assert dossier_count() == before
+
+
+def test_the_dossier_records_its_components_and_fees(intake):
+    dossier = intake.SubmitDossier(submit_request(), metadata=bearer()).dossier
+    assert [d.name for d in dossier.documents] == [d.name for d in submit_request().documents]
+    assert dossier.fees and all(f.amount.currency_code == "VND" for f in dossier.fees)

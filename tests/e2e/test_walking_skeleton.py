@@ -61,7 +61,9 @@ def test_grpcurl_lists_the_service_and_submits_through_reflection(platform):
     body = json.dumps({"procedure_code": "DP.XD.0001", "channel": "CHANNEL_IN_PERSON",
                        "applicant": {"kind": "APPLICANT_KIND_PERSON", "full_name": "Phạm Quốc Bảo",
                                      "citizen_id": "001099012345"},
-                       "receiving_unit_code": "000.00.11.H17"}, ensure_ascii=False)
+                       "receiving_unit_code": "000.00.11.H17",
+                       "documents": [{"name": n, "copy_kind": "COPY_KIND_ORIGINAL"} for n in ['Đơn đề nghị cấp giấy phép xây dựng', 'Giấy tờ chứng minh quyền sử dụng đất theo quy định của pháp luật về đất đai', 'Hai bộ bản vẽ thiết kế xây dựng (mặt bằng, mặt cắt, mặt đứng, móng, đấu nối hạ tầng)']]},
+                      ensure_ascii=False)
     officer = token(agency="000.00.11.H17")
     done = subprocess.run([str(GRPCURL), "-plaintext", "-H", f"authorization: Bearer {officer}", "-d", body,
                            f"127.0.0.1:{platform.intake_port}", "onestop.intake.v1.IntakeService/SubmitDossier"],

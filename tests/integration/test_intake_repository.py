@@ -9,6 +9,8 @@ import pytest
 
 from onestop_chassis import auth
 from onestop_intake import domain
+
+DN_DOCUMENTS = tuple(domain.SubmittedDocument(n) for n in ['Giấy đề nghị đăng ký doanh nghiệp', 'Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân'])
 from onestop_intake.adapters import mongo
 from onestop_intake.seed import load_demo_data
 from onestop_intake.service import CodeTaken, DuplicateRequest, IntakeService
@@ -19,7 +21,8 @@ OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), "000.00.21
 def _command(request_id: str = "req-1", name: str = "Trần Thị Bích Ngọc") -> domain.SubmitDossier:
     return domain.SubmitDossier(
         request_id=request_id, procedure_code="DP.DN.0001", channel=domain.Channel.IN_PERSON,
-        applicant=domain.Applicant(kind=1, full_name=name, citizen_id="001203004567", phone="0912 345 678"))
+        applicant=domain.Applicant(kind=1, full_name=name, citizen_id="001203004567", phone="0912 345 678"),
+        documents=DN_DOCUMENTS)
 
 
 @pytest.fixture()

@@ -11,6 +11,8 @@ from onestop_chassis import auth
 from onestop_chassis.errors import ServiceError
 from onestop_chassis.versions import ConcurrentChange, VersionClaims
 from onestop_intake import domain
+
+DN_DOCUMENTS = tuple(domain.SubmittedDocument(n) for n in ['Giấy đề nghị đăng ký doanh nghiệp', 'Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân'])
 from onestop_intake.adapters import mongo
 from onestop_intake.seed import load_demo_data
 from onestop_intake.service import IntakeService
@@ -47,7 +49,8 @@ def test_concurrent_desk_actions_on_one_dossier_change_it_once(mongo_db):
     load_demo_data()
     service = IntakeService(mongo.MongoDossiers(), mongo.MongoCatalogue(), mongo.MongoCodeSequence())
     code = service.submit(domain.SubmitDossier(
-        "r-1", "DP.DN.0001", domain.Applicant(1, "Vũ Thị Lan", "001203004567"), domain.Channel.IN_PERSON),
+        "r-1", "DP.DN.0001", domain.Applicant(1, "Vũ Thị Lan", "001203004567"), domain.Channel.IN_PERSON,
+        documents=DN_DOCUMENTS),
         OFFICER).dossier.code
 
     def act(i):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
@@ -110,6 +111,14 @@ class RequiredDocument:
 
 
 @dataclass(frozen=True)
+class SubmittedDocument:
+    """A component handed in with a dossier, named as in the procedure's required documents."""
+    name: str
+    copy_kind: int = 1
+    count: int = 1
+
+
+@dataclass(frozen=True)
 class Fee:
     """A fee or charge (phí, lệ phí) in whole đồng, with who is exempt."""
     name: str
@@ -180,6 +189,8 @@ class Dossier:
     status_before_pause: DossierStatus | None = None
     # Printed on the receipt; with the code it opens the public lookup (mã tra cứu).
     lookup_secret: str = ""
+    documents: list[SubmittedDocument] = field(default_factory=list)
+    fees: list[Fee] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -191,6 +202,7 @@ class SubmitDossier:
     channel: int
     receiving_unit_code: str = ""
     request_content: str = ""
+    documents: tuple[SubmittedDocument, ...] = ()
 
 
 # Domain events, turned into onestop.events.v1 messages by the adapters.
@@ -312,6 +324,7 @@ def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: st
         channel=channel, status=status, receiving_unit=unit, received_at=received_at,
         appointment_at=None if online else appointment_at, legal_duration=procedure.legal_duration,
         request_content=cmd.request_content, lookup_secret=lookup_secret,
+        documents=list(cmd.documents), fees=list(procedure.fees),
         history=[Transition(at=received_at, status=status, actor=actor,
                             note=f"{'Đăng ký trực tuyến' if online else 'Tiếp nhận hồ sơ'} ({STATUS_LABELS_VI[status]})")],
     )
@@ -401,3 +414,27 @@ def request_withdrawal(d: Dossier, *, at: dt.datetime, reason: str, actor: str):
     reason = _required(reason, "reason")
     new = _moved(d, S.WITHDRAWAL_REQUESTED, at, actor, f"{ACTION_LABELS_VI['request_withdrawal']}: {reason}")
     return new, [DossierWithdrawalRequested(new, reason)]
+
+
+def _document_key(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
+
+
+def check_documents(cmd: SubmitDossier, procedure: Procedure) -> None:
+    """Every required component of the procedure must be handed in, and nothing it does not list."""
+    listed = {_document_key(r.name): r for r in procedure.required_documents}
+    handed_in = {_document_key(d.name) for d in cmd.documents}
+    v = Violations()
+    for i, d in enumerate(cmd.documents):
+        if _document_key(d.name) not in listed:
+            v.add(f"documents[{i}].name", f"{d.name!r} is not a component of procedure {procedure.code}")
+        if d.count < 0 or d.count > 100:
+            v.add(f"documents[{i}].count", "must be between 1 and 100")
+    missing = [r.name for r in procedure.required_documents if r.required and _document_key(r.name) not in handed_in]
+    if missing:
+        v.add("documents", "missing: " + "; ".join(missing))
+    if v.items:
+        if missing and len(v.items) == 1:
+            raise InvalidArgument("MISSING_DOCUMENTS", "the dossier lacks required components: " + "; ".join(missing),
+                                  violations=v.items, metadata={"missing": "; ".join(missing)})
+        v.raise_if_any()

@@ -104,6 +104,7 @@ class IntakeService:
             raise FailedPrecondition("PROCEDURE_INACTIVE",
                                      f"procedure {procedure.code} ({procedure.name}) is not accepted{when}",
                                      metadata={"procedure_code": procedure.code})
+        domain.check_documents(cmd, procedure)
         unit = self._catalogue.unit(unit_code)
         if unit is None:
             raise NotFound("UNIT_NOT_FOUND", f"no desk is registered for unit code {unit_code}",

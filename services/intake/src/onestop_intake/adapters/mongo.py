@@ -73,6 +73,8 @@ class DossierDoc(me.Document):
     paused_at = me.DateTimeField()
     status_before_pause = me.IntField()
     lookup_secret = me.StringField(default="")
+    documents = me.ListField(me.DictField())
+    fees = me.ListField(me.DictField())
     outbox = me.ListField(me.DictField())
 
 
@@ -87,6 +89,8 @@ def _to_doc(d: domain.Dossier, outbox: list[dict]) -> DossierDoc:
     return DossierDoc(
         code=d.code, receiving_unit_code=d.receiving_unit.code, request_id=d.request_id,
         fingerprint=d.fingerprint, lookup_secret=d.lookup_secret,
+        documents=[dict(x.__dict__) for x in d.documents],
+        fees=[{**f.__dict__, "exemptions": list(f.exemptions)} for f in d.fees],
         procedure_code=d.procedure_code, procedure_name=d.procedure_name,
         applicant={**{k: v for k, v in a.__dict__.items() if k != "address"}, "address": dict(a.address.__dict__)},
         channel=int(d.channel),
@@ -121,6 +125,8 @@ def _from_doc(doc: DossierDoc) -> domain.Dossier:
                                    actor=h["actor"], note=h.get("note", "")) for h in doc.history],
         version=doc.version or 1, supplement_requested=bool(doc.supplement_requested),
         lookup_secret=doc.lookup_secret or "",
+        documents=[domain.SubmittedDocument(**x) for x in doc.documents or []],
+        fees=[domain.Fee(**{**f, "exemptions": tuple(f.get("exemptions", ()))}) for f in doc.fees or []],
         paused_at=as_utc(doc.paused_at),
         status_before_pause=domain.DossierStatus(doc.status_before_pause) if doc.status_before_pause else None,
     )

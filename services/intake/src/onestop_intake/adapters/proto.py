@@ -39,7 +39,14 @@ def submit_command(request: pb.SubmitDossierRequest) -> domain.SubmitDossier:
     return domain.SubmitDossier(
         request_id=request.request_id.strip(), procedure_code=request.procedure_code.strip(),
         applicant=applicant_from_proto(request.applicant), channel=request.channel,
-        receiving_unit_code=request.receiving_unit_code.strip(), request_content=request.request_content)
+        receiving_unit_code=request.receiving_unit_code.strip(), request_content=request.request_content,
+        documents=tuple(domain.SubmittedDocument(name=d.name.strip(), copy_kind=d.copy_kind, count=d.count or 1)
+                        for d in request.documents))
+
+
+def fee_to_proto(f: domain.Fee) -> pb.Fee:
+    return pb.Fee(name=f.name, amount=common.Money(currency_code=f.currency, amount=f.amount), note=f.note,
+                  exemptions=list(f.exemptions))
 
 
 def dossier_to_proto(d: domain.Dossier) -> pb.Dossier:
@@ -48,7 +55,9 @@ def dossier_to_proto(d: domain.Dossier) -> pb.Dossier:
         applicant=applicant_to_proto(d.applicant), channel=int(d.channel), status=int(d.status),
         receiving_unit=unit_ref(d.receiving_unit), legal_duration=duration_to_proto(d.legal_duration),
         request_content=d.request_content, request_id=d.request_id,
-        supplement_requested=d.supplement_requested, version=d.version)
+        supplement_requested=d.supplement_requested, version=d.version,
+        documents=[pb.SubmittedDocument(name=x.name, copy_kind=int(x.copy_kind), count=x.count) for x in d.documents],
+        fees=[fee_to_proto(f) for f in d.fees])
     for t in d.history:
         change = message.history.add(status=int(t.status), actor=t.actor, note=t.note)
         change.at.FromDatetime(t.at)
@@ -123,8 +132,7 @@ def procedure_to_proto(p: domain.Procedure, *, unit_names: dict[str, str], today
         required_documents=[pb.RequiredDocument(name=d.name, copy_kind=int(d.copy_kind), count=d.count,
                                                 form_template=d.form_template, required=d.required)
                             for d in p.required_documents],
-        fees=[pb.Fee(name=f.name, amount=common.Money(currency_code=f.currency, amount=f.amount), note=f.note,
-                     exemptions=list(f.exemptions)) for f in p.fees],
+        fees=[fee_to_proto(f) for f in p.fees],
         legal_duration=duration_to_proto(p.legal_duration), result=p.result, online_level=int(p.online_level),
         postal_return_allowed=p.postal_return_allowed, process_code=p.process_code, active=p.active,
         effective_from=p.effective_from.isoformat() if p.effective_from else "",
