@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc, queue_pb2, queue_pb2_grpc
 from prometheus_client import Counter
 
 from onestop_chassis import auth
 from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit
+from onestop_chassis.errors import FailedPrecondition
 from onestop_chassis.logs import bind_dossier, get_logger
 
+from . import forms
 from .adapters import mongo, proto
 from .adapters.queue_mongo import MongoTickets
 from .queue import QueueDesk
@@ -25,6 +29,8 @@ DOSSIERS_RECEIVED = Counter("onestop_intake_dossiers_submitted",
                             ["channel", "status"])
 DESK_ACTIONS = Counter("onestop_intake_desk_actions", "Desk actions carried out, by action", ["action"])
 DESK = (auth.DESK_OFFICER, auth.SERVICE)
+# CopyKind numbers → the receipt's wording (form 01 table).
+RECEIPT_COPY_KINDS = {1: "original", 2: "certified_copy", 3: "photocopy", 4: "certified_copy"}
 ADMIN = (auth.AGENCY_ADMIN, auth.SERVICE)
 CATALOGUE_CHANGES = Counter("onestop_intake_catalogue_changes", "Procedure catalogue changes, by action", ["action"])
 SUBMISSIONS_REPLAYED = Counter("onestop_intake_submissions_replayed",
@@ -33,8 +39,10 @@ SUBMISSIONS_REPLAYED = Counter("onestop_intake_submissions_replayed",
 
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     def __init__(self, service: IntakeService, catalogue: CatalogueService | None = None,
-                 catalogue_store: mongo.MongoCatalogue | None = None):
+                 catalogue_store: mongo.MongoCatalogue | None = None,
+                 lookup_url: str = "http://127.0.0.1:8051/tra-cuu"):
         self._service = service
+        self._lookup_url = lookup_url
         self._lookups = LookupLimits()
         self._catalogue_store = catalogue_store or mongo.MongoCatalogue()
         self._catalogue = catalogue or CatalogueService(self._catalogue_store)
@@ -64,6 +72,21 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             self._lookups.failed(code)
             raise
         return intake_pb2.LookupDossierResponse(dossier=proto.public_dossier(dossier))
+
+    @auth.requires(*DESK)
+    def GetReceipt(self, request, context):
+        code = request.code.strip()
+        bind_dossier(code)
+        dossier = self._service.get(code, auth.current_principal())
+        if dossier.appointment_at is None:
+            raise FailedPrecondition("NO_APPOINTMENT", f"dossier {code} has no appointment yet: accept it first")
+        pdf = forms.render_receipt(
+            dossier, documents=[forms.ReceiptDocument(d.name, RECEIPT_COPY_KINDS.get(int(d.copy_kind), "original"),
+                                                      d.count) for d in dossier.documents],
+            lookup_url=f"{self._lookup_url}?{urllib.parse.urlencode({'ma': code})}",
+            lookup_secret=dossier.lookup_secret, collect_at=f"Bộ phận Một cửa — {dossier.receiving_unit.name}",
+            officer_name=dossier.history[0].actor if dossier.history else "")
+        return intake_pb2.GetReceiptResponse(pdf=pdf, file_name=f"giay-tiep-nhan-{code}.pdf")
 
     @auth.requires(*DESK)
     def GetDossier(self, request, context):
@@ -177,7 +200,8 @@ def build_service(settings: IntakeSettings) -> IntakeService:
 
 
 def register(server, settings: IntakeSettings) -> None:
-    server.add_servicer(intake_pb2_grpc.add_IntakeServiceServicer_to_server, IntakeServicer(build_service(settings)),
+    server.add_servicer(intake_pb2_grpc.add_IntakeServiceServicer_to_server,
+                        IntakeServicer(build_service(settings), lookup_url=settings.public_lookup_url),
                         intake_pb2.DESCRIPTOR.services_by_name["IntakeService"])
     catalogue = mongo.MongoCatalogue()
     server.add_servicer(queue_pb2_grpc.add_QueueServiceServicer_to_server,
