@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 
+def to_ms(value: dt.datetime) -> dt.datetime:
+    """Truncated to the millisecond, so a value read back from MongoDB equals what was written."""
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
 def utcnow() -> dt.datetime:
-    """Now, truncated to the millisecond, so a value read back from MongoDB equals what was written."""
-    now = dt.datetime.now(dt.timezone.utc)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    """Now, to the millisecond."""
+    return to_ms(dt.datetime.now(dt.timezone.utc))
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:

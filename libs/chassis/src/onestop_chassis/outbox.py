@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from google.protobuf.message import Message
 from opentelemetry import trace
@@ -71,6 +72,17 @@ class OutboxWriter:
                 {"_id": e["event_id"], "aggregate_id": aggregate_id, "created_at": e["created_at"],
                  "order": e["order"], "staged_at": staged_at} for e in entries])
         return entries
+
+    @contextmanager
+    def staged(self, aggregate_id, messages: list[Message]) -> Iterator[list[dict]]:
+        """Stages the events and yields the entries for the aggregate write inside the block; if the
+        write raises, its pointers are discarded (those events must never be published)."""
+        entries = self.stage(aggregate_id, messages)
+        try:
+            yield entries
+        except BaseException:
+            self.discard(entries)
+            raise
 
     def discard(self, entries: list[dict]) -> None:
         """After a failed aggregate write: its events must never be published."""

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Callable, Protocol
 
 from onestop_chassis import auth, codes
-from onestop_chassis.clock import utcnow
+from onestop_chassis.clock import to_ms, utcnow
 from onestop_chassis.errors import (AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument,
                                     NotFound, PermissionDenied, Unavailable)
 
@@ -110,8 +110,7 @@ class IntakeService:
             raise NotFound("UNIT_NOT_FOUND", f"no desk is registered for unit code {unit_code}",
                            metadata={"unit_code": unit_code})
 
-        now = self._clock()
-        received_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what MongoDB keeps
+        received_at = self._now()
         appointment_at = self._calendar.appointment(received_at, procedure.legal_duration)
         request_id = cmd.request_id or f"auto-{uuid.uuid4()}"
         lookup_secret = "".join(secrets.choice(SECRET_ALPHABET) for _ in range(8))
@@ -184,8 +183,7 @@ class IntakeService:
         return dossier
 
     def _now(self) -> dt.datetime:
-        now = self._clock()
-        return now.replace(microsecond=now.microsecond // 1000 * 1000)
+        return to_ms(self._clock())  # an injected clock may be finer than what MongoDB keeps
 
     def accept(self, code: str, actor: auth.Principal) -> domain.Dossier:
         return self._change(code, actor, "accept", lambda d, at: domain.accept(

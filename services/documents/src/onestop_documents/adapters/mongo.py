@@ -100,14 +100,12 @@ class MongoDocuments:
         return [_from_doc(d) for d in DocumentDoc.objects(agency_code=agency_code, dossier_code=dossier_code)]
 
     def add(self, document: domain.Document, events: list) -> None:
-        outbox = OutboxWriter(DocumentDoc._get_collection())
-        entries = outbox.stage(document.document_id, [event_mapping.to_message(e) for e in events])
         doc = _to_doc(document)
-        doc.outbox = entries
         try:
-            doc.save(force_insert=True)  # ONE write: the version and its events
+            with OutboxWriter(DocumentDoc._get_collection()).staged(document.document_id, [event_mapping.to_message(e) for e in events]) as entries:
+                doc.outbox = entries
+                doc.save(force_insert=True)  # ONE write: the version and its events
         except (me.NotUniqueError, DuplicateKeyError) as exc:
-            outbox.discard(entries)
             # FerretDB's duplicate-key message does not name the index, so ask the data instead.
             if self.by_request_id(document.agency_code, document.request_id) is not None:
                 raise DuplicateRequest(document.request_id) from exc
@@ -124,8 +122,8 @@ class MongoDocuments:
     def record(self, kind: str, fields: dict, events: list) -> None:
         model = RECORDS[kind]
         record_id = str(uuid.uuid4())
-        entries = OutboxWriter(model._get_collection()).stage(record_id, [event_mapping.to_message(e) for e in events])
-        model(id=record_id, outbox=entries, **fields).save(force_insert=True)
+        with OutboxWriter(model._get_collection()).staged(record_id, [event_mapping.to_message(e) for e in events]) as entries:
+            model(id=record_id, outbox=entries, **fields).save(force_insert=True)
 
     def object_keys(self, bucket: str) -> set[str]:
         return {d.object_key for d in DocumentDoc.objects(bucket=bucket).only("object_key")}

@@ -142,12 +142,10 @@ class MongoDossiers:
         return _from_doc(doc) if doc else None
 
     def add(self, dossier: domain.Dossier, events: list) -> None:
-        outbox = OutboxWriter(DossierDoc._get_collection())
-        entries = outbox.stage(dossier.code, [event_mapping.to_message(e) for e in events])
         try:
-            _to_doc(dossier, entries).save(force_insert=True)  # ONE write: the dossier and its events
+            with OutboxWriter(DossierDoc._get_collection()).staged(dossier.code, [event_mapping.to_message(e) for e in events]) as entries:
+                _to_doc(dossier, entries).save(force_insert=True)  # ONE write: the dossier and its events
         except (me.NotUniqueError, DuplicateKeyError) as exc:
-            outbox.discard(entries)
             # FerretDB's duplicate-key message does not name the index, so ask the data instead.
             if self.by_request_id(dossier.receiving_unit.code, dossier.request_id) is not None:
                 raise DuplicateRequest(dossier.request_id) from exc
@@ -158,14 +156,12 @@ class MongoDossiers:
         collection = DossierDoc._get_collection()
         claims = VersionClaims(collection)
         claims.claim(dossier.code, dossier.version, actor=actor, action=action)  # or ConcurrentChange
-        outbox = OutboxWriter(collection)
-        entries = outbox.stage(dossier.code, [event_mapping.to_message(e) for e in events])
         try:
-            # Only the claim's winner writes this version: safe even where updates are not atomic.
-            collection.update_one({"_id": dossier.code},
-                                  {"$set": _mutable(dossier), "$push": {"outbox": {"$each": entries}}})
+            with OutboxWriter(collection).staged(dossier.code, [event_mapping.to_message(e) for e in events]) as entries:
+                # Only the claim's winner writes this version: safe even where updates are not atomic.
+                collection.update_one({"_id": dossier.code},
+                                      {"$set": _mutable(dossier), "$push": {"outbox": {"$each": entries}}})
         except Exception:
-            outbox.discard(entries)
             claims.release(dossier.code, dossier.version)
             raise
 
