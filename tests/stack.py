@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MONGODB_URI = "mongodb://127.0.0.1:27017/"
 AMQP_TEST_URI = "amqp://guest:guest@127.0.0.1:5672/onestop-test"  # the tests' own vhost
+# Platforms that run beside the shared e2e platform get their own vhosts (deploy/local/stack.sh makes
+# them), so their workers never consume the shared platform's events.
+AMQP_DOCUMENTS_TEST_URI = "amqp://guest:guest@127.0.0.1:5672/onestop-test-documents"
+AMQP_FORMS_TEST_URI = "amqp://guest:guest@127.0.0.1:5672/onestop-test-forms"
 SERVERS = {"FerretDB (MongoDB wire protocol)": 27017, "RabbitMQ": 5672, "MinIO": 9000}
 
 
@@ -75,6 +79,8 @@ class LocalPlatform:
                 "API_METRICS_PORT": str(self.metrics[f"{service}-api"]),
                 "WORKER_METRICS_PORT": str(self.metrics[f"{service}-worker"]),
                 "WEB_PORT": str(self.web_ports[service]),
+                # intake files forms with, and links results from, this platform's documents service
+                "DOCUMENTS_ADDRESS": f"127.0.0.1:{self.grpc_ports['documents']}" if "documents" in self.grpc_ports else "",
                 "PYTHONUNBUFFERED": "1", **self.extra_env}
 
     def start(self) -> "LocalPlatform":

@@ -14,7 +14,9 @@ MINIO_PORT="${MINIO_PORT:-9000}"
 MINIO_CONSOLE_PORT="${MINIO_CONSOLE_PORT:-9001}"
 MINIO_ROOT_USER="${MINIO_ROOT_USER:-onestop}"
 MINIO_ROOT_PASSWORD="${MINIO_ROOT_PASSWORD:-onestop-local-secret}"
-TEST_VHOST=onestop-test   # the test suite's own vhost, so tests never compete with `make run`
+# The test suite's own vhosts, so tests never compete with `make run`: the shared e2e platform's,
+# and one each for the platforms that run beside it (their workers must not consume its events).
+TEST_VHOSTS="onestop-test onestop-test-documents onestop-test-forms"
 RABBIT_SBIN=/usr/lib/rabbitmq/bin
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -56,9 +58,11 @@ start_rabbitmq() {
   ( rabbit_env
     "$RABBIT_SBIN/rabbitmqctl" -q await_startup --timeout 60 >/dev/null \
       || { echo "ERROR: the broker on 127.0.0.1:$RABBITMQ_PORT is not this project's node $RABBITMQ_NODENAME; stop it (e.g. 'service rabbitmq-server stop') and retry" >&2; exit 1; }
-    "$RABBIT_SBIN/rabbitmqctl" -q add_vhost "$TEST_VHOST" >/dev/null 2>&1 || true
-    "$RABBIT_SBIN/rabbitmqctl" -q set_permissions -p "$TEST_VHOST" guest '.*' '.*' '.*' >/dev/null )
-  echo "rabbitmq  up on amqp://127.0.0.1:$RABBITMQ_PORT (vhosts / and $TEST_VHOST)"
+    for vhost in $TEST_VHOSTS; do
+      "$RABBIT_SBIN/rabbitmqctl" -q add_vhost "$vhost" >/dev/null 2>&1 || true
+      "$RABBIT_SBIN/rabbitmqctl" -q set_permissions -p "$vhost" guest '.*' '.*' '.*' >/dev/null
+    done )
+  echo "rabbitmq  up on amqp://127.0.0.1:$RABBITMQ_PORT (vhosts / and $TEST_VHOSTS)"
 }
 
 stop_rabbitmq() {

@@ -29,7 +29,7 @@ from minio import Minio
 from minio.error import S3Error
 from onestop.documents.v1 import documents_pb2 as pb
 from onestop.documents.v1 import documents_pb2_grpc
-from stack import MONGODB_URI, LocalPlatform, free_port
+from stack import AMQP_DOCUMENTS_TEST_URI, MONGODB_URI, LocalPlatform, free_port
 from support import error_info
 
 A_UNIT = "000.00.21.H17"
@@ -146,11 +146,13 @@ def agencies(local_stack, tmp_path_factory):
     started: list[Deployment] = []
     platforms: list[LocalPlatform] = []
     try:
-        b_platform = LocalPlatform(log_dir=logs / "b", services=("documents",), prefix="e2edocsb")
+        b_platform = LocalPlatform(log_dir=logs / "b", services=("documents",), prefix="e2edocsb",
+                                    amqp_uri=AMQP_DOCUMENTS_TEST_URI)
         platforms.append(b_platform)
         b = start_deployment(b_platform, B_UNIT)
         started.append(b)
-        a_platform = LocalPlatform(log_dir=logs / "a", services=("documents",), prefix="e2edocsa", extra_env={
+        a_platform = LocalPlatform(log_dir=logs / "a", services=("documents",), prefix="e2edocsa",
+                                    amqp_uri=AMQP_DOCUMENTS_TEST_URI, extra_env={
             "DOCUMENTS_PEERS": f"{B_UNIT}=127.0.0.1:{b_platform.grpc_ports['documents']}",
             "MAX_UPLOAD_BYTES": str(50 * MIB)})
         platforms.append(a_platform)
@@ -599,6 +601,7 @@ def test_object_store_outage_mid_upload_registers_nothing(local_stack, tmp_path)
                  "MINIO_BROWSER": "off"}, stdout=log, stderr=subprocess.STDOUT)
         _wait_live(port, minio)
         platform = LocalPlatform(log_dir=tmp_path / "logs", services=("documents",), prefix="e2edocsc",
+                                 amqp_uri=AMQP_DOCUMENTS_TEST_URI,
                                  extra_env={"MINIO_ENDPOINT": f"127.0.0.1:{port}"})
         deployment = start_deployment(platform, A_UNIT)
         channel = deployment.channel

@@ -10,7 +10,9 @@ from onestop_intake import domain, service
 from onestop_intake.worktime import VIETNAM, WorkingCalendar
 
 UNIT = domain.Unit("000.00.21.H17", "Sở Tư pháp")
-OTHER_UNIT = domain.Unit("000.00.22.H17", "Sở Xây dựng")
+# A shared desk that also receives for UNIT.
+OTHER_UNIT = domain.Unit("000.00.22.H17", "Trung tâm Phục vụ hành chính công", kind=domain.UnitKind.DESK,
+                         receives_for=(UNIT.code,))
 PROCEDURE = domain.Procedure("1.000948", "Cấp phiếu lý lịch tư pháp", domain.WorkingDuration(days=3), UNIT.code)
 RETIRED = domain.Procedure("1.000001", "Thủ tục đã bãi bỏ", domain.WorkingDuration(days=5), UNIT.code, active=False)
 # 18:00 UTC on Monday 16/11/2026 is already 01:00 on Tuesday 17/11 in Vietnam.
@@ -66,6 +68,9 @@ class FakeCatalogue:
 
     def unit(self, code):
         return self.units.get(code)
+
+    def all_units(self):
+        return list(self.units.values())
 
 
 class FakeSequence:

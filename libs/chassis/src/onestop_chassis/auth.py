@@ -156,6 +156,18 @@ def mint_token(secret: str, *, subject: str, roles, agency: str = "", ttl_second
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+def service_token(settings) -> str:
+    """The bearer token a service presents to other services: SERVICE_TOKEN when set (production,
+    from the identity provider), otherwise a long-lived SERVICE token minted from JWT_SECRET."""
+    if settings.service_token:
+        return settings.service_token
+    if not settings.jwt_secret:
+        raise RuntimeError("SERVICE_TOKEN must be set: with JWT_PUBLIC_KEY_FILE this service cannot sign "
+                           "its own token for calling other services")
+    return mint_token(settings.jwt_secret, subject=f"{settings.service_name}-service", roles=[SERVICE],
+                      ttl_seconds=10 * 365 * 24 * 3600, audience=settings.jwt_audience, issuer=settings.jwt_issuer)
+
+
 def token_cli(argv: list[str] | None = None) -> None:
     """`onestop-token`: prints a bearer token signed with JWT_SECRET (or the local default)."""
     from .config import ServiceSettings, load_or_exit

@@ -57,6 +57,9 @@ class ServiceSettings(BaseSettings):
     jwt_public_key_file: str = ""
     jwt_audience: str = "onestop"
     jwt_issuer: str = ""
+    # Bearer token this service presents when it calls other services (role "service", issued by
+    # the identity provider). Empty: minted from JWT_SECRET, which only works with a shared secret.
+    service_token: str = ""
 
     outbox_poll_seconds: float = 0.2
     outbox_batch_size: int = 100

@@ -23,7 +23,7 @@ from nameko.standalone.events import get_event_exchange
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from . import metrics, mongo, storage, tracing
+from . import events, metrics, mongo, storage, tracing
 from .config import ServiceSettings
 from .logs import configure_logging, get_logger
 from .outbox import OutboxRelay
@@ -118,6 +118,41 @@ class MinioClient(DependencyProvider):
         return self.client
 
 
+def confirming_publisher(settings: ServiceSettings) -> Publisher:
+    """A publisher that waits for the broker's confirm and gives up fast (the caller retries)."""
+    return Publisher(
+        settings.amqp_uri, use_confirms=True, serializer="json",
+        retry=True, retry_policy={"max_retries": 1, "interval_start": 0.5, "interval_step": 0.5},
+        transport_options={"max_retries": 1, "interval_start": 0.5, "interval_step": 0.5,
+                           "interval_max": 1, "confirm_publish": True})
+
+
+def publish_event(publisher: Publisher, producer: str, event_type: str, payload: dict, headers: dict,
+                  event_id: str) -> None:
+    # declare: the exchange exists even before any consumer declared it (else 404 on publish).
+    # Not mandatory: like any pub/sub, an event nobody has subscribed to yet is not kept.
+    exchange = get_event_exchange(producer)
+    publisher.publish(payload, exchange=exchange, declare=[exchange], routing_key=event_type, headers=headers,
+                      message_id=event_id)
+
+
+class EventPublisher(DependencyProvider):
+    """Publishes an onestop.events.v1 message straight away, from an event handler whose own event
+    is redelivered if this fails (at-least-once without the outbox: for events derived from another
+    event, such as a form filed after the dossier changed). Same format as the outbox relay."""
+
+    def setup(self):
+        self._publisher = confirming_publisher(worker_settings())
+
+    def get_dependency(self, worker_ctx):
+        def publish(message) -> None:
+            header = message.header
+            publish_event(self._publisher, header.producer, events.event_type(message), events.to_payload(message),
+                          tracing.inject({}), header.event_id)
+            metrics.OUTBOX_PUBLISHED.labels(header.producer, events.event_type(message)).inc()
+        return publish
+
+
 class OutboxRelayRunner(DependencyProvider):
     """Runs the outbox relay of the service's aggregate collections in a managed green thread.
 
@@ -133,19 +168,11 @@ class OutboxRelayRunner(DependencyProvider):
     def setup(self):
         self._settings = settings = worker_settings()
         self._interval = settings.outbox_poll_seconds
-        self._publisher = Publisher(
-            settings.amqp_uri, use_confirms=True, serializer="json",
-            retry=True, retry_policy={"max_retries": 1, "interval_start": 0.5, "interval_step": 0.5},
-            transport_options={"max_retries": 1, "interval_start": 0.5, "interval_step": 0.5,
-                               "interval_max": 1, "confirm_publish": True})
+        self._publisher = confirming_publisher(settings)
 
     def _publish(self, entry: dict, headers: dict) -> None:
-        # declare: the exchange exists even before any consumer declared it (else 404 on publish).
-        # Not mandatory: like any pub/sub, an event nobody has subscribed to yet is not kept.
-        exchange = get_event_exchange(entry["producer"])
-        self._publisher.publish(
-            entry["payload"], exchange=exchange, declare=[exchange],
-            routing_key=entry["event_type"], headers=headers, message_id=entry["event_id"])
+        publish_event(self._publisher, entry["producer"], entry["event_type"], entry["payload"], headers,
+                      entry["event_id"])
 
     def start(self):
         self.relays = [OutboxRelay(self.container.service_name, collection(), self._publish,

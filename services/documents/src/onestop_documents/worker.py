@@ -1,18 +1,26 @@
-"""Documents' `worker` process: relays its outbox and sweeps orphaned objects."""
+"""Documents' `worker` process: relays its outbox, sweeps orphaned objects, files the forms intake
+issues (FormIssued) and puts a finished dossier's files under retention (DossierFinished)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import eventlet
+from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
+from onestop.events.v1 import intake_events_pb2 as ev
 from prometheus_client import Counter
 
-from onestop_chassis.logs import get_logger
+from onestop_chassis import auth, events
+from onestop_chassis.errors import InvalidArgument, ServiceError, Unavailable
+from onestop_chassis.logs import bind_dossier, get_logger
 from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRunner, worker_settings
 
+from . import domain
 from .adapters import mongo
 from .adapters.minio_store import MinioStore
+from .api import policy  # imports grpc stubs only; no gRPC call is made here
+from .service import DocumentsService
 
 log = get_logger("onestop.documents")
 ORPHANS_REMOVED = Counter("onestop_documents_orphans_removed",
@@ -65,9 +73,84 @@ class OrphanSweeper(DependencyProvider):
                 log.exception("orphan sweep failed; will try again")
 
 
+class NoPeers:
+    """The worker never transfers (transfers are gRPC calls, made by the api process)."""
+
+    def knows(self, agency_code: str) -> bool:
+        return False
+
+
+class Documents(DependencyProvider):
+    """The documents use cases, acting as this service for the events it handles."""
+
+    PRINCIPAL = auth.Principal("documents-worker", frozenset({auth.SERVICE}))
+
+    def setup(self):
+        settings = worker_settings()
+        self.service = DocumentsService(
+            mongo.MongoDocuments(), MinioStore.from_settings(settings), NoPeers(), policy(settings))
+
+    def get_dependency(self, worker_ctx):
+        return self.service
+
+
+RETRY_PAUSE_SECONDS = 5.0  # before an event goes back to the queue while a store is down
+
+
+def _event(payload, cls):
+    try:
+        event = events.from_payload(payload, cls)
+    except events.InvalidEvent as exc:
+        log.error("event rejected: cannot be processed, dropped", error=str(exc))
+        return None
+    bind_dossier(event.dossier_code)
+    return event
+
+
+def _requeue_later(exc: Exception) -> None:
+    log.warning("store unavailable; the event goes back to the queue", error=str(exc))
+    eventlet.sleep(RETRY_PAUSE_SECONDS)  # no hot loop of redeliveries while MinIO or the database is down
+
+
 class DocumentsWorker:
     name = "documents"
     observability = Observability()
     database = MongoConnection()
     outbox = OutboxRelayRunner(*mongo.outbox_collections())
     sweeper = OrphanSweeper()
+    documents = Documents()
+
+    @event_handler("intake", "FormIssued", requeue_on_error=True)
+    def file_form(self, payload):
+        event = _event(payload, ev.FormIssued)
+        if event is None:
+            return
+        request = domain.UploadRequest(
+            request_id=event.request_id, dossier_code=event.dossier_code, kind=domain.Kind.FORM,
+            component=event.title, file_name=event.file_name, sha256=event.sha256, agency_code=event.agency_code)
+        try:
+            result = self.documents.upload(request, iter([event.pdf]), Documents.PRINCIPAL)
+        except Unavailable as exc:
+            _requeue_later(exc)
+            raise
+        except (InvalidArgument, ServiceError) as exc:  # bad content or data: retrying cannot help
+            log.error("form refused; dropped", reason=exc.reason, error=exc.message, form=event.form)
+            return
+        log.info("form filed", form=event.form, document_id=result.document.document_id,
+                 version=result.document.version, replayed=result.replayed)
+
+    @event_handler("intake", "DossierFinished", requeue_on_error=True)
+    def retain_finished_dossier(self, payload):
+        event = _event(payload, ev.DossierFinished)
+        if event is None:
+            return
+        try:
+            retained = self.documents.apply_retention(event.dossier_code, event.receiving_unit.code,
+                                                      Documents.PRINCIPAL)
+        except Unavailable as exc:
+            _requeue_later(exc)
+            raise
+        except ServiceError as exc:
+            log.error("retention refused; dropped", reason=exc.reason, error=exc.message)
+            return
+        log.info("dossier finished: documents retained", documents=len(retained))

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import urllib.parse
-
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc, queue_pb2, queue_pb2_grpc
 from prometheus_client import Counter
 
 from onestop_chassis import auth
 from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit
-from onestop_chassis.errors import FailedPrecondition
+from onestop_chassis.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from onestop_chassis.logs import bind_dossier, get_logger
 
-from . import forms
+from . import issued_forms
 from .adapters import mongo, proto
+from .adapters.documents_client import DocumentsClient
 from .adapters.queue_mongo import MongoTickets
 from .queue import QueueDesk
 from .queue_api import QueueServicer
 from .config import IntakeSettings
 from .lookup_limits import LookupLimits
 from .worktime import WorkingCalendar
-from .service import CatalogueService, IntakeService
+from .service import CatalogueService, IntakeService, UnitService
 
 log = get_logger("onestop.intake")
 DOSSIERS_RECEIVED = Counter("onestop_intake_dossiers_submitted",
@@ -29,8 +28,6 @@ DOSSIERS_RECEIVED = Counter("onestop_intake_dossiers_submitted",
                             ["channel", "status"])
 DESK_ACTIONS = Counter("onestop_intake_desk_actions", "Desk actions carried out, by action", ["action"])
 DESK = (auth.DESK_OFFICER, auth.SERVICE)
-# CopyKind numbers → the receipt's wording (form 01 table).
-RECEIPT_COPY_KINDS = {1: "original", 2: "certified_copy", 3: "photocopy", 4: "certified_copy"}
 ADMIN = (auth.AGENCY_ADMIN, auth.SERVICE)
 CATALOGUE_CHANGES = Counter("onestop_intake_catalogue_changes", "Procedure catalogue changes, by action", ["action"])
 SUBMISSIONS_REPLAYED = Counter("onestop_intake_submissions_replayed",
@@ -40,12 +37,16 @@ SUBMISSIONS_REPLAYED = Counter("onestop_intake_submissions_replayed",
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     def __init__(self, service: IntakeService, catalogue: CatalogueService | None = None,
                  catalogue_store: mongo.MongoCatalogue | None = None,
-                 lookup_url: str = "http://127.0.0.1:8051/tra-cuu"):
+                 lookup_url: str = "http://127.0.0.1:8051/tra-cuu", documents: DocumentsClient | None = None,
+                 result_link_seconds: int = 300):
         self._service = service
         self._lookup_url = lookup_url
+        self._documents = documents
+        self._result_link_seconds = result_link_seconds
         self._lookups = LookupLimits()
         self._catalogue_store = catalogue_store or mongo.MongoCatalogue()
         self._catalogue = catalogue or CatalogueService(self._catalogue_store)
+        self._units = UnitService(self._catalogue_store)
 
     @auth.requires(auth.DESK_OFFICER, auth.CITIZEN, auth.SERVICE)
     def SubmitDossier(self, request, context):
@@ -62,16 +63,39 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         return intake_pb2.SubmitDossierResponse(dossier=proto.dossier_to_proto(dossier),
                                                 lookup_secret=dossier.lookup_secret)
 
-    @auth.public
-    def LookupDossier(self, request, context):
-        code = request.code.strip()
+    def _limited(self, context, code: str, find):
+        """A public read by code and secret, under the lookup rate limits."""
         self._lookups.allow(client=context.peer().rsplit(":", 1)[0], code=code)
         try:
-            dossier = self._service.lookup(code, request.secret)
+            return find()
         except Exception:
             self._lookups.failed(code)
             raise
+
+    @auth.public
+    def LookupDossier(self, request, context):
+        code = request.code.strip()
+        dossier = self._limited(context, code, lambda: self._service.lookup(code, request.secret))
         return intake_pb2.LookupDossierResponse(dossier=proto.public_dossier(dossier))
+
+    @auth.public
+    def GetResultLinks(self, request, context):
+        code = request.code.strip()
+        dossier = self._limited(context, code, lambda: self._service.finished(code, request.secret))
+        bind_dossier(dossier.code)
+        if self._documents is None:
+            raise FailedPrecondition("NO_DOCUMENTS_SERVICE", "this desk keeps no result files: collect the result "
+                                     f"at {issued_forms.collect_at(dossier)}")
+        links = self._documents.result_links(dossier_code=dossier.code, agency_code=dossier.receiving_unit.code,
+                                             ttl_seconds=self._result_link_seconds)
+        response = intake_pb2.GetResultLinksResponse()
+        for link in links:
+            file = response.files.add(file_name=link.file_name, component=link.component,
+                                      content_type=link.content_type, size_bytes=link.size_bytes,
+                                      sha256=link.sha256, url=link.url)
+            file.expires_at.FromDatetime(link.expires_at)
+        log.info("result links issued", files=len(links))
+        return response
 
     @auth.requires(*DESK)
     def GetReceipt(self, request, context):
@@ -80,13 +104,20 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         dossier = self._service.get(code, auth.current_principal())
         if dossier.appointment_at is None:
             raise FailedPrecondition("NO_APPOINTMENT", f"dossier {code} has no appointment yet: accept it first")
-        pdf = forms.render_receipt(
-            dossier, documents=[forms.ReceiptDocument(d.name, RECEIPT_COPY_KINDS.get(int(d.copy_kind), "original"),
-                                                      d.count) for d in dossier.documents],
-            lookup_url=f"{self._lookup_url}?{urllib.parse.urlencode({'ma': code})}",
-            lookup_secret=dossier.lookup_secret, collect_at=f"Bộ phận Một cửa — {dossier.receiving_unit.name}",
-            officer_name=dossier.history[0].actor if dossier.history else "")
-        return intake_pb2.GetReceiptResponse(pdf=pdf, file_name=f"giay-tiep-nhan-{code}.pdf")
+        pdf = issued_forms.render(dossier, issued_forms.Form.RECEIPT, self._lookup_url)
+        return intake_pb2.GetReceiptResponse(pdf=pdf, file_name=issued_forms.file_name(issued_forms.Form.RECEIPT, code))
+
+    @auth.requires(*DESK)
+    def GetForm(self, request, context):
+        code = request.code.strip()
+        bind_dossier(code)
+        if request.form not in issued_forms.Form.__members__.values():
+            raise InvalidArgument.from_violations([FieldViolation(
+                "form", "must be 1 (receipt), 2 (supplement request) or 3 (refusal)")])
+        dossier = self._service.get(code, auth.current_principal())
+        form = issued_forms.Form(request.form)
+        return intake_pb2.GetFormResponse(pdf=issued_forms.render(dossier, form, self._lookup_url),
+                                          file_name=issued_forms.file_name(form, code))
 
     @auth.requires(*DESK)
     def GetDossier(self, request, context):
@@ -129,6 +160,41 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         bind_dossier(request.code.strip())
         dossier = self._service.request_withdrawal(request.code.strip(), request.reason, auth.current_principal())
         return intake_pb2.RequestWithdrawalResponse(dossier=self._acted("request_withdrawal", dossier))
+
+    @auth.requires(*DESK)
+    def RecordResult(self, request, context):
+        bind_dossier(request.code.strip())
+        dossier = self._service.record_result(request.code.strip(), request.summary, auth.current_principal())
+        return intake_pb2.RecordResultResponse(dossier=self._acted("record_result", dossier))
+
+    @auth.requires(*DESK)
+    def ReturnResult(self, request, context):
+        bind_dossier(request.code.strip())
+        dossier = self._service.return_result(
+            request.code.strip(), auth.current_principal(), method=request.method, receiver_name=request.receiver_name,
+            receiver_id_number=request.receiver_id_number, postal_tracking_number=request.postal_tracking_number,
+            note=request.note)
+        return intake_pb2.ReturnResultResponse(dossier=self._acted("return_result", dossier))
+
+    # -- agencies and units -----------------------------------------------------------------------
+    @auth.requires(*ADMIN)
+    def PutUnit(self, request, context):
+        unit, created = self._units.put(proto.unit_from_proto(request.unit), auth.current_principal())
+        log.info("unit stored", unit_code=unit.code, created=created)
+        return intake_pb2.PutUnitResponse(unit=proto.unit_to_proto(unit), created=created)
+
+    @auth.public
+    def GetUnit(self, request, context):
+        view = self._units.get(request.code)
+        return intake_pb2.GetUnitResponse(unit=proto.unit_to_proto(view.unit),
+                                          ancestors=[proto.unit_ref(u) for u in view.ancestors],
+                                          children=[proto.unit_ref(u) for u in view.children],
+                                          serves=[proto.unit_ref(u) for u in view.serves])
+
+    @auth.public
+    def ListUnits(self, request, context):
+        found = self._units.list(request.parent_code.strip(), request.descendants, request.kind)
+        return intake_pb2.ListUnitsResponse(units=[proto.unit_to_proto(u) for u in found])
 
 
     # -- the procedure catalogue ------------------------------------------------------------------
@@ -201,7 +267,10 @@ def build_service(settings: IntakeSettings) -> IntakeService:
 
 def register(server, settings: IntakeSettings) -> None:
     server.add_servicer(intake_pb2_grpc.add_IntakeServiceServicer_to_server,
-                        IntakeServicer(build_service(settings), lookup_url=settings.public_lookup_url),
+                        IntakeServicer(build_service(settings), lookup_url=settings.public_lookup_url,
+                                       documents=DocumentsClient(settings.documents_address, auth.service_token(settings))
+                                       if settings.documents_address else None,
+                                       result_link_seconds=settings.result_link_seconds),
                         intake_pb2.DESCRIPTOR.services_by_name["IntakeService"])
     catalogue = mongo.MongoCatalogue()
     server.add_servicer(queue_pb2_grpc.add_QueueServiceServicer_to_server,

@@ -15,6 +15,10 @@ class IntakeSettings(ServiceSettings):
     reception_cutoff: str = ""
     # The public lookup page printed as a QR code on receipts.
     public_lookup_url: str = "http://127.0.0.1:8051/tra-cuu"
+    # The documents service that keeps the result files (GetResultLinks); empty: none.
+    documents_address: str = "127.0.0.1:50053"
+    # How long a citizen's result download link works (the documents service allows at most 900).
+    result_link_seconds: int = 300
 
     @field_validator("reception_cutoff")
     @classmethod

@@ -79,11 +79,31 @@ class WorkingDuration:
     minutes: int = 0
 
 
+class UnitKind(IntEnum):
+    PEOPLES_COMMITTEE = 1  # Ủy ban nhân dân
+    DEPARTMENT = 2         # sở, ban, ngành, phòng
+    DESK = 3               # Trung tâm Phục vụ hành chính công, Bộ phận Một cửa
+    OTHER = 4
+
+
+class UnitLevel(IntEnum):
+    CENTRAL = 1
+    PROVINCE = 2
+    DISTRICT = 3  # ended 1/7/2025; kept for older setups
+    COMMUNE = 4
+
+
 @dataclass(frozen=True)
 class Unit:
+    """An agency or unit; the hierarchy and shared desks are in onestop_intake.units."""
     code: str
     name: str
     parent_code: str = ""
+    kind: int = UnitKind.OTHER
+    level: int = 0
+    # A desk's served units (each with everything under it); any unit also receives for itself.
+    receives_for: tuple[str, ...] = ()
+    address: str = ""
 
 
 class OnlineLevel(IntEnum):
@@ -166,6 +186,50 @@ class Transition:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class SupplementRequest:
+    """What form 02 prints."""
+    requested_at: dt.datetime
+    reason: str
+    documents_to_add: tuple[str, ...]
+    requested_by: str
+
+
+class Timeliness(IntEnum):
+    """Trước hạn, đúng hạn, quá hạn: processing's end against the appointment."""
+    EARLY = 1
+    ON_TIME = 2
+    LATE = 3
+
+
+TIMELINESS_LABELS_VI = {Timeliness.EARLY: "Trước hạn", Timeliness.ON_TIME: "Đúng hạn", Timeliness.LATE: "Quá hạn"}
+
+
+@dataclass(frozen=True)
+class ProcessingResult:
+    finished_at: dt.datetime
+    summary: str
+    timeliness: Timeliness
+    recorded_by: str
+
+
+class ReturnMethod(IntEnum):
+    AT_DESK = 1
+    BY_POST = 2
+    ONLINE = 3
+
+
+@dataclass(frozen=True)
+class ResultReturn:
+    returned_at: dt.datetime
+    method: ReturnMethod
+    returned_by: str
+    receiver_name: str = ""
+    receiver_id_number: str = ""
+    postal_tracking_number: str = ""
+    note: str = ""
+
+
 @dataclass
 class Dossier:
     code: str
@@ -191,6 +255,12 @@ class Dossier:
     lookup_secret: str = ""
     documents: list[SubmittedDocument] = field(default_factory=list)
     fees: list[Fee] = field(default_factory=list)
+    # Whether the procedure lets the result go back by post (copied at reception).
+    postal_return_allowed: bool = False
+    supplement_request: SupplementRequest | None = None
+    refusal_reasons: tuple[str, ...] = ()
+    result: ProcessingResult | None = None
+    result_return: ResultReturn | None = None
 
 
 @dataclass(frozen=True)
@@ -238,6 +308,16 @@ class DossierRefused:
 class DossierWithdrawalRequested:
     dossier: Dossier
     reason: str
+
+
+@dataclass(frozen=True)
+class DossierFinished:
+    dossier: Dossier
+
+
+@dataclass(frozen=True)
+class DossierResultReturned:
+    dossier: Dossier
 
 
 # Matched with fullmatch (a trailing newline is not accepted) and ASCII digits only.
@@ -325,6 +405,7 @@ def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: st
         appointment_at=None if online else appointment_at, legal_duration=procedure.legal_duration,
         request_content=cmd.request_content, lookup_secret=lookup_secret,
         documents=list(cmd.documents), fees=list(procedure.fees),
+        postal_return_allowed=procedure.postal_return_allowed,
         history=[Transition(at=received_at, status=status, actor=actor,
                             note=f"{'Đăng ký trực tuyến' if online else 'Tiếp nhận hồ sơ'} ({STATUS_LABELS_VI[status]})")],
     )
@@ -342,12 +423,17 @@ ALLOWED_FROM = {
     "receive_supplement": {S.SUPPLEMENT_REQUESTED},
     "refuse": {S.NEW, S.RECEIVED},
     "request_withdrawal": {S.NEW, S.RECEIVED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.PAYMENT_REQUESTED},
+    "record_result": {S.RECEIVED, S.PROCESSING, S.PAYMENT_REQUESTED},
+    "return_result": {S.FINISHED},
 }
 ACTION_LABELS_VI = {
     "accept": "Tiếp nhận hồ sơ trực tuyến", "request_supplement": "Yêu cầu bổ sung, hoàn thiện hồ sơ",
     "receive_supplement": "Tiếp nhận hồ sơ bổ sung", "refuse": "Từ chối tiếp nhận hồ sơ",
     "request_withdrawal": "Công dân yêu cầu rút hồ sơ",
+    "record_result": "Nhận kết quả giải quyết", "return_result": "Trả kết quả",
 }
+RETURN_METHOD_LABELS_VI = {ReturnMethod.AT_DESK: "tại Bộ phận Một cửa", ReturnMethod.BY_POST: "qua dịch vụ bưu chính công ích",
+                           ReturnMethod.ONLINE: "trực tuyến"}
 
 
 def _check(d: Dossier, action: str) -> None:
@@ -387,7 +473,8 @@ def request_supplement(d: Dossier, *, at: dt.datetime, reason: str, documents_to
     reason = _required(reason, "reason")
     documents = tuple(_required(doc, "documents_to_add") for doc in documents_to_add)
     new = _moved(d, S.SUPPLEMENT_REQUESTED, at, actor, f"{ACTION_LABELS_VI['request_supplement']}: {reason}",
-                 supplement_requested=True, paused_at=at, status_before_pause=d.status)
+                 supplement_requested=True, paused_at=at, status_before_pause=d.status,
+                 supplement_request=SupplementRequest(at, reason, documents, actor))
     return new, [DossierSupplementRequested(new, reason, documents)]
 
 
@@ -405,7 +492,8 @@ def refuse(d: Dossier, *, at: dt.datetime, reasons: list[str], actor: str):
     if not [r for r in reasons if r.strip()]:
         raise InvalidArgument.from_violations([FieldViolation("reasons", "give at least one specific reason")])
     reasons = tuple(_required(r, "reasons") for r in reasons if r.strip())
-    new = _moved(d, S.REFUSED, at, actor, f"{ACTION_LABELS_VI['refuse']}: {'; '.join(reasons)}")
+    new = _moved(d, S.REFUSED, at, actor, f"{ACTION_LABELS_VI['refuse']}: {'; '.join(reasons)}",
+                 refusal_reasons=reasons)
     return new, [DossierRefused(new, reasons)]
 
 
@@ -414,6 +502,58 @@ def request_withdrawal(d: Dossier, *, at: dt.datetime, reason: str, actor: str):
     reason = _required(reason, "reason")
     new = _moved(d, S.WITHDRAWAL_REQUESTED, at, actor, f"{ACTION_LABELS_VI['request_withdrawal']}: {reason}")
     return new, [DossierWithdrawalRequested(new, reason)]
+
+
+def timeliness(finished_at: dt.datetime, appointment_at: dt.datetime | None, zone: dt.tzinfo) -> Timeliness:
+    """Late after the appointment; early when finished on a day before the appointment's day."""
+    if appointment_at is None or finished_at <= appointment_at:
+        if appointment_at is not None and finished_at.astimezone(zone).date() < appointment_at.astimezone(zone).date():
+            return Timeliness.EARLY
+        return Timeliness.ON_TIME
+    return Timeliness.LATE
+
+
+def record_result(d: Dossier, *, at: dt.datetime, summary: str, actor: str, zone: dt.tzinfo):
+    """Processing finished and the result reached the desk (→ 9)."""
+    _check(d, "record_result")
+    summary = _required(summary, "summary")
+    result = ProcessingResult(at, summary, timeliness(at, d.appointment_at, zone), actor)
+    new = _moved(d, S.FINISHED, at, actor,
+                 f"{ACTION_LABELS_VI['record_result']}: {summary} ({TIMELINESS_LABELS_VI[result.timeliness]})",
+                 result=result)
+    return new, [DossierFinished(new)]
+
+
+def return_result(d: Dossier, *, at: dt.datetime, method: int, actor: str, receiver_name: str = "",
+                  receiver_id_number: str = "", postal_tracking_number: str = "", note: str = ""):
+    """The result was handed over (→ 10): at the desk to a named person, by post with a tracking
+    number (only where the procedure allows it), or online."""
+    _check(d, "return_result")
+    v = Violations()
+    if method not in ReturnMethod.__members__.values():
+        v.add("method", "must be 1 (at the desk), 2 (by post) or 3 (online)")
+    _text(v, "note", note, "request_content")
+    if method == ReturnMethod.AT_DESK:
+        _text(v, "receiver_name", receiver_name, "full_name", required=True)
+        if not CITIZEN_ID.fullmatch(receiver_id_number.strip()):
+            v.add("receiver_id_number", "must be the collector's 12-digit personal identification number")
+    if method == ReturnMethod.BY_POST:
+        if not re.fullmatch(r"[0-9A-Za-z-]{6,40}", postal_tracking_number.strip()):
+            v.add("postal_tracking_number", "is required for a postal return: 6 to 40 letters, digits or '-'")
+    v.raise_if_any()
+    method = ReturnMethod(method)
+    if method == ReturnMethod.BY_POST and not d.postal_return_allowed:
+        raise FailedPrecondition("POSTAL_RETURN_NOT_ALLOWED",
+                                 f"procedure {d.procedure_code} does not allow returning the result by post; "
+                                 "return it at the desk", metadata={"procedure_code": d.procedure_code})
+    handed = ResultReturn(at, method, actor, receiver_name.strip(), receiver_id_number.strip(),
+                          postal_tracking_number.strip(), note.strip())
+    detail = {ReturnMethod.AT_DESK: f" cho {handed.receiver_name}",
+              ReturnMethod.BY_POST: f", số hiệu bưu gửi {handed.postal_tracking_number}"}.get(method, "")
+    new = _moved(d, S.RESULT_RETURNED, at, actor,
+                 f"{ACTION_LABELS_VI['return_result']} {RETURN_METHOD_LABELS_VI[method]}{detail}"
+                 + (f": {handed.note}" if handed.note else ""), result_return=handed)
+    return new, [DossierResultReturned(new)]
 
 
 def _document_key(name: str) -> str:

@@ -269,6 +269,7 @@ def _build(story: list, *, title: str, dossier: domain.Dossier) -> bytes:
         title=f"{title.capitalize()} – {code}", author=_plain(dossier.receiving_unit.name),
         subject=f"Hồ sơ {code}: {_plain(dossier.procedure_name)}", creator="OneStop – Bộ phận Một cửa",
         lang="vi-VN", displayDocTitle=True, initialFontName=_FONT, initialFontSize=10.5,
+        invariant=True,  # no creation time or random id: the same dossier gives the same bytes (filed once)
     )
     footer = _footer(code, title)
     doc.build(story, onFirstPage=footer, onLaterPages=footer)

@@ -13,7 +13,7 @@ from onestop_chassis.config import load_or_exit
 from . import demo_data
 from .adapters import mongo
 from .config import IntakeSettings
-from .service import CatalogueService, Imported
+from .service import CatalogueService, Imported, UnitService
 
 SEED = auth.Principal("onestop-intake-seed", frozenset({auth.SERVICE}))
 
@@ -25,8 +25,9 @@ def catalogue_yaml() -> bytes:
 def load_demo_data(catalogue: mongo.MongoCatalogue | None = None) -> Imported:
     catalogue = catalogue or mongo.MongoCatalogue()
     mongo.ensure_indexes()
-    for unit in demo_data.UNITS:
-        catalogue.put_unit(unit)
+    units = UnitService(catalogue)
+    for unit in demo_data.UNITS:  # parents first: every unit passes the same checks as PutUnit
+        units.put(unit, SEED)
     return CatalogueService(catalogue).import_file(catalogue_yaml(), "yaml", SEED)
 
 

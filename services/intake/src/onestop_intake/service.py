@@ -18,7 +18,7 @@ from onestop_chassis.clock import to_ms, utcnow
 from onestop_chassis.errors import (AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument,
                                     NotFound, PermissionDenied, Unavailable)
 
-from . import catalogue, domain
+from . import catalogue, domain, units
 from .worktime import VIETNAM, WorkingCalendar
 
 
@@ -44,6 +44,7 @@ class DossierRepository(Protocol):
 class Catalogue(Protocol):
     def procedure(self, code: str) -> domain.Procedure | None: ...
     def unit(self, code: str) -> domain.Unit | None: ...
+    def all_units(self) -> list[domain.Unit]: ...
 
 
 class CodeSequence(Protocol):
@@ -109,6 +110,7 @@ class IntakeService:
         if unit is None:
             raise NotFound("UNIT_NOT_FOUND", f"no desk is registered for unit code {unit_code}",
                            metadata={"unit_code": unit_code})
+        self._check_desk_serves(unit, procedure)
 
         received_at = self._now()
         appointment_at = self._calendar.appointment(received_at, procedure.legal_duration)
@@ -133,6 +135,18 @@ class IntakeService:
             return Submitted(dossier, replayed=False)
         raise Unavailable("CODE_ALLOCATION_BUSY",
                           f"too many simultaneous submissions for unit {unit.code}; retry with the same request_id")
+
+    def _check_desk_serves(self, desk: domain.Unit, procedure: domain.Procedure) -> None:
+        if units.serves(desk, procedure.competent_unit_code, self._catalogue.unit):
+            return
+        desks = units.UnitTree(self._catalogue.all_units()).desks_for(procedure.competent_unit_code)
+        where = ", ".join(f"{u.code} ({u.name})" for u in desks) or "no registered desk"
+        raise FailedPrecondition(
+            "DESK_DOES_NOT_SERVE",
+            f"{desk.code} ({desk.name}) does not receive dossiers for {procedure.competent_unit_code}, the competent "
+            f"agency of procedure {procedure.code}; they are received at: {where}",
+            metadata={"unit_code": desk.code, "competent_unit_code": procedure.competent_unit_code,
+                      "desks": ",".join(u.code for u in desks)})
 
     @staticmethod
     def _replay(earlier: domain.Dossier | None, fingerprint: str) -> Submitted:
@@ -214,6 +228,16 @@ class IntakeService:
         return self._change(code, actor, "request_withdrawal", lambda d, at: domain.request_withdrawal(
             d, at=at, reason=reason, actor=actor.subject))
 
+    def record_result(self, code: str, summary: str, actor: auth.Principal) -> domain.Dossier:
+        return self._change(code, actor, "record_result", lambda d, at: domain.record_result(
+            d, at=at, summary=summary, actor=actor.subject, zone=VIETNAM))
+
+    def return_result(self, code: str, actor: auth.Principal, *, method: int, receiver_name: str = "",
+                      receiver_id_number: str = "", postal_tracking_number: str = "", note: str = "") -> domain.Dossier:
+        return self._change(code, actor, "return_result", lambda d, at: domain.return_result(
+            d, at=at, method=method, actor=actor.subject, receiver_name=receiver_name,
+            receiver_id_number=receiver_id_number, postal_tracking_number=postal_tracking_number, note=note))
+
     # -- public lookup ------------------------------------------------------------------------------
     def lookup(self, code: str, secret: str) -> domain.Dossier:
         """The dossier whose code and lookup secret match; the same NOT_FOUND for any mismatch."""
@@ -221,6 +245,17 @@ class IntakeService:
         if dossier is None or not dossier.lookup_secret or \
                 not hmac.compare_digest(dossier.lookup_secret.encode(), secret.strip().upper().encode()):
             raise NotFound("NO_MATCH", "no dossier matches this code and lookup secret; check both on the receipt")
+        return dossier
+
+
+    def finished(self, code: str, secret: str) -> domain.Dossier:
+        """The dossier (by code and lookup secret) once its result is ready: status 9 or 10."""
+        dossier = self.lookup(code, secret)
+        if dossier.status not in (domain.DossierStatus.FINISHED, domain.DossierStatus.RESULT_RETURNED):
+            raise FailedPrecondition(
+                "RESULT_NOT_READY", f"dossier {dossier.code} is {int(dossier.status)} "
+                f"({domain.STATUS_LABELS_VI[dossier.status]}): its result is not ready yet",
+                metadata={"status": str(int(dossier.status))})
         return dossier
 
 
@@ -393,3 +428,51 @@ def _decode_page_token(token: str, filters: str) -> str:
         raise InvalidArgument.from_violations([FieldViolation(
             "page_token", "belongs to a list with other filters: keep the filters, or start without a token")])
     return last_code
+
+
+# -- agencies and units ----------------------------------------------------------------------------
+class UnitStore(Protocol):
+    def unit(self, code: str) -> domain.Unit | None: ...
+    def all_units(self) -> list[domain.Unit]: ...
+    def put_unit(self, unit: domain.Unit) -> None: ...
+
+
+@dataclass(frozen=True)
+class UnitView:
+    unit: domain.Unit
+    ancestors: list[domain.Unit]
+    children: list[domain.Unit]
+    serves: list[domain.Unit]
+
+
+class UnitService:
+    """The hierarchy as data. Reading is public; a unit is written by a SERVICE or by the
+    agency_admin of its parent (for a root: SERVICE only)."""
+
+    def __init__(self, store: UnitStore):
+        self._store = store
+
+    def put(self, unit: domain.Unit, actor: auth.Principal) -> tuple[domain.Unit, bool]:
+        units.check(unit, self._store.unit)
+        if not actor.has_any({auth.SERVICE}):
+            if not unit.parent_code:
+                raise PermissionDenied("ROOT_UNIT", "only a platform service account may create or change a root unit")
+            actor.require_agency(unit.parent_code, action=f"create or change unit {unit.code}")
+        existed = self._store.unit(unit.code) is not None
+        self._store.put_unit(unit)
+        return unit, not existed
+
+    def get(self, code: str) -> UnitView:
+        tree = units.UnitTree(self._store.all_units())  # one scan: FerretDB scans for any query anyway
+        unit = tree.get(code.strip())
+        if unit is None:
+            raise NotFound("UNIT_NOT_FOUND", f"no unit has code {code!r}", metadata={"code": code})
+        return UnitView(unit, tree.ancestors(unit.code), tree.children(unit.code), tree.served_by(unit.code))
+
+    def list(self, parent_code: str = "", descendants: bool = False, kind: int = 0) -> list[domain.Unit]:
+        tree = units.UnitTree(self._store.all_units())
+        if parent_code and tree.get(parent_code) is None:
+            raise NotFound("UNIT_NOT_FOUND", f"no unit has code {parent_code!r}", metadata={"code": parent_code})
+        found = (tree.descendants(parent_code) if descendants else tree.children(parent_code)) if parent_code \
+            else tree.all()
+        return [u for u in found if not kind or u.kind == kind]

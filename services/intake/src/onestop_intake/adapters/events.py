@@ -43,4 +43,19 @@ def to_message(event):
     if isinstance(event, domain.DossierWithdrawalRequested):
         return ev.DossierWithdrawalRequested(header=events.new_header(PRODUCER), dossier_code=d.code,
                                              reason=event.reason)
+    if isinstance(event, domain.DossierFinished):
+        message = ev.DossierFinished(header=events.new_header(PRODUCER, d.result.finished_at), dossier_code=d.code,
+                                     receiving_unit=proto.unit_ref(d.receiving_unit), procedure_code=d.procedure_code,
+                                     timeliness=int(d.result.timeliness))
+        message.finished_at.FromDatetime(d.result.finished_at)
+        if d.appointment_at is not None:
+            message.appointment_at.FromDatetime(d.appointment_at)
+        return message
+    if isinstance(event, domain.DossierResultReturned):
+        r = d.result_return
+        message = ev.DossierResultReturned(header=events.new_header(PRODUCER, r.returned_at), dossier_code=d.code,
+                                           receiving_unit=proto.unit_ref(d.receiving_unit), method=int(r.method),
+                                           postal_tracking_number=r.postal_tracking_number)
+        message.returned_at.FromDatetime(r.returned_at)
+        return message
     raise TypeError(f"no event message for {type(event).__name__}")

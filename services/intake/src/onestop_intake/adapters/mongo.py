@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import IntEnum
 
 import mongoengine as me
 from pymongo.errors import DuplicateKeyError
@@ -17,10 +18,19 @@ from . import events as event_mapping
 
 
 class UnitDoc(me.Document):
-    meta = {"collection": "units"}
+    meta = {"collection": "units", "strict": False}
     code = me.StringField(primary_key=True)
     name = me.StringField(required=True)
     parent_code = me.StringField(default="")
+    kind = me.IntField(default=int(domain.UnitKind.OTHER))
+    level = me.IntField(default=0)
+    receives_for = me.ListField(me.StringField())
+    address = me.StringField(default="")
+
+    def to_domain(self) -> domain.Unit:
+        return domain.Unit(code=self.code, name=self.name, parent_code=self.parent_code or "", kind=self.kind,
+                           level=self.level or 0, receives_for=tuple(self.receives_for or ()),
+                           address=self.address or "")
 
 
 class ProcedureDoc(me.Document):
@@ -75,6 +85,11 @@ class DossierDoc(me.Document):
     lookup_secret = me.StringField(default="")
     documents = me.ListField(me.DictField())
     fees = me.ListField(me.DictField())
+    postal_return_allowed = me.BooleanField(default=False)
+    supplement_request = me.DictField()
+    refusal_reasons = me.ListField(me.StringField())
+    result = me.DictField()
+    result_return = me.DictField()
     outbox = me.ListField(me.DictField())
 
 
@@ -91,6 +106,7 @@ def _to_doc(d: domain.Dossier, outbox: list[dict]) -> DossierDoc:
         fingerprint=d.fingerprint, lookup_secret=d.lookup_secret,
         documents=[dict(x.__dict__) for x in d.documents],
         fees=[{**f.__dict__, "exemptions": list(f.exemptions)} for f in d.fees],
+        postal_return_allowed=d.postal_return_allowed,
         procedure_code=d.procedure_code, procedure_name=d.procedure_name,
         applicant={**{k: v for k, v in a.__dict__.items() if k != "address"}, "address": dict(a.address.__dict__)},
         channel=int(d.channel),
@@ -108,7 +124,17 @@ def _mutable(d: domain.Dossier) -> dict:
         "history": [{"at": t.at, "status": int(t.status), "actor": t.actor, "note": t.note} for t in d.history],
         "version": d.version, "supplement_requested": d.supplement_requested, "paused_at": d.paused_at,
         "status_before_pause": int(d.status_before_pause) if d.status_before_pause else None,
+        "supplement_request": _plain(d.supplement_request), "refusal_reasons": list(d.refusal_reasons),
+        "result": _plain(d.result), "result_return": _plain(d.result_return),
     }
+
+
+def _plain(value) -> dict:
+    """A frozen dataclass of the dossier → a stored dict ({} for None); enums and tuples as plain values."""
+    if value is None:
+        return {}
+    return {k: (int(v) if isinstance(v, IntEnum) else list(v) if isinstance(v, tuple) else v)
+            for k, v in value.__dict__.items()}
 
 
 def _from_doc(doc: DossierDoc) -> domain.Dossier:
@@ -129,6 +155,18 @@ def _from_doc(doc: DossierDoc) -> domain.Dossier:
         fees=[domain.Fee(**{**f, "exemptions": tuple(f.get("exemptions", ()))}) for f in doc.fees or []],
         paused_at=as_utc(doc.paused_at),
         status_before_pause=domain.DossierStatus(doc.status_before_pause) if doc.status_before_pause else None,
+        postal_return_allowed=bool(doc.postal_return_allowed),
+        supplement_request=domain.SupplementRequest(
+            requested_at=as_utc(doc.supplement_request["requested_at"]), reason=doc.supplement_request["reason"],
+            documents_to_add=tuple(doc.supplement_request["documents_to_add"]),
+            requested_by=doc.supplement_request["requested_by"]) if doc.supplement_request else None,
+        refusal_reasons=tuple(doc.refusal_reasons or ()),
+        result=domain.ProcessingResult(**{**doc.result, "finished_at": as_utc(doc.result["finished_at"]),
+                                          "timeliness": domain.Timeliness(doc.result["timeliness"])})
+        if doc.result else None,
+        result_return=domain.ResultReturn(**{**doc.result_return, "returned_at": as_utc(doc.result_return["returned_at"]),
+                                             "method": domain.ReturnMethod(doc.result_return["method"])})
+        if doc.result_return else None,
     )
 
 
@@ -240,13 +278,15 @@ class MongoCatalogue:
 
     def unit(self, code: str) -> domain.Unit | None:
         doc = UnitDoc.objects(code=code).first()
-        return domain.Unit(code=doc.code, name=doc.name, parent_code=doc.parent_code) if doc else None
+        return doc.to_domain() if doc else None
 
     def all_units(self) -> list[domain.Unit]:
-        return [domain.Unit(code=doc.code, name=doc.name, parent_code=doc.parent_code) for doc in UnitDoc.objects()]
+        return [doc.to_domain() for doc in UnitDoc.objects()]
 
     def put_unit(self, unit: domain.Unit) -> None:
-        UnitDoc(code=unit.code, name=unit.name, parent_code=unit.parent_code).save()
+        """Creates or replaces the unit in one write (last writer wins: units change rarely)."""
+        UnitDoc(code=unit.code, name=unit.name, parent_code=unit.parent_code, kind=int(unit.kind),
+                level=int(unit.level), receives_for=list(unit.receives_for), address=unit.address).save()
 
 
 class MongoCodeSequence:

@@ -64,7 +64,36 @@ def dossier_to_proto(d: domain.Dossier) -> pb.Dossier:
     message.received_at.FromDatetime(d.received_at)
     if d.appointment_at is not None:
         message.appointment_at.FromDatetime(d.appointment_at)
+    if d.supplement_request is not None:
+        r = d.supplement_request
+        message.supplement_request.reason = r.reason
+        message.supplement_request.documents_to_add.extend(r.documents_to_add)
+        message.supplement_request.requested_by = r.requested_by
+        message.supplement_request.requested_at.FromDatetime(r.requested_at)
+    message.refusal_reasons.extend(d.refusal_reasons)
+    if d.result is not None:
+        message.result.summary = d.result.summary
+        message.result.timeliness = int(d.result.timeliness)
+        message.result.recorded_by = d.result.recorded_by
+        message.result.finished_at.FromDatetime(d.result.finished_at)
+    if d.result_return is not None:
+        r = d.result_return
+        message.result_return.MergeFrom(pb.ResultReturn(
+            method=int(r.method), receiver_name=r.receiver_name, receiver_id_number=r.receiver_id_number,
+            postal_tracking_number=r.postal_tracking_number, returned_by=r.returned_by, note=r.note))
+        message.result_return.returned_at.FromDatetime(r.returned_at)
     return message
+
+
+def unit_to_proto(u: domain.Unit) -> pb.Unit:
+    return pb.Unit(code=u.code, name=u.name, parent_code=u.parent_code, kind=int(u.kind), level=int(u.level),
+                   receives_for=list(u.receives_for), address=u.address)
+
+
+def unit_from_proto(m: pb.Unit) -> domain.Unit:
+    return domain.Unit(code=m.code.strip(), name=m.name.strip(), parent_code=m.parent_code.strip(), kind=m.kind,
+                       level=m.level, receives_for=tuple(dict.fromkeys(c.strip() for c in m.receives_for if c.strip())),
+                       address=m.address.strip())
 
 
 def public_dossier(d: domain.Dossier) -> pb.PublicDossier:

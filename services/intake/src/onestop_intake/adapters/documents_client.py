@@ -1,0 +1,84 @@
+"""The documents service as intake sees it: it files the forms the desk issues and hands out links
+to a finished dossier's result files. grpcio client with the service's own SERVICE token.
+
+grpcio is not eventlet-aware: the worker calls this through eventlet.tpool (a native thread)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+import grpc
+from onestop.documents.v1 import documents_pb2 as pb
+from onestop.documents.v1 import documents_pb2_grpc
+
+from onestop_chassis.errors import Unavailable
+
+CHUNK = 1024 * 1024  # the documents service's largest chunk
+
+
+@dataclass(frozen=True)
+class ResultLink:
+    file_name: str
+    component: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    url: str
+    expires_at: dt.datetime
+
+
+class DocumentsClient:
+    def __init__(self, address: str, token: str, timeout: float = 30.0):
+        self._channel = grpc.insecure_channel(address)
+        self._stub = documents_pb2_grpc.DocumentsServiceStub(self._channel)
+        self._metadata = (("authorization", f"Bearer {token}"),)
+        self._timeout = timeout
+        self._address = address
+
+    def _failed(self, exc: grpc.RpcError, what: str) -> Unavailable:
+        return Unavailable("DOCUMENTS_UNAVAILABLE",
+                           f"the documents service ({self._address}) could not {what}: {exc.code().name} {exc.details()}")
+
+    def store_form(self, *, dossier_code: str, agency_code: str, title: str, file_name: str, pdf: bytes,
+                   request_id: str) -> str:
+        """Files a generated form (kind FORM); the same request_id stores it once. Returns its id."""
+        metadata = pb.UploadMetadata(request_id=request_id, dossier_code=dossier_code, kind=pb.DOCUMENT_KIND_FORM,
+                                     component=title, file_name=file_name, sha256=hashlib.sha256(pdf).hexdigest(),
+                                     agency_code=agency_code)
+
+        def messages():
+            yield pb.UploadDocumentRequest(metadata=metadata)
+            for start in range(0, len(pdf), CHUNK):
+                yield pb.UploadDocumentRequest(chunk=pdf[start:start + CHUNK])
+        try:
+            response = self._stub.UploadDocument(messages(), metadata=self._metadata, timeout=self._timeout)
+        except grpc.RpcError as exc:
+            raise self._failed(exc, f"store {file_name}") from None
+        return response.document.document_id
+
+    def result_links(self, *, dossier_code: str, agency_code: str, ttl_seconds: int = 300) -> list[ResultLink]:
+        """Presigned links to the newest version of each result file of the dossier."""
+        try:
+            listed = self._stub.ListDocuments(pb.ListDocumentsRequest(dossier_code=dossier_code, agency_code=agency_code),
+                                              metadata=self._metadata, timeout=self._timeout)
+            newest: dict[str, pb.Document] = {}
+            for document in listed.documents:
+                if document.kind == pb.DOCUMENT_KIND_RESULT and \
+                        document.version > newest.get(document.component, pb.Document()).version:
+                    newest[document.component] = document
+            links = []
+            for document in sorted(newest.values(), key=lambda d: d.component):
+                link = self._stub.GetDownloadLink(pb.GetDownloadLinkRequest(document_id=document.document_id,
+                                                                            ttl_seconds=ttl_seconds),
+                                                  metadata=self._metadata, timeout=self._timeout)
+                links.append(ResultLink(document.file_name, document.component, document.content_type,
+                                        document.size_bytes, document.sha256, link.url,
+                                        link.expires_at.ToDatetime(dt.timezone.utc)))
+        except grpc.RpcError as exc:
+            raise self._failed(exc, "list the result files") from None
+        return links
+
+    def close(self) -> None:
+        self._channel.close()
