@@ -11,6 +11,7 @@ onestop is running (logs in .local/logs, stop with 'make stop')
   ferretdb    mongodb://127.0.0.1:27017
   minio       http://127.0.0.1:9000
   lookup page http://127.0.0.1:8051/tra-cuu   (tra cứu hồ sơ, in Vietnamese)
+  catalogue   http://127.0.0.1:8051/thu-tuc   (danh mục thủ tục hành chính, in Vietnamese)
 
 Try it (a demo desk-officer token for unit 000.00.21.H17):
   TOKEN=\$(.venv/bin/onestop-token)

@@ -1,5 +1,5 @@
 """Intake's `worker` process: relays the dossiers' outbox to the event bus and serves the public
-lookup page (nameko @http on WEB_PORT)."""
+pages: the dossier lookup and the procedure catalogue (nameko @http on WEB_PORT)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from . import pages
 from .adapters import mongo as intake_mongo
 from .adapters.mongo import DossierDoc
 from .lookup_limits import LookupLimits
-from .service import IntakeService
+from .service import CatalogueService, IntakeService
 
 HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 STATUS = {"NO_MATCH": 404, "RATE_LIMITED": 429}
+# The catalogue changes rarely: a minute of public caching; error pages are not cached.
+CATALOGUE_HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "public, max-age=60"}
 
 
 class PublicLookup(DependencyProvider):
@@ -39,12 +41,21 @@ class PublicLookup(DependencyProvider):
         return lookup
 
 
+class PublicCatalogueProvider(DependencyProvider):
+    """The catalogue pages over the service layer (CatalogueService, and the store's units)."""
+
+    def get_dependency(self, worker_ctx):
+        store = intake_mongo.MongoCatalogue()
+        return pages.PublicCatalogue(CatalogueService(store), store)
+
+
 class IntakeWorker:
     name = "intake"
     observability = Observability()
     mongo = MongoConnection()
     outbox = OutboxRelayRunner(DossierDoc._get_collection)
     lookup = PublicLookup()
+    catalogue = PublicCatalogueProvider()
 
     @http("GET", "/tra-cuu")
     def lookup_page(self, request):
@@ -56,3 +67,13 @@ class IntakeWorker:
         except ServiceError as exc:
             return STATUS.get(exc.reason, 400), HTML, pages.lookup_page(code, error=exc)
         return 200, HTML, pages.lookup_page(code, dossier)
+
+    @http("GET", "/thu-tuc")
+    def catalogue_page(self, request):
+        status, html = self.catalogue.list_page(request.args)
+        return status, CATALOGUE_HTML if status == 200 else HTML, html
+
+    @http("GET", "/thu-tuc/<path:code>")  # any path: a code with "/" gets the Vietnamese 404 too
+    def procedure_page(self, request, code):
+        status, html = self.catalogue.detail_page(code)
+        return status, CATALOGUE_HTML if status == 200 else HTML, html
