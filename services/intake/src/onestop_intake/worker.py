@@ -10,6 +10,7 @@ from onestop_chassis.errors import ServiceError
 from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRunner
 
 from . import pages
+from .form_filing import FormFiling
 from .adapters import mongo as intake_mongo
 from .adapters.mongo import DossierDoc
 from .lookup_limits import LookupLimits
@@ -49,7 +50,7 @@ class PublicCatalogueProvider(DependencyProvider):
         return pages.PublicCatalogue(CatalogueService(store), store)
 
 
-class IntakeWorker:
+class IntakeWorker(FormFiling):
     name = "intake"
     observability = Observability()
     mongo = MongoConnection()
