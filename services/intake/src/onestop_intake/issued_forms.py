@@ -42,6 +42,12 @@ def _not_issued(d: domain.Dossier, form: Form, why: str) -> FailedPrecondition:
                               metadata={"code": d.code, "form": str(int(form))})
 
 
+def _receiving_officer(d: domain.Dossier) -> str:
+    """Who received the dossier: for an online one, the officer who accepted it, not the citizen."""
+    received = next((t for t in d.history if t.status == domain.DossierStatus.RECEIVED), None)
+    return received.actor if received else ""
+
+
 def render(d: domain.Dossier, form: int, lookup_url: str) -> bytes:
     """The PDF of `form` for dossier `d`; FAILED_PRECONDITION FORM_NOT_ISSUED when the dossier
     never reached the step that issues it. `lookup_url` is the public lookup page (form 01's QR)."""
@@ -53,7 +59,7 @@ def render(d: domain.Dossier, form: int, lookup_url: str) -> bytes:
             d, documents=[forms.ReceiptDocument(x.name, RECEIPT_COPY_KINDS.get(int(x.copy_kind), "original"), x.count)
                           for x in d.documents],
             lookup_url=f"{lookup_url}?{urllib.parse.urlencode({'ma': d.code})}", lookup_secret=d.lookup_secret,
-            collect_at=collect_at(d), officer_name=d.history[0].actor if d.history else "")
+            collect_at=collect_at(d), officer_name=_receiving_officer(d))
     if form == Form.SUPPLEMENT_REQUEST:
         request = d.supplement_request
         if request is None:

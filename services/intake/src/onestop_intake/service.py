@@ -454,13 +454,16 @@ class UnitService:
 
     def put(self, unit: domain.Unit, actor: auth.Principal) -> tuple[domain.Unit, bool]:
         units.check(unit, self._store.unit)
+        stored = self._store.unit(unit.code)
         if not actor.has_any({auth.SERVICE}):
-            if not unit.parent_code:
-                raise PermissionDenied("ROOT_UNIT", "only a platform service account may create or change a root unit")
-            actor.require_agency(unit.parent_code, action=f"create or change unit {unit.code}")
-        existed = self._store.unit(unit.code) is not None
+            # The admin of the parent it has now, and of the parent it would get: nobody moves
+            # another agency's unit under their own.
+            for parent in {unit.parent_code, *([stored.parent_code] if stored else [])}:
+                if not parent:
+                    raise PermissionDenied("ROOT_UNIT", "only a platform service account may create or change a root unit")
+                actor.require_agency(parent, action=f"create or change unit {unit.code}")
         self._store.put_unit(unit)
-        return unit, not existed
+        return unit, stored is None
 
     def get(self, code: str) -> UnitView:
         tree = units.UnitTree(self._store.all_units())  # one scan: FerretDB scans for any query anyway
