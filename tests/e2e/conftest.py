@@ -3,6 +3,7 @@ the tests call them with a plain grpcio client, as an integration partner would.
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 import sys
 import time
@@ -60,16 +61,22 @@ def _wait_serving(platform: Platform, service: str, timeout: float = 30) -> None
                 time.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
-def platform(local_stack, tmp_path_factory):
-    p = Platform(log_dir=tmp_path_factory.mktemp("e2e-logs"), extra_env={"OUTBOX_POLL_SECONDS": "0.1"})
+@contextlib.contextmanager
+def running(p: Platform):
+    """Starts the platform's processes, waits until every api serves, and stops them at the end."""
     try:
         p.start()
-        for service in ("intake", "routing"):
+        for service in p.services:
             _wait_serving(p, service)
         yield p
     finally:
         p.stop()
+
+
+@pytest.fixture(scope="session")
+def platform(local_stack, tmp_path_factory):
+    with running(Platform(log_dir=tmp_path_factory.mktemp("e2e-logs"), extra_env={"OUTBOX_POLL_SECONDS": "0.1"})) as p:
+        yield p
 
 
 @pytest.fixture()

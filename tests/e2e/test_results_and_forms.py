@@ -22,7 +22,7 @@ from onestop.documents.v1 import documents_pb2_grpc
 from onestop.intake.v1 import intake_pb2 as pb
 from onestop.intake.v1 import intake_pb2_grpc
 
-from conftest import UNIT, Platform, _wait_serving, bearer, token
+from conftest import UNIT, Platform, bearer, running, token
 from stack import AMQP_FORMS_TEST_URI
 from support import error_info, submit_request
 
@@ -32,15 +32,10 @@ DISTRICT_OFFICES = ["000.41.40.H17", "000.42.40.H17", "000.43.40.H17", "000.44.4
 
 @pytest.fixture(scope="module")
 def agency(local_stack, tmp_path_factory):
-    p = Platform(log_dir=tmp_path_factory.mktemp("e2e-forms-logs"), services=("intake", "documents"),
-                 prefix="e2eforms", amqp_uri=AMQP_FORMS_TEST_URI, extra_env={"OUTBOX_POLL_SECONDS": "0.1"})
-    try:
-        p.start()
-        for service in ("intake", "documents"):
-            _wait_serving(p, service)
+    with running(Platform(log_dir=tmp_path_factory.mktemp("e2e-forms-logs"), services=("intake", "documents"),
+                          prefix="e2eforms", amqp_uri=AMQP_FORMS_TEST_URI,
+                          extra_env={"OUTBOX_POLL_SECONDS": "0.1"})) as p:
         yield p
-    finally:
-        p.stop()
 
 
 @pytest.fixture()
