@@ -13,7 +13,7 @@ from onestop.intake.v1 import intake_pb2
 from onestop.routing.v1 import routing_pb2
 
 
-# The required components of the demo procedure DP.DN.0001 (Đăng ký thành lập doanh nghiệp tư nhân).
+# The required components of the demo procedure 2.001610 (Đăng ký thành lập doanh nghiệp tư nhân).
 DN_DOCUMENTS = ['Giấy đề nghị đăng ký doanh nghiệp', 'Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân']
 
 
@@ -22,7 +22,7 @@ def submit_request(**overrides) -> intake_pb2.SubmitDossierRequest:
         kind=common_pb2.APPLICANT_KIND_PERSON, full_name="Nguyễn Thị Hồng Nhung", citizen_id="079203004567",
         phone="0912345678", email="nhung@example.vn",
         address=common_pb2.Address(line="12 Lê Lợi", commune="Phường Bến Thành", province="TP. Hồ Chí Minh"))
-    fields = {"request_id": str(uuid.uuid4()), "procedure_code": "DP.DN.0001", "applicant": applicant,
+    fields = {"request_id": str(uuid.uuid4()), "procedure_code": "2.001610", "applicant": applicant,
               "channel": common_pb2.CHANNEL_IN_PERSON, "request_content": "Đăng ký thành lập doanh nghiệp",
               "documents": [intake_pb2.SubmittedDocument(name=n, copy_kind=intake_pb2.COPY_KIND_ORIGINAL, count=1)
                             for n in DN_DOCUMENTS]}

@@ -129,8 +129,8 @@ def test_through_grpcurl_bad_json_is_refused_and_bad_values_get_invalid_argument
     before = dossier_count()
     # Malformed JSON and unknown field or enum names: grpcurl checks them against the server's
     # reflected schema and refuses before sending, naming the problem.
-    for body, problem in [('{"procedure_code": "DP.DN.0001",', "unexpected EOF"),
-                          ('{"procedure_kode": "DP.DN.0001"}', "procedure_kode"),
+    for body, problem in [('{"procedure_code": "2.001610",', "unexpected EOF"),
+                          ('{"procedure_kode": "2.001610"}', "procedure_kode"),
                           ('{"channel": "CHANNEL_BY_PIGEON"}', "CHANNEL_BY_PIGEON")]:
         done = _grpcurl_submit(platform, body)
         assert done.returncode != 0 and problem in done.stderr, done.stderr

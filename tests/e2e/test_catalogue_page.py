@@ -70,7 +70,8 @@ def test_the_list_shows_procedures_in_vietnamese_on_a_phone(site, tmp_path):
     first = dom.split('data-code="1.001612"')[1].split("</li>")[0]
     assert "Đăng ký thành lập hộ kinh doanh" in first and "3 ngày làm việc" in first and "Toàn trình" in first
     assert "mã địa phương" not in first, "a national code carries no local mark"
-    local = dom.split('data-code="DP.BTXH.0001"')[1].split("</li>")[0]
+    _, _, social = _get(f"{site}/thu-tuc?linh_vuc=bao_tro_xa_hoi")
+    local = social.split('data-code="DP.BTXH.0001"')[1].split("</li>")[0]
     assert "mã địa phương" in local and "Bảo trợ xã hội" in local and "UBND xã Phú Lộc" in local
     assert '<option value="ho_tich">Hộ tịch</option>' in dom and 'id="trang-sau"' in dom
     shot = tmp_path / "thu-tuc.png"
@@ -92,7 +93,7 @@ def test_trang_sau_walks_every_procedure_in_force_once(site, intake):
 def test_searching_without_diacritics_finds_the_birth_registration(site, tmp_path):
     # What the form sends, empty dropdowns included.
     dom = _chromium(["--dump-dom", f"{site}/thu-tuc?q=dang+ky+khai+sinh&linh_vuc=&co_quan="], tmp_path / "profile")
-    assert "DP.HT.0001" in _items(dom) and 'href="/thu-tuc/DP.HT.0001">Đăng ký khai sinh</a>' in dom
+    assert "1.001193" in _items(dom) and 'href="/thu-tuc/1.001193">Đăng ký khai sinh</a>' in dom
     assert "Tìm thấy" in dom and 'value="dang ky khai sinh"' in dom
     assert all("khai sinh" in re.sub(r"\s+", " ", block).lower()
                for block in dom.split('<li class="procedure"')[1:]), "only matching procedures"
@@ -104,22 +105,22 @@ def test_the_field_filter_narrows_the_list(site, intake, tmp_path):
     everything = len(_all_in_force(intake))
     dom = _chromium(["--dump-dom", f"{site}/thu-tuc?linh_vuc=ho_tich"], tmp_path / "profile")
     civil = _items(dom)
-    assert "DP.HT.0001" in civil and 0 < len(civil) < everything
+    assert "1.001193" in civil and 0 < len(civil) < everything
     assert all(block.count("Hộ tịch") for block in dom.split('<li class="procedure"')[1:])
     assert '<option value="ho_tich" selected="">Hộ tịch</option>' in dom
     expected = [p.code for p in intake.ListProcedures(
         intake_pb2.ListProceduresRequest(field_code="ho_tich", page_size=100)).procedures]
     assert civil == expected
-    _, _, by_agency = _get(f"{site}/thu-tuc?co_quan=000.00.12.H17")
-    justice = [p.code for p in intake.ListProcedures(
-        intake_pb2.ListProceduresRequest(competent_agency_code="000.00.12.H17", page_size=100)).procedures]
-    assert "DP.TP.0001" in justice and _items(by_agency) == justice
+    _, _, by_agency = _get(f"{site}/thu-tuc?co_quan=000.00.16.H17")
+    police = [p.code for p in intake.ListProcedures(
+        intake_pb2.ListProceduresRequest(competent_agency_code="000.00.16.H17", page_size=100)).procedures]
+    assert "3.000333" in police and _items(by_agency) == police
 
 
 def test_the_detail_page_shows_documents_and_fees_with_diacritics(site, tmp_path):
-    dom = _chromium(["--dump-dom", f"{site}/thu-tuc/DP.TP.0001"], tmp_path / "profile")
+    dom = _chromium(["--dump-dom", f"{site}/thu-tuc/3.000333"], tmp_path / "profile")
     assert '<html lang="vi">' in dom and 'id="ten">Cấp Phiếu lý lịch tư pháp<' in dom
-    assert "Lý lịch tư pháp" in dom and "Sở Tư pháp (dữ liệu mẫu)" in dom and "Cấp tỉnh" in dom
+    assert "Lý lịch tư pháp" in dom and "Công an tỉnh (dữ liệu mẫu)" in dom and "Cấp tỉnh" in dom
     assert 'id="thoi-han">10 ngày làm việc<' in dom and "Phiếu lý lịch tư pháp số 1 hoặc số 2" in dom
     documents = dom.split('id="thanh-phan"')[1].split("</section>")[0]
     assert "Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp" in documents
@@ -132,7 +133,7 @@ def test_the_detail_page_shows_documents_and_fees_with_diacritics(site, tmp_path
     assert "Người cư trú tại xã đặc biệt khó khăn, đồng bào dân tộc thiểu số" in fees
     assert "Luật Lý lịch tư pháp số 28/2009/QH12" in dom and ">Toàn trình<" in dom
     assert 'href="/tra-cuu"' in dom and 'href="/thu-tuc"' in dom
-    status, headers, page = _get(f"{site}/thu-tuc/DP.DN.0001")
+    status, headers, page = _get(f"{site}/thu-tuc/2.001610")
     assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
     assert "50.000 đồng/lần" in page and "100.000 đồng/lần" in page
 

@@ -170,7 +170,7 @@ def test_result_is_recorded_retained_downloaded_by_the_citizen_and_returned(inta
 
 
 def test_postal_return_only_where_the_procedure_allows_it(intake):
-    procedure = intake.GetProcedure(pb.GetProcedureRequest(code="DP.HT.0003")).procedure
+    procedure = intake.GetProcedure(pb.GetProcedureRequest(code="1.000894")).procedure
     assert not procedure.postal_return_allowed
     request = submit_request(procedure_code=procedure.code, documents=[
         pb.SubmittedDocument(name=d.name, copy_kind=d.copy_kind, count=1)

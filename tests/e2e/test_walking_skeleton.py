@@ -25,7 +25,7 @@ def test_submit_returns_a_code_and_appointment_and_routing_opens_the_case(intake
 
     case = wait_for_case(routing, dossier.code, bearer())
     assert case.state == routing_pb2.CASE_STATE_OPEN
-    assert case.procedure_code == "DP.DN.0001"
+    assert case.procedure_code == "2.001610"
     assert case.applicant_name == "Nguyễn Thị Hồng Nhung"
     assert case.due_at == dossier.appointment_at
     assert case.receiving_unit.code == UNIT
@@ -58,15 +58,15 @@ def test_grpcurl_lists_the_service_and_submits_through_reflection(platform):
     listed = subprocess.run([str(GRPCURL), "-plaintext", f"127.0.0.1:{platform.intake_port}", "list"],
                             capture_output=True, text=True, timeout=30)
     assert "onestop.intake.v1.IntakeService" in listed.stdout.split()
-    body = json.dumps({"procedure_code": "DP.XD.0001", "channel": "CHANNEL_IN_PERSON",
+    body = json.dumps({"procedure_code": "1.013225", "channel": "CHANNEL_IN_PERSON",
                        "applicant": {"kind": "APPLICANT_KIND_PERSON", "full_name": "Phạm Quốc Bảo",
                                      "citizen_id": "001099012345"},
-                       "receiving_unit_code": "000.00.11.H17",
+                       "receiving_unit_code": "000.20.31.H17",
                        "documents": [{"name": n, "copy_kind": "COPY_KIND_ORIGINAL"} for n in ['Đơn đề nghị cấp giấy phép xây dựng', 'Giấy tờ chứng minh quyền sử dụng đất theo quy định của pháp luật về đất đai', 'Hai bộ bản vẽ thiết kế xây dựng (mặt bằng, mặt cắt, mặt đứng, móng, đấu nối hạ tầng)']]},
                       ensure_ascii=False)
-    officer = token(agency="000.00.11.H17")
+    officer = token(agency="000.20.31.H17")
     done = subprocess.run([str(GRPCURL), "-plaintext", "-H", f"authorization: Bearer {officer}", "-d", body,
                            f"127.0.0.1:{platform.intake_port}", "onestop.intake.v1.IntakeService/SubmitDossier"],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["dossier"]["code"].startswith("000.00.11.H17-")
+    assert json.loads(done.stdout)["dossier"]["code"].startswith("000.20.31.H17-")

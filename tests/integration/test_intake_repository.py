@@ -20,7 +20,7 @@ OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), "000.00.21
 
 def _command(request_id: str = "req-1", name: str = "Trần Thị Bích Ngọc") -> domain.SubmitDossier:
     return domain.SubmitDossier(
-        request_id=request_id, procedure_code="DP.DN.0001", channel=domain.Channel.IN_PERSON,
+        request_id=request_id, procedure_code="2.001610", channel=domain.Channel.IN_PERSON,
         applicant=domain.Applicant(kind=1, full_name=name, citizen_id="001203004567", phone="0912 345 678"),
         documents=DN_DOCUMENTS)
 

@@ -11,7 +11,7 @@ NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)
 
 
 def test_a_case_opens_once_and_remembers_its_event(mongo_db):
-    cmd = domain.OpenCase(event_id="e-1", dossier_code="000.00.21.H17-261123-0001", procedure_code="DP.DN.0001",
+    cmd = domain.OpenCase(event_id="e-1", dossier_code="000.00.21.H17-261123-0001", procedure_code="2.001610",
                           procedure_name="Đăng ký thành lập doanh nghiệp tư nhân", receiving_unit_code="000.00.21.H17",
                           receiving_unit_name="Trung tâm", channel=1, applicant_name="Lê Văn Đức",
                           received_at=NOW, due_at=NOW + dt.timedelta(days=3))

@@ -49,7 +49,7 @@ def test_concurrent_desk_actions_on_one_dossier_change_it_once(mongo_db):
     load_demo_data()
     service = IntakeService(mongo.MongoDossiers(), mongo.MongoCatalogue(), mongo.MongoCodeSequence())
     code = service.submit(domain.SubmitDossier(
-        "r-1", "DP.DN.0001", domain.Applicant(1, "Vũ Thị Lan", "001203004567"), domain.Channel.IN_PERSON,
+        "r-1", "2.001610", domain.Applicant(1, "Vũ Thị Lan", "001203004567"), domain.Channel.IN_PERSON,
         documents=DN_DOCUMENTS),
         OFFICER).dossier.code
 

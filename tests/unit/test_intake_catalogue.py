@@ -343,18 +343,51 @@ def test_the_shipped_catalogue_is_valid_and_broad():
 
 def test_the_shipped_catalogue_keeps_the_codes_the_platform_tests_use():
     by_code = {p.code: p for p in _shipped()}
-    assert (by_code["DP.DN.0001"].name, by_code["DP.DN.0001"].legal_duration, by_code["DP.DN.0001"].competent_unit_code,
-            by_code["DP.DN.0001"].active) == ("Đăng ký thành lập doanh nghiệp tư nhân", domain.WorkingDuration(days=3),
-                                              "000.00.21.H17", True)
-    assert (by_code["DP.XD.0001"].competent_unit_code, by_code["DP.XD.0001"].legal_duration.days) == ("000.00.11.H17", 15)
-    assert (by_code["DP.TP.0001"].competent_unit_code, by_code["DP.TP.0001"].legal_duration.days) == ("000.00.12.H17", 10)
-    assert (by_code["DP.HT.0001"].competent_unit_code, by_code["DP.HT.0001"].legal_duration.hours) == ("000.20.31.H17", 4)
-    assert not by_code["DP.HT.0002"].active
+    assert (by_code["2.001610"].name, by_code["2.001610"].legal_duration, by_code["2.001610"].competent_unit_code,
+            by_code["2.001610"].active) == ("Đăng ký thành lập doanh nghiệp tư nhân", domain.WorkingDuration(days=3),
+                                            "000.00.21.H17", True)
+    assert (by_code["1.013225"].competent_unit_code, by_code["1.013225"].level,
+            by_code["1.013225"].legal_duration.days) == ("000.20.31.H17", "Cấp xã", 15)
+    assert (by_code["3.000333"].competent_unit_code, by_code["3.000333"].legal_duration.days) == ("000.00.16.H17", 10)
+    assert (by_code["1.001193"].competent_unit_code, by_code["1.001193"].legal_duration.hours) == ("000.20.31.H17", 4)
+    assert by_code["1.000894"].name == "Đăng ký kết hôn" and by_code["1.000894"].active
+    assert not by_code["DP.HT.0002"].active and by_code["DP.HT.0002"].is_local_code
 
 
-# National codes used in the shipped file: each was checked by hand. Any other procedure must carry a
+# National codes used in the shipped file: each was checked, and any other procedure must carry a
 # local DP.* code, so a new national code cannot slip in without being added (and checked) here.
-CHECKED_NATIONAL_CODES = {"2.000815", "2.000884", "1.001612"}
+# How they were checked: each code is tied to the same procedure by two independent sources, a crawl
+# of dichvucong.gov.vn and other projects' procedure lists; the names below (national names) are as of
+# the 2025 decisions (e.g. Quyết định số 1025/QĐ-BCA, 56/QĐ-BXD; Nghị định số 168/2025/NĐ-CP).
+CHECKED_NATIONAL_CODES = {
+    # Hộ tịch (cấp xã)
+    "1.001193",  # Đăng ký khai sinh
+    "1.000894",  # Đăng ký kết hôn
+    "1.000656",  # Đăng ký khai tử
+    "2.000635",  # Cấp bản sao Trích lục hộ tịch, bản sao Giấy khai sinh
+    "1.004873",  # Cấp Giấy xác nhận tình trạng hôn nhân
+    "1.004859",  # Đăng ký thay đổi, cải chính, bổ sung thông tin hộ tịch, xác định lại dân tộc
+    "1.001022",  # Đăng ký nhận cha, mẹ, con
+    "1.004837",  # Đăng ký giám hộ
+    # Chứng thực (cấp xã)
+    "2.000815",  # Chứng thực bản sao từ bản chính giấy tờ, văn bản ...
+    "2.000884",  # Chứng thực chữ ký trong các giấy tờ, văn bản ...
+    "2.001035",  # Chứng thực giao dịch liên quan đến tài sản là động sản, quyền sử dụng đất, nhà ở
+    # Lý lịch tư pháp; đường bộ (Công an tỉnh)
+    "3.000333",  # Cấp Phiếu lý lịch tư pháp
+    "3.000347",  # Đổi giấy phép lái xe
+    # Doanh nghiệp, hộ kinh doanh
+    "2.001610",  # Đăng ký thành lập doanh nghiệp tư nhân (cấp tỉnh)
+    "1.001612",  # Đăng ký thành lập hộ kinh doanh (cấp xã)
+    # Xây dựng
+    "1.013225",  # Cấp giấy phép xây dựng nhà ở riêng lẻ (cấp xã)
+    # Đất đai
+    "1.013978",  # Đăng ký đất đai ... lần đầu (cá nhân, hộ gia đình; cấp xã)
+    "1.013831",  # Đăng ký biến động ... chuyển nhượng, tặng cho, thừa kế (cấp tỉnh)
+    "1.012783",  # Cấp đổi Giấy chứng nhận (cấp tỉnh)
+    "1.012786",  # Cấp lại Giấy chứng nhận do bị mất (cấp tỉnh)
+    "1.011441",  # Đăng ký biện pháp bảo đảm bằng quyền sử dụng đất, tài sản gắn liền với đất
+}
 
 
 def test_the_shipped_catalogue_invents_no_national_codes():

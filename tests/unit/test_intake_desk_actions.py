@@ -47,7 +47,7 @@ class Clock:
 
 def _dossier(status=S.RECEIVED, **changes) -> domain.Dossier:
     base = domain.Dossier(
-        code=f"{UNIT.code}-261130-0001", request_id="r", fingerprint="f", procedure_code="DP.DN.0001",
+        code=f"{UNIT.code}-261130-0001", request_id="r", fingerprint="f", procedure_code="2.001610",
         procedure_name="Đăng ký doanh nghiệp", applicant=domain.Applicant(1, "Lê Thị Hoa", "001203004567"),
         channel=domain.Channel.IN_PERSON, status=status, receiving_unit=UNIT, received_at=MONDAY_9,
         appointment_at=dt.datetime(2026, 12, 3, 9, 0, tzinfo=VIETNAM), legal_duration=domain.WorkingDuration(days=3),

@@ -100,12 +100,14 @@ def test_the_list_shows_the_procedures_in_force_with_their_labels(site, store):
     in_force = sorted(p.code for p in store.all_procedures() if p.in_force(NOW.date()))
     assert shown == in_force[:pages.PAGE_SIZE] and "DP.HT.0002" not in shown, "inactive procedures are hidden"
     assert f"Có {len(in_force)} thủ tục đang áp dụng." in page
-    birth = site.list_page({"linh_vuc": "ho_tich"})[1].split('data-code="DP.HT.0001"')[1].split("</li>")[0]
-    assert "mã địa phương" in birth and 'href="/thu-tuc/DP.HT.0001">Đăng ký khai sinh<' in birth
+    birth = site.list_page({"linh_vuc": "ho_tich"})[1].split('data-code="1.001193"')[1].split("</li>")[0]
+    assert "mã địa phương" not in birth and 'href="/thu-tuc/1.001193">Đăng ký khai sinh<' in birth
     assert "Hộ tịch" in birth and "UBND xã Phú Lộc (dữ liệu mẫu)" in birth
     assert "4 giờ làm việc" in birth and "Toàn trình" in birth
     national = page.split('data-code="1.001612"')[1].split("</li>")[0]
     assert "mã địa phương" not in national and "3 ngày làm việc" in national
+    local = site.list_page({"linh_vuc": "bao_tro_xa_hoi"})[1].split('data-code="DP.BTXH.0001"')[1].split("</li>")[0]
+    assert "mã địa phương" in local and "Bảo trợ xã hội" in local
     for code, name in catalogue.FIELDS.items():  # the field dropdown is the catalogue's list
         assert f'<option value="{code}">{name}</option>' in page
     assert 'id="trang-sau"' in page
@@ -128,14 +130,14 @@ def test_the_next_page_link_walks_the_whole_list_once(site, store):
 
 def test_search_ignores_diacritics_and_filters_narrow_the_list(site, store):
     _, found = site.list_page({"q": "dang ky khai sinh"})
-    assert "DP.HT.0001" in _items(found) and "Tìm thấy" in found
+    assert "1.001193" in _items(found) and "Tìm thấy" in found
     assert 'value="dang ky khai sinh"' in found
     _, civil = site.list_page({"linh_vuc": "ho_tich"})
-    assert _items(civil) and all(c.startswith("DP.HT.") for c in _items(civil))
+    assert _items(civil) and all(store.procedures[c].field_code == "ho_tich" for c in _items(civil))
     assert '<option value="ho_tich" selected>Hộ tịch</option>' in civil
-    _, justice = site.list_page({"co_quan": "000.00.12.H17"})
-    assert "DP.TP.0001" in _items(justice)
-    assert all(store.procedures[c].competent_unit_code == "000.00.12.H17" for c in _items(justice))
+    _, police = site.list_page({"co_quan": "000.00.16.H17"})
+    assert "3.000333" in _items(police) and "3.000347" in _items(police)
+    assert all(store.procedures[c].competent_unit_code == "000.00.16.H17" for c in _items(police))
 
 
 def test_an_empty_result_says_so_in_vietnamese(site):
@@ -182,7 +184,7 @@ def test_agency_names_come_from_the_store(store):
 
 # -- the detail page -------------------------------------------------------------------------------
 def test_the_detail_page_shows_documents_fees_and_the_rest(site):
-    status, page = site.detail_page("DP.DN.0001")
+    status, page = site.detail_page("2.001610")
     assert status == 200 and '<html lang="vi">' in page
     assert 'id="ten">Đăng ký thành lập doanh nghiệp tư nhân<' in page
     assert "Thành lập và hoạt động của doanh nghiệp" in page and "Trung tâm Phục vụ hành chính công tỉnh" in page
@@ -202,10 +204,11 @@ def test_the_detail_page_shows_documents_fees_and_the_rest(site):
 
 
 def test_optional_documents_copy_kinds_and_a_procedure_without_postal_return(site):
-    _, birth = site.detail_page("DP.HT.0001")
-    assert "Không bắt buộc (nếu có)" in birth and "mã địa phương" in birth and 'id="thoi-han">4 giờ làm việc<' in birth
+    _, birth = site.detail_page("1.001193")
+    assert "Không bắt buộc (nếu có)" in birth and 'id="thoi-han">4 giờ làm việc<' in birth
+    assert "Mã thủ tục 1.001193" in birth and "mã địa phương" not in birth, "a national code carries no local mark"
     assert "Miễn lệ phí đăng ký khai sinh đúng hạn" in birth and "0 đồng" in birth
-    _, marriage = site.detail_page("DP.HT.0003")
+    _, marriage = site.detail_page("1.000894")
     assert 'id="buu-chinh">Không:' in marriage and ">Một phần<" in marriage
 
 
@@ -215,7 +218,7 @@ def test_a_retired_procedure_says_it_no_longer_applies(site):
 
 
 def test_names_with_markup_are_escaped(store):
-    evil = dataclasses.replace(store.procedures["DP.HT.0001"], name="<script>alert('x')</script> khai sinh",
+    evil = dataclasses.replace(store.procedures["1.001193"], name="<script>alert('x')</script> khai sinh",
                                fees=(domain.Fee("<img src=x onerror=alert(1)>", 1000, note="<b>đậm</b>"),))
     store.procedures[evil.code] = evil
     site = pages.PublicCatalogue(service.CatalogueService(store, clock=lambda: NOW), store)
