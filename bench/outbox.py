@@ -60,7 +60,7 @@ def raw_broker_latency(count: int = 500) -> dict[str, float]:
 
 def _submit_request() -> intake_pb2.SubmitDossierRequest:
     return intake_pb2.SubmitDossierRequest(
-        request_id=str(uuid.uuid4()), procedure_code="DP.DN.0001", channel=common_pb2.CHANNEL_IN_PERSON,
+        request_id=str(uuid.uuid4()), procedure_code="2.001610", channel=common_pb2.CHANNEL_IN_PERSON,
         applicant=common_pb2.Applicant(kind=1, full_name="Hoàng Minh Châu", citizen_id="001203004567"),
         documents=[intake_pb2.SubmittedDocument(name=n, count=1) for n in ['Giấy đề nghị đăng ký doanh nghiệp', 'Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân']])
 

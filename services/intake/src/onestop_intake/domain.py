@@ -401,7 +401,9 @@ def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: st
     dossier = Dossier(
         code=code, request_id=request_id, fingerprint=fingerprint,
         procedure_code=procedure.code, procedure_name=procedure.name, applicant=applicant,
-        channel=channel, status=status, receiving_unit=unit, received_at=received_at,
+        # The dossier keeps the unit as it was at reception: code, name and parent only.
+        channel=channel, status=status, receiving_unit=Unit(unit.code, unit.name, unit.parent_code),
+        received_at=received_at,
         appointment_at=None if online else appointment_at, legal_duration=procedure.legal_duration,
         request_content=cmd.request_content, lookup_secret=lookup_secret,
         documents=list(cmd.documents), fees=list(procedure.fees),
