@@ -20,18 +20,31 @@ from .domain import Document, Kind, State, UploadRequest
 
 
 class VersionTaken(Exception):
-    """Another upload got this version number first: try the next one."""
+    """Another upload got this version number first: try the next one. `documents`: the dossier's
+    documents, as read to find that out."""
+
+    def __init__(self, documents: list[Document]):
+        super().__init__(len(documents))
+        self.documents = documents
 
 
 class DuplicateRequest(Exception):
-    """A document with this request_id is already stored (a concurrent retry)."""
+    """A document with this request_id is already stored (a concurrent retry): `document`."""
+
+    def __init__(self, document: Document):
+        super().__init__(document.request_id)
+        self.document = document
 
 
 class DocumentRepository(Protocol):
     def get(self, document_id: str) -> Document | None: ...
     def by_request_id(self, agency_code: str, request_id: str) -> Document | None: ...
     def for_dossier(self, agency_code: str, dossier_code: str) -> list[Document]: ...
-    # One write: the new version and its events. Raises VersionTaken or DuplicateRequest.
+    # One unique insert: True when no record of this dossier has ever had these bytes (then there is
+    # nothing to deduplicate). False when they may be there: read the dossier to know.
+    def claim_content(self, agency_code: str, dossier_code: str, sha256: str) -> bool: ...
+    # One write: the new version and its events. Raises DuplicateRequest with the document that has
+    # this request_id, or VersionTaken with the dossier's documents.
     def add(self, document: Document, events: list) -> None: ...
     def save(self, document: Document) -> None: ...
     # A transfer or retention record with its events, in one write.
@@ -165,6 +178,10 @@ def _dossier(code: str) -> str:
     return code
 
 
+def _next_version(stored: list[Document], new: Document) -> int:
+    return 1 + max((d.version for d in stored if (d.kind, d.component) == (new.kind, new.component)), default=0)
+
+
 class DocumentsService:
     def __init__(self, documents: DocumentRepository, store: ObjectStore, peers: Peers,
                  policy: Policy = Policy(), clock: Callable[[], dt.datetime] = utcnow):
@@ -216,25 +233,34 @@ class DocumentsService:
                 self._store.remove(bucket, key, version)  # the sweep removes what a crash leaves
 
     def _register(self, new: Document, req: UploadRequest, incoming: IncomingFile) -> Uploaded:
-        stored = self._documents.for_dossier(new.agency_code, new.dossier_code)  # one read per upload
-        same_bytes = [d for d in stored if d.state == State.ACTIVE and d.sha256 == new.sha256]
-        for d in same_bytes:
-            if (d.kind, d.component) == (new.kind, new.component):  # the same file again: nothing new to keep
-                return Uploaded(d, replayed=True) if d.request_id == new.request_id else Uploaded(d, deduplicated=True)
-        if same_bytes:  # the same bytes answer another component: point at the stored object
-            first = same_bytes[0]
-            new = replace(new, bucket=first.bucket, object_key=first.object_key, object_version=first.object_version)
-        version = 1 + max((d.version for d in stored if (d.kind, d.component) == (new.kind, new.component)),
-                          default=0)
+        """Deduplicates, numbers the version and writes the record. The dossier is read only when it
+        can matter: when these bytes may already be in it (their content claim exists), or when the
+        component already has versions (the insert of version 1 fails, and the repository reads the
+        dossier to tell why). A first upload of new bytes costs no read at all, which counts on
+        FerretDB, where every query other than by `_id` scans the whole collection."""
+        same_bytes: list[Document] = []
+        stored: list[Document] | None = None
+        if not self._documents.claim_content(new.agency_code, new.dossier_code, new.sha256):
+            stored = self._documents.for_dossier(new.agency_code, new.dossier_code)
+            same_bytes = [d for d in stored if d.state == State.ACTIVE and d.sha256 == new.sha256]
+            for d in same_bytes:
+                if (d.kind, d.component) == (new.kind, new.component):  # the same file again: nothing new to keep
+                    return Uploaded(d, replayed=True) if d.request_id == new.request_id else Uploaded(d, deduplicated=True)
+            if same_bytes:  # the same bytes answer another component: point at the stored object
+                first = same_bytes[0]
+                new = replace(new, bucket=first.bucket, object_key=first.object_key,
+                              object_version=first.object_version)
+        version = 1 if stored is None else _next_version(stored, new)
         for _ in range(MAX_VERSION_ATTEMPTS):
             candidate = replace(new, version=version)
             try:
                 self._documents.add(candidate, [domain.DocumentStored(candidate)])
-            except VersionTaken:
-                version += 1
+            except VersionTaken as taken:  # the component has versions already, or a concurrent one came first
+                stored = taken.documents
+                version = max(version + 1, _next_version(stored, new))
                 continue
-            except DuplicateRequest:
-                return self._replay(self._documents.by_request_id(new.agency_code, new.request_id), req, incoming)
+            except DuplicateRequest as taken:
+                return self._replay(taken.document, req, incoming)
             return Uploaded(candidate, deduplicated=bool(same_bytes))
         raise Unavailable("VERSION_ALLOCATION_BUSY", "too many simultaneous uploads of this component; retry")
 

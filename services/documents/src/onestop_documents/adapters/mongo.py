@@ -1,5 +1,8 @@
 """MongoDB adapter of the documents metadata. Unique indexes are the claims: (agency, request_id)
-makes retries idempotent, (agency, dossier, kind, component, version) numbers versions."""
+makes retries idempotent, (agency, dossier, kind, component, version) numbers versions, and the
+`documents_contents` collection (`_id` = agency/dossier/sha256) tells an upload whether its bytes
+may already be in the dossier, without reading the dossier (FerretDB scans the whole collection for
+any query that is not on `_id`)."""
 
 from __future__ import annotations
 
@@ -62,6 +65,16 @@ class RetentionDoc(RecordDoc):
 
 
 RECORDS = {"transfers": TransferDoc, "retentions": RetentionDoc}
+CONTENTS = "documents_contents"
+BACKFILLED = "~backfilled"  # marker: the claims of the records written before claims existed are in
+
+
+def _contents():
+    return DocumentDoc._get_db()[CONTENTS]
+
+
+def _content_id(agency_code: str, dossier_code: str, sha256: str) -> str:
+    return f"{agency_code}/{dossier_code}/{sha256}"
 
 
 _SCALARS = ("document_id", "request_id", "dossier_code", "agency_code", "component", "version", "file_name",
@@ -99,6 +112,15 @@ class MongoDocuments:
     def for_dossier(self, agency_code: str, dossier_code: str) -> list[domain.Document]:
         return [_from_doc(d) for d in DocumentDoc.objects(agency_code=agency_code, dossier_code=dossier_code)]
 
+    def claim_content(self, agency_code: str, dossier_code: str, sha256: str) -> bool:
+        """One unique insert. True: no record of this dossier has ever had these bytes."""
+        try:
+            _contents().insert_one({"_id": _content_id(agency_code, dossier_code, sha256),
+                                    "at": dt.datetime.now(dt.timezone.utc)})
+        except DuplicateKeyError:
+            return False
+        return True
+
     def add(self, document: domain.Document, events: list) -> None:
         doc = _to_doc(document)
         try:
@@ -106,10 +128,16 @@ class MongoDocuments:
                 doc.outbox = entries
                 doc.save(force_insert=True)  # ONE write: the version and its events
         except (me.NotUniqueError, DuplicateKeyError) as exc:
-            # FerretDB's duplicate-key message does not name the index, so ask the data instead.
-            if self.by_request_id(document.agency_code, document.request_id) is not None:
-                raise DuplicateRequest(document.request_id) from exc
-            raise VersionTaken(document.version) from exc
+            # FerretDB's duplicate-key message does not name the index, so ask the data instead, with
+            # one read of the dossier (which the caller needs anyway to number the next version).
+            stored = self.for_dossier(document.agency_code, document.dossier_code)
+            earlier = next((d for d in stored if d.request_id == document.request_id), None)
+            slot = (document.kind, document.component, document.version)
+            if earlier is None and all((d.kind, d.component, d.version) != slot for d in stored):
+                earlier = self.by_request_id(document.agency_code, document.request_id)  # another dossier's
+            if earlier is not None:
+                raise DuplicateRequest(earlier) from exc
+            raise VersionTaken(stored) from exc
 
     def save(self, document: domain.Document) -> None:
         """Updates the mutable fields (state, retention, legal hold, history) of one version."""
@@ -131,6 +159,23 @@ class MongoDocuments:
 
 def ensure_indexes() -> None:
     DocumentDoc.ensure_indexes()
+    _backfill_content_claims()
+
+
+def _backfill_content_claims() -> None:
+    """Claims for the records written before content claims existed (one scan, once per database),
+    so that deduplication still finds them. Idempotent: replicas starting together may both run it."""
+    contents = _contents()
+    if contents.find_one({"_id": BACKFILLED}) is not None:
+        return
+    ids = {_content_id(d["agency_code"], d["dossier_code"], d["sha256"]) for d in DocumentDoc._get_collection().find(
+        {}, {"agency_code": 1, "dossier_code": 1, "sha256": 1})}
+    now = dt.datetime.now(dt.timezone.utc)
+    for claim in [*ids, BACKFILLED]:
+        try:
+            contents.insert_one({"_id": claim, "at": now})
+        except DuplicateKeyError:
+            pass
 
 
 def outbox_collections():
