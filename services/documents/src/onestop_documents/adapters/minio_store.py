@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import io
+from collections.abc import Iterable, Iterator
 
 import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, GOVERNANCE
+from minio.datatypes import Part
 from minio.error import MinioException, S3Error
+from minio.helpers import MIN_PART_SIZE
 from minio.retention import Retention
 
 from onestop_chassis.errors import Unavailable
 
 from .. import domain
 
-PART_SIZE = 5 * 1024 * 1024  # S3's smallest multipart part: memory per upload is a few parts
-# One part at a time. minio-py 7.2.20 never shuts its parallel-upload pool down when an upload
-# fails (refused, cancelled, store down): each failure leaked 2 threads and ~15 MiB (e2e test).
-PARALLEL_PARTS = 1
+PART_SIZE = MIN_PART_SIZE  # 5 MiB, S3's smallest part: a file up to this size is one PUT
 READ_CHUNK = 1024 * 1024
 
 
@@ -27,9 +27,33 @@ def _unavailable(exc: Exception) -> Unavailable:
                        f"the object store did not answer ({type(exc).__name__}); nothing was registered, retry later")
 
 
+def _parts(chunks: Iterable[bytes], part_size: int) -> Iterator[tuple[bytes, bool]]:
+    """(part, is it the last) for the chunks grouped into parts of at least part_size bytes (the
+    last may be smaller). A part is handed on when the next chunk arrives, or the stream ends: only
+    then is it known whether it is the last. Each part is one bytes object: one copy of its chunks,
+    none when it is a single chunk."""
+    pending: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        if size >= part_size:
+            part, pending, size = _joined(pending), [], 0
+            yield part, False
+            del part  # held by nobody once sent: memory stays one part (and a chunk)
+        pending.append(chunk)
+        size += len(chunk)
+    yield _joined(pending), True
+
+
+def _joined(chunks: list[bytes]) -> bytes:
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)  # b"" for none
+
+
 class MinioStore:
-    def __init__(self, client: Minio):
+    def __init__(self, client: Minio, part_size: int = PART_SIZE):
+        if part_size < MIN_PART_SIZE:
+            raise ValueError(f"S3 parts are at least {MIN_PART_SIZE} bytes")
         self._client = client
+        self._part_size = part_size
         self._buckets: set[str] = set()
 
     @classmethod
@@ -55,9 +79,40 @@ class MinioStore:
         self._buckets.add(bucket)
 
     def put(self, bucket: str, key: str, stream) -> str:
+        """Stores the stream's chunks as one object; returns its version. A file that fits in one
+        part is one PUT. A larger one is a multipart upload whose parts go one at a time as they
+        fill, so memory per upload stays about one part whatever the file size. Each part is the
+        chunks joined once, and minio-py sends it as it is (its own `put_object` with an unknown
+        length copies every part two or three more times). On any failure, a multipart upload is
+        aborted before the error goes on."""
         try:
-            result = self._client.put_object(bucket, key, stream, length=-1, part_size=PART_SIZE,
-                                             num_parallel_uploads=PARALLEL_PARTS)
+            parts = _parts(stream.chunks(), self._part_size)
+            data, last = next(parts)
+            if last:
+                # Known length, one part: minio-py reads the buffer back without copying and PUTs it.
+                return self._client.put_object(bucket, key, io.BytesIO(data), len(data),
+                                               part_size=max(MIN_PART_SIZE, len(data)),
+                                               num_parallel_uploads=1).version_id or ""
+            # minio-py has no public multipart calls; these are the ones its put_object makes (7.2.20,
+            # pinned). Its own parallel parts are not used: they leaked 2 threads and ~15 MiB per
+            # failed upload (pool never shut down), which the e2e test found.
+            upload_id = self._client._create_multipart_upload(bucket, key, {"Content-Type": "application/octet-stream"})
+            try:
+                uploaded = []
+                while True:
+                    number = len(uploaded) + 1
+                    uploaded.append(Part(number, self._client._upload_part(bucket, key, data, None, upload_id, number)))
+                    if last:
+                        break
+                    data = b""  # let the sent part go before the next one fills
+                    data, last = next(parts)
+                result = self._client._complete_multipart_upload(bucket, key, upload_id, uploaded)
+            except BaseException:
+                try:
+                    self._client._abort_multipart_upload(bucket, key, upload_id)
+                except (MinioException, urllib3.exceptions.HTTPError, OSError):
+                    pass  # MinIO drops stale multipart uploads itself (and the sweep removes orphans)
+                raise
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise _unavailable(exc) from exc
         return result.version_id or ""
