@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from enum import IntEnum
 
 import mongoengine as me
@@ -291,21 +293,87 @@ class MongoCatalogue:
 
 class MongoCodeSequence:
     """Per unit and day, the highest number known to be taken: a hint for the next candidate.
-    Updated without atomicity guarantees on purpose; the unique dossier code is the real claim."""
+    Updated without atomicity guarantees on purpose; the unique dossier code is the real claim.
+
+    Within one process, the attempts on one unit's day take turns: a caller holds the unit's day
+    from `candidate` until `taken`. Without the turns, N concurrent callers all try the same number,
+    N - 1 lose, and every lost race costs a failed insert, an outbox discard and the store's look-up
+    of who won (a full scan on FerretDB): 1,000 submissions from 16 threads made 5,857 insert
+    attempts. Only the insert waits its turn; everything before it in `submit` runs in parallel.
+    Codes stay gap-free by the same argument as without turns (a caller tries hint + 1 and walks up
+    only past numbers it found stored), and a number that was handed out but never stored is simply
+    tried again by the next caller. A caller that never comes back (its insert failed, or it found
+    its request_id already stored) loses its turn when its thread starts its next submission, or
+    after `lease_seconds`; taking over a turn too early only costs a lost race. Between processes
+    (api replicas, the worker) nothing is shared but the stored codes and this hint, as before.
+    """
+
+    LEASE_SECONDS = 5.0
+
+    class _Turn:
+        __slots__ = ("owner", "since", "hint")
+
+        def __init__(self):
+            self.owner: int | None = None  # the thread whose attempt is under way
+            self.since = 0.0
+            self.hint: int | None = None  # highest number known taken; None until read from the store
+
+    def __init__(self, lease_seconds: float = LEASE_SECONDS):
+        self._lease = lease_seconds
+        self._lock = threading.Condition()
+        self._turns: dict[str, MongoCodeSequence._Turn] = {}  # "<unit code>-YYMMDD" → its turn
+        self._holding: dict[int, str] = {}  # thread → the unit's day whose turn it holds
 
     def _collection(self):
         return CounterDoc._get_collection()
 
     def candidate(self, unit_code: str, day: dt.date, after: int = 0) -> int:
-        doc = self._collection().find_one({"_id": f"{unit_code}-{day:%y%m%d}"})
-        return max(int(doc["seq"]) if doc else 0, after) + 1
+        key, me_ = f"{unit_code}-{day:%y%m%d}", threading.get_ident()
+        with self._lock:
+            if not after:  # a new submission: a turn this thread still holds was abandoned
+                self._release(me_)
+            turn = self._turns.get(key)
+            if turn is None:
+                if len(self._turns) > 10_000:  # old days: forget the idle ones
+                    self._turns = {k: t for k, t in self._turns.items() if t.owner is not None}
+                turn = self._turns[key] = self._Turn()
+            while turn.owner not in (None, me_):
+                left = turn.since + self._lease - time.monotonic()
+                if left <= 0:  # held too long: take it over (the unique insert still decides)
+                    self._holding.pop(turn.owner, None)
+                    break
+                self._lock.wait(left)
+            turn.owner, turn.since = me_, time.monotonic()
+            self._holding[me_] = key
+            hint = turn.hint
+        if hint is None or after:  # first use, or another process took `after`: catch up with it
+            doc = self._collection().find_one({"_id": key})
+            stored = int(doc["seq"]) if doc else 0
+            with self._lock:
+                turn.hint = hint = max(turn.hint or 0, stored, after)
+        return max(hint, after) + 1
 
     def taken(self, unit_code: str, day: dt.date, sequence: int) -> None:
+        key, me_ = f"{unit_code}-{day:%y%m%d}", threading.get_ident()
+        with self._lock:
+            turn = self._turns.get(key)
+            if turn is not None:
+                turn.hint = max(turn.hint or 0, sequence)
+                if turn.owner == me_:
+                    self._release(me_)
         try:
-            self._collection().update_one({"_id": f"{unit_code}-{day:%y%m%d}", "seq": {"$lt": sequence}},
+            self._collection().update_one({"_id": key, "seq": {"$lt": sequence}},
                                           {"$set": {"seq": sequence}}, upsert=True)
         except DuplicateKeyError:
             pass  # the hint is already higher
+
+    def _release(self, thread: int) -> None:
+        """Ends the turn `thread` holds, if any (called with the lock held)."""
+        key = self._holding.pop(thread, None)
+        turn = self._turns.get(key) if key else None
+        if turn is not None and turn.owner == thread:
+            turn.owner = None
+            self._lock.notify_all()
 
 
 def ensure_indexes() -> None:
