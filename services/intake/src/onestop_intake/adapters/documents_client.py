@@ -1,12 +1,10 @@
-"""The documents service as intake sees it: it files the forms the desk issues and hands out links
-to a finished dossier's result files. grpcio client with the service's own SERVICE token.
-
-grpcio is not eventlet-aware: the worker calls this through eventlet.tpool (a native thread)."""
+"""The documents service as intake's api sees it: short-lived links to a finished dossier's result
+files, asked for with the service's own SERVICE token. grpcio client: api process only (grpcio
+deadlocks under the worker's eventlet; the worker files forms by event instead, see form_filing)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 
 import grpc
@@ -14,8 +12,6 @@ from onestop.documents.v1 import documents_pb2 as pb
 from onestop.documents.v1 import documents_pb2_grpc
 
 from onestop_chassis.errors import Unavailable
-
-CHUNK = 1024 * 1024  # the documents service's largest chunk
 
 
 @dataclass(frozen=True)
@@ -40,23 +36,6 @@ class DocumentsClient:
     def _failed(self, exc: grpc.RpcError, what: str) -> Unavailable:
         return Unavailable("DOCUMENTS_UNAVAILABLE",
                            f"the documents service ({self._address}) could not {what}: {exc.code().name} {exc.details()}")
-
-    def store_form(self, *, dossier_code: str, agency_code: str, title: str, file_name: str, pdf: bytes,
-                   request_id: str) -> str:
-        """Files a generated form (kind FORM); the same request_id stores it once. Returns its id."""
-        metadata = pb.UploadMetadata(request_id=request_id, dossier_code=dossier_code, kind=pb.DOCUMENT_KIND_FORM,
-                                     component=title, file_name=file_name, sha256=hashlib.sha256(pdf).hexdigest(),
-                                     agency_code=agency_code)
-
-        def messages():
-            yield pb.UploadDocumentRequest(metadata=metadata)
-            for start in range(0, len(pdf), CHUNK):
-                yield pb.UploadDocumentRequest(chunk=pdf[start:start + CHUNK])
-        try:
-            response = self._stub.UploadDocument(messages(), metadata=self._metadata, timeout=self._timeout)
-        except grpc.RpcError as exc:
-            raise self._failed(exc, f"store {file_name}") from None
-        return response.document.document_id
 
     def result_links(self, *, dossier_code: str, agency_code: str, ttl_seconds: int = 300) -> list[ResultLink]:
         """Presigned links to the newest version of each result file of the dossier."""
