@@ -18,6 +18,12 @@ declare -A PKG=(
   [kustomize]=sigs.k8s.io/kustomize/kustomize/v5@v5.8.2
 )
 FERRETDB_VERSION=v1.24.0
+# Our fixes to FerretDB, applied in name order (see deploy/local/patches/README.md).
+FERRETDB_PATCHES=("$(dirname "$0")"/patches/ferretdb-"$FERRETDB_VERSION"-*.patch)
+
+# What a FerretDB build is made of: the version and the patches' contents. A cached binary built
+# from anything else is rebuilt, so a new patch reaches every machine through `make tools`.
+ferretdb_stamp() { { echo "$FERRETDB_VERSION"; cat "${FERRETDB_PATCHES[@]}"; } | sha256sum | cut -c1-16; }
 
 build_ferretdb() {
   # `go install ...FerretDB/cmd/ferretdb@v1` fails here: the module proxy refuses the FerretDB v1
@@ -29,13 +35,22 @@ build_ferretdb() {
   [ -n "$dir" ] || { echo "could not download FerretDB $FERRETDB_VERSION from the Go module proxy" >&2; return 1; }
   rm -rf "$src" && cp -r "$dir" "$src" && chmod -R u+w "$src"
   echo "$FERRETDB_VERSION" > "$src/build/version/version.txt"
+  local patch
+  for patch in "${FERRETDB_PATCHES[@]}"; do
+    patch -s -p1 -d "$src" < "$patch" || { echo "patch $patch does not apply to FerretDB $FERRETDB_VERSION" >&2; return 1; }
+  done
   (cd "$src" && go build -o "$BIN/ferretdb" ./cmd/ferretdb)
+  ferretdb_stamp > "$BIN/ferretdb.stamp"
 }
 
 tools=("$@")
 [ ${#tools[@]} -gt 0 ] || tools=(ferretdb minio grpcurl buf ghz kustomize)
 for name in "${tools[@]}"; do
-  if [ -x "$BIN/$name" ]; then continue; fi
+  if [ -x "$BIN/$name" ]; then
+    [ "$name" != ferretdb ] && continue
+    [ "$(cat "$BIN/ferretdb.stamp" 2>/dev/null)" = "$(ferretdb_stamp)" ] && continue
+    echo "rebuilding ferretdb: its version or patches changed (a running one keeps the old build until 'make stop')"
+  fi
   echo "building $name into $BIN (first time only; minio takes several minutes)"
   if [ "$name" = ferretdb ]; then
     build_ferretdb
