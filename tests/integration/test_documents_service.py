@@ -155,6 +155,27 @@ def test_retries_are_idempotent_and_reuse_is_refused(service):
         service.upload(request(code, "same"), chunks(pdf(32 * 1024)), OFFICER)
 
 
+def test_a_retry_is_recognised_even_when_its_request_pointer_is_missing(service, mongo_db, minio):
+    code, data = dossier(), pdf(32 * 1024)
+    digest = hashlib.sha256(data).hexdigest()
+    first = service.upload(request(code, "pointer"), chunks(data), OFFICER).document
+    pointer = mongo_db["documents_requests"].find_one({"_id": f"{AGENCY}|pointer"})
+    assert pointer["aggregate_id"] == first.document_id
+
+    # A retry that vouches for its bytes is answered from the pointer, before reading any bytes.
+    vouched = service.upload(request(code, "pointer", sha256=digest), iter([b"never read"]), OFFICER)
+    assert vouched.replayed and vouched.document.document_id == first.document_id
+
+    # The writer died between the record and its pointer: the retry, for another dossier even, is
+    # still recognised at insert, refused for its new target, and the pointer is written again.
+    mongo_db["documents_requests"].delete_many({})
+    with pytest.raises(AlreadyExists):
+        service.upload(request(dossier(), "pointer"), chunks(data), OFFICER)
+    assert mongo_db["documents_requests"].find_one({"_id": f"{AGENCY}|pointer"})["aggregate_id"] == first.document_id
+    assert mongo_db["documents"].count_documents({"request_id": "pointer"}) == 1
+    assert len(objects_under(minio, code)) == 1
+
+
 def test_concurrent_rescans_get_distinct_versions(service):
     code = dossier()
     with ThreadPoolExecutor(6) as pool:

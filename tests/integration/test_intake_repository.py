@@ -64,6 +64,28 @@ def test_the_store_tells_a_duplicate_request_from_a_taken_code(service, mongo_db
     assert mongo_db["dossiers_outbox"].count_documents({}) == 1, "refused writes leave no staged events"
 
 
+def test_a_retry_is_found_by_its_pointer_and_the_pointer_is_rebuilt_when_missing(service, mongo_db):
+    first = service.submit(_command("req-pointer"), OFFICER).dossier
+    assert mongo_db["dossiers_requests"].find_one({"_id": "000.00.21.H17|req-pointer"})["aggregate_id"] == first.code
+
+    # Its writer died between the dossier write and the pointer write: the retry is not recognised
+    # up front, its insert hits the unique (unit, request_id) index, and the earlier dossier is found.
+    mongo_db["dossiers_requests"].delete_many({})
+    again = service.submit(_command("req-pointer"), OFFICER)
+    assert again.replayed and again.dossier.code == first.code
+    assert mongo_db["dossiers"].count_documents({"request_id": "req-pointer"}) == 1
+    assert mongo_db["dossiers_requests"].find_one({"_id": "000.00.21.H17|req-pointer"})["aggregate_id"] == first.code
+    assert mongo_db["dossiers_outbox"].count_documents({}) == 1, "the refused retry leaves no staged events"
+
+
+def test_the_duplicate_request_error_carries_the_dossier_stored_first(service, mongo_db):
+    dossier = service.submit(_command("req-dup"), OFFICER).dossier
+    retry = domain.Dossier(**{**dossier.__dict__, "code": dossier.code[:-4] + "0777"})
+    with pytest.raises(DuplicateRequest) as refused:
+        mongo.MongoDossiers().add(retry, [domain.DossierReceived(retry)])
+    assert refused.value.dossier == dossier
+
+
 def test_concurrent_submissions_get_unique_codes_without_gaps(service, mongo_db):
     """FerretDB v1 has no atomic counter (measured), so this is the real test of the code claim."""
     with ThreadPoolExecutor(max_workers=8) as pool:

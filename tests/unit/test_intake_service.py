@@ -51,7 +51,7 @@ class FakeDossiers:
     def add(self, dossier, events):
         self.attempts.append(dossier.code)
         if (dossier.receiving_unit.code, dossier.request_id) in self.stored:
-            raise service.DuplicateRequest(dossier.request_id)
+            raise service.DuplicateRequest(self.stored[(dossier.receiving_unit.code, dossier.request_id)][0])
         if dossier.code in self.codes:
             raise service.CodeTaken(dossier.code)
         self.codes.add(dossier.code)

@@ -107,8 +107,9 @@ class FakeDossiers:
 
     def add(self, dossier, events):
         self.attempts.append(dossier.code)
-        if self.by_request_id(dossier.receiving_unit.code, dossier.request_id) is not None:
-            raise service.DuplicateRequest(dossier.request_id)
+        earlier = self.by_request_id(dossier.receiving_unit.code, dossier.request_id)
+        if earlier is not None:
+            raise service.DuplicateRequest(earlier)
         if dossier.code in self.items:
             raise service.CodeTaken(dossier.code)
         self.items[dossier.code] = dossier

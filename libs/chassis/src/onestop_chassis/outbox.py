@@ -1,7 +1,7 @@
 """Transactional outbox that is correct on MongoDB and on FerretDB v1.
 
 FerretDB v1 (the local default) loses concurrent updates of one document and scans whole
-collections for every query (measured; docs/design.md). So the outbox relies only on what both
+collections for every query other than `{_id: value}` (measured; docs/design.md). So the outbox relies only on what both
 stores do atomically, the single-document write and the unique-key insert, and the relay never
 polls the big aggregate collection and never writes an aggregate:
 
@@ -10,7 +10,7 @@ polls the big aggregate collection and never writes an aggregate:
 2. The aggregate write, ONE document write, carries the full events in its `outbox` array: that
    write is the commit point of the state change and its events together.
 3. `OutboxRelay.run_once` reads the pointers (a small collection: only unpublished events), loads
-   their aggregates in one query, publishes the events the aggregate really holds, in order, with
+   their aggregates by `_id`, publishes the events the aggregate really holds, in order, with
    broker confirms, then deletes the pointers. A pointer whose aggregate write never happened (the
    writer failed or crashed) is discarded after `grace_seconds`.
 
@@ -113,9 +113,12 @@ class OutboxRelay:
         metrics.OUTBOX_PENDING.labels(self._service).set(len(pointers))
         if not pointers:
             return 0
-        ids = list({p["aggregate_id"] for p in pointers})
-        committed = {e["event_id"]: e for doc in self._aggregates.find({"_id": {"$in": ids}})
-                     for e in doc.get(OUTBOX) or []}
+        # One find by `_id` per aggregate rather than one `$in` query: FerretDB v1 sends only
+        # `{_id: value}` to its index, and scans the whole collection for `$in`.
+        committed = {}
+        for aggregate_id in dict.fromkeys(p["aggregate_id"] for p in pointers):
+            doc = self._aggregates.find_one({"_id": aggregate_id}, {OUTBOX: 1}) or {}
+            committed.update((e["event_id"], e) for e in doc.get(OUTBOX) or [])
         now = self._clock()
         published, done, failed = 0, [], set()
         for pointer in pointers:

@@ -23,7 +23,11 @@ from .worktime import VIETNAM, WorkingCalendar
 
 
 class DuplicateRequest(Exception):
-    """The repository already holds a dossier with this request_id (a concurrent retry)."""
+    """The repository already holds a dossier with this request_id (a concurrent retry): `dossier`."""
+
+    def __init__(self, dossier: domain.Dossier):
+        super().__init__(dossier.request_id)
+        self.dossier = dossier
 
 
 class CodeTaken(Exception):
@@ -33,7 +37,8 @@ class CodeTaken(Exception):
 class DossierRepository(Protocol):
     # request_ids are scoped by receiving unit: agencies never see or block each other's.
     def by_request_id(self, unit_code: str, request_id: str) -> domain.Dossier | None: ...
-    # Stores the dossier and its events in one write; raises DuplicateRequest or CodeTaken.
+    # Stores the dossier and its events in one write; raises DuplicateRequest (with the dossier
+    # stored first for this request_id) or CodeTaken.
     def add(self, dossier: domain.Dossier, events: list) -> None: ...
     def by_code(self, code: str) -> domain.Dossier | None: ...
     # Writes the changed dossier (its version is the old one + 1) with its events; raises
@@ -129,8 +134,8 @@ class IntakeService:
             except CodeTaken:
                 sequence = self._sequence.candidate(unit.code, day, after=sequence)
                 continue
-            except DuplicateRequest:
-                return self._replay(self._dossiers.by_request_id(unit.code, request_id), fingerprint)
+            except DuplicateRequest as earlier:
+                return self._replay(earlier.dossier, fingerprint)
             self._sequence.taken(unit.code, day, sequence)
             return Submitted(dossier, replayed=False)
         raise Unavailable("CODE_ALLOCATION_BUSY",

@@ -13,6 +13,7 @@ import mongoengine as me
 from pymongo.errors import DuplicateKeyError
 
 from onestop_chassis.outbox import OutboxWriter
+from onestop_chassis.request_ids import RequestIndex
 from onestop_chassis.clock import as_utc
 
 from .. import domain
@@ -100,14 +101,18 @@ def _from_doc(doc: DocumentDoc) -> domain.Document:
         history=[dict(h) for h in doc.history])
 
 
+def _requests() -> RequestIndex:
+    return RequestIndex(DocumentDoc._get_collection())
+
+
 class MongoDocuments:
     def get(self, document_id: str) -> domain.Document | None:
         doc = DocumentDoc.objects(document_id=document_id).first()
         return _from_doc(doc) if doc else None
 
     def by_request_id(self, agency_code: str, request_id: str) -> domain.Document | None:
-        doc = DocumentDoc.objects(agency_code=agency_code, request_id=request_id).first()
-        return _from_doc(doc) if doc else None
+        document_id = _requests().get(agency_code, request_id)  # by _id: no scan on FerretDB
+        return self.get(document_id) if document_id else None
 
     def for_dossier(self, agency_code: str, dossier_code: str) -> list[domain.Document]:
         return [_from_doc(d) for d in DocumentDoc.objects(agency_code=agency_code, dossier_code=dossier_code)]
@@ -134,10 +139,15 @@ class MongoDocuments:
             earlier = next((d for d in stored if d.request_id == document.request_id), None)
             slot = (document.kind, document.component, document.version)
             if earlier is None and all((d.kind, d.component, d.version) != slot for d in stored):
-                earlier = self.by_request_id(document.agency_code, document.request_id)  # another dossier's
+                # Another dossier's document has this request_id. Its pointer may be missing (its
+                # writer died between the two writes), so look it up by its fields: rare, and slow.
+                doc = DocumentDoc.objects(agency_code=document.agency_code, request_id=document.request_id).first()
+                earlier = _from_doc(doc) if doc else None
             if earlier is not None:
+                _requests().remember(earlier.agency_code, earlier.request_id, earlier.document_id)
                 raise DuplicateRequest(earlier) from exc
             raise VersionTaken(stored) from exc
+        _requests().remember(document.agency_code, document.request_id, document.document_id)
 
     def save(self, document: domain.Document) -> None:
         """Updates the mutable fields (state, retention, legal hold, history) of one version."""
