@@ -1,9 +1,9 @@
 """Transactional outbox that is correct on MongoDB and on FerretDB v1.
 
 FerretDB v1 (the local default) loses concurrent updates of one document and scans whole
-collections for every query other than `{_id: value}` (measured; docs/design.md). So the outbox relies only on what both
-stores do atomically, the single-document write and the unique-key insert, and the relay never
-polls the big aggregate collection and never writes an aggregate:
+collections for every query other than `{_id: value}` (measured; docs/design.md). So the outbox
+relies only on what both stores do atomically, the single-document write and the unique-key
+insert, and the relay never polls the big aggregate collection and never writes an aggregate:
 
 1. `OutboxWriter.stage` inserts one small pointer per event into the `<aggregates>_outbox`
    collection (`_id` = event id) *before* the aggregate write.

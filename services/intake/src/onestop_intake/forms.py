@@ -290,9 +290,10 @@ def _barcode_block(st: _Styles, d: domain.Dossier, lookup_url: str, lookup_secre
     bar = code128.Code128(code, barHeight=13 * mm, barWidth=bar_width, humanReadable=False)
     bar.hAlign = "LEFT"
 
-    widget = qr.QrCodeWidget(_plain(lookup_url), barLevel="M")
-    x0, y0, x1, y1 = widget.getBounds()
-    qr_drawing = Drawing(qr_size, qr_size, transform=[qr_size / (x1 - x0), 0, 0, qr_size / (y1 - y0), 0, 0])
+    # Sized directly: the widget's getBounds() would encode and draw the whole QR code once more
+    # only to measure it (half of a receipt's rendering time).
+    widget = qr.QrCodeWidget(_plain(lookup_url), barLevel="M", barWidth=qr_size, barHeight=qr_size)
+    qr_drawing = Drawing(qr_size, qr_size)
     qr_drawing.initialFontName = _FONT  # else the renderer selects Helvetica, referenced though unused
     qr_drawing.add(widget)
 

@@ -313,8 +313,8 @@ class MongoCodeSequence:
     Within one process, the attempts on one unit's day take turns: a caller holds the unit's day
     from `candidate` until `taken`. Without the turns, N concurrent callers all try the same number,
     N - 1 lose, and every lost race costs a failed insert, an outbox discard and the store's look-up
-    of who won: 1,000 submissions from 16 threads made 5,857 insert
-    attempts. Only the insert waits its turn; everything before it in `submit` runs in parallel.
+    of who won: 1,000 submissions from 16 threads made 5,857 insert attempts. Only the insert waits
+    its turn; everything before it in `submit` runs in parallel.
     Codes stay gap-free by the same argument as without turns (a caller tries hint + 1 and walks up
     only past numbers it found stored), and a number that was handed out but never stored is simply
     tried again by the next caller. A caller that never comes back (its insert failed, or it found
