@@ -19,7 +19,7 @@ declare -A PKG=(
 )
 FERRETDB_VERSION=v1.24.0
 # Our fixes to FerretDB, applied in name order (see deploy/local/patches/README.md).
-FERRETDB_PATCHES=("$(dirname "$0")"/patches/ferretdb-"$FERRETDB_VERSION"-*.patch)
+FERRETDB_PATCHES=("$(cd "$(dirname "$0")" && pwd)"/patches/ferretdb-"$FERRETDB_VERSION"-*.patch)
 
 # What a FerretDB build is made of: the version and the patches' contents. A cached binary built
 # from anything else is rebuilt, so a new patch reaches every machine through `make tools`.
@@ -37,7 +37,8 @@ build_ferretdb() {
   echo "$FERRETDB_VERSION" > "$src/build/version/version.txt"
   local patch
   for patch in "${FERRETDB_PATCHES[@]}"; do
-    patch -s -p1 -d "$src" < "$patch" || { echo "patch $patch does not apply to FerretDB $FERRETDB_VERSION" >&2; return 1; }
+    # git (always there: CI clones the repo) rather than patch(1), which a minimal Debian lacks.
+    (cd "$src" && git apply -p1 "$patch") || { echo "patch $patch does not apply to FerretDB $FERRETDB_VERSION" >&2; return 1; }
   done
   (cd "$src" && go build -o "$BIN/ferretdb" ./cmd/ferretdb)
   ferretdb_stamp > "$BIN/ferretdb.stamp"
