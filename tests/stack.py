@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MONGODB_URI = "mongodb://127.0.0.1:27017/"
-AMQP_TEST_URI = "amqp://guest:guest@127.0.0.1:5672/onestop-test"  # the tests' own vhost
+# The tests' own vhost; ONESTOP_TEST_VHOST gives a second checkout running tests at the same time its
+# own set (it must exist with its -documents and -forms siblings, as stack.sh makes onestop-test's).
+TEST_VHOST = os.environ.get("ONESTOP_TEST_VHOST", "onestop-test")
+AMQP_TEST_URI = f"amqp://guest:guest@127.0.0.1:5672/{TEST_VHOST}"
 # Platforms that run beside the shared e2e platform get their own vhosts (deploy/local/stack.sh makes
 # them), so their workers never consume the shared platform's events.
-AMQP_DOCUMENTS_TEST_URI = "amqp://guest:guest@127.0.0.1:5672/onestop-test-documents"
-AMQP_FORMS_TEST_URI = "amqp://guest:guest@127.0.0.1:5672/onestop-test-forms"
+AMQP_DOCUMENTS_TEST_URI = f"{AMQP_TEST_URI}-documents"
+AMQP_FORMS_TEST_URI = f"{AMQP_TEST_URI}-forms"
 SERVERS = {"FerretDB (MongoDB wire protocol)": 27017, "RabbitMQ": 5672, "MinIO": 9000}
 
 
