@@ -8,16 +8,19 @@ PY := $(VENV)/bin/python
 ONESTOP_CACHE ?= $(HOME)/.cache/onestop
 export ONESTOP_CACHE
 BIN := $(ONESTOP_CACHE)/bin
-PACKAGES := libs/contracts libs/chassis services/intake services/routing services/documents
+# The services come from the one list in the chassis (read with the system Python: no venv needed).
+SERVICES_PY := libs/chassis/src/onestop_chassis/services.py
+SERVICES := $(shell $(PYTHON) $(SERVICES_PY) names)
+PACKAGES := libs/contracts libs/chassis $(addprefix services/,$(SERVICES))
 PROTOS := $(shell find protos -name '*.proto')
 GENERATED := libs/contracts/src/onestop/__init__.py
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
 .PHONY: help deps tools install protos lint-protos breaking stack stack-down run stop status \
-        token test test-unit test-integration test-e2e bench clean constraints
+        token test test-unit test-integration test-e2e bench clean constraints image
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 deps:  ## system packages from Debian (needs root): RabbitMQ; Chromium for the page tests
 	@[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && command -v chromium >/dev/null || { \
@@ -89,6 +92,12 @@ test-e2e: install stack  ## end-to-end: services as processes, called over gRPC
 
 bench: install stack  ## benchmarks; writes bench/reports/
 	$(PY) -m bench
+
+IMAGE_TAG ?= 0.1.0
+image:  ## build one service's container image (SERVICE=intake), with Docker BuildKit
+	@[ -n "$(SERVICE)" ] || { echo "usage: make image SERVICE=<$(SERVICES)>" >&2; exit 2; }
+	docker build --build-arg SERVICE=$(SERVICE) --build-arg PORTS="$$($(PYTHON) $(SERVICES_PY) ports $(SERVICE))" \
+	  -t ghcr.io/onestop-vn/onestop-$(SERVICE):$(IMAGE_TAG) .
 
 constraints:  ## re-pin every installed package into constraints.txt
 	@{ head -2 constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^onestop-'; } > constraints.new && mv constraints.new constraints.txt

@@ -15,6 +15,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from onestop_chassis.services import BY_NAME
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MONGODB_URI = "mongodb://127.0.0.1:27017/"
 # The tests' own vhost; ONESTOP_TEST_VHOST gives a second checkout running tests at the same time its
@@ -92,7 +94,8 @@ class LocalPlatform:
                            capture_output=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for service in self.services:
-            for kind in ("worker", "api"):
+            # every process the one list declares, the api last (as deploy/local/services.sh does)
+            for kind in sorted(BY_NAME[service].processes, key=lambda k: k == "api"):
                 log = self.log_dir / f"{service}-{kind}.log"
                 popen = subprocess.Popen([VENV_BIN / f"onestop-{service}-{kind}"], env=self.env(service),
                                          stdout=open(log, "w", encoding="utf-8"), stderr=subprocess.STDOUT,

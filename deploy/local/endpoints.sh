@@ -4,9 +4,10 @@ cat <<TXT
 
 onestop is running (logs in .local/logs, stop with 'make stop')
   service     gRPC              api metrics                     worker metrics
-  intake      127.0.0.1:50051   http://127.0.0.1:9151/metrics   http://127.0.0.1:9251/metrics
-  routing     127.0.0.1:50052   http://127.0.0.1:9152/metrics   http://127.0.0.1:9252/metrics
-  documents   127.0.0.1:50053   http://127.0.0.1:9153/metrics   http://127.0.0.1:9253/metrics
+$(python3 "$(dirname "$0")/../../libs/chassis/src/onestop_chassis/services.py" table |
+  while read -r name grpc api worker _; do
+    printf '  %-11s 127.0.0.1:%-7s http://127.0.0.1:%s/metrics   http://127.0.0.1:%s/metrics\n' "$name" "$grpc" "$api" "$worker"
+  done)
   rabbitmq    amqp://127.0.0.1:5672
   ferretdb    mongodb://127.0.0.1:27017
   minio       http://127.0.0.1:9000

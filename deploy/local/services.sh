@@ -6,8 +6,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DATA="${ONESTOP_DATA:-$ROOT/.local}"
 VENV_BIN="$ROOT/.venv/bin"
-SERVICES=(intake routing documents)   # add a service here once its package exists
-declare -A GRPC=([intake]=50051 [routing]=50052 [documents]=50053 [survey]=50054 [delivery]=50055)
+# The services and their ports, from the one list (libs/chassis/src/onestop_chassis/services.py).
+SERVICES_PY="$ROOT/libs/chassis/src/onestop_chassis/services.py"
+read -r -a SERVICES <<< "$(python3 "$SERVICES_PY" names)"
+declare -A GRPC=()
+while read -r name grpc _; do GRPC[$name]=$grpc; done < <(python3 "$SERVICES_PY" table)
 mkdir -p "$DATA/run" "$DATA/logs"
 
 # The pid in the file is alive and is one of ours (a pid reused after a reboot is not).
@@ -22,11 +25,17 @@ start() {  # start SERVICE PROCESS
 }
 
 up() {
-  for s in "${SERVICES[@]}"; do start "$s" worker; start "$s" api; done
+  # every process of each service, the api last (its port tells that the service is up)
+  for s in "${SERVICES[@]}"; do
+    for p in $(python3 "$SERVICES_PY" processes "$s"); do [ "$p" = api ] || start "$s" "$p"; done
+    start "$s" api
+  done
   for s in "${SERVICES[@]}"; do
     for _ in $(seq 1 100); do port_open "${GRPC[$s]}" && break; sleep 0.2; done
     port_open "${GRPC[$s]}" || { echo "ERROR: $s api did not open port ${GRPC[$s]}; see $DATA/logs/$s-api.log" >&2; tail -5 "$DATA/logs/$s-api.log" >&2; exit 1; }
-    alive "$DATA/run/$s-worker.pid" || { echo "ERROR: $s worker exited; see $DATA/logs/$s-worker.log" >&2; tail -5 "$DATA/logs/$s-worker.log" >&2; exit 1; }
+    for p in $(python3 "$SERVICES_PY" processes "$s"); do
+      alive "$DATA/run/$s-$p.pid" || { echo "ERROR: $s $p exited; see $DATA/logs/$s-$p.log" >&2; tail -5 "$DATA/logs/$s-$p.log" >&2; exit 1; }
+    done
   done
 }
 
@@ -43,7 +52,7 @@ down() {
 
 status() {
   for s in "${SERVICES[@]}"; do
-    for p in api worker; do
+    for p in $(python3 "$SERVICES_PY" processes "$s"); do
       alive "$DATA/run/$s-$p.pid" && echo "$s-$p running (pid $(cat "$DATA/run/$s-$p.pid"))" || echo "$s-$p stopped"
     done
   done

@@ -12,6 +12,7 @@ import os
 import pathlib
 import re
 import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -184,17 +185,25 @@ def test_base_creates_no_secret():
     assert not of_kind(build("base"), "Secret"), "secrets belong to overlays, never to the base"
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_dockerfile_matches_the_manifests(service):
-    dockerfile = ROOT / "services" / service / "Dockerfile"
-    assert dockerfile.is_file(), f"{dockerfile} is missing"
-    text = dockerfile.read_text()
-    exposed = {int(p) for line in re.findall(r"^EXPOSE\s+(.+)$", text, re.M) for p in line.split()}
-    assert exposed == {GRPC_PORTS[service], API_METRICS_PORTS[service], WORKER_METRICS_PORTS[service]}
-    assert re.search(rf'^CMD \["onestop-{service}-api"\]$', text, re.M)
+def test_one_dockerfile_builds_every_service():
+    assert not list((ROOT / "services").glob("*/Dockerfile")), "one Dockerfile for all, at the root"
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^ARG SERVICE$", text, re.M) and re.search(r"^EXPOSE \$\{PORTS\}$", text, re.M)
+    assert re.search(r'^CMD \["/bin/sh", "-c", "exec onestop-\$\{ONESTOP_SERVICE\}-api"\]$', text, re.M)
+    assert re.search(r"^ENV ONESTOP_SERVICE=\$\{SERVICE\}", text, re.M)
     assert re.search(r"^USER 10001(:10001)?$", text, re.M), "a numeric non-root USER, so runAsNonRoot can verify it"
     runtime = [line for line in text.split(" AS runtime", 1)[1].splitlines() if not line.lstrip().startswith("#")]
     assert not [line for line in runtime if "grpcio-tools" in line], "grpcio-tools belongs to the builder only"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_make_image_passes_the_ports_the_manifests_use(service):
+    # `make image` exposes what services.py says; the manifests must use the same ports.
+    ports = subprocess.run([sys.executable, str(ROOT / "libs/chassis/src/onestop_chassis/services.py"), "ports", service],
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert [int(p) for p in ports] == [GRPC_PORTS[service], API_METRICS_PORTS[service], WORKER_METRICS_PORTS[service]]
+    makefile = (ROOT / "Makefile").read_text()
+    assert '--build-arg PORTS="$$($(PYTHON) $(SERVICES_PY) ports $(SERVICE))"' in makefile
 
 
 # --- documents -----------------------------------------------------------------------------------

@@ -12,13 +12,15 @@ from typing import ClassVar, Literal, TypeVar
 from pydantic import ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from onestop_chassis.services import SERVICES
+
 LOCAL_JWT_SECRET = "onestop-local-development-secret-do-not-use-in-production"
 
-# Ports every process uses unless told otherwise (README lists them).
-GRPC_PORTS = {"intake": 50051, "routing": 50052, "documents": 50053, "survey": 50054, "delivery": 50055}
-API_METRICS_PORTS = {name: 9100 + port - 50000 for name, port in GRPC_PORTS.items()}     # 9151..
-WORKER_METRICS_PORTS = {name: 9200 + port - 50000 for name, port in GRPC_PORTS.items()}  # 9251..
-WEB_PORTS = {"intake": 8051}  # public pages served by the worker (nameko @http), where a service has them
+# Ports every process uses unless told otherwise, from the one list of services (services.py).
+GRPC_PORTS = {s.name: s.grpc_port for s in SERVICES}
+API_METRICS_PORTS = {s.name: s.api_metrics_port for s in SERVICES}     # 9151..
+WORKER_METRICS_PORTS = {s.name: s.worker_metrics_port for s in SERVICES}  # 9251..
+WEB_PORTS = {s.name: s.web_port for s in SERVICES if s.web_port}  # public pages served by the worker
 
 
 class ConfigError(SystemExit):

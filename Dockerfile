@@ -1,18 +1,23 @@
 # syntax=docker/dockerfile:1
-# Documents's image: one image, two processes. The default command is the gRPC `api`; the Kubernetes
-# worker Deployment runs `onestop-documents-worker` from the same image.
+# One image per service, from this one file: the service is a build argument. Each image runs two
+# processes: the default command is the service's gRPC `api`; its Kubernetes worker Deployment runs
+# `onestop-<service>-worker` from the same image.
 #
-# Build from the repository root (the context needs constraints.txt, protos/ and libs/):
-#   docker build -f services/documents/Dockerfile -t ghcr.io/onestop-vn/onestop-documents:0.1.0 .
+# Build from the repository root with `make image SERVICE=intake` (it passes the service's ports
+# from libs/chassis/src/onestop_chassis/services.py), which runs:
+#   docker build --build-arg SERVICE=intake --build-arg PORTS="50051 9151 9251" \
+#       -t ghcr.io/onestop-vn/onestop-intake:0.1.0 .
 ARG PYTHON_IMAGE=python:3.11-slim
 
 # ---- builder: generate the stubs from protos/ and build every wheel the service needs ----------
 FROM ${PYTHON_IMAGE} AS builder
+ARG SERVICE
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
+RUN test -n "$SERVICE" || { echo "build with --build-arg SERVICE=<name> (see make image)" >&2; exit 1; }
 
 # grpcio-tools (protoc) lives only in this stage.
 COPY constraints.txt ./
@@ -20,16 +25,18 @@ RUN pip install -c constraints.txt grpcio-tools
 
 COPY protos/ protos/
 COPY libs/ libs/
-COPY services/documents/ services/documents/
+COPY services/${SERVICE}/ services/${SERVICE}/
 
 # Wheels for the three local packages and, because pip wheel resolves dependencies, for every
 # pinned third-party dependency too: the runtime stage then installs offline (--no-index).
 RUN python libs/contracts/generate.py \
  && pip wheel -c constraints.txt --wheel-dir /wheels \
-        ./libs/contracts ./libs/chassis ./services/documents
+        ./libs/contracts ./libs/chassis ./services/${SERVICE}
 
 # ---- runtime: the wheels only, no compilers, no grpcio-tools, not root ----------------------------
 FROM ${PYTHON_IMAGE} AS runtime
+ARG SERVICE
+ARG PORTS
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore \
@@ -39,7 +46,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 # The wheels are bind-mounted from the builder (BuildKit), so they never become an image layer.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     --mount=type=bind,source=constraints.txt,target=/tmp/constraints.txt \
-    pip install --no-index --find-links /wheels -c /tmp/constraints.txt onestop-documents \
+    pip install --no-index --find-links /wheels -c /tmp/constraints.txt onestop-${SERVICE} \
  && groupadd --system --gid 10001 onestop \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin onestop
@@ -47,7 +54,8 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 # Production settings that are the same wherever the image runs; the rest come from the
 # environment (see deploy/k8s/). ONESTOP_ENV=production makes JWT_SECRET (or
 # JWT_PUBLIC_KEY_FILE) mandatory: the process exits with status 2 without it.
-ENV ONESTOP_ENV=production \
+ENV ONESTOP_SERVICE=${SERVICE} \
+    ONESTOP_ENV=production \
     GRPC_HOST=0.0.0.0 \
     METRICS_HOST=0.0.0.0
 
@@ -55,6 +63,7 @@ ENV ONESTOP_ENV=production \
 USER 10001:10001
 
 # gRPC (api), Prometheus /metrics of the api, Prometheus /metrics of the worker.
-EXPOSE 50053 9153 9253
+EXPOSE ${PORTS}
 
-CMD ["onestop-documents-api"]
+# exec: the api is PID 1 and gets SIGTERM itself.
+CMD ["/bin/sh", "-c", "exec onestop-${ONESTOP_SERVICE}-api"]
