@@ -452,3 +452,21 @@ def test_the_receipt_renderer_itself_prints_the_paper(desk):
     pdf = forms.render_receipt(d, documents=[], lookup_url="https://example.vn", lookup_secret="ABCD2345",
                                collect_at="Quầy 1", officer_name="Trần Văn Đức")
     assert "Hộ chiếu số 12AB34567 (Pháp)" in _text(pdf)
+
+
+# -- the same kind: a foreigner's own phone number ------------------------------------------------
+
+@pytest.mark.parametrize("phone", ["+33 6 12 34 56 78", "+1 212 555 0100", "+82-10-1234-5678", "0912345678",
+                                   "+84912345678"])
+def test_a_foreign_phone_number_in_international_form_is_accepted(phone):
+    domain.validate_submission(domain.SubmitDossier(request_id="", procedure_code=PROCEDURE.code, channel=1,
+                                                    applicant=dataclasses.replace(FOREIGNER, phone=phone)))
+
+
+@pytest.mark.parametrize("phone", ["+33 6", "+0 612345678", "+3361234567890123", "0033612345678", "+84 12345",
+                                   "612345678"])
+def test_a_phone_number_of_no_country_is_refused(phone):
+    with pytest.raises(InvalidArgument) as info:
+        domain.validate_submission(domain.SubmitDossier(request_id="", procedure_code=PROCEDURE.code, channel=1,
+                                                        applicant=dataclasses.replace(FOREIGNER, phone=phone)))
+    assert [v.field for v in info.value.violations] == ["applicant.phone"]

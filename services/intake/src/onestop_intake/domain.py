@@ -328,6 +328,8 @@ class DossierResultReturned:
 # Matched with fullmatch (a trailing newline is not accepted) and ASCII digits only.
 TAX_CODE = re.compile(r"[0-9]{10}(-[0-9]{3})?")
 PHONE = re.compile(r"(\+84|0)[0-9]{9,10}")
+# A foreigner's own number: E.164 (ITU-T), "+", a country code other than 84, 15 digits at most.
+INTERNATIONAL_PHONE = re.compile(r"\+(?!84)[1-9][0-9]{7,14}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+", re.ASCII)
 PROCEDURE_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -386,8 +388,10 @@ def _validate_applicant(v: Violations, a: Applicant, channel: int) -> None:
         _text(v, "applicant.organisation_name", a.organisation_name, "organisation_name", required=True)
         if not TAX_CODE.fullmatch(a.tax_code):
             v.add("applicant.tax_code", "must be 10 digits, or 10 digits-3 digits for a branch")
-    if a.phone and not PHONE.fullmatch(normalise_phone(a.phone)):
-        v.add("applicant.phone", "must be a Vietnamese number such as 0912345678 or +84912345678")
+    if a.phone and not (PHONE.fullmatch(normalise_phone(a.phone))
+                        or INTERNATIONAL_PHONE.fullmatch(normalise_phone(a.phone))):
+        v.add("applicant.phone", "must be a Vietnamese number such as 0912345678 or +84912345678, or another "
+                                 "country's in international form such as +33612345678")
     if a.email and (len(a.email) > LIMITS["email"] or not EMAIL.fullmatch(a.email)):
         v.add("applicant.email", "is not an e-mail address")
     for part in ("line", "commune", "province"):
