@@ -17,6 +17,6 @@ $(python3 "$(dirname "$0")/../../libs/chassis/src/onestop_chassis/services.py" t
 Try it (a demo desk-officer token for unit 000.00.21.H17):
   TOKEN=\$(.venv/bin/onestop-token)
   $HOME/.cache/onestop/bin/grpcurl -plaintext 127.0.0.1:50051 list
-  $HOME/.cache/onestop/bin/grpcurl -plaintext -H "authorization: Bearer \$TOKEN" -d '{"procedure_code":"2.001610","channel":"CHANNEL_IN_PERSON","applicant":{"kind":"APPLICANT_KIND_PERSON","full_name":"Nguyễn Văn An","citizen_id":"001203004567","phone":"0912345678"},"documents":[{"name":"Giấy đề nghị đăng ký doanh nghiệp"},{"name":"Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân"}]}' 127.0.0.1:50051 onestop.intake.v1.IntakeService/SubmitDossier
+  $HOME/.cache/onestop/bin/grpcurl -plaintext -H "authorization: Bearer \$TOKEN" -d '{"procedure_code":"2.001610","channel":"CHANNEL_IN_PERSON","applicant":{"kind":"APPLICANT_KIND_PERSON","full_name":"Nguyễn Văn An","identity_document":{"type":"IDENTITY_DOCUMENT_TYPE_PERSONAL_ID_NUMBER","number":"001203004567"},"phone":"0912345678"},"documents":[{"name":"Giấy đề nghị đăng ký doanh nghiệp"},{"name":"Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân"}]}' 127.0.0.1:50051 onestop.intake.v1.IntakeService/SubmitDossier
   $HOME/.cache/onestop/bin/grpcurl -plaintext -H "authorization: Bearer \$TOKEN" -d '{"dossier_code":"<code from above>"}' 127.0.0.1:50052 onestop.routing.v1.RoutingService/GetCase
 TXT

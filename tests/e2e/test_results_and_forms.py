@@ -157,7 +157,7 @@ def test_result_is_recorded_retained_downloaded_by_the_citizen_and_returned(inta
         intake.ReturnResult(pb.ReturnResultRequest(code=code, method=pb.RETURN_METHOD_AT_DESK,
                                                    receiver_name="Nguyễn Thị Hồng Nhung"), metadata=bearer())
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "receiver_id_number" in error_info(err.value)[2]
+    assert "receiver_identity_document" in error_info(err.value)[2]  # neither field sent: the new one is named
     returned = intake.ReturnResult(pb.ReturnResultRequest(
         code=code, method=pb.RETURN_METHOD_AT_DESK, receiver_name="Nguyễn Thị Hồng Nhung",
         receiver_id_number="079203004567"), metadata=bearer()).dossier

@@ -32,7 +32,8 @@ def test_bearer_header_is_parsed(verifier):
 
 
 def test_expired_token(verifier):
-    token = auth.mint_token(SECRET, subject="s", roles=[], ttl_seconds=-10)
+    # Expired 10 s beyond the clock-skew leeway (expired within it is accepted: test_chassis_jwt_leeway).
+    token = auth.mint_token(SECRET, subject="s", roles=[], ttl_seconds=-(auth.DEFAULT_LEEWAY_SECONDS + 10))
     with pytest.raises(Unauthenticated) as info:
         verifier.verify(token)
     assert _reason(info) == "TOKEN_EXPIRED"

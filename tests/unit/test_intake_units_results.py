@@ -17,7 +17,7 @@ import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 
-from onestop_chassis import auth, codes
+from onestop_chassis import auth, codes, identity
 from onestop_chassis.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from onestop_intake import domain, form_filing, issued_forms, service, units
 from onestop_intake.adapters import mongo
@@ -48,7 +48,7 @@ DISTRICT_OFFICER = auth.Principal("officer-district", frozenset({auth.DESK_OFFIC
 CITIZEN = auth.Principal("citizen-7", frozenset({auth.CITIZEN}))
 PLATFORM = auth.Principal("platform", frozenset({auth.SERVICE}))
 APPLICANT = domain.Applicant(kind=domain.ApplicantKind.PERSON, full_name="Nguyễn Thị Hồng Nhung",
-                             citizen_id="046190001234", phone="0912345678")
+                             identity=identity.personal_id_number("046190001234"), phone="0912345678")
 
 P_JUSTICE = domain.Procedure("1.000948", "Cấp phiếu lý lịch tư pháp", domain.WorkingDuration(days=3), JUSTICE.code)
 P_LAND = domain.Procedure("1.004227", "Đăng ký biến động đất đai", domain.WorkingDuration(days=10),
@@ -678,7 +678,8 @@ def test_return_at_the_desk_to_a_named_person(desk):
                                     note=" Nhận thay theo giấy ủy quyền ")
     assert returned.status == S.RESULT_RETURNED and returned.version == 3
     assert returned.result_return == domain.ResultReturn(
-        clock.now, domain.ReturnMethod.AT_DESK, OFFICER.subject, "Lê Văn Bình", "001203004567", "",
+        clock.now, domain.ReturnMethod.AT_DESK, OFFICER.subject, "Lê Văn Bình",
+        identity.personal_id_number("001203004567"), "",
         "Nhận thay theo giấy ủy quyền")
     assert returned.result == d.result
     assert "Lê Văn Bình" in returned.history[-1].note and returned.history[-1].status == S.RESULT_RETURNED
@@ -688,12 +689,12 @@ def test_return_at_the_desk_to_a_named_person(desk):
 @pytest.mark.parametrize("name, id_number, fields", [
     ("", "001203004567", ["receiver_name"]),
     ("   ", "001203004567", ["receiver_name"]),
-    ("Lê Văn Bình", "", ["receiver_id_number"]),
+    ("Lê Văn Bình", "", ["receiver_identity_document"]),  # neither field: the new one is named
     ("Lê Văn Bình", "12345678901", ["receiver_id_number"]),    # 11 digits
     ("Lê Văn Bình", "0012030045678", ["receiver_id_number"]),  # 13 digits
     ("Lê Văn Bình", "00120300456A", ["receiver_id_number"]),
     ("Lê Văn Bình", "００１２０３００４５６７", ["receiver_id_number"]),  # full-width digits
-    ("", "", ["receiver_name", "receiver_id_number"]),
+    ("", "", ["receiver_name", "receiver_identity_document"]),
 ])
 def test_return_at_the_desk_needs_a_name_and_a_12_digit_id(desk, name, id_number, fields):
     intake, store, _ = desk

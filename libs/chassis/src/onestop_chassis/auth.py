@@ -7,6 +7,11 @@ in production, so only the identity provider holds the signing key.
 Policies are declared on servicer methods with `@public` or `@requires(role, ...)`; a method
 without one needs a valid token with any role. Finer checks (agency ownership) are the service
 layer's authorisation hooks, using `Principal`.
+
+Clocks disagree: a token issued by a machine a few seconds ahead carries an `iat` (and maybe an
+`nbf`) in this server's future, and one a few seconds behind sees `exp` pass early. The verifier
+allows `leeway` seconds on `iat`, `nbf` and `exp` alike (RFC 7519 §4.1.4-4.1.6: "implementers MAY
+provide for some small leeway, usually no more than a few minutes, to account for clock skew").
 """
 
 from __future__ import annotations
@@ -102,16 +107,30 @@ def set_current_principal(principal: Principal | None) -> contextvars.Token:
     return _current.set(principal)
 
 
+# Seconds of clock skew allowed on iat, nbf and exp unless configured (JWT_LEEWAY_SECONDS), and
+# the most a setting may allow: a leeway also lengthens every token's life by as much.
+DEFAULT_LEEWAY_SECONDS = 30
+MAX_LEEWAY_SECONDS = 300
+
+
 class TokenVerifier:
-    def __init__(self, *, secret: str = "", public_key: str = "", audience: str = "onestop", issuer: str = ""):
+    """Verifies bearer JWTs: signature, audience, issuer, `sub` and `exp` required; `iat`, `nbf`
+    and `exp` are compared with this server's clock allowing `leeway` seconds (0 to
+    MAX_LEEWAY_SECONDS) of skew either way."""
+
+    def __init__(self, *, secret: str = "", public_key: str = "", audience: str = "onestop", issuer: str = "",
+                 leeway: float = DEFAULT_LEEWAY_SECONDS):
         if not (secret or public_key):
             raise ValueError("TokenVerifier needs a secret or a public key")
+        if not 0 <= leeway <= MAX_LEEWAY_SECONDS:
+            raise ValueError(f"the JWT leeway must be between 0 and {MAX_LEEWAY_SECONDS} seconds, not {leeway}")
         if public_key and not jwt.algorithms.has_crypto:
             raise RuntimeError("JWT_PUBLIC_KEY_FILE needs the 'cryptography' package (pyjwt[crypto])")
         self._key = public_key or secret
         self._algorithms = ["RS256", "ES256"] if public_key else ["HS256"]
         self._audience = audience
         self._issuer = issuer or None
+        self._leeway = leeway
 
     @classmethod
     def from_settings(cls, settings) -> "TokenVerifier":
@@ -120,7 +139,7 @@ class TokenVerifier:
             with open(settings.jwt_public_key_file, encoding="utf-8") as fh:
                 public_key = fh.read()
         return cls(secret=settings.jwt_secret, public_key=public_key,
-                   audience=settings.jwt_audience, issuer=settings.jwt_issuer)
+                   audience=settings.jwt_audience, issuer=settings.jwt_issuer, leeway=settings.jwt_leeway_seconds)
 
     def principal_from_header(self, authorization: str | None) -> Principal | None:
         """None when there is no header; raises Unauthenticated for a header that is not a valid token."""
@@ -132,11 +151,21 @@ class TokenVerifier:
         return self.verify(token.strip())
 
     def verify(self, token: str) -> Principal:
+        """The token's principal. Raises Unauthenticated TOKEN_EXPIRED (exp more than the leeway
+        ago), TOKEN_NOT_YET_VALID (iat or nbf more than the leeway ahead of this server's clock) or
+        TOKEN_INVALID (signature, audience, issuer, missing claims, malformed)."""
         try:
             claims = jwt.decode(token, self._key, algorithms=self._algorithms, audience=self._audience,
-                                issuer=self._issuer, options={"require": ["sub", "exp"]})
+                                issuer=self._issuer, options={"require": ["sub", "exp"]}, leeway=self._leeway)
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("TOKEN_EXPIRED", "the bearer token has expired: get a new one") from None
+        except jwt.ImmatureSignatureError as exc:
+            claim = "nbf" if "(nbf)" in str(exc) else "iat"
+            raise Unauthenticated(
+                "TOKEN_NOT_YET_VALID",
+                f"the bearer token is not valid yet: its {claim} is more than {self._leeway:g} s ahead of this "
+                "server's clock; check the clock of the machine that issued it (or JWT_LEEWAY_SECONDS)",
+                metadata={"claim": claim, "leeway_seconds": f"{self._leeway:g}"}) from None
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated("TOKEN_INVALID", f"the bearer token is not valid: {exc}") from None
         roles = claims.get("roles") or []
@@ -146,9 +175,10 @@ class TokenVerifier:
 
 
 def mint_token(secret: str, *, subject: str, roles, agency: str = "", ttl_seconds: int = 3600,
-               audience: str = "onestop", issuer: str = "") -> str:
-    """An HS256 token for the local stack, tests and demos. Production tokens come from the IdP."""
-    now = int(time.time())
+               audience: str = "onestop", issuer: str = "", now: float | None = None) -> str:
+    """An HS256 token for the local stack, tests and demos. Production tokens come from the IdP.
+    `now` (Unix seconds) stands for the issuing machine's clock: iat = now, exp = now + ttl."""
+    now = int(time.time() if now is None else now)
     claims = {"sub": subject, "roles": list(roles), "agency": agency, "aud": audience,
               "iat": now, "exp": now + ttl_seconds}
     if issuer:

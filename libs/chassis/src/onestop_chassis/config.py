@@ -12,7 +12,8 @@ from typing import ClassVar, Literal, TypeVar
 from pydantic import ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from onestop_chassis.services import SERVICES
+from .auth import DEFAULT_LEEWAY_SECONDS, MAX_LEEWAY_SECONDS
+from .services import SERVICES
 
 LOCAL_JWT_SECRET = "onestop-local-development-secret-do-not-use-in-production"
 
@@ -59,6 +60,10 @@ class ServiceSettings(BaseSettings):
     jwt_public_key_file: str = ""
     jwt_audience: str = "onestop"
     jwt_issuer: str = ""
+    # Seconds of clock skew allowed on a token's iat, nbf and exp (RFC 7519), 0 to 300. 30 s covers
+    # machines whose clocks drift without NTP for a while, and is small next to a token's life
+    # (1 to 8 hours), which it lengthens by as much.
+    jwt_leeway_seconds: float = DEFAULT_LEEWAY_SECONDS
     # Bearer token this service presents when it calls other services (role "service", issued by
     # the identity provider). Empty: minted from JWT_SECRET, which only works with a shared secret.
     service_token: str = ""
@@ -84,6 +89,8 @@ class ServiceSettings(BaseSettings):
         for port_name in ("grpc_port", "api_metrics_port", "worker_metrics_port"):
             if not 0 < getattr(self, port_name) < 65536:
                 raise ValueError(f"{port_name.upper()} must be a TCP port between 1 and 65535")
+        if not 0 <= self.jwt_leeway_seconds <= MAX_LEEWAY_SECONDS:
+            raise ValueError(f"JWT_LEEWAY_SECONDS must be between 0 and {MAX_LEEWAY_SECONDS} seconds")
         if self.outbox_poll_seconds <= 0:
             raise ValueError("OUTBOX_POLL_SECONDS must be greater than 0")
         if self.onestop_env == "production":

@@ -173,7 +173,8 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         dossier = self._service.return_result(
             request.code.strip(), auth.current_principal(), method=request.method, receiver_name=request.receiver_name,
             receiver_id_number=request.receiver_id_number, postal_tracking_number=request.postal_tracking_number,
-            note=request.note)
+            note=request.note,
+            receiver_identity=proto.identity_from_proto(request, "receiver_identity_document"))
         return intake_pb2.ReturnResultResponse(dossier=self._acted("return_result", dossier))
 
     # -- agencies and units -----------------------------------------------------------------------

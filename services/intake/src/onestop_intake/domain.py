@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
-from onestop_chassis import codes
+from onestop_chassis import codes, identity
 from onestop_chassis.errors import FailedPrecondition, FieldViolation, InvalidArgument, Violations
 
 
@@ -64,12 +64,16 @@ class Address:
 class Applicant:
     kind: int
     full_name: str
+    # Deprecated input (onestop.common.v1.Applicant.citizen_id): read as the identity
+    # PERSONAL_ID_NUMBER when `identity` is not given. A received dossier keeps only `identity`.
     citizen_id: str = ""
     organisation_name: str = ""
     tax_code: str = ""
     phone: str = ""
     email: str = ""
     address: Address = Address()
+    # The identity paper shown: a person's own; an organisation's representative's (optional).
+    identity: identity.IdentityDocument | None = None
 
 
 @dataclass(frozen=True)
@@ -225,7 +229,8 @@ class ResultReturn:
     method: ReturnMethod
     returned_by: str
     receiver_name: str = ""
-    receiver_id_number: str = ""
+    # The identity paper the collector showed at the desk (normalised).
+    receiver_identity: identity.IdentityDocument | None = None
     postal_tracking_number: str = ""
     note: str = ""
 
@@ -321,9 +326,10 @@ class DossierResultReturned:
 
 
 # Matched with fullmatch (a trailing newline is not accepted) and ASCII digits only.
-CITIZEN_ID = re.compile(r"[0-9]{12}")
 TAX_CODE = re.compile(r"[0-9]{10}(-[0-9]{3})?")
 PHONE = re.compile(r"(\+84|0)[0-9]{9,10}")
+# A foreigner's own number: E.164 (ITU-T), "+", a country code other than 84, 15 digits at most.
+INTERNATIONAL_PHONE = re.compile(r"\+(?!84)[1-9][0-9]{7,14}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+", re.ASCII)
 PROCEDURE_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -362,18 +368,30 @@ def validate_submission(cmd: SubmitDossier) -> None:
     v.raise_if_any()
 
 
+def applicant_identity(a: Applicant, v: Violations | None = None) -> identity.IdentityDocument | None:
+    """The applicant's identity paper, normalised: `identity`, or the deprecated `citizen_id`.
+    Required for a person; violations name the field the caller used."""
+    return identity.resolve(
+        a.identity, a.citizen_id, field="applicant.identity_document", legacy_field="applicant.citizen_id",
+        violations=v if v is not None else Violations(),
+        required="is required for a person: the identity paper shown, e.g. {type: PERSONAL_ID_NUMBER, "
+                 "number: 001203004567} or {type: PASSPORT, number: ..., issuing_country: FRA}"
+        if a.kind == ApplicantKind.PERSON else "")
+
+
 def _validate_applicant(v: Violations, a: Applicant, channel: int) -> None:
     if a.kind not in ApplicantKind.__members__.values():
         v.add("applicant.kind", "must be 1 (person) or 2 (organisation)")
     _text(v, "applicant.full_name", a.full_name, "full_name", required=True)
-    if a.kind == ApplicantKind.PERSON and not CITIZEN_ID.fullmatch(a.citizen_id):
-        v.add("applicant.citizen_id", "must be the 12-digit personal identification number")
+    applicant_identity(a, v)
     if a.kind == ApplicantKind.ORGANISATION:
         _text(v, "applicant.organisation_name", a.organisation_name, "organisation_name", required=True)
         if not TAX_CODE.fullmatch(a.tax_code):
             v.add("applicant.tax_code", "must be 10 digits, or 10 digits-3 digits for a branch")
-    if a.phone and not PHONE.fullmatch(normalise_phone(a.phone)):
-        v.add("applicant.phone", "must be a Vietnamese number such as 0912345678 or +84912345678")
+    if a.phone and not (PHONE.fullmatch(normalise_phone(a.phone))
+                        or INTERNATIONAL_PHONE.fullmatch(normalise_phone(a.phone))):
+        v.add("applicant.phone", "must be a Vietnamese number such as 0912345678 or +84912345678, or another "
+                                 "country's in international form such as +33612345678")
     if a.email and (len(a.email) > LIMITS["email"] or not EMAIL.fullmatch(a.email)):
         v.add("applicant.email", "is not an e-mail address")
     for part in ("line", "commune", "province"):
@@ -395,7 +413,7 @@ def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: st
     channel = Channel(cmd.channel)
     online = channel == Channel.ONLINE
     status = DossierStatus.NEW if online else DossierStatus.RECEIVED
-    applicant = cmd.applicant
+    applicant = replace(cmd.applicant, citizen_id="", identity=applicant_identity(cmd.applicant))
     if applicant.phone:
         applicant = Applicant(**{**applicant.__dict__, "phone": normalise_phone(applicant.phone)})
     dossier = Dossier(
@@ -527,18 +545,23 @@ def record_result(d: Dossier, *, at: dt.datetime, summary: str, actor: str, zone
 
 
 def return_result(d: Dossier, *, at: dt.datetime, method: int, actor: str, receiver_name: str = "",
-                  receiver_id_number: str = "", postal_tracking_number: str = "", note: str = ""):
-    """The result was handed over (→ 10): at the desk to a named person, by post with a tracking
-    number (only where the procedure allows it), or online."""
+                  receiver_id_number: str = "", postal_tracking_number: str = "", note: str = "",
+                  receiver_identity: identity.IdentityDocument | None = None):
+    """The result was handed over (→ 10): at the desk to a named person with the identity paper
+    they show (`receiver_identity`, or the deprecated 12-digit `receiver_id_number`), by post with a
+    tracking number (only where the procedure allows it), or online."""
     _check(d, "return_result")
     v = Violations()
     if method not in ReturnMethod.__members__.values():
         v.add("method", "must be 1 (at the desk), 2 (by post) or 3 (online)")
     _text(v, "note", note, "request_content")
+    collector = None
     if method == ReturnMethod.AT_DESK:
         _text(v, "receiver_name", receiver_name, "full_name", required=True)
-        if not CITIZEN_ID.fullmatch(receiver_id_number.strip()):
-            v.add("receiver_id_number", "must be the collector's 12-digit personal identification number")
+        collector = identity.resolve(
+            receiver_identity, receiver_id_number.strip(), field="receiver_identity_document",
+            legacy_field="receiver_id_number", violations=v,
+            required="is required at the desk: the identity paper the collector shows (type and number)")
     if method == ReturnMethod.BY_POST:
         if not re.fullmatch(r"[0-9A-Za-z-]{6,40}", postal_tracking_number.strip()):
             v.add("postal_tracking_number", "is required for a postal return: 6 to 40 letters, digits or '-'")
@@ -548,9 +571,10 @@ def return_result(d: Dossier, *, at: dt.datetime, method: int, actor: str, recei
         raise FailedPrecondition("POSTAL_RETURN_NOT_ALLOWED",
                                  f"procedure {d.procedure_code} does not allow returning the result by post; "
                                  "return it at the desk", metadata={"procedure_code": d.procedure_code})
-    handed = ResultReturn(at, method, actor, receiver_name.strip(), receiver_id_number.strip(),
+    handed = ResultReturn(at, method, actor, receiver_name.strip(), collector,
                           postal_tracking_number.strip(), note.strip())
-    detail = {ReturnMethod.AT_DESK: f" cho {handed.receiver_name}",
+    detail = {ReturnMethod.AT_DESK: f" cho {handed.receiver_name}"
+                                    + (f", {identity.label_vi(collector)}" if collector else ""),
               ReturnMethod.BY_POST: f", số hiệu bưu gửi {handed.postal_tracking_number}"}.get(method, "")
     new = _moved(d, S.RESULT_RETURNED, at, actor,
                  f"{ACTION_LABELS_VI['return_result']} {RETURN_METHOD_LABELS_VI[method]}{detail}"

@@ -36,7 +36,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (HRFlowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table,
                                 TableStyle)
 
-from onestop_chassis import clock
+from onestop_chassis import clock, identity
 
 from . import domain
 from .worktime import VIETNAM
@@ -189,6 +189,16 @@ def _line(st: _Styles, label: str, value: str, *, bold_value: bool = True, style
     return Paragraph(f"{label}: {shown}", style or st.body)
 
 
+def _identity_line(st: _Styles, a: domain.Applicant) -> list:
+    """The identity paper with its Vietnamese name: 'Hộ chiếu số C1234567 (Pháp)',
+    'Số định danh cá nhân: 001203004567'; none when the dossier has none (an organisation's)."""
+    document = a.identity or (identity.personal_id_number(a.citizen_id) if a.citizen_id else None)
+    if document is None:
+        return []
+    before, number, after = identity.parts_vi(document)  # _x strips the spaces around the number
+    return [Paragraph(f"{_x(before)} <b>{_x(number)}</b>" + (f" {_x(after)}" if after.strip() else ""), st.body)]
+
+
 def _applicant_lines(st: _Styles, a: domain.Applicant) -> list:
     lines = []
     if a.kind == domain.ApplicantKind.ORGANISATION:
@@ -196,12 +206,10 @@ def _applicant_lines(st: _Styles, a: domain.Applicant) -> list:
         if a.tax_code:
             lines.append(_line(st, "Mã số thuế", _x(a.tax_code)))
         lines.append(_line(st, "Người đại diện / người nộp hồ sơ", _x(a.full_name)))
-        if a.citizen_id:
-            lines.append(_line(st, "Số định danh cá nhân (CCCD)", _x(a.citizen_id)))
+        lines += _identity_line(st, a)
     else:
         lines.append(_line(st, "Ông/Bà", _x(a.full_name)))
-        if a.citizen_id:
-            lines.append(_line(st, "Số định danh cá nhân (CCCD)", _x(a.citizen_id)))
+        lines += _identity_line(st, a)
     address = _address(a.address)
     if address:
         lines.append(_line(st, "Địa chỉ", escape(address), bold_value=False))

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import asdict, dataclass, replace
 from typing import Callable, Protocol
 
-from onestop_chassis import auth, codes
+from onestop_chassis import auth, codes, identity
 from onestop_chassis.clock import to_ms, utcnow
 from onestop_chassis.errors import (AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument,
                                     NotFound, PermissionDenied, Unavailable)
@@ -74,6 +74,10 @@ def _fingerprint(cmd: domain.SubmitDossier, unit_code: str) -> str:
     """What a retry must repeat to get the same dossier back: the content and the receiving unit."""
     body = asdict(cmd)
     body.pop("request_id")
+    if body["applicant"]["identity"] is None:
+        # As before identity documents existed: a retry with the deprecated citizen_id gets the
+        # dossier stored before the upgrade back.
+        body["applicant"].pop("identity")
     body["receiving_unit_code"] = unit_code
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -238,10 +242,13 @@ class IntakeService:
             d, at=at, summary=summary, actor=actor.subject, zone=VIETNAM))
 
     def return_result(self, code: str, actor: auth.Principal, *, method: int, receiver_name: str = "",
-                      receiver_id_number: str = "", postal_tracking_number: str = "", note: str = "") -> domain.Dossier:
+                      receiver_id_number: str = "", postal_tracking_number: str = "", note: str = "",
+                      receiver_identity: identity.IdentityDocument | None = None) -> domain.Dossier:
+        """`receiver_identity`, or the deprecated 12-digit `receiver_id_number`: see domain.return_result."""
         return self._change(code, actor, "return_result", lambda d, at: domain.return_result(
             d, at=at, method=method, actor=actor.subject, receiver_name=receiver_name,
-            receiver_id_number=receiver_id_number, postal_tracking_number=postal_tracking_number, note=note))
+            receiver_id_number=receiver_id_number, postal_tracking_number=postal_tracking_number, note=note,
+            receiver_identity=receiver_identity))
 
     # -- public lookup ------------------------------------------------------------------------------
     def lookup(self, code: str, secret: str) -> domain.Dossier:

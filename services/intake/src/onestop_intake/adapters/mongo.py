@@ -10,6 +10,7 @@ from enum import IntEnum
 import mongoengine as me
 from pymongo.errors import DuplicateKeyError
 
+from onestop_chassis import identity
 from onestop_chassis.outbox import OutboxWriter
 from onestop_chassis.request_ids import RequestIndex
 from onestop_chassis.versions import VersionClaims
@@ -111,7 +112,11 @@ def _to_doc(d: domain.Dossier, outbox: list[dict]) -> DossierDoc:
         fees=[{**f.__dict__, "exemptions": list(f.exemptions)} for f in d.fees],
         postal_return_allowed=d.postal_return_allowed,
         procedure_code=d.procedure_code, procedure_name=d.procedure_name,
-        applicant={**{k: v for k, v in a.__dict__.items() if k != "address"}, "address": dict(a.address.__dict__)},
+        applicant={**{k: v for k, v in a.__dict__.items() if k not in ("address", "identity", "citizen_id")},
+                   "address": dict(a.address.__dict__),
+                   # receive() leaves only `identity`; a dossier built with the deprecated field keeps it too
+                   "identity": _identity_doc(a.identity or (identity.personal_id_number(a.citizen_id)
+                                                            if a.citizen_id else None))},
         channel=int(d.channel),
         receiving_unit={"code": d.receiving_unit.code, "name": d.receiving_unit.name,
                         "parent_code": d.receiving_unit.parent_code},
@@ -136,17 +141,44 @@ def _plain(value) -> dict:
     """A frozen dataclass of the dossier → a stored dict ({} for None); enums and tuples as plain values."""
     if value is None:
         return {}
-    return {k: (int(v) if isinstance(v, IntEnum) else list(v) if isinstance(v, tuple) else v)
+    return {k: (int(v) if isinstance(v, IntEnum) else list(v) if isinstance(v, tuple)
+                else _identity_doc(v) if isinstance(v, identity.IdentityDocument) else v)
             for k, v in value.__dict__.items()}
 
 
-def _from_doc(doc: DossierDoc) -> domain.Dossier:
-    a = dict(doc.applicant)
+# Identity papers are stored as {type, number, issuing_country}. Dossiers stored before they
+# existed hold a 12-digit `citizen_id` (applicant) or `receiver_id_number` (result return): read as
+# the personal identification number, so old documents need no migration.
+def _identity_doc(d: identity.IdentityDocument | None) -> dict | None:
+    return None if d is None else {"type": int(d.type), "number": d.number, "issuing_country": d.issuing_country}
+
+
+def _identity_from_doc(stored: dict | None, legacy_number: str = "") -> identity.IdentityDocument | None:
+    if stored:
+        return identity.IdentityDocument(identity.DocumentType(stored["type"]), stored["number"],
+                                         stored.get("issuing_country", ""))
+    return identity.personal_id_number(legacy_number) if legacy_number else None
+
+
+def _applicant_from_doc(stored: dict) -> domain.Applicant:
+    a = dict(stored)
     address = domain.Address(**a.pop("address", {}))
+    document = _identity_from_doc(a.pop("identity", None), a.pop("citizen_id", ""))
+    return domain.Applicant(**a, address=address, identity=document)
+
+
+def _result_return_from_doc(stored: dict) -> domain.ResultReturn:
+    r = dict(stored)
+    document = _identity_from_doc(r.pop("receiver_identity", None), r.pop("receiver_id_number", ""))
+    return domain.ResultReturn(**{**r, "returned_at": as_utc(r["returned_at"]),
+                                  "method": domain.ReturnMethod(r["method"]), "receiver_identity": document})
+
+
+def _from_doc(doc: DossierDoc) -> domain.Dossier:
     return domain.Dossier(
         code=doc.code, request_id=doc.request_id, fingerprint=doc.fingerprint,
         procedure_code=doc.procedure_code, procedure_name=doc.procedure_name,
-        applicant=domain.Applicant(**a, address=address), channel=domain.Channel(doc.channel),
+        applicant=_applicant_from_doc(doc.applicant), channel=domain.Channel(doc.channel),
         status=domain.DossierStatus(doc.status), receiving_unit=domain.Unit(**doc.receiving_unit),
         received_at=as_utc(doc.received_at), appointment_at=as_utc(doc.appointment_at),
         legal_duration=domain.WorkingDuration(**doc.legal_duration), request_content=doc.request_content,
@@ -167,9 +199,7 @@ def _from_doc(doc: DossierDoc) -> domain.Dossier:
         result=domain.ProcessingResult(**{**doc.result, "finished_at": as_utc(doc.result["finished_at"]),
                                           "timeliness": domain.Timeliness(doc.result["timeliness"])})
         if doc.result else None,
-        result_return=domain.ResultReturn(**{**doc.result_return, "returned_at": as_utc(doc.result_return["returned_at"]),
-                                             "method": domain.ReturnMethod(doc.result_return["method"])})
-        if doc.result_return else None,
+        result_return=_result_return_from_doc(doc.result_return) if doc.result_return else None,
     )
 
 

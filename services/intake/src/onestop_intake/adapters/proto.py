@@ -7,9 +7,25 @@ import datetime as dt
 from onestop.common.v1 import common_pb2 as common
 from onestop.intake.v1 import intake_pb2 as pb
 
+from onestop_chassis import identity
 from onestop_chassis.errors import FieldViolation, InvalidArgument, Violations
 
 from .. import catalogue, domain
+
+
+def identity_from_proto(message, field: str) -> identity.IdentityDocument | None:
+    """The IdentityDocument `field` of `message` as sent (checked later by the domain), or None
+    when the field is not set."""
+    if not message.HasField(field):
+        return None
+    d = getattr(message, field)
+    return identity.IdentityDocument(type=d.type, number=d.number, issuing_country=d.issuing_country)
+
+
+def identity_to_proto(d: identity.IdentityDocument | None) -> common.IdentityDocument | None:
+    if d is None:
+        return None
+    return common.IdentityDocument(type=int(d.type), number=d.number, issuing_country=d.issuing_country)
 
 
 def applicant_from_proto(a: common.Applicant) -> domain.Applicant:
@@ -17,14 +33,18 @@ def applicant_from_proto(a: common.Applicant) -> domain.Applicant:
         kind=a.kind, full_name=a.full_name.strip(), citizen_id=a.citizen_id.strip(),
         organisation_name=a.organisation_name.strip(), tax_code=a.tax_code.strip(),
         phone=a.phone.strip(), email=a.email.strip(),
-        address=domain.Address(line=a.address.line, commune=a.address.commune, province=a.address.province))
+        address=domain.Address(line=a.address.line, commune=a.address.commune, province=a.address.province),
+        identity=identity_from_proto(a, "identity_document"))
 
 
 def applicant_to_proto(a: domain.Applicant) -> common.Applicant:
+    # citizen_id (deprecated) is still filled for clients that read it, where the paper carries
+    # the personal identification number.
     return common.Applicant(
-        kind=a.kind, full_name=a.full_name, citizen_id=a.citizen_id, organisation_name=a.organisation_name,
-        tax_code=a.tax_code, phone=a.phone, email=a.email,
-        address=common.Address(line=a.address.line, commune=a.address.commune, province=a.address.province))
+        kind=a.kind, full_name=a.full_name, citizen_id=a.identity.personal_number if a.identity else a.citizen_id,
+        organisation_name=a.organisation_name, tax_code=a.tax_code, phone=a.phone, email=a.email,
+        address=common.Address(line=a.address.line, commune=a.address.commune, province=a.address.province),
+        identity_document=identity_to_proto(a.identity))
 
 
 def duration_to_proto(d: domain.WorkingDuration) -> common.WorkingDuration:
@@ -79,7 +99,9 @@ def dossier_to_proto(d: domain.Dossier) -> pb.Dossier:
     if d.result_return is not None:
         r = d.result_return
         message.result_return.MergeFrom(pb.ResultReturn(
-            method=int(r.method), receiver_name=r.receiver_name, receiver_id_number=r.receiver_id_number,
+            method=int(r.method), receiver_name=r.receiver_name,
+            receiver_id_number=r.receiver_identity.personal_number if r.receiver_identity else "",
+            receiver_identity_document=identity_to_proto(r.receiver_identity),
             postal_tracking_number=r.postal_tracking_number, returned_by=r.returned_by, note=r.note))
         message.result_return.returned_at.FromDatetime(r.returned_at)
     return message
