@@ -110,7 +110,8 @@ class IntakeService:
             raise FailedPrecondition("PROCEDURE_INACTIVE",
                                      f"procedure {procedure.code} ({procedure.name}) is not accepted{when}",
                                      metadata={"procedure_code": procedure.code})
-        domain.check_documents(cmd, procedure)
+        # The dossier keeps the catalogue's wording of each component, however it was typed.
+        cmd = replace(cmd, documents=domain.check_documents(cmd, procedure))
         unit = self._catalogue.unit(unit_code)
         if unit is None:
             raise NotFound("UNIT_NOT_FOUND", f"no desk is registered for unit code {unit_code}",
@@ -185,6 +186,9 @@ class IntakeService:
 
     # -- desk actions ---------------------------------------------------------------------------
     def get(self, code: str, actor: auth.Principal) -> domain.Dossier:
+        """The dossier with this code, as typed (see `codes.normalise_code`): INVALID_ARGUMENT for
+        what is no dossier code, PERMISSION_DENIED for another agency's, NOT_FOUND otherwise."""
+        code = codes.normalise_code(code)
         if not codes.is_dossier_code(code):
             raise InvalidArgument.from_violations([FieldViolation(
                 "code", "is not a dossier code like 000.00.21.H17-261123-0001")])
@@ -245,10 +249,14 @@ class IntakeService:
 
     # -- public lookup ------------------------------------------------------------------------------
     def lookup(self, code: str, secret: str) -> domain.Dossier:
-        """The dossier whose code and lookup secret match; the same NOT_FOUND for any mismatch."""
+        """The dossier whose code and lookup secret match; the same NOT_FOUND for any mismatch.
+        Both are taken as people type them: any case, spaces, full-width digits, an en dash
+        (`codes.normalise_code`)."""
+        code = codes.normalise_code(code)
         dossier = self._dossiers.by_code(code) if codes.is_dossier_code(code) else None
+        typed = codes.normalise_code(secret).encode()
         if dossier is None or not dossier.lookup_secret or \
-                not hmac.compare_digest(dossier.lookup_secret.encode(), secret.strip().upper().encode()):
+                not hmac.compare_digest(dossier.lookup_secret.encode(), typed):
             raise NotFound("NO_MATCH", "no dossier matches this code and lookup secret; check both on the receipt")
         return dossier
 
@@ -321,7 +329,8 @@ class CatalogueService:
         actor.require_agency(unit_code, action=f"change procedure {code}")
 
     def get(self, code: str) -> domain.Procedure:
-        procedure = self._store.procedure(code.strip()) if code.strip() else None
+        code = codes.normalise_code(code)  # as typed: "dp.ht.0002", full-width digits
+        procedure = self._store.procedure(code) if code else None
         if procedure is None:
             raise NotFound("PROCEDURE_NOT_FOUND", f"no procedure has code {code!r}", metadata={"code": code})
         return procedure
