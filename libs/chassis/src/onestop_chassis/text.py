@@ -20,6 +20,7 @@ Keys are for comparing only: store and print the original (NFC) text, never a ke
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -49,6 +50,7 @@ def nfc(s: str) -> str:
     return s if unicodedata.is_normalized("NFC", s) else unicodedata.normalize("NFC", s)
 
 
+@functools.lru_cache(maxsize=8192)  # pure, and the same names (catalogue entries) come back often
 def name_key(s: str) -> str:
     """The comparison key of a name: equal keys mean the same name to a Vietnamese reader.
 
@@ -66,6 +68,7 @@ def name_key(s: str) -> str:
     return " ".join(s.casefold().split())
 
 
+@functools.lru_cache(maxsize=8192)
 def search_key(s: str) -> str:
     """`name_key` without diacritics and with đ → d: "Đăng ký" and "dang ky" have the same key.
     For search only, where people type without Vietnamese input; names are matched by `name_key`."""
