@@ -82,6 +82,9 @@ class Dossiers:
     def by_code(self, code):
         return self.by.get(code)
 
+    def update(self, dossier, events, *, actor, action):
+        self.by[dossier.code] = dossier
+
 
 class Catalogue:
     def procedure(self, code):
@@ -115,6 +118,14 @@ def test_the_dossier_stores_the_catalogues_wording_not_the_citizens_spelling(int
     assert [d.name for d in stored.documents] == [REQUEST_FORM, COPY, HEALTH]
 
 
+def test_a_supplement_request_names_catalogue_documents_in_the_catalogues_wording(intake):
+    svc, dossiers = intake
+    submitted = svc.submit(_cmd(REQUEST_FORM, COPY), OFFICER)
+    requested = svc.request_supplement(submitted.dossier.code, "Thiếu giấy khám", [nfd("giấy khám sức khỏe"),
+                                                                                   "Ảnh 4x6"], OFFICER)
+    assert list(requested.supplement_request.documents_to_add) == [HEALTH, "Ảnh 4x6"]
+
+
 @pytest.mark.parametrize("typed", [
     "000.00.21.h17-261130-0003", " 000.00.21.H17 - 261130 - 0003", "000.00.21.H17–261130–0003",
     "０００.００.２１.Ｈ１７-２６１１３０-０００３",
@@ -127,6 +138,13 @@ def test_lookup_and_desk_find_a_dossier_by_its_code_as_typed(intake, typed):
     assert svc.lookup(typed, secret.lower()).code == submitted.dossier.code
     assert svc.lookup(typed, f" {secret[:4]} {secret[4:]} ").code == submitted.dossier.code
     assert svc.get(typed, OFFICER).code == submitted.dossier.code
+
+
+def test_codes_typed_in_a_submission_are_read_in_their_one_form(intake):
+    svc, _ = intake
+    submitted = svc.submit(dataclasses.replace(_cmd(REQUEST_FORM, COPY), procedure_code=" ２.001610 ",
+                                               receiving_unit_code="000.00.21.h17"), OFFICER)
+    assert (submitted.dossier.procedure_code, submitted.dossier.receiving_unit.code) == (PROCEDURE.code, UNIT.code)
 
 
 def test_a_wrong_secret_is_still_no_match_whatever_the_codes_form(intake):

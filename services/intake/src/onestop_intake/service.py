@@ -15,6 +15,7 @@ from typing import Callable, Protocol
 
 from onestop_chassis import auth, codes
 from onestop_chassis.clock import to_ms, utcnow
+from onestop_chassis.text import name_key
 from onestop_chassis.errors import (AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument,
                                     NotFound, PermissionDenied, Unavailable)
 
@@ -88,6 +89,9 @@ class IntakeService:
         self._clock = clock
 
     def submit(self, cmd: domain.SubmitDossier, actor: auth.Principal) -> Submitted:
+        # Codes as typed ("dp.ht.0002", "000.00.21.h17 "): one form before anything else reads them.
+        cmd = replace(cmd, procedure_code=codes.normalise_code(cmd.procedure_code),
+                      receiving_unit_code=codes.normalise_code(cmd.receiving_unit_code))
         domain.validate_submission(cmd)
         procedure = self._catalogue.procedure(cmd.procedure_code)
         if procedure is None:
@@ -214,8 +218,13 @@ class IntakeService:
 
     def request_supplement(self, code: str, reason: str, documents_to_add: list[str],
                            actor: auth.Principal) -> domain.Dossier:
-        return self._change(code, actor, "request_supplement", lambda d, at: domain.request_supplement(
-            d, at=at, reason=reason, documents_to_add=documents_to_add, actor=actor.subject))
+        def apply(d: domain.Dossier, at: dt.datetime):
+            # A document the catalogue lists is printed on form 02 in the catalogue's wording.
+            procedure = self._catalogue.procedure(d.procedure_code) if self._catalogue is not None else None
+            listed = {name_key(r.name): r.name for r in (procedure.required_documents if procedure else ())}
+            worded = [listed.get(name_key(name), name) for name in documents_to_add]
+            return domain.request_supplement(d, at=at, reason=reason, documents_to_add=worded, actor=actor.subject)
+        return self._change(code, actor, "request_supplement", apply)
 
     def receive_supplement(self, code: str, note: str, actor: auth.Principal) -> domain.Dossier:
         def apply(d: domain.Dossier, at: dt.datetime):
@@ -481,7 +490,7 @@ class UnitService:
 
     def get(self, code: str) -> UnitView:
         tree = units.UnitTree(self._store.all_units())  # one scan: FerretDB scans for any query anyway
-        unit = tree.get(code.strip())
+        unit = tree.get(codes.normalise_code(code))
         if unit is None:
             raise NotFound("UNIT_NOT_FOUND", f"no unit has code {code!r}", metadata={"code": code})
         return UnitView(unit, tree.ancestors(unit.code), tree.children(unit.code), tree.served_by(unit.code))
