@@ -6,16 +6,32 @@
   that unit, 4 digits, widening only past 9999 dossiers in a day.
 
 Patterns are matched with fullmatch and ASCII digits only: a trailing newline or a full-width
-digit is not part of any code.
+digit is not part of any code. What people type or copy (lower case, spaces around the dashes,
+full-width digits, an en dash from a word processor) is brought to the one form first by
+`normalise_code`, wherever a code enters a service.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 UNIT_CODE = re.compile(r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}")
 DOSSIER_CODE = re.compile(r"(?P<unit>[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3})-(?P<day>[0-9]{6})-(?P<seq>[0-9]{4,})")
+
+
+# Dashes a word processor, a phone keyboard or a PDF copy puts where the code has "-".
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63"})
+
+
+def normalise_code(value: str) -> str:
+    """A unit or dossier code as typed → its one form: NFKC (full-width digits and letters become
+    ASCII), typographic dashes become "-", all whitespace removed (a code has none, so spaces
+    around "-" and "." go), upper case. "000.00.21.h17 – 261130 - 0003" → "000.00.21.H17-261130-0003".
+    Anything else is left for `is_dossier_code`/`is_unit_code` to refuse; never raises."""
+    value = unicodedata.normalize("NFKC", value).translate(_DASHES)
+    return "".join(value.split()).upper()
 
 
 def is_unit_code(value: str) -> bool:

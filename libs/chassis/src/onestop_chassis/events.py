@@ -14,6 +14,8 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from onestop.events.v1 import intake_events_pb2 as _events  # EventHeader lives with the events
 
+from .nfc import nfc_message
+
 M = TypeVar("M", bound=Message)
 
 
@@ -42,4 +44,4 @@ def from_payload(payload: dict, cls: type[M]) -> M:
         raise InvalidEvent(f"payload is not a valid {cls.DESCRIPTOR.full_name}: {exc}") from None
     if not message.header.event_id:
         raise InvalidEvent(f"{cls.DESCRIPTOR.full_name} payload has no header.eventId")
-    return message
+    return nfc_message(message)  # events are a boundary too: consumers see NFC text only

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
 import filetype
 
 from onestop_chassis import codes
+from onestop_chassis.text import name_key, nfc
 from onestop_chassis.errors import InvalidArgument, Violations
 
 
@@ -78,6 +79,25 @@ class Document:
     withdrawn_reason: str = ""
     history: list[dict] = field(default_factory=list)
 
+    @property
+    def component_key(self) -> str:
+        """What identifies the component: its name as a reader compares it (`text.name_key`)."""
+        return name_key(self.component)
+
+
+def component_name(name: str) -> str:
+    """How a component's name is stored and shown: NFC, whitespace runs as one space, trimmed."""
+    return " ".join(nfc(name).split())
+
+
+def normalised(req: UploadRequest) -> UploadRequest:
+    """The request in the one form the service works with: codes as `codes.normalise_code` makes
+    them, the component name as `component_name`, text in NFC (events reach the service too, not
+    only gRPC requests, which the server already brought to NFC)."""
+    return replace(req, dossier_code=codes.normalise_code(req.dossier_code),
+                   agency_code=codes.normalise_code(req.agency_code), component=component_name(req.component),
+                   file_name=nfc(req.file_name), request_id=nfc(req.request_id))
+
 
 def validate_upload(req: UploadRequest) -> None:
     v = Violations()
@@ -104,23 +124,54 @@ EXTENSIONS = {"pdf": "application/pdf", "jpg": "image/jpeg", "jpeg": "image/jpeg
               "tif": "image/tiff", "tiff": "image/tiff"}
 
 
+# ISO 32000-2 §7.5.2 (and Adobe's PDF reference, implementation note 13): readers look for the
+# header "%PDF-x.y" anywhere in the first 1024 bytes, so a PDF may start with a BOM, a line break
+# or other bytes a mail gateway or scanner put before it; they belong to the file and are kept.
+PDF_HEADER_WINDOW = 1024
+_PDF_HEADER = re.compile(rb"%PDF-[0-9]\.[0-9][\r\n\s%]")
+_PDF_OBJECT = re.compile(rb"[0-9]+[\x00\t\n\f\r ]+[0-9]+[\x00\t\n\f\r ]+obj\b")
+# What readers accept as the same format under another name: an animated PNG is a PNG (readers
+# without APNG support show its first frame).
+_SAME_FORMAT = {"image/apng": "image/png"}
+
+
+def _recognise(head: bytes) -> str | None:
+    """The accepted content type of these first bytes, or what else they are (None: unknown)."""
+    kind = filetype.guess(head[:SNIFF_BYTES])
+    mime = _SAME_FORMAT.get(kind.mime, kind.mime) if kind else None
+    if mime is None:
+        header = _PDF_HEADER.search(head, 0, PDF_HEADER_WINDOW + 9)
+        if header is not None and header.start() < PDF_HEADER_WINDOW \
+                and not head[:header.start()].lstrip(b"\xef\xbb\xbf \t\r\n\f\x00").startswith(b"<") \
+                and _PDF_OBJECT.search(head, header.end()):
+            # Bytes before the header that are themselves no known format (filetype found none)
+            # nor markup (HTML, XML), and a PDF object right after it: a PDF as readers open it.
+            return "application/pdf"
+    return mime
+
+
 def sniff(head: bytes, file_name: str = "") -> str:
-    """The content type recognised from the first bytes, if it is one the platform keeps. A file
-    name that claims another of these types (a JPEG renamed .pdf) is refused as a mismatch."""
+    """The content type recognised from the first bytes (`head`: at least the first SNIFF_BYTES of
+    the file, or all of it), if it is one the platform keeps: PDF, JPEG, PNG, TIFF. A PDF may have
+    leading bytes before its header, as readers allow (see PDF_HEADER_WINDOW); the bytes are never
+    changed. A file name that claims another of these types (a JPEG renamed .pdf) is refused.
+
+    Raises InvalidArgument EMPTY_FILE, UNSUPPORTED_TYPE (metadata `detected`: what the bytes are)
+    or CONTENT_TYPE_MISMATCH (metadata `detected`, `claimed`)."""
     if not head:
         raise InvalidArgument("EMPTY_FILE", "the file is empty")
-    kind = filetype.guess(head[:SNIFF_BYTES])
-    if kind is None or kind.mime not in ACCEPTED_TYPES:
-        found = kind.mime if kind else "not a recognised format"
+    mime = _recognise(head)
+    if mime not in ACCEPTED_TYPES:
+        found = mime or "not a recognised format"
         raise InvalidArgument("UNSUPPORTED_TYPE",
                               f"only PDF, JPEG, PNG and TIFF scans are kept; these bytes are {found}",
                               metadata={"detected": found})
     claimed = EXTENSIONS.get(file_name.rsplit(".", 1)[-1].lower()) if "." in file_name else None
-    if claimed and claimed != kind.mime:
+    if claimed and claimed != mime:
         raise InvalidArgument("CONTENT_TYPE_MISMATCH",
-                              f"the file is named {file_name!r} but its bytes are {kind.mime}",
-                              metadata={"detected": kind.mime, "claimed": claimed})
-    return kind.mime
+                              f"the file is named {file_name!r} but its bytes are {mime}",
+                              metadata={"detected": mime, "claimed": claimed})
+    return mime
 
 
 def bucket_for(agency_code: str) -> str:

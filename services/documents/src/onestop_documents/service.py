@@ -13,6 +13,7 @@ from typing import Protocol
 
 from onestop_chassis import auth, codes
 from onestop_chassis.clock import utcnow
+from onestop_chassis.text import name_key
 from onestop_chassis.errors import (AlreadyExists, Cancelled, FailedPrecondition, FieldViolation,
                                     InvalidArgument, NotFound, Unavailable)
 
@@ -178,7 +179,7 @@ MAX_VERSION_ATTEMPTS = 50
 
 
 def _agency(requested: str, actor: auth.Principal, action: str) -> str:
-    agency = requested or actor.agency
+    agency = codes.normalise_code(requested) or actor.agency
     if not agency:
         raise InvalidArgument.from_violations([FieldViolation(
             "agency_code", "is required when the caller's token names no agency")])
@@ -189,6 +190,7 @@ def _agency(requested: str, actor: auth.Principal, action: str) -> str:
 
 
 def _dossier(code: str) -> str:
+    code = codes.normalise_code(code)  # as typed: any case, spaces around the dashes
     if not codes.is_dossier_code(code):
         raise InvalidArgument.from_violations([FieldViolation(
             "dossier_code", "is not a dossier code like 000.00.21.H17-261123-0001")])
@@ -196,7 +198,13 @@ def _dossier(code: str) -> str:
 
 
 def _next_version(stored: list[Document], new: Document) -> int:
-    return 1 + max((d.version for d in stored if (d.kind, d.component) == (new.kind, new.component)), default=0)
+    return 1 + max((d.version for d in stored if _same_component(d, new)), default=0)
+
+
+def _same_component(a: Document, b: Document) -> bool:
+    """A component is identified by its kind and its name's key: "Giấy đề nghị" sent precomposed,
+    decomposed or with the other tone-mark placement is one component."""
+    return a.kind == b.kind and a.component_key == b.component_key
 
 
 class DocumentsService:
@@ -213,6 +221,7 @@ class DocumentsService:
                connected: Callable[[], bool] = lambda: True) -> Uploaded:
         """`connected` tells whether the client is still there: a cancelled stream can look like a
         normal end of file, and its partial bytes must never be registered as the document."""
+        req = domain.normalised(req)
         domain.validate_upload(req)
         agency = _agency(req.agency_code, actor, "store documents")
         incoming = IncomingFile(chunks, self._policy.max_upload_bytes)
@@ -238,7 +247,7 @@ class DocumentsService:
             stored = Document(
                 document_id=str(uuid.uuid4()), request_id=req.request_id or f"auto-{uuid.uuid4()}",
                 dossier_code=req.dossier_code, agency_code=agency, kind=Kind(req.kind),
-                component=req.component.strip(), version=0, file_name=req.file_name,
+                component=req.component, version=0, file_name=req.file_name,
                 content_type=content_type, size_bytes=incoming.size, sha256=incoming.sha256,
                 bucket=bucket, object_key=key, object_version=version, stored_at=self._clock(),
                 uploaded_by=actor.subject)
@@ -261,7 +270,7 @@ class DocumentsService:
             stored = self._documents.for_dossier(new.agency_code, new.dossier_code)
             same_bytes = [d for d in stored if d.state == State.ACTIVE and d.sha256 == new.sha256]
             for d in same_bytes:
-                if (d.kind, d.component) == (new.kind, new.component):  # the same file again: nothing new to keep
+                if _same_component(d, new):  # the same file again: nothing new to keep
                     return Uploaded(d, replayed=True) if d.request_id == new.request_id else Uploaded(d, deduplicated=True)
             if same_bytes:  # the same bytes answer another component: point at the stored object
                 first = same_bytes[0]
@@ -269,6 +278,9 @@ class DocumentsService:
                               object_version=first.object_version)
         version = 1 if stored is None else _next_version(stored, new)
         for _ in range(MAX_VERSION_ATTEMPTS):
+            # A component already stored keeps the name it was first stored under.
+            new = replace(new, component=next((d.component for d in sorted(stored or [], key=lambda d: d.version)
+                                               if _same_component(d, new)), new.component))
             candidate = replace(new, version=version)
             try:
                 self._documents.add(candidate, [domain.DocumentStored(candidate)])
@@ -282,8 +294,8 @@ class DocumentsService:
         raise Unavailable("VERSION_ALLOCATION_BUSY", "too many simultaneous uploads of this component; retry")
 
     def _replay(self, earlier: Document, req: UploadRequest, incoming: IncomingFile) -> Uploaded:
-        same_target = (earlier.dossier_code, earlier.kind, earlier.component) == \
-            (req.dossier_code, req.kind, req.component.strip())
+        same_target = (earlier.dossier_code, earlier.kind, earlier.component_key) == \
+            (req.dossier_code, req.kind, name_key(req.component))
         if same_target and req.sha256 and req.sha256 == earlier.sha256:
             return Uploaded(earlier, replayed=True)  # the caller vouches for the bytes: no need to read them
         incoming.drain()  # nothing left to read when the bytes were already stored

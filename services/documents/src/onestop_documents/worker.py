@@ -90,6 +90,11 @@ class Documents(DependencyProvider):
         self.service = DocumentsService(
             mongo.MongoDocuments(), MinioStore.from_settings(settings), NoPeers(), policy(settings))
 
+    def start(self):
+        # After every setup (the database is connected): the worker files forms too, so it migrates
+        # and makes the indexes as the api does (whichever starts first; both is harmless).
+        mongo.ensure_indexes()
+
     def get_dependency(self, worker_ctx):
         return self.service
 

@@ -105,7 +105,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         if dossier.appointment_at is None:
             raise FailedPrecondition("NO_APPOINTMENT", f"dossier {code} has no appointment yet: accept it first")
         pdf = issued_forms.render(dossier, issued_forms.Form.RECEIPT, self._lookup_url)
-        return intake_pb2.GetReceiptResponse(pdf=pdf, file_name=issued_forms.file_name(issued_forms.Form.RECEIPT, code))
+        return intake_pb2.GetReceiptResponse(pdf=pdf, file_name=issued_forms.file_name(issued_forms.Form.RECEIPT, dossier.code))
 
     @auth.requires(*DESK)
     def GetForm(self, request, context):
@@ -117,7 +117,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         dossier = self._service.get(code, auth.current_principal())
         form = issued_forms.Form(request.form)
         return intake_pb2.GetFormResponse(pdf=issued_forms.render(dossier, form, self._lookup_url),
-                                          file_name=issued_forms.file_name(form, code))
+                                          file_name=issued_forms.file_name(form, dossier.code))
 
     @auth.requires(*DESK)
     def GetDossier(self, request, context):
@@ -262,6 +262,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
 
 def build_service(settings: IntakeSettings) -> IntakeService:
     mongo.ensure_indexes()
+    mongo.migrate()  # once per database: stored names in NFC, documents in the catalogue's wording
     return IntakeService(mongo.MongoDossiers(), mongo.MongoCatalogue(), mongo.MongoCodeSequence(),
                          calendar=WorkingCalendar(cutoff=settings.cutoff_time))
 

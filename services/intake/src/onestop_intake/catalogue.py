@@ -17,13 +17,13 @@ import json
 import json.decoder
 import json.scanner
 import re
-import unicodedata
 from dataclasses import replace
 from typing import Any, Callable
 
 import yaml
 
 from onestop_chassis import codes
+from onestop_chassis.text import name_key, nfc, search_key
 from onestop_chassis.errors import FieldViolation, InvalidArgument, ServiceError
 
 from .domain import CopyKind, Fee, OnlineLevel, Procedure, RequiredDocument, WorkingDuration
@@ -135,8 +135,12 @@ def validate(p: Procedure, unit_exists: Callable[[str], bool] | None = None) -> 
         problems.append((("effective_to",), f"is before effective_from ({p.effective_from.isoformat()})"))
     if not p.required_documents:
         problems.append((("required_documents",), "list at least one document"))
+    named: dict[str, int] = {}  # dossiers match documents by name_key, so two must not share one
     for i, doc in enumerate(p.required_documents):
         text(("required_documents", i, "name"), doc.name, MAX_NAME, required=True)
+        if doc.name.strip() and named.setdefault(name_key(doc.name), i) != i:
+            problems.append((("required_documents", i, "name"),
+                             f"names the same document as required_documents[{named[name_key(doc.name)]}]"))
         if doc.copy_kind not in CopyKind.__members__.values():
             problems.append((("required_documents", i, "copy_kind"), f"must be one of {', '.join(COPY_KINDS)}"))
         if not 1 <= doc.count <= MAX_DOCUMENT_COUNT:
@@ -166,9 +170,9 @@ def check(p: Procedure, unit_exists: Callable[[str], bool] | None = None, prefix
 
 # -- search --------------------------------------------------------------------------------------
 def fold(value: str) -> str:
-    """Lower case without diacritics: "Đăng ký khai sinh" → "dang ky khai sinh"."""
-    decomposed = unicodedata.normalize("NFD", value.replace("đ", "d").replace("Đ", "D"))
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
+    """Lower case without diacritics: "Đăng ký khai sinh" → "dang ky khai sinh" (`text.search_key`:
+    look-alikes of Đ, tone-mark placement, NFD input and PDF ligatures fold too)."""
+    return search_key(value)
 
 
 def matches_text(p: Procedure, query: str) -> bool:
@@ -326,7 +330,7 @@ class _Reader:
         if not isinstance(value, str):
             self.bad((*path, key), "must be text (put quotes around codes such as '1.001193')")
             return default
-        return value.strip()
+        return nfc(value.strip())  # one form of Vietnamese text, however the file was written
 
     def flag(self, m: dict, path: Path, key: str, default: bool) -> bool:
         value = m.get(key, default)
@@ -375,7 +379,7 @@ class _Reader:
             if not isinstance(item, str):
                 self.bad((*path, key, i), "must be text")
             else:
-                out.append(item.strip())
+                out.append(nfc(item.strip()))
         return tuple(out)
 
     def items(self, m: dict, path: Path, key: str) -> list:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
 from onestop_chassis import codes, identity
+from onestop_chassis.text import graphemes, name_key
 from onestop_chassis.errors import FailedPrecondition, FieldViolation, InvalidArgument, Violations
 
 
@@ -401,9 +401,15 @@ def _validate_applicant(v: Violations, a: Applicant, channel: int) -> None:
 
 
 def mask_name(full_name: str) -> str:
-    """'Nguyễn Thị Hồng Nhung' → 'Ng*** T** H*** N****': enough to recognise, not to identify."""
-    return " ".join(word[:2] + "*" * (len(word) - 2) if len(word) > 2 else word[:1] + "*" * (len(word) - 1)
-                    for word in full_name.split())
+    """'Nguyễn Thị Hồng Nhung' → 'Ng**** Th* Hồ** Nh***': enough to recognise, not to identify.
+    Counted in letters as a reader sees them (`text.graphemes`), so a name stored decomposed (NFD)
+    is masked the same and never shows a bare accent or its length in code points."""
+    masked = []
+    for word in full_name.split():
+        letters = graphemes(word)
+        shown = 2 if len(letters) > 2 else 1
+        masked.append("".join(letters[:shown]) + "*" * (len(letters) - shown))
+    return " ".join(masked)
 
 
 def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: str, fingerprint: str, procedure: Procedure, unit: Unit,
@@ -582,21 +588,27 @@ def return_result(d: Dossier, *, at: dt.datetime, method: int, actor: str, recei
     return new, [DossierResultReturned(new)]
 
 
-def _document_key(name: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
+def check_documents(cmd: SubmitDossier, procedure: Procedure) -> tuple[SubmittedDocument, ...]:
+    """Every required component of the procedure must be handed in, each once, and nothing it does
+    not list. Names are matched by `text.name_key` (however a keyboard, a phone or a PDF copy spelt
+    them). Returns the documents named in the catalogue's own wording, to store and print.
 
-
-def check_documents(cmd: SubmitDossier, procedure: Procedure) -> None:
-    """Every required component of the procedure must be handed in, and nothing it does not list."""
-    listed = {_document_key(r.name): r for r in procedure.required_documents}
-    handed_in = {_document_key(d.name) for d in cmd.documents}
+    Raises InvalidArgument MISSING_DOCUMENTS (only required components are missing) or
+    INVALID_FIELDS (a violation per unknown, repeated or miscounted document)."""
+    listed = {name_key(r.name): r for r in procedure.required_documents}
+    keys = [name_key(d.name) for d in cmd.documents]
     v = Violations()
-    for i, d in enumerate(cmd.documents):
-        if _document_key(d.name) not in listed:
+    first: dict[str, int] = {}
+    for i, (d, key) in enumerate(zip(cmd.documents, keys)):
+        if key not in listed:
             v.add(f"documents[{i}].name", f"{d.name!r} is not a component of procedure {procedure.code}")
+        elif key in first:
+            v.add(f"documents[{i}].name", f"{d.name!r} is documents[{first[key]}] again: "
+                  "list each component once, with its count")
+        first.setdefault(key, i)
         if d.count < 0 or d.count > 100:
             v.add(f"documents[{i}].count", "must be between 1 and 100")
-    missing = [r.name for r in procedure.required_documents if r.required and _document_key(r.name) not in handed_in]
+    missing = [r.name for r in procedure.required_documents if r.required and name_key(r.name) not in first]
     if missing:
         v.add("documents", "missing: " + "; ".join(missing))
     if v.items:
@@ -604,3 +616,4 @@ def check_documents(cmd: SubmitDossier, procedure: Procedure) -> None:
             raise InvalidArgument("MISSING_DOCUMENTS", "the dossier lacks required components: " + "; ".join(missing),
                                   violations=v.items, metadata={"missing": "; ".join(missing)})
         v.raise_if_any()
+    return tuple(replace(d, name=listed[key].name) for d, key in zip(cmd.documents, keys))

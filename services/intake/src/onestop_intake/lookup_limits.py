@@ -6,6 +6,7 @@ import limits
 import limits.storage
 import limits.strategies
 
+from onestop_chassis import codes
 from onestop_chassis.errors import ResourceExhausted
 
 
@@ -20,10 +21,11 @@ class LookupLimits:
         self._limiter = limits.strategies.MovingWindowRateLimiter(limits.storage.MemoryStorage())
 
     def allow(self, *, client: str, code: str) -> None:
+        code = codes.normalise_code(code)  # "…-0003" and "… - 0003" are one dossier: one count
         if not self._limiter.hit(self.PER_CLIENT, "client", client):
             raise ResourceExhausted("RATE_LIMITED", "too many lookups from this address; wait a minute")
         if not self._limiter.test(self.FAILED_PER_CODE, "code", code):
             raise ResourceExhausted("RATE_LIMITED", "too many wrong secrets for this dossier; try again in an hour")
 
     def failed(self, code: str) -> None:
-        self._limiter.hit(self.FAILED_PER_CODE, "code", code)
+        self._limiter.hit(self.FAILED_PER_CODE, "code", codes.normalise_code(code))

@@ -18,6 +18,7 @@ import jinja2
 
 from onestop_chassis import codes
 from onestop_chassis.errors import InvalidArgument, NotFound, ServiceError
+from onestop_chassis.text import nfc
 
 from . import catalogue, domain
 from .service import CatalogueService
@@ -187,7 +188,7 @@ class CatalogueQuery:
 
 def parse_query(args: Mapping[str, str], units: UnitDirectory) -> CatalogueQuery:
     """The list's query parameters (q, linh_vuc, co_quan, trang), checked; raises BadQuery."""
-    text = " ".join((args.get("q") or "").split())
+    text = " ".join(nfc(args.get("q") or "").split())  # one form of Vietnamese, as every API takes it
     if len(text) > MAX_QUERY:
         raise BadQuery(f"Từ khóa tìm kiếm quá dài: tối đa {MAX_QUERY} ký tự.")
     if catalogue.CONTROL_CHARS.search(text):

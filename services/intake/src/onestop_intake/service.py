@@ -15,6 +15,7 @@ from typing import Callable, Protocol
 
 from onestop_chassis import auth, codes, identity
 from onestop_chassis.clock import to_ms, utcnow
+from onestop_chassis.text import name_key
 from onestop_chassis.errors import (AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument,
                                     NotFound, PermissionDenied, Unavailable)
 
@@ -92,6 +93,9 @@ class IntakeService:
         self._clock = clock
 
     def submit(self, cmd: domain.SubmitDossier, actor: auth.Principal) -> Submitted:
+        # Codes as typed ("dp.ht.0002", "000.00.21.h17 "): one form before anything else reads them.
+        cmd = replace(cmd, procedure_code=codes.normalise_code(cmd.procedure_code),
+                      receiving_unit_code=codes.normalise_code(cmd.receiving_unit_code))
         domain.validate_submission(cmd)
         procedure = self._catalogue.procedure(cmd.procedure_code)
         if procedure is None:
@@ -114,7 +118,8 @@ class IntakeService:
             raise FailedPrecondition("PROCEDURE_INACTIVE",
                                      f"procedure {procedure.code} ({procedure.name}) is not accepted{when}",
                                      metadata={"procedure_code": procedure.code})
-        domain.check_documents(cmd, procedure)
+        # The dossier keeps the catalogue's wording of each component, however it was typed.
+        cmd = replace(cmd, documents=domain.check_documents(cmd, procedure))
         unit = self._catalogue.unit(unit_code)
         if unit is None:
             raise NotFound("UNIT_NOT_FOUND", f"no desk is registered for unit code {unit_code}",
@@ -189,6 +194,9 @@ class IntakeService:
 
     # -- desk actions ---------------------------------------------------------------------------
     def get(self, code: str, actor: auth.Principal) -> domain.Dossier:
+        """The dossier with this code, as typed (see `codes.normalise_code`): INVALID_ARGUMENT for
+        what is no dossier code, PERMISSION_DENIED for another agency's, NOT_FOUND otherwise."""
+        code = codes.normalise_code(code)
         if not codes.is_dossier_code(code):
             raise InvalidArgument.from_violations([FieldViolation(
                 "code", "is not a dossier code like 000.00.21.H17-261123-0001")])
@@ -214,8 +222,13 @@ class IntakeService:
 
     def request_supplement(self, code: str, reason: str, documents_to_add: list[str],
                            actor: auth.Principal) -> domain.Dossier:
-        return self._change(code, actor, "request_supplement", lambda d, at: domain.request_supplement(
-            d, at=at, reason=reason, documents_to_add=documents_to_add, actor=actor.subject))
+        def apply(d: domain.Dossier, at: dt.datetime):
+            # A document the catalogue lists is printed on form 02 in the catalogue's wording.
+            procedure = self._catalogue.procedure(d.procedure_code) if self._catalogue is not None else None
+            listed = {name_key(r.name): r.name for r in (procedure.required_documents if procedure else ())}
+            worded = [listed.get(name_key(name), name) for name in documents_to_add]
+            return domain.request_supplement(d, at=at, reason=reason, documents_to_add=worded, actor=actor.subject)
+        return self._change(code, actor, "request_supplement", apply)
 
     def receive_supplement(self, code: str, note: str, actor: auth.Principal) -> domain.Dossier:
         def apply(d: domain.Dossier, at: dt.datetime):
@@ -252,10 +265,14 @@ class IntakeService:
 
     # -- public lookup ------------------------------------------------------------------------------
     def lookup(self, code: str, secret: str) -> domain.Dossier:
-        """The dossier whose code and lookup secret match; the same NOT_FOUND for any mismatch."""
+        """The dossier whose code and lookup secret match; the same NOT_FOUND for any mismatch.
+        Both are taken as people type them: any case, spaces, full-width digits, an en dash
+        (`codes.normalise_code`)."""
+        code = codes.normalise_code(code)
         dossier = self._dossiers.by_code(code) if codes.is_dossier_code(code) else None
+        typed = codes.normalise_code(secret).encode()
         if dossier is None or not dossier.lookup_secret or \
-                not hmac.compare_digest(dossier.lookup_secret.encode(), secret.strip().upper().encode()):
+                not hmac.compare_digest(dossier.lookup_secret.encode(), typed):
             raise NotFound("NO_MATCH", "no dossier matches this code and lookup secret; check both on the receipt")
         return dossier
 
@@ -328,7 +345,8 @@ class CatalogueService:
         actor.require_agency(unit_code, action=f"change procedure {code}")
 
     def get(self, code: str) -> domain.Procedure:
-        procedure = self._store.procedure(code.strip()) if code.strip() else None
+        code = codes.normalise_code(code)  # as typed: "dp.ht.0002", full-width digits
+        procedure = self._store.procedure(code) if code else None
         if procedure is None:
             raise NotFound("PROCEDURE_NOT_FOUND", f"no procedure has code {code!r}", metadata={"code": code})
         return procedure
@@ -479,7 +497,7 @@ class UnitService:
 
     def get(self, code: str) -> UnitView:
         tree = units.UnitTree(self._store.all_units())  # one scan: FerretDB scans for any query anyway
-        unit = tree.get(code.strip())
+        unit = tree.get(codes.normalise_code(code))
         if unit is None:
             raise NotFound("UNIT_NOT_FOUND", f"no unit has code {code!r}", metadata={"code": code})
         return UnitView(unit, tree.ancestors(unit.code), tree.children(unit.code), tree.served_by(unit.code))

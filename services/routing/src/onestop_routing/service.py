@@ -27,6 +27,7 @@ class RoutingService:
         return self._cases.add_if_new(domain.open_case(cmd, self._clock()))
 
     def get_case(self, dossier_code: str, actor: auth.Principal) -> domain.Case:
+        dossier_code = codes.normalise_code(dossier_code)  # as typed: any case, spaces, en dashes
         if not codes.is_dossier_code(dossier_code):
             raise InvalidArgument.from_violations([FieldViolation(
                 "dossier_code", "is not a dossier code like 000.00.21.H17-261123-0001")])

@@ -1,5 +1,6 @@
 """MongoDB adapter of the documents metadata. Unique indexes are the claims: (agency, request_id)
-makes retries idempotent, (agency, dossier, kind, component, version) numbers versions, and the
+makes retries idempotent, (agency, dossier, kind, component_key, version) numbers versions (the
+key is `text.name_key` of the component: one component however its name was typed), and the
 `documents_contents` collection (`_id` = agency/dossier/sha256) tells an upload whether its bytes
 may already be in the dossier, without reading the dossier (FerretDB scans the whole collection for
 any query that is not on `_id`)."""
@@ -8,13 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import defaultdict
 
 import mongoengine as me
 from pymongo.errors import DuplicateKeyError
 
+from onestop_chassis import migrations
 from onestop_chassis.outbox import OutboxWriter
 from onestop_chassis.request_ids import RequestIndex
 from onestop_chassis.clock import as_utc
+from onestop_chassis.text import name_key
 
 from .. import domain
 from ..service import DuplicateRequest, VersionTaken
@@ -22,9 +26,10 @@ from . import events as event_mapping
 
 
 class DocumentDoc(me.Document):
-    meta = {"collection": "documents", "strict": False, "indexes": [
+    # Indexes are made by `ensure_indexes`, after `migrate`: the unique one needs component_key.
+    meta = {"collection": "documents", "strict": False, "auto_create_index": False, "indexes": [
         {"fields": ["agency_code", "request_id"], "unique": True},
-        {"fields": ["agency_code", "dossier_code", "kind", "component", "version"], "unique": True},
+        {"fields": ["agency_code", "dossier_code", "kind", "component_key", "version"], "unique": True},
     ]}
     document_id = me.StringField(primary_key=True)
     request_id = me.StringField(required=True)
@@ -32,6 +37,7 @@ class DocumentDoc(me.Document):
     agency_code = me.StringField(required=True)
     kind = me.IntField(required=True)
     component = me.StringField(required=True)
+    component_key = me.StringField(required=True)
     version = me.IntField(required=True)
     file_name = me.StringField(default="")
     content_type = me.StringField(required=True)
@@ -86,7 +92,7 @@ _SCALARS = ("document_id", "request_id", "dossier_code", "agency_code", "compone
 def _to_doc(d: domain.Document) -> DocumentDoc:
     return DocumentDoc(
         **{name: getattr(d, name) for name in _SCALARS}, kind=int(d.kind), state=int(d.state),
-        stored_at=d.stored_at, history=list(d.history),
+        stored_at=d.stored_at, history=list(d.history), component_key=d.component_key,
         retention_mode=int(d.retention.mode) if d.retention else None,
         retain_until=d.retention.retain_until if d.retention else None)
 
@@ -137,8 +143,8 @@ class MongoDocuments:
             # one read of the dossier (which the caller needs anyway to number the next version).
             stored = self.for_dossier(document.agency_code, document.dossier_code)
             earlier = next((d for d in stored if d.request_id == document.request_id), None)
-            slot = (document.kind, document.component, document.version)
-            if earlier is None and all((d.kind, d.component, d.version) != slot for d in stored):
+            slot = (document.kind, document.component_key, document.version)
+            if earlier is None and all((d.kind, d.component_key, d.version) != slot for d in stored):
                 # Another dossier's document has this request_id. Its pointer may be missing (its
                 # writer died between the two writes), so look it up by its fields: rare, and slow.
                 doc = DocumentDoc.objects(agency_code=document.agency_code, request_id=document.request_id).first()
@@ -168,8 +174,63 @@ class MongoDocuments:
 
 
 def ensure_indexes() -> None:
+    """Migrates what is stored (`migrate`, once per database), then makes the indexes. Every
+    process of the service calls it when it starts."""
+    migrate()
     DocumentDoc.ensure_indexes()
     _backfill_content_claims()
+
+
+COMPONENT_KEYS = "documents-component-keys-nfc"
+TEMP_VERSION = 1_000_000  # above any real version: renumbering passes through it, clash-free
+
+
+def migrate() -> dict | None:
+    """One-shot: every stored component gets its key (`component_key`), components whose keys
+    collide (one name typed two ways) become one, and stored names are NFC. See
+    `merge_components`. None when it had run already."""
+    db = DocumentDoc._get_db()
+    collection = db[DocumentDoc._meta["collection"]]
+
+    def run() -> dict:
+        report = merge_components(collection)
+        # The other names people typed; request_id stays as sent (it is a key, not a name).
+        report["renamed"] = migrations.rewrite(collection, lambda doc: migrations.nfc_fields(
+            {k: doc[k] for k in ("file_name", "uploaded_by", "withdrawn_reason") if k in doc}))
+        return report
+    return migrations.run_once(db, COMPONENT_KEYS, run)
+
+
+def merge_components(collection) -> dict:
+    """Gives every record its component_key and makes each (agency, dossier, kind, key) one
+    component: its name becomes the NFC form of the first stored spelling and, where several
+    spellings were stored, its versions are renumbered 1..n in the order they were stored
+    (stored_at, then id). Nothing is deleted: identical bytes stored twice stay two versions.
+    Idempotent and safe to run concurrently (the target is computed from the records alone; a
+    renumbering first moves the versions above TEMP_VERSION so the old unique index never
+    clashes). Returns counts: records keyed, components merged, records renumbered."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    fields = {"agency_code": 1, "dossier_code": 1, "kind": 1, "component": 1, "component_key": 1,
+              "version": 1, "stored_at": 1}
+    for r in collection.find({}, fields):
+        groups[(r["agency_code"], r["dossier_code"], r["kind"], name_key(r["component"]))].append(r)
+    report = {"keyed": 0, "merged": 0, "renumbered": 0}
+    for (_, _, _, key), group in groups.items():
+        group.sort(key=lambda r: (r["stored_at"], r["_id"]))
+        name = domain.component_name(group[0]["component"])
+        renumber = len({r["component"] for r in group}) > 1 or any(r["version"] >= TEMP_VERSION for r in group)
+        if renumber:
+            report["merged"] += 1
+            for rank, r in enumerate(group):
+                if r["version"] != rank + 1:
+                    collection.update_one({"_id": r["_id"]}, {"$set": {"version": TEMP_VERSION + rank}})
+        for rank, r in enumerate(group):
+            target = {"component": name, "component_key": key, "version": rank + 1 if renumber else r["version"]}
+            if any(r.get(k) != v for k, v in target.items()):
+                collection.update_one({"_id": r["_id"]}, {"$set": target})
+                report["keyed"] += 1
+                report["renumbered"] += target["version"] != r["version"]
+    return report
 
 
 def _backfill_content_claims() -> None:

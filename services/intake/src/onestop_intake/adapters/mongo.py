@@ -10,11 +10,12 @@ from enum import IntEnum
 import mongoengine as me
 from pymongo.errors import DuplicateKeyError
 
-from onestop_chassis import identity
+from onestop_chassis import identity, migrations
 from onestop_chassis.outbox import OutboxWriter
 from onestop_chassis.request_ids import RequestIndex
 from onestop_chassis.versions import VersionClaims
 from onestop_chassis.clock import as_utc
+from onestop_chassis.text import name_key, nfc
 
 from .. import domain
 from ..service import CodeTaken, DuplicateRequest, ProcedureExists
@@ -424,3 +425,34 @@ class MongoCodeSequence:
 def ensure_indexes() -> None:
     for document in (UnitDoc, ProcedureDoc, DossierDoc, CounterDoc):
         document.ensure_indexes()
+
+
+NFC_NAMES = "intake-nfc-catalogue-wording"
+
+
+def migrate() -> dict | None:
+    """One-shot (the api runs it at start): every name stored in units, procedures and dossiers
+    becomes NFC, and each dossier's handed-in documents take the catalogue's wording of the
+    component they match by `text.name_key` (unmatched names are only NFC'd). Writes are guarded
+    by the version (procedures, dossiers) or the values read (units), so a concurrent change is
+    never overwritten. None when it had run already."""
+    db = DossierDoc._get_db()
+
+    def run() -> dict:
+        procedures = db[ProcedureDoc._meta["collection"]]
+        report = {"units": migrations.nfc_collection(db[UnitDoc._meta["collection"]]),
+                  "procedures": migrations.nfc_collection(procedures, guard="version")}
+        wording = {p["_id"]: {name_key(d.get("name", "")): nfc(d.get("name", "")) for d in p.get("required_documents", [])}
+                   for p in procedures.find({}, {"required_documents": 1})}
+
+        def fix(doc: dict) -> dict:
+            updates = migrations.nfc_fields(doc)
+            names = wording.get(doc.get("procedure_code"), {})
+            documents = updates.get("documents", doc.get("documents") or [])
+            worded = [{**d, "name": names.get(name_key(d.get("name", "")), d.get("name", ""))} for d in documents]
+            if worded != doc.get("documents", []):
+                updates["documents"] = worded
+            return updates
+        report["dossiers"] = migrations.rewrite(db[DossierDoc._meta["collection"]], fix, guard="version")
+        return report
+    return migrations.run_once(db, NFC_NAMES, run)

@@ -1,6 +1,7 @@
 """MongoDB adapter of routing's CaseRepository."""
 
 from __future__ import annotations
+from onestop_chassis import migrations
 from onestop_chassis.clock import as_utc
 
 import datetime as dt
@@ -46,3 +47,14 @@ class MongoCases:
         data["state"] = domain.CaseState(data["state"])
         data["applied_event_ids"] = list(data["applied_event_ids"])
         return domain.Case(**data)
+
+
+NFC_NAMES = "routing-nfc"
+
+
+def migrate() -> dict | None:
+    """One-shot (the api runs it at start): the names stored in cases (procedure, unit, applicant)
+    become NFC. Writes are guarded by the values read. None when it had run already."""
+    db = CaseDoc._get_db()
+    return migrations.run_once(db, NFC_NAMES, lambda: {
+        "cases": migrations.nfc_collection(db[CaseDoc._meta["collection"]])})
