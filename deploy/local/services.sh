@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every service that exists as local processes: an `api` and a `worker` each.
+# Runs every service that exists as local processes: an `api` and a `worker` each, and a `relay` (the
+# outbox relay, onestop_chassis.relay) for each service that has one.
 # Usage: services.sh up|down|status. Logs: .local/logs/<service>-<process>.log (JSON lines).
 set -euo pipefail
 
@@ -22,11 +23,17 @@ start() {  # start SERVICE PROCESS
 }
 
 up() {
-  for s in "${SERVICES[@]}"; do start "$s" worker; start "$s" api; done
+  for s in "${SERVICES[@]}"; do
+    start "$s" worker; start "$s" api
+    if [ -x "$VENV_BIN/onestop-$s-relay" ]; then start "$s" relay; fi
+  done
   for s in "${SERVICES[@]}"; do
     for _ in $(seq 1 100); do port_open "${GRPC[$s]}" && break; sleep 0.2; done
     port_open "${GRPC[$s]}" || { echo "ERROR: $s api did not open port ${GRPC[$s]}; see $DATA/logs/$s-api.log" >&2; tail -5 "$DATA/logs/$s-api.log" >&2; exit 1; }
-    alive "$DATA/run/$s-worker.pid" || { echo "ERROR: $s worker exited; see $DATA/logs/$s-worker.log" >&2; tail -5 "$DATA/logs/$s-worker.log" >&2; exit 1; }
+    for p in worker relay; do
+      [ "$p" = worker ] || [ -x "$VENV_BIN/onestop-$s-$p" ] || continue
+      alive "$DATA/run/$s-$p.pid" || { echo "ERROR: $s $p exited; see $DATA/logs/$s-$p.log" >&2; tail -5 "$DATA/logs/$s-$p.log" >&2; exit 1; }
+    done
   done
 }
 
@@ -43,7 +50,8 @@ down() {
 
 status() {
   for s in "${SERVICES[@]}"; do
-    for p in api worker; do
+    for p in api worker relay; do
+      [ "$p" != relay ] || [ -x "$VENV_BIN/onestop-$s-$p" ] || continue
       alive "$DATA/run/$s-$p.pid" && echo "$s-$p running (pid $(cat "$DATA/run/$s-$p.pid"))" || echo "$s-$p stopped"
     done
   done

@@ -18,6 +18,7 @@ LOCAL_JWT_SECRET = "onestop-local-development-secret-do-not-use-in-production"
 GRPC_PORTS = {"intake": 50051, "routing": 50052, "documents": 50053, "survey": 50054, "delivery": 50055}
 API_METRICS_PORTS = {name: 9100 + port - 50000 for name, port in GRPC_PORTS.items()}     # 9151..
 WORKER_METRICS_PORTS = {name: 9200 + port - 50000 for name, port in GRPC_PORTS.items()}  # 9251..
+RELAY_METRICS_PORTS = {name: 9300 + port - 50000 for name, port in GRPC_PORTS.items()}   # 9351..
 WEB_PORTS = {"intake": 8051}  # public pages served by the worker (nameko @http), where a service has them
 
 
@@ -42,6 +43,7 @@ class ServiceSettings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     api_metrics_port: int = 0
     worker_metrics_port: int = 0
+    relay_metrics_port: int = 0
     web_host: str = "127.0.0.1"
     web_port: int = 0
 
@@ -64,6 +66,11 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.2
     outbox_batch_size: int = 100
     outbox_grace_seconds: float = 60.0
+    # The relay runs as a process of its own (`onestop-<svc>-relay`, onestop_chassis.relay), so CPU
+    # work on the worker's eventlet hub (rendering a form) never delays event delivery. True puts it
+    # back on the worker's hub, as before: for comparison (`make bench relay`) and for a deployment
+    # that has not got the relay process yet. Both at once only publish some events twice.
+    outbox_relay_in_worker: bool = False
 
     # Standard OpenTelemetry variable: spans are exported over OTLP/HTTP only when it is set.
     otel_exporter_otlp_endpoint: str = ""
@@ -77,9 +84,10 @@ class ServiceSettings(BaseSettings):
         self.grpc_port = self.grpc_port or GRPC_PORTS.get(name, 50050)
         self.api_metrics_port = self.api_metrics_port or API_METRICS_PORTS.get(name, 9150)
         self.worker_metrics_port = self.worker_metrics_port or WORKER_METRICS_PORTS.get(name, 9250)
+        self.relay_metrics_port = self.relay_metrics_port or RELAY_METRICS_PORTS.get(name, 9350)
         self.web_port = self.web_port or WEB_PORTS.get(name, 8050)
         self.mongodb_database = self.mongodb_database or f"onestop_{name}"
-        for port_name in ("grpc_port", "api_metrics_port", "worker_metrics_port"):
+        for port_name in ("grpc_port", "api_metrics_port", "worker_metrics_port", "relay_metrics_port"):
             if not 0 < getattr(self, port_name) < 65536:
                 raise ValueError(f"{port_name.upper()} must be a TCP port between 1 and 65535")
         if self.outbox_poll_seconds <= 0:
