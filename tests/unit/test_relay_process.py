@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 
 import pytest
 from prometheus_client import REGISTRY
@@ -15,64 +14,66 @@ from onestop_chassis.relay import relay_until
 from onestop_chassis.worker import OutboxRelayRunner
 
 
-class ScriptedRelay:
-    """A relay whose passes publish the scripted counts (or raise), then nothing; stops the loop
-    once `stop_after` passes have run."""
+class Loop:
+    """The loop's stop flag and sleep: stops once `stop_after` passes of the first relay have run,
+    and records each sleep instead of sleeping."""
 
-    def __init__(self, script, stopped: threading.Event, stop_after: int):
+    def __init__(self):
+        self.stop = False
+        self.sleeps: list[float] = []
+
+    def stopped(self) -> bool:
+        return self.stop
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+class ScriptedRelay:
+    """A relay whose passes publish the scripted counts (or raise), then nothing."""
+
+    def __init__(self, script, loop: Loop | None = None, stop_after: int = 0):
         self.script = list(script)
         self.passes = 0
-        self.stopped, self.stop_after = stopped, stop_after
+        self.loop, self.stop_after = loop, stop_after
 
     def run_once(self) -> int:
         self.passes += 1
-        if self.passes >= self.stop_after:
-            self.stopped.set()
+        if self.loop is not None and self.passes >= self.stop_after:
+            self.loop.stop = True
         step = self.script.pop(0) if self.script else 0
         if isinstance(step, Exception):
             raise step
         return step
 
 
-class WaitRecorder(threading.Event):
-    """A stop event that records how long each idle wait asked for instead of waiting."""
-
-    def __init__(self):
-        super().__init__()
-        self.waits: list[float] = []
-
-    def wait(self, timeout=None):
-        self.waits.append(timeout)
-        return self.is_set()
-
-
-def test_relay_goes_again_at_once_while_a_pass_published_and_waits_the_interval_when_idle():
-    stopped = WaitRecorder()
-    relay = ScriptedRelay([5, 3, 0, 2, 0], stopped, stop_after=5)
-    relay_until("test-relay-loop", [relay], 0.2, stopped)
+def test_relay_goes_again_at_once_while_a_pass_published_and_sleeps_the_interval_when_idle():
+    loop = Loop()
+    relay = ScriptedRelay([5, 3, 0, 2, 0], loop, stop_after=5)
+    relay_until("test-relay-loop", [relay], 0.2, loop.stopped, loop.sleep)
     assert relay.passes == 5
-    # passes 1, 2 and 4 published: no wait after them; passes 3 and 5 were idle
-    assert stopped.waits == [0.2, 0.2]
+    # passes 1, 2 and 4 published: no sleep after them; passes 3 and 5 were idle
+    assert loop.sleeps == [0.2, 0.2]
 
 
 def test_a_failing_collection_never_holds_the_others_back():
-    stopped = WaitRecorder()
-    failing = ScriptedRelay([RuntimeError("store down"), RuntimeError("store down")], stopped, stop_after=10**6)
-    healthy = ScriptedRelay([4, 0], stopped, stop_after=2)
-    relay_until("test-relay-failing", [failing, healthy], 0.2, stopped)
+    loop = Loop()
+    failing = ScriptedRelay([RuntimeError("store down"), RuntimeError("store down")])
+    healthy = ScriptedRelay([4, 0], loop, stop_after=2)
+    relay_until("test-relay-failing", [failing, healthy], 0.2, loop.stopped, loop.sleep)
     assert healthy.passes == 2 and failing.passes == 2, "both collections get every pass"
 
 
 def test_a_stop_ends_the_loop_after_the_pass_in_progress():
-    stopped = WaitRecorder()
-    relay = ScriptedRelay([7, 7, 7], stopped, stop_after=1)  # the first pass sets the stop
-    relay_until("test-relay-stop", [relay], 0.2, stopped)
-    assert relay.passes == 1
+    loop = Loop()
+    relay = ScriptedRelay([7, 7, 7], loop, stop_after=1)  # the first pass asks to stop
+    relay_until("test-relay-stop", [relay], 0.2, loop.stopped, loop.sleep)
+    assert relay.passes == 1 and loop.sleeps == []
 
 
 def test_each_pass_is_counted():
-    stopped = WaitRecorder()
-    relay_until("test-relay-passes", [ScriptedRelay([1, 0, 0], stopped, stop_after=3)], 0.2, stopped)
+    loop = Loop()
+    relay_until("test-relay-passes", [ScriptedRelay([1, 0, 0], loop, stop_after=3)], 0.2, loop.stopped, loop.sleep)
     assert REGISTRY.get_sample_value("onestop_outbox_relay_passes_total", {"service": "test-relay-passes"}) == 3
 
 

@@ -15,7 +15,7 @@ both only publishes some events twice; consumers remember event ids.
 from __future__ import annotations
 
 import signal
-import threading
+import time
 from collections.abc import Callable, Sequence
 
 from . import metrics, mongo, tracing
@@ -27,14 +27,14 @@ from .publishing import confirming_publisher, publish_event
 log = get_logger("onestop.relay")
 
 
-def relay_until(service: str, relays: list[OutboxRelay], interval: float, stopped: threading.Event) -> None:
-    """Relays until `stopped` is set: a pass, and another at once while a pass published anything,
-    else a wait of `interval` seconds (OUTBOX_POLL_SECONDS) that `stopped` cuts short. A pass in
-    progress always finishes."""
-    while not stopped.is_set():
+def relay_until(service: str, relays: list[OutboxRelay], interval: float, stopped: Callable[[], bool],
+                sleep: Callable[[float], None] = time.sleep) -> None:
+    """Relays until `stopped()`: a pass, and another at once while a pass published anything, else
+    a sleep of `interval` seconds (OUTBOX_POLL_SECONDS). A pass in progress always finishes."""
+    while not stopped():
         if relay_pass(service, relays):
             continue  # more may be waiting: go again without sleeping
-        stopped.wait(interval)
+        sleep(interval)
 
 
 def run_relay(settings: ServiceSettings, collections: Sequence[Callable[[], object]]) -> None:
@@ -49,10 +49,11 @@ def run_relay(settings: ServiceSettings, collections: Sequence[Callable[[], obje
     configure_logging(settings.service_name, "relay", settings.log_level)
     tracing.configure_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
     metrics.start_metrics_server(settings.metrics_host, settings.relay_metrics_port)
-    stopped = threading.Event()
+    stop = []
 
     def shutdown(_signum, _frame):
-        stopped.set()
+        # Only a flag: a lock taken here could be the one the interrupted code holds.
+        stop.append(_signum)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
@@ -70,7 +71,7 @@ def run_relay(settings: ServiceSettings, collections: Sequence[Callable[[], obje
     log.info("relay started", metrics=f"{settings.metrics_host}:{settings.relay_metrics_port}",
              amqp=settings.amqp_uri.rsplit("@", 1)[-1], collections=len(relays))
     try:
-        relay_until(settings.service_name, relays, settings.outbox_poll_seconds, stopped)
+        relay_until(settings.service_name, relays, settings.outbox_poll_seconds, lambda: bool(stop))
     finally:
         mongo.disconnect()  # after the last pass: the database closes only once the relay has stopped
     log.info("relay stopped")
