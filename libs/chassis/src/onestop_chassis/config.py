@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import ClassVar, Literal, TypeVar
 
-from pydantic import ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_JWT_SECRET = "onestop-local-development-secret-do-not-use-in-production"
@@ -71,6 +71,9 @@ class ServiceSettings(BaseSettings):
     # back on the worker's hub, as before: for comparison (`make bench relay`) and for a deployment
     # that has not got the relay process yet. Both at once only publish some events twice.
     outbox_relay_in_worker: bool = False
+    # Aggregates the relay process relays at once (threads; each aggregate's events stay in order).
+    # The worker's relay goes one by one.
+    outbox_relay_concurrency: int = Field(default=8, ge=1, le=64)
 
     # Standard OpenTelemetry variable: spans are exported over OTLP/HTTP only when it is set.
     otel_exporter_otlp_endpoint: str = ""

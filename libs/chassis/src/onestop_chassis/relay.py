@@ -65,7 +65,8 @@ def run_relay(settings: ServiceSettings, collections: Sequence[Callable[[], obje
                       entry["event_id"])
 
     relays = [OutboxRelay(settings.service_name, collection(), publish, batch_size=settings.outbox_batch_size,
-                          grace_seconds=settings.outbox_grace_seconds) for collection in collections]
+                          grace_seconds=settings.outbox_grace_seconds, concurrency=settings.outbox_relay_concurrency)
+              for collection in collections]
     for relay in relays:
         relay.ensure_indexes()
     log.info("relay started", metrics=f"{settings.metrics_host}:{settings.relay_metrics_port}",
