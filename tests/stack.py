@@ -81,7 +81,7 @@ class LocalPlatform:
     def relays(self) -> list[str]:
         """Services whose outbox relay runs as a process of its own (`onestop-<svc>-relay`): those that
         have one, unless OUTBOX_RELAY_IN_WORKER puts it back in the worker (the old shape)."""
-        if self.extra_env.get("OUTBOX_RELAY_IN_WORKER", "").lower() in ("1", "true", "yes"):
+        if {**os.environ, **self.extra_env}.get("OUTBOX_RELAY_IN_WORKER", "").lower() in ("1", "true", "yes"):
             return []
         return [s for s in self.services if (VENV_BIN / f"onestop-{s}-relay").exists()]
 
