@@ -5,7 +5,7 @@
 #
 # Build from the repository root with `make image SERVICE=intake` (it passes the service's ports
 # from libs/chassis/src/onestop_chassis/services.py), which runs:
-#   docker build --build-arg SERVICE=intake --build-arg PORTS="50051 9151 9251" \
+#   docker build --build-arg SERVICE=intake --build-arg PORTS="50051 9151 9251 9351" \
 #       -t ghcr.io/onestop-vn/onestop-intake:0.1.0 .
 ARG PYTHON_IMAGE=python:3.11-slim
 
@@ -62,7 +62,7 @@ ENV ONESTOP_SERVICE=${SERVICE} \
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
 
-# gRPC (api), Prometheus /metrics of the api, Prometheus /metrics of the worker.
+# gRPC (api), then Prometheus /metrics of each process: api, worker and, where there is one, relay.
 EXPOSE ${PORTS}
 
 # exec: the api is PID 1 and gets SIGTERM itself.

@@ -11,9 +11,9 @@ import sys
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))  # the local-stack launcher shared with the e2e tests
 
-from bench import documents, intake, outbox  # noqa: E402
+from bench import documents, intake, outbox, relay  # noqa: E402
 
-SECTIONS = {"outbox": outbox.run, "documents": documents.run, "intake": intake.run}
+SECTIONS = {"outbox": outbox.run, "documents": documents.run, "intake": intake.run, "relay": relay.run}
 
 
 def main() -> None:

@@ -126,7 +126,7 @@ def _own_ferretdb(workdir: pathlib.Path) -> tuple[subprocess.Popen, str]:
 
 def _rabbitmqctl(*args: str) -> None:
     """On the stack's own node (deploy/local/stack.sh keeps its Erlang cookie under .local/rabbitmq)."""
-    env = {**os.environ, "HOME": str(ROOT / ".local/rabbitmq"), "RABBITMQ_NODENAME": "onestop@localhost",
+    env = {**os.environ, "HOME": str(pathlib.Path(os.environ.get("ONESTOP_DATA", ROOT / ".local")) / "rabbitmq"), "RABBITMQ_NODENAME": "onestop@localhost",
            "ERL_EPMD_ADDRESS": "127.0.0.1"}
     subprocess.run([RABBITMQCTL, "-q", *args], env=env, check=True, capture_output=True, timeout=120)
 

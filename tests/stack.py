@@ -57,7 +57,8 @@ class Process:
 
 @dataclass
 class LocalPlatform:
-    """Services (api + worker each) as processes on free ports, each with its own new database."""
+    """Services (api + worker each, and a relay where the service has one) as processes on free ports,
+    each with its own new database."""
 
     log_dir: pathlib.Path
     services: tuple[str, ...] = ("intake", "routing")
@@ -74,8 +75,17 @@ class LocalPlatform:
         run_id = uuid.uuid4().hex[:8]
         self.grpc_ports = {s: free_port() for s in self.services}
         self.metrics = {f"{s}-{k}": free_port() for s in self.services for k in ("api", "worker")}
+        self.metrics.update({f"{s}-relay": free_port() for s in self.relays})
         self.web_ports = {s: free_port() for s in self.services}
         self.databases = {s: f"{self.prefix}_{s}_{run_id}" for s in self.services}
+
+    @property
+    def relays(self) -> list[str]:
+        """Services whose outbox relay runs as a process of its own (`onestop-<svc>-relay`): those that
+        have one, unless OUTBOX_RELAY_IN_WORKER puts it back in the worker (the old shape)."""
+        if {**os.environ, **self.extra_env}.get("OUTBOX_RELAY_IN_WORKER", "").lower() in ("1", "true", "yes"):
+            return []
+        return [s for s in self.services if "relay" in BY_NAME[s].processes]
 
     def env(self, service: str) -> dict[str, str]:
         return {**os.environ, "ONESTOP_ENV": "local", "LOG_LEVEL": "INFO", "AMQP_URI": self.amqp_uri,
@@ -86,7 +96,9 @@ class LocalPlatform:
                 "WEB_PORT": str(self.web_ports[service]),
                 # intake files forms with, and links results from, this platform's documents service
                 "DOCUMENTS_ADDRESS": f"127.0.0.1:{self.grpc_ports['documents']}" if "documents" in self.grpc_ports else "",
-                "PYTHONUNBUFFERED": "1", **self.extra_env}
+                "PYTHONUNBUFFERED": "1",
+                **({"RELAY_METRICS_PORT": str(self.metrics[f"{service}-relay"])} if service in self.relays else {}),
+                **self.extra_env}
 
     def start(self) -> "LocalPlatform":
         if "intake" in self.services:
@@ -94,15 +106,16 @@ class LocalPlatform:
                            capture_output=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for service in self.services:
-            # every process the one list declares, the api last (as deploy/local/services.sh does)
-            for kind in sorted(BY_NAME[service].processes, key=lambda k: k == "api"):
+            # every process the one list declares (the relay only where it runs on its own), the api last
+            kinds = [k for k in BY_NAME[service].processes if k != "relay" or service in self.relays]
+            for kind in sorted(kinds, key=lambda k: k == "api"):
                 log = self.log_dir / f"{service}-{kind}.log"
                 popen = subprocess.Popen([VENV_BIN / f"onestop-{service}-{kind}"], env=self.env(service),
                                          stdout=open(log, "w", encoding="utf-8"), stderr=subprocess.STDOUT,
                                          cwd=ROOT)
                 self.processes[f"{service}-{kind}"] = Process(f"{service}-{kind}", popen, log)
         for name, port in [*((f"{s}-api", p) for s, p in self.grpc_ports.items()),
-                           *((n, p) for n, p in self.metrics.items() if n.endswith("worker"))]:
+                           *((n, p) for n, p in self.metrics.items() if n.endswith(("worker", "relay")))]:
             self._wait_port(self.processes[name], port)
         return self
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every service that exists as local processes: an `api` and a `worker` each.
+# Runs every service that exists as local processes, those the one list of services declares: an
+# `api` and a `worker` each, and a `relay` (the outbox relay, onestop_chassis.relay) where there is one.
 # Usage: services.sh up|down|status. Logs: .local/logs/<service>-<process>.log (JSON lines).
 set -euo pipefail
 

@@ -53,8 +53,11 @@ def test_every_process_exposes_its_metrics(intake, routing, platform):
                        'onestop_grpc_request_duration_seconds_bucket{le="0.005",method="SubmitDossier",service="intake"}',
                        'onestop_grpc_errors_total{code="INVALID_ARGUMENT",method="SubmitDossier",service="intake"}',
                        'onestop_intake_dossiers_submitted_total{channel="in_person"'],
-        "intake-worker": ['onestop_outbox_published_total{event_type="DossierReceived",service="intake"}',
-                          "onestop_outbox_relay_delay_seconds_bucket", 'onestop_outbox_pending_events{service="intake"}'],
+        # The outbox relay is a process of its own (onestop_chassis.relay); the worker handles events.
+        "intake-relay": ['onestop_outbox_published_total{event_type="DossierReceived",service="intake"}',
+                         "onestop_outbox_relay_delay_seconds_bucket", 'onestop_outbox_pending_events{service="intake"}',
+                         'onestop_outbox_relay_passes_total{service="intake"}'],
+        "intake-worker": ['onestop_worker_calls_total{handler="file_receipt"'],
         "routing-api": ['onestop_grpc_requests_total{code="OK",method="GetCase",service="routing"}'],
         "routing-worker": ['onestop_worker_calls_total{handler="on_dossier_received",outcome="ok",service="routing"}',
                            'onestop_worker_duration_seconds_bucket{handler="on_dossier_received"',

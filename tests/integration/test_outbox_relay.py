@@ -141,5 +141,36 @@ def test_concurrent_relays_lose_nothing(mongo_db, local_stack, exchange_and_queu
     assert pointer_collection(aggregates).count_documents({}) == 0
 
 
+def test_a_relay_with_threads_publishes_every_event_once_each_aggregate_in_order(mongo_db, local_stack,
+                                                                                  exchange_and_queue):
+    """The relay process's shape (OUTBOX_RELAY_CONCURRENCY): aggregates at once, each one's events
+    in order, every event once, no pointer left."""
+    _, exchange, queue, conn = exchange_and_queue
+    aggregates = mongo_db["aggregates"]
+    written = [_commit(aggregates, f"D{n}", *(f"D{n}-{k}" for k in range(3))) for n in range(30)]
+    relay = OutboxRelay("itest", aggregates, _publisher(local_stack["amqp_uri"], exchange), concurrency=8)
+    total = 0
+    while published := relay.run_once():
+        total += published
+    assert total == 90
+    ids = [m.properties["message_id"] for _, m in _drain(conn, queue, 90)]
+    assert sorted(ids) == sorted(i for events_ in written for i in events_), "each event once"
+    for events_ in written:
+        assert [ids.index(i) for i in events_] == sorted(ids.index(i) for i in events_), "order per aggregate"
+    assert pointer_collection(aggregates).count_documents({}) == 0
+
+
+def test_a_relay_with_threads_stops_at_a_failing_broker_and_keeps_everything(mongo_db, local_stack, exchange_and_queue):
+    _, exchange, queue, conn = exchange_and_queue
+    aggregates = mongo_db["aggregates"]
+    expected = {i for n in range(10) for i in _commit(aggregates, f"D{n}", f"D{n}-a", f"D{n}-b")}
+    down = OutboxRelay("itest", aggregates, _publisher("amqp://guest:guest@127.0.0.1:1/", exchange), concurrency=4)
+    assert down.run_once() == 0
+    assert pointer_collection(aggregates).count_documents({}) == 20, "nothing confirmed, nothing dropped"
+    up = OutboxRelay("itest", aggregates, _publisher(local_stack["amqp_uri"], exchange), concurrency=4)
+    assert up.run_once() == 20
+    assert {m.properties["message_id"] for _, m in _drain(conn, queue, 20)} == expected
+
+
 def _now():
     return dt.datetime.now(dt.timezone.utc)

@@ -18,7 +18,8 @@ import tomllib
 import pytest
 import yaml
 
-from onestop_chassis.config import API_METRICS_PORTS, GRPC_PORTS, WORKER_METRICS_PORTS
+from onestop_chassis.config import API_METRICS_PORTS, GRPC_PORTS, RELAY_METRICS_PORTS, WORKER_METRICS_PORTS
+from onestop_chassis.services import BY_NAME
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -29,6 +30,14 @@ NAME_LABEL, COMPONENT_LABEL = "app.kubernetes.io/name", "app.kubernetes.io/compo
 
 # Every service that exists as a package must be deployable.
 SERVICES = sorted(p.parent.name for p in (ROOT / "services").glob("*/pyproject.toml"))
+
+
+def scripts(service: str) -> dict[str, str]:
+    return tomllib.loads((ROOT / "services" / service / "pyproject.toml").read_text())["project"]["scripts"]
+
+
+# Services with an outbox ship an `onestop-<svc>-relay` process (onestop_chassis.relay).
+RELAYED = [s for s in SERVICES if "relay" in BY_NAME[s].processes]
 
 
 @functools.cache
@@ -113,6 +122,31 @@ def test_worker_runs_the_worker_script_and_is_probed_on_its_metrics(service):
     assert probe["path"] == "/metrics" and probe["port"] in ("metrics", WORKER_METRICS_PORTS[service])
 
 
+def test_the_services_with_an_outbox_have_a_relay():
+    assert {"intake", "documents"} <= set(RELAYED)
+
+
+@pytest.mark.parametrize("overlay", [PLAIN, OTEL])
+@pytest.mark.parametrize("service", RELAYED)
+def test_relay_runs_the_relay_script_with_the_worker_settings_and_is_probed_on_its_metrics(overlay, service):
+    docs = build(overlay)
+    worker, relay = deployment(docs, service, "worker"), deployment(docs, service, "relay")
+    assert relay["spec"]["replicas"] == 1, "one relay is enough; a second would only publish events twice"
+    assert relay["spec"]["selector"]["matchLabels"].items() <= relay["spec"]["template"]["metadata"]["labels"].items()
+    (container,) = relay["spec"]["template"]["spec"]["containers"]
+    (worker_container,) = worker["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == [f"onestop-{service}-relay"]
+    assert container["image"] == worker_container["image"]
+    # the relay loads the service's settings: the same configuration and secrets as the worker
+    assert container["envFrom"] == worker_container["envFrom"]
+    assert container["env"] == worker_container["env"]
+    assert "OUTBOX_RELAY_IN_WORKER" not in env_names(worker_container), "the worker must not relay as well"
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"metrics": RELAY_METRICS_PORTS[service]}
+    assert container["livenessProbe"]["httpGet"]["port"] in ("metrics", RELAY_METRICS_PORTS[service])
+    assert relay["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == str(RELAY_METRICS_PORTS[service])
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_services_expose_grpc_and_metrics(service):
     services = {s["metadata"]["name"]: s for s in of_kind(build(PLAIN), "Service")}
@@ -141,7 +175,7 @@ def test_every_container_runs_as_non_root(overlay):
 
 def test_otel_overlay_sets_the_endpoint_on_every_deployment():
     deployments = of_kind(build(OTEL), "Deployment")
-    assert len(deployments) == 2 * len(SERVICES)
+    assert len(deployments) == 2 * len(SERVICES) + len(RELAYED)
     for d in deployments:
         for c in containers(d["spec"]["template"]["spec"]):
             variable = env_names(c).get(OTEL_VARIABLE)
@@ -201,7 +235,8 @@ def test_make_image_passes_the_ports_the_manifests_use(service):
     # `make image` exposes what services.py says; the manifests must use the same ports.
     ports = subprocess.run([sys.executable, str(ROOT / "libs/chassis/src/onestop_chassis/services.py"), "ports", service],
                            capture_output=True, text=True, check=True).stdout.split()
-    assert [int(p) for p in ports] == [GRPC_PORTS[service], API_METRICS_PORTS[service], WORKER_METRICS_PORTS[service]]
+    assert [int(p) for p in ports] == [GRPC_PORTS[service], API_METRICS_PORTS[service], WORKER_METRICS_PORTS[service],
+                                       *([RELAY_METRICS_PORTS[service]] if service in RELAYED else [])]
     makefile = (ROOT / "Makefile").read_text()
     assert '--build-arg PORTS="$$($(PYTHON) $(SERVICES_PY) ports $(SERVICE))"' in makefile
 

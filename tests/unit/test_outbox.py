@@ -281,3 +281,24 @@ def test_pending_gauge_counts_the_pointers_seen(aggregates, clock, service_name)
     assert REGISTRY.get_sample_value("onestop_outbox_pending_events", {"service": service_name}) == 2
     relay.run_once()
     assert REGISTRY.get_sample_value("onestop_outbox_pending_events", {"service": service_name}) == 0
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_relay_with_threads_keeps_each_aggregates_order_and_stops_at_a_failure(aggregates, pointers, clock,
+                                                                               service_name, concurrency):
+    for n in range(6):
+        _commit(aggregates, f"d{n}", *(f"D{n}-{k}" for k in range(3)))
+    publish = RecordingPublish()
+    assert _relay(service_name, aggregates, publish, clock, concurrency=concurrency).run_once() == 18
+    for n in range(6):
+        positions = [publish.sent.index(f"D{n}-{k}") for k in range(3)]
+        assert positions == sorted(positions), f"aggregate d{n} out of order: {publish.sent}"
+    assert pointers.count_documents({}) == 0
+
+    _commit(aggregates, "e", "E-1", "E-2")
+    flaky = RecordingPublish(failing={"E-1"})
+    relay = _relay(service_name, aggregates, flaky, clock, concurrency=concurrency)
+    assert relay.run_once() == 0
+    assert flaky.sent == [] and pointers.count_documents({}) == 2, "E-2 never overtakes E-1"
+    assert relay.run_once() == 2
+    assert flaky.sent == ["E-1", "E-2"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import ClassVar, Literal, TypeVar
 
-from pydantic import ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .auth import DEFAULT_LEEWAY_SECONDS, MAX_LEEWAY_SECONDS
@@ -21,6 +21,7 @@ LOCAL_JWT_SECRET = "onestop-local-development-secret-do-not-use-in-production"
 GRPC_PORTS = {s.name: s.grpc_port for s in SERVICES}
 API_METRICS_PORTS = {s.name: s.api_metrics_port for s in SERVICES}     # 9151..
 WORKER_METRICS_PORTS = {s.name: s.worker_metrics_port for s in SERVICES}  # 9251..
+RELAY_METRICS_PORTS = {s.name: s.relay_metrics_port for s in SERVICES}  # 9351..
 WEB_PORTS = {s.name: s.web_port for s in SERVICES if s.web_port}  # public pages served by the worker
 
 
@@ -45,6 +46,7 @@ class ServiceSettings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     api_metrics_port: int = 0
     worker_metrics_port: int = 0
+    relay_metrics_port: int = 0
     web_host: str = "127.0.0.1"
     web_port: int = 0
 
@@ -71,6 +73,14 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.2
     outbox_batch_size: int = 100
     outbox_grace_seconds: float = 60.0
+    # The relay runs as a process of its own (`onestop-<svc>-relay`, onestop_chassis.relay), so CPU
+    # work on the worker's eventlet hub (rendering a form) never delays event delivery. True puts it
+    # back on the worker's hub, as before: for comparison (`make bench relay`) and for a deployment
+    # that has not got the relay process yet. Both at once only publish some events twice.
+    outbox_relay_in_worker: bool = False
+    # Aggregates the relay process relays at once (threads; each aggregate's events stay in order).
+    # The worker's relay goes one by one.
+    outbox_relay_concurrency: int = Field(default=8, ge=1, le=64)
 
     # Standard OpenTelemetry variable: spans are exported over OTLP/HTTP only when it is set.
     otel_exporter_otlp_endpoint: str = ""
@@ -84,9 +94,10 @@ class ServiceSettings(BaseSettings):
         self.grpc_port = self.grpc_port or GRPC_PORTS.get(name, 50050)
         self.api_metrics_port = self.api_metrics_port or API_METRICS_PORTS.get(name, 9150)
         self.worker_metrics_port = self.worker_metrics_port or WORKER_METRICS_PORTS.get(name, 9250)
+        self.relay_metrics_port = self.relay_metrics_port or RELAY_METRICS_PORTS.get(name, 9350)
         self.web_port = self.web_port or WEB_PORTS.get(name, 8050)
         self.mongodb_database = self.mongodb_database or f"onestop_{name}"
-        for port_name in ("grpc_port", "api_metrics_port", "worker_metrics_port"):
+        for port_name in ("grpc_port", "api_metrics_port", "worker_metrics_port", "relay_metrics_port"):
             if not 0 < getattr(self, port_name) < 65536:
                 raise ValueError(f"{port_name.upper()} must be a TCP port between 1 and 65535")
         if not 0 <= self.jwt_leeway_seconds <= MAX_LEEWAY_SECONDS:

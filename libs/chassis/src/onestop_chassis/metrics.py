@@ -41,6 +41,8 @@ OUTBOX_RELAY_DELAY = Histogram("onestop_outbox_relay_delay_seconds",
                                ["service"], buckets=DELAY_BUCKETS)
 OUTBOX_PENDING = Gauge("onestop_outbox_pending_events",
                        "Unpublished events seen by the last relay pass (at most one batch)", ["service"])
+OUTBOX_PASSES = Counter("onestop_outbox_relay_passes", "Passes of the outbox relay over its collections",
+                        ["service"])
 OUTBOX_DISCARDED = Counter("onestop_outbox_discarded",
                            "Staged events dropped because their aggregate write never happened", ["service"])
 

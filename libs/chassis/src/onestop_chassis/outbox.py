@@ -22,8 +22,10 @@ remember event ids.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from google.protobuf.message import Message
@@ -94,8 +96,15 @@ Publish = Callable[[dict, dict], None]  # (entry, headers) -> None; raises unles
 
 
 class OutboxRelay:
+    """Publishes what `OutboxWriter` staged. `concurrency` > 1 (the relay process;
+    onestop_chassis.relay) relays that many aggregates at once from threads, each aggregate's events
+    still in order on one thread: every publish waits for the broker's confirm (30–70 ms each on the
+    loaded bench machine), and draining 300 staged events went from about 200 to about 370 a second
+    with 8 threads (docs/design.md, "Outbox relay in a process of its own")."""
+
     def __init__(self, service: str, aggregates, publish: Publish, *, batch_size: int = 100,
-                 grace_seconds: float = 60.0, clock: Callable[[], dt.datetime] | None = None):
+                 grace_seconds: float = 60.0, clock: Callable[[], dt.datetime] | None = None,
+                 concurrency: int = 1):
         self._service = service
         self._aggregates = aggregates
         self._pointers = pointer_collection(aggregates)
@@ -103,6 +112,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._grace = dt.timedelta(seconds=grace_seconds)
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="outbox-relay") if concurrency > 1 else None
 
     def ensure_indexes(self) -> None:
         self._pointers.create_index([("created_at", 1), ("order", 1)])
@@ -113,35 +123,49 @@ class OutboxRelay:
         metrics.OUTBOX_PENDING.labels(self._service).set(len(pointers))
         if not pointers:
             return 0
-        # One find by `_id` per aggregate rather than one `$in` query: FerretDB v1 sends only
+        by_aggregate: dict = {}
+        for pointer in pointers:
+            by_aggregate.setdefault(pointer["aggregate_id"], []).append(pointer)
+        now, broker_failed = self._clock(), threading.Event()
+
+        def relay(item) -> tuple[int, list]:
+            return self._relay_aggregate(item[0], item[1], now, broker_failed)
+
+        parallel = self._pool is not None and len(by_aggregate) > 1
+        published, done = 0, []
+        for count, ids in (self._pool.map if parallel else map)(relay, by_aggregate.items()):
+            published += count
+            done += ids
+        if done:
+            self._pointers.delete_many({"_id": {"$in": done}})
+        return published
+
+    def _relay_aggregate(self, aggregate_id, pointers: list[dict], now: dt.datetime,
+                         broker_failed: threading.Event) -> tuple[int, list]:
+        """Publishes one aggregate's committed events in order; returns (published, pointer ids done)."""
+        if broker_failed.is_set():
+            return 0, []  # the broker is failing: leave the rest for the next pass
+        # A find by `_id` per aggregate rather than one `$in` query: FerretDB v1 sends only
         # `{_id: value}` to its index, and scans the whole collection for `$in`.
-        committed = {}
-        for aggregate_id in dict.fromkeys(p["aggregate_id"] for p in pointers):
-            doc = self._aggregates.find_one({"_id": aggregate_id}, {OUTBOX: 1}) or {}
-            committed.update((e["event_id"], e) for e in doc.get(OUTBOX) or [])
-        now = self._clock()
-        published, done, failed = 0, [], set()
+        doc = self._aggregates.find_one({"_id": aggregate_id}, {OUTBOX: 1}) or {}
+        committed = {e["event_id"]: e for e in doc.get(OUTBOX) or []}
+        published, done = 0, []
         for pointer in pointers:
             entry = committed.get(pointer["_id"])
             if entry is None:
                 staged = as_utc(pointer.get("staged_at") or pointer["created_at"])
                 if now - staged > self._grace:
                     log.warning("outbox event discarded: its aggregate write never happened",
-                                event_id=pointer["_id"], aggregate_id=pointer["aggregate_id"])
+                                event_id=pointer["_id"], aggregate_id=aggregate_id)
                     metrics.OUTBOX_DISCARDED.labels(self._service).inc()
                     done.append(pointer["_id"])
                 continue  # else the aggregate write may still be in flight
-            if pointer["aggregate_id"] in failed:
-                continue  # keep each aggregate's events in order
-            if self._publish_entry(entry):
-                published += 1
-                done.append(pointer["_id"])
-            else:
-                failed.add(pointer["aggregate_id"])
-                break  # the broker is failing: leave the rest for the next pass
-        if done:
-            self._pointers.delete_many({"_id": {"$in": done}})
-        return published
+            if broker_failed.is_set() or not self._publish_entry(entry):
+                broker_failed.set()
+                break  # keep each aggregate's events in order; the rest waits for the next pass
+            published += 1
+            done.append(pointer["_id"])
+        return published, done
 
     def _publish_entry(self, entry: dict) -> bool:
         parent = tracing.extract(entry.get("headers") or {})
@@ -159,3 +183,15 @@ class OutboxRelay:
             max(0.0, time.time() - as_utc(entry["created_at"]).timestamp()))
         return True
 
+
+def relay_pass(service: str, relays: list[OutboxRelay]) -> int:
+    """One pass of every relay; returns how many events were published in all. A collection whose
+    pass fails (store down) is logged and retried on the next pass; it never holds the others back."""
+    published = 0
+    for relay in relays:
+        try:
+            published += relay.run_once()
+        except Exception:
+            log.exception("outbox relay pass failed; retrying")
+    metrics.OUTBOX_PASSES.labels(service).inc()
+    return published

@@ -9,8 +9,8 @@ It has no imports beyond the standard library, so the Makefile and the shell scr
 with the system Python before any virtualenv exists:
 
     python3 libs/chassis/src/onestop_chassis/services.py names      # intake routing documents
-    python3 libs/chassis/src/onestop_chassis/services.py ports intake   # 50051 9151 9251
-    python3 libs/chassis/src/onestop_chassis/services.py processes intake   # api worker
+    python3 libs/chassis/src/onestop_chassis/services.py ports intake   # 50051 9151 9251 9351
+    python3 libs/chassis/src/onestop_chassis/services.py processes intake   # api worker relay
     python3 libs/chassis/src/onestop_chassis/services.py table      # one line per service
 
 Adding a service: see CONTRIBUTING.md ("Add a service").
@@ -34,6 +34,8 @@ class Service:
     grpc_port: int
     web_port: int = 0  # public HTML pages served by the worker (nameko @http); 0: none
     built: bool = True
+    # api: the gRPC server; worker: the nameko service; relay: the transactional outbox's relay, a
+    # process of its own (onestop_chassis.relay) for a service that writes events.
     processes: tuple[str, ...] = ("api", "worker")
 
     @property
@@ -45,14 +47,24 @@ class Service:
         return 9200 + self.grpc_port - 50000  # 50051 -> 9251
 
     @property
+    def relay_metrics_port(self) -> int:
+        return 9300 + self.grpc_port - 50000  # 50051 -> 9351
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        """Every port the service's processes listen on (the image EXPOSEs them)."""
+        metrics = {"api": self.api_metrics_port, "worker": self.worker_metrics_port, "relay": self.relay_metrics_port}
+        return (self.grpc_port, *(metrics[p] for p in self.processes))
+
+    @property
     def package(self) -> str:
         return f"services/{self.name}"
 
 
 SERVICES: tuple[Service, ...] = (
-    Service("intake", 50051, web_port=8051),
+    Service("intake", 50051, web_port=8051, processes=("api", "worker", "relay")),
     Service("routing", 50052),
-    Service("documents", 50053),
+    Service("documents", 50053, processes=("api", "worker", "relay")),
     Service("survey", 50054, built=False),
     Service("delivery", 50055, built=False),
 )
@@ -71,7 +83,7 @@ def _main(argv: list[str]) -> int:
         print(" ".join(s.name for s in built()))
     elif command == "ports" and len(rest) == 1 and rest[0] in BY_NAME:
         s = BY_NAME[rest[0]]
-        print(s.grpc_port, s.api_metrics_port, s.worker_metrics_port)
+        print(*s.ports)
     elif command == "processes" and len(rest) == 1 and rest[0] in BY_NAME:
         print(" ".join(BY_NAME[rest[0]].processes))
     elif command == "table":

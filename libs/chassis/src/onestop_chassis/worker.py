@@ -1,5 +1,6 @@
-"""The `worker` process: a nameko service for everything AMQP (event handlers, timers, the outbox
-relay), with DependencyProviders for MongoDB, MinIO, the outbox relay and observability.
+"""The `worker` process: a nameko service for everything AMQP (event handlers, timers), with
+DependencyProviders for MongoDB, MinIO, the outbox relay and observability. The outbox relay
+itself runs in a process of its own by default (onestop_chassis.relay).
 
 The process entry module must call `eventlet.monkey_patch()` before importing anything else, then
 `run_worker(...)`. Never call a grpcio stub from here (it deadlocks under eventlet).
@@ -15,18 +16,17 @@ import time
 import eventlet
 import structlog
 from nameko import config as nameko_config
-from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.runners import ServiceRunner
-from nameko.standalone.events import get_event_exchange
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from . import events, metrics, mongo, storage, tracing
 from .config import ServiceSettings
 from .logs import configure_logging, get_logger
-from .outbox import OutboxRelay
+from .outbox import OutboxRelay, relay_pass
+from .publishing import confirming_publisher, publish_event
 
 log = get_logger("onestop.worker")
 SETTINGS_KEY = "ONESTOP_SETTINGS"
@@ -118,24 +118,6 @@ class MinioClient(DependencyProvider):
         return self.client
 
 
-def confirming_publisher(settings: ServiceSettings) -> Publisher:
-    """A publisher that waits for the broker's confirm and gives up fast (the caller retries)."""
-    return Publisher(
-        settings.amqp_uri, use_confirms=True, serializer="json",
-        retry=True, retry_policy={"max_retries": 1, "interval_start": 0.5, "interval_step": 0.5},
-        transport_options={"max_retries": 1, "interval_start": 0.5, "interval_step": 0.5,
-                           "interval_max": 1, "confirm_publish": True})
-
-
-def publish_event(publisher: Publisher, producer: str, event_type: str, payload: dict, headers: dict,
-                  event_id: str) -> None:
-    # declare: the exchange exists even before any consumer declared it (else 404 on publish).
-    # Not mandatory: like any pub/sub, an event nobody has subscribed to yet is not kept.
-    exchange = get_event_exchange(producer)
-    publisher.publish(payload, exchange=exchange, declare=[exchange], routing_key=event_type, headers=headers,
-                      message_id=event_id)
-
-
 class EventPublisher(DependencyProvider):
     """Publishes an onestop.events.v1 message straight away, from an event handler whose own event
     is redelivered if this fails (at-least-once without the outbox: for events derived from another
@@ -154,7 +136,9 @@ class EventPublisher(DependencyProvider):
 
 
 class OutboxRelayRunner(DependencyProvider):
-    """Runs the outbox relay of the service's aggregate collections in a managed green thread.
+    """Runs the outbox relay of the service's aggregate collections in a managed green thread, but
+    only with OUTBOX_RELAY_IN_WORKER=true: by default the relay is a process of its own
+    (onestop_chassis.relay), because a handler's CPU work holds this hub and the relay with it.
 
     Each of `collections` is a callable returning a pymongo collection. They are called in start():
     nameko runs every provider's setup() (MongoConnection's included) before any start().
@@ -164,6 +148,7 @@ class OutboxRelayRunner(DependencyProvider):
     def __init__(self, *collections):
         self._collection_fns = collections
         self._running = False
+        self._thread = None
 
     def setup(self):
         self._settings = settings = worker_settings()
@@ -175,6 +160,8 @@ class OutboxRelayRunner(DependencyProvider):
                       entry["event_id"])
 
     def start(self):
+        if not self._settings.outbox_relay_in_worker:
+            return  # the relay process (onestop_chassis.relay) publishes; this hub only handles events
         self.relays = [OutboxRelay(self.container.service_name, collection(), self._publish,
                                    batch_size=self._settings.outbox_batch_size,
                                    grace_seconds=self._settings.outbox_grace_seconds)
@@ -187,19 +174,14 @@ class OutboxRelayRunner(DependencyProvider):
     def stop(self):
         """Lets a pass in progress finish (MongoConnection disconnects after this)."""
         self._running = False
-        self._thread.wait()
+        if self._thread is not None:
+            self._thread.wait()
 
     def kill(self):
         self._running = False
 
     def _relay_all(self) -> int:
-        published = 0
-        for relay in self.relays:  # one failing collection must not hold the others back
-            try:
-                published += relay.run_once()
-            except Exception:
-                log.exception("outbox relay pass failed; retrying")
-        return published
+        return relay_pass(self.container.service_name, self.relays)
 
     def _loop(self):
         while self._running:

@@ -12,7 +12,6 @@ from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRu
 from . import pages
 from .form_filing import FormFiling
 from .adapters import mongo as intake_mongo
-from .adapters.mongo import DossierDoc
 from .lookup_limits import LookupLimits
 from .service import CatalogueService, IntakeService
 
@@ -54,7 +53,7 @@ class IntakeWorker(FormFiling):
     name = "intake"
     observability = Observability()
     mongo = MongoConnection()
-    outbox = OutboxRelayRunner(DossierDoc._get_collection)
+    outbox = OutboxRelayRunner(*intake_mongo.outbox_collections())  # only with OUTBOX_RELAY_IN_WORKER
     lookup = PublicLookup()
     catalogue = PublicCatalogueProvider()
 

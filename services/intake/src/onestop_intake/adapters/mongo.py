@@ -422,6 +422,11 @@ class MongoCodeSequence:
             self._lock.notify_all()
 
 
+def outbox_collections():
+    """The collections whose outbox the relay publishes (worker and relay process name the same)."""
+    return [DossierDoc._get_collection]
+
+
 def ensure_indexes() -> None:
     for document in (UnitDoc, ProcedureDoc, DossierDoc, CounterDoc):
         document.ensure_indexes()
