@@ -20,14 +20,13 @@ from concurrent import futures
 
 import grpc
 from google.protobuf import descriptor as pb_descriptor
-from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from . import metrics, tracing
+from . import bounds, metrics, tracing, trailers
 from .auth import AUTHENTICATED, Policy, TokenVerifier, policy_of, set_current_principal
 from .errors import InvalidArgument, ServiceError
 from .logs import get_logger
@@ -59,19 +58,13 @@ def _checked(request):
     if isinstance(request, _Malformed):
         raise InvalidArgument("MALFORMED_REQUEST",
                               f"the request body is not a valid protobuf message for this method: {request.error}")
+    bounds.check(request)  # every field within the contracts' bounds, before anything runs
     return request
 
 
 def _rich_status(service: str, err: ServiceError) -> grpc.Status:
     code = grpc.StatusCode[err.code]
-    status = status_pb2.Status(code=code.value[0], message=err.message)
-    status.details.add().Pack(error_details_pb2.ErrorInfo(
-        reason=err.reason, domain=f"{service}.onestop", metadata=err.metadata))
-    if err.violations:
-        status.details.add().Pack(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in err.violations]))
-    return rpc_status.to_status(status)
+    return rpc_status.to_status(trailers.rich_status(code.value[0], f"{service}.onestop", err))
 
 
 class ChassisInterceptor(grpc.ServerInterceptor):
@@ -136,7 +129,7 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         """Aborts the call with the status for `exc` (context.abort raises)."""
         if isinstance(exc, ServiceError):
             span.set_attribute("onestop.error.reason", exc.reason)
-            log.info("rpc refused", code=code.name, reason=exc.reason, detail=exc.message)
+            log.info("rpc refused", code=code.name, reason=exc.reason, detail=trailers.clip(exc.message, 2_000))
             context.abort_with_status(_rich_status(self._service, exc))
         if self._set_code(context) is not None:
             raise exc  # the servicer aborted by itself: keep its status and message
