@@ -17,7 +17,7 @@ import urllib.request
 import uuid
 
 import pytest
-from amqp.exceptions import PreconditionFailed
+from amqp.exceptions import NotFound, PreconditionFailed
 from kombu import Connection, Exchange, Queue
 
 from onestop_chassis import dead_letters
@@ -185,17 +185,18 @@ def test_an_existing_queue_without_dead_lettering_is_upgraded_keeping_its_messag
         _publish(uri, source, "Ok", {"id": f"old-{n}"})
     assert _count(uri, name) == 3
     with Connection(uri) as conn, pytest.raises(PreconditionFailed):
-        conn.channel().queue_declare(name, durable=True, arguments=dead_letters.queue_arguments(name))
+        conn.channel().queue_declare(name, durable=True, auto_delete=False,
+                                     arguments=dead_letters.queue_arguments(name))
 
     dead_letters.declare(uri, name, exchange.name, "Ok")
 
     assert _count(uri, name) == 3  # nothing lost
     with Connection(uri) as conn:
-        conn.channel().queue_declare(name, durable=True, arguments=dead_letters.queue_arguments(name))  # now accepted
+        conn.channel().queue_declare(name, durable=True, auto_delete=False,
+                                     arguments=dead_letters.queue_arguments(name))  # now accepted
         with pytest.raises(PreconditionFailed):
-            conn.channel().queue_declare(name, durable=True)  # the old declaration is refused: arguments are set
+            conn.channel().queue_declare(name, durable=True, auto_delete=False)  # the old way: refused now
         channel = conn.channel()
-        from amqp.exceptions import NotFound
         with pytest.raises(NotFound):
             channel.queue_declare(dead_letters.holding_queue(name), passive=True)
     _publish(uri, source, "Ok", {"id": "new"})  # still bound
@@ -224,6 +225,5 @@ def test_an_interrupted_upgrade_is_finished_at_the_next_start(local_stack, sourc
     _publish(uri, source, "Ok", {"id": "next"})
     assert _count(uri, name) == 2  # bound again, and the holding queue no longer takes copies
     with Connection(uri) as conn:
-        from amqp.exceptions import NotFound
         with pytest.raises(NotFound):
             conn.channel().queue_declare(dead_letters.holding_queue(name), passive=True)

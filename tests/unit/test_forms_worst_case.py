@@ -26,6 +26,7 @@ def _filler(marker: str, length: int) -> str:
 
 def _pages(pdf: bytes) -> int:
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert len(pdf) < 4 * 1024 * 1024  # GetForm's answer stays readable by a default gRPC client
     return len(pypdf.PdfReader(io.BytesIO(pdf)).pages)
 
 

@@ -230,3 +230,27 @@ def test_status_is_cut_to_its_budgets():
     assert status.ByteSize() <= trailers.DETAILS_BUDGET + trailers.MESSAGE_BUDGET
     assert trailers._encoded_size(status.message) <= trailers.MESSAGE_BUDGET
     assert trailers.clip_message("short") == "short"
+
+
+def test_the_largest_dossier_the_bounds_allow_is_readable_by_a_default_client():
+    """A refusal with 3,000 reasons was stored as a 9.9 MB dossier that no default client (4 MiB
+    receive limit) could read back. At the bounds, every answer carrying a dossier stays far below."""
+    def at_bound(message_cls, field: str) -> str:
+        length, _ = bounds.limits(message_cls.DESCRIPTOR.fields_by_name[field])
+        return "Ữ" * length  # 3 bytes in UTF-8, the worst case
+    submit, supplement = intake_pb2.SubmitDossierRequest, intake_pb2.RequestSupplementRequest
+    dossier = intake_pb2.Dossier(
+        code="000.00.21.H17-261123-0001", procedure_code=at_bound(submit, "procedure_code"),
+        procedure_name="Ữ" * 500, request_content=at_bound(submit, "request_content"),
+        request_id=at_bound(submit, "request_id"),
+        applicant={f: "Ữ" * bounds.limits(intake_pb2.SubmitDossierRequest.DESCRIPTOR.fields_by_name["applicant"]
+                                         .message_type.fields_by_name[f])[0]
+                   for f in ("full_name", "citizen_id", "organisation_name", "tax_code", "phone", "email")},
+        documents=[{"name": at_bound(intake_pb2.SubmittedDocument, "name")}] * 100,
+        supplement_request={"reason": at_bound(supplement, "reason"),
+                            "documents_to_add": [at_bound(supplement, "documents_to_add")] * 50},
+        refusal_reasons=[at_bound(intake_pb2.RefuseDossierRequest, "reasons")] * 20,
+        history=[{"actor": "Ữ" * 200, "note": "Ữ" * 2_000}] * 12,
+        result={"summary": at_bound(intake_pb2.RecordResultRequest, "summary")},
+        result_return={f: "Ữ" * 2_000 for f in ("receiver_name", "receiver_id_number", "note")})
+    assert dossier.ByteSize() < 1024 * 1024  # measured: about 0.6 MiB; the default limit is 4 MiB
