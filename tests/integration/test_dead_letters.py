@@ -227,3 +227,32 @@ def test_an_interrupted_upgrade_is_finished_at_the_next_start(local_stack, sourc
     with Connection(uri) as conn:
         with pytest.raises(NotFound):
             conn.channel().queue_declare(dead_letters.holding_queue(name), passive=True)
+
+
+def test_workers_starting_together_upgrade_a_queue_once(local_stack, source):
+    """Two replicas of a worker start at once over an old queue: they take turns, nothing is lost."""
+    import threading
+    uri = local_stack["amqp_uri"]
+    name = _queue(source, "Ok", "ok")
+    exchange = Exchange(f"{source}.events", type="topic", durable=True)
+    with Connection(uri) as conn:
+        Queue(name, exchange=exchange, routing_key="Ok", durable=True)(conn.channel()).declare()
+    for n in range(50):
+        _publish(uri, source, "Ok", {"id": f"old-{n}"})
+    errors: list[Exception] = []
+
+    def start():
+        try:
+            dead_letters.declare(uri, name, exchange.name, "Ok")
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert _count(uri, name) == 50
+    with Connection(uri) as conn:
+        conn.channel().queue_declare(name, durable=True, auto_delete=False,
+                                     arguments=dead_letters.queue_arguments(name))

@@ -33,14 +33,14 @@ consumers to leave (they would otherwise redeclare it the old way), binds a hold
 deletes Q, declares it anew with the arguments and its binding, unbinds the holding queue and
 moves the messages back. Events published during the move are kept (at worst delivered twice, as
 the platform's at-least-once delivery allows). A holding queue left by a crash is emptied into Q
-at the next start.
+at the next start. Workers of one service starting together take turns (an exclusive lock queue).
 """
 
 from __future__ import annotations
 
 import time
 
-from amqp.exceptions import NotFound, PreconditionFailed
+from amqp.exceptions import NotFound, PreconditionFailed, ResourceLocked
 from kombu import Connection
 
 from .logs import get_logger
@@ -128,10 +128,21 @@ def _upgrade(connection: Connection, queue: str, exchange: str, routing_key: str
     return moved
 
 
+def _declared(connection: Connection, queue: str, arguments: dict) -> bool:
+    """Whether `queue` exists (or was just made) with `arguments`; False when it has others."""
+    try:
+        connection.channel().queue_declare(queue, durable=True, auto_delete=False, arguments=arguments)
+        return True
+    except PreconditionFailed:  # declared before dead-lettering existed; the broker closed the channel
+        return False
+
+
 def declare(amqp_uri: str, queue: str, exchange: str, routing_key: str) -> None:
     """Declares consumer queue `queue` (durable, bound to topic exchange `exchange` with
     `routing_key`) with its dead-letter and retry queues, upgrading a queue declared without them.
-    Idempotent; call it before the consumer starts."""
+    Idempotent; call it before the consumer starts. Workers starting together upgrade a queue
+    one at a time: each holds the exclusive queue `<queue>.upgrade-lock` while it works (RabbitMQ
+    drops it with the connection, so a crash never leaves it locked)."""
     arguments = queue_arguments(queue)
     with Connection(amqp_uri, connect_timeout=10) as connection:
         channel = connection.channel()
@@ -141,13 +152,24 @@ def declare(amqp_uri: str, queue: str, exchange: str, routing_key: str) -> None:
         channel.queue_bind(dead_queue(queue), DEAD_LETTER_EXCHANGE, queue)
         channel.queue_declare(retry_queue(queue), durable=True, auto_delete=False,
                               arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue})
-        try:
-            channel.queue_declare(queue, durable=True, auto_delete=False, arguments=arguments)
-        except PreconditionFailed:  # declared before dead-lettering existed; the broker closed the channel
-            moved = _upgrade(connection, queue, exchange, routing_key, arguments)
-            log.warning("queue upgraded to dead-lettering", queue=queue, messages_kept=moved)
-        else:
+        deadline = time.monotonic() + OLD_CONSUMERS_WAIT_SECONDS
+        while True:
+            lock = connection.channel()
+            try:
+                lock.queue_declare(f"{queue}.upgrade-lock", exclusive=True, auto_delete=True)
+                break
+            except ResourceLocked:  # another worker is upgrading this queue: wait for it
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"queue {queue} has been locked for an upgrade by another worker for "
+                                       f"{OLD_CONSUMERS_WAIT_SECONDS:.0f} s") from None
+                time.sleep(1)
+        if _declared(connection, queue, arguments):
+            channel = connection.channel()
             channel.queue_bind(queue, exchange, routing_key)
             moved = _drain_holding(connection, queue, exchange, routing_key)
             if moved:
                 log.warning("interrupted queue upgrade finished", queue=queue, messages_kept=moved)
+        else:
+            moved = _upgrade(connection, queue, exchange, routing_key, arguments)
+            log.warning("queue upgraded to dead-lettering", queue=queue, messages_kept=moved)
+        lock.queue_delete(f"{queue}.upgrade-lock")
