@@ -117,3 +117,13 @@ def test_file_bound_matches_the_contract():
     from onestop.intake.v1 import intake_pb2
     field = intake_pb2.ImportProceduresRequest.DESCRIPTOR.fields_by_name["content"]
     assert field.GetOptions().Extensions[bounds_pb2.max_length] == catalogue.MAX_FILE_BYTES
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["libyaml", "pure-python"])
+def test_both_yaml_parsers_refuse_the_same_files(monkeypatch, fast):
+    if not fast:
+        monkeypatch.setattr(catalogue, "_FAST_LOADER", None)
+    assert _said(_refused(TWICE_YAML))[0].startswith("line 16: procedures[0].required_documents")
+    assert _refused("a:\n" + "".join("  " * i + "- \n" for i in range(1, 50))).reason == "NESTED_TOO_DEEP"
+    data, lines = catalogue.parse_file(GOOD_YAML.encode(), "yaml")
+    assert data["procedures"][1]["fees"][0]["amount"] == 2000 and lines[("procedures", 1, "fees")] == 24
