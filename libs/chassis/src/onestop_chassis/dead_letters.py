@@ -145,6 +145,11 @@ def declare(amqp_uri: str, queue: str, exchange: str, routing_key: str) -> None:
     drops it with the connection, so a crash never leaves it locked)."""
     arguments = queue_arguments(queue)
     with Connection(amqp_uri, connect_timeout=10) as connection:
+        # Like nameko's consumers: a broker that is down at start is waited for, not a crash.
+        connection.ensure_connection(
+            errback=lambda exc, interval: log.warning("broker unreachable; retrying", error=str(exc),
+                                                      retry_in_seconds=interval),
+            interval_start=1, interval_step=1, interval_max=5)
         channel = connection.channel()
         channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False)
         channel.exchange_declare(DEAD_LETTER_EXCHANGE, "direct", durable=True, auto_delete=False)

@@ -10,7 +10,9 @@ server reflection and one interceptor that, for every call of the service's own 
   4. counts requests, errors and latency per method.
 
 A request body that is not a valid protobuf message becomes INVALID_ARGUMENT (grpcio's own
-answer would be INTERNAL, which tells the caller nothing useful).
+answer would be INTERNAL, which tells the caller nothing useful). Every request message is then
+checked against the bounds its contract declares (onestop_chassis.bounds) before the servicer
+runs, and every error's details are cut to fit the trailers (onestop_chassis.trailers).
 """
 
 from __future__ import annotations
