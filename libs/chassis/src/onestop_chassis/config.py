@@ -82,6 +82,13 @@ class ServiceSettings(BaseSettings):
     # The worker's relay goes one by one.
     outbox_relay_concurrency: int = Field(default=8, ge=1, le=64)
 
+    # Event handlers (onestop_chassis.dead_letters): a message whose handler keeps failing is tried
+    # EVENT_MAX_ATTEMPTS times in all, waiting 1, 2, 4 ... seconds (at most EVENT_RETRY_MAX_SECONDS)
+    # between attempts, then goes to its dead-letter queue. Defaults: 15 attempts over about 9 minutes.
+    event_max_attempts: int = 15
+    event_retry_base_seconds: float = 1.0
+    event_retry_max_seconds: float = 60.0
+
     # Standard OpenTelemetry variable: spans are exported over OTLP/HTTP only when it is set.
     otel_exporter_otlp_endpoint: str = ""
 

@@ -72,6 +72,13 @@ class Cancelled(ServiceError):
     code = "CANCELLED"
 
 
+class PermanentError(Exception):
+    """Raised by a worker's handler for a message that can never be processed (bad data, a rule
+    the message breaks): the chassis sends it to its dead-letter queue at once instead of retrying
+    it (onestop_chassis.dead_letters). Anything else a handler raises is retried a bounded number
+    of times, then dead-lettered too."""
+
+
 @dataclass
 class Violations:
     """Collects field violations so a request reports all its problems at once."""

@@ -15,12 +15,14 @@ from google.protobuf.message import Message
 from onestop.events.v1 import intake_events_pb2 as _events  # EventHeader lives with the events
 
 from .nfc import nfc_message
+from .errors import PermanentError
 
 M = TypeVar("M", bound=Message)
 
 
-class InvalidEvent(ValueError):
-    """A payload that does not parse as the expected event: retrying cannot help."""
+class InvalidEvent(PermanentError, ValueError):
+    """A payload that does not parse as the expected event: retrying cannot help, so a handler
+    that lets it propagate has the message dead-lettered (onestop_chassis.dead_letters)."""
 
 
 def new_header(producer: str, occurred_at: dt.datetime | None = None) -> _events.EventHeader:

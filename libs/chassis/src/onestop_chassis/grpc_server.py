@@ -11,7 +11,9 @@ server reflection and one interceptor that, for every call of the service's own 
 
 A request body that is not a valid protobuf message becomes INVALID_ARGUMENT (grpcio's own
 answer would be INTERNAL, which tells the caller nothing useful). Every string of every request
-reaches the servicer in Unicode NFC (`onestop_chassis.nfc`).
+then reaches Unicode NFC (`onestop_chassis.nfc`), and every request message is checked against the
+bounds its contract declares (onestop_chassis.bounds) before the servicer runs; every error's
+details are cut to fit the trailers (onestop_chassis.trailers).
 """
 
 from __future__ import annotations
@@ -21,14 +23,13 @@ from concurrent import futures
 
 import grpc
 from google.protobuf import descriptor as pb_descriptor
-from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from . import metrics, tracing
+from . import bounds, metrics, tracing, trailers
 from .auth import AUTHENTICATED, Policy, TokenVerifier, policy_of, set_current_principal
 from .errors import InvalidArgument, ServiceError
 from .logs import get_logger
@@ -61,19 +62,15 @@ def _checked(request):
     if isinstance(request, _Malformed):
         raise InvalidArgument("MALFORMED_REQUEST",
                               f"the request body is not a valid protobuf message for this method: {request.error}")
-    return nfc_message(request)  # one form of text for every service (decomposed Vietnamese too)
+    # NFC first: bounds count the characters a reader sees, not a decomposed spelling's code points.
+    request = nfc_message(request)  # one form of text for every service (decomposed Vietnamese too)
+    bounds.check(request)  # every field within the contracts' bounds, before anything runs
+    return request
 
 
 def _rich_status(service: str, err: ServiceError) -> grpc.Status:
     code = grpc.StatusCode[err.code]
-    status = status_pb2.Status(code=code.value[0], message=err.message)
-    status.details.add().Pack(error_details_pb2.ErrorInfo(
-        reason=err.reason, domain=f"{service}.onestop", metadata=err.metadata))
-    if err.violations:
-        status.details.add().Pack(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in err.violations]))
-    return rpc_status.to_status(status)
+    return rpc_status.to_status(trailers.rich_status(code.value[0], f"{service}.onestop", err))
 
 
 class ChassisInterceptor(grpc.ServerInterceptor):
@@ -138,7 +135,7 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         """Aborts the call with the status for `exc` (context.abort raises)."""
         if isinstance(exc, ServiceError):
             span.set_attribute("onestop.error.reason", exc.reason)
-            log.info("rpc refused", code=code.name, reason=exc.reason, detail=exc.message)
+            log.info("rpc refused", code=code.name, reason=exc.reason, detail=trailers.clip(exc.message, 2_000))
             context.abort_with_status(_rich_status(self._service, exc))
         if self._set_code(context) is not None:
             raise exc  # the servicer aborted by itself: keep its status and message

@@ -25,6 +25,11 @@ HANDLER_ERRORS = Counter("onestop_worker_errors", "Worker entrypoint calls that 
                          ["service", "handler"])
 HANDLER_LATENCY = Histogram("onestop_worker_duration_seconds", "Worker entrypoint handling time",
                             ["service", "handler"], buckets=LATENCY_BUCKETS)
+DEAD_LETTERS = Counter("onestop_worker_dead_letters",
+                       "Messages sent to a dead-letter queue, by handler and reason (malformed, permanent, "
+                       "retries_exhausted)", ["service", "handler", "reason"])
+EVENT_RETRIES = Counter("onestop_worker_event_retries", "Messages put back for a later attempt after a handler error",
+                        ["service", "handler"])
 EVENT_DELIVERY_DELAY = Histogram(
     "onestop_event_delivery_delay_seconds",
     "From the state change that wrote an event (its occurred_at) to the start of its handler",

@@ -15,15 +15,18 @@ import time
 
 import eventlet
 import structlog
+from kombu import Connection
+from kombu.pools import producers
 from nameko import config as nameko_config
-from nameko.events import EventHandler
+from nameko.events import EventHandler, SERVICE_POOL
 from nameko.extensions import DependencyProvider
 from nameko.runners import ServiceRunner
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from . import events, metrics, mongo, storage, tracing
+from . import dead_letters, events, metrics, mongo, storage, tracing
 from .config import ServiceSettings
+from .errors import PermanentError
 from .logs import configure_logging, get_logger
 from .outbox import OutboxRelay, relay_pass
 from .publishing import confirming_publisher, publish_event
@@ -96,6 +99,81 @@ class Observability(DependencyProvider):
         span.end()
         otel_context.detach(token)
         structlog.contextvars.clear_contextvars()
+
+
+class ReliableEventHandler(EventHandler):
+    """nameko's event handler (a SERVICE_POOL queue per service and method) whose messages never
+    loop: bounded retries through `<queue>.retry`, then `<queue>.dead` (see
+    onestop_chassis.dead_letters for the whole behaviour and the upgrade of existing queues).
+    Use it through `event_handler(source_service, event_type)`; `requeue_on_error` is not taken."""
+
+    def __init__(self, source_service, event_type, **kwargs):
+        kwargs.pop("requeue_on_error", None)  # replaced by bounded retries
+        if kwargs.get("handler_type", SERVICE_POOL) is not SERVICE_POOL:
+            raise ValueError("onestop event handlers are SERVICE_POOL handlers (one durable queue per method)")
+        super().__init__(source_service, event_type, requeue_on_error=False, **kwargs)
+
+    def setup(self):
+        settings = worker_settings()
+        self._max_attempts = max(1, settings.event_max_attempts)
+        self._retry_base, self._retry_cap = settings.event_retry_base_seconds, settings.event_retry_max_seconds
+        self.consumer_options["on_decode_error"] = self._undecodable
+        super().setup()  # builds self.queue: nameko's name, exchange and binding
+        name = self.queue.name
+        self.queue.queue_arguments = dead_letters.queue_arguments(name)
+        self._connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True})
+        dead_letters.declare(self.amqp_uri, name, self.queue.exchange.name, self.queue.routing_key)
+
+    def _dead_letter(self, message, reason: str, error: str, attempts: int) -> None:
+        if message.channel.connection:  # else the broker has taken the message back already
+            message.reject(requeue=False)
+        metrics.DEAD_LETTERS.labels(self.container.service_name, self.method_name, reason).inc()
+        log.error("event dead-lettered", queue=self.queue.name, dead_letter_queue=dead_letters.dead_queue(self.queue.name),
+                  reason=reason, attempts=attempts, message_id=message.properties.get("message_id"),
+                  error=error[:1000])
+
+    def _undecodable(self, message, exc) -> None:
+        """kombu calls this from the consumer for a body it cannot decode (not JSON, wrong type)."""
+        self._dead_letter(message, "malformed", f"{type(exc).__name__}: {exc}", 1)
+
+    def _retry_later(self, message, attempts: int) -> None:
+        headers = {**(message.headers or {}), dead_letters.ATTEMPTS_HEADER: attempts}
+        delay = dead_letters.retry_delay(attempts, self._retry_base, self._retry_cap)
+        with producers[self._connection].acquire(block=True, timeout=10) as producer:
+            producer.publish(message.body, exchange="", routing_key=dead_letters.retry_queue(self.queue.name),
+                             headers=headers, expiration=delay, content_type=message.content_type,
+                             content_encoding=message.content_encoding, delivery_mode=2,
+                             message_id=message.properties.get("message_id"),
+                             retry=True, retry_policy={"max_retries": 1, "interval_start": 0.5})
+        metrics.EVENT_RETRIES.labels(self.container.service_name, self.method_name).inc()
+        log.warning("event handler failed; retried later", attempts=attempts, retry_in_seconds=delay,
+                    max_attempts=self._max_attempts)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        if exc_info is None:
+            self.consumer.ack_message(message)
+            return
+        error = exc_info[1]
+        attempts = int((message.headers or {}).get(dead_letters.ATTEMPTS_HEADER, 0)) + 1
+        if isinstance(error, PermanentError):
+            self._dead_letter(message, "permanent", f"{type(error).__name__}: {error}", attempts)
+        elif attempts >= self._max_attempts:
+            self._dead_letter(message, "retries_exhausted", f"{type(error).__name__}: {error}", attempts)
+        else:
+            try:
+                self._retry_later(message, attempts)
+            except Exception:  # the broker is unreachable: put it back as it is (nothing counted)
+                log.exception("cannot schedule the retry; the message goes back to its queue")
+                self.consumer.requeue_message(message)
+                return
+            self.consumer.ack_message(message)
+
+    def stop(self):
+        super().stop()
+        self._connection.release()
+
+
+event_handler = ReliableEventHandler.decorator
 
 
 class MongoConnection(DependencyProvider):

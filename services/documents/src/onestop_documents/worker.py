@@ -6,15 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 import eventlet
-from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 from onestop.events.v1 import intake_events_pb2 as ev
 from prometheus_client import Counter
 
 from onestop_chassis import auth, events
-from onestop_chassis.errors import InvalidArgument, ServiceError, Unavailable
+from onestop_chassis.errors import InvalidArgument, PermanentError, ServiceError, Unavailable
 from onestop_chassis.logs import bind_dossier, get_logger
-from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRunner, worker_settings
+from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRunner, event_handler, worker_settings
 
 from . import domain
 from .adapters import mongo
@@ -103,11 +102,7 @@ RETRY_PAUSE_SECONDS = 5.0  # before an event goes back to the queue while a stor
 
 
 def _event(payload, cls):
-    try:
-        event = events.from_payload(payload, cls)
-    except events.InvalidEvent as exc:
-        log.error("event rejected: cannot be processed, dropped", error=str(exc))
-        return None
+    event = events.from_payload(payload, cls)  # InvalidEvent (a PermanentError): dead-lettered
     bind_dossier(event.dossier_code)
     return event
 
@@ -125,7 +120,7 @@ class DocumentsWorker:
     sweeper = OrphanSweeper()
     documents = Documents()
 
-    @event_handler("intake", "FormIssued", requeue_on_error=True)
+    @event_handler("intake", "FormIssued")
     def file_form(self, payload):
         event = _event(payload, ev.FormIssued)
         if event is None:
@@ -139,12 +134,11 @@ class DocumentsWorker:
             _requeue_later(exc)
             raise
         except (InvalidArgument, ServiceError) as exc:  # bad content or data: retrying cannot help
-            log.error("form refused; dropped", reason=exc.reason, error=exc.message, form=event.form)
-            return
+            raise PermanentError(f"form {event.form} refused: {exc.reason}: {exc.message}") from exc
         log.info("form filed", form=event.form, document_id=result.document.document_id,
                  version=result.document.version, replayed=result.replayed)
 
-    @event_handler("intake", "DossierFinished", requeue_on_error=True)
+    @event_handler("intake", "DossierFinished")
     def retain_finished_dossier(self, payload):
         event = _event(payload, ev.DossierFinished)
         if event is None:
@@ -156,6 +150,5 @@ class DocumentsWorker:
             _requeue_later(exc)
             raise
         except ServiceError as exc:
-            log.error("retention refused; dropped", reason=exc.reason, error=exc.message)
-            return
+            raise PermanentError(f"retention refused: {exc.reason}: {exc.message}") from exc
         log.info("dossier finished: documents retained", documents=len(retained))

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 
-from nameko.events import event_handler
 from onestop.events.v1 import intake_events_pb2 as ev
 
 from onestop_chassis import events
 from onestop_chassis.errors import FailedPrecondition
 from onestop_chassis.logs import bind_dossier, get_logger
-from onestop_chassis.worker import EventPublisher, worker_settings
+from onestop_chassis.worker import EventPublisher, event_handler, worker_settings
 
 from . import issued_forms
 from .adapters.events import PRODUCER
@@ -43,24 +42,20 @@ class FormFiling:
 
     publish_event = EventPublisher()
 
-    @event_handler(PRODUCER, "DossierReceived", requeue_on_error=True)
+    @event_handler(PRODUCER, "DossierReceived")
     def file_receipt(self, payload):
         self._file(payload, ev.DossierReceived, Form.RECEIPT)
 
-    @event_handler(PRODUCER, "DossierSupplementRequested", requeue_on_error=True)
+    @event_handler(PRODUCER, "DossierSupplementRequested")
     def file_supplement_request(self, payload):
         self._file(payload, ev.DossierSupplementRequested, Form.SUPPLEMENT_REQUEST)
 
-    @event_handler(PRODUCER, "DossierRefused", requeue_on_error=True)
+    @event_handler(PRODUCER, "DossierRefused")
     def file_refusal(self, payload):
         self._file(payload, ev.DossierRefused, Form.REFUSAL)
 
     def _file(self, payload, cls, form: Form) -> None:
-        try:
-            event = events.from_payload(payload, cls)
-        except events.InvalidEvent as exc:
-            log.error("event rejected: cannot be processed, dropped", error=str(exc))
-            return
+        event = events.from_payload(payload, cls)  # InvalidEvent (a PermanentError): dead-lettered
         bind_dossier(event.dossier_code)
         dossier = MongoDossiers().by_code(event.dossier_code)
         if dossier is None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 from onestop.events.v1 import intake_events_pb2 as ev
 from prometheus_client import Counter
 
 from onestop_chassis import events, metrics
 from onestop_chassis.logs import bind_dossier, get_logger
-from onestop_chassis.worker import MongoConnection, Observability
+from onestop_chassis.worker import MongoConnection, Observability, event_handler
 
 from . import domain
 from .adapters.mongo import MongoCases
@@ -44,14 +43,11 @@ class RoutingWorker:
     mongo = MongoConnection()
     routing = Routing()
 
-    # requeue_on_error: a failure (e.g. the database is down) leaves the event on the queue.
-    @event_handler("intake", "DossierReceived", requeue_on_error=True)
+    # A failure (e.g. the database is down) is retried a bounded number of times; a payload that is
+    # not a DossierReceived (InvalidEvent) goes to the dead-letter queue (onestop_chassis.dead_letters).
+    @event_handler("intake", "DossierReceived")
     def on_dossier_received(self, payload):
-        try:
-            event = events.from_payload(payload, ev.DossierReceived)
-        except events.InvalidEvent as exc:
-            log.error("event rejected: cannot be processed, dropped", error=str(exc))
-            return
+        event = events.from_payload(payload, ev.DossierReceived)
         bind_dossier(event.dossier_code)
         if self.routing.open_case(open_case_command(event)):
             CASES_OPENED.labels(str(event.channel)).inc()
