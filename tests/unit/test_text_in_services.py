@@ -372,6 +372,11 @@ def test_an_animated_png_is_a_png():
     assert docs.sniff(apng, "scan.png") == "image/png"
 
 
+@pytest.mark.parametrize("header", [b"II\x2b\x00\x08\x00\x00\x00", b"MM\x00\x2b\x00\x08\x00\x00"])
+def test_a_bigtiff_is_a_tiff(header):
+    assert docs.sniff(header + bytes(8) + os.urandom(64), "scan.tif") == "image/tiff"
+
+
 def test_leading_bytes_do_not_make_an_image():
     with pytest.raises(InvalidArgument) as refused:
         docs.sniff(b"\n\xff\xd8\xff\xe0" + os.urandom(2000), "scan.jpg")

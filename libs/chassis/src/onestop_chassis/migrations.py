@@ -69,27 +69,31 @@ def nfc_fields(doc: dict, skip: tuple[str, ...] = ("_id", "outbox")) -> dict:
 
 def rewrite(collection, fix: Callable[[dict], dict], guard: str | None = None) -> int:
     """Applies `fix` (stored document → the top-level fields to `$set`, empty when nothing to do)
-    to every document of `collection` (one scan). A write applies only if the document did not
-    change since it was read: its `guard` field (a version number) is the same or, without one,
-    the fields it rewrites still hold what was read. Otherwise it is read again and retried, so a
-    concurrent change is never overwritten. Returns how many documents changed."""
+    to every document of `collection` (one scan). A document that needs a change is read again by
+    `_id` and fixed from that fresh copy, written by `_id` only when its `guard` field (a version
+    number) or, without one, the fields it rewrites still hold what was read: a change made since
+    the scan is never overwritten. Both the read and the write go by `_id` alone because FerretDB
+    scans the whole collection for any other filter (measured: an update filtered on `_id` and
+    `version` took 75 ms with 2,000 dossiers stored, against 1 ms by `_id`), so the window left is
+    the one between that read and that write. Returns how many documents changed."""
     changed = 0
     for doc in collection.find({}):
+        if not fix(doc):
+            continue
         for _ in range(GUARDED_RETRIES):
-            updates = fix(doc)
+            fresh = collection.find_one({"_id": doc["_id"]})
+            if fresh is None:
+                break
+            updates = fix(fresh)
             if not updates:
                 break
-            condition = {"_id": doc["_id"]}
-            if guard and guard in doc:
-                condition[guard] = doc[guard]
-            else:
-                condition.update({field: doc[field] for field in updates if field in doc})
-            if collection.update_one(condition, {"$set": updates}).matched_count:
-                changed += 1
-                break
-            doc = collection.find_one({"_id": doc["_id"]})
-            if doc is None:
-                break
+            if guard and guard in doc and fresh.get(guard) != doc[guard] or \
+                    not guard and any(fresh.get(f) != doc.get(f) for f in updates):
+                doc = fresh  # changed since it was read: fix the new content instead
+                continue
+            collection.update_one({"_id": doc["_id"]}, {"$set": updates})
+            changed += 1
+            break
     return changed
 
 

@@ -133,12 +133,17 @@ _PDF_OBJECT = re.compile(rb"[0-9]+[\x00\t\n\f\r ]+[0-9]+[\x00\t\n\f\r ]+obj\b")
 # What readers accept as the same format under another name: an animated PNG is a PNG (readers
 # without APNG support show its first frame).
 _SAME_FORMAT = {"image/apng": "image/png"}
+# BigTIFF (version 43 instead of 42: 64-bit offsets, what scanners write past 4 GiB) is TIFF to
+# libtiff and every TIFF reader built on it; filetype knows only version 42.
+_BIGTIFF = (b"II\x2b\x00\x08\x00\x00\x00", b"MM\x00\x2b\x00\x08\x00\x00")
 
 
 def _recognise(head: bytes) -> str | None:
     """The accepted content type of these first bytes, or what else they are (None: unknown)."""
     kind = filetype.guess(head[:SNIFF_BYTES])
     mime = _SAME_FORMAT.get(kind.mime, kind.mime) if kind else None
+    if mime is None and head.startswith(_BIGTIFF):
+        return "image/tiff"
     if mime is None:
         header = _PDF_HEADER.search(head, 0, PDF_HEADER_WINDOW + 9)
         if header is not None and header.start() < PDF_HEADER_WINDOW \

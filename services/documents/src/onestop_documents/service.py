@@ -392,6 +392,7 @@ class DocumentsService:
     def transfer(self, dossier_code: str, source_agency: str, target_agency: str,
                  actor: auth.Principal) -> tuple[list[PeerReceipt], int]:
         source = _agency(source_agency, actor, "transfer documents")
+        target_agency = codes.normalise_code(target_agency)
         if not codes.is_unit_code(target_agency) or target_agency == source:
             raise InvalidArgument.from_violations([FieldViolation(
                 "target_agency_code", "must be the national unit code of another agency")])

@@ -182,6 +182,7 @@ def ensure_indexes() -> None:
 
 
 COMPONENT_KEYS = "documents-component-keys-nfc"
+_TYPED = ("file_name", "uploaded_by", "withdrawn_reason")
 TEMP_VERSION = 1_000_000  # above any real version: renumbering passes through it, clash-free
 
 
@@ -192,26 +193,22 @@ def migrate() -> dict | None:
     db = DocumentDoc._get_db()
     collection = db[DocumentDoc._meta["collection"]]
 
-    def run() -> dict:
-        report = merge_components(collection)
-        # The other names people typed; request_id stays as sent (it is a key, not a name).
-        report["renamed"] = migrations.rewrite(collection, lambda doc: migrations.nfc_fields(
-            {k: doc[k] for k in ("file_name", "uploaded_by", "withdrawn_reason") if k in doc}))
-        return report
-    return migrations.run_once(db, COMPONENT_KEYS, run)
+    return migrations.run_once(db, COMPONENT_KEYS, lambda: merge_components(collection))
 
 
 def merge_components(collection) -> dict:
     """Gives every record its component_key and makes each (agency, dossier, kind, key) one
     component: its name becomes the NFC form of the first stored spelling and, where several
     spellings were stored, its versions are renumbered 1..n in the order they were stored
-    (stored_at, then id). Nothing is deleted: identical bytes stored twice stay two versions.
+    (stored_at, then id). Nothing is deleted: identical bytes stored twice stay two versions. The
+    other names people typed (file name, uploader, withdrawal reason) become NFC in the same write;
+    request_id stays as sent (it is a key, not a name).
     Idempotent and safe to run concurrently (the target is computed from the records alone; a
     renumbering first moves the versions above TEMP_VERSION so the old unique index never
     clashes). Returns counts: records keyed, components merged, records renumbered."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     fields = {"agency_code": 1, "dossier_code": 1, "kind": 1, "component": 1, "component_key": 1,
-              "version": 1, "stored_at": 1}
+              "version": 1, "stored_at": 1, **{name: 1 for name in _TYPED}}
     for r in collection.find({}, fields):
         groups[(r["agency_code"], r["dossier_code"], r["kind"], name_key(r["component"]))].append(r)
     report = {"keyed": 0, "merged": 0, "renumbered": 0}
@@ -225,7 +222,8 @@ def merge_components(collection) -> dict:
                 if r["version"] != rank + 1:
                     collection.update_one({"_id": r["_id"]}, {"$set": {"version": TEMP_VERSION + rank}})
         for rank, r in enumerate(group):
-            target = {"component": name, "component_key": key, "version": rank + 1 if renumber else r["version"]}
+            target = {"component": name, "component_key": key, "version": rank + 1 if renumber else r["version"],
+                      **migrations.nfc_fields({k: r[k] for k in _TYPED if k in r})}
             if any(r.get(k) != v for k, v in target.items()):
                 collection.update_one({"_id": r["_id"]}, {"$set": target})
                 report["keyed"] += 1
