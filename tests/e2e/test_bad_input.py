@@ -31,7 +31,8 @@ def _refused(call, *args, **kwargs) -> grpc.RpcError:
 
 @pytest.mark.parametrize("overrides, field", [
     ({"procedure_code": ""}, "procedure_code"),
-    ({"procedure_code": "1.000 948"}, "procedure_code"),
+    # ("1.000 948" is read as typed since issue 9: spaces in a code are dropped, NOT_FOUND)
+    ({"procedure_code": "1.000/948"}, "procedure_code"),
     ({"channel": 99}, "channel"),
     ({"channel": 0}, "channel"),
     ({"applicant": common_pb2.Applicant(kind=1, full_name="Lê Văn Tám", citizen_id="12345")}, "applicant.citizen_id"),
