@@ -65,6 +65,10 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = 100
     outbox_grace_seconds: float = 60.0
 
+    # Proxies whose X-Forwarded-For the public endpoints' rate limits believe (addresses or CIDR
+    # networks, comma-separated; onestop_chassis.ratelimits). Empty: the peer address counts.
+    trusted_proxies: str = ""
+
     # Standard OpenTelemetry variable: spans are exported over OTLP/HTTP only when it is set.
     otel_exporter_otlp_endpoint: str = ""
 
@@ -82,6 +86,7 @@ class ServiceSettings(BaseSettings):
         for port_name in ("grpc_port", "api_metrics_port", "worker_metrics_port"):
             if not 0 < getattr(self, port_name) < 65536:
                 raise ValueError(f"{port_name.upper()} must be a TCP port between 1 and 65535")
+        self.trusted_networks  # noqa: B018 - raises ValueError naming a bad TRUSTED_PROXIES entry
         if self.outbox_poll_seconds <= 0:
             raise ValueError("OUTBOX_POLL_SECONDS must be greater than 0")
         if self.onestop_env == "production":
@@ -97,6 +102,15 @@ class ServiceSettings(BaseSettings):
         elif not (self.jwt_secret or self.jwt_public_key_file):
             self.jwt_secret = LOCAL_JWT_SECRET
         return self
+
+
+    @property
+    def trusted_networks(self):
+        from .ratelimits import parse_networks
+        try:
+            return parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ValueError(f"TRUSTED_PROXIES: {exc}") from None
 
 
 S = TypeVar("S", bound=ServiceSettings)

@@ -15,6 +15,7 @@ answer would be INTERNAL, which tells the caller nothing useful).
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from concurrent import futures
 
@@ -71,6 +72,11 @@ def _rich_status(service: str, err: ServiceError) -> grpc.Status:
         status.details.add().Pack(error_details_pb2.BadRequest(field_violations=[
             error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
             for v in err.violations]))
+    retry_after = getattr(err, "retry_after", None)
+    if retry_after is not None:
+        delay = error_details_pb2.RetryInfo()
+        delay.retry_delay.FromTimedelta(dt.timedelta(seconds=max(1, int(retry_after + 0.999))))
+        status.details.add().Pack(delay)
     return rpc_status.to_status(status)
 
 
