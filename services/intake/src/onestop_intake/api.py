@@ -10,14 +10,14 @@ from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit
 from onestop_chassis.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from onestop_chassis.logs import bind_dossier, get_logger
-from onestop_chassis.ratelimits import grpc_client
+from onestop_chassis.ratelimits import grpc_client, parse_networks
 
 from . import issued_forms
 from .adapters import mongo, proto
 from .adapters.documents_client import DocumentsClient
 from .adapters.queue_mongo import MongoTickets
 from .queue import QueueDesk
-from .queue_api import QueueServicer
+from .queue_api import QueueServicer, TicketLimits
 from .config import IntakeSettings
 from .lookup_limits import LookupLimits
 from .worktime import WorkingCalendar
@@ -272,7 +272,10 @@ def register(server, settings: IntakeSettings) -> None:
                         intake_pb2.DESCRIPTOR.services_by_name["IntakeService"])
     catalogue = mongo.MongoCatalogue()
     server.add_servicer(queue_pb2_grpc.add_QueueServiceServicer_to_server,
-                        QueueServicer(QueueDesk(MongoTickets(), unit_exists=lambda code: catalogue.unit(code) is not None)),
+                        QueueServicer(QueueDesk(MongoTickets(), unit_exists=lambda code: catalogue.unit(code) is not None),
+                                      TicketLimits(parse_networks(settings.queue_kiosks), settings.tickets_per_kiosk,
+                                                   settings.tickets_per_client),
+                                      trusted_proxies=settings.trusted_networks),
                         queue_pb2.DESCRIPTOR.services_by_name["QueueService"])
 
 
