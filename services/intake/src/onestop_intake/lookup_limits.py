@@ -44,11 +44,12 @@ class LookupLimits:
     RESOURCE_EXHAUSTED `RATE_LIMITED` (metadata `limit`, `retry_after_seconds`; a RetryInfo on gRPC)
     when one is spent, before looking anything up."""
 
-    def __init__(self, lookups_per_client: str = LOOKUPS_PER_CLIENT,
-                 mismatches_per_code_and_client: str = MISMATCHES_PER_CODE_AND_CLIENT,
-                 mismatches_per_client: str = MISMATCHES_PER_CLIENT):
-        self._budgets = Budgets(lookups=lookups_per_client, code_mismatches=mismatches_per_code_and_client,
-                                mismatches=mismatches_per_client)
+    def __init__(self, lookups_per_client: str | None = None, mismatches_per_code_and_client: str | None = None,
+                 mismatches_per_client: str | None = None):
+        # The module's constants are read here, not bound as defaults, so `make bench` can lift one.
+        self._budgets = Budgets(lookups=lookups_per_client or LOOKUPS_PER_CLIENT,
+                                code_mismatches=mismatches_per_code_and_client or MISMATCHES_PER_CODE_AND_CLIENT,
+                                mismatches=mismatches_per_client or MISMATCHES_PER_CLIENT)
 
     def _refuse(self, name: str, key: tuple[str, ...], message: str) -> ResourceExhausted:
         return ResourceExhausted("RATE_LIMITED", message, retry_after=self._budgets.retry_after(name, *key),
