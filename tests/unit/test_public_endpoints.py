@@ -193,7 +193,8 @@ def test_no_secret_reaches_a_log_line():
         logging.getLogger("nameko.web.server").info(
             f'127.0.0.1 - - [30/Nov/2026] "GET /tra-cuu?ma={CODE}&ma_tra_cuu={secret} HTTP/1.1" 303 0 0.001')
         logs.get_logger("onestop.intake").info("lookup", lookup_secret=secret, detail=f"secret={secret}")
-        logs.get_logger("onestop.intake").warning("call", metadata=f"authorization: Bearer {jwt}")
+        logs.get_logger("onestop.intake").warning("call", metadata=f"authorization: Bearer {jwt}",
+                                                  detail="GetCase needs a bearer token: send one")
         try:
             raise RuntimeError(f"https://minio/b/k?X-Amz-Signature={secret}&X-Amz-Expires=300")
         except RuntimeError:
@@ -203,7 +204,7 @@ def test_no_secret_reaches_a_log_line():
     text = "\n".join(lines)
     assert secret not in text and jwt not in text
     assert CODE in text and "ma_tra_cuu=[redacted]" in text and "Bearer [redacted]" in text
-    assert "X-Amz-Expires=300" in text  # only the secret parameters go
+    assert "X-Amz-Expires=300" in text and "needs a bearer token: send one" in text  # only secrets go
 
 
 # --- the pages' security headers -------------------------------------------------------------------

@@ -31,7 +31,7 @@ SECRET_FIELDS = frozenset({"secret", "lookup_secret", "ma_tra_cuu", "token", "au
 _SECRET_PARAMETER = re.compile(
     r"(?i)\b(ma_tra_cuu|secret|lookup_secret|token|access_token|password|x-amz-signature|x-amz-credential)"
     r"(=|%3D)[^&\s\"',;]*")
-_BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+")
+_BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{16,}")  # a token, not the word "bearer token"
 REDACTED = "[redacted]"
 
 
