@@ -22,6 +22,9 @@ from onestop_chassis.auth import mint_token  # noqa: E402
 from onestop_chassis.config import LOCAL_JWT_SECRET  # noqa: E402
 
 UNIT = "000.00.21.H17"
+# Every secret the platforms handed out or the tests used (lookup secrets, bearer tokens): no log
+# line of any platform may hold one (checked when the session ends).
+ISSUED_SECRETS: set[str] = set()
 
 
 class Platform(LocalPlatform):
@@ -41,7 +44,9 @@ class Platform(LocalPlatform):
 
 
 def token(roles=("desk_officer",), agency=UNIT, subject="e2e-officer", ttl=3600) -> str:
-    return mint_token(LOCAL_JWT_SECRET, subject=subject, roles=roles, agency=agency, ttl_seconds=ttl)
+    minted = mint_token(LOCAL_JWT_SECRET, subject=subject, roles=roles, agency=agency, ttl_seconds=ttl)
+    ISSUED_SECRETS.add(minted)
+    return minted
 
 
 def bearer(tok: str | None = None) -> tuple:
@@ -70,12 +75,39 @@ def running(p: Platform):
             _wait_serving(p, service)
         yield p
     finally:
-        p.stop()
+        try:
+            if "intake" in p.services:
+                dossiers = p.db("intake")["dossiers"].find({}, {"lookup_secret": 1})
+                for d in dossiers:  # tests type them in either case
+                    if d.get("lookup_secret"):
+                        ISSUED_SECRETS.update((d["lookup_secret"], d["lookup_secret"].lower()))
+        finally:
+            p.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secrets_stay_out_of_logs(tmp_path_factory):
+    """After the session: no log file of any platform it ran holds a lookup secret or a token."""
+    yield
+    logs = sorted(tmp_path_factory.getbasetemp().rglob("*.log"))
+    if not ISSUED_SECRETS:
+        return  # no platform ran (a selection of tests that start none)
+    assert logs, "platforms ran but wrote no log files to scan"
+    leaks = [f"{path.name}:{number}"
+             for path in logs for number, line in enumerate(path.read_text("utf-8", "replace").splitlines(), 1)
+             for secret in ISSUED_SECRETS if secret in line]
+    assert not leaks, f"secrets in the logs ({len(ISSUED_SECRETS)} issued): " + "; ".join(leaks[:20])
+
+
+# The tests reach the platform through 127.0.0.1: it is the trusted proxy (a test may name the client
+# it stands for in X-Forwarded-For) and a queue kiosk (it takes tickets for the whole suite).
+PUBLIC_ENV = {"TRUSTED_PROXIES": "127.0.0.1", "QUEUE_KIOSKS": "127.0.0.1"}
 
 
 @pytest.fixture(scope="session")
 def platform(local_stack, tmp_path_factory):
-    with running(Platform(log_dir=tmp_path_factory.mktemp("e2e-logs"), extra_env={"OUTBOX_POLL_SECONDS": "0.1"})) as p:
+    with running(Platform(log_dir=tmp_path_factory.mktemp("e2e-logs"),
+                          extra_env={"OUTBOX_POLL_SECONDS": "0.1", **PUBLIC_ENV})) as p:
         yield p
 
 

@@ -55,3 +55,14 @@ def wait_for_case(routing_stub, code: str, metadata, timeout: float = 20.0) -> r
             if err.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def retry_delay(err: grpc.RpcError) -> float | None:
+    """The google.rpc.RetryInfo delay of a failed call, in seconds (None without one)."""
+    status = rpc_status.from_call(err)
+    for detail in status.details if status else []:
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            detail.Unpack(info)
+            return info.retry_delay.ToTimedelta().total_seconds()
+    return None

@@ -155,6 +155,20 @@ def test_retries_are_idempotent_and_reuse_is_refused(service):
         service.upload(request(code, "same"), chunks(pdf(32 * 1024)), OFFICER)
 
 
+@pytest.mark.parametrize("vouched", [False, True])
+def test_a_retry_replays_only_for_its_first_uploader(service, vouched):
+    """Issue 9: a request_id replay was bound to the content, not to who sent it."""
+    code, data = dossier(), pdf(16 * 1024)
+    sha = hashlib.sha256(data).hexdigest() if vouched else ""
+    first = service.upload(request(code, "mine", sha256=sha), chunks(data), OFFICER)
+    colleague = auth.Principal("officer-2", frozenset({auth.DESK_OFFICER}), AGENCY)
+    with pytest.raises(AlreadyExists) as refused:
+        service.upload(request(code, "mine", sha256=sha), chunks(data), colleague)
+    assert refused.value.reason == "REQUEST_ID_REUSED" and first.document.document_id not in str(refused.value)
+    again = service.upload(request(code, "mine", sha256=sha), chunks(data), OFFICER)
+    assert again.replayed and again.document.document_id == first.document.document_id
+
+
 def test_a_retry_is_recognised_even_when_its_request_pointer_is_missing(service, mongo_db, minio):
     code, data = dossier(), pdf(32 * 1024)
     digest = hashlib.sha256(data).hexdigest()

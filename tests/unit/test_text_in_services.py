@@ -21,7 +21,7 @@ from onestop_chassis.errors import InvalidArgument, NotFound, ResourceExhausted
 from onestop_documents import domain as docs
 from onestop_documents.service import DocumentsService, DuplicateRequest, VersionTaken
 from onestop_intake import catalogue, domain, service
-from onestop_intake.lookup_limits import LookupLimits
+from onestop_intake.lookup_limits import NO_MATCH, LookupLimits
 from onestop_intake.worktime import WorkingCalendar
 
 
@@ -155,13 +155,20 @@ def test_a_wrong_secret_is_still_no_match_whatever_the_codes_form(intake):
 
 
 def test_wrong_secrets_count_against_one_code_however_it_is_typed():
+    # One client's budget for one code (10 an hour) is one budget for every spelling of the code.
     limits = LookupLimits()
     forms = ["000.00.21.H17-261130-0003", "000.00.21.h17-261130-0003", "000.00.21.H17 - 261130 - 0003"]
-    for i in range(LookupLimits.FAILED_PER_CODE.amount):
-        limits.allow(client=f"10.0.0.{i}", code=forms[i % 3])
-        limits.failed(forms[i % 3])
+
+    def no_match():
+        raise NotFound(NO_MATCH, "no dossier matches this code and secret")
+
+    for i in range(10):
+        with pytest.raises(NotFound):
+            limits.guarded(client="10.0.0.1", code=forms[i % 3], find=no_match)
     with pytest.raises(ResourceExhausted):
-        limits.allow(client="10.0.1.1", code="000.00.21.h17-261130-0003")
+        limits.guarded(client="10.0.0.1", code="000.00.21.h17 -261130-0003", find=lambda: "found")
+    # ... and never the owner's, who asks from elsewhere
+    assert limits.guarded(client="10.9.9.9", code=forms[0], find=lambda: "found") == "found"
 
 
 # -- masking on the public lookup ---------------------------------------------------------------------

@@ -89,6 +89,10 @@ class ServiceSettings(BaseSettings):
     event_retry_base_seconds: float = 1.0
     event_retry_max_seconds: float = 60.0
 
+    # Proxies whose X-Forwarded-For the public endpoints' rate limits believe (addresses or CIDR
+    # networks, comma-separated; onestop_chassis.ratelimits). Empty: the peer address counts.
+    trusted_proxies: str = ""
+
     # Standard OpenTelemetry variable: spans are exported over OTLP/HTTP only when it is set.
     otel_exporter_otlp_endpoint: str = ""
 
@@ -109,6 +113,7 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(f"{port_name.upper()} must be a TCP port between 1 and 65535")
         if not 0 <= self.jwt_leeway_seconds <= MAX_LEEWAY_SECONDS:
             raise ValueError(f"JWT_LEEWAY_SECONDS must be between 0 and {MAX_LEEWAY_SECONDS} seconds")
+        self.trusted_networks  # noqa: B018 - raises ValueError naming a bad TRUSTED_PROXIES entry
         if self.outbox_poll_seconds <= 0:
             raise ValueError("OUTBOX_POLL_SECONDS must be greater than 0")
         if self.onestop_env == "production":
@@ -124,6 +129,15 @@ class ServiceSettings(BaseSettings):
         elif not (self.jwt_secret or self.jwt_public_key_file):
             self.jwt_secret = LOCAL_JWT_SECRET
         return self
+
+
+    @property
+    def trusted_networks(self):
+        from .ratelimits import parse_networks
+        try:
+            return parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ValueError(f"TRUSTED_PROXIES: {exc}") from None
 
 
 S = TypeVar("S", bound=ServiceSettings)

@@ -65,7 +65,16 @@ class Unavailable(ServiceError):
 
 
 class ResourceExhausted(ServiceError):
+    """A limit was reached. `retry_after` (seconds, > 0) is when the caller may try again: the
+    interceptor sends it as a google.rpc.RetryInfo, the pages as an HTTP Retry-After header."""
+
     code = "RESOURCE_EXHAUSTED"
+
+    def __init__(self, reason: str, message: str, *, retry_after: float | None = None, **kwargs):
+        super().__init__(reason, message, **kwargs)
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.metadata.setdefault("retry_after_seconds", str(max(1, int(retry_after + 0.999))))
 
 
 class Cancelled(ServiceError):

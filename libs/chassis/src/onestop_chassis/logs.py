@@ -7,6 +7,7 @@ JSON object. Vietnamese text is written as UTF-8, not as \\u escapes.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import TextIO
 
@@ -19,6 +20,33 @@ def _trace_ids(_logger, _method, event_dict):
     if span_context.is_valid:
         event_dict.setdefault("trace_id", format(span_context.trace_id, "032x"))
         event_dict.setdefault("span_id", format(span_context.span_id, "016x"))
+    return event_dict
+
+
+# Secrets never reach a log line, whoever writes it (our code, an access log, a traceback):
+# fields with these names lose their value, and in any text a secret query parameter
+# (ma_tra_cuu=..., secret=..., X-Amz-Signature=...) or a bearer token is replaced.
+SECRET_FIELDS = frozenset({"secret", "lookup_secret", "ma_tra_cuu", "token", "authorization", "password",
+                           "jwt_secret", "minio_secret_key", "service_token"})
+_SECRET_PARAMETER = re.compile(
+    r"(?i)\b(ma_tra_cuu|secret|lookup_secret|token|access_token|password|x-amz-signature|x-amz-credential)"
+    r"(=|%3D)[^&\s\"',;]*")
+_BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{16,}")  # a token, not the word "bearer token"
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """`text` with secret query parameters and bearer tokens replaced by [redacted]."""
+    text = _SECRET_PARAMETER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    return _BEARER.sub(f"Bearer {REDACTED}", text)
+
+
+def _redact_secrets(_logger, _method, event_dict):
+    for key, value in event_dict.items():
+        if key.lower() in SECRET_FIELDS and value:
+            event_dict[key] = REDACTED
+        elif isinstance(value, str):
+            event_dict[key] = redact(value)
     return event_dict
 
 
@@ -47,6 +75,7 @@ def configure_logging(service: str, process: str, level: str = "INFO", stream: T
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            _redact_secrets,
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
     )

@@ -17,6 +17,7 @@ import datetime as dt
 
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from .errors import AlreadyExists
 from .logs import get_logger
 
 log = get_logger("onestop.request_ids")
@@ -46,3 +47,19 @@ class RequestIndex:
         except PyMongoError as exc:
             log.warning("request_id pointer not written; a retry will take the slow path",
                         scope=scope, request_id=request_id, aggregate_id=aggregate_id, error=str(exc))
+
+
+def reused(request_id: str, what: str = "request") -> AlreadyExists:
+    """ALREADY_EXISTS `REQUEST_ID_REUSED`: this request_id stored something else, or stored it for
+    someone else. One answer for both, so it tells nothing about the other request."""
+    return AlreadyExists("REQUEST_ID_REUSED",
+                         f"request_id {request_id!r} was already used for a different {what}; "
+                         f"use a new request_id for a new {what}", metadata={"request_id": request_id})
+
+
+def check_replay_owner(first_subject: str, actor_subject: str, request_id: str, what: str = "request") -> None:
+    """A retry is answered with what its request_id stored only for the subject (token `sub`) that
+    sent it first. Another caller with the same request_id and the same content gets
+    `REQUEST_ID_REUSED`, never the stored aggregate (for a dossier: its lookup secret)."""
+    if first_subject != actor_subject:
+        raise reused(request_id, what)

@@ -18,6 +18,8 @@ Together that keeps the trailers under about 5 KiB.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from google.rpc import error_details_pb2, status_pb2
 
 from .errors import ServiceError
@@ -76,6 +78,11 @@ def rich_status(code: int, domain: str, err: ServiceError) -> status_pb2.Status:
     status.details.add().Pack(info)
     if err.violations:
         status.details.add().Pack(bad)
+    retry_after = getattr(err, "retry_after", None)  # seconds; a RetryInfo tells clients when to retry
+    if retry_after is not None:
+        delay = error_details_pb2.RetryInfo()
+        delay.retry_delay.FromTimedelta(dt.timedelta(seconds=max(1, int(retry_after + 0.999))))
+        status.details.add().Pack(delay)
     suffix = f" … and {omitted} more field violations not shown" if omitted else ""
     status.message = clip_message(err.message, MESSAGE_BUDGET - _encoded_size(suffix)) + suffix
     return status

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from onestop_chassis import auth, codes
+from onestop_chassis import auth, codes, request_ids
 from onestop_chassis.clock import utcnow
 from onestop_chassis.text import name_key
 from onestop_chassis.errors import (AlreadyExists, Cancelled, FailedPrecondition, FieldViolation,
@@ -230,7 +230,7 @@ class DocumentsService:
             # Other retries are caught by the unique request_id at insert, after the bytes are hashed.
             earlier = self._documents.by_request_id(agency, req.request_id)
             if earlier is not None:
-                return self._replay(earlier, req, incoming)
+                return self._replay(earlier, req, incoming, actor)
         content_type = domain.sniff(incoming.head(), req.file_name)
         bucket = domain.bucket_for(agency)
         self._store.ensure_bucket(bucket)
@@ -251,14 +251,15 @@ class DocumentsService:
                 content_type=content_type, size_bytes=incoming.size, sha256=incoming.sha256,
                 bucket=bucket, object_key=key, object_version=version, stored_at=self._clock(),
                 uploaded_by=actor.subject)
-            result = self._register(stored, req, incoming)
+            result = self._register(stored, req, incoming, actor)
             keep = result.document.object_key == key and not result.replayed
             return result
         finally:
             if not keep:
                 self._store.remove(bucket, key, version)  # the sweep removes what a crash leaves
 
-    def _register(self, new: Document, req: UploadRequest, incoming: IncomingFile) -> Uploaded:
+    def _register(self, new: Document, req: UploadRequest, incoming: IncomingFile,
+                  actor: auth.Principal) -> Uploaded:
         """Deduplicates, numbers the version and writes the record. The dossier is read only when it
         can matter: when these bytes may already be in it (their content claim exists), or when the
         component already has versions (the insert of version 1 fails, and the repository reads the
@@ -271,7 +272,10 @@ class DocumentsService:
             same_bytes = [d for d in stored if d.state == State.ACTIVE and d.sha256 == new.sha256]
             for d in same_bytes:
                 if _same_component(d, new):  # the same file again: nothing new to keep
-                    return Uploaded(d, replayed=True) if d.request_id == new.request_id else Uploaded(d, deduplicated=True)
+                    if d.request_id == new.request_id:
+                        request_ids.check_replay_owner(d.uploaded_by, actor.subject, d.request_id, "file")
+                        return Uploaded(d, replayed=True)
+                    return Uploaded(d, deduplicated=True)
             if same_bytes:  # the same bytes answer another component: point at the stored object
                 first = same_bytes[0]
                 new = replace(new, bucket=first.bucket, object_key=first.object_key,
@@ -289,21 +293,24 @@ class DocumentsService:
                 version = max(version + 1, _next_version(stored, new))
                 continue
             except DuplicateRequest as taken:
-                return self._replay(taken.document, req, incoming)
+                return self._replay(taken.document, req, incoming, actor)
             return Uploaded(candidate, deduplicated=bool(same_bytes))
         raise Unavailable("VERSION_ALLOCATION_BUSY", "too many simultaneous uploads of this component; retry")
 
-    def _replay(self, earlier: Document, req: UploadRequest, incoming: IncomingFile) -> Uploaded:
+    def _replay(self, earlier: Document, req: UploadRequest, incoming: IncomingFile,
+                actor: auth.Principal) -> Uploaded:
+        """The earlier document, for the same uploader (token `sub`) with the same target and bytes
+        only; anything else is REQUEST_ID_REUSED."""
         same_target = (earlier.dossier_code, earlier.kind, earlier.component_key) == \
             (req.dossier_code, req.kind, name_key(req.component))
         if same_target and req.sha256 and req.sha256 == earlier.sha256:
+            request_ids.check_replay_owner(earlier.uploaded_by, actor.subject, req.request_id, "file")
             return Uploaded(earlier, replayed=True)  # the caller vouches for the bytes: no need to read them
         incoming.drain()  # nothing left to read when the bytes were already stored
         if same_target and incoming.sha256 == earlier.sha256:
+            request_ids.check_replay_owner(earlier.uploaded_by, actor.subject, req.request_id, "file")
             return Uploaded(earlier, replayed=True)
-        raise AlreadyExists("REQUEST_ID_REUSED",
-                            f"request_id {req.request_id!r} was already used for different content; "
-                            "use a new request_id for a new file", metadata={"request_id": req.request_id})
+        raise request_ids.reused(req.request_id, "file")
 
     # -- reading --------------------------------------------------------------------------------
     def _readable(self, document_id: str, actor: auth.Principal, action: str) -> Document:

@@ -10,13 +10,14 @@ from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit
 from onestop_chassis.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from onestop_chassis.logs import bind_dossier, get_logger
+from onestop_chassis.ratelimits import grpc_client, parse_networks
 
 from . import issued_forms
 from .adapters import mongo, proto
 from .adapters.documents_client import DocumentsClient
 from .adapters.queue_mongo import MongoTickets
 from .queue import QueueDesk
-from .queue_api import QueueServicer
+from .queue_api import QueueServicer, TicketLimits
 from .config import IntakeSettings
 from .lookup_limits import LookupLimits
 from .worktime import WorkingCalendar
@@ -38,12 +39,13 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     def __init__(self, service: IntakeService, catalogue: CatalogueService | None = None,
                  catalogue_store: mongo.MongoCatalogue | None = None,
                  lookup_url: str = "http://127.0.0.1:8051/tra-cuu", documents: DocumentsClient | None = None,
-                 result_link_seconds: int = 300):
+                 result_link_seconds: int = 300, trusted_proxies=(), lookup_limits: LookupLimits | None = None):
         self._service = service
+        self._trusted_proxies = tuple(trusted_proxies)
         self._lookup_url = lookup_url
         self._documents = documents
         self._result_link_seconds = result_link_seconds
-        self._lookups = LookupLimits()
+        self._lookups = lookup_limits or LookupLimits()
         self._catalogue_store = catalogue_store or mongo.MongoCatalogue()
         self._catalogue = catalogue or CatalogueService(self._catalogue_store)
         self._units = UnitService(self._catalogue_store)
@@ -64,13 +66,8 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                                                 lookup_secret=dossier.lookup_secret)
 
     def _limited(self, context, code: str, find):
-        """A public read by code and secret, under the lookup rate limits."""
-        self._lookups.allow(client=context.peer().rsplit(":", 1)[0], code=code)
-        try:
-            return find()
-        except Exception:
-            self._lookups.failed(code)
-            raise
+        """A public read by code and secret, under the lookup rate limits (lookup_limits)."""
+        return self._lookups.guarded(client=grpc_client(context, self._trusted_proxies), code=code, find=find)
 
     @auth.public
     def LookupDossier(self, request, context):
@@ -272,11 +269,15 @@ def register(server, settings: IntakeSettings) -> None:
                         IntakeServicer(build_service(settings), lookup_url=settings.public_lookup_url,
                                        documents=DocumentsClient(settings.documents_address, auth.service_token(settings))
                                        if settings.documents_address else None,
-                                       result_link_seconds=settings.result_link_seconds),
+                                       result_link_seconds=settings.result_link_seconds,
+                                       trusted_proxies=settings.trusted_networks),
                         intake_pb2.DESCRIPTOR.services_by_name["IntakeService"])
     catalogue = mongo.MongoCatalogue()
     server.add_servicer(queue_pb2_grpc.add_QueueServiceServicer_to_server,
-                        QueueServicer(QueueDesk(MongoTickets(), unit_exists=lambda code: catalogue.unit(code) is not None)),
+                        QueueServicer(QueueDesk(MongoTickets(), unit_exists=lambda code: catalogue.unit(code) is not None),
+                                      TicketLimits(parse_networks(settings.queue_kiosks), settings.tickets_per_kiosk,
+                                                   settings.tickets_per_client),
+                                      trusted_proxies=settings.trusted_networks),
                         queue_pb2.DESCRIPTOR.services_by_name["QueueService"])
 
 

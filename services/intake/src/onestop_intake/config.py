@@ -20,6 +20,26 @@ class IntakeSettings(ServiceSettings):
     # How long a citizen's result download link works (the documents service allows at most 900).
     result_link_seconds: int = 300
 
+    # Queue kiosks (TakeTicket is public): their addresses or networks, comma-separated, and the
+    # tickets a kiosk may print per unit and any other client over all units (queue_api.TicketLimits).
+    queue_kiosks: str = ""
+    tickets_per_kiosk: str = "30/minute"
+    tickets_per_client: str = "3/hour"
+
+    @field_validator("tickets_per_kiosk", "tickets_per_client")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        import limits
+        limits.parse(value)  # raises ValueError naming the bad value
+        return value
+
+    @field_validator("queue_kiosks")
+    @classmethod
+    def _kiosks(cls, value: str) -> str:
+        from onestop_chassis.ratelimits import parse_networks
+        parse_networks(value)
+        return value
+
     @field_validator("reception_cutoff")
     @classmethod
     def _cutoff(cls, value: str) -> str:

@@ -48,6 +48,10 @@ def lookup_page(code: str = "", dossier: domain.Dossier | None = None, error: Se
             "history": [{"at": _when(t.at), "label": domain.STATUS_LABELS_VI[t.status]} for t in dossier.history],
         }
     message = MESSAGES_VI.get(error.reason, "Không tra cứu được lúc này. Vui lòng thử lại.") if error else ""
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        minutes = max(1, int(retry_after + 59) // 60)
+        message = f"Bạn đã tra cứu quá nhiều lần. Vui lòng thử lại sau {minutes} phút."
     return _env.get_template("lookup.html").render(code=code, dossier=view, error=message)
 
 

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import asdict, dataclass, replace
 from typing import Callable, Protocol
 
-from onestop_chassis import auth, codes, identity
+from onestop_chassis import auth, codes, identity, request_ids
 from onestop_chassis.clock import to_ms, utcnow
 from onestop_chassis.text import name_key
 from onestop_chassis.errors import (AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument,
@@ -107,7 +107,7 @@ class IntakeService:
         if cmd.request_id:
             earlier = self._dossiers.by_request_id(unit_code, cmd.request_id)
             if earlier is not None:
-                return self._replay(earlier, fingerprint)
+                return self._replay(earlier, fingerprint, actor)
         today = self._clock().astimezone(VIETNAM).date()
         if not procedure.in_force(today):  # deactivated, or outside its effective dates
             when = "" if procedure.active else " (deactivated)"
@@ -144,7 +144,7 @@ class IntakeService:
                 sequence = self._sequence.candidate(unit.code, day, after=sequence)
                 continue
             except DuplicateRequest as earlier:
-                return self._replay(earlier.dossier, fingerprint)
+                return self._replay(earlier.dossier, fingerprint, actor)
             self._sequence.taken(unit.code, day, sequence)
             return Submitted(dossier, replayed=False)
         raise Unavailable("CODE_ALLOCATION_BUSY",
@@ -163,16 +163,15 @@ class IntakeService:
                       "desks": ",".join(u.code for u in desks)})
 
     @staticmethod
-    def _replay(earlier: domain.Dossier | None, fingerprint: str) -> Submitted:
+    def _replay(earlier: domain.Dossier | None, fingerprint: str, actor: auth.Principal) -> Submitted:
+        """The earlier dossier, for the same submitter with the same content only. Anyone else gets
+        REQUEST_ID_REUSED: the dossier carries its lookup secret, and its code may be another agency's."""
         if earlier is None:  # pragma: no cover - the duplicate vanished: nothing is ever deleted
             raise RuntimeError("duplicate request_id reported but no dossier found")
         if earlier.fingerprint != fingerprint:
-            # The other dossier's code is not revealed: it may belong to another agency.
-            raise AlreadyExists(
-                "REQUEST_ID_REUSED",
-                f"request_id {earlier.request_id!r} was already used for a different submission; "
-                "use a new request_id for a new dossier",
-                metadata={"request_id": earlier.request_id})
+            raise request_ids.reused(earlier.request_id, "submission")
+        submitter = earlier.history[0].actor if earlier.history else ""
+        request_ids.check_replay_owner(submitter, actor.subject, earlier.request_id, "submission")
         return Submitted(earlier, replayed=True)
 
     @staticmethod
@@ -486,14 +485,41 @@ class UnitService:
         units.check(unit, self._store.unit)
         stored = self._store.unit(unit.code)
         if not actor.has_any({auth.SERVICE}):
-            # The admin of the parent it has now, and of the parent it would get: nobody moves
-            # another agency's unit under their own.
+            # An admin of the parent it has now, and of the parent it would get (or of a unit above
+            # them: the province administers what is under it): nobody moves another agency's unit
+            # under their own.
             for parent in {unit.parent_code, *([stored.parent_code] if stored else [])}:
                 if not parent:
                     raise PermissionDenied("ROOT_UNIT", "only a platform service account may create or change a root unit")
-                actor.require_agency(parent, action=f"create or change unit {unit.code}")
+                if not self._administers(actor, parent):
+                    actor.require_agency(parent, action=f"create or change unit {unit.code}")
+            self._check_receives_for(unit, stored, actor)
         self._store.put_unit(unit)
         return unit, stored is None
+
+    def _administers(self, actor: auth.Principal, code: str) -> bool:
+        """Whether the admin's agency is `code` or a unit above it."""
+        return bool(actor.agency) and actor.agency in {u.code for u in units.chain(code, self._store.unit)}
+
+    def _check_receives_for(self, unit: domain.Unit, stored: domain.Unit | None, actor: auth.Principal) -> None:
+        """Authorisation hook: a desk receives only for units its writer administers. A unit added to
+        `receives_for` must be the admin's own agency or under it; for any other unit that unit's
+        agency consents by having an admin above both (the province's) set it. Entries already
+        stored stay, so the agency can still edit a desk the province extended. Receiving for a unit
+        lets the desk's officers receive, read and act on dossiers of that unit's procedures."""
+        kept = set(stored.receives_for) if stored else set()
+        for i, target in enumerate(unit.receives_for):
+            if target in kept or target == unit.code:
+                continue
+            if self._administers(actor, target):
+                continue
+            raise PermissionDenied(
+                "RECEIVES_FOR_OTHER_AGENCY",
+                f"{actor.subject} administers {actor.agency or '(no agency)'} and may not make desk {unit.code} "
+                f"receive for {target}, which is outside it: an administrator of a unit above both (the "
+                "province) must set it",
+                metadata={"caller_agency": actor.agency, "unit_code": unit.code, "receives_for": target,
+                          "field": f"unit.receives_for[{i}]"})
 
     def get(self, code: str) -> UnitView:
         tree = units.UnitTree(self._store.all_units())  # one scan: FerretDB scans for any query anyway

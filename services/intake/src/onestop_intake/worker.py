@@ -1,13 +1,17 @@
 """Intake's `worker` process: relays the dossiers' outbox to the event bus and serves the public
-pages: the dossier lookup and the procedure catalogue (nameko @http on WEB_PORT)."""
+pages: the dossier lookup and the procedure catalogue (nameko's web server on WEB_PORT, through
+the chassis' `@page`, which adds the security headers to every response)."""
 
 from __future__ import annotations
 
+import urllib.parse
+
 from nameko.extensions import DependencyProvider
-from nameko.web.handlers import http
 
 from onestop_chassis.errors import ServiceError
-from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRunner
+from onestop_chassis.ratelimits import client_address
+from onestop_chassis.web import page
+from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRunner, worker_settings
 
 from . import pages
 from .form_filing import FormFiling
@@ -22,22 +26,21 @@ CATALOGUE_HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "
 
 
 class PublicLookup(DependencyProvider):
-    """The intake service for the public pages, with the lookup rate limits of this process."""
+    """The intake service for the public pages, with the lookup rate limits of this process
+    (lookup_limits: only real mismatches count, budgets per client)."""
 
     def setup(self):
         self.limits = LookupLimits()
+        self.trusted = worker_settings().trusted_networks
 
     def get_dependency(self, worker_ctx):
         service = IntakeService(intake_mongo.MongoDossiers(), intake_mongo.MongoCatalogue(),
                                 intake_mongo.MongoCodeSequence())
 
-        def lookup(code: str, secret: str, client: str):
-            self.limits.allow(client=client, code=code)
-            try:
-                return service.lookup(code, secret)
-            except ServiceError:
-                self.limits.failed(code)
-                raise
+        def lookup(code: str, secret: str, request):
+            client = client_address(request.remote_addr or "", request.headers.get("X-Forwarded-For", ""),
+                                    self.trusted)
+            return self.limits.guarded(client=client, code=code, find=lambda: service.lookup(code, secret))
         return lookup
 
 
@@ -57,23 +60,38 @@ class IntakeWorker(FormFiling):
     lookup = PublicLookup()
     catalogue = PublicCatalogueProvider()
 
-    @http("GET", "/tra-cuu")
+    @page("GET", "/tra-cuu")
+    def lookup_form(self, request):
+        """The empty form, or with the code filled in (`?ma=`, the receipt's QR code). A secret in
+        the query string is never used: it would stay in logs, history and Referer headers, so the
+        browser is sent to the same page without it."""
+        code = request.args.get("ma", "").strip()
+        if "ma_tra_cuu" in request.args:
+            target = pages.LOOKUP_URL + (f"?{urllib.parse.urlencode({'ma': code})}" if code else "")
+            return 303, {**HTML, "Location": target}, ""
+        return 200, HTML, pages.lookup_page(code)
+
+    @page("POST", "/tra-cuu")
     def lookup_page(self, request):
-        code, secret = request.args.get("ma", "").strip(), request.args.get("ma_tra_cuu", "")
+        """The form posted: code and secret in the body, never in the URL."""
+        code, secret = request.form.get("ma", "").strip(), request.form.get("ma_tra_cuu", "")
         if not (code and secret):
             return 200, HTML, pages.lookup_page(code)
         try:
-            dossier = self.lookup(code, secret, request.remote_addr or "")
+            dossier = self.lookup(code, secret, request)
         except ServiceError as exc:
-            return STATUS.get(exc.reason, 400), HTML, pages.lookup_page(code, error=exc)
+            headers = HTML
+            if getattr(exc, "retry_after", None):
+                headers = {**HTML, "Retry-After": str(int(exc.retry_after))}
+            return STATUS.get(exc.reason, 400), headers, pages.lookup_page(code, error=exc)
         return 200, HTML, pages.lookup_page(code, dossier)
 
-    @http("GET", "/thu-tuc")
+    @page("GET", "/thu-tuc")
     def catalogue_page(self, request):
         status, html = self.catalogue.list_page(request.args)
         return status, CATALOGUE_HTML if status == 200 else HTML, html
 
-    @http("GET", "/thu-tuc/<path:code>")  # any path: a code with "/" gets the Vietnamese 404 too
+    @page("GET", "/thu-tuc/<path:code>")  # any path: a code with "/" gets the Vietnamese 404 too
     def procedure_page(self, request, code):
         status, html = self.catalogue.detail_page(code)
         return status, CATALOGUE_HTML if status == 200 else HTML, html
