@@ -42,7 +42,9 @@ def test_a_code_typed_in_lower_case_or_with_spaces_is_found_by_lookup_desk_and_p
         assert got.code == code
     receipt = intake.GetReceipt(intake_pb2.GetReceiptRequest(code=code.lower()), metadata=bearer())
     assert receipt.file_name == f"giay-tiep-nhan-{code}.pdf"
-    query = urllib.parse.urlencode({"ma": code.lower(), "ma_tra_cuu": secret.lower()})
-    with urllib.request.urlopen(f"http://127.0.0.1:{platform.web_ports['intake']}/tra-cuu?{query}", timeout=10) as page:
+    # the page posts its form (the secret never travels in a URL)
+    body = urllib.parse.urlencode({"ma": f" {code.lower()} ", "ma_tra_cuu": secret.lower()}).encode()
+    page_url = f"http://127.0.0.1:{platform.web_ports['intake']}/tra-cuu"
+    with urllib.request.urlopen(urllib.request.Request(page_url, data=body, method="POST"), timeout=10) as page:
         html = page.read().decode()
     assert page.status == 200 and "Được tiếp nhận" in html
