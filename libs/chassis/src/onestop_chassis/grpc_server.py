@@ -5,12 +5,18 @@ server reflection and one interceptor that, for every call of the service's own 
      `x-trace-id` initial metadata;
   2. authenticates the bearer JWT and applies the method's policy;
   3. turns `ServiceError`s into canonical status codes with a google.rpc.ErrorInfo reason (and a
-     BadRequest listing field violations); anything unexpected becomes INTERNAL, logged with its
-     trace id, without leaking internals to the caller;
+     BadRequest listing field violations); a dependency that does not answer (database, object
+     store, broker: `dependencies.unavailable`) becomes UNAVAILABLE with a RetryInfo; anything
+     unexpected becomes INTERNAL, logged with its trace id, without leaking internals to the caller;
   4. counts requests, errors and latency per method.
 
 A request body that is not a valid protobuf message becomes INVALID_ARGUMENT (grpcio's own
 answer would be INTERNAL, which tells the caller nothing useful).
+
+The database operations of a call end by the caller's deadline (`mongo.bounded`), so a call in
+flight when the database hangs never outlives it. The standard health service reports NOT_SERVING
+for "" and every service while a dependency the api declared (`add_dependency`; the database
+always, see `api.run_api`) does not answer its probe, and SERVING again once it does.
 """
 
 from __future__ import annotations
@@ -27,9 +33,9 @@ from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from . import metrics, tracing
+from . import dependencies, metrics, mongo, tracing
 from .auth import AUTHENTICATED, Policy, TokenVerifier, policy_of, set_current_principal
-from .errors import InvalidArgument, ServiceError
+from .errors import InvalidArgument, ServiceError, Unavailable
 from .logs import get_logger
 
 log = get_logger("onestop.grpc")
@@ -71,7 +77,36 @@ def _rich_status(service: str, err: ServiceError) -> grpc.Status:
         status.details.add().Pack(error_details_pb2.BadRequest(field_violations=[
             error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
             for v in err.violations]))
+    if isinstance(err, Unavailable):
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromMilliseconds(int(err.retry_delay_seconds * 1000))
+        status.details.add().Pack(retry)
     return rpc_status.to_status(status)
+
+
+def _as_service_error(exc: Exception) -> Exception:
+    """A dependency that did not answer becomes its UNAVAILABLE ServiceError; others stay as they are."""
+    return exc if isinstance(exc, ServiceError) else dependencies.unavailable(exc) or exc
+
+
+def _remaining(context) -> float | None:
+    remaining = context.time_remaining()
+    return None if remaining is None else max(remaining, 0.001)  # pymongo reads 0 as "no bound"
+
+
+def _deadline_bounded(behavior):
+    """The servicer method, with its database operations bounded by the caller's deadline."""
+    def call(request, context):
+        with mongo.bounded(_remaining(context)):
+            return behavior(request, context)
+    return call
+
+
+def _deadline_bounded_stream(behavior):
+    def call(request, context):
+        with mongo.bounded(_remaining(context)):
+            yield from behavior(request, context)
+    return call
 
 
 class ChassisInterceptor(grpc.ServerInterceptor):
@@ -128,12 +163,17 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         return code if code not in (None, grpc.StatusCode.OK) else None
 
     def _code_for(self, exc: Exception, context) -> grpc.StatusCode:
+        exc = _as_service_error(exc)
         if isinstance(exc, ServiceError):
             return grpc.StatusCode[exc.code]
         return self._set_code(context) or grpc.StatusCode.INTERNAL
 
     def _fail(self, context, span, exc: Exception, code: grpc.StatusCode) -> None:
         """Aborts the call with the status for `exc` (context.abort raises)."""
+        translated = _as_service_error(exc)
+        if translated is not exc:
+            log.warning("dependency not answering", error=f"{type(exc).__name__}: {exc}"[:300])
+            exc = translated
         if isinstance(exc, ServiceError):
             span.set_attribute("onestop.error.reason", exc.reason)
             log.info("rpc refused", code=code.name, reason=exc.reason, detail=exc.message)
@@ -158,6 +198,7 @@ class ChassisInterceptor(grpc.ServerInterceptor):
             otel_context.detach(token)
 
     def _unary(self, behavior, method, short, policy, check=_checked):
+        behavior = _deadline_bounded(behavior)
         def handle(request, context):
             started, code, span, token = time.perf_counter(), grpc.StatusCode.OK, trace.INVALID_SPAN, None
             try:
@@ -174,6 +215,7 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         return handle
 
     def _streaming(self, behavior, method, short, policy, check):
+        behavior = _deadline_bounded_stream(behavior)
         def handle(request, context):
             started, code, span, token = time.perf_counter(), grpc.StatusCode.OK, trace.INVALID_SPAN, None
             try:
@@ -199,7 +241,14 @@ class GrpcServer:
         self._policies: dict[str, Policy] = {}
         self._server: grpc.Server | None = None
         self._health = health.HealthServicer()
+        self._probes: dict[str, dependencies.Probe] = {}
+        self._monitor: dependencies.DependencyMonitor | None = None
         self.port: int | None = None
+
+    def add_dependency(self, name: str, probe: dependencies.Probe) -> None:
+        """Declares a server the api needs (e.g. `dependencies.DATABASE`): while `probe` raises,
+        the health service reports NOT_SERVING. `probe` must give up within about a second."""
+        self._probes[name] = probe
 
     def add_servicer(self, add_to_server, servicer, service_descriptor: pb_descriptor.ServiceDescriptor) -> None:
         generated_bases = [b for b in type(servicer).__mro__[1:] if b.__name__.endswith("Servicer")]
@@ -225,6 +274,11 @@ class GrpcServer:
             self._health.set(descriptor.full_name, health_pb2.HealthCheckResponse.SERVING)
         self._health.set("", health_pb2.HealthCheckResponse.SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        if self._probes:
+            self._monitor = dependencies.DependencyMonitor(
+                s.service_name, self._probes, lambda up: self._set_health([d.full_name for _, _, d in self._services], up),
+                interval=s.dependency_check_seconds)
+            self._monitor.start()
         reflection.enable_server_reflection(names, server)
         self.port = server.add_insecure_port(f"{s.grpc_host}:{s.grpc_port}")
         if not self.port:
@@ -234,7 +288,14 @@ class GrpcServer:
         log.info("grpc listening", address=f"{s.grpc_host}:{self.port}", services=names)
         return self.port
 
+    def _set_health(self, services: list[str], up: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ("", *services):
+            self._health.set(name, status)
+
     def stop(self, grace: float = 5.0) -> None:
+        if self._monitor is not None:
+            self._monitor.stop()
         if self._server is not None:
             self._health.enter_graceful_shutdown()
             self._server.stop(grace).wait()

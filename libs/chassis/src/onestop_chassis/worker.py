@@ -99,12 +99,20 @@ class Observability(DependencyProvider):
 
 
 class MongoConnection(DependencyProvider):
-    """Connects mongoengine to the service's database when the worker starts."""
+    """Connects mongoengine to the service's database when the worker starts, and closes it last.
+
+    nameko stops all dependency providers at once, so on shutdown this one first waits for every
+    provider of the service that declares `uses_database` (the outbox relay, sweeps) to finish:
+    a pass never runs on a closed connection.
+    """
 
     def setup(self):
         mongo.connect(worker_settings())
 
     def stop(self):
+        for provider in self.container.dependencies:
+            if provider is not self and getattr(provider, "uses_database", False):
+                provider.stop()  # idempotent: returns once its loop has ended
         mongo.disconnect()
 
 
@@ -161,9 +169,12 @@ class OutboxRelayRunner(DependencyProvider):
     Publishing waits for the broker's confirm; while RabbitMQ is down, events stay in the outbox.
     """
 
+    uses_database = True  # MongoConnection closes the database only after stop() returned
+
     def __init__(self, *collections):
         self._collection_fns = collections
         self._running = False
+        self._thread = None
 
     def setup(self):
         self._settings = settings = worker_settings()
@@ -182,12 +193,17 @@ class OutboxRelayRunner(DependencyProvider):
         for relay in self.relays:
             relay.ensure_indexes()
         self._running = True
+        self._wake = eventlet.Event()
         self._thread = self.container.spawn_managed_thread(self._loop, identifier="outbox-relay")
 
     def stop(self):
-        """Lets a pass in progress finish (MongoConnection disconnects after this)."""
+        """Lets a pass in progress finish and starts no other (MongoConnection disconnects after
+        this). Safe to call more than once."""
         self._running = False
-        self._thread.wait()
+        if self._thread is not None:
+            if not self._wake.ready():
+                self._wake.send()  # cut the sleep between passes short
+            self._thread.wait()
 
     def kill(self):
         self._running = False
@@ -205,7 +221,7 @@ class OutboxRelayRunner(DependencyProvider):
         while self._running:
             if self._relay_all():
                 continue  # more may be waiting: go again without sleeping
-            eventlet.sleep(self._interval)
+            self._wake.wait(self._interval)
 
 
 def run_worker(service_cls, settings: ServiceSettings) -> None:

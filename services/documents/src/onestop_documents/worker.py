@@ -48,25 +48,37 @@ def sweep_orphans(store: MinioStore, documents: mongo.MongoDocuments, grace: dt.
 class OrphanSweeper(DependencyProvider):
     """Runs `sweep_orphans` every ORPHAN_SWEEP_SECONDS in a managed green thread."""
 
+    uses_database = True  # the worker's MongoConnection closes the database after stop() returned
+
     def setup(self):
         settings = worker_settings()
         self._store = MinioStore.from_settings(settings)
         self._grace = dt.timedelta(seconds=settings.orphan_grace_seconds)
         self._interval = settings.orphan_sweep_seconds
         self._running = False
+        self._thread = None
 
     def start(self):
         self._running = True
-        self.container.spawn_managed_thread(self._loop, identifier="orphan-sweep")
+        self._wake = eventlet.Event()
+        self._thread = self.container.spawn_managed_thread(self._loop, identifier="orphan-sweep")
 
     def stop(self):
+        """Lets a sweep in progress finish and starts no other. Safe to call more than once."""
         self._running = False
+        if self._thread is not None:
+            if not self._wake.ready():
+                self._wake.send()
+            self._thread.wait()
 
-    kill = stop
+    def kill(self):
+        self._running = False
 
     def _loop(self):
         while self._running:
-            eventlet.sleep(self._interval)
+            self._wake.wait(self._interval)
+            if not self._running:
+                break
             try:
                 sweep_orphans(self._store, mongo.MongoDocuments(), self._grace)
             except Exception:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc, queue_pb2, queue_pb2_grpc
 from prometheus_client import Counter
 
-from onestop_chassis import auth
+from onestop_chassis import auth, dependencies
 from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit
 from onestop_chassis.errors import FailedPrecondition, FieldViolation, InvalidArgument
@@ -68,8 +68,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         self._lookups.allow(client=context.peer().rsplit(":", 1)[0], code=code)
         try:
             return find()
-        except Exception:
-            self._lookups.failed(code)
+        except Exception as exc:
+            if dependencies.unavailable(exc) is None:  # an outage is no wrong guess of the secret
+                self._lookups.failed(code)
             raise
 
     @auth.public

@@ -204,8 +204,12 @@ def parse_query(args: Mapping[str, str], units: UnitDirectory) -> CatalogueQuery
     return CatalogueQuery(text, field_code, agency, token)
 
 
+# A server the pages need (the database) is down: 503 with this, and the page says to come back.
+UNAVAILABLE_VI = "Hệ thống đang tạm thời gián đoạn, thông tin của bạn không bị ảnh hưởng. Vui lòng thử lại sau ít phút."
+
+
 def error_page(status: int, message: str) -> str:
-    titles = {400: "Yêu cầu không hợp lệ", 404: "Không tìm thấy"}
+    titles = {400: "Yêu cầu không hợp lệ", 404: "Không tìm thấy", 503: "Hệ thống tạm thời gián đoạn"}
     return _env.get_template("error.html").render(status=status, title=titles.get(status, "Có lỗi xảy ra"),
                                                   message=message, list_url=LIST_URL, lookup_url=LOOKUP_URL)
 
