@@ -89,9 +89,14 @@ def _as_service_error(exc: Exception) -> Exception:
     return exc if isinstance(exc, ServiceError) else dependencies.unavailable(exc) or exc
 
 
+_NO_DEADLINE = 1e6  # grpcio reports a call without a deadline as ~9.2e18 s remaining
+
+
 def _remaining(context) -> float | None:
     remaining = context.time_remaining()
-    return None if remaining is None else max(remaining, 0.001)  # pymongo reads 0 as "no bound"
+    if remaining is None or remaining > _NO_DEADLINE:
+        return None
+    return max(remaining, 0.001)  # pymongo reads 0 as "no bound"
 
 
 def _deadline_bounded(behavior):
