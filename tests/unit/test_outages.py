@@ -357,13 +357,13 @@ def test_stopping_the_relay_twice_is_harmless_and_ends_its_thread():
 
 # -- intake: the public pages and the lookup limits during an outage --------------------------------
 def test_a_public_page_whose_database_is_down_answers_a_vietnamese_503():
-    from onestop_intake.worker import unavailable_page
+    from onestop_intake.pages import unavailable_when_down
 
-    @unavailable_page
+    @unavailable_when_down
     def page(self, request):
         raise pymongo.errors.ServerSelectionTimeoutError("127.0.0.1:27017: [Errno 111] Connection refused")
 
-    status, headers, html = page(None, object())
+    status, headers, html = page(None, object())  # (self, request) of the worker's handler
     assert status == 503  # nameko answered a bare 500
     assert headers["Retry-After"] == "5" and headers["Content-Type"].startswith("text/html")
     assert "Hệ thống tạm thời gián đoạn" in html and "Vui lòng thử lại sau ít phút" in html
@@ -371,9 +371,9 @@ def test_a_public_page_whose_database_is_down_answers_a_vietnamese_503():
 
 
 def test_other_page_failures_are_left_alone():
-    from onestop_intake.worker import unavailable_page
+    from onestop_intake.pages import unavailable_when_down
 
-    @unavailable_page
+    @unavailable_when_down
     def page(self, request):
         raise ValueError("a bug")
 
