@@ -13,8 +13,7 @@ server reflection and one interceptor that, for every call of the service's own 
 A request body that is not a valid protobuf message becomes INVALID_ARGUMENT (grpcio's own
 answer would be INTERNAL, which tells the caller nothing useful).
 
-The database operations of a call end by the caller's deadline (`mongo.bounded`), so a call in
-flight when the database hangs never outlives it. The standard health service reports NOT_SERVING
+The standard health service reports NOT_SERVING
 for "" and every service while a dependency the api declared (`add_dependency`; the database
 always, see `api.run_api`) does not answer its probe, and SERVING again once it does.
 """
@@ -33,7 +32,7 @@ from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from . import dependencies, metrics, mongo, tracing
+from . import dependencies, metrics, tracing
 from .auth import AUTHENTICATED, Policy, TokenVerifier, policy_of, set_current_principal
 from .errors import InvalidArgument, ServiceError, Unavailable
 from .logs import get_logger
@@ -87,31 +86,6 @@ def _rich_status(service: str, err: ServiceError) -> grpc.Status:
 def _as_service_error(exc: Exception) -> Exception:
     """A dependency that did not answer becomes its UNAVAILABLE ServiceError; others stay as they are."""
     return exc if isinstance(exc, ServiceError) else dependencies.unavailable(exc) or exc
-
-
-_NO_DEADLINE = 1e6  # grpcio reports a call without a deadline as ~9.2e18 s remaining
-
-
-def _remaining(context) -> float | None:
-    remaining = context.time_remaining()
-    if remaining is None or remaining > _NO_DEADLINE:
-        return None
-    return max(remaining, 0.001)  # pymongo reads 0 as "no bound"
-
-
-def _deadline_bounded(behavior):
-    """The servicer method, with its database operations bounded by the caller's deadline."""
-    def call(request, context):
-        with mongo.bounded(_remaining(context)):
-            return behavior(request, context)
-    return call
-
-
-def _deadline_bounded_stream(behavior):
-    def call(request, context):
-        with mongo.bounded(_remaining(context)):
-            yield from behavior(request, context)
-    return call
 
 
 class ChassisInterceptor(grpc.ServerInterceptor):
@@ -203,7 +177,6 @@ class ChassisInterceptor(grpc.ServerInterceptor):
             otel_context.detach(token)
 
     def _unary(self, behavior, method, short, policy, check=_checked):
-        behavior = _deadline_bounded(behavior)
         def handle(request, context):
             started, code, span, token = time.perf_counter(), grpc.StatusCode.OK, trace.INVALID_SPAN, None
             try:
@@ -220,7 +193,6 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         return handle
 
     def _streaming(self, behavior, method, short, policy, check):
-        behavior = _deadline_bounded_stream(behavior)
         def handle(request, context):
             started, code, span, token = time.perf_counter(), grpc.StatusCode.OK, trace.INVALID_SPAN, None
             try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import mongoengine
 import pymongo
 
@@ -11,18 +9,29 @@ import pymongo
 def connect(settings, alias: str = "default"):
     """Connects mongoengine to the service's own database. Datetimes come back timezone-aware (UTC).
 
-    Timeouts come from settings (seconds): MONGODB_TIMEOUT_SECONDS for server selection and
-    connect (pymongo waits 30 s by default, so a stopped database cost every call 30 s), and
-    MONGODB_SOCKET_TIMEOUT_SECONDS for a server that accepted a request and never answers. A
-    stopped server makes an operation raise pymongo's `ConnectionFailure` (AutoReconnect,
-    ServerSelectionTimeoutError, NetworkTimeout) within about MONGODB_TIMEOUT_SECONDS, which the
-    api maps to UNAVAILABLE `DATABASE_UNAVAILABLE`. pymongo reconnects by itself when it is back.
+    Timeouts come from settings (seconds):
+    - MONGODB_TIMEOUT_SECONDS (1) for server selection and connect: pymongo waits 30 s by default,
+      so a stopped database cost every call 30 s;
+    - MONGODB_HEARTBEAT_SECONDS (0.5; pymongo's default 10): how often pymongo's own monitor asks
+      the server. A heartbeat that gets no answer within MONGODB_TIMEOUT_SECONDS marks the server
+      down and interrupts the operations waiting on it (a server shutting down keeps its
+      connections open and answers nothing: measured on FerretDB, operations then waited for the
+      caller's whole deadline);
+    - MONGODB_SOCKET_TIMEOUT_SECONDS (30), the last resort for one reply (a long scan is legal).
+    A stopped server makes an operation raise pymongo's `ConnectionFailure` (AutoReconnect,
+    ServerSelectionTimeoutError, NetworkTimeout), which the api maps to UNAVAILABLE
+    `DATABASE_UNAVAILABLE`. pymongo reconnects by itself once the server answers again.
+
+    No client-side operation timeout (`pymongo.timeout`, timeoutMS) is set: under one, pymongo
+    waits for a server for the whole timeout instead of MONGODB_TIMEOUT_SECONDS (measured: 15 s
+    with a 15 s timeout against a stopped FerretDB).
     """
     return mongoengine.connect(
         db=settings.mongodb_database, host=settings.mongodb_uri, alias=alias, tz_aware=True,
         uuidRepresentation="standard",
         serverSelectionTimeoutMS=int(settings.mongodb_timeout_seconds * 1000),
         connectTimeoutMS=int(settings.mongodb_timeout_seconds * 1000),
+        heartbeatFrequencyMS=int(settings.mongodb_heartbeat_seconds * 1000),
         socketTimeoutMS=int(settings.mongodb_socket_timeout_seconds * 1000))
 
 
@@ -36,8 +45,3 @@ def ping(timeout: float, alias: str = "default") -> None:
     with pymongo.timeout(timeout):
         mongoengine.get_connection(alias).admin.command("ping")
 
-
-def bounded(seconds: float | None):
-    """Every database operation inside the block ends within `seconds` (pymongo's client-side
-    timeout: retries included, also against a server that hangs); no bound for None."""
-    return pymongo.timeout(seconds) if seconds is not None else contextlib.nullcontext()
