@@ -394,3 +394,30 @@ def test_an_outage_is_no_wrong_guess_of_the_lookup_secret():
     with pytest.raises(NotFound):
         IntakeServicer._limited(servicer, context, "000.00.21.H17-261130-0001", wrong)
     assert failed == ["000.00.21.H17-261130-0001"]
+
+
+def test_a_failed_look_up_of_the_days_hint_gives_the_turn_to_the_next_caller():
+    """20 submissions in flight when FerretDB died took up to 11 s to fail: each waited for the
+    one before it to give the unit's day back, which a failed call never did (lease: 5 s)."""
+    import datetime as dt
+    import threading
+
+    from onestop_intake.adapters.mongo import MongoCodeSequence
+
+    class Down:
+        def find_one(self, *args, **kwargs):
+            raise pymongo.errors.AutoReconnect("connection reset")
+
+    working = mongomock.MongoClient().db["dossier_code_counters"]
+    sequence = MongoCodeSequence(lease_seconds=3600)
+    state = {"down": True}
+    sequence._collection = lambda: Down() if state["down"] else working
+    day = dt.date(2026, 11, 30)
+    with pytest.raises(pymongo.errors.AutoReconnect):
+        sequence.candidate(UNIT, day)
+    state["down"] = False
+    got = []
+    other = threading.Thread(target=lambda: got.append(sequence.candidate(UNIT, day)), daemon=True)
+    other.start()
+    other.join(timeout=30)  # it would wait for the hour-long lease
+    assert got == [1]

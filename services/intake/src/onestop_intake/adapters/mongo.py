@@ -362,7 +362,11 @@ class MongoCodeSequence:
             self._holding[me_] = key
             hint = turn.hint
         if hint is None or after:  # first use, or another process took `after`: catch up with it
-            doc = self._collection().find_one({"_id": key})
+            try:
+                doc = self._collection().find_one({"_id": key})
+            except BaseException:
+                self.abandon(unit_code, day)  # the store is down: let the next caller fail at once too
+                raise
             stored = int(doc["seq"]) if doc else 0
             with self._lock:
                 turn.hint = hint = max(turn.hint or 0, stored, after)
@@ -381,6 +385,11 @@ class MongoCodeSequence:
                                           {"$set": {"seq": sequence}}, upsert=True)
         except DuplicateKeyError:
             pass  # the hint is already higher
+
+    def abandon(self, unit_code: str, day: dt.date) -> None:
+        """Ends the calling thread's turn: its attempt failed, so the next caller goes now."""
+        with self._lock:
+            self._release(threading.get_ident())
 
     def _release(self, thread: int) -> None:
         """Ends the turn `thread` holds, if any (called with the lock held)."""
