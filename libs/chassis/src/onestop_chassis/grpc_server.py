@@ -38,6 +38,9 @@ from .errors import InvalidArgument, ServiceError, Unavailable
 from .logs import get_logger
 
 log = get_logger("onestop.grpc")
+# The health service name a liveness (and startup) probe asks for: SERVING while the process serves,
+# even when a dependency is down ("" and the API services then say NOT_SERVING: readiness).
+LIVENESS = "liveness"
 _INFRASTRUCTURE = ("/grpc.health.v1.", "/grpc.reflection.")
 
 
@@ -250,6 +253,7 @@ class GrpcServer:
             names.append(descriptor.full_name)
             self._health.set(descriptor.full_name, health_pb2.HealthCheckResponse.SERVING)
         self._health.set("", health_pb2.HealthCheckResponse.SERVING)
+        self._health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)  # never follows the dependencies
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         if self._probes:
             self._monitor = dependencies.DependencyMonitor(
