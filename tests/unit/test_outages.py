@@ -241,6 +241,7 @@ def test_health_follows_the_database_and_recovers_by_itself(server, channel, swi
     assert _health(channel) == health_pb2.HealthCheckResponse.NOT_SERVING
     assert _health(channel, "onestop.routing.v1.RoutingService") == health_pb2.HealthCheckResponse.NOT_SERVING
     assert _gauge() == 0
+    assert _health(channel, "liveness") == health_pb2.HealthCheckResponse.SERVING  # no restart for an outage
     switch.up = True
     assert monitor.check() is True
     assert _health(channel) == health_pb2.HealthCheckResponse.SERVING
@@ -421,3 +422,39 @@ def test_a_failed_look_up_of_the_days_hint_gives_the_turn_to_the_next_caller():
     other.start()
     other.join(timeout=30)  # it would wait for the hour-long lease
     assert got == [1]
+
+
+def test_after_a_failed_attempt_the_callers_waiting_for_the_day_go_at_once_together():
+    """With the store down, taking turns makes each caller wait for the one before it to fail."""
+    import datetime as dt
+    import threading
+
+    from onestop_intake.adapters.mongo import MongoCodeSequence
+
+    sequence = MongoCodeSequence(lease_seconds=3600)
+    counters = mongomock.MongoClient().db["dossier_code_counters"]
+    sequence._collection = lambda: counters
+    day = dt.date(2026, 11, 30)
+    has_turn, insert_failed, got = threading.Event(), threading.Event(), []
+
+    def holder():
+        sequence.candidate(UNIT, day)  # holds the day's turn; its insert then fails
+        has_turn.set()
+        insert_failed.wait(30)
+        sequence.abandon(UNIT, day)
+
+    def caller():
+        got.append(sequence.candidate(UNIT, day))
+
+    first = threading.Thread(target=holder, daemon=True)
+    first.start()
+    assert has_turn.wait(30)
+    waiters = [threading.Thread(target=caller, daemon=True) for _ in range(3)]
+    for waiter in waiters:
+        waiter.start()
+    waiters[0].join(timeout=0.2)
+    assert got == []  # they take turns, as usual
+    insert_failed.set()
+    for waiter in waiters:
+        waiter.join(timeout=30)  # with turns, two of them would wait for the hour-long lease
+    assert got == [1, 1, 1]  # all at once (the unique insert still decides who gets the number)
