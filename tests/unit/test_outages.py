@@ -458,3 +458,38 @@ def test_after_a_failed_attempt_the_callers_waiting_for_the_day_go_at_once_toget
     for waiter in waiters:
         waiter.join(timeout=30)  # with turns, two of them would wait for the hour-long lease
     assert got == [1, 1, 1]  # all at once (the unique insert still decides who gets the number)
+
+
+# -- workers: no hot loop of redeliveries while a server is down -------------------------------------
+@pytest.mark.parametrize("exc, pause", [
+    (pymongo.errors.ServerSelectionTimeoutError("refused"), worker.OUTAGE_PAUSE_SECONDS),
+    (Unavailable("VERSION_ALLOCATION_BUSY", "busy"), worker.OUTAGE_PAUSE_SECONDS),
+    (ValueError("a bug"), None),
+])
+def test_an_event_whose_handler_met_an_outage_waits_before_it_is_requeued(monkeypatch, exc, pause):
+    handler = worker.EventHandler("intake", "DossierReceived", requeue_on_error=True)
+    slept, processed = [], []
+    monkeypatch.setattr(worker.eventlet, "sleep", slept.append)
+    monkeypatch.setattr(handler, "handle_message_processed",
+                        lambda message, result=None, exc_info=None: processed.append(exc_info[1]))
+    try:
+        raise exc
+    except Exception:
+        import sys
+        handler.handle_result("message", worker_ctx=None, exc_info=sys.exc_info())
+    assert slept == ([pause] if pause else [])
+    assert processed == [exc]  # then requeued, as nameko does
+
+
+def test_every_worker_uses_the_chassis_event_handler():
+    from onestop_documents.worker import DocumentsWorker
+    from onestop_intake.form_filing import FormFiling  # IntakeWorker's handlers (its module imports nameko.web,
+    from onestop_routing.worker import RoutingWorker   # which breaks stdlib threads in this process)
+    from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+    from nameko.events import EventHandler as NamekoEventHandler
+
+    for service in (DocumentsWorker, FormFiling, RoutingWorker):
+        handlers = [entrypoint for name in dir(service)
+                    for entrypoint in getattr(getattr(service, name), ENTRYPOINT_EXTENSIONS_ATTR, ())
+                    if isinstance(entrypoint, NamekoEventHandler)]
+        assert handlers and all(isinstance(h, worker.EventHandler) for h in handlers), service.__name__

@@ -16,14 +16,14 @@ import eventlet
 import structlog
 from nameko import config as nameko_config
 from nameko.amqp.publish import Publisher
-from nameko.events import EventHandler
+from nameko.events import EventHandler as _NamekoEventHandler
 from nameko.extensions import DependencyProvider
 from nameko.runners import ServiceRunner
 from nameko.standalone.events import get_event_exchange
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from . import events, metrics, mongo, storage, tracing
+from . import dependencies, events, metrics, mongo, storage, tracing
 from .config import ServiceSettings
 from .logs import configure_logging, get_logger
 from .outbox import OutboxRelay
@@ -70,10 +70,10 @@ class Observability(DependencyProvider):
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(handler=handler)
         parent = tracing.extract(worker_ctx.context_data)
-        kind = trace.SpanKind.CONSUMER if isinstance(entrypoint, EventHandler) else trace.SpanKind.INTERNAL
+        kind = trace.SpanKind.CONSUMER if isinstance(entrypoint, _NamekoEventHandler) else trace.SpanKind.INTERNAL
         span = tracing.tracer().start_span(f"{self._service}.{handler}", context=parent, kind=kind)
         token = otel_context.attach(trace.set_span_in_context(span))
-        if isinstance(entrypoint, EventHandler):
+        if isinstance(entrypoint, _NamekoEventHandler):
             structlog.contextvars.bind_contextvars(event_type=entrypoint.event_type)
             occurred = _occurred_at(worker_ctx.args[0] if worker_ctx.args else None)
             if occurred is not None:
@@ -96,6 +96,29 @@ class Observability(DependencyProvider):
         span.end()
         otel_context.detach(token)
         structlog.contextvars.clear_contextvars()
+
+
+OUTAGE_PAUSE_SECONDS = 5.0  # before an event whose handler met a server that is down goes back
+
+
+class EventHandler(_NamekoEventHandler):
+    """nameko's event handler, except that an event whose handler failed for a temporary reason
+    (`dependencies.unavailable`: the database, MinIO or the broker is down, or any Unavailable)
+    waits OUTAGE_PAUSE_SECONDS in its worker before it is requeued. Requeued at once, it came
+    straight back: a hot loop of redeliveries for as long as the outage lasted. Other failures are
+    requeued at once, as before."""
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is not None and self.requeue_on_error:
+            temporary = dependencies.unavailable(exc_info[1])
+            if temporary is not None:
+                log.warning("temporary failure; the event goes back to the queue after a pause",
+                            reason=temporary.reason, pause_seconds=OUTAGE_PAUSE_SECONDS)
+                eventlet.sleep(OUTAGE_PAUSE_SECONDS)
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
+
+event_handler = EventHandler.decorator  # use instead of nameko.events.event_handler
 
 
 class MongoConnection(DependencyProvider):

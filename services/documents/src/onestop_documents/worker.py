@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import eventlet
-from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 from onestop.events.v1 import intake_events_pb2 as ev
 from prometheus_client import Counter
@@ -14,7 +13,8 @@ from prometheus_client import Counter
 from onestop_chassis import auth, events
 from onestop_chassis.errors import InvalidArgument, ServiceError, Unavailable
 from onestop_chassis.logs import bind_dossier, get_logger
-from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRunner, worker_settings
+from onestop_chassis.worker import (MongoConnection, Observability, OutboxRelayRunner, event_handler,
+                                   worker_settings)
 
 from . import domain
 from .adapters import mongo
@@ -106,9 +106,6 @@ class Documents(DependencyProvider):
         return self.service
 
 
-RETRY_PAUSE_SECONDS = 5.0  # before an event goes back to the queue while a store is down
-
-
 def _event(payload, cls):
     try:
         event = events.from_payload(payload, cls)
@@ -120,8 +117,8 @@ def _event(payload, cls):
 
 
 def _requeue_later(exc: Exception) -> None:
+    # The chassis' event_handler pauses before the event goes back when a store is down.
     log.warning("store unavailable; the event goes back to the queue", error=str(exc))
-    eventlet.sleep(RETRY_PAUSE_SECONDS)  # no hot loop of redeliveries while MinIO or the database is down
 
 
 class DocumentsWorker:

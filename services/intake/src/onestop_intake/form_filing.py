@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 
-from nameko.events import event_handler
 from onestop.events.v1 import intake_events_pb2 as ev
 
 from onestop_chassis import events
 from onestop_chassis.errors import FailedPrecondition
 from onestop_chassis.logs import bind_dossier, get_logger
-from onestop_chassis.worker import EventPublisher, worker_settings
+from onestop_chassis.worker import EventPublisher, event_handler, worker_settings
 
 from . import issued_forms
 from .adapters.events import PRODUCER

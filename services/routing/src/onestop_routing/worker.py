@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 from onestop.events.v1 import intake_events_pb2 as ev
 from prometheus_client import Counter
 
 from onestop_chassis import events, metrics
 from onestop_chassis.logs import bind_dossier, get_logger
-from onestop_chassis.worker import MongoConnection, Observability
+from onestop_chassis.worker import MongoConnection, Observability, event_handler
 
 from . import domain
 from .adapters.mongo import MongoCases
@@ -44,7 +43,7 @@ class RoutingWorker:
     mongo = MongoConnection()
     routing = Routing()
 
-    # requeue_on_error: a failure (e.g. the database is down) leaves the event on the queue.
+    # requeue_on_error: a failure leaves the event on the queue (after a pause if the database is down).
     @event_handler("intake", "DossierReceived", requeue_on_error=True)
     def on_dossier_received(self, payload):
         try:
