@@ -13,9 +13,9 @@ server reflection and one interceptor that, for every call of the service's own 
 A request body that is not a valid protobuf message becomes INVALID_ARGUMENT (grpcio's own
 answer would be INTERNAL, which tells the caller nothing useful).
 
-The standard health service reports NOT_SERVING
-for "" and every service while a dependency the api declared (`add_dependency`; the database
-always, see `api.run_api`) does not answer its probe, and SERVING again once it does.
+The standard health service reports NOT_SERVING for "" and every API service while a dependency
+the api declared (`add_dependency`; the database always, see `api.run_api`) does not answer its
+probe, and SERVING again once it does; the name `liveness` stays SERVING (liveness probes).
 """
 
 from __future__ import annotations
@@ -256,8 +256,9 @@ class GrpcServer:
         self._health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)  # never follows the dependencies
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         if self._probes:
+            served = [descriptor.full_name for _, _, descriptor in self._services]
             self._monitor = dependencies.DependencyMonitor(
-                s.service_name, self._probes, lambda up: self._set_health([d.full_name for _, _, d in self._services], up),
+                s.service_name, self._probes, lambda up: self._set_health(served, up),
                 interval=s.dependency_check_seconds)
             self._monitor.start()
         reflection.enable_server_reflection(names, server)
