@@ -143,3 +143,53 @@ class LocalPlatform:
             for name in self.databases.values():
                 client.drop_database(name)
             client.close()
+
+
+class PrivateStack:
+    """RabbitMQ, FerretDB and MinIO of a test's own, on free ports with their data in `data_dir`
+    (deploy/local/stack.sh with ONESTOP_DATA and the ports in its environment, and a RabbitMQ node
+    name of its own): a test may stop and start them without touching the shared stack."""
+
+    def __init__(self, data_dir: pathlib.Path, name: str = "private"):
+        self.data_dir = data_dir
+        self.ports = {"rabbitmq": free_port(), "rabbitmq_dist": free_port(), "ferretdb": free_port(),
+                      "minio": free_port(), "minio_console": free_port()}
+        self.env = {**os.environ, "ONESTOP_DATA": str(data_dir), "RABBITMQ_PORT": str(self.ports["rabbitmq"]),
+                    "RABBITMQ_DIST_PORT": str(self.ports["rabbitmq_dist"]),
+                    "RABBITMQ_NODENAME": f"onestop-{name}-{uuid.uuid4().hex[:6]}@localhost",
+                    "FERRETDB_PORT": str(self.ports["ferretdb"]), "MINIO_PORT": str(self.ports["minio"]),
+                    "MINIO_CONSOLE_PORT": str(self.ports["minio_console"])}
+        self.mongodb_uri = f"mongodb://127.0.0.1:{self.ports['ferretdb']}/"
+        self.amqp_uri = f"amqp://guest:guest@127.0.0.1:{self.ports['rabbitmq']}/"
+        self.minio_endpoint = f"127.0.0.1:{self.ports['minio']}"
+
+    def service_env(self) -> dict[str, str]:
+        """What LocalPlatform's extra_env needs to run services on this stack."""
+        return {"MONGODB_URI": self.mongodb_uri, "AMQP_URI": self.amqp_uri, "MINIO_ENDPOINT": self.minio_endpoint}
+
+    def run(self, *args: str, timeout: float = 180) -> None:
+        done = subprocess.run(["bash", str(ROOT / "deploy/local/stack.sh"), *args], env=self.env,
+                              capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"stack.sh {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+
+    def up(self) -> "PrivateStack":
+        self.run("up")
+        return self
+
+    def down(self) -> None:
+        self.run("down")
+
+    def stop(self, server: str) -> None:
+        self.run("stop", server)
+
+    def start(self, server: str) -> None:
+        self.run("start", server)
+
+    def kill(self, server: str) -> None:
+        """SIGKILL, as a crash: FerretDB or MinIO (their pid files are in the data dir)."""
+        pid = int((self.data_dir / f"{server}.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while port_open(self.ports[server]) and time.monotonic() < deadline:
+            time.sleep(0.05)

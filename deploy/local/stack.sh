@@ -9,6 +9,10 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DATA="${ONESTOP_DATA:-$ROOT/.local}"
 BIN="${ONESTOP_CACHE:-$HOME/.cache/onestop}/bin"
 RABBITMQ_PORT="${RABBITMQ_PORT:-5672}"
+# A second node on the same machine (a test's private stack) needs its own node name and
+# distribution port; the defaults are the shared stack's.
+RABBITMQ_NODE="${RABBITMQ_NODENAME:-onestop@localhost}"
+RABBITMQ_DIST="${RABBITMQ_DIST_PORT:-$((RABBITMQ_PORT + 20000))}"
 FERRETDB_PORT="${FERRETDB_PORT:-27017}"
 MINIO_PORT="${MINIO_PORT:-9000}"
 MINIO_CONSOLE_PORT="${MINIO_CONSOLE_PORT:-9001}"
@@ -35,8 +39,8 @@ wait_for() {  # wait_for NAME SECONDS COMMAND...
 rabbit_env() {
   mkdir -p "$DATA/rabbitmq" "$DATA/logs"
   export HOME="$DATA/rabbitmq"   # keeps the Erlang cookie in the data folder
-  export RABBITMQ_NODENAME=onestop@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
-  export RABBITMQ_NODE_PORT="$RABBITMQ_PORT" RABBITMQ_DIST_PORT=$((RABBITMQ_PORT + 20000))
+  export RABBITMQ_NODENAME="$RABBITMQ_NODE" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+  export RABBITMQ_NODE_PORT="$RABBITMQ_PORT" RABBITMQ_DIST_PORT="$RABBITMQ_DIST"
   export RABBITMQ_MNESIA_BASE="$DATA/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$DATA/rabbitmq/log"
   export RABBITMQ_ENABLED_PLUGINS_FILE="$DATA/rabbitmq/enabled_plugins"
   export RABBITMQ_CONF_ENV_FILE="$DATA/rabbitmq/rabbitmq-env.conf"

@@ -17,10 +17,16 @@ class _Container:
     def __init__(self, service_name: str):
         self.service_name = service_name
         self.config = {}
+        self.dependencies = []  # MongoConnection.stop waits for the providers that use the database
+
+
+_containers = []  # providers hold their container by weak reference
 
 
 def _bound(provider, service="documents"):
-    return provider.bind(_Container(service), "dependency")
+    container = _Container(service)
+    _containers.append(container)
+    return provider.bind(container, "dependency")
 
 
 def test_minio_provider_gives_workers_a_working_client(local_stack):

@@ -90,6 +90,9 @@ class FakeSequence:
         self.taken_calls.append((unit_code, day, sequence))
         self.highest[unit_code, day] = max(self.highest.get((unit_code, day), 0), sequence)
 
+    def abandon(self, unit_code, day):
+        self.abandoned = getattr(self, "abandoned", []) + [(unit_code, day)]
+
 
 @pytest.fixture
 def dossiers():
@@ -208,6 +211,21 @@ def test_endless_code_clashes_end_in_unavailable(catalogue, sequence):
     assert dossiers.attempts == [_code(UNIT, n) for n in range(1, service.MAX_CODE_ATTEMPTS + 1)]
     assert sequence.taken_calls == []
     assert dossiers.stored == {}
+
+
+class DownDossiers(FakeDossiers):
+    """The store stopped answering during the insert."""
+
+    def add(self, dossier, events):
+        raise ConnectionError("the database is not answering")
+
+
+def test_a_store_that_fails_the_insert_gives_the_units_day_to_the_next_caller(catalogue, sequence):
+    intake = service.IntakeService(DownDossiers(), catalogue, sequence, clock=lambda: NOW)
+    with pytest.raises(ConnectionError):
+        intake.submit(_cmd(), OFFICER)
+    assert sequence.abandoned == [(UNIT.code, DAY)]  # else every waiting caller sat out the 5 s lease
+    assert sequence.taken_calls == []
 
 
 def test_online_submission_by_a_citizen_is_registered(intake, dossiers):

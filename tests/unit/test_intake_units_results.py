@@ -136,6 +136,9 @@ class FakeSequence:
         self.taken_calls.append((unit_code, day, sequence))
         self.highest[unit_code, day] = max(self.highest.get((unit_code, day), 0), sequence)
 
+    def abandon(self, unit_code, day):
+        self.abandoned = getattr(self, "abandoned", []) + [(unit_code, day)]
+
 
 class Clock:
     def __init__(self, now):

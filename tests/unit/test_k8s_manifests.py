@@ -100,6 +100,10 @@ def test_api_serves_grpc_on_its_default_port_with_grpc_probes(service):
     assert "command" not in container, "the api is the image's default command"
     for probe in ("readinessProbe", "livenessProbe"):
         assert container[probe].get("grpc", {}).get("port") == port, f"{service} api {probe} is not grpc:{port}"
+    # readiness follows the dependencies (health ""); liveness and startup must not, or a database
+    # outage would restart every api pod (GrpcServer's "liveness" stays SERVING)
+    assert container["readinessProbe"]["grpc"].get("service", "") == ""
+    assert container["livenessProbe"]["grpc"]["service"] == container["startupProbe"]["grpc"]["service"] == "liveness"
     annotations = api["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/port"] == str(API_METRICS_PORTS[service])

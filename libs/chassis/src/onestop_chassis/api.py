@@ -6,7 +6,7 @@ import signal
 import threading
 from collections.abc import Callable
 
-from . import metrics, mongo, tracing
+from . import dependencies, metrics, mongo, tracing
 from .config import ServiceSettings
 from .grpc_server import GrpcServer
 from .logs import configure_logging, get_logger
@@ -15,12 +15,14 @@ log = get_logger("onestop.api")
 
 
 def run_api(settings: ServiceSettings, register: Callable[[GrpcServer], None]) -> None:
-    """`register` adds the service's servicers to the server. Runs until SIGTERM/SIGINT."""
+    """`register` adds the service's servicers to the server, and the dependencies it needs
+    beyond the database (`server.add_dependency`). Runs until SIGTERM/SIGINT."""
     configure_logging(settings.service_name, "api", settings.log_level)
     tracing.configure_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
     metrics.start_metrics_server(settings.metrics_host, settings.api_metrics_port)
     mongo.connect(settings)
     server = GrpcServer(settings)
+    server.add_dependency(dependencies.DATABASE, lambda: mongo.ping(settings.mongodb_timeout_seconds))
     register(server)
     server.start()
     stopping = threading.Event()

@@ -58,6 +58,15 @@ class ServiceSettings(BaseSettings):
     minio_secret_key: str = "onestop-local-secret"
     minio_secure: bool = False
 
+    # How long a call waits for a dependency that does not answer before it gets UNAVAILABLE
+    # (docs/design.md, "Outages"). pymongo's own server selection waits 30 s; minio-py's client
+    # retries with backoff for longer. A stopped server must cost a caller about a second, not that.
+    mongodb_timeout_seconds: float = 1.0         # server selection and connect
+    mongodb_heartbeat_seconds: float = 0.5       # pymongo's own check of the server (its minimum)
+    mongodb_socket_timeout_seconds: float = 30.0  # one reply from a server that hangs (a long scan is legal)
+    minio_timeout_seconds: float = 1.0           # connect; reading a part may take longer (30 s)
+    dependency_check_seconds: float = 0.5        # health: how often the api probes its dependencies
+
     jwt_secret: str = ""
     jwt_public_key_file: str = ""
     jwt_audience: str = "onestop"
@@ -116,6 +125,12 @@ class ServiceSettings(BaseSettings):
         self.trusted_networks  # noqa: B018 - raises ValueError naming a bad TRUSTED_PROXIES entry
         if self.outbox_poll_seconds <= 0:
             raise ValueError("OUTBOX_POLL_SECONDS must be greater than 0")
+        for seconds in ("mongodb_timeout_seconds", "mongodb_socket_timeout_seconds", "minio_timeout_seconds",
+                        "dependency_check_seconds"):
+            if getattr(self, seconds) <= 0:
+                raise ValueError(f"{seconds.upper()} must be greater than 0")
+        if self.mongodb_heartbeat_seconds < 0.5:
+            raise ValueError("MONGODB_HEARTBEAT_SECONDS must be at least 0.5 (pymongo's minimum)")
         if self.onestop_env == "production":
             if not (self.jwt_secret or self.jwt_public_key_file):
                 raise ValueError("JWT_SECRET or JWT_PUBLIC_KEY_FILE is required when ONESTOP_ENV=production")

@@ -61,7 +61,11 @@ class Unauthenticated(ServiceError):
 
 
 class Unavailable(ServiceError):
+    """Temporary: the same request may succeed if sent again. The api adds a google.rpc.RetryInfo
+    with `retry_after` (seconds)."""
+
     code = "UNAVAILABLE"
+    retry_after: float | None = 1.0
 
 
 class ResourceExhausted(ServiceError):

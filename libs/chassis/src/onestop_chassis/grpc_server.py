@@ -5,8 +5,9 @@ server reflection and one interceptor that, for every call of the service's own 
      `x-trace-id` initial metadata;
   2. authenticates the bearer JWT and applies the method's policy;
   3. turns `ServiceError`s into canonical status codes with a google.rpc.ErrorInfo reason (and a
-     BadRequest listing field violations); anything unexpected becomes INTERNAL, logged with its
-     trace id, without leaking internals to the caller;
+     BadRequest listing field violations); a dependency that does not answer (database, object
+     store, broker: `dependencies.unavailable`) becomes UNAVAILABLE with a RetryInfo; anything
+     unexpected becomes INTERNAL, logged with its trace id, without leaking internals to the caller;
   4. counts requests, errors and latency per method.
 
 A request body that is not a valid protobuf message becomes INVALID_ARGUMENT (grpcio's own
@@ -14,6 +15,10 @@ answer would be INTERNAL, which tells the caller nothing useful). Every string o
 then reaches Unicode NFC (`onestop_chassis.nfc`), and every request message is checked against the
 bounds its contract declares (onestop_chassis.bounds) before the servicer runs; every error's
 details are cut to fit the trailers (onestop_chassis.trailers).
+
+The standard health service reports NOT_SERVING for "" and every API service while a dependency
+the api declared (`add_dependency`; the database always, see `api.run_api`) does not answer its
+probe, and SERVING again once it does; the name `liveness` stays SERVING (liveness probes).
 """
 
 from __future__ import annotations
@@ -29,13 +34,16 @@ from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from . import bounds, metrics, tracing, trailers
+from . import bounds, dependencies, metrics, tracing, trailers
 from .auth import AUTHENTICATED, Policy, TokenVerifier, policy_of, set_current_principal
 from .errors import InvalidArgument, ServiceError
 from .logs import get_logger
 from .nfc import nfc_message
 
 log = get_logger("onestop.grpc")
+# The health service name a liveness (and startup) probe asks for: SERVING while the process serves,
+# even when a dependency is down ("" and the API services then say NOT_SERVING: readiness).
+LIVENESS = "liveness"
 _INFRASTRUCTURE = ("/grpc.health.v1.", "/grpc.reflection.")
 
 
@@ -71,6 +79,11 @@ def _checked(request):
 def _rich_status(service: str, err: ServiceError) -> grpc.Status:
     code = grpc.StatusCode[err.code]
     return rpc_status.to_status(trailers.rich_status(code.value[0], f"{service}.onestop", err))
+
+
+def _as_service_error(exc: Exception) -> Exception:
+    """A dependency that did not answer becomes its UNAVAILABLE ServiceError; others stay as they are."""
+    return exc if isinstance(exc, ServiceError) else dependencies.unavailable(exc) or exc
 
 
 class ChassisInterceptor(grpc.ServerInterceptor):
@@ -127,12 +140,17 @@ class ChassisInterceptor(grpc.ServerInterceptor):
         return code if code not in (None, grpc.StatusCode.OK) else None
 
     def _code_for(self, exc: Exception, context) -> grpc.StatusCode:
+        exc = _as_service_error(exc)
         if isinstance(exc, ServiceError):
             return grpc.StatusCode[exc.code]
         return self._set_code(context) or grpc.StatusCode.INTERNAL
 
     def _fail(self, context, span, exc: Exception, code: grpc.StatusCode) -> None:
         """Aborts the call with the status for `exc` (context.abort raises)."""
+        translated = _as_service_error(exc)
+        if translated is not exc:
+            log.warning("dependency not answering", error=f"{type(exc).__name__}: {exc}"[:300])
+            exc = translated
         if isinstance(exc, ServiceError):
             span.set_attribute("onestop.error.reason", exc.reason)
             log.info("rpc refused", code=code.name, reason=exc.reason, detail=trailers.clip(exc.message, 2_000))
@@ -198,7 +216,14 @@ class GrpcServer:
         self._policies: dict[str, Policy] = {}
         self._server: grpc.Server | None = None
         self._health = health.HealthServicer()
+        self._probes: dict[str, dependencies.Probe] = {}
+        self._monitor: dependencies.DependencyMonitor | None = None
         self.port: int | None = None
+
+    def add_dependency(self, name: str, probe: dependencies.Probe) -> None:
+        """Declares a server the api needs (e.g. `dependencies.DATABASE`): while `probe` raises,
+        the health service reports NOT_SERVING. `probe` must give up within about a second."""
+        self._probes[name] = probe
 
     def add_servicer(self, add_to_server, servicer, service_descriptor: pb_descriptor.ServiceDescriptor) -> None:
         generated_bases = [b for b in type(servicer).__mro__[1:] if b.__name__.endswith("Servicer")]
@@ -223,7 +248,14 @@ class GrpcServer:
             names.append(descriptor.full_name)
             self._health.set(descriptor.full_name, health_pb2.HealthCheckResponse.SERVING)
         self._health.set("", health_pb2.HealthCheckResponse.SERVING)
+        self._health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)  # never follows the dependencies
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        if self._probes:
+            served = [descriptor.full_name for _, _, descriptor in self._services]
+            self._monitor = dependencies.DependencyMonitor(
+                s.service_name, self._probes, lambda up: self._set_health(served, up),
+                interval=s.dependency_check_seconds)
+            self._monitor.start()
         reflection.enable_server_reflection(names, server)
         self.port = server.add_insecure_port(f"{s.grpc_host}:{s.grpc_port}")
         if not self.port:
@@ -233,7 +265,14 @@ class GrpcServer:
         log.info("grpc listening", address=f"{s.grpc_host}:{self.port}", services=names)
         return self.port
 
+    def _set_health(self, services: list[str], up: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ("", *services):
+            self._health.set(name, status)
+
     def stop(self, grace: float = 5.0) -> None:
+        if self._monitor is not None:
+            self._monitor.stop()
         if self._server is not None:
             self._health.enter_graceful_shutdown()
             self._server.stop(grace).wait()

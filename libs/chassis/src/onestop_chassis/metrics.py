@@ -51,6 +51,10 @@ OUTBOX_PASSES = Counter("onestop_outbox_relay_passes", "Passes of the outbox rel
 OUTBOX_DISCARDED = Counter("onestop_outbox_discarded",
                            "Staged events dropped because their aggregate write never happened", ["service"])
 
+DEPENDENCY_UP = Gauge("onestop_dependency_up",
+                      "1 while a server the process depends on answers its health probe, else 0",
+                      ["service", "dependency"])
+
 
 def start_metrics_server(host: str, port: int) -> None:
     """Serves /metrics over HTTP on host:port (a daemon thread, or a green thread in a worker)."""

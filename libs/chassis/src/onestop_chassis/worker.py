@@ -24,7 +24,7 @@ from nameko.runners import ServiceRunner
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from . import dead_letters, events, metrics, mongo, storage, tracing
+from . import dead_letters, dependencies, events, metrics, mongo, storage, tracing
 from .config import ServiceSettings
 from .errors import PermanentError
 from .logs import configure_logging, get_logger
@@ -101,6 +101,9 @@ class Observability(DependencyProvider):
         structlog.contextvars.clear_contextvars()
 
 
+OUTAGE_PAUSE_SECONDS = 5.0  # at least, before an event whose handler met a server that is down comes back
+
+
 class ReliableEventHandler(EventHandler):
     """nameko's event handler (a SERVICE_POOL queue per service and method) whose messages never
     loop: bounded retries through `<queue>.retry`, then `<queue>.dead` (see
@@ -136,9 +139,10 @@ class ReliableEventHandler(EventHandler):
         """kombu calls this from the consumer for a body it cannot decode (not JSON, wrong type)."""
         self._dead_letter(message, "malformed", f"{type(exc).__name__}: {exc}", 1)
 
-    def _retry_later(self, message, attempts: int) -> None:
+    def _retry_later(self, message, attempts: int, delay: float | None = None) -> None:
         headers = {**(message.headers or {}), dead_letters.ATTEMPTS_HEADER: attempts}
-        delay = dead_letters.retry_delay(attempts, self._retry_base, self._retry_cap)
+        if delay is None:
+            delay = dead_letters.retry_delay(attempts, self._retry_base, self._retry_cap)
         with producers[self._connection].acquire(block=True, timeout=10) as producer:
             producer.publish(message.body, exchange="", routing_key=dead_letters.retry_queue(self.queue.name),
                              headers=headers, expiration=delay, content_type=message.content_type,
@@ -155,13 +159,21 @@ class ReliableEventHandler(EventHandler):
             return
         error = exc_info[1]
         attempts = int((message.headers or {}).get(dead_letters.ATTEMPTS_HEADER, 0)) + 1
+        outage = dependencies.unavailable(error) is not None
         if isinstance(error, PermanentError):
             self._dead_letter(message, "permanent", f"{type(error).__name__}: {error}", attempts)
-        elif attempts >= self._max_attempts:
+        elif attempts >= self._max_attempts and not outage:
             self._dead_letter(message, "retries_exhausted", f"{type(error).__name__}: {error}", attempts)
         else:
             try:
-                self._retry_later(message, attempts)
+                if outage:
+                    # A server that is down (database, object store, broker) is no fault of the
+                    # message: it waits OUTAGE_PAUSE_SECONDS and more, as long as the outage lasts,
+                    # and the attempt is not counted, so an outage never dead-letters an event.
+                    delay = max(OUTAGE_PAUSE_SECONDS, dead_letters.retry_delay(attempts, self._retry_base, self._retry_cap))
+                    self._retry_later(message, attempts - 1, delay)
+                else:
+                    self._retry_later(message, attempts)
             except Exception:  # the broker is unreachable: put it back as it is (nothing counted)
                 log.exception("cannot schedule the retry; the message goes back to its queue")
                 self.consumer.requeue_message(message)
@@ -177,12 +189,20 @@ event_handler = ReliableEventHandler.decorator
 
 
 class MongoConnection(DependencyProvider):
-    """Connects mongoengine to the service's database when the worker starts."""
+    """Connects mongoengine to the service's database when the worker starts, and closes it last.
+
+    nameko stops all dependency providers at once, so on shutdown this one first waits for every
+    provider of the service that declares `uses_database` (the outbox relay, sweeps) to finish:
+    a pass never runs on a closed connection.
+    """
 
     def setup(self):
         mongo.connect(worker_settings())
 
     def stop(self):
+        for provider in self.container.dependencies:
+            if provider is not self and getattr(provider, "uses_database", False):
+                provider.stop()  # idempotent: returns once its loop has ended
         mongo.disconnect()
 
 
@@ -223,6 +243,8 @@ class OutboxRelayRunner(DependencyProvider):
     Publishing waits for the broker's confirm; while RabbitMQ is down, events stay in the outbox.
     """
 
+    uses_database = True  # MongoConnection closes the database only after stop() returned
+
     def __init__(self, *collections):
         self._collection_fns = collections
         self._running = False
@@ -247,12 +269,16 @@ class OutboxRelayRunner(DependencyProvider):
         for relay in self.relays:
             relay.ensure_indexes()
         self._running = True
+        self._wake = eventlet.Event()
         self._thread = self.container.spawn_managed_thread(self._loop, identifier="outbox-relay")
 
     def stop(self):
-        """Lets a pass in progress finish (MongoConnection disconnects after this)."""
+        """Lets a pass in progress finish and starts no other (MongoConnection disconnects after
+        this). Safe to call more than once."""
         self._running = False
         if self._thread is not None:
+            if not self._wake.ready():
+                self._wake.send()  # cut the sleep between passes short
             self._thread.wait()
 
     def kill(self):
@@ -265,7 +291,7 @@ class OutboxRelayRunner(DependencyProvider):
         while self._running:
             if self._relay_all():
                 continue  # more may be waiting: go again without sleeping
-            eventlet.sleep(self._interval)
+            self._wake.wait(self._interval)
 
 
 def run_worker(service_cls, settings: ServiceSettings) -> None:

@@ -6,7 +6,7 @@ from onestop.documents.v1 import documents_pb2 as pb
 from onestop.documents.v1 import documents_pb2_grpc
 from prometheus_client import Counter
 
-from onestop_chassis import auth
+from onestop_chassis import auth, dependencies, storage
 from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit
 from onestop_chassis.errors import InvalidArgument
@@ -128,4 +128,5 @@ def main() -> None:
                                    GrpcPeers.from_settings(settings), policy(settings))
         server.add_servicer(documents_pb2_grpc.add_DocumentsServiceServicer_to_server, DocumentsServicer(service),
                             pb.DESCRIPTOR.services_by_name["DocumentsService"])
+        server.add_dependency(dependencies.OBJECT_STORE, storage.prober(settings))  # every upload needs MinIO
     run_api(settings, register)

@@ -14,7 +14,7 @@ from typing import Protocol
 from onestop_chassis import auth, codes, request_ids
 from onestop_chassis.clock import utcnow
 from onestop_chassis.text import name_key
-from onestop_chassis.errors import (AlreadyExists, Cancelled, FailedPrecondition, FieldViolation,
+from onestop_chassis.errors import (Cancelled, FailedPrecondition, FieldViolation,
                                     InvalidArgument, NotFound, Unavailable)
 
 from . import domain

@@ -13,7 +13,8 @@ from prometheus_client import Counter
 from onestop_chassis import auth, events
 from onestop_chassis.errors import InvalidArgument, PermanentError, ServiceError, Unavailable
 from onestop_chassis.logs import bind_dossier, get_logger
-from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRunner, event_handler, worker_settings
+from onestop_chassis.worker import (MongoConnection, Observability, OutboxRelayRunner, event_handler,
+                                   worker_settings)
 
 from . import domain
 from .adapters import mongo
@@ -47,25 +48,37 @@ def sweep_orphans(store: MinioStore, documents: mongo.MongoDocuments, grace: dt.
 class OrphanSweeper(DependencyProvider):
     """Runs `sweep_orphans` every ORPHAN_SWEEP_SECONDS in a managed green thread."""
 
+    uses_database = True  # the worker's MongoConnection closes the database after stop() returned
+
     def setup(self):
         settings = worker_settings()
         self._store = MinioStore.from_settings(settings)
         self._grace = dt.timedelta(seconds=settings.orphan_grace_seconds)
         self._interval = settings.orphan_sweep_seconds
         self._running = False
+        self._thread = None
 
     def start(self):
         self._running = True
-        self.container.spawn_managed_thread(self._loop, identifier="orphan-sweep")
+        self._wake = eventlet.Event()
+        self._thread = self.container.spawn_managed_thread(self._loop, identifier="orphan-sweep")
 
     def stop(self):
+        """Lets a sweep in progress finish and starts no other. Safe to call more than once."""
         self._running = False
+        if self._thread is not None:
+            if not self._wake.ready():
+                self._wake.send()
+            self._thread.wait()
 
-    kill = stop
+    def kill(self):
+        self._running = False
 
     def _loop(self):
         while self._running:
-            eventlet.sleep(self._interval)
+            self._wake.wait(self._interval)
+            if not self._running:
+                break
             try:
                 sweep_orphans(self._store, mongo.MongoDocuments(), self._grace)
             except Exception:
@@ -98,9 +111,6 @@ class Documents(DependencyProvider):
         return self.service
 
 
-RETRY_PAUSE_SECONDS = 5.0  # before an event goes back to the queue while a store is down
-
-
 def _event(payload, cls):
     event = events.from_payload(payload, cls)  # InvalidEvent (a PermanentError): dead-lettered
     bind_dossier(event.dossier_code)
@@ -108,8 +118,8 @@ def _event(payload, cls):
 
 
 def _requeue_later(exc: Exception) -> None:
+    # The chassis' event_handler pauses before the event goes back when a store is down.
     log.warning("store unavailable; the event goes back to the queue", error=str(exc))
-    eventlet.sleep(RETRY_PAUSE_SECONDS)  # no hot loop of redeliveries while MinIO or the database is down
 
 
 class DocumentsWorker:

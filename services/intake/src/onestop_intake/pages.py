@@ -9,6 +9,7 @@ checked here, so a bad one gets a 400 page in Vietnamese rather than a 500.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import unicodedata
 import urllib.parse
 from dataclasses import dataclass
@@ -16,14 +17,16 @@ from typing import Mapping, Protocol
 
 import jinja2
 
-from onestop_chassis import codes
-from onestop_chassis.errors import InvalidArgument, NotFound, ServiceError
+from onestop_chassis import codes, dependencies
+from onestop_chassis.errors import InvalidArgument, NotFound, ServiceError, Unavailable
 from onestop_chassis.text import nfc
+from onestop_chassis.logs import get_logger
 
 from . import catalogue, domain
 from .service import CatalogueService
 from .worktime import VIETNAM
 
+log = get_logger("onestop.intake.pages")
 _env = jinja2.Environment(loader=jinja2.PackageLoader("onestop_intake", "templates"),
                           autoescape=jinja2.select_autoescape(["html"]))
 
@@ -209,8 +212,33 @@ def parse_query(args: Mapping[str, str], units: UnitDirectory) -> CatalogueQuery
     return CatalogueQuery(text, field_code, agency, token)
 
 
+# A server the pages need (the database) is down: 503 with this, and the page says to come back.
+UNAVAILABLE_VI = "Hệ thống đang tạm thời gián đoạn, thông tin của bạn không bị ảnh hưởng. Vui lòng thử lại sau ít phút."
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_HEADERS = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+                       "Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def unavailable_when_down(handler):
+    """For a page handler returning (status, headers, html): when the database (or another server
+    it needs) does not answer, a Vietnamese 503 page with Retry-After instead of nameko's bare 500.
+    Any other failure is left alone."""
+    @functools.wraps(handler)
+    def page(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except Exception as exc:
+            dependency = dependencies.dependency_of(exc)
+            if dependency is None and not isinstance(exc, Unavailable):
+                raise
+            log.warning("page unavailable: a dependency is not answering", dependency=dependency,
+                        error=f"{type(exc).__name__}: {exc}"[:300])
+            return 503, dict(UNAVAILABLE_HEADERS), error_page(503, UNAVAILABLE_VI)
+    return page
+
+
 def error_page(status: int, message: str) -> str:
-    titles = {400: "Yêu cầu không hợp lệ", 404: "Không tìm thấy"}
+    titles = {400: "Yêu cầu không hợp lệ", 404: "Không tìm thấy", 503: "Hệ thống tạm thời gián đoạn"}
     return _env.get_template("error.html").render(status=status, title=titles.get(status, "Có lỗi xảy ra"),
                                                   message=message, list_url=LIST_URL, lookup_url=LOOKUP_URL)
 

@@ -59,6 +59,8 @@ class CodeSequence(Protocol):
     without atomic counters (FerretDB v1)."""
     def candidate(self, unit_code: str, day: dt.date, after: int = 0) -> int: ...
     def taken(self, unit_code: str, day: dt.date, sequence: int) -> None: ...
+    def abandon(self, unit_code: str, day: dt.date) -> None:
+        """The caller's attempt failed (the store is down): the next caller need not wait for it."""
 
 
 MAX_CODE_ATTEMPTS = 200
@@ -132,6 +134,17 @@ class IntakeService:
         lookup_secret = "".join(secrets.choice(SECRET_ALPHABET) for _ in range(8))
         day = received_at.astimezone(VIETNAM).date()
         sequence = self._sequence.candidate(unit.code, day)
+        try:
+            return self._insert(cmd, request_id, lookup_secret, fingerprint, procedure, unit, received_at,
+                                appointment_at, actor, day, sequence)
+        except BaseException:
+            # A store that went down must not keep the unit's day: the callers waiting for it would
+            # each wait out the turn's lease in turn (20 submissions in flight took 11 s to fail).
+            self._sequence.abandon(unit.code, day)
+            raise
+
+    def _insert(self, cmd, request_id, lookup_secret, fingerprint, procedure, unit, received_at, appointment_at,
+                actor, day, sequence) -> "Submitted":
         for _ in range(MAX_CODE_ATTEMPTS):
             dossier, events = domain.receive(
                 cmd, request_id=request_id, code=codes.dossier_code(unit.code, day, sequence),

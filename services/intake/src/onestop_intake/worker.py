@@ -8,7 +8,7 @@ import urllib.parse
 
 from nameko.extensions import DependencyProvider
 
-from onestop_chassis.errors import ServiceError
+from onestop_chassis.errors import ServiceError, Unavailable
 from onestop_chassis.ratelimits import client_address
 from onestop_chassis.web import page
 from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRunner, worker_settings
@@ -23,7 +23,6 @@ HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 STATUS = {"NO_MATCH": 404, "RATE_LIMITED": 429}
 # The catalogue changes rarely: a minute of public caching; error pages are not cached.
 CATALOGUE_HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "public, max-age=60"}
-
 
 class PublicLookup(DependencyProvider):
     """The intake service for the public pages, with the lookup rate limits of this process
@@ -72,6 +71,7 @@ class IntakeWorker(FormFiling):
         return 200, HTML, pages.lookup_page(code)
 
     @page("POST", "/tra-cuu")
+    @pages.unavailable_when_down
     def lookup_page(self, request):
         """The form posted: code and secret in the body, never in the URL."""
         code, secret = request.form.get("ma", "").strip(), request.form.get("ma_tra_cuu", "")
@@ -80,6 +80,8 @@ class IntakeWorker(FormFiling):
         try:
             dossier = self.lookup(code, secret, request)
         except ServiceError as exc:
+            if isinstance(exc, Unavailable):
+                raise  # the Vietnamese 503 page (pages.unavailable_when_down)
             headers = HTML
             if getattr(exc, "retry_after", None):
                 headers = {**HTML, "Retry-After": str(int(exc.retry_after))}
@@ -87,11 +89,13 @@ class IntakeWorker(FormFiling):
         return 200, HTML, pages.lookup_page(code, dossier)
 
     @page("GET", "/thu-tuc")
+    @pages.unavailable_when_down
     def catalogue_page(self, request):
         status, html = self.catalogue.list_page(request.args)
         return status, CATALOGUE_HTML if status == 200 else HTML, html
 
     @page("GET", "/thu-tuc/<path:code>")  # any path: a code with "/" gets the Vietnamese 404 too
+    @pages.unavailable_when_down
     def procedure_page(self, request, code):
         status, html = self.catalogue.detail_page(code)
         return status, CATALOGUE_HTML if status == 200 else HTML, html

@@ -13,6 +13,7 @@ from minio.error import MinioException, S3Error
 from minio.helpers import MIN_PART_SIZE
 from minio.retention import Retention
 
+from onestop_chassis import storage
 from onestop_chassis.errors import Unavailable
 
 from .. import domain
@@ -25,7 +26,8 @@ OCTET_STREAM = {"Content-Type": "application/octet-stream"}
 
 def _unavailable(exc: Exception) -> Unavailable:
     return Unavailable("OBJECT_STORE_UNAVAILABLE",
-                       f"the object store did not answer ({type(exc).__name__}); nothing was registered, retry later")
+                       f"the object store did not answer ({type(exc).__name__}); nothing was registered, retry later",
+                       metadata={"dependency": "object_store", "retryable": "true"})
 
 
 class _Minio(Minio):
@@ -76,11 +78,8 @@ class MinioStore:
 
     @classmethod
     def from_settings(cls, settings) -> "MinioStore":
-        http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=3, read=30), maxsize=16,
-                                   retries=urllib3.Retry(total=2, backoff_factor=0.2,
-                                                         status_forcelist=[500, 502, 503, 504]))
-        return cls(_Minio(settings.minio_endpoint, access_key=settings.minio_access_key,
-                          secret_key=settings.minio_secret_key, secure=settings.minio_secure, http_client=http))
+        """A stopped MinIO fails a call within MINIO_TIMEOUT_SECONDS (the chassis' HTTP pool)."""
+        return cls(storage.minio_client(settings, cls=_Minio))
 
     def ensure_bucket(self, bucket: str) -> None:
         if bucket in self._buckets:

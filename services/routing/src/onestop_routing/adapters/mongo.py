@@ -4,7 +4,6 @@ from __future__ import annotations
 from onestop_chassis import migrations
 from onestop_chassis.clock import as_utc
 
-import datetime as dt
 
 import mongoengine as me
 from pymongo.errors import DuplicateKeyError
