@@ -90,8 +90,12 @@ test-integration: install stack  ## integration tests against the real local sta
 test-e2e: install stack  ## end-to-end: services as processes, called over gRPC
 	$(PYTEST) tests/e2e
 
-bench: install stack  ## benchmarks; writes bench/reports/
-	$(PY) -m bench
+BENCH_SECTIONS := outbox documents intake relay
+bench: install stack  ## benchmarks, all or some (`make bench relay`); writes bench/reports/
+	$(PY) -m bench $(filter $(BENCH_SECTIONS),$(MAKECMDGOALS))
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+$(BENCH_SECTIONS): ; @:  # section names after `bench` are its arguments, not targets
+endif
 
 IMAGE_TAG ?= 0.1.0
 image:  ## build one service's container image (SERVICE=intake), with Docker BuildKit

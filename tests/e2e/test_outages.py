@@ -22,6 +22,7 @@ import os
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from onestop.documents.v1 import documents_pb2 as dpb
 from onestop.intake.v1 import intake_pb2, queue_pb2
 from onestop.routing.v1 import routing_pb2
 
-from conftest import UNIT, Platform, token
+from conftest import PUBLIC_ENV, UNIT, Platform, token
 from stack import PrivateStack
 from support import submit_request
 
@@ -216,9 +217,11 @@ def wait_health(channel: grpc.Channel, status: int, within: float) -> float:
     return time.monotonic() - started
 
 
-def get_page(url: str) -> tuple[int, str, dict]:
+def get_page(url: str, form: dict | None = None) -> tuple[int, str, dict]:
+    """GET `url`, or POST `form` to it (the lookup page takes its secret in a posted form only)."""
+    body = urllib.parse.urlencode(form).encode() if form is not None else None
     try:
-        with urllib.request.urlopen(url, timeout=CALLER_DEADLINE) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=CALLER_DEADLINE) as response:
             return response.status, response.read().decode("utf-8"), dict(response.headers)
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode("utf-8"), dict(err.headers)
@@ -237,7 +240,8 @@ def stack(tmp_path_factory):
 @pytest.fixture(scope="module")
 def platform(stack, tmp_path_factory):
     p = Platform(log_dir=tmp_path_factory.mktemp("outage-logs"), services=SERVICES, prefix="outage",
-                 amqp_uri=stack.amqp_uri, extra_env={**stack.service_env(), "OUTBOX_POLL_SECONDS": "0.1"})
+                 amqp_uri=stack.amqp_uri,
+                 extra_env={**stack.service_env(), **PUBLIC_ENV, "OUTBOX_POLL_SECONDS": "0.1"})
     try:
         p.start()
         for service in SERVICES:
@@ -340,9 +344,8 @@ def test_every_rpc_answers_unavailable_or_as_usual_within_2_s_while_a_server_is_
                     assert health_of(channel) == health_pb2.HealthCheckResponse.SERVING
         if server == "ferretdb":
             assert dependency_up(platform, "routing", "database") == 0
-            lookup = f"http://127.0.0.1:{platform.web_ports['intake']}/tra-cuu?ma={down_data.code}" \
-                     f"&ma_tra_cuu={down_data.secret}"
-            status, html, headers = get_page(lookup)
+            status, html, headers = get_page(f"http://127.0.0.1:{platform.web_ports['intake']}/tra-cuu",
+                                             {"ma": down_data.code, "ma_tra_cuu": down_data.secret})
             assert status == 503 and "tạm thời gián đoạn" in html and headers.get("Retry-After") == "5"
             status, html, _ = get_page(f"http://127.0.0.1:{platform.web_ports['intake']}/thu-tuc")
             assert status == 503 and "Vui lòng thử lại" in html
