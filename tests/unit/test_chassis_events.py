@@ -69,3 +69,29 @@ def test_payload_without_event_id_is_invalid():
         events.from_payload(payload, ev.DossierReceived)
     with pytest.raises(events.InvalidEvent):
         events.from_payload({"dossierCode": "x"}, ev.DossierReceived)
+
+
+# -- found by the issue 9 review: a malformed event opened a phantom case ----------------------------
+def test_an_overlong_event_id_is_invalid():
+    payload = events.to_payload(_received())
+    payload["header"]["eventId"] = "x" * 100_000
+    with pytest.raises(events.InvalidEvent, match="longer than 64"):
+        events.from_payload(payload, ev.DossierReceived)
+
+
+@pytest.mark.parametrize("change", [
+    lambda m: setattr(m, "dossier_code", ""),
+    lambda m: setattr(m, "dossier_code", "\x00"),
+    lambda m: setattr(m, "dossier_code", "000.00.21.H17-26113-0001"),
+    lambda m: m.ClearField("received_at"),
+    lambda m: m.ClearField("appointment_at"),
+])
+def test_routing_refuses_a_received_dossier_it_cannot_open_a_case_for(change):
+    from onestop_routing.worker import open_case_command
+
+    message = _received()
+    message.appointment_at.FromDatetime(OCCURRED + dt.timedelta(days=14))
+    assert open_case_command(message).dossier_code == message.dossier_code  # the whole one is fine
+    change(message)
+    with pytest.raises(events.InvalidEvent):  # a PermanentError: straight to the dead-letter queue
+        open_case_command(message)

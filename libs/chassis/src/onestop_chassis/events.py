@@ -39,6 +39,9 @@ def to_payload(message: Message) -> dict:
     return json_format.MessageToDict(message)
 
 
+MAX_EVENT_ID_LENGTH = 64
+
+
 def from_payload(payload: dict, cls: type[M]) -> M:
     try:
         message = json_format.ParseDict(payload, cls(), ignore_unknown_fields=True)
@@ -46,4 +49,6 @@ def from_payload(payload: dict, cls: type[M]) -> M:
         raise InvalidEvent(f"payload is not a valid {cls.DESCRIPTOR.full_name}: {exc}") from None
     if not message.header.event_id:
         raise InvalidEvent(f"{cls.DESCRIPTOR.full_name} payload has no header.eventId")
+    if len(message.header.event_id) > MAX_EVENT_ID_LENGTH:  # ids are UUIDs; consumers store them
+        raise InvalidEvent(f"{cls.DESCRIPTOR.full_name} header.eventId is longer than {MAX_EVENT_ID_LENGTH} characters")
     return nfc_message(message)  # events are a boundary too: consumers see NFC text only

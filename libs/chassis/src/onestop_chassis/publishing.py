@@ -10,13 +10,21 @@ from nameko.standalone.events import get_event_exchange
 from .config import ServiceSettings
 
 
+# Seconds a socket read or write to the broker may take (py-amqp's read_timeout/write_timeout). Without
+# them a connection that went silent (a half-open TCP connection, a frozen proxy) held the relay's
+# wait for a confirm forever: its passes stopped and nothing restarted it.
+SOCKET_TIMEOUT_SECONDS = 5.0
+
+
 def confirming_publisher(settings: ServiceSettings) -> Publisher:
-    """A publisher that waits for the broker's confirm and gives up fast (the caller retries)."""
+    """A publisher that waits for the broker's confirm and gives up fast (the caller retries): a
+    broker that does not answer within SOCKET_TIMEOUT_SECONDS fails the publish."""
     return Publisher(
         settings.amqp_uri, use_confirms=True, serializer="json",
         retry=True, retry_policy={"max_retries": 1, "interval_start": 0.5, "interval_step": 0.5},
         transport_options={"max_retries": 1, "interval_start": 0.5, "interval_step": 0.5,
-                           "interval_max": 1, "confirm_publish": True})
+                           "interval_max": 1, "confirm_publish": True,
+                           "read_timeout": SOCKET_TIMEOUT_SECONDS, "write_timeout": SOCKET_TIMEOUT_SECONDS})
 
 
 def publish_event(publisher: Publisher, producer: str, event_type: str, payload: dict, headers: dict,

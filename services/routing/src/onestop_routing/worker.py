@@ -8,7 +8,7 @@ from nameko.extensions import DependencyProvider
 from onestop.events.v1 import intake_events_pb2 as ev
 from prometheus_client import Counter
 
-from onestop_chassis import events, metrics
+from onestop_chassis import codes, events, metrics
 from onestop_chassis.logs import bind_dossier, get_logger
 from onestop_chassis.worker import MongoConnection, Observability, event_handler
 
@@ -29,6 +29,13 @@ class Routing(DependencyProvider):
 
 
 def open_case_command(event: ev.DossierReceived) -> domain.OpenCase:
+    """The command for a received dossier; events.InvalidEvent (a PermanentError: the message goes
+    to the dead-letter queue) when it lacks what a case needs: a dossier code as intake issues them,
+    its reception time and its appointment."""
+    if not codes.DOSSIER_CODE.fullmatch(event.dossier_code):
+        raise events.InvalidEvent(f"DossierReceived has no valid dossier code: {event.dossier_code[:40]!r}")
+    if not (event.HasField("received_at") and event.HasField("appointment_at")):
+        raise events.InvalidEvent(f"DossierReceived {event.dossier_code} has no received_at or appointment_at")
     return domain.OpenCase(
         event_id=event.header.event_id, dossier_code=event.dossier_code, procedure_code=event.procedure_code,
         procedure_name=event.procedure_name, receiving_unit_code=event.receiving_unit.code,
