@@ -5,7 +5,7 @@ from __future__ import annotations
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc, queue_pb2, queue_pb2_grpc
 from prometheus_client import Counter
 
-from onestop_chassis import auth
+from onestop_chassis import auth, codes
 from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit
 from onestop_chassis.errors import FailedPrecondition, FieldViolation, InvalidArgument
@@ -229,8 +229,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     @auth.public
     def ListProcedures(self, request, context):
         page = self._catalogue.page(
-            page_size=request.page_size, page_token=request.page_token, field_code=request.field_code.strip(),
-            agency=request.competent_agency_code.strip(), text=request.text,
+            page_size=request.page_size, page_token=request.page_token,
+            field_code=codes.normalise_code(request.field_code), agency=codes.normalise_code(request.competent_agency_code),
+            text=request.text,
             include_inactive=request.include_inactive)
         names = {u.code: u.name for u in self._catalogue_store.all_units()}
         return intake_pb2.ListProceduresResponse(

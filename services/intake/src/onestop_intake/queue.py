@@ -50,7 +50,7 @@ class TicketStore(Protocol):
     def call(self, ticket: Ticket) -> bool: ...  # False when another counter called it first
 
 
-def _validate(unit_code: str, queue: str, counter: int | None = None) -> None:
+def validate(unit_code: str, queue: str, counter: int | None = None) -> None:
     v = Violations()
     if not codes.is_unit_code(unit_code):
         v.add("unit_code", "is not a national unit code like 000.00.21.H17")
@@ -72,7 +72,7 @@ class QueueDesk:
         return now.astimezone(VIETNAM).date()
 
     def take(self, unit_code: str, queue: str) -> tuple[Ticket, int]:
-        _validate(unit_code, queue)
+        validate(unit_code, queue)
         if not self._unit_exists(unit_code):
             raise NotFound("UNIT_NOT_FOUND", f"no desk is registered for unit code {unit_code}")
         now = self._clock()
@@ -91,7 +91,7 @@ class QueueDesk:
         raise Unavailable("TICKETS_BUSY", "too many tickets issued at once; press again")
 
     def call_next(self, unit_code: str, queue: str, counter: int, actor: auth.Principal) -> Ticket:
-        _validate(unit_code, queue, counter)
+        validate(unit_code, queue, counter)
         actor.require_agency(unit_code, action="call tickets")
         now = self._clock()
         waiting = sorted((t for t in self._tickets.of_day(unit_code, self._today(now))

@@ -6,11 +6,11 @@ import ipaddress
 
 from onestop.intake.v1 import queue_pb2, queue_pb2_grpc
 
-from onestop_chassis import auth
+from onestop_chassis import auth, codes
 from onestop_chassis.errors import ResourceExhausted
 from onestop_chassis.ratelimits import Budgets, Network, grpc_client
 
-from .queue import QueueDesk, Ticket
+from .queue import QueueDesk, Ticket, validate
 
 TICKETS_PER_KIOSK = "30/minute"   # a kiosk at a busy centre: a press every 2 s at most
 TICKETS_PER_CLIENT = "3/hour"     # anyone else (a phone, a script): enough for one visit
@@ -70,14 +70,15 @@ class QueueServicer(queue_pb2_grpc.QueueServiceServicer):
 
     @auth.public
     def TakeTicket(self, request, context):
-        unit_code = request.unit_code.strip()
+        unit_code, queue = codes.normalise_code(request.unit_code), request.queue.strip()
+        validate(unit_code, queue)  # a refused request spends none of the client's tickets
         self._limits.spend(grpc_client(context, self._trusted_proxies), unit_code)
-        ticket, waiting = self._desk.take(unit_code, request.queue.strip())
+        ticket, waiting = self._desk.take(unit_code, queue)
         return queue_pb2.TakeTicketResponse(ticket=ticket_to_proto(ticket), waiting_before=waiting)
 
     @auth.requires(auth.DESK_OFFICER, auth.SERVICE)
     def CallNextTicket(self, request, context):
-        ticket = self._desk.call_next(request.unit_code.strip(), request.queue.strip(), request.counter,
+        ticket = self._desk.call_next(codes.normalise_code(request.unit_code), request.queue.strip(), request.counter,
                                       auth.current_principal())
         return queue_pb2.CallNextTicketResponse(ticket=ticket_to_proto(ticket))
 
@@ -85,4 +86,4 @@ class QueueServicer(queue_pb2_grpc.QueueServiceServicer):
     def ListServing(self, request, context):
         return queue_pb2.ListServingResponse(queues=[
             queue_pb2.ServingQueue(queue=queue, serving=[ticket_to_proto(t) for t in serving], waiting=waiting)
-            for queue, serving, waiting in self._desk.serving(request.unit_code.strip())])
+            for queue, serving, waiting in self._desk.serving(codes.normalise_code(request.unit_code))])

@@ -7,7 +7,7 @@ import datetime as dt
 from onestop.common.v1 import common_pb2 as common
 from onestop.intake.v1 import intake_pb2 as pb
 
-from onestop_chassis import identity
+from onestop_chassis import codes, identity
 from onestop_chassis.errors import FieldViolation, InvalidArgument, Violations
 
 from .. import catalogue, domain
@@ -113,8 +113,9 @@ def unit_to_proto(u: domain.Unit) -> pb.Unit:
 
 
 def unit_from_proto(m: pb.Unit) -> domain.Unit:
-    return domain.Unit(code=m.code.strip(), name=m.name.strip(), parent_code=m.parent_code.strip(), kind=m.kind,
-                       level=m.level, receives_for=tuple(dict.fromkeys(c.strip() for c in m.receives_for if c.strip())),
+    code = codes.normalise_code  # unit codes as typed: "000.00.21.h17 " is 000.00.21.H17
+    return domain.Unit(code=code(m.code), name=m.name.strip(), parent_code=code(m.parent_code), kind=m.kind,
+                       level=m.level, receives_for=tuple(dict.fromkeys(code(c) for c in m.receives_for if c.strip())),
                        address=m.address.strip())
 
 
