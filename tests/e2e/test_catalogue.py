@@ -135,3 +135,13 @@ def test_import_with_a_bad_line_changes_nothing_and_export_round_trips(intake, p
     again = intake.ImportProcedures(intake_pb2.ImportProceduresRequest(
         content=json_export.content, format=intake_pb2.CATALOGUE_FORMAT_JSON), metadata=bearer(token(roles=("service",))))
     assert again.unchanged_count == json_export.procedure_count and again.created_count == again.updated_count == 0
+
+
+def test_the_list_filters_read_codes_as_typed(intake):
+    civil = intake.ListProcedures(intake_pb2.ListProceduresRequest(field_code="ho_tich", page_size=100)).procedures
+    typed = intake.ListProcedures(intake_pb2.ListProceduresRequest(field_code=" HO_TICH ", page_size=100)).procedures
+    assert civil and [p.code for p in typed] == [p.code for p in civil]
+    land = intake.ListProcedures(intake_pb2.ListProceduresRequest(competent_agency_code=COMMUNE, page_size=100)).procedures
+    lower = intake.ListProcedures(intake_pb2.ListProceduresRequest(competent_agency_code=f" {COMMUNE.lower()}",
+                                                                   page_size=100)).procedures
+    assert land and [p.code for p in lower] == [p.code for p in land]

@@ -230,7 +230,8 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     def ListProcedures(self, request, context):
         page = self._catalogue.page(
             page_size=request.page_size, page_token=request.page_token,
-            field_code=codes.normalise_code(request.field_code), agency=codes.normalise_code(request.competent_agency_code),
+            field_code=request.field_code.strip().lower(),  # field codes are lower case: ho_tich
+            agency=codes.normalise_code(request.competent_agency_code),
             text=request.text,
             include_inactive=request.include_inactive)
         names = {u.code: u.name for u in self._catalogue_store.all_units()}
