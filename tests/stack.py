@@ -27,6 +27,8 @@ AMQP_TEST_URI = f"amqp://guest:guest@127.0.0.1:5672/{TEST_VHOST}"
 # them), so their workers never consume the shared platform's events.
 AMQP_DOCUMENTS_TEST_URI = f"{AMQP_TEST_URI}-documents"
 AMQP_FORMS_TEST_URI = f"{AMQP_TEST_URI}-forms"
+# The relay test freezes its intake worker: events it leaves behind must never reach another platform.
+AMQP_RELAY_TEST_URI = f"{AMQP_TEST_URI}-relay"
 SERVERS = {"FerretDB (MongoDB wire protocol)": 27017, "RabbitMQ": 5672, "MinIO": 9000}
 
 

@@ -22,8 +22,8 @@ MINIO_ROOT_PASSWORD="${MINIO_ROOT_PASSWORD:-onestop-local-secret}"
 # and one each for the platforms that run beside it (their workers must not consume its events).
 # ONESTOP_TEST_VHOST (tests/stack.py) names another set, for a second checkout testing at the same time.
 TEST_VHOST="${ONESTOP_TEST_VHOST:-onestop-test}"
-TEST_VHOSTS="onestop-test onestop-test-documents onestop-test-forms"
-[ "$TEST_VHOST" = onestop-test ] || TEST_VHOSTS="$TEST_VHOSTS $TEST_VHOST $TEST_VHOST-documents $TEST_VHOST-forms"
+TEST_VHOSTS="onestop-test onestop-test-documents onestop-test-forms onestop-test-relay"
+[ "$TEST_VHOST" = onestop-test ] || TEST_VHOSTS="$TEST_VHOSTS $TEST_VHOST $TEST_VHOST-documents $TEST_VHOST-forms $TEST_VHOST-relay"
 RABBIT_SBIN=/usr/lib/rabbitmq/bin
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
