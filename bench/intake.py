@@ -41,12 +41,12 @@ from concurrent.futures import ThreadPoolExecutor
 import bson
 import grpc
 import pymongo
+from stack import ROOT, LocalPlatform, free_port, port_open
+
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc
-
 from onestop_chassis.auth import mint_token
 from onestop_chassis.config import LOCAL_JWT_SECRET
-from stack import ROOT, LocalPlatform, free_port, port_open
 
 GHZ = pathlib.Path.home() / ".cache/onestop/bin/ghz"
 FERRETDB = pathlib.Path.home() / ".cache/onestop/bin/ferretdb"
@@ -90,7 +90,7 @@ class CpuMeter:
     def __init__(self, pids: dict[str, int]):
         self._pids = pids
 
-    def __enter__(self) -> "CpuMeter":
+    def __enter__(self) -> CpuMeter:
         self._before = {name: _cpu_seconds(pid) for name, pid in self._pids.items()}
         self._children = resource.getrusage(resource.RUSAGE_CHILDREN)
         self._machine = _machine_busy_seconds()

@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 from kombu import Connection, Exchange, Queue
+from stack import AMQP_TEST_URI, MONGODB_URI, LocalPlatform
+
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc
-
 from onestop_chassis.auth import mint_token
 from onestop_chassis.config import LOCAL_JWT_SECRET
-from stack import AMQP_TEST_URI, MONGODB_URI, LocalPlatform
 
 SEQUENTIAL = 200
 BURST = 300
@@ -129,7 +129,7 @@ def run() -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
-        for label, q in ((f"sequential, 1 caller, 10 ms apart", r["sequential"]),
+        for label, q in (("sequential, 1 caller, 10 ms apart", r["sequential"]),
                          (f"burst, {BURST_THREADS} callers ({r['burst_rate']:.0f} dossiers/s)", r["burst"])):
             lines.append(f"| {r['poll']} s | {label} | {q['n']} | {ms(q['p50'])} | {ms(q['p95'])} | "
                          f"{ms(q['p99'])} | {ms(q['max'])} | {q['p50'] / broker['p50']:.0f}× |")

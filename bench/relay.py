@@ -38,14 +38,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pymongo
-from onestop.common.v1 import common_pb2
-from onestop.intake.v1 import intake_pb2, intake_pb2_grpc
+from stack import LocalPlatform, free_port
 
 from bench.intake import _cpu_seconds, _machine_busy_seconds, _own_ferretdb, _rabbitmqctl
 from bench.outbox import raw_broker_latency
+from onestop.common.v1 import common_pb2
+from onestop.intake.v1 import intake_pb2, intake_pb2_grpc
 from onestop_chassis.auth import mint_token
 from onestop_chassis.config import LOCAL_JWT_SECRET
-from stack import LocalPlatform, free_port
 
 MINIO = pathlib.Path.home() / ".cache/onestop/bin/minio"
 AGENCY = "000.00.21.H17"
@@ -220,8 +220,8 @@ def _shape(name: str, env: dict, workdir: pathlib.Path, mongodb_uri: str, minio:
 def relay_capacity(mongodb_uri: str) -> dict[int, list[float]]:
     """Events per second one OutboxRelay drains, by concurrency (see the module docstring)."""
     from kombu import Connection, Exchange, Queue
-    from onestop.events.v1 import intake_events_pb2 as ev
 
+    from onestop.events.v1 import intake_events_pb2 as ev
     from onestop_chassis import events, outbox
     from onestop_chassis.config import ServiceSettings, load_settings
     from onestop_chassis.publishing import confirming_publisher, publish_event

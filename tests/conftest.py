@@ -10,6 +10,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from stack import AMQP_TEST_URI, MONGODB_URI, SERVERS, port_open  # noqa: E402
 
+
 @pytest.fixture(scope="session")
 def local_stack():
     """The real servers must be up; a missing one fails the test run, it is never faked or skipped."""

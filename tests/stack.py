@@ -102,7 +102,7 @@ class LocalPlatform:
                 **({"RELAY_METRICS_PORT": str(self.metrics[f"{service}-relay"])} if service in self.relays else {}),
                 **self.extra_env}
 
-    def start(self) -> "LocalPlatform":
+    def start(self) -> LocalPlatform:
         if "intake" in self.services:
             subprocess.run([VENV_BIN / "onestop-intake-seed"], env=self.env("intake"), check=True,
                            capture_output=True)
@@ -175,7 +175,7 @@ class PrivateStack:
         if done.returncode != 0:
             raise RuntimeError(f"stack.sh {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
 
-    def up(self) -> "PrivateStack":
+    def up(self) -> PrivateStack:
         self.run("up")
         return self
 

@@ -12,6 +12,7 @@ import grpc
 import pymongo
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from onestop.intake.v1 import intake_pb2_grpc
 from onestop.routing.v1 import routing_pb2_grpc
 

@@ -8,10 +8,10 @@ import uuid
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2
 from onestop.routing.v1 import routing_pb2
-
 
 # The required components of the demo procedure 2.001610 (Đăng ký thành lập doanh nghiệp tư nhân).
 DN_DOCUMENTS = ['Giấy đề nghị đăng ký doanh nghiệp', 'Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân']

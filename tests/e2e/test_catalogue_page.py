@@ -14,6 +14,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
+
 from onestop.intake.v1 import intake_pb2
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -27,10 +27,11 @@ from conftest import bearer, token
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from minio import Minio
 from minio.error import S3Error
-from onestop.documents.v1 import documents_pb2 as pb
-from onestop.documents.v1 import documents_pb2_grpc
 from stack import AMQP_DOCUMENTS_TEST_URI, MONGODB_URI, LocalPlatform, free_port
 from support import error_info
+
+from onestop.documents.v1 import documents_pb2 as pb
+from onestop.documents.v1 import documents_pb2_grpc
 
 A_UNIT = "000.00.21.H17"
 B_UNIT = "000.00.11.H17"
@@ -418,8 +419,8 @@ def test_presigned_link_works_until_it_expires(agency_a):
     assert doc.content_type == "image/tiff"
     link = agency_a.stub.GetDownloadLink(pb.GetDownloadLinkRequest(document_id=doc.document_id, ttl_seconds=2),
                                          metadata=agency_a.md(), timeout=RPC_TIMEOUT)
-    expires = link.expires_at.ToDatetime(tzinfo=dt.timezone.utc)
-    assert abs((expires - dt.datetime.now(dt.timezone.utc)).total_seconds() - 2) < 5
+    expires = link.expires_at.ToDatetime(tzinfo=dt.UTC)
+    assert abs((expires - dt.datetime.now(dt.UTC)).total_seconds() - 2) < 5
     with urllib.request.urlopen(link.url, timeout=10) as response:
         assert response.status == 200
         assert response.read() == data
@@ -444,13 +445,13 @@ def test_retention_locks_objects_and_blocks_withdrawal_and_legal_hold_is_recorde
 
     applied = agency_a.stub.ApplyRetention(pb.ApplyRetentionRequest(dossier_code=dossier),
                                            metadata=agency_a.md(roles=("processing_officer",)), timeout=RPC_TIMEOUT)
-    expected_until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3650)
+    expected_until = dt.datetime.now(dt.UTC) + dt.timedelta(days=3650)
     assert sorted(d.document_id for d in applied.documents) == sorted(d.document_id for d in docs.values())
     for listed_docs in (applied.documents, listed(agency_a, dossier)):
         for d in listed_docs:
             assert d.HasField("retention"), f"{d.file_name} has no retention"
             assert d.retention.mode == pb.RETENTION_MODE_GOVERNANCE
-            until = d.retention.retain_until.ToDatetime(tzinfo=dt.timezone.utc)
+            until = d.retention.retain_until.ToDatetime(tzinfo=dt.UTC)
             assert abs((until - expected_until).total_seconds()) < 300, until
 
     target = docs["to-khai.pdf"]

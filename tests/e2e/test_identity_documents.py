@@ -12,11 +12,11 @@ import unicodedata
 import grpc
 import pypdf
 import pytest
-from onestop.common.v1 import common_pb2
-from onestop.intake.v1 import intake_pb2 as pb
-
 from conftest import bearer
 from support import error_info, submit_request, wait_for_case
+
+from onestop.common.v1 import common_pb2
+from onestop.intake.v1 import intake_pb2 as pb
 
 PASSPORT = common_pb2.IDENTITY_DOCUMENT_TYPE_PASSPORT
 

@@ -9,7 +9,6 @@ import urllib.request
 
 import grpc
 import pytest
-
 from conftest import bearer
 from support import submit_request, wait_for_case
 

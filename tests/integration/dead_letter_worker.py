@@ -9,7 +9,6 @@ eventlet.monkey_patch()
 import os  # noqa: E402
 
 from onestop.events.v1 import intake_events_pb2 as ev  # noqa: E402
-
 from onestop_chassis import events  # noqa: E402
 from onestop_chassis.config import ServiceSettings, load_settings  # noqa: E402
 from onestop_chassis.errors import PermanentError  # noqa: E402

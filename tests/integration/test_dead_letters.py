@@ -19,10 +19,9 @@ import uuid
 import pytest
 from amqp.exceptions import NotFound, PreconditionFailed
 from kombu import Connection, Exchange, Queue
+from stack import free_port
 
 from onestop_chassis import dead_letters
-
-from stack import free_port
 
 WORKER = pathlib.Path(__file__).with_name("dead_letter_worker.py")
 SERVICE = "dlprobe"
@@ -224,9 +223,8 @@ def test_an_interrupted_upgrade_is_finished_at_the_next_start(local_stack, sourc
     assert _count(uri, name) == 1
     _publish(uri, source, "Ok", {"id": "next"})
     assert _count(uri, name) == 2  # bound again, and the holding queue no longer takes copies
-    with Connection(uri) as conn:
-        with pytest.raises(NotFound):
-            conn.channel().queue_declare(dead_letters.holding_queue(name), passive=True)
+    with Connection(uri) as conn, pytest.raises(NotFound):
+        conn.channel().queue_declare(dead_letters.holding_queue(name), passive=True)
 
 
 def test_workers_starting_together_upgrade_a_queue_once(local_stack, source):

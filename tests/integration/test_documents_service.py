@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import io
 import os
-import threading
 import tracemalloc
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -203,7 +202,7 @@ def test_retention_locks_the_objects_and_stops_withdrawal(service, minio):
     d = service.upload(request(code), [pdf(8192)], OFFICER).document
     [retained] = service.apply_retention(code, "", OFFICER)
     assert retained.retention.mode == domain.RetentionMode.GOVERNANCE
-    assert retained.retention.retain_until > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3649)
+    assert retained.retention.retain_until > dt.datetime.now(dt.UTC) + dt.timedelta(days=3649)
     with pytest.raises(Exception, match="WORM"):
         minio.remove_object(d.bucket, d.object_key, version_id=d.object_version)
     with pytest.raises(Exception):
@@ -265,7 +264,7 @@ def test_the_sweep_removes_only_unreferenced_old_objects(service, minio, setting
     store = MinioStore.from_settings(settings)
     assert sweep_orphans(store, mongo.MongoDocuments(), dt.timedelta(hours=1)) == [], "young orphans wait"
     removed = sweep_orphans(store, mongo.MongoDocuments(), dt.timedelta(0),
-                            now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5))
+                            now=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5))
     assert orphan_key in [key for _, key, _ in removed]
     assert kept.object_key not in [key for _, key, _ in removed]
     assert [o.object_name for o in objects_under(minio, code)] == [kept.object_key]

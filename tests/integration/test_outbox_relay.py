@@ -9,8 +9,8 @@ import uuid
 import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.amqp.publish import Publisher
-from onestop.events.v1 import intake_events_pb2 as ev
 
+from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import events
 from onestop_chassis.outbox import OutboxRelay, OutboxWriter, pointer_collection
 
@@ -173,4 +173,4 @@ def test_a_relay_with_threads_stops_at_a_failing_broker_and_keeps_everything(mon
 
 
 def _now():
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)

@@ -7,7 +7,7 @@ import datetime as dt
 from onestop_routing import domain
 from onestop_routing.adapters.mongo import MongoCases
 
-NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 
 
 def test_a_case_opens_once_and_remembers_its_event(mongo_db):

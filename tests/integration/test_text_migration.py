@@ -25,7 +25,7 @@ from onestop_routing.adapters import mongo as routing_mongo
 AGENCY = "000.00.21.H17"
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), AGENCY)
 NAME = "Giấy đề nghị đăng ký doanh nghiệp"
-T0 = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
 
 
 def nfd(s: str) -> str:

@@ -39,7 +39,7 @@ def test_a_stale_claim_of_a_dead_writer_is_taken_over(mongo_db):
     aggregates = mongo_db["things"]
     aggregates.insert_one({"_id": "t1", "version": 1})
     claims = VersionClaims(aggregates, stale_seconds=30)
-    claims.claim("t1", 2, actor="dead", action="x", now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5))
+    claims.claim("t1", 2, actor="dead", action="x", now=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
     claims.claim("t1", 2, actor="alive", action="x")  # taken over: the document is still at version 1
     with pytest.raises(ConcurrentChange):
         claims.claim("t1", 2, actor="third", action="x")  # now fresh: refused

@@ -26,6 +26,7 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from test_intake_units_results import FakeDossiers, FakeSequence
 
 from onestop.common.v1 import common_pb2
 from onestop.documents.v1 import documents_pb2, documents_pb2_grpc
@@ -43,17 +44,15 @@ from onestop_intake.api import IntakeServicer
 from onestop_intake.demo_data import UNITS
 from onestop_intake.lookup_limits import LookupLimits
 from onestop_intake.queue import QueueDesk, Ticket
-from onestop_intake.worktime import VIETNAM
 from onestop_intake.queue_api import QueueServicer, TicketLimits
+from onestop_intake.worktime import VIETNAM
 from onestop_routing import domain as routing_domain
 from onestop_routing.api import RoutingServicer
 from onestop_routing.service import RoutingService
 
-from test_intake_units_results import FakeDossiers, FakeSequence
-
 OWN = "000.00.21.H17"     # the province's service centre (a desk)
 OTHER = "000.40.21.H17"   # the old district's shared desk: another agency
-NOW = dt.datetime(2026, 11, 17, 2, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 17, 2, 0, tzinfo=dt.UTC)
 CODE = f"{OWN}-261117-0001"
 DOC_ID = "doc-own-1"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -300,7 +299,7 @@ def platform():
             m.name: (lambda method: lambda self, request, context: getattr(self._delegate.target, method)(
                 request, context))(m.name) for m in descriptor.methods})
         for m in descriptor.methods:
-            setattr(getattr(proxy_cls, m.name), "__onestop_policy__", auth.policy_of(getattr(cls, m.name)))
+            getattr(proxy_cls, m.name).__onestop_policy__ = auth.policy_of(getattr(cls, m.name))
         proxy = proxy_cls.__new__(proxy_cls)
         proxy._delegate = delegates[name] = Delegate(builders[name])
         server.add_servicer(add, proxy, descriptor)

@@ -6,7 +6,7 @@ from onestop.common.v1 import common_pb2
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import events
 
-OCCURRED = dt.datetime(2026, 11, 23, 2, 15, 30, tzinfo=dt.timezone.utc)
+OCCURRED = dt.datetime(2026, 11, 23, 2, 15, 30, tzinfo=dt.UTC)
 
 
 def _received() -> ev.DossierReceived:
@@ -29,7 +29,7 @@ def test_new_header():
     header = events.new_header("intake", OCCURRED)
     assert header.producer == "intake"
     assert len(header.event_id) == 36
-    assert header.occurred_at.ToDatetime(dt.timezone.utc) == OCCURRED
+    assert header.occurred_at.ToDatetime(dt.UTC) == OCCURRED
     assert events.new_header("intake").event_id != header.event_id
 
 

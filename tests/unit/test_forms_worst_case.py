@@ -4,15 +4,13 @@ cell, words longer than a line) and must be a valid PDF that holds every item's 
 
 from __future__ import annotations
 
-import dataclasses
 import io
 
 import pypdf
 import pytest
+from test_intake_forms import _dossier, _text
 
 from onestop_intake import domain, forms, issued_forms
-
-from test_intake_forms import _dossier, _text
 
 BREAKS = "\n".join(f"Dòng {n} của ô" for n in range(71))  # 70 line breaks in one cell
 CELL70 = "\n".join(f"ý {n}" for n in range(71))            # the same within a 500-character name

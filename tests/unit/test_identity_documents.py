@@ -27,7 +27,7 @@ from onestop_intake.worktime import WorkingCalendar
 T = identity.DocumentType
 UNIT = domain.Unit("000.00.21.H17", "Trung tâm Phục vụ hành chính công tỉnh")
 PROCEDURE = domain.Procedure("1.000948", "Cấp phiếu lý lịch tư pháp", domain.WorkingDuration(days=3), UNIT.code)
-NOW = dt.datetime(2026, 11, 17, 2, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 17, 2, 0, tzinfo=dt.UTC)
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), UNIT.code)
 PASSPORT_FR = identity.IdentityDocument(T.PASSPORT, "12ab 34567", "fr")  # as typed at the desk
 FOREIGNER = domain.Applicant(kind=domain.ApplicantKind.PERSON, full_name="Jean Dupont", identity=PASSPORT_FR)

@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_intake_catalogue import ADMIN, BIRTH, GOOD_YAML, NOW, FakeStore
 
 from onestop_chassis.errors import InvalidArgument
 from onestop_intake import catalogue, service
-
-from test_intake_catalogue import ADMIN, BIRTH, GOOD_YAML, NOW, FakeStore
 
 TWICE_YAML = GOOD_YAML.replace("""  required_documents:
   - name: Tờ khai đăng ký khai sinh

@@ -16,7 +16,7 @@ from onestop_intake import catalogue, demo_data, domain, service
 from onestop_intake.seed import catalogue_yaml
 
 UNITS = {u.code: u for u in demo_data.UNITS}
-NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.UTC)
 ADMIN = auth.Principal("admin-xa", frozenset({auth.AGENCY_ADMIN}), "000.20.31.H17")
 OTHER_ADMIN = auth.Principal("admin-xd", frozenset({auth.AGENCY_ADMIN}), "000.00.11.H17")
 SYSTEM = auth.Principal("seed", frozenset({auth.SERVICE}))

@@ -16,7 +16,7 @@ import zxingcpp
 
 from onestop_intake import domain, forms
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 CODE = "000.00.21.H17-261117-0001"
 LOOKUP_URL = f"https://dichvucong.example.vn/tra-cuu?ma={CODE}"
 UNIT = domain.Unit(code="000.00.21.H17", name="Trung tâm Phục vụ hành chính công tỉnh Thừa Thiên Huế")

@@ -15,7 +15,7 @@ import pytest
 from onestop_intake import catalogue, demo_data, domain, pages, service
 from onestop_intake.seed import catalogue_yaml
 
-NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.UTC)
 UNITS = {u.code: u for u in demo_data.UNITS}
 
 

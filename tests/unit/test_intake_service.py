@@ -4,8 +4,14 @@ import datetime as dt
 import pytest
 
 from onestop_chassis import auth, codes
-from onestop_chassis.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied,
-                                    Unavailable)
+from onestop_chassis.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 from onestop_intake import domain, service
 from onestop_intake.worktime import VIETNAM, WorkingCalendar
 
@@ -16,7 +22,7 @@ OTHER_UNIT = domain.Unit("000.00.22.H17", "Trung tâm Phục vụ hành chính c
 PROCEDURE = domain.Procedure("1.000948", "Cấp phiếu lý lịch tư pháp", domain.WorkingDuration(days=3), UNIT.code)
 RETIRED = domain.Procedure("1.000001", "Thủ tục đã bãi bỏ", domain.WorkingDuration(days=5), UNIT.code, active=False)
 # 18:00 UTC on Monday 16/11/2026 is already 01:00 on Tuesday 17/11 in Vietnam.
-NOW = dt.datetime(2026, 11, 16, 18, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 16, 18, 0, tzinfo=dt.UTC)
 DAY = dt.date(2026, 11, 17)  # the Vietnam-local day of NOW: the day of the code sequence
 
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), UNIT.code)

@@ -27,7 +27,7 @@ from onestop_intake.domain import UnitKind, UnitLevel
 from onestop_intake.issued_forms import Form
 from onestop_intake.worktime import VIETNAM, WorkingCalendar
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 BY_CODE = {u.code: u for u in UNITS}
 CENTRE = BY_CODE["000.00.21.H17"]          # the province's service centre: receives for the province
 DISTRICT_DESK = BY_CODE["000.40.21.H17"]   # the old district's shared desk: its five offices

@@ -497,11 +497,12 @@ def test_an_event_whose_handler_met_an_outage_waits_and_is_never_dead_lettered(e
 
 
 def test_every_worker_uses_the_chassis_event_handler():
+    from nameko.events import EventHandler as NamekoEventHandler
+    from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+
     from onestop_documents.worker import DocumentsWorker
     from onestop_intake.form_filing import FormFiling  # IntakeWorker's handlers (its module imports nameko.web,
-    from onestop_routing.worker import RoutingWorker   # which breaks stdlib threads in this process)
-    from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
-    from nameko.events import EventHandler as NamekoEventHandler
+    from onestop_routing.worker import RoutingWorker  # which breaks stdlib threads in this process)
 
     for service in (DocumentsWorker, FormFiling, RoutingWorker):
         handlers = [entrypoint for name in dir(service)

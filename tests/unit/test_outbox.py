@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import events, outbox, tracing
 
-OCCURRED = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)
+OCCURRED = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 GRACE = 60.0
 
 

@@ -11,6 +11,8 @@ import logging
 
 import pytest
 import structlog
+from test_intake_service import OFFICER, PROCEDURE, UNIT, _cmd, catalogue, dossiers, intake, sequence  # noqa: F401 - fixtures below  # noqa: F401
+from test_intake_units_results import FakeUnitStore
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Response
 
@@ -19,10 +21,6 @@ from onestop_chassis.errors import AlreadyExists, NotFound, PermissionDenied, Re
 from onestop_intake import domain, lookup_limits, pages, service
 from onestop_intake.demo_data import DISTRICT, DISTRICT_OFFICES, PROVINCE, UNITS
 from onestop_intake.queue_api import TicketLimits
-
-from test_intake_service import OFFICER, PROCEDURE, UNIT, _cmd  # noqa: F401 - fixtures below
-from test_intake_service import catalogue, dossiers, intake, sequence  # noqa: F401
-from test_intake_units_results import FakeUnitStore
 
 TRUSTED = ratelimits.parse_networks("10.0.0.0/8, 127.0.0.1")
 

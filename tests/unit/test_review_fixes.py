@@ -11,8 +11,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from onestop.routing.v1 import routing_pb2, routing_pb2_grpc
 
+from onestop.routing.v1 import routing_pb2, routing_pb2_grpc
 from onestop_chassis import auth, metrics
 from onestop_chassis.config import ServiceSettings, load_settings
 from onestop_chassis.errors import Unauthenticated
@@ -35,7 +35,7 @@ def test_rs256_tokens_verify_with_the_public_key_only():
     public = key.public_key().public_bytes(serialization.Encoding.PEM,
                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     claims = {"sub": "idp-user", "roles": ["desk_officer"], "agency": "000.00.21.H17", "aud": "onestop",
-              "exp": dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)}
+              "exp": dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)}
     verifier = auth.TokenVerifier(public_key=public)
     principal = verifier.verify(jwt.encode(claims, key, algorithm="RS256"))
     assert (principal.subject, principal.agency) == ("idp-user", "000.00.21.H17")

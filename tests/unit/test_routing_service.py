@@ -9,7 +9,7 @@ from onestop_routing.service import RoutingService
 
 CODE = "000.00.21.H17-261117-0001"
 UNIT = "000.00.21.H17"
-NOW = dt.datetime(2026, 11, 17, 0, 31, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 17, 0, 31, tzinfo=dt.UTC)
 
 
 class FakeCases:
@@ -30,8 +30,8 @@ def _open(event_id="evt-1") -> domain.OpenCase:
     return domain.OpenCase(
         event_id=event_id, dossier_code=CODE, procedure_code="1.000948", procedure_name="Cấp phiếu lý lịch tư pháp",
         receiving_unit_code=UNIT, receiving_unit_name="Sở Tư pháp", channel=1, applicant_name="Nguyễn Văn An",
-        received_at=dt.datetime(2026, 11, 16, 18, tzinfo=dt.timezone.utc),
-        due_at=dt.datetime(2026, 11, 20, 0, 30, tzinfo=dt.timezone.utc))
+        received_at=dt.datetime(2026, 11, 16, 18, tzinfo=dt.UTC),
+        due_at=dt.datetime(2026, 11, 20, 0, 30, tzinfo=dt.UTC))
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import zlib
 import pytest
 from reportlab.pdfgen import canvas
 
-from onestop_chassis import auth, codes
+from onestop_chassis import auth
 from onestop_chassis.errors import InvalidArgument, NotFound, ResourceExhausted
 from onestop_documents import domain as docs
 from onestop_documents.service import DocumentsService, DuplicateRequest, VersionTaken
@@ -40,7 +40,7 @@ PROCEDURE = domain.Procedure(
                         domain.RequiredDocument(HEALTH, required=False)))
 APPLICANT = domain.Applicant(kind=domain.ApplicantKind.PERSON, full_name="Nguyễn Văn An",
                              citizen_id="001203004567", phone="0912345678")
-NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
 
 
 def _cmd(*names: str) -> domain.SubmitDossier:
@@ -393,7 +393,6 @@ def test_leading_bytes_do_not_make_an_image():
 # -- found by the issue 9 review: codes typed in lower case at the queue, PutUnit and the filters ----
 def test_unit_codes_in_a_unit_are_read_as_typed():
     from onestop.intake.v1 import intake_pb2
-
     from onestop_intake.adapters import proto
 
     unit = proto.unit_from_proto(intake_pb2.Unit(code=" 000.00.21.h17", parent_code="000.00.00.h17 ",
@@ -405,7 +404,6 @@ def test_a_ticket_asked_for_a_lower_case_unit_code_is_taken_and_a_refused_one_co
     from types import SimpleNamespace
 
     from onestop.intake.v1 import queue_pb2
-
     from onestop_intake.queue_api import QueueServicer, TicketLimits
 
     taken = []

@@ -56,7 +56,7 @@ def test_hours_run_over_into_the_next_working_day():
 
 
 def test_utc_input_is_read_in_vietnam_time():
-    monday_9_in_utc = dt.datetime(2026, 11, 16, 2, tzinfo=dt.timezone.utc)
+    monday_9_in_utc = dt.datetime(2026, 11, 16, 2, tzinfo=dt.UTC)
     assert CALENDAR.add(monday_9_in_utc, days(1)) == vn(2026, 11, 17, 9)
 
 

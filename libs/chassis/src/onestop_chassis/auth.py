@@ -133,7 +133,7 @@ class TokenVerifier:
         self._leeway = leeway
 
     @classmethod
-    def from_settings(cls, settings) -> "TokenVerifier":
+    def from_settings(cls, settings) -> TokenVerifier:
         public_key = ""
         if settings.jwt_public_key_file:
             with open(settings.jwt_public_key_file, encoding="utf-8") as fh:

@@ -21,6 +21,7 @@ import functools
 
 from google.protobuf import descriptor as pb_descriptor
 from google.protobuf.message import Message
+
 from onestop.common.v1 import bounds_pb2
 
 from .errors import FieldViolation, InvalidArgument
@@ -40,7 +41,7 @@ def _repeated(field: pb_descriptor.FieldDescriptor) -> bool:
     return flag if flag is not None else field.label == pb_descriptor.FieldDescriptor.LABEL_REPEATED
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def limits(field: pb_descriptor.FieldDescriptor) -> tuple[int, int]:
     """(max_length, max_items) of a field: its declared bounds, else the defaults. max_length is
     0 for fields that are neither strings nor bytes, max_items 0 for singular fields."""

@@ -12,11 +12,11 @@ def to_ms(value: dt.datetime) -> dt.datetime:
 
 def utcnow() -> dt.datetime:
     """Now, to the millisecond."""
-    return to_ms(dt.datetime.now(dt.timezone.utc))
+    return to_ms(dt.datetime.now(dt.UTC))
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """A datetime read from the database as aware UTC (drivers may return naive UTC)."""
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -33,7 +33,7 @@ class InvalidArgument(ServiceError):
     code = "INVALID_ARGUMENT"
 
     @classmethod
-    def from_violations(cls, violations: list[FieldViolation]) -> "InvalidArgument":
+    def from_violations(cls, violations: list[FieldViolation]) -> InvalidArgument:
         summary = "; ".join(f"{v.field}: {v.description}" for v in violations)
         return cls("INVALID_FIELDS", f"the request has invalid fields: {summary}",
                    violations=violations,

@@ -12,10 +12,11 @@ from typing import TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
+
 from onestop.events.v1 import intake_events_pb2 as _events  # EventHeader lives with the events
 
-from .nfc import nfc_message
 from .errors import PermanentError
+from .nfc import nfc_message
 
 M = TypeVar("M", bound=Message)
 
@@ -27,7 +28,7 @@ class InvalidEvent(PermanentError, ValueError):
 
 def new_header(producer: str, occurred_at: dt.datetime | None = None) -> _events.EventHeader:
     header = _events.EventHeader(event_id=str(uuid.uuid4()), producer=producer)
-    header.occurred_at.FromDatetime(occurred_at or dt.datetime.now(dt.timezone.utc))
+    header.occurred_at.FromDatetime(occurred_at or dt.datetime.now(dt.UTC))
     return header
 
 

@@ -132,7 +132,7 @@ def country_code(value: str) -> str | None:
     return found.alpha_3 if found else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def country_name_vi(alpha_3: str) -> str:
     """'FRA' → 'Pháp', 'KOR' → 'Hàn Quốc' (CLDR's Vietnamese names, through Babel)."""
     for special, name in _ICAO_CODES.values():

@@ -33,7 +33,7 @@ def run_once(db, name: str, migrate: Callable[[], dict]) -> dict | None:
         return None
     report = migrate()
     try:
-        markers.insert_one({"_id": name, "at": dt.datetime.now(dt.timezone.utc), "report": report})
+        markers.insert_one({"_id": name, "at": dt.datetime.now(dt.UTC), "report": report})
     except DuplicateKeyError:
         pass  # a replica that started at the same time finished it too
     log.info("migration done", migration=name, **{k: v for k, v in report.items() if isinstance(v, int)})

@@ -50,7 +50,7 @@ def outbox_entry(message: Message, order: int = 0) -> dict:
         "order": order,
         "payload": events.to_payload(message),
         "headers": tracing.inject({}),
-        "created_at": header.occurred_at.ToDatetime(dt.timezone.utc),
+        "created_at": header.occurred_at.ToDatetime(dt.UTC),
     }
 
 
@@ -63,7 +63,7 @@ class OutboxWriter:
 
     def __init__(self, aggregates, clock: Callable[[], dt.datetime] | None = None):
         self._pointers = pointer_collection(aggregates)
-        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     def stage(self, aggregate_id, messages: list[Message]) -> list[dict]:
         """Inserts the pointers and returns the entries to put in the aggregate's `outbox` array."""
@@ -111,7 +111,7 @@ class OutboxRelay:
         self._publish = publish
         self._batch_size = batch_size
         self._grace = dt.timedelta(seconds=grace_seconds)
-        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="outbox-relay") if concurrency > 1 else None
 
     def ensure_indexes(self) -> None:

@@ -9,7 +9,6 @@ from nameko.standalone.events import get_event_exchange
 
 from .config import ServiceSettings
 
-
 # Seconds a socket read or write to the broker may take (py-amqp's read_timeout/write_timeout). Without
 # them a connection that went silent (a half-open TCP connection, a frozen proxy) held the relay's
 # wait for a confirm forever: its passes stopped and nothing restarted it.

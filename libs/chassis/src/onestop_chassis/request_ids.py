@@ -41,7 +41,7 @@ class RequestIndex:
         pointer only costs a retry the slow path."""
         try:
             self._pointers.insert_one({"_id": self.key(scope, request_id), "aggregate_id": aggregate_id,
-                                       "at": dt.datetime.now(dt.timezone.utc)})
+                                       "at": dt.datetime.now(dt.UTC)})
         except DuplicateKeyError:
             pass  # written already (the slow path of a concurrent retry)
         except PyMongoError as exc:

@@ -37,7 +37,7 @@ class VersionClaims:
     def claim(self, aggregate_id: str, version: int, *, actor: str, action: str,
               now: dt.datetime | None = None) -> None:
         """Claims `version` (the version the aggregate will have after this change)."""
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or dt.datetime.now(dt.UTC)
         claim = {"_id": f"{aggregate_id}:{version}", "aggregate_id": aggregate_id, "version": version,
                  "actor": actor, "action": action, "at": now}
         try:

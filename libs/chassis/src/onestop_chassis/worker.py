@@ -18,7 +18,7 @@ import structlog
 from kombu import Connection
 from kombu.pools import producers
 from nameko import config as nameko_config
-from nameko.events import EventHandler, SERVICE_POOL
+from nameko.events import SERVICE_POOL, EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.runners import ServiceRunner
 from opentelemetry import context as otel_context

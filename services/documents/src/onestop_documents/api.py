@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from onestop.documents.v1 import documents_pb2 as pb
-from onestop.documents.v1 import documents_pb2_grpc
 from prometheus_client import Counter
 
+from onestop.documents.v1 import documents_pb2 as pb
+from onestop.documents.v1 import documents_pb2_grpc
 from onestop_chassis import auth, dependencies, storage
 from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit

@@ -13,8 +13,8 @@ from enum import IntEnum
 import filetype
 
 from onestop_chassis import codes
-from onestop_chassis.text import name_key, nfc
 from onestop_chassis.errors import InvalidArgument, Violations
+from onestop_chassis.text import name_key, nfc
 
 
 class Kind(IntEnum):

@@ -13,9 +13,8 @@ from typing import Protocol
 
 from onestop_chassis import auth, codes, request_ids
 from onestop_chassis.clock import utcnow
+from onestop_chassis.errors import Cancelled, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
 from onestop_chassis.text import name_key
-from onestop_chassis.errors import (Cancelled, FailedPrecondition, FieldViolation,
-                                    InvalidArgument, NotFound, Unavailable)
 
 from . import domain
 from .domain import Document, Kind, State, UploadRequest
@@ -55,7 +54,7 @@ class DocumentRepository(Protocol):
 
 class ObjectStore(Protocol):
     def ensure_bucket(self, bucket: str) -> None: ...
-    def put(self, bucket: str, key: str, stream: "IncomingFile") -> str: ...  # returns the object version
+    def put(self, bucket: str, key: str, stream: IncomingFile) -> str: ...  # returns the object version
     def remove(self, bucket: str, key: str, version: str) -> bool: ...
     def open(self, bucket: str, key: str, version: str) -> Iterator[bytes]: ...
     def presign(self, bucket: str, key: str, version: str, ttl: dt.timedelta) -> str: ...

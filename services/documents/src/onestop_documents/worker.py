@@ -7,14 +7,13 @@ import datetime as dt
 
 import eventlet
 from nameko.extensions import DependencyProvider
-from onestop.events.v1 import intake_events_pb2 as ev
 from prometheus_client import Counter
 
+from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import auth, events
 from onestop_chassis.errors import InvalidArgument, PermanentError, ServiceError, Unavailable
 from onestop_chassis.logs import bind_dossier, get_logger
-from onestop_chassis.worker import (MongoConnection, Observability, OutboxRelayRunner, event_handler,
-                                   worker_settings)
+from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRunner, event_handler, worker_settings
 
 from . import domain
 from .adapters import mongo
@@ -31,7 +30,7 @@ def sweep_orphans(store: MinioStore, documents: mongo.MongoDocuments, grace: dt.
                   now: dt.datetime | None = None) -> list[tuple[str, str, str]]:
     """Removes object versions older than `grace` that no document record references: what an
     upload leaves when its process dies between the object write and the record write."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     removed = []
     for bucket in store.buckets():
         referenced = documents.object_keys(bucket)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from onestop.intake.v1 import intake_pb2, intake_pb2_grpc, queue_pb2, queue_pb2_grpc
 from prometheus_client import Counter
 
+from onestop.intake.v1 import intake_pb2, intake_pb2_grpc, queue_pb2, queue_pb2_grpc
 from onestop_chassis import auth, codes
 from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit
@@ -16,12 +16,12 @@ from . import issued_forms
 from .adapters import mongo, proto
 from .adapters.documents_client import DocumentsClient
 from .adapters.queue_mongo import MongoTickets
-from .queue import QueueDesk
-from .queue_api import QueueServicer, TicketLimits
 from .config import IntakeSettings
 from .lookup_limits import LookupLimits
-from .worktime import WorkingCalendar
+from .queue import QueueDesk
+from .queue_api import QueueServicer, TicketLimits
 from .service import CatalogueService, IntakeService, UnitService
+from .worktime import WorkingCalendar
 
 log = get_logger("onestop.intake")
 DOSSIERS_RECEIVED = Counter("onestop_intake_dossiers_submitted",

@@ -17,14 +17,15 @@ import json
 import json.decoder
 import json.scanner
 import re
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
 from onestop_chassis import codes
-from onestop_chassis.text import name_key, nfc, search_key
 from onestop_chassis.errors import FieldViolation, InvalidArgument, ServiceError
+from onestop_chassis.text import name_key, nfc, search_key
 
 from .domain import CopyKind, Fee, OnlineLevel, Procedure, RequiredDocument, WorkingDuration
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
 from onestop_chassis import codes, identity
-from onestop_chassis.text import graphemes, name_key
 from onestop_chassis.errors import FailedPrecondition, FieldViolation, InvalidArgument, Violations
+from onestop_chassis.text import graphemes, name_key
 
 
 class Channel(IntEnum):

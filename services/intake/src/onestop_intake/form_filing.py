@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 
 from onestop.events.v1 import intake_events_pb2 as ev
-
 from onestop_chassis import events
 from onestop_chassis.errors import FailedPrecondition
 from onestop_chassis.logs import bind_dossier, get_logger

@@ -12,15 +12,16 @@ import datetime as dt
 import functools
 import unicodedata
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Protocol
+from typing import Protocol
 
 import jinja2
 
 from onestop_chassis import codes, dependencies
 from onestop_chassis.errors import InvalidArgument, NotFound, ServiceError, Unavailable
-from onestop_chassis.text import nfc
 from onestop_chassis.logs import get_logger
+from onestop_chassis.text import nfc
 
 from . import catalogue, domain
 from .service import CatalogueService

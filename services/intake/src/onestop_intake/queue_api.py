@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 
 from onestop.intake.v1 import queue_pb2, queue_pb2_grpc
-
 from onestop_chassis import auth, codes
 from onestop_chassis.errors import ResourceExhausted
 from onestop_chassis.ratelimits import Budgets, Network, grpc_client

@@ -7,17 +7,25 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import secrets
 import json
+import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Callable, Protocol
+from typing import Protocol
 
 from onestop_chassis import auth, codes, identity, request_ids
 from onestop_chassis.clock import to_ms, utcnow
+from onestop_chassis.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 from onestop_chassis.text import name_key
-from onestop_chassis.errors import (AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument,
-                                    NotFound, PermissionDenied, Unavailable)
 
 from . import catalogue, domain, units
 from .worktime import VIETNAM, WorkingCalendar
@@ -144,7 +152,7 @@ class IntakeService:
             raise
 
     def _insert(self, cmd, request_id, lookup_secret, fingerprint, procedure, unit, received_at, appointment_at,
-                actor, day, sequence) -> "Submitted":
+                actor, day, sequence) -> Submitted:
         for _ in range(MAX_CODE_ATTEMPTS):
             dossier, events = domain.receive(
                 cmd, request_id=request_id, code=codes.dossier_code(unit.code, day, sequence),

@@ -14,8 +14,8 @@ from onestop_chassis.web import page
 from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRunner, worker_settings
 
 from . import pages
-from .form_filing import FormFiling
 from .adapters import mongo as intake_mongo
+from .form_filing import FormFiling
 from .lookup_limits import LookupLimits
 from .service import CatalogueService, IntakeService
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from onestop.routing.v1 import routing_pb2, routing_pb2_grpc
-
 from onestop_chassis import auth
 from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from onestop_chassis import auth, codes
-from onestop_chassis.errors import InvalidArgument, NotFound, FieldViolation
 from onestop_chassis.clock import utcnow
+from onestop_chassis.errors import FieldViolation, InvalidArgument, NotFound
 
 from . import domain
 

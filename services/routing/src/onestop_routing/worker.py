@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from nameko.extensions import DependencyProvider
-from onestop.events.v1 import intake_events_pb2 as ev
 from prometheus_client import Counter
 
+from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import codes, events, metrics
 from onestop_chassis.logs import bind_dossier, get_logger
 from onestop_chassis.worker import MongoConnection, Observability, event_handler
@@ -41,7 +41,7 @@ def open_case_command(event: ev.DossierReceived) -> domain.OpenCase:
         procedure_name=event.procedure_name, receiving_unit_code=event.receiving_unit.code,
         receiving_unit_name=event.receiving_unit.name, channel=event.channel,
         applicant_name=event.applicant.full_name,
-        received_at=event.received_at.ToDatetime(dt.timezone.utc), due_at=event.appointment_at.ToDatetime(dt.timezone.utc))
+        received_at=event.received_at.ToDatetime(dt.UTC), due_at=event.appointment_at.ToDatetime(dt.UTC))
 
 
 class RoutingWorker:

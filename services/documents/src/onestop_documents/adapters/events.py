@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from onestop.events.v1 import documents_events_pb2 as ev
-
 from onestop_chassis import events
 
 from .. import domain

@@ -77,7 +77,7 @@ class MinioStore:
         self._buckets: set[str] = set()
 
     @classmethod
-    def from_settings(cls, settings) -> "MinioStore":
+    def from_settings(cls, settings) -> MinioStore:
         """A stopped MinIO fails a call within MINIO_TIMEOUT_SECONDS (the chassis' HTTP pool)."""
         return cls(storage.minio_client(settings, cls=_Minio))
 

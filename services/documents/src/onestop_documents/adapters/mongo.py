@@ -15,9 +15,9 @@ import mongoengine as me
 from pymongo.errors import DuplicateKeyError
 
 from onestop_chassis import migrations
+from onestop_chassis.clock import as_utc
 from onestop_chassis.outbox import OutboxWriter
 from onestop_chassis.request_ids import RequestIndex
-from onestop_chassis.clock import as_utc
 from onestop_chassis.text import name_key
 
 from .. import domain
@@ -127,7 +127,7 @@ class MongoDocuments:
         """One unique insert. True: no record of this dossier has ever had these bytes."""
         try:
             _contents().insert_one({"_id": _content_id(agency_code, dossier_code, sha256),
-                                    "at": dt.datetime.now(dt.timezone.utc)})
+                                    "at": dt.datetime.now(dt.UTC)})
         except DuplicateKeyError:
             return False
         return True
@@ -239,7 +239,7 @@ def _backfill_content_claims() -> None:
         return
     ids = {_content_id(d["agency_code"], d["dossier_code"], d["sha256"]) for d in DocumentDoc._get_collection().find(
         {}, {"agency_code": 1, "dossier_code": 1, "sha256": 1})}
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     for claim in [*ids, BACKFILLED]:
         try:
             contents.insert_one({"_id": claim, "at": now})

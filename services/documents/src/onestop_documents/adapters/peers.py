@@ -7,9 +7,9 @@ import threading
 from collections.abc import Iterator
 
 import grpc
+
 from onestop.documents.v1 import documents_pb2 as pb
 from onestop.documents.v1 import documents_pb2_grpc
-
 from onestop_chassis import auth
 from onestop_chassis.errors import Unavailable
 
@@ -38,9 +38,9 @@ class GrpcPeers:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings) -> "GrpcPeers":
+    def from_settings(cls, settings) -> GrpcPeers:
         token = settings.service_token or auth.mint_token(
-            settings.jwt_secret, subject=f"documents-service", roles=[auth.SERVICE],
+            settings.jwt_secret, subject="documents-service", roles=[auth.SERVICE],
             ttl_seconds=10 * 365 * 24 * 3600, audience=settings.jwt_audience, issuer=settings.jwt_issuer)
         return cls(parse_peers(settings.documents_peers), token)
 

@@ -8,9 +8,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 import grpc
+
 from onestop.documents.v1 import documents_pb2 as pb
 from onestop.documents.v1 import documents_pb2_grpc
-
 from onestop_chassis.errors import Unavailable
 
 
@@ -54,7 +54,7 @@ class DocumentsClient:
                                                   metadata=self._metadata, timeout=self._timeout)
                 links.append(ResultLink(document.file_name, document.component, document.content_type,
                                         document.size_bytes, document.sha256, link.url,
-                                        link.expires_at.ToDatetime(dt.timezone.utc)))
+                                        link.expires_at.ToDatetime(dt.UTC)))
         except grpc.RpcError as exc:
             raise self._failed(exc, "list the result files") from None
         return links

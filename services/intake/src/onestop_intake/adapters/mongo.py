@@ -11,11 +11,11 @@ import mongoengine as me
 from pymongo.errors import DuplicateKeyError
 
 from onestop_chassis import identity, migrations
+from onestop_chassis.clock import as_utc
 from onestop_chassis.outbox import OutboxWriter
 from onestop_chassis.request_ids import RequestIndex
-from onestop_chassis.versions import VersionClaims
-from onestop_chassis.clock import as_utc
 from onestop_chassis.text import name_key, nfc
+from onestop_chassis.versions import VersionClaims
 
 from .. import domain
 from ..service import CodeTaken, DuplicateRequest, ProcedureExists

@@ -6,7 +6,6 @@ import datetime as dt
 
 from onestop.common.v1 import common_pb2 as common
 from onestop.intake.v1 import intake_pb2 as pb
-
 from onestop_chassis import codes, identity
 from onestop_chassis.errors import FieldViolation, InvalidArgument, Violations
 

@@ -1,12 +1,12 @@
 """MongoDB adapter of routing's CaseRepository."""
 
 from __future__ import annotations
-from onestop_chassis import migrations
-from onestop_chassis.clock import as_utc
-
 
 import mongoengine as me
 from pymongo.errors import DuplicateKeyError
+
+from onestop_chassis import migrations
+from onestop_chassis.clock import as_utc
 
 from .. import domain
 
