@@ -206,6 +206,25 @@ class MongoConnection(DependencyProvider):
         mongo.disconnect()
 
 
+class Bootstrapped(DependencyProvider):
+    """Gives workers one part of the service's composition root (its `bootstrap.py`), built once
+    per worker process from the worker's settings: `routing = Bootstrapped(bootstrap, "service")`
+    injects `bootstrap(settings).service`. Providers of one service share one composition.
+    Tests replace it with nameko.testing.services.replace_dependencies / worker_factory."""
+
+    def __init__(self, bootstrap, part: str):
+        self._bootstrap, self._part = bootstrap, part
+
+    def setup(self):
+        built = self.container.__dict__.setdefault("_onestop_compositions", {})
+        if self._bootstrap not in built:
+            built[self._bootstrap] = self._bootstrap(worker_settings())
+        self._value = getattr(built[self._bootstrap], self._part)
+
+    def get_dependency(self, worker_ctx):
+        return self._value
+
+
 class MinioClient(DependencyProvider):
     """Gives workers a MinIO client for the service's object storage."""
 

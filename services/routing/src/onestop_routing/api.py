@@ -9,7 +9,7 @@ from onestop_chassis.config import load_or_exit
 from onestop_chassis.logs import bind_dossier
 
 from . import domain
-from .adapters.mongo import MongoCases, migrate
+from .bootstrap import Routing, bootstrap, prepare_database
 from .config import RoutingSettings
 from .service import RoutingService
 
@@ -39,12 +39,16 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         return routing_pb2.GetCaseResponse(case=case_to_proto(case))
 
 
-def register(server) -> None:
-    migrate()  # once per database: stored names in NFC
-    server.add_servicer(routing_pb2_grpc.add_RoutingServiceServicer_to_server, RoutingServicer(RoutingService(MongoCases())),
+def register(server, routing: Routing) -> None:
+    """Adds routing's servicers to the chassis gRPC server."""
+    server.add_servicer(routing_pb2_grpc.add_RoutingServiceServicer_to_server, RoutingServicer(routing.service),
                         routing_pb2.DESCRIPTOR.services_by_name["RoutingService"])
 
 
 def main() -> None:
     settings = load_or_exit(RoutingSettings)
-    run_api(settings, register)
+
+    def start(server) -> None:
+        prepare_database()
+        register(server, bootstrap(settings))
+    run_api(settings, start)

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from nameko.extensions import DependencyProvider
 from prometheus_client import Counter
 
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import codes, events, metrics
 from onestop_chassis.logs import bind_dossier, get_logger
-from onestop_chassis.worker import MongoConnection, Observability, event_handler
+from onestop_chassis.worker import Bootstrapped, MongoConnection, Observability, event_handler
 
 from . import domain
-from .adapters.mongo import MongoCases
-from .service import RoutingService
+from .bootstrap import bootstrap
 
 log = get_logger("onestop.routing")
 CASES_OPENED = Counter("onestop_routing_cases_opened", "Cases opened from received dossiers", ["channel"])
-
-
-class Routing(DependencyProvider):
-    def setup(self):
-        self.service = RoutingService(MongoCases())
-
-    def get_dependency(self, worker_ctx):
-        return self.service
 
 
 def open_case_command(event: ev.DossierReceived) -> domain.OpenCase:
@@ -48,7 +38,7 @@ class RoutingWorker:
     name = "routing"
     observability = Observability()
     mongo = MongoConnection()
-    routing = Routing()
+    routing = Bootstrapped(bootstrap, "service")
 
     # A failure (e.g. the database is down) is retried a bounded number of times; a payload that is
     # not a DossierReceived (InvalidEvent) goes to the dead-letter queue (onestop_chassis.dead_letters).
