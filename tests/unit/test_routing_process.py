@@ -1,0 +1,179 @@
+"""Process templates (onestop_routing.process): what can run, and every reason one cannot."""
+
+import dataclasses
+
+import pytest
+
+from onestop_chassis.worktime import WorkingDuration
+from onestop_routing.process import (
+    Action,
+    Guard,
+    Performer,
+    ProcessTemplate,
+    Step,
+    StepKind,
+    Transition,
+    critical_path_minutes,
+    validate,
+)
+
+UNITS = {"000.00.21.H17", "000.01.21.H17", "000.00.30.H17"}
+ROLES = {"desk_officer", "processing_officer", "unit_leader"}
+
+
+def days(n=0, hours=0):
+    return WorkingDuration(days=n, hours=hours)
+
+
+ONE_DAY = WorkingDuration(days=1)
+
+
+def task(code, unit="000.01.21.H17", budget=ONE_DAY, role="processing_officer", kind=StepKind.TASK, status=4):
+    return Step(code=code, name=f"Bước {code}", kind=kind, performer=Performer(unit, role), budget=budget,
+                national_status=status)
+
+
+def land_registration() -> ProcessTemplate:
+    """Desk → land office → tax authority (another agency, for the financial obligation) → land
+    office signs → desk returns: 10 working days in all."""
+    return ProcessTemplate(
+        process_code="QT-1.000948", version=1, name="Đăng ký biến động đất đai", legal_limit=days(10),
+        start_step="tiep_nhan",
+        steps=(task("tiep_nhan", "000.00.21.H17", days(0, 4), "desk_officer", StepKind.DESK),
+               task("tham_dinh", budget=days(4)),
+               task("thue", "000.00.30.H17", days(3), kind=StepKind.EXTERNAL),
+               task("ky_duyet", budget=days(1), role="unit_leader"),
+               task("tra_ket_qua", "000.00.21.H17", days(0, 4), "desk_officer", StepKind.DESK)),
+        transitions=(Transition("tiep_nhan", Action.FORWARD, "tham_dinh"),
+                     Transition("tham_dinh", Action.REQUEST_SUPPLEMENT, "tiep_nhan",
+                                (Guard.NO_EARLIER_SUPPLEMENT,)),
+                     Transition("tham_dinh", Action.FORWARD, "thue"),
+                     Transition("thue", Action.REQUEST_PAYMENT, "thue"),
+                     Transition("thue", Action.FORWARD, "ky_duyet", (Guard.PAID,)),
+                     Transition("ky_duyet", Action.SEND_BACK, "tham_dinh"),
+                     Transition("ky_duyet", Action.APPROVE, "tra_ket_qua"),
+                     Transition("tham_dinh", Action.STOP),
+                     Transition("tra_ket_qua", Action.FINISH)))
+
+
+def parallel() -> ProcessTemplate:
+    """Two departments give their opinion at once (3 and 5 days), then the leader decides."""
+    split = Step("tach", "Lấy ý kiến", StepKind.SPLIT)
+    join = Step("gop", "Tổng hợp ý kiến", StepKind.JOIN)
+    return ProcessTemplate(
+        process_code="QT-2", version=1, name="Cấp phép", legal_limit=days(8), start_step="tach",
+        steps=(split, task("a", budget=days(3)), task("b", "000.00.30.H17", days(5)), join,
+               task("quyet_dinh", budget=days(2), role="unit_leader")),
+        transitions=(Transition("tach", Action.FORWARD, "a"), Transition("tach", Action.FORWARD, "b"),
+                     Transition("a", Action.FORWARD, "gop"), Transition("b", Action.FORWARD, "gop"),
+                     Transition("gop", Action.FORWARD, "quyet_dinh", (Guard.ALL_BRANCHES_DONE,)),
+                     Transition("quyet_dinh", Action.FINISH)))
+
+
+def problems(template):
+    return {(v.field, v.description) for v in validate(template, unit_exists=UNITS.__contains__, roles=ROLES)}
+
+
+def fields(template):
+    return {field for field, _ in problems(template)}
+
+
+def test_a_cross_agency_template_that_can_run_has_no_problems():
+    assert problems(land_registration()) == set()
+
+
+def test_parallel_branches_count_once_on_the_critical_path():
+    assert problems(parallel()) == set()
+    assert critical_path_minutes(parallel()) == (5 + 2) * 450  # the longer branch, then the decision
+
+
+def test_the_critical_path_ignores_send_back_and_supplement_loops():
+    assert critical_path_minutes(land_registration()) == 8 * 450 + 2 * 240  # 4 + 3 + 1 days, two half days
+
+
+def test_budgets_past_the_legal_limit_are_refused_with_both_figures():
+    template = dataclasses.replace(parallel(), legal_limit=days(6, 4))
+    [(field, reason)] = problems(template)
+    assert field == "steps"
+    assert "7 working day(s)" in reason and "6 working day(s) 4 h" in reason
+
+
+def test_duplicate_step_code_names_the_second():
+    template = land_registration()
+    template = dataclasses.replace(template, steps=(*template.steps, task("thue")))
+    assert ("steps[5].code", "repeats step code 'thue'") in problems(template)
+
+
+def test_step_without_performer_unknown_unit_and_unknown_role():
+    template = land_registration()
+    steps = list(template.steps)
+    steps[1] = dataclasses.replace(steps[1], performer=None)
+    steps[2] = dataclasses.replace(steps[2], performer=Performer("999.99.99.H99", "processing_officer"))
+    steps[3] = dataclasses.replace(steps[3], performer=Performer("000.01.21.H17", "chief"))
+    assert fields(dataclasses.replace(template, steps=tuple(steps))) == {
+        "steps[1].performer", "steps[2].performer.unit_code", "steps[3].performer.role"}
+
+
+def test_unreachable_end_is_refused():
+    template = land_registration()
+    no_finish = tuple(t for t in template.transitions if t.action is not Action.FINISH)
+    assert ("transitions", "no transition finishes the case (action finish)") in problems(
+        dataclasses.replace(template, transitions=no_finish))
+
+
+def test_a_step_from_which_the_case_cannot_finish_is_refused():
+    template = land_registration()
+    # The tax step can only loop on itself: nothing after it.
+    cut = tuple(t for t in template.transitions if not (t.from_step == "thue" and t.action is Action.FORWARD))
+    found = problems(dataclasses.replace(template, transitions=cut))
+    assert ("steps[2]", "from step 'thue' the case can never finish") in found
+
+
+def test_a_step_nobody_can_reach_is_refused():
+    template = land_registration()
+    template = dataclasses.replace(template, steps=(*template.steps, task("mo_coi")),
+                                   transitions=(*template.transitions, Transition("mo_coi", Action.FINISH)))
+    assert ("steps[5]", "step 'mo_coi' cannot be reached from the start step") in problems(template)
+
+
+def test_transitions_to_unknown_steps_and_terminal_actions_with_a_target():
+    template = land_registration()
+    template = dataclasses.replace(template, transitions=(
+        *template.transitions, Transition("ky_duyet", Action.FORWARD, "khong_co"),
+        Transition("ghost", Action.FORWARD, "thue"), Transition("thue", Action.FINISH, "ky_duyet")))
+    assert fields(template) == {"transitions[9].to_step", "transitions[10].from_step", "transitions[11].to_step"}
+
+
+def test_forward_loops_are_refused():
+    template = land_registration()
+    template = dataclasses.replace(template, transitions=(
+        *template.transitions, Transition("ky_duyet", Action.FORWARD, "tham_dinh")))
+    [(field, reason)] = problems(template)
+    assert field == "transitions" and "loop" in reason and "send_back" in reason
+
+
+def test_a_split_needs_two_branches_and_a_gateway_has_no_performer():
+    template = parallel()
+    one_branch = tuple(t for t in template.transitions if (t.from_step, t.to_step) != ("tach", "b"))
+    found = fields(dataclasses.replace(template, transitions=one_branch))
+    assert {"steps[0]", "steps[3]"} <= found  # the split opens one branch; the join waits for one
+    steps = list(template.steps)
+    steps[0] = dataclasses.replace(steps[0], performer=Performer("000.01.21.H17", "unit_leader"))
+    assert ("steps[0]", "a split step has no performer and no budget") in problems(
+        dataclasses.replace(template, steps=tuple(steps)))
+
+
+@pytest.mark.parametrize("status", [0, 11])
+def test_national_status_outside_one_to_ten(status):
+    template = land_registration()
+    steps = list(template.steps)
+    steps[1] = dataclasses.replace(steps[1], national_status=status)
+    assert fields(dataclasses.replace(template, steps=tuple(steps))) == {"steps[1].national_status"}
+
+
+def test_unknown_start_step_and_step_without_budget():
+    template = dataclasses.replace(land_registration(), start_step="khong_co")
+    assert "start_step" in fields(template)
+    steps = list(land_registration().steps)
+    steps[1] = dataclasses.replace(steps[1], budget=WorkingDuration())
+    assert fields(dataclasses.replace(land_registration(), steps=tuple(steps))) == {"steps[1].budget"}
