@@ -38,16 +38,18 @@ class Action(StrEnum):
 
 
 TERMINAL_ACTIONS = frozenset({Action.FINISH, Action.STOP, Action.REFUSE})
+# The case stays at its step, its clocks paused, until the citizen has supplemented or paid.
+PAUSE_ACTIONS = frozenset({Action.REQUEST_SUPPLEMENT, Action.REQUEST_PAYMENT})
 # Actions that move a case forward; the others go back or wait for the citizen, so they do not
 # add to the path whose budgets must fit in the legal limit.
 FORWARD_ACTIONS = frozenset({Action.FORWARD, Action.APPROVE})
 
 
 class Guard(StrEnum):
-    PAID = "paid"                                    # the financial obligation is confirmed
-    ALL_BRANCHES_DONE = "all_branches_done"          # every parallel branch has closed
-    SUPPLEMENT_RECEIVED = "supplement_received"      # the desk received the supplement
-    NO_EARLIER_SUPPLEMENT = "no_earlier_supplement"  # at most one supplement request per dossier
+    """Conditions a transition waits for. Always enforced, with no guard needed: at most one
+    supplement request per dossier, and no action while the case waits for the citizen."""
+    PAID = "paid"                            # the financial obligation was requested and confirmed
+    ALL_BRANCHES_DONE = "all_branches_done"  # no other parallel branch is still running
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class Step:
 class Transition:
     from_step: str
     action: Action
-    to_step: str = ""                          # empty for FINISH, STOP, REFUSE
+    to_step: str = ""                          # empty for FINISH, STOP, REFUSE and the two requests
     guards: tuple[Guard, ...] = ()
 
 
@@ -169,9 +171,10 @@ def _transition_problems(template: ProcessTemplate) -> list[FieldViolation]:
         where = f"transitions[{i}]"
         if t.from_step not in codes:
             problems.append(FieldViolation(f"{where}.from_step", f"names no step of the template: {t.from_step!r}"))
-        if t.action in TERMINAL_ACTIONS:
+        if t.action in TERMINAL_ACTIONS | PAUSE_ACTIONS:
             if t.to_step:
-                problems.append(FieldViolation(f"{where}.to_step", f"{t.action} ends the case: it has no next step"))
+                what = "ends the case" if t.action in TERMINAL_ACTIONS else "keeps the case at its step"
+                problems.append(FieldViolation(f"{where}.to_step", f"{t.action} {what}: it has no next step"))
         elif t.to_step not in codes:
             problems.append(FieldViolation(f"{where}.to_step", f"names no step of the template: {t.to_step!r}"))
     return problems

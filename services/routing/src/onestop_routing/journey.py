@@ -1,0 +1,291 @@
+"""The journey of a case: an append-only log of entries, and the case view folded from it.
+Plain Python.
+
+Every action on a case is one `Entry` (who, role, unit, when, why, request_id); nothing rewrites
+an entry, and a correction is an entry of its own. The case's state, its clocks and the rows of
+the control slip (form 06, Circular 03/2025 Annex I) are computed by `fold`, so statistics can
+always be recomputed from the log (DOMAIN.md: corrections never rewrite the record).
+
+Parallel branches: forwarding into a SPLIT step opens a run for each of its branches at once;
+a branch forwarding into the JOIN closes; the last one to close passes the case on through the
+join. A forward into a split and the close of a branch are parts of one FORWARDED entry, so one
+action stays one entry (one insert, which is what makes actions atomic on FerretDB).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from onestop_chassis.worktime import WorkingCalendar, WorkingDuration
+
+from .clocks import Clock, Grade
+from .process import Action, ProcessTemplate, StepKind
+
+PROCESSING_STATUS = 4      # Đang xử lý
+SUPPLEMENT_STATUS = 5      # Yêu cầu bổ sung giấy tờ
+PAYMENT_STATUS = 6         # Yêu cầu thực hiện nghĩa vụ tài chính
+STOPPED_STATUS = 8         # Dừng xử lý
+FINISHED_STATUS = 9        # Đã xử lý xong
+
+
+class EntryKind(StrEnum):
+    OPENED = "opened"
+    ASSIGNED = "assigned"
+    CLAIMED = "claimed"
+    FORWARDED = "forwarded"
+    SENT_BACK = "sent_back"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    EXTENDED = "extended"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    REFUSED = "refused"
+    DUE_SOON = "due_soon"    # found by the overdue scan, once per step run
+    OVERDUE = "overdue"      # idem
+    CORRECTED = "corrected"  # a correction of an earlier entry (`corrects`), with its reason
+
+
+class PauseKind(StrEnum):
+    SUPPLEMENT = "supplement"  # the citizen supplements the dossier through the desk (status 5)
+    PAYMENT = "payment"        # the citizen meets a financial obligation (status 6)
+
+
+class AssigneeKind(StrEnum):
+    PRIMARY = "primary"        # thụ lý chính: the one who acts
+    CO_HANDLER = "co_handler"  # phối hợp
+    WATCHER = "watcher"        # theo dõi
+
+
+class CaseState(StrEnum):
+    PROCESSING = "processing"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    REFUSED = "refused"
+
+
+ENDED = frozenset({CaseState.FINISHED, CaseState.STOPPED, CaseState.REFUSED})
+TERMINAL_ENTRIES = {EntryKind.FINISHED: (CaseState.FINISHED, FINISHED_STATUS),
+                    EntryKind.STOPPED: (CaseState.STOPPED, STOPPED_STATUS),
+                    EntryKind.REFUSED: (CaseState.REFUSED, FINISHED_STATUS)}  # a refusal is a result
+
+
+@dataclass(frozen=True)
+class Actor:
+    subject: str
+    role: str
+    unit_code: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int                             # 1, 2, ... per case; unique: the concurrency control
+    kind: EntryKind
+    at: dt.datetime
+    actor: Actor
+    request_id: str = ""
+    reason: str = ""
+    step: str = ""                       # the step acted on
+    to_step: str = ""                    # FORWARDED, SENT_BACK: where the case goes
+    assignee: str = ""                   # ASSIGNED
+    assignee_kind: AssigneeKind | None = None
+    pause: PauseKind | None = None       # PAUSED
+    extra: WorkingDuration | None = None  # EXTENDED
+    due_at: dt.datetime | None = None    # OPENED: the appointment on the receipt
+    corrects: int = 0                    # CORRECTED: the seq it corrects
+
+
+@dataclass(frozen=True)
+class StepRun:
+    """A step the case is at (one per running branch)."""
+    step: str
+    unit_code: str
+    entered_at: dt.datetime
+    clock: Clock
+    from_unit: str = ""
+    from_officer: str = ""
+    primary: str = ""
+    co_handlers: tuple[str, ...] = ()
+    watchers: tuple[str, ...] = ()
+    due_soon: bool = False
+    overdue: bool = False
+
+
+@dataclass(frozen=True)
+class Handover:
+    """One row of the control slip (form 06): "Giao: from / Nhận: to", when, and how the step that
+    gave it away did against its own budget."""
+    from_step: str
+    from_unit: str
+    from_officer: str
+    to_step: str                         # empty when the case ended
+    to_unit: str
+    at: dt.datetime
+    due_at: dt.datetime
+    grade: Grade
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Extension:
+    reason: str
+    extra: WorkingDuration
+    approved_by: str
+    at: dt.datetime
+    new_due_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CaseView:
+    dossier_code: str
+    process_code: str
+    version: int
+    state: CaseState
+    national_status: int
+    clock: Clock                          # the whole case's: due at the appointment
+    runs: tuple[StepRun, ...] = ()
+    handovers: tuple[Handover, ...] = ()
+    extensions: tuple[Extension, ...] = ()
+    supplements: int = 0                  # supplement requests so far (at most one: actions.py)
+    paid: bool = False                    # a financial obligation was requested and then confirmed
+    seq: int = 0                          # the last entry folded in
+    ended_at: dt.datetime | None = None
+
+    def run(self, step: str) -> StepRun | None:
+        return next((r for r in self.runs if r.step == step), None)
+
+    @property
+    def grade(self) -> Grade | None:
+        """The case's grade once it ended (the first end of processing counts)."""
+        return self.clock.grade(self.ended_at) if self.ended_at else None
+
+
+def opened(dossier_code: str, template: ProcessTemplate, calendar: WorkingCalendar, entry: Entry) -> CaseView:
+    """The view after the OPENED entry: the case clock runs to the appointment and the start step runs."""
+    if entry.kind is not EntryKind.OPENED or entry.due_at is None:
+        raise ValueError("a journey starts with an OPENED entry carrying the appointment")
+    view = CaseView(dossier_code=dossier_code, process_code=template.process_code, version=template.version,
+                    state=CaseState.PROCESSING, national_status=PROCESSING_STATUS, clock=Clock(entry.due_at),
+                    seq=entry.seq)
+    return _enter(view, template, calendar, template.start_step, entry, from_unit="", from_officer="")
+
+
+def fold(dossier_code: str, template: ProcessTemplate, calendar: WorkingCalendar, entries) -> CaseView:
+    """The case view from its whole log, in seq order (ValueError if the log has a gap)."""
+    entries = sorted(entries, key=lambda e: e.seq)
+    view = opened(dossier_code, template, calendar, entries[0])
+    for entry in entries[1:]:
+        view = apply(view, template, calendar, entry)
+    return view
+
+
+def apply(view: CaseView, template: ProcessTemplate, calendar: WorkingCalendar, entry: Entry) -> CaseView:
+    """The view after one more entry. Entries are checked before they are written (onestop_routing.
+    actions); here only the log's own order is: ValueError on a gap or a repeated seq."""
+    if entry.seq != view.seq + 1:
+        raise ValueError(f"entry {entry.seq} of {view.dossier_code} follows entry {view.seq}")
+    view = replace(view, seq=entry.seq)
+    handler = _APPLY.get(entry.kind)
+    return handler(view, template, calendar, entry) if handler else view
+
+
+def _enter(view: CaseView, template: ProcessTemplate, calendar: WorkingCalendar, code: str, entry: Entry,
+           *, from_unit: str, from_officer: str) -> CaseView:
+    """The case arrives at step `code`: a task runs; a split opens its branches; a join waits for
+    the other branches and then passes the case on."""
+    step = template.step(code)
+    if step.kind is StepKind.SPLIT:
+        for branch in _forward_targets(template, code):
+            view = _enter(view, template, calendar, branch, entry, from_unit=from_unit, from_officer=from_officer)
+        return view
+    if step.kind is StepKind.JOIN:
+        if view.runs:  # another branch is still running: the join waits for it
+            return view
+        after = _forward_targets(template, code)[0]  # validate(): a join passes the case on
+        return _enter(view, template, calendar, after, entry, from_unit=from_unit, from_officer=from_officer)
+    assert step.performer is not None  # validate(): every task has one
+    clock = Clock.start(calendar, entry.at, step.budget)
+    if view.state is CaseState.PAUSED:
+        clock = clock.pause(entry.at)
+    run = StepRun(step=code, unit_code=step.performer.unit_code, entered_at=entry.at, clock=clock,
+                  from_unit=from_unit, from_officer=from_officer)
+    return replace(view, runs=(*view.runs, run))
+
+
+def _forward_targets(template: ProcessTemplate, code: str) -> list[str]:
+    return [t.to_step for t in template.outgoing(code) if t.action in (Action.FORWARD, Action.APPROVE)]
+
+
+def _leave(view: CaseView, entry: Entry, to_step: str, to_unit: str) -> tuple[CaseView, StepRun]:
+    run = view.run(entry.step)
+    if run is None:
+        raise ValueError(f"entry {entry.seq}: the case is not at step {entry.step!r}")
+    row = Handover(from_step=run.step, from_unit=run.unit_code, from_officer=entry.actor.subject, to_step=to_step,
+                   to_unit=to_unit, at=entry.at, due_at=run.clock.due_at, grade=run.clock.grade(entry.at),
+                   note=entry.reason)
+    runs = tuple(r for r in view.runs if r is not run)
+    return replace(view, runs=runs, handovers=(*view.handovers, row)), run
+
+
+def _moved(view, template, calendar, entry):
+    """FORWARDED and SENT_BACK: the step hands the case to the next step."""
+    step = template.step(entry.to_step)
+    view, run = _leave(view, entry, entry.to_step, step.performer.unit_code if step.performer else "")
+    return _enter(view, template, calendar, entry.to_step, entry, from_unit=run.unit_code,
+                  from_officer=entry.actor.subject)
+
+
+def _paused(view, template, calendar, entry):
+    status = SUPPLEMENT_STATUS if entry.pause is PauseKind.SUPPLEMENT else PAYMENT_STATUS
+    return replace(view, state=CaseState.PAUSED, national_status=status, clock=view.clock.pause(entry.at),
+                   runs=tuple(replace(r, clock=r.clock.pause(entry.at)) for r in view.runs),
+                   supplements=view.supplements + (entry.pause is PauseKind.SUPPLEMENT))
+
+
+def _resumed(view, template, calendar, entry):
+    return replace(view, state=CaseState.PROCESSING, national_status=PROCESSING_STATUS,
+                   paid=view.paid or view.national_status == PAYMENT_STATUS,
+                   clock=view.clock.resume(calendar, entry.at),
+                   runs=tuple(replace(r, clock=r.clock.resume(calendar, entry.at)) for r in view.runs))
+
+
+def _extended(view, template, calendar, entry):
+    assert entry.extra is not None
+    clock = view.clock.extend(calendar, entry.extra)
+    extension = Extension(reason=entry.reason, extra=entry.extra, approved_by=entry.actor.subject, at=entry.at,
+                          new_due_at=clock.due_at)
+    return replace(view, clock=clock, extensions=(*view.extensions, extension))
+
+
+def _ended(view, template, calendar, entry):
+    state, status = TERMINAL_ENTRIES[entry.kind]
+    for run in view.runs:
+        view, _ = _leave(view, replace(entry, step=run.step), "", "")
+    return replace(view, state=state, national_status=status, ended_at=view.ended_at or entry.at)
+
+
+def _assigned(view, template, calendar, entry):
+    def assign(run: StepRun) -> StepRun:
+        if entry.kind is EntryKind.CLAIMED or entry.assignee_kind is AssigneeKind.PRIMARY:
+            return replace(run, primary=entry.assignee or entry.actor.subject)
+        field = "co_handlers" if entry.assignee_kind is AssigneeKind.CO_HANDLER else "watchers"
+        names = getattr(run, field)
+        return replace(run, **{field: names if entry.assignee in names else (*names, entry.assignee)})
+    return _update_run(view, entry.step, assign)
+
+
+def _marked(view, template, calendar, entry):
+    flag = "due_soon" if entry.kind is EntryKind.DUE_SOON else "overdue"
+    return _update_run(view, entry.step, lambda run: replace(run, **{flag: True}))
+
+
+def _update_run(view: CaseView, step: str, change) -> CaseView:
+    return replace(view, runs=tuple(change(r) if r.step == step else r for r in view.runs))
+
+
+_APPLY = {EntryKind.FORWARDED: _moved, EntryKind.SENT_BACK: _moved, EntryKind.PAUSED: _paused,
+          EntryKind.RESUMED: _resumed, EntryKind.EXTENDED: _extended, EntryKind.FINISHED: _ended,
+          EntryKind.STOPPED: _ended, EntryKind.REFUSED: _ended, EntryKind.ASSIGNED: _assigned,
+          EntryKind.CLAIMED: _assigned, EntryKind.DUE_SOON: _marked, EntryKind.OVERDUE: _marked}

@@ -1,0 +1,161 @@
+"""The journey (onestop_routing.journey) and who may act (onestop_routing.actions): a dossier's whole
+way through a cross-agency template, parallel branches, and every refused action."""
+
+import datetime as dt
+
+import pytest
+
+from onestop_chassis.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
+from onestop_routing import journey
+from onestop_routing.actions import Act, Assign, Claim, Extend, Resume, decide
+from onestop_routing.clocks import Grade
+from onestop_routing.journey import Actor, CaseState, Entry, EntryKind
+from onestop_routing.process import Action
+
+from routing_samples import land_registration, parallel
+
+CALENDAR = WorkingCalendar()
+CODE = "000.00.21.H17-261116-0001"
+DESK = Actor("desk-lan", "desk_officer", "000.00.21.H17")
+LAND = Actor("cv-minh", "processing_officer", "000.01.21.H17")
+LAND_2 = Actor("cv-hoa", "processing_officer", "000.01.21.H17")
+LEADER = Actor("ld-tuan", "unit_leader", "000.01.21.H17")
+TAX = Actor("thue-an", "processing_officer", "000.00.30.H17")
+SYSTEM = Actor("intake", "service", "")
+
+
+def vn(day, hour=8, minute=0, month=11) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour, minute, tzinfo=VIETNAM)
+
+
+class Case:
+    """A case driven action by action, as the service will: decide, then apply; the log is kept."""
+
+    def __init__(self, template, opened_at=None, limit=None):
+        self.template, opened_at = template, opened_at or vn(16)
+        limit = limit or WorkingDuration(days=10)
+        first = Entry(seq=1, kind=EntryKind.OPENED, at=opened_at, actor=SYSTEM,
+                      due_at=CALENDAR.add(opened_at, limit))
+        self.log = [first]
+        self.view = journey.opened(CODE, template, CALENDAR, first)
+
+    def do(self, actor, command, at):
+        entry = decide(self.view, self.template, actor, command, at=at, request_id=f"r{len(self.log) + 1}")
+        self.view = journey.apply(self.view, self.template, CALENDAR, entry)
+        self.log.append(entry)
+        return self.view
+
+
+def test_a_dossier_goes_desk_land_office_tax_authority_and_back_with_a_pause_and_an_extension():
+    case = Case(land_registration())
+    assert [r.step for r in case.view.runs] == ["tiep_nhan"] and case.view.national_status == 4
+    case.do(DESK, Claim("tiep_nhan"), vn(16, 8, 5))
+    case.do(DESK, Act("tiep_nhan", Action.FORWARD), vn(16, 9))
+    case.do(LEADER, Assign("tham_dinh", LAND.subject), vn(16, 10))
+    view = case.do(LAND, Act("tham_dinh", Action.REQUEST_SUPPLEMENT, reason="Thiếu bản sao sổ đỏ"), vn(17))
+    assert (view.state, view.national_status, view.supplements) == (CaseState.PAUSED, 5, 1)
+    due_before = view.clock.due_at
+    view = case.do(SYSTEM, Resume("Đã nhận bổ sung"), vn(19))  # two working days paused (Tue 8:00 -> Thu 8:00)
+    assert view.clock.due_at == CALENDAR.add(due_before, WorkingDuration(days=2)) and view.national_status == 4
+    with pytest.raises(FailedPrecondition) as second:
+        case.do(LAND, Act("tham_dinh", Action.REQUEST_SUPPLEMENT, reason="Thiếu nữa"), vn(19, 9))
+    assert second.value.reason == "SECOND_SUPPLEMENT"
+    case.do(LAND, Act("tham_dinh", Action.FORWARD), vn(19, 10))
+    case.do(TAX, Claim("thue"), vn(19, 11))
+    with pytest.raises(FailedPrecondition) as unpaid:
+        case.do(TAX, Act("thue", Action.FORWARD), vn(19, 14))
+    assert unpaid.value.reason == "NOT_PAID"
+    assert case.do(TAX, Act("thue", Action.REQUEST_PAYMENT, reason="Lệ phí trước bạ"), vn(19, 14)).national_status == 6
+    case.do(SYSTEM, Resume("Đã nộp thuế"), vn(20, 9))
+    case.do(TAX, Act("thue", Action.FORWARD), vn(20, 10))
+    view = case.do(LEADER, Extend(WorkingDuration(days=2), "Chờ ý kiến cơ quan thuế"), vn(20, 11))
+    assert view.extensions[0].approved_by == LEADER.subject
+    case.do(LEADER, Claim("ky_duyet"), vn(20, 14))
+    case.do(LEADER, Act("ky_duyet", Action.APPROVE), vn(23, 9))
+    case.do(DESK, Claim("tra_ket_qua"), vn(23, 10))
+    view = case.do(DESK, Act("tra_ket_qua", Action.FINISH), vn(23, 11))
+
+    assert (view.state, view.national_status, view.runs, view.grade) == (CaseState.FINISHED, 9, (), Grade.EARLY)
+    slip = [(h.from_unit, h.to_unit, h.grade) for h in view.handovers]
+    assert slip == [("000.00.21.H17", "000.01.21.H17", Grade.ON_TIME),   # 4 working hours, used 1
+                    ("000.01.21.H17", "000.00.30.H17", Grade.EARLY),     # 4 days + the 2 paused
+                    ("000.00.30.H17", "000.01.21.H17", Grade.EARLY),
+                    ("000.01.21.H17", "000.00.21.H17", Grade.ON_TIME),   # 1 day: Fri 10:00 -> Mon 10:00
+                    ("000.00.21.H17", "", Grade.ON_TIME)]
+    # The view is a pure fold of the log: recomputed from scratch, it is the same.
+    assert journey.fold(CODE, case.template, CALENDAR, reversed(case.log)) == view
+    with pytest.raises(FailedPrecondition) as ended:
+        case.do(DESK, Act("tra_ket_qua", Action.FINISH), vn(23, 14))
+    assert ended.value.reason == "CASE_ENDED"
+
+
+def test_parallel_branches_run_at_once_and_join():
+    case = Case(parallel(), limit=WorkingDuration(days=8))
+    assert sorted(r.step for r in case.view.runs) == ["a", "b"]  # the split opened both at the start
+    case.do(LAND, Claim("a"), vn(16, 9))
+    case.do(TAX, Claim("b"), vn(16, 9))
+    view = case.do(LAND, Act("a", Action.FORWARD), vn(17))
+    assert [r.step for r in view.runs] == ["b"]  # a closed; the join waits for b
+    view = case.do(TAX, Act("b", Action.FORWARD), vn(20))
+    assert [r.step for r in view.runs] == ["quyet_dinh"]
+    assert view.run("quyet_dinh").from_unit == "000.00.30.H17"
+    assert [(h.from_step, h.to_step) for h in view.handovers] == [("a", "gop"), ("b", "gop")]
+
+
+def test_a_step_past_its_budget_is_graded_late_on_the_slip():
+    case = Case(land_registration())
+    case.do(DESK, Claim("tiep_nhan"), vn(16, 8, 5))
+    view = case.do(DESK, Act("tiep_nhan", Action.FORWARD), vn(16, 15))  # 4 working hours from 8:00: due 14:00
+    assert (view.handovers[0].due_at, view.handovers[0].grade) == (vn(16, 14), Grade.LATE)
+
+
+@pytest.mark.parametrize("actor, command, error, reason", [
+    (LAND, Act("tham_dinh", Action.FORWARD), FailedPrecondition, "STEP_NOT_CURRENT"),
+    (TAX, Act("tiep_nhan", Action.FORWARD), PermissionDenied, "OTHER_UNIT"),
+    (DESK, Act("tiep_nhan", Action.FORWARD), PermissionDenied, "NOT_ASSIGNED"),     # not claimed yet
+    (LAND, Claim("tiep_nhan"), PermissionDenied, "OTHER_UNIT"),
+    (LAND, Assign("tiep_nhan", "x"), PermissionDenied, "OTHER_UNIT"),
+    (DESK, Assign("tiep_nhan", "x"), PermissionDenied, "LEADER_REQUIRED"),
+    (DESK, Extend(WorkingDuration(days=1), "lý do"), PermissionDenied, "LEADER_REQUIRED"),
+    (SYSTEM, Resume(), FailedPrecondition, "NOT_PAUSED"),
+])
+def test_refused_actions_say_why_and_write_nothing(actor, command, error, reason):
+    case = Case(land_registration())
+    with pytest.raises(error) as refused:
+        case.do(actor, command, vn(16, 9))
+    assert refused.value.reason == reason
+    assert len(case.log) == 1 and case.view.seq == 1
+
+
+def test_actions_the_template_does_not_allow_and_commands_missing_a_reason():
+    case = Case(land_registration())
+    case.do(DESK, Claim("tiep_nhan"), vn(16, 8, 5))
+    with pytest.raises(FailedPrecondition) as not_allowed:
+        case.do(DESK, Act("tiep_nhan", Action.FINISH), vn(16, 9))
+    assert not_allowed.value.reason == "ACTION_NOT_ALLOWED" and "forward → tham_dinh" in str(not_allowed.value)
+    case.do(DESK, Act("tiep_nhan", Action.FORWARD), vn(16, 9))
+    case.do(LAND, Claim("tham_dinh"), vn(16, 10))
+    with pytest.raises(FailedPrecondition) as taken:
+        case.do(LAND_2, Claim("tham_dinh"), vn(16, 10))
+    assert taken.value.reason == "ALREADY_ASSIGNED"
+    for command in (Act("tham_dinh", Action.STOP), Act("tham_dinh", Action.REQUEST_SUPPLEMENT, reason="  ")):
+        with pytest.raises(InvalidArgument):
+            case.do(LAND, command, vn(16, 11))
+    for extend in (Extend(WorkingDuration(days=1), ""), Extend(WorkingDuration(), "lý do")):
+        with pytest.raises(InvalidArgument):
+            case.do(LEADER, extend, vn(16, 11))
+    # The leader reassigns without a send-back; the first officer can no longer act.
+    case.do(LEADER, Assign("tham_dinh", LAND_2.subject), vn(16, 13))
+    with pytest.raises(PermissionDenied):
+        case.do(LAND, Act("tham_dinh", Action.FORWARD), vn(16, 14))
+    view = case.do(LAND_2, Act("tham_dinh", Action.STOP, reason="Người nộp đề nghị dừng"), vn(16, 14))
+    assert (view.state, view.national_status) == (CaseState.STOPPED, 8)
+    assert len(case.log) == 6 and [e.seq for e in case.log] == list(range(1, 7))
+
+
+def test_the_log_cannot_have_gaps():
+    case = Case(land_registration())
+    entry = decide(case.view, case.template, DESK, Claim("tiep_nhan"), at=vn(16, 9))
+    with pytest.raises(ValueError, match="follows entry 1"):
+        journey.apply(case.view, case.template, CALENDAR, Entry(**{**entry.__dict__, "seq": 3}))
