@@ -16,7 +16,7 @@ PROTOS := $(shell find protos -name '*.proto')
 GENERATED := libs/contracts/src/onestop/__init__.py
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: help deps tools install protos lint-protos breaking stack stack-down run stop status \
+.PHONY: help deps tools install protos lint lint-protos breaking stack stack-down run stop status \
         token test test-unit test-integration test-e2e bench clean constraints image
 
 help:  ## list the targets
@@ -48,6 +48,9 @@ install: $(VENV)/.installed $(GENERATED)  ## the virtualenv with every package (
 protos: install  ## regenerate the Python stubs from protos/
 	$(PY) libs/contracts/generate.py
 
+lint: install  ## the lint and type gate: ruff (ruff.toml), then mypy (mypy.ini); fails on any finding
+	@rc=0; $(VENV)/bin/ruff check . || rc=1; $(VENV)/bin/mypy || rc=1; exit $$rc
+
 lint-protos: tools  ## buf STANDARD lint
 	$(BIN)/buf lint
 
@@ -76,7 +79,7 @@ status:  ## what is running
 token: install  ## print a demo desk-officer bearer token
 	@$(VENV)/bin/onestop-token
 
-test: install lint-protos breaking stack  ## every test tier: unit, integration (real servers), end-to-end
+test: install lint lint-protos breaking stack  ## the lint gate first, then every test tier: unit, integration, end-to-end
 	$(PYTEST) tests/unit
 	$(PYTEST) tests/integration
 	$(PYTEST) tests/e2e

@@ -11,7 +11,7 @@ import sys
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))  # the local-stack launcher shared with the e2e tests
 
-from bench import documents, intake, outbox, relay  # noqa: E402
+from bench import documents, intake, outbox, relay  # noqa: E402 - they import `stack`, found through sys.path above
 
 SECTIONS = {"outbox": outbox.run, "documents": documents.run, "intake": intake.run, "relay": relay.run}
 

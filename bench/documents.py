@@ -33,6 +33,7 @@ import threading
 import time
 import uuid
 from concurrent import futures
+from dataclasses import dataclass
 
 import grpc
 from minio import Minio
@@ -146,10 +147,11 @@ def _stack_pid(name: str) -> int | None:
 def _own_ferretdb(state: pathlib.Path) -> tuple[subprocess.Popen, int]:
     """FerretDB as deploy/local/stack.sh runs it, with its own state, on a free port."""
     port = free_port()
-    proc = subprocess.Popen(
-        [str(FERRETDB_BIN), "--handler=sqlite", f"--sqlite-url=file:{state}/", f"--listen-addr=127.0.0.1:{port}",
-         "--debug-addr=-", "--telemetry=disable", "--log-level=warn", f"--state-dir={state}"],
-        stdout=open(state / "ferretdb.log", "w", encoding="utf-8"), stderr=subprocess.STDOUT)
+    with open(state / "ferretdb.log", "w", encoding="utf-8") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [str(FERRETDB_BIN), "--handler=sqlite", f"--sqlite-url=file:{state}/", f"--listen-addr=127.0.0.1:{port}",
+             "--debug-addr=-", "--telemetry=disable", "--log-level=warn", f"--state-dir={state}"],
+            stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while not port_open(port):
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -163,6 +165,82 @@ def _remove_versions(minio: Minio, bucket: str, prefix: str = "") -> None:
               for o in minio.list_objects(bucket, prefix=prefix, recursive=True, include_version=True)]
     for error in minio.remove_objects(bucket, doomed):
         print(f"bench cleanup: {error}", file=sys.stderr)
+
+
+@dataclass
+class _Clients:
+    """What the bench calls: the service, the drain server, MinIO directly."""
+    stub: documents_pb2_grpc.DocumentsServiceStub
+    drain_stub: documents_pb2_grpc.DocumentsServiceStub
+    minio: Minio
+    raw_bucket: str
+    metadata: tuple[tuple[str, str], ...]
+
+
+def _compare(size: int, clients: _Clients, pids: dict[str, int], drain_pid: int) -> tuple[str, list[str], str]:
+    """The three ways at one file size: (throughput row, CPU rows, note)."""
+    data = _file(size)
+    counter = iter(range(1, 10**9))
+
+    def through_service():
+        dossier = f"{AGENCY}-{DAY}-{next(counter) % 10000:04d}"
+        clients.stub.UploadDocument(_requests(data, dossier), metadata=clients.metadata, timeout=120)
+
+    def plain_sdk():
+        clients.minio.put_object(clients.raw_bucket, f"raw/{uuid.uuid4()}", io.BytesIO(data), len(data))
+
+    def drained():
+        clients.drain_stub.UploadDocument(_requests(data, f"{AGENCY}-{DAY}-0000"), timeout=120)
+
+    service = Way("through the service", through_service, pids)
+    sdk = Way("plain SDK put_object", plain_sdk, pids)
+    floor = Way("gRPC only (a server that drains the stream)", drained, {**pids, "drain server": drain_pid})
+    for round_ in range(ROUNDS):
+        for way in (sdk, service) if round_ % 2 == 0 else (service, sdk):
+            way.run(ROUND_SECONDS)
+    floor.run(ROUND_SECONDS)
+    svc, raw = service.mib_per_s(size), sdk.mib_per_s(size)
+    row = (f"| {size // MiB} MiB | {UPLOADERS} | {svc:.1f} MiB/s ({service.calls / service.seconds:.1f} files/s, "
+           f"p50 {service.p50_ms():.0f} ms) | {raw:.1f} MiB/s ({sdk.calls / sdk.seconds:.1f} files/s, "
+           f"p50 {sdk.p50_ms():.0f} ms) | **{svc / raw:.2f}** |")
+    cpu_rows = []
+    for way in (sdk, service, floor):
+        per = way.cpu_ms_per_mib(size)
+        shown = [f"{per.get(k, 0.0):.1f}" if k in per else "–" for k in (*pids, "drain server")]
+        cpu_rows.append(f"| {size // MiB} MiB | {way.name} | {way.mib_per_s(size):.0f} MiB/s | "
+                        + " | ".join(shown) + f" | {sum(per.values()):.1f} |")
+    sdk_cpu, svc_cpu = sum(sdk.cpu_ms_per_mib(size).values()), sum(service.cpu_ms_per_mib(size).values())
+    transfer = floor.cpu_ms_per_mib(size)
+    transfer_cpu = transfer["bench client"] + transfer["drain server"]
+    note = (f"- {size // MiB} MiB: CPU per MiB {svc_cpu:.1f} ms through the service, {sdk_cpu:.1f} ms for the SDK "
+            f"put (the gRPC transfer alone, client and server: {transfer_cpu:.1f} ms). Cores kept busy: "
+            f"{svc_cpu * svc / 1000:.2f} by the service way, {sdk_cpu * raw / 1000:.2f} by the SDK way. "
+            f"0.8 × the SDK's {raw:.0f} MiB/s at the service's cost per MiB would need "
+            f"{0.8 * raw * svc_cpu / 1000:.1f} cores; the machine has {os.cpu_count()}, shared.")
+    return row, cpu_rows, note
+
+
+def _big_upload(clients: _Clients, api_pid: int) -> str:
+    """One 200 MB file through the service: its speed and the api's memory growth."""
+    big = _file(200 * MiB)
+    before, peak, stop = _rss_mib(api_pid), [0.0], threading.Event()
+
+    def sample_big():
+        while not stop.is_set():
+            peak[0] = max(peak[0], _rss_mib(api_pid))
+            time.sleep(0.02)
+    sampler = threading.Thread(target=sample_big)
+    sampler.start()
+    started = time.monotonic()
+    response = clients.stub.UploadDocument(_requests(big, f"{AGENCY}-{DAY}-9999"), metadata=clients.metadata,
+                                           timeout=600)
+    seconds = time.monotonic() - started
+    stop.set()
+    sampler.join()
+    assert response.document.sha256 == hashlib.sha256(big).hexdigest()
+    return (f"One 200 MB file through the service: {200 / seconds:.0f} MiB/s; documents-api resident memory "
+            f"{before:.0f} MiB before, {peak[0]:.0f} MiB at peak: growth {peak[0] - before:.0f} MiB "
+            "(target under 50 MB).")
 
 
 def run() -> str:
@@ -194,7 +272,7 @@ def run() -> str:
         channel = grpc.insecure_channel(f"127.0.0.1:{platform.grpc_ports['documents']}", options=options)
         stub = documents_pb2_grpc.DocumentsServiceStub(channel)
         drain_channel = grpc.insecure_channel(f"127.0.0.1:{int(drain.stdout.readline())}", options=options)
-        drain_stub = documents_pb2_grpc.DocumentsServiceStub(drain_channel)
+        clients = _Clients(stub, documents_pb2_grpc.DocumentsServiceStub(drain_channel), minio, raw_bucket, metadata)
         stub.UploadDocument(_requests(_file(MiB), f"{AGENCY}-{DAY}-0000"), metadata=metadata, timeout=60)
         rss_before, rss_peak, sampling = _rss_mib(api_pid), [0.0], threading.Event()
 
@@ -204,68 +282,16 @@ def run() -> str:
         sampler = threading.Thread(target=sample)
         sampler.start()
         for size in SIZES:
-            data = _file(size)
-            counter = iter(range(1, 10**9))
-
-            def through_service():
-                dossier = f"{AGENCY}-{DAY}-{next(counter) % 10000:04d}"
-                stub.UploadDocument(_requests(data, dossier), metadata=metadata, timeout=120)
-
-            def plain_sdk():
-                minio.put_object(raw_bucket, f"raw/{uuid.uuid4()}", io.BytesIO(data), len(data))
-
-            def drained():
-                drain_stub.UploadDocument(_requests(data, f"{AGENCY}-{DAY}-0000"), timeout=120)
-
-            service = Way("through the service", through_service, pids)
-            sdk = Way("plain SDK put_object", plain_sdk, pids)
-            floor = Way("gRPC only (a server that drains the stream)", drained, {**pids, "drain server": drain.pid})
-            for round_ in range(ROUNDS):
-                for way in (sdk, service) if round_ % 2 == 0 else (service, sdk):
-                    way.run(ROUND_SECONDS)
-            floor.run(ROUND_SECONDS)
-            svc, raw = service.mib_per_s(size), sdk.mib_per_s(size)
-            rows.append(f"| {size // MiB} MiB | {UPLOADERS} | {svc:.1f} MiB/s ({service.calls / service.seconds:.1f} files/s, "
-                        f"p50 {service.p50_ms():.0f} ms) | {raw:.1f} MiB/s ({sdk.calls / sdk.seconds:.1f} files/s, "
-                        f"p50 {sdk.p50_ms():.0f} ms) | **{svc / raw:.2f}** |")
-            for way in (sdk, service, floor):
-                per = way.cpu_ms_per_mib(size)
-                shown = [f"{per.get(k, 0.0):.1f}" if k in per else "–" for k in (*pids, "drain server")]
-                cpu_rows.append(f"| {size // MiB} MiB | {way.name} | {way.mib_per_s(size):.0f} MiB/s | "
-                                + " | ".join(shown) + f" | {sum(per.values()):.1f} |")
-            sdk_cpu, svc_cpu = sum(sdk.cpu_ms_per_mib(size).values()), sum(service.cpu_ms_per_mib(size).values())
-            transfer = floor.cpu_ms_per_mib(size)
-            transfer_cpu = transfer["bench client"] + transfer["drain server"]
-            notes.append(
-                f"- {size // MiB} MiB: CPU per MiB {svc_cpu:.1f} ms through the service, {sdk_cpu:.1f} ms for the SDK put "
-                f"(the gRPC transfer alone, client and server: {transfer_cpu:.1f} ms). Cores kept busy: "
-                f"{svc_cpu * svc / 1000:.2f} by the service way, {sdk_cpu * raw / 1000:.2f} by the SDK way. "
-                f"0.8 × the SDK's {raw:.0f} MiB/s at the service's cost per MiB would need "
-                f"{0.8 * raw * svc_cpu / 1000:.1f} cores; the machine has {os.cpu_count()}, shared.")
+            row, cpu, note = _compare(size, clients, pids, drain.pid)
+            rows.append(row)
+            cpu_rows += cpu
+            notes.append(note)
         sampling.set()
         sampler.join()
         concurrent = (f"With {UPLOADERS} concurrent uploads the documents-api's resident memory peaked at "
                       f"{rss_peak[0]:.0f} MiB ({rss_peak[0] - rss_before:+.0f} MiB over the {rss_before:.0f} MiB "
                       "before them).")
-
-        big = _file(200 * MiB)
-        before, peak, stop = _rss_mib(api_pid), [0.0], threading.Event()
-
-        def sample_big():
-            while not stop.is_set():
-                peak[0] = max(peak[0], _rss_mib(api_pid))
-                time.sleep(0.02)
-        sampler = threading.Thread(target=sample_big)
-        sampler.start()
-        started = time.monotonic()
-        response = stub.UploadDocument(_requests(big, f"{AGENCY}-{DAY}-9999"), metadata=metadata, timeout=600)
-        seconds = time.monotonic() - started
-        stop.set()
-        sampler.join()
-        assert response.document.sha256 == hashlib.sha256(big).hexdigest()
-        memory = (f"One 200 MB file through the service: {200 / seconds:.0f} MiB/s; documents-api resident memory "
-                  f"{before:.0f} MiB before, {peak[0]:.0f} MiB at peak: growth {peak[0] - before:.0f} MiB "
-                  f"(target under 50 MB). {concurrent}")
+        memory = f"{_big_upload(clients, api_pid)} {concurrent}"
         channel.close()
         drain_channel.close()
     finally:

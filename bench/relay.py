@@ -42,6 +42,7 @@ from stack import LocalPlatform, free_port
 
 from bench.intake import _cpu_seconds, _machine_busy_seconds, _own_ferretdb, _rabbitmqctl
 from bench.outbox import raw_broker_latency
+from bench.stats import at_quantile
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc
 from onestop_chassis.auth import mint_token
@@ -64,28 +65,29 @@ def _quantiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     if not ordered:
         return {"n": 0, "p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0}
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {"n": len(ordered), "p50": pick(0.5), "p95": pick(0.95), "p99": pick(0.99), "max": ordered[-1]}
+    return {"n": len(ordered), "p50": at_quantile(ordered, 0.5), "p95": at_quantile(ordered, 0.95),
+            "p99": at_quantile(ordered, 0.99), "max": ordered[-1]}
 
 
 def _own_minio(workdir: pathlib.Path) -> tuple[subprocess.Popen, str]:
     """MinIO as deploy/local/stack.sh runs it, with its own data folder and free ports."""
     port = free_port()
-    proc = subprocess.Popen(
-        [str(MINIO), "server", str(workdir / "minio"), "--address", f"127.0.0.1:{port}",
-         "--console-address", f"127.0.0.1:{free_port()}", "--quiet"],
-        env={**os.environ, "MINIO_ROOT_USER": MINIO_USER, "MINIO_ROOT_PASSWORD": MINIO_PASSWORD,
-             "MINIO_BROWSER": "off", "MINIO_UPDATE": "off"},
-        stdout=open(workdir / "minio.log", "w"), stderr=subprocess.STDOUT)
+    with open(workdir / "minio.log", "w") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [str(MINIO), "server", str(workdir / "minio"), "--address", f"127.0.0.1:{port}",
+             "--console-address", f"127.0.0.1:{free_port()}", "--quiet"],
+            env={**os.environ, "MINIO_ROOT_USER": MINIO_USER, "MINIO_ROOT_PASSWORD": MINIO_PASSWORD,
+                 "MINIO_BROWSER": "off", "MINIO_UPDATE": "off"},
+            stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while True:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/minio/health/live", timeout=1).close()
             return proc, f"127.0.0.1:{port}"
-        except OSError:
+        except OSError as exc:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError("the bench's MinIO did not start: " + (workdir / "minio.log").read_text())
+                raise RuntimeError("the bench's MinIO did not start: " + (workdir / "minio.log").read_text()) from exc
             time.sleep(0.2)
 
 
@@ -199,7 +201,8 @@ def _shape(name: str, env: dict, workdir: pathlib.Path, mongodb_uri: str, minio:
         last_burst_form = max((d["stored_at"] for d in filed.find({"kind": FORM_KIND, "dossier_code": {"$in": burst}},
                                                                   {"stored_at": 1})), default=None)
         return {
-            "name": name, "burst_rate": len(burst) / burst_seconds, "burst": _quantiles([delay[c] for c in burst if c in delay]),
+            "name": name, "burst_rate": len(burst) / burst_seconds,
+            "burst": _quantiles([delay[c] for c in burst if c in delay]),
             "tail": _quantiles([delay[c] for c in tail if c in delay]), "calls": _quantiles(calls), "errors": errors,
             "burst_answer": _quantiles([from_answer[c] for c in burst if c in from_answer]),
             "tail_answer": _quantiles([from_answer[c] for c in tail if c in from_answer]),
@@ -290,8 +293,12 @@ def run() -> str:
 
 
 def _report(broker: dict, results: list[dict], capacity: dict[int, list[float]]) -> str:
-    ms = lambda v: f"{v * 1000:.0f}"  # noqa: E731
-    s = lambda v: "–" if v is None else f"{v:.1f} s"  # noqa: E731
+    def ms(v: float) -> str:
+        return f"{v * 1000:.0f}"
+
+    def s(v: float | None) -> str:
+        return "–" if v is None else f"{v:.1f} s"
+
     lines = [
         "## Relay: event delivery during and after a burst (write → handled in the consumer)",
         "",
@@ -309,7 +316,8 @@ def _report(broker: dict, results: list[dict], capacity: dict[int, list[float]])
     ]
     for r in results:
         lines.append(f"| {r['name']} | {r['burst']['n']} written during the burst | {r['burst_rate']:.0f} | "
-                     f"{ms(r['burst']['p50'])} | {ms(r['burst']['p95'])} | {ms(r['burst']['p99'])} | {ms(r['burst']['max'])} |")
+                     f"{ms(r['burst']['p50'])} | {ms(r['burst']['p95'])} | {ms(r['burst']['p99'])} | "
+                     f"{ms(r['burst']['max'])} |")
         lines.append(f"| {r['name']} | {r['tail']['n']} written after it | {TAIL_RATE:g} | {ms(r['tail']['p50'])} | "
                      f"{ms(r['tail']['p95'])} | {ms(r['tail']['p99'])} | {ms(r['tail']['max'])} |")
         for label, q in (("during the burst, from the api's answer", r["burst_answer"]),
@@ -317,17 +325,20 @@ def _report(broker: dict, results: list[dict], capacity: dict[int, list[float]])
             lines.append(f"| {r['name']} | {q['n']} {label} | | {ms(q['p50'])} | {ms(q['p95'])} | {ms(q['p99'])} | "
                          f"{ms(q['max'])} |")
     lines += ["", "| shape | last burst case opened, after the burst's last write | burst cases opened | "
-              "burst forms filed | last burst form filed, after the burst's last write | SubmitDossier p50 / p99 ms | errors |",
+              "burst forms filed | last burst form filed, after the burst's last write | "
+              "SubmitDossier p50 / p99 ms | errors |",
               "|---|---|---|---|---|---|---|"]
     for r in results:
+        error_kinds = f" ({', '.join(sorted(set(r['errors'])))})" if r["errors"] else ""
         lines.append(f"| {r['name']} | {s(r['last_case_after_burst'])} | {r['cases_opened']}/{r['burst_n']} | "
                      f"{r['forms']}/{r['burst_n']} | {s(r['last_form_after_burst'])} | {ms(r['calls']['p50'])} / "
-                     f"{ms(r['calls']['p99'])} | {len(r['errors'])}{' (' + ', '.join(sorted(set(r['errors']))) + ')' if r['errors'] else ''} |")
+                     f"{ms(r['calls']['p99'])} | {len(r['errors'])}{error_kinds} |")
     names = list(dict.fromkeys(n for r in results for n in r["cpu"]))
     stack = ["FerretDB", "MinIO"]
     lines += ["", "CPU seconds per process from the burst's start until every burst form was filed (2 cores give "
               "2 CPU-seconds a second; FerretDB and MinIO over the whole shape, start-up included):", "",
-              "| shape | window s | " + " | ".join(names + stack) + " | rest of the machine (other users) | machine busy |",
+              "| shape | window s | " + " | ".join(names + stack)
+              + " | rest of the machine (other users) | machine busy |",
               "|---|---|" + "---|" * (len(names) + 4)]
     for r in results:
         ours = sum(r["cpu"].values()) + sum(r["stack_cpu"].values())

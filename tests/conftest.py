@@ -8,7 +8,7 @@ import sys
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from stack import AMQP_TEST_URI, MONGODB_URI, SERVERS, port_open  # noqa: E402
+from stack import AMQP_TEST_URI, MONGODB_URI, SERVERS, port_open  # noqa: E402 - found through sys.path above
 
 
 @pytest.fixture(scope="session")

@@ -97,7 +97,8 @@ class LocalPlatform:
                 "WORKER_METRICS_PORT": str(self.metrics[f"{service}-worker"]),
                 "WEB_PORT": str(self.web_ports[service]),
                 # intake files forms with, and links results from, this platform's documents service
-                "DOCUMENTS_ADDRESS": f"127.0.0.1:{self.grpc_ports['documents']}" if "documents" in self.grpc_ports else "",
+                "DOCUMENTS_ADDRESS": (f"127.0.0.1:{self.grpc_ports['documents']}"
+                                      if "documents" in self.grpc_ports else ""),
                 "PYTHONUNBUFFERED": "1",
                 **({"RELAY_METRICS_PORT": str(self.metrics[f"{service}-relay"])} if service in self.relays else {}),
                 **self.extra_env}
@@ -112,9 +113,9 @@ class LocalPlatform:
             kinds = [k for k in BY_NAME[service].processes if k != "relay" or service in self.relays]
             for kind in sorted(kinds, key=lambda k: k == "api"):
                 log = self.log_dir / f"{service}-{kind}.log"
-                popen = subprocess.Popen([VENV_BIN / f"onestop-{service}-{kind}"], env=self.env(service),
-                                         stdout=open(log, "w", encoding="utf-8"), stderr=subprocess.STDOUT,
-                                         cwd=ROOT)
+                with open(log, "w", encoding="utf-8") as out:  # the child keeps its own descriptor
+                    popen = subprocess.Popen([VENV_BIN / f"onestop-{service}-{kind}"], env=self.env(service),
+                                             stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
                 self.processes[f"{service}-{kind}"] = Process(f"{service}-{kind}", popen, log)
         for name, port in [*((f"{s}-api", p) for s, p in self.grpc_ports.items()),
                            *((n, p) for n, p in self.metrics.items() if n.endswith(("worker", "relay")))]:

@@ -17,10 +17,10 @@ from onestop.intake.v1 import intake_pb2_grpc
 from onestop.routing.v1 import routing_pb2_grpc
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-from stack import MONGODB_URI, LocalPlatform  # noqa: E402
+from stack import MONGODB_URI, LocalPlatform  # noqa: E402 - found through sys.path above
 
-from onestop_chassis.auth import mint_token  # noqa: E402
-from onestop_chassis.config import LOCAL_JWT_SECRET  # noqa: E402
+from onestop_chassis.auth import mint_token  # noqa: E402 - isort keeps first-party after `stack`
+from onestop_chassis.config import LOCAL_JWT_SECRET  # noqa: E402 - as above
 
 UNIT = "000.00.21.H17"
 # Every secret the platforms handed out or the tests used (lookup secrets, bearer tokens): no log
@@ -60,7 +60,8 @@ def _wait_serving(platform: Platform, service: str, timeout: float = 30) -> None
         stub = health_pb2_grpc.HealthStub(channel)
         while True:
             try:
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+                status = stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                if status == health_pb2.HealthCheckResponse.SERVING:
                     return
             except grpc.RpcError:
                 assert time.monotonic() < deadline, f"{service} api never reported SERVING"

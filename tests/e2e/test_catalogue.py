@@ -29,7 +29,8 @@ def _procedure(code: str, name: str = "Đăng ký lại khai sinh (thử nghiệ
         level="Cấp xã", legal_duration=common_pb2.WorkingDuration(days=5), result="Giấy khai sinh (bản chính)",
         online_level=intake_pb2.ONLINE_LEVEL_PARTIAL, postal_return_allowed=True, active=True,
         required_documents=[intake_pb2.RequiredDocument(name="Tờ khai đăng ký lại khai sinh",
-                                                        copy_kind=intake_pb2.COPY_KIND_ORIGINAL, count=1, required=True)],
+                                                        copy_kind=intake_pb2.COPY_KIND_ORIGINAL, count=1,
+                                                        required=True)],
         fees=[intake_pb2.Fee(name="Lệ phí", amount=common_pb2.Money(currency_code="VND", amount=0))])
 
 
@@ -134,7 +135,8 @@ def test_import_with_a_bad_line_changes_nothing_and_export_round_trips(intake, p
 
     json_export = intake.ExportProcedures(intake_pb2.ExportProceduresRequest(format=intake_pb2.CATALOGUE_FORMAT_JSON))
     again = intake.ImportProcedures(intake_pb2.ImportProceduresRequest(
-        content=json_export.content, format=intake_pb2.CATALOGUE_FORMAT_JSON), metadata=bearer(token(roles=("service",))))
+        content=json_export.content, format=intake_pb2.CATALOGUE_FORMAT_JSON),
+        metadata=bearer(token(roles=("service",))))
     assert again.unchanged_count == json_export.procedure_count and again.created_count == again.updated_count == 0
 
 
@@ -142,7 +144,8 @@ def test_the_list_filters_read_codes_as_typed(intake):
     civil = intake.ListProcedures(intake_pb2.ListProceduresRequest(field_code="ho_tich", page_size=100)).procedures
     typed = intake.ListProcedures(intake_pb2.ListProceduresRequest(field_code=" HO_TICH ", page_size=100)).procedures
     assert civil and [p.code for p in typed] == [p.code for p in civil]
-    land = intake.ListProcedures(intake_pb2.ListProceduresRequest(competent_agency_code=COMMUNE, page_size=100)).procedures
+    land = intake.ListProcedures(intake_pb2.ListProceduresRequest(competent_agency_code=COMMUNE,
+                                                                  page_size=100)).procedures
     lower = intake.ListProcedures(intake_pb2.ListProceduresRequest(competent_agency_code=f" {COMMUNE.lower()}",
                                                                    page_size=100)).procedures
     assert land and [p.code for p in lower] == [p.code for p in land]

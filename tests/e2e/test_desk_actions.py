@@ -34,7 +34,8 @@ def test_supplement_once_then_received_with_a_history(intake, platform):
     assert asked.status == common_pb2.DOSSIER_STATUS_SUPPLEMENT_REQUESTED and asked.supplement_requested
     back = intake.ReceiveSupplement(intake_pb2.ReceiveSupplementRequest(code=code, note="Đã bổ sung"),
                                     metadata=bearer()).dossier
-    assert back.status == common_pb2.DOSSIER_STATUS_RECEIVED and back.appointment_at.seconds >= asked.appointment_at.seconds
+    assert (back.status == common_pb2.DOSSIER_STATUS_RECEIVED
+            and back.appointment_at.seconds >= asked.appointment_at.seconds)
 
     err = _refused(intake.RequestSupplement, intake_pb2.RequestSupplementRequest(
         code=code, reason="Lần hai", documents_to_add=["Giấy khác"]))

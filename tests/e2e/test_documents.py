@@ -7,6 +7,7 @@ deployment with its own MinIO process is started only by the object-store outage
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -176,10 +177,8 @@ def remove_test_objects() -> None:
             continue
         for code in _USED_CODES:
             for obj in client.list_objects(bucket, prefix=code + "/", recursive=True, include_version=True):
-                try:
+                with contextlib.suppress(S3Error):  # governance-locked or on legal hold: stays, by design
                     client.remove_object(bucket, obj.object_name, version_id=obj.version_id)
-                except S3Error:
-                    pass  # governance-locked or on legal hold: stays, by design
 
 
 @pytest.fixture(scope="module")
@@ -590,16 +589,16 @@ def _wait_live(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
 
 def test_object_store_outage_mid_upload_registers_nothing(local_stack, tmp_path):
     port, console = free_port(), free_port()
-    log = open(tmp_path / "minio.log", "w", encoding="utf-8")
     minio = None
     platform = None
     channel = None
     try:
-        minio = subprocess.Popen(
-            [str(MINIO_BIN), "server", str(tmp_path / "minio-data"), "--address", f"127.0.0.1:{port}",
-             "--console-address", f"127.0.0.1:{console}", "--quiet"],
-            env={**os.environ, "MINIO_ROOT_USER": MINIO_USER, "MINIO_ROOT_PASSWORD": MINIO_PASSWORD,
-                 "MINIO_BROWSER": "off"}, stdout=log, stderr=subprocess.STDOUT)
+        with open(tmp_path / "minio.log", "w", encoding="utf-8") as log:  # the child keeps its own descriptor
+            minio = subprocess.Popen(
+                [str(MINIO_BIN), "server", str(tmp_path / "minio-data"), "--address", f"127.0.0.1:{port}",
+                 "--console-address", f"127.0.0.1:{console}", "--quiet"],
+                env={**os.environ, "MINIO_ROOT_USER": MINIO_USER, "MINIO_ROOT_PASSWORD": MINIO_PASSWORD,
+                     "MINIO_BROWSER": "off"}, stdout=log, stderr=subprocess.STDOUT)
         _wait_live(port, minio)
         platform = LocalPlatform(log_dir=tmp_path / "logs", services=("documents",), prefix="e2edocsc",
                                  amqp_uri=AMQP_DOCUMENTS_TEST_URI,
@@ -640,4 +639,3 @@ def test_object_store_outage_mid_upload_registers_nothing(local_stack, tmp_path)
         if minio is not None and minio.poll() is None:
             minio.kill()
             minio.wait(10)
-        log.close()

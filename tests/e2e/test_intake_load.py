@@ -58,7 +58,7 @@ def test_a_thousand_concurrent_submissions_get_distinct_codes_without_gaps(platf
     started = time.monotonic()
     futures = [intake.SubmitDossier.future(r, metadata=metadata, timeout=CALL_DEADLINE_SECONDS) for r in requests]
     outcomes, failures = [], collections.Counter()
-    for request, future in zip(requests, futures):
+    for request, future in zip(requests, futures, strict=True):
         try:
             outcomes.append((request, future.result()))
         except grpc.RpcError as err:

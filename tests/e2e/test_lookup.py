@@ -42,14 +42,16 @@ def test_guessing_a_secret_is_stopped_for_the_guesser_only(intake):
     codes = []
     for attempt in range(12):
         try:
-            intake.LookupDossier(intake_pb2.LookupDossierRequest(code=submitted.dossier.code, secret=f"GUESS{attempt:03d}"),
+            intake.LookupDossier(intake_pb2.LookupDossierRequest(code=submitted.dossier.code,
+                                                                 secret=f"GUESS{attempt:03d}"),
                                  metadata=stranger)
         except grpc.RpcError as err:
             codes.append(err.code())
     assert codes[:10] == [grpc.StatusCode.NOT_FOUND] * 10
     assert codes[10:] == [grpc.StatusCode.RESOURCE_EXHAUSTED] * 2
     with pytest.raises(grpc.RpcError) as limited:  # the guesser waits, even with the right secret
-        intake.LookupDossier(intake_pb2.LookupDossierRequest(code=submitted.dossier.code, secret=submitted.lookup_secret),
+        intake.LookupDossier(intake_pb2.LookupDossierRequest(code=submitted.dossier.code,
+                                                             secret=submitted.lookup_secret),
                              metadata=stranger)
     assert error_info(limited.value)[0] == "RATE_LIMITED"
     delay = retry_delay(limited.value)
@@ -70,7 +72,8 @@ def test_a_result_not_ready_counts_no_wrong_secret(intake):
         assert error_info(not_ready.value)[0] == "RESULT_NOT_READY"
     for attempt in range(10):  # the whole budget of wrong secrets is still there
         with pytest.raises(grpc.RpcError) as wrong:
-            intake.LookupDossier(intake_pb2.LookupDossierRequest(code=submitted.dossier.code, secret=f"TYPO{attempt:04d}"),
+            intake.LookupDossier(intake_pb2.LookupDossierRequest(code=submitted.dossier.code,
+                                                                 secret=f"TYPO{attempt:04d}"),
                                  metadata=owner)
         assert error_info(wrong.value)[0] == "NO_MATCH"
 

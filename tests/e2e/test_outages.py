@@ -316,6 +316,22 @@ def assert_platform_works(channels) -> None:
     assert data.code and data.document_id
 
 
+def wrong_answers(during: dict, usual: dict, reasons) -> dict[str, str]:
+    """The answers given during an outage that break its rules (too slow; UNAVAILABLE without the
+    outage's reason, RetryInfo and "retry"; another error than with every server up), by path."""
+    wrong = {}
+    for path, answer in during.items():
+        if answer.seconds >= BOUND_SECONDS:
+            wrong[path] = f"{answer}: slower than {BOUND_SECONDS} s"
+        elif answer.code == grpc.StatusCode.UNAVAILABLE:
+            if answer.reason not in reasons or not answer.retry_info or "retry" not in answer.message:
+                wrong[path] = (f"{answer} ({answer.message!r}): wants a reason in {sorted(reasons)}, "
+                               "RetryInfo and 'retry'")
+        elif answer.code not in (grpc.StatusCode.OK, usual[path].code):
+            wrong[path] = f"{answer}; with every server up: {usual[path]}"
+    return wrong
+
+
 # -- the tests --------------------------------------------------------------------------------------
 def test_every_rpc_has_a_plausible_request():
     """A new RPC is called anyway (with an empty request); this says which ones deserve better."""
@@ -355,15 +371,7 @@ def test_every_rpc_answers_unavailable_or_as_usual_within_2_s_while_a_server_is_
     finally:
         stack.start(server)
 
-    wrong = {}
-    for path, answer in during.items():
-        if answer.seconds >= BOUND_SECONDS:
-            wrong[path] = f"{answer}: slower than {BOUND_SECONDS} s"
-        elif answer.code == grpc.StatusCode.UNAVAILABLE:
-            if answer.reason not in reasons or not answer.retry_info or "retry" not in answer.message:
-                wrong[path] = f"{answer} ({answer.message!r}): wants a reason in {sorted(reasons)}, RetryInfo and 'retry'"
-        elif answer.code not in (grpc.StatusCode.OK, usual[path].code):
-            wrong[path] = f"{answer}; with every server up: {usual[path]}"
+    wrong = wrong_answers(during, usual, reasons)
     assert wrong == {}, "\n".join(f"{p}: {w}" for p, w in wrong.items())
     unavailable = sorted(p.rsplit("/", 1)[1] for p, a in during.items() if a.code == grpc.StatusCode.UNAVAILABLE)
     if server == "ferretdb":  # every service's reads and writes need it

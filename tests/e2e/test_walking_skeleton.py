@@ -63,7 +63,10 @@ def test_grpcurl_lists_the_service_and_submits_through_reflection(platform):
                        "applicant": {"kind": "APPLICANT_KIND_PERSON", "full_name": "Phạm Quốc Bảo",
                                      "citizen_id": "001099012345"},
                        "receiving_unit_code": "000.20.31.H17",
-                       "documents": [{"name": n, "copy_kind": "COPY_KIND_ORIGINAL"} for n in ['Đơn đề nghị cấp giấy phép xây dựng', 'Giấy tờ chứng minh quyền sử dụng đất theo quy định của pháp luật về đất đai', 'Hai bộ bản vẽ thiết kế xây dựng (mặt bằng, mặt cắt, mặt đứng, móng, đấu nối hạ tầng)']]},
+                       "documents": [{"name": n, "copy_kind": "COPY_KIND_ORIGINAL"} for n in [
+                           "Đơn đề nghị cấp giấy phép xây dựng",
+                           "Giấy tờ chứng minh quyền sử dụng đất theo quy định của pháp luật về đất đai",
+                           "Hai bộ bản vẽ thiết kế xây dựng (mặt bằng, mặt cắt, mặt đứng, móng, đấu nối hạ tầng)"]]},
                       ensure_ascii=False)
     officer = token(agency="000.20.31.H17")
     done = subprocess.run([str(GRPCURL), "-plaintext", "-H", f"authorization: Bearer {officer}", "-d", body,

@@ -6,14 +6,14 @@ import eventlet
 
 eventlet.monkey_patch()
 
-import os  # noqa: E402
+import os  # noqa: E402 - every import after eventlet.monkey_patch(), which must come first
 
-from onestop.events.v1 import intake_events_pb2 as ev  # noqa: E402
-from onestop_chassis import events  # noqa: E402
-from onestop_chassis.config import ServiceSettings, load_settings  # noqa: E402
-from onestop_chassis.errors import PermanentError  # noqa: E402
-from onestop_chassis.logs import get_logger  # noqa: E402
-from onestop_chassis.worker import Observability, event_handler, run_worker  # noqa: E402
+from onestop.events.v1 import intake_events_pb2 as ev  # noqa: E402 - after monkey_patch()
+from onestop_chassis import events  # noqa: E402 - after monkey_patch()
+from onestop_chassis.config import ServiceSettings, load_settings  # noqa: E402 - after monkey_patch()
+from onestop_chassis.errors import PermanentError  # noqa: E402 - after monkey_patch()
+from onestop_chassis.logs import get_logger  # noqa: E402 - after monkey_patch()
+from onestop_chassis.worker import Observability, event_handler, run_worker  # noqa: E402 - after monkey_patch()
 
 SOURCE = os.environ["DLT_SOURCE"]
 log = get_logger("dlt")

@@ -7,6 +7,7 @@ process (tests/integration/dead_letter_worker.py) using onestop_chassis.worker.e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -84,18 +85,17 @@ class Worker:
                "WORKER_METRICS_PORT": str(self.metrics_port), "EVENT_MAX_ATTEMPTS": "3",
                "EVENT_RETRY_BASE_SECONDS": "0.2", "EVENT_RETRY_MAX_SECONDS": "0.5"}
         self.log = log
-        self.popen = subprocess.Popen([sys.executable, str(WORKER)], env=env, stdout=open(log, "w"),
-                                      stderr=subprocess.STDOUT)
+        with open(log, "w") as out:  # the child keeps its own descriptor
+            self.popen = subprocess.Popen([sys.executable, str(WORKER)], env=env, stdout=out,
+                                          stderr=subprocess.STDOUT)
         _wait(lambda: "worker started" in log.read_text() or self.popen.poll() is not None, 60, "the worker")
         assert self.popen.poll() is None, log.read_text()[-3000:]
 
     def lines(self) -> list[dict]:
         out = []
         for line in self.log.read_text().splitlines():
-            try:
+            with contextlib.suppress(ValueError):  # a line that is not a JSON log record
                 out.append(json.loads(line))
-            except ValueError:
-                pass
         return out
 
     def metric(self, handler: str, reason: str) -> float:
@@ -242,7 +242,7 @@ def test_workers_starting_together_upgrade_a_queue_once(local_stack, source):
     def start():
         try:
             dead_letters.declare(uri, name, exchange.name, "Ok")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - whatever a racing declare raises is collected, then asserted on
             errors.append(exc)
     threads = [threading.Thread(target=start) for _ in range(3)]
     for thread in threads:

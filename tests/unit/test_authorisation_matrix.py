@@ -407,20 +407,23 @@ def test_every_rpc_has_a_request():
     assert not missing, f"add a request aimed at the own agency for {missing}"
 
 
+def _serialise(message) -> bytes:
+    return message.SerializeToString()
+
+
 def _call(channel, method, request, metadata):
     path = f"/{method.containing_service.full_name}/{method.name}"
     kinds = (method.client_streaming, method.server_streaming)
-    ser = lambda m: m.SerializeToString()  # noqa: E731
     out = method.output_type._concrete_class.FromString
     try:
         if kinds == (False, False):
-            channel.unary_unary(path, ser, out)(request, metadata=metadata, timeout=20)
+            channel.unary_unary(path, _serialise, out)(request, metadata=metadata, timeout=20)
         elif kinds == (False, True):
-            list(channel.unary_stream(path, ser, out)(request, metadata=metadata, timeout=20))
+            list(channel.unary_stream(path, _serialise, out)(request, metadata=metadata, timeout=20))
         elif kinds == (True, False):
-            channel.stream_unary(path, ser, out)(iter(request), metadata=metadata, timeout=20)
+            channel.stream_unary(path, _serialise, out)(iter(request), metadata=metadata, timeout=20)
         else:
-            list(channel.stream_stream(path, ser, out)(iter(request), metadata=metadata, timeout=20))
+            list(channel.stream_stream(path, _serialise, out)(iter(request), metadata=metadata, timeout=20))
     except grpc.RpcError as err:
         reason = ""
         status = rpc_status.from_call(err)

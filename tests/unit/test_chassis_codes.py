@@ -49,3 +49,14 @@ def test_dossier_codes_accepted(value):
 ])
 def test_malformed_dossier_codes_rejected(value):
     assert not codes.is_dossier_code(value)
+
+
+def test_unit_of_a_dossier_code_is_its_receiving_unit():
+    assert codes.unit_of("000.00.21.H17-261123-0001") == "000.00.21.H17"
+    assert codes.unit_of("G22.39.01.ABC-270105-12345") == "G22.39.01.ABC"
+
+
+@pytest.mark.parametrize("value", ["", "000.00.21.H17", "000.00.21.h17-261123-0001"])
+def test_unit_of_refuses_what_is_not_a_dossier_code(value):
+    with pytest.raises(ValueError, match="not a dossier code"):
+        codes.unit_of(value)

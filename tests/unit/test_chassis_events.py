@@ -95,3 +95,11 @@ def test_routing_refuses_a_received_dossier_it_cannot_open_a_case_for(change):
     change(message)
     with pytest.raises(events.InvalidEvent):  # a PermanentError: straight to the dead-letter queue
         open_case_command(message)
+
+
+def test_header_of_an_event_and_of_a_message_that_is_not_one():
+    message = _received()
+    assert events.header_of(message) == message.header
+    assert events.header_of(message).event_id == message.header.event_id != ""
+    with pytest.raises(TypeError, match="not an event"):
+        events.header_of(common_pb2.UnitRef(code="000.00.21.H17"))

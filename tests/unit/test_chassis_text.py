@@ -83,7 +83,8 @@ def test_nfc_is_idempotent_and_changes_nothing_else():
 
 def test_graphemes_count_letters_as_read():
     assert len(graphemes(nfd("Nguyễn"))) == len(graphemes("Nguyễn")) == 6
-    assert graphemes("e\u0301\u0323") == [unicodedata.normalize("NFC", "e\u0323\u0301")]  # no precomposed letter: still one
+    # no precomposed letter: still one
+    assert graphemes("e\u0301\u0323") == [unicodedata.normalize("NFC", "e\u0323\u0301")]
 
 
 # -- codes as typed ----------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ def _dead(reason: str) -> float:
 def _fail(exc):
     try:
         raise exc
-    except Exception as caught:  # noqa: BLE001
+    except Exception as caught:  # noqa: BLE001 - turns any exception into the exc_info a handler sees
         return (type(caught), caught, caught.__traceback__)
 
 

@@ -343,7 +343,7 @@ def test_naming_the_own_unit_explicitly_is_the_same_request(intake):
 
 
 def test_same_request_id_with_other_content_is_refused(intake, dossiers):
-    first = intake.submit(_cmd(), OFFICER).dossier
+    intake.submit(_cmd(), OFFICER)
     with pytest.raises(AlreadyExists) as info:
         intake.submit(_cmd(request_content="something else"), OFFICER)
     assert info.value.reason == "REQUEST_ID_REUSED"

@@ -23,7 +23,8 @@ from onestop_chassis.services import BY_NAME
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
-KUSTOMIZE = pathlib.Path(os.environ.get("ONESTOP_CACHE", pathlib.Path.home() / ".cache" / "onestop")) / "bin" / "kustomize"
+CACHE = pathlib.Path(os.environ.get("ONESTOP_CACHE", pathlib.Path.home() / ".cache" / "onestop"))
+KUSTOMIZE = CACHE / "bin" / "kustomize"
 PLAIN, OTEL = "overlays/local", "overlays/local-otel"
 OTEL_VARIABLE, OTEL_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector:4318"
 NAME_LABEL, COMPONENT_LABEL = "app.kubernetes.io/name", "app.kubernetes.io/component"
@@ -148,7 +149,8 @@ def test_relay_runs_the_relay_script_with_the_worker_settings_and_is_probed_on_i
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"metrics": RELAY_METRICS_PORTS[service]}
     assert container["livenessProbe"]["httpGet"]["port"] in ("metrics", RELAY_METRICS_PORTS[service])
-    assert relay["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == str(RELAY_METRICS_PORTS[service])
+    annotations = relay["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(RELAY_METRICS_PORTS[service])
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -237,8 +239,8 @@ def test_one_dockerfile_builds_every_service():
 @pytest.mark.parametrize("service", SERVICES)
 def test_make_image_passes_the_ports_the_manifests_use(service):
     # `make image` exposes what services.py says; the manifests must use the same ports.
-    ports = subprocess.run([sys.executable, str(ROOT / "libs/chassis/src/onestop_chassis/services.py"), "ports", service],
-                           capture_output=True, text=True, check=True).stdout.split()
+    ports = subprocess.run([sys.executable, str(ROOT / "libs/chassis/src/onestop_chassis/services.py"), "ports",
+                            service], capture_output=True, text=True, check=True).stdout.split()
     assert [int(p) for p in ports] == [GRPC_PORTS[service], API_METRICS_PORTS[service], WORKER_METRICS_PORTS[service],
                                        *([RELAY_METRICS_PORTS[service]] if service in RELAYED else [])]
     makefile = (ROOT / "Makefile").read_text()
@@ -263,7 +265,8 @@ def mebibytes(quantity: str) -> float:
     return float(quantity) / 2**20
 
 
-@pytest.mark.parametrize(("kustomization", "mode"), [("base", "COMPLIANCE"), (PLAIN, "GOVERNANCE"), (OTEL, "GOVERNANCE")])
+@pytest.mark.parametrize(("kustomization", "mode"),
+                         [("base", "COMPLIANCE"), (PLAIN, "GOVERNANCE"), (OTEL, "GOVERNANCE")])
 def test_documents_settings_are_valid_and_production_retention_is_compliance(kustomization, mode):
     from onestop_chassis.config import load_settings
     from onestop_documents.config import DocumentsSettings

@@ -216,7 +216,8 @@ def test_uncommitted_pointer_waits_for_the_grace_then_is_dropped(aggregates, poi
 def test_pointer_whose_aggregate_lacks_the_event_is_not_published(aggregates, pointers, clock, service_name):
     """The aggregate exists but its write that would have carried the event failed."""
     _commit(aggregates, "a", "A-1")
-    lost = outbox.OutboxWriter(aggregates, clock=lambda: OCCURRED).stage("a", [_event("A-2", OCCURRED + dt.timedelta(milliseconds=5))])
+    lost = outbox.OutboxWriter(aggregates, clock=lambda: OCCURRED).stage(
+        "a", [_event("A-2", OCCURRED + dt.timedelta(milliseconds=5))])
     publish = RecordingPublish()
     relay = _relay(service_name, aggregates, publish, clock)
 

@@ -243,7 +243,7 @@ def test_a_rate_limited_page_says_when_to_retry_in_minutes():
 
 
 # --- replays are bound to their submitter ----------------------------------------------------------
-def test_another_citizen_with_the_same_request_id_and_content_gets_no_dossier(intake, dossiers):  # noqa: F811
+def test_another_citizen_with_the_same_request_id_and_content_gets_no_dossier(intake, dossiers):  # noqa: F811 - fixture
     """The issue's example: the second citizen got the first one's dossier, lookup secret included."""
     first_citizen = auth.Principal("citizen-1", frozenset({auth.CITIZEN}))
     second_citizen = auth.Principal("citizen-2", frozenset({auth.CITIZEN}))
@@ -258,7 +258,7 @@ def test_another_citizen_with_the_same_request_id_and_content_gets_no_dossier(in
     assert len(dossiers.stored) == 1
 
 
-def test_another_officer_of_the_same_desk_does_not_replay_a_colleagues_request(intake, dossiers):  # noqa: F811
+def test_another_officer_of_the_same_desk_does_not_replay_a_colleagues_request(intake, dossiers):  # noqa: F811 - fixture
     colleague = dataclasses.replace(OFFICER, subject="officer-2")
     intake.submit(_cmd(), OFFICER)
     with pytest.raises(AlreadyExists):

@@ -195,7 +195,8 @@ def test_each_message_of_a_stream_is_checked(channel):
     assert CALLS == ["UploadDocument"]
     CALLS.clear()
     with pytest.raises(grpc.RpcError) as caught:
-        stub.UploadDocument(iter([metadata, chunk, documents_pb2.UploadDocumentRequest(chunk=b"\0" * (1024 * 1024 + 1))]))
+        too_big = documents_pb2.UploadDocumentRequest(chunk=b"\0" * (1024 * 1024 + 1))
+        stub.UploadDocument(iter([metadata, chunk, too_big]))
     info, bad = _details(caught.value)
     assert (caught.value.code(), info.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "FIELD_TOO_LONG")
     assert bad.field_violations[0].field == "chunk"

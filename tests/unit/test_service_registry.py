@@ -52,7 +52,8 @@ def test_every_service_is_in_the_kustomize_base_with_the_pod_defaults(name):
     assert name in base["resources"], f"deploy/k8s/base/kustomization.yaml does not list {name}"
     assert f"ghcr.io/onestop-vn/onestop-{name}" in [i["name"] for i in base["images"]]
     own = yaml.safe_load((ROOT / "deploy/k8s/base" / name / "kustomization.yaml").read_text())
-    assert "../../components/pod-defaults" in own.get("components", []), f"{name} does not use the pod-defaults component"
+    assert "../../components/pod-defaults" in own.get("components", []), \
+        f"{name} does not use the pod-defaults component"
 
 
 def test_the_makefile_and_the_local_scripts_read_the_list(tmp_path):

@@ -18,6 +18,7 @@ inherits it; domain rules (formats, required fields) still run afterwards in the
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING, cast
 
 from google.protobuf import descriptor as pb_descriptor
 from google.protobuf.message import Message
@@ -25,6 +26,10 @@ from google.protobuf.message import Message
 from onestop.common.v1 import bounds_pb2
 
 from .errors import FieldViolation, InvalidArgument
+
+if TYPE_CHECKING:  # names of the protobuf type stubs only
+    from google.protobuf import descriptor_pb2
+    from google.protobuf.internal.extension_dict import _ExtensionFieldDescriptor
 
 DEFAULT_MAX_LENGTH = 1_000   # characters (code points) of a string field
 DEFAULT_MAX_BYTES = 65_536   # bytes of a bytes field
@@ -34,11 +39,9 @@ MAX_COLLECTED = 100          # violations collected per request; the rest are on
 _STRING = pb_descriptor.FieldDescriptor.TYPE_STRING
 _BYTES = pb_descriptor.FieldDescriptor.TYPE_BYTES
 _MESSAGE = (pb_descriptor.FieldDescriptor.TYPE_MESSAGE, pb_descriptor.FieldDescriptor.TYPE_GROUP)
-
-
-def _repeated(field: pb_descriptor.FieldDescriptor) -> bool:
-    flag = getattr(field, "is_repeated", None)  # newer protobuf; `label` is deprecated there
-    return flag if flag is not None else field.label == pb_descriptor.FieldDescriptor.LABEL_REPEATED
+# protoc's .pyi declares the two options as plain FieldDescriptors; they are int extensions of FieldOptions.
+_MAX_LENGTH = cast("_ExtensionFieldDescriptor[descriptor_pb2.FieldOptions, int]", bounds_pb2.max_length)
+_MAX_ITEMS = cast("_ExtensionFieldDescriptor[descriptor_pb2.FieldOptions, int]", bounds_pb2.max_items)
 
 
 @functools.cache
@@ -46,15 +49,15 @@ def limits(field: pb_descriptor.FieldDescriptor) -> tuple[int, int]:
     """(max_length, max_items) of a field: its declared bounds, else the defaults. max_length is
     0 for fields that are neither strings nor bytes, max_items 0 for singular fields."""
     options = field.GetOptions()
-    declared_length = options.Extensions[bounds_pb2.max_length]
-    declared_items = options.Extensions[bounds_pb2.max_items]
+    declared_length = options.Extensions[_MAX_LENGTH]
+    declared_items = options.Extensions[_MAX_ITEMS]
     if field.type == _STRING:
         length = declared_length or DEFAULT_MAX_LENGTH
     elif field.type == _BYTES:
         length = declared_length or DEFAULT_MAX_BYTES
     else:
         length = 0
-    items = (declared_items or DEFAULT_MAX_ITEMS) if _repeated(field) else 0
+    items = (declared_items or DEFAULT_MAX_ITEMS) if field.is_repeated else 0
     return length, items
 
 
@@ -89,8 +92,9 @@ def _walk(message: Message, prefix: str, found: _Found) -> None:
                 found.add(path, f"has more than {items} items ({len(value)} sent)", too_many=True)
                 continue  # the list is refused as a whole: its items are not read
             if field.type in _MESSAGE:
-                if field.message_type.GetOptions().map_entry:
-                    value = value.values() if field.message_type.fields_by_name["value"].type in _MESSAGE else ()
+                entry = field.message_type  # set for every message field
+                if entry is not None and entry.GetOptions().map_entry:
+                    value = value.values() if entry.fields_by_name["value"].type in _MESSAGE else ()
                 for i, item in enumerate(value):
                     _walk(item, f"{path}[{i}].", found)
             elif length:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
 
 
 def to_ms(value: dt.datetime) -> dt.datetime:
@@ -13,6 +14,14 @@ def to_ms(value: dt.datetime) -> dt.datetime:
 def utcnow() -> dt.datetime:
     """Now, to the millisecond."""
     return to_ms(dt.datetime.now(dt.UTC))
+
+
+@overload
+def as_utc(value: dt.datetime) -> dt.datetime: ...
+
+
+@overload
+def as_utc(value: dt.datetime | None) -> dt.datetime | None: ...
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:

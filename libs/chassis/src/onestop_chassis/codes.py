@@ -18,7 +18,7 @@ import re
 import unicodedata
 
 UNIT_CODE = re.compile(r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}")
-DOSSIER_CODE = re.compile(r"(?P<unit>[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3})-(?P<day>[0-9]{6})-(?P<seq>[0-9]{4,})")
+DOSSIER_CODE = re.compile(rf"(?P<unit>{UNIT_CODE.pattern})-(?P<day>[0-9]{{6}})-(?P<seq>[0-9]{{4,}})")
 
 
 # Dashes a word processor, a phone keyboard or a PDF copy puts where the code has "-".
@@ -40,6 +40,15 @@ def is_unit_code(value: str) -> bool:
 
 def is_dossier_code(value: str) -> bool:
     return bool(DOSSIER_CODE.fullmatch(value))
+
+
+def unit_of(dossier_code: str) -> str:
+    """'000.00.21.H17-261130-0003' → '000.00.21.H17', the receiving unit a dossier code names;
+    ValueError when `dossier_code` is not one (check with `is_dossier_code` first)."""
+    found = DOSSIER_CODE.fullmatch(dossier_code)
+    if found is None:
+        raise ValueError(f"not a dossier code: {dossier_code!r}")
+    return found["unit"]
 
 
 def dossier_code(unit_code: str, day: dt.date, sequence: int) -> str:

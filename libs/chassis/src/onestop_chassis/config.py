@@ -110,6 +110,16 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _defaults_and_production_rules(self):
+        self._fill_defaults()
+        self._check_ranges()
+        if self.onestop_env == "production":
+            self._check_production()
+        elif not (self.jwt_secret or self.jwt_public_key_file):
+            self.jwt_secret = LOCAL_JWT_SECRET
+        return self
+
+    def _fill_defaults(self) -> None:
+        """The service's ports (onestop_chassis.services) and database name, where not set."""
         name = self.service_name
         self.grpc_port = self.grpc_port or GRPC_PORTS.get(name, 50050)
         self.api_metrics_port = self.api_metrics_port or API_METRICS_PORTS.get(name, 9150)
@@ -117,6 +127,9 @@ class ServiceSettings(BaseSettings):
         self.relay_metrics_port = self.relay_metrics_port or RELAY_METRICS_PORTS.get(name, 9350)
         self.web_port = self.web_port or WEB_PORTS.get(name, 8050)
         self.mongodb_database = self.mongodb_database or f"onestop_{name}"
+
+    def _check_ranges(self) -> None:
+        """ValueError naming the first setting out of its range."""
         for port_name in ("grpc_port", "api_metrics_port", "worker_metrics_port", "relay_metrics_port"):
             if not 0 < getattr(self, port_name) < 65536:
                 raise ValueError(f"{port_name.upper()} must be a TCP port between 1 and 65535")
@@ -131,19 +144,18 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(f"{seconds.upper()} must be greater than 0")
         if self.mongodb_heartbeat_seconds < 0.5:
             raise ValueError("MONGODB_HEARTBEAT_SECONDS must be at least 0.5 (pymongo's minimum)")
-        if self.onestop_env == "production":
-            if not (self.jwt_secret or self.jwt_public_key_file):
-                raise ValueError("JWT_SECRET or JWT_PUBLIC_KEY_FILE is required when ONESTOP_ENV=production")
-            if self.jwt_secret and (self.jwt_secret == LOCAL_JWT_SECRET or len(self.jwt_secret) < 32):
-                raise ValueError("JWT_SECRET must be at least 32 characters and not the local default "
-                                 "when ONESTOP_ENV=production")
-            missing = [name.upper() for name in self.PRODUCTION_REQUIRED if name not in self.model_fields_set]
-            if missing:
-                raise ValueError(f"{', '.join(missing)} must be set when ONESTOP_ENV=production "
-                                 "(the local defaults point at 127.0.0.1 with demo credentials)")
-        elif not (self.jwt_secret or self.jwt_public_key_file):
-            self.jwt_secret = LOCAL_JWT_SECRET
-        return self
+
+    def _check_production(self) -> None:
+        """ValueError when a local default (JWT secret, database or broker URI) would reach production."""
+        if not (self.jwt_secret or self.jwt_public_key_file):
+            raise ValueError("JWT_SECRET or JWT_PUBLIC_KEY_FILE is required when ONESTOP_ENV=production")
+        if self.jwt_secret and (self.jwt_secret == LOCAL_JWT_SECRET or len(self.jwt_secret) < 32):
+            raise ValueError("JWT_SECRET must be at least 32 characters and not the local default "
+                             "when ONESTOP_ENV=production")
+        missing = [name.upper() for name in self.PRODUCTION_REQUIRED if name not in self.model_fields_set]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} must be set when ONESTOP_ENV=production "
+                             "(the local defaults point at 127.0.0.1 with demo credentials)")
 
 
     @property

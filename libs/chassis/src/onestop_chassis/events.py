@@ -36,6 +36,15 @@ def event_type(message: Message | type[Message]) -> str:
     return message.DESCRIPTOR.name
 
 
+def header_of(message: Message) -> _events.EventHeader:
+    """The `EventHeader header = 1` every `onestop.events.v1` message starts with; TypeError for a
+    message type that has none (not an event)."""
+    header = getattr(message, "header", None)
+    if not isinstance(header, _events.EventHeader):
+        raise TypeError(f"{message.DESCRIPTOR.full_name} is not an event: it has no EventHeader header")
+    return header
+
+
 def to_payload(message: Message) -> dict:
     return json_format.MessageToDict(message)
 
@@ -48,8 +57,9 @@ def from_payload(payload: dict, cls: type[M]) -> M:
         message = json_format.ParseDict(payload, cls(), ignore_unknown_fields=True)
     except (json_format.ParseError, TypeError, AttributeError) as exc:
         raise InvalidEvent(f"payload is not a valid {cls.DESCRIPTOR.full_name}: {exc}") from None
-    if not message.header.event_id:
+    event_id = header_of(message).event_id
+    if not event_id:
         raise InvalidEvent(f"{cls.DESCRIPTOR.full_name} payload has no header.eventId")
-    if len(message.header.event_id) > MAX_EVENT_ID_LENGTH:  # ids are UUIDs; consumers store them
+    if len(event_id) > MAX_EVENT_ID_LENGTH:  # ids are UUIDs; consumers store them
         raise InvalidEvent(f"{cls.DESCRIPTOR.full_name} header.eventId is longer than {MAX_EVENT_ID_LENGTH} characters")
     return nfc_message(message)  # events are a boundary too: consumers see NFC text only

@@ -24,7 +24,9 @@ probe, and SERVING again once it does; the name `liveness` stays SERVING (livene
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent import futures
+from typing import Any
 
 import grpc
 from google.protobuf import descriptor as pb_descriptor
@@ -45,6 +47,8 @@ log = get_logger("onestop.grpc")
 # even when a dependency is down ("" and the API services then say NOT_SERVING: readiness).
 LIVENESS = "liveness"
 _INFRASTRUCTURE = ("/grpc.health.v1.", "/grpc.reflection.")
+# A generated `add_<Service>Servicer_to_server(servicer, server)`.
+AddToServer = Callable[[Any, grpc.Server], None]
 
 
 class _Malformed:
@@ -64,6 +68,11 @@ def _tolerant(deserializer):
         except Exception as exc:  # protobuf raises DecodeError, but be safe with any parser
             return _Malformed(exc)
     return deserialize
+
+
+def _checked_stream(requests):
+    """Each request of a client stream through `_checked`, as the servicer reads it."""
+    return (_checked(r) for r in requests)
 
 
 def _checked(request):
@@ -107,14 +116,13 @@ class ChassisInterceptor(grpc.ServerInterceptor):
             return handler._replace(
                 request_deserializer=_tolerant(handler.request_deserializer),
                 unary_stream=self._streaming(handler.unary_stream, method, short, policy, _checked))
-        checked_stream = lambda it: (_checked(r) for r in it)  # noqa: E731
         if handler.stream_unary:
             return handler._replace(
                 request_deserializer=_tolerant(handler.request_deserializer),
-                stream_unary=self._unary(handler.stream_unary, method, short, policy, checked_stream))
+                stream_unary=self._unary(handler.stream_unary, method, short, policy, _checked_stream))
         return handler._replace(
             request_deserializer=_tolerant(handler.request_deserializer),
-            stream_stream=self._streaming(handler.stream_stream, method, short, policy, checked_stream))
+            stream_stream=self._streaming(handler.stream_stream, method, short, policy, _checked_stream))
 
     # -- the per-call steps, shared by all four kinds of method ------------------------------
     def _begin(self, context, method: str):
@@ -212,7 +220,7 @@ class GrpcServer:
     def __init__(self, settings, verifier: TokenVerifier | None = None):
         self._settings = settings
         self._verifier = verifier or TokenVerifier.from_settings(settings)
-        self._services: list[tuple[object, object, pb_descriptor.ServiceDescriptor]] = []
+        self._services: list[tuple[AddToServer, object, pb_descriptor.ServiceDescriptor]] = []
         self._policies: dict[str, Policy] = {}
         self._server: grpc.Server | None = None
         self._health = health.HealthServicer()
@@ -225,7 +233,8 @@ class GrpcServer:
         the health service reports NOT_SERVING. `probe` must give up within about a second."""
         self._probes[name] = probe
 
-    def add_servicer(self, add_to_server, servicer, service_descriptor: pb_descriptor.ServiceDescriptor) -> None:
+    def add_servicer(self, add_to_server: AddToServer, servicer,
+                     service_descriptor: pb_descriptor.ServiceDescriptor) -> None:
         generated_bases = [b for b in type(servicer).__mro__[1:] if b.__name__.endswith("Servicer")]
         for method in service_descriptor.methods:
             implementation = getattr(type(servicer), method.name, None)

@@ -3,16 +3,26 @@
 Plain Python, safe for domain code (no grpc or protobuf): the proto enum
 onestop.common.v1.IdentityDocumentType has the same numbers as `DocumentType`.
 
-| type | number | source |
-|---|---|---|
-| 1 personal identification number (số định danh cá nhân) | 12 digits | Luật Căn cước 2023 |
-| 2 identity card (thẻ căn cước, from 1/7/2024) | 12 digits: the personal identification number | Luật Căn cước 2023 |
-| 3 citizen identity card (căn cước công dân) | 12 digits: the personal identification number | Luật Căn cước công dân 2014; valid until it expires (Luật Căn cước 2023 art. 46) |
-| 4 people's identity card (chứng minh nhân dân) | 9 digits, or 12 from 2012 | Nghị định 05/1999/NĐ-CP; its use ended 31/12/2024 (Luật Căn cước 2023 art. 46), still quoted on older papers |
-| 5 passport (hộ chiếu) | Vietnamese: 1 letter + 7 digits (C1234567); other states: 5 to 9 letters or digits | Luật Xuất cảnh, nhập cảnh của công dân Việt Nam 2019; ICAO Doc 9303 (the document number field holds 9 characters) |
-| 6 identity certificate (giấy chứng nhận căn cước) | 12 digits: the personal identification number | Luật Căn cước 2023 art. 30 (people of Vietnamese origin whose nationality is undetermined) |
-| 7 permanent residence card (thẻ thường trú), 8 temporary residence card (thẻ tạm trú) | 5 to 15 letters or digits | Luật Nhập cảnh, xuất cảnh, quá cảnh, cư trú của người nước ngoài tại Việt Nam 2014 (amended 2019, 2023): no public number format, so only the shape is checked |
-| 9 birth certificate (giấy khai sinh), for children | the child's 12-digit personal identification number, or the register number as printed (125/2020): up to 30 letters, digits, '/', '.', '-' with at least one digit | Luật Hộ tịch 2014 |
+Each type, its number, and the source of the rule:
+
+1. personal identification number (số định danh cá nhân): 12 digits. Luật Căn cước 2023.
+2. identity card (thẻ căn cước, from 1/7/2024): 12 digits, the personal identification number.
+   Luật Căn cước 2023.
+3. citizen identity card (căn cước công dân): 12 digits, the personal identification number.
+   Luật Căn cước công dân 2014; valid until it expires (Luật Căn cước 2023 art. 46).
+4. people's identity card (chứng minh nhân dân): 9 digits, or 12 from 2012. Nghị định
+   05/1999/NĐ-CP; its use ended 31/12/2024 (Luật Căn cước 2023 art. 46), still quoted on older papers.
+5. passport (hộ chiếu): Vietnamese, 1 letter + 7 digits (C1234567); other states, 5 to 9 letters or
+   digits. Luật Xuất cảnh, nhập cảnh của công dân Việt Nam 2019; ICAO Doc 9303 (the document number
+   field holds 9 characters).
+6. identity certificate (giấy chứng nhận căn cước): 12 digits, the personal identification number.
+   Luật Căn cước 2023 art. 30 (people of Vietnamese origin whose nationality is undetermined).
+7. permanent residence card (thẻ thường trú), 8. temporary residence card (thẻ tạm trú): 5 to 15
+   letters or digits. Luật Nhập cảnh, xuất cảnh, quá cảnh, cư trú của người nước ngoài tại Việt Nam
+   2014 (amended 2019, 2023): no public number format, so only the shape is checked.
+9. birth certificate (giấy khai sinh), for children: the child's 12-digit personal identification
+   number, or the register number as printed (125/2020): up to 30 letters, digits, '/', '.', '-'
+   with at least one digit. Luật Hộ tịch 2014.
 
 Numbers are normalised before they are checked and stored: white space removed, letters upper
 case ("c 123 4567" → "C1234567"), so any later search by number compares normalised numbers.
@@ -128,7 +138,7 @@ def country_code(value: str) -> str | None:
         return _ICAO_CODES[code][0]
     if not re.fullmatch(r"[A-Z]{2,3}", code):
         return None
-    found = pycountry.countries.get(**{"alpha_2" if len(code) == 2 else "alpha_3": code})
+    found = pycountry.countries.get(alpha_2=code) if len(code) == 2 else pycountry.countries.get(alpha_3=code)
     return found.alpha_3 if found else None
 
 
@@ -157,34 +167,44 @@ def check(document: IdentityDocument, field: str, violations: Violations) -> Ide
         names = ", ".join(f"{int(t)} ({TYPE_NAMES_VI[t]})" for t in DocumentType)
         violations.add(f"{field}.type", f"must be one of {names}")
         return None
-    country = ""
+    country: str | None = ""
     if document.issuing_country.strip():
         country = country_code(document.issuing_country)
         if country is None:
             violations.add(f"{field}.issuing_country",
                            f"{document.issuing_country.strip()!r} is not an ISO 3166-1 country code such as VNM or FR")
     if kind == DocumentType.PASSPORT:
-        if not document.issuing_country.strip():
-            violations.add(f"{field}.issuing_country",
-                           "is required for a passport: the issuing state, ISO 3166-1 alpha-3 (VNM, FRA) or alpha-2")
-        elif not number:
-            violations.add(f"{field}.number", "is required: the number printed in the passport")
-        elif country == VIETNAM and not _VIETNAMESE_PASSPORT.fullmatch(number):
-            violations.add(f"{field}.number", "a Vietnamese passport number is 1 letter and 7 digits, e.g. C1234567")
-        elif country and not _ICAO_PASSPORT.fullmatch(number):
-            violations.add(f"{field}.number", "must be the passport's number: 5 to 9 letters or digits (ICAO 9303)")
+        _check_passport(document, number, country, field, violations)
     else:
-        if country and country != VIETNAM:
-            violations.add(f"{field}.issuing_country",
-                           f"a {TYPE_NAMES_VI[kind]} is issued in Vietnam: leave issuing_country empty")
-        pattern, rule = _RULES[kind]
-        if not number:
-            violations.add(f"{field}.number", f"is required: it {rule}")
-        elif len(number) > MAX_NUMBER_LENGTH or not pattern.fullmatch(number):
-            violations.add(f"{field}.number", rule)
-    if len(violations.items) > before:
+        _check_vietnamese_paper(kind, number, country, field, violations)
+    if len(violations.items) > before or country is None:
         return None
     return IdentityDocument(kind, number, country if kind == DocumentType.PASSPORT else "")
+
+
+def _check_passport(document: IdentityDocument, number: str, country: str | None, field: str,
+                    violations: Violations) -> None:
+    if not document.issuing_country.strip():
+        violations.add(f"{field}.issuing_country",
+                       "is required for a passport: the issuing state, ISO 3166-1 alpha-3 (VNM, FRA) or alpha-2")
+    elif not number:
+        violations.add(f"{field}.number", "is required: the number printed in the passport")
+    elif country == VIETNAM and not _VIETNAMESE_PASSPORT.fullmatch(number):
+        violations.add(f"{field}.number", "a Vietnamese passport number is 1 letter and 7 digits, e.g. C1234567")
+    elif country and not _ICAO_PASSPORT.fullmatch(number):
+        violations.add(f"{field}.number", "must be the passport's number: 5 to 9 letters or digits (ICAO 9303)")
+
+
+def _check_vietnamese_paper(kind: DocumentType, number: str, country: str | None, field: str,
+                            violations: Violations) -> None:
+    if country and country != VIETNAM:
+        violations.add(f"{field}.issuing_country",
+                       f"a {TYPE_NAMES_VI[kind]} is issued in Vietnam: leave issuing_country empty")
+    pattern, rule = _RULES[kind]
+    if not number:
+        violations.add(f"{field}.number", f"is required: it {rule}")
+    elif len(number) > MAX_NUMBER_LENGTH or not pattern.fullmatch(number):
+        violations.add(f"{field}.number", rule)
 
 
 def parts_vi(document: IdentityDocument) -> tuple[str, str, str]:

@@ -56,7 +56,7 @@ def configure_logging(service: str, process: str, level: str = "INFO", stream: T
         event_dict.setdefault("process", process)
         return event_dict
 
-    shared = [
+    shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

@@ -10,6 +10,7 @@ and write it with `$set` only where it differs.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import unicodedata
 from collections.abc import Callable
@@ -32,10 +33,8 @@ def run_once(db, name: str, migrate: Callable[[], dict]) -> dict | None:
     if markers.find_one({"_id": name}) is not None:
         return None
     report = migrate()
-    try:
+    with contextlib.suppress(DuplicateKeyError):  # a replica that started at the same time finished it too
         markers.insert_one({"_id": name, "at": dt.datetime.now(dt.UTC), "report": report})
-    except DuplicateKeyError:
-        pass  # a replica that started at the same time finished it too
     log.info("migration done", migration=name, **{k: v for k, v in report.items() if isinstance(v, int)})
     return report
 
@@ -51,8 +50,8 @@ def nfc_value(value: Any) -> tuple[Any, bool]:
         items = [nfc_value(v) for v in value]
         return [v for v, _ in items], any(c for _, c in items)
     if isinstance(value, dict):
-        items = {k: nfc_value(v) for k, v in value.items()}
-        return {k: v for k, (v, _) in items.items()}, any(c for _, c in items.values())
+        fields = {k: nfc_value(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in fields.items()}, any(c for _, c in fields.values())
     return value, False
 
 

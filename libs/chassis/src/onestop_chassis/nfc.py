@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from typing import TypeVar
 
 from google.protobuf import descriptor as _descriptor
 from google.protobuf.message import Message
@@ -16,12 +17,14 @@ from google.protobuf.message import Message
 _STRING = _descriptor.FieldDescriptor.TYPE_STRING
 _MESSAGE = _descriptor.FieldDescriptor.TYPE_MESSAGE
 
+M = TypeVar("M", bound=Message)
+
 
 def _norm(s: str) -> str:
     return s if unicodedata.is_normalized("NFC", s) else unicodedata.normalize("NFC", s)
 
 
-def nfc_message(message: Message) -> Message:
+def nfc_message(message: M) -> M:
     """Rewrites, in place, every string field of `message` to NFC: nested messages, repeated fields
     and map keys and values included. Returns `message`.
 
@@ -64,18 +67,13 @@ def _nfc_map(mapping, string_keys: bool, values: str) -> None:
             del mapping[key]
 
 
-def _repeated(field) -> bool:
-    flag = getattr(field, "is_repeated", None)  # protobuf ≥ 6; `label` is the older spelling
-    return flag if isinstance(flag, bool) else field.label == _descriptor.FieldDescriptor.LABEL_REPEATED
-
-
 @functools.cache
 def _plan(descriptor) -> tuple:
     """(field name, kind) for each field of this message type that can hold a string."""
-    plan = []
+    plan: list[tuple[str, str | tuple[str, bool, str]]] = []
     for field in descriptor.fields:
         if field.type == _STRING:
-            plan.append((field.name, "strs" if _repeated(field) else "str"))
+            plan.append((field.name, "strs" if field.is_repeated else "str"))
         elif field.type == _MESSAGE and field.message_type.GetOptions().map_entry:
             key, value = field.message_type.fields_by_name["key"], field.message_type.fields_by_name["value"]
             value_kind = ("msg" if value.type == _MESSAGE and _has_text(value.message_type)
@@ -83,7 +81,7 @@ def _plan(descriptor) -> tuple:
             if key.type == _STRING or value_kind:
                 plan.append((field.name, ("map", key.type == _STRING, value_kind)))
         elif field.type == _MESSAGE and _has_text(field.message_type):
-            plan.append((field.name, "msgs" if _repeated(field) else "msg"))
+            plan.append((field.name, "msgs" if field.is_repeated else "msg"))
     return tuple(plan)
 
 

@@ -42,7 +42,7 @@ OUTBOX = "outbox"  # the aggregate's array of its events (its event history)
 
 def outbox_entry(message: Message, order: int = 0) -> dict:
     """The stored form of one event: payload as proto3 JSON plus the trace context of the write."""
-    header = message.header
+    header = events.header_of(message)
     return {
         "event_id": header.event_id,
         "event_type": events.event_type(message),
@@ -131,9 +131,9 @@ class OutboxRelay:
         def relay(item) -> tuple[int, list]:
             return self._relay_aggregate(item[0], item[1], now, broker_failed)
 
-        parallel = self._pool is not None and len(by_aggregate) > 1
+        mapper = self._pool.map if self._pool is not None and len(by_aggregate) > 1 else map
         published, done = 0, []
-        for count, ids in (self._pool.map if parallel else map)(relay, by_aggregate.items()):
+        for count, ids in mapper(relay, by_aggregate.items()):
             published += count
             done += ids
         if done:

@@ -37,7 +37,8 @@ _D_LOOKALIKES = str.maketrans({"\u00d0": "\u0110", "\u0189": "\u0110", "\u00f0":
 _D_STROKE = re.compile(r"([Dd])[\u0335\u0336]")
 # Dashes and quotes that word processors and PDF copies substitute for the ASCII ones.
 _PUNCTUATION = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"}
-                             | {c: "'" for c in "\u2018\u2019\u201a\u2032"} | {c: '"' for c in "\u201c\u201d\u201e\u2033"})
+                             | {c: "'" for c in "\u2018\u2019\u201a\u2032"}
+                             | {c: '"' for c in "\u201c\u201d\u201e\u2033"})
 
 
 def _tone_on_second(m: re.Match) -> str:

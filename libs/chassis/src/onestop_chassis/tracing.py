@@ -9,7 +9,7 @@ deadlocks inside the eventlet-patched worker (see docs/design.md).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -39,9 +39,9 @@ def tracer() -> trace.Tracer:
     return trace.get_tracer("onestop")
 
 
-def inject(carrier: MutableMapping[str, str] | None = None) -> dict[str, str]:
+def inject(carrier: dict[str, str] | None = None) -> dict[str, str]:
     """Returns (or fills) a header dict with the current trace context."""
-    headers: dict[str, str] = {} if carrier is None else carrier  # type: ignore[assignment]
+    headers = {} if carrier is None else carrier
     propagate.inject(headers)
     return headers
 

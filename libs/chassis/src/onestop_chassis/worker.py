@@ -131,9 +131,9 @@ class ReliableEventHandler(EventHandler):
         if message.channel.connection:  # else the broker has taken the message back already
             message.reject(requeue=False)
         metrics.DEAD_LETTERS.labels(self.container.service_name, self.method_name, reason).inc()
-        log.error("event dead-lettered", queue=self.queue.name, dead_letter_queue=dead_letters.dead_queue(self.queue.name),
-                  reason=reason, attempts=attempts, message_id=message.properties.get("message_id"),
-                  error=error[:1000])
+        log.error("event dead-lettered", queue=self.queue.name,
+                  dead_letter_queue=dead_letters.dead_queue(self.queue.name), reason=reason, attempts=attempts,
+                  message_id=message.properties.get("message_id"), error=error[:1000])
 
     def _undecodable(self, message, exc) -> None:
         """kombu calls this from the consumer for a body it cannot decode (not JSON, wrong type)."""
@@ -170,7 +170,8 @@ class ReliableEventHandler(EventHandler):
                     # A server that is down (database, object store, broker) is no fault of the
                     # message: it waits OUTAGE_PAUSE_SECONDS and more, as long as the outage lasts,
                     # and the attempt is not counted, so an outage never dead-letters an event.
-                    delay = max(OUTAGE_PAUSE_SECONDS, dead_letters.retry_delay(attempts, self._retry_base, self._retry_cap))
+                    delay = max(OUTAGE_PAUSE_SECONDS,
+                                dead_letters.retry_delay(attempts, self._retry_base, self._retry_cap))
                     self._retry_later(message, attempts - 1, delay)
                 else:
                     self._retry_later(message, attempts)

@@ -3,6 +3,7 @@ agencies' documents services."""
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import hashlib
 import uuid
@@ -361,7 +362,8 @@ class DocumentsService:
         self._documents.save(document)
         return document
 
-    def apply_retention(self, dossier_code: str, agency_code: str, actor: auth.Principal) -> list[Document]:
+    # `builtins.list` below: in this class `list` is the method above.
+    def apply_retention(self, dossier_code: str, agency_code: str, actor: auth.Principal) -> builtins.list[Document]:
         agency = _agency(agency_code, actor, "apply retention")
         documents = self._documents.for_dossier(agency, _dossier(dossier_code))
         retention = domain.Retention(self._policy.retention_mode,
@@ -396,7 +398,7 @@ class DocumentsService:
         return document
 
     def transfer(self, dossier_code: str, source_agency: str, target_agency: str,
-                 actor: auth.Principal) -> tuple[list[PeerReceipt], int]:
+                 actor: auth.Principal) -> tuple[builtins.list[PeerReceipt], int]:
         source = _agency(source_agency, actor, "transfer documents")
         target_agency = codes.normalise_code(target_agency)
         if not codes.is_unit_code(target_agency) or target_agency == source:

@@ -35,7 +35,7 @@ class RoutingService:
         if not actor.has_any({auth.SERVICE}):
             # The code names its receiving unit: refuse other agencies before saying whether it exists,
             # so sequential codes cannot be probed.
-            actor.require_agency(codes.DOSSIER_CODE.fullmatch(dossier_code)["unit"], action="read this case")
+            actor.require_agency(codes.unit_of(dossier_code), action="read this case")
         case = self._cases.get(dossier_code)
         if case is None:
             raise NotFound("CASE_NOT_FOUND", f"no case is open for dossier {dossier_code} (yet)",
