@@ -38,12 +38,13 @@ from dataclasses import dataclass
 import grpc
 from minio import Minio
 from minio.deleteobjects import DeleteObject
-from stack import AMQP_DOCUMENTS_TEST_URI, ROOT, LocalPlatform, free_port, port_open
 
 from onestop.documents.v1 import documents_pb2 as pb
 from onestop.documents.v1 import documents_pb2_grpc
 from onestop_chassis.auth import mint_token
 from onestop_chassis.config import LOCAL_JWT_SECRET
+
+from stack import AMQP_DOCUMENTS_TEST_URI, ROOT, LocalPlatform, free_port, port_open
 
 MiB = 1024 * 1024
 AGENCY = "000.00.21.H17"

@@ -41,13 +41,14 @@ from concurrent.futures import ThreadPoolExecutor
 import bson
 import grpc
 import pymongo
-from stack import ROOT, LocalPlatform, free_port, port_open
 
 from bench.stats import at_quantile
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc
 from onestop_chassis.auth import mint_token
 from onestop_chassis.config import LOCAL_JWT_SECRET
+
+from stack import ROOT, LocalPlatform, free_port, port_open
 
 GHZ = pathlib.Path.home() / ".cache/onestop/bin/ghz"
 FERRETDB = pathlib.Path.home() / ".cache/onestop/bin/ferretdb"

@@ -16,13 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 from kombu import Connection, Exchange, Queue
-from stack import AMQP_TEST_URI, MONGODB_URI, LocalPlatform
 
 from bench.stats import at_quantile
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc
 from onestop_chassis.auth import mint_token
 from onestop_chassis.config import LOCAL_JWT_SECRET
+
+from stack import AMQP_TEST_URI, MONGODB_URI, LocalPlatform
 
 SEQUENTIAL = 200
 BURST = 300

@@ -38,7 +38,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pymongo
-from stack import LocalPlatform, free_port
 
 from bench.intake import _cpu_seconds, _machine_busy_seconds, _own_ferretdb, _rabbitmqctl
 from bench.outbox import raw_broker_latency
@@ -47,6 +46,8 @@ from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc
 from onestop_chassis.auth import mint_token
 from onestop_chassis.config import LOCAL_JWT_SECRET
+
+from stack import LocalPlatform, free_port
 
 MINIO = pathlib.Path.home() / ".cache/onestop/bin/minio"
 AGENCY = "000.00.21.H17"

@@ -17,10 +17,10 @@ from onestop.intake.v1 import intake_pb2_grpc
 from onestop.routing.v1 import routing_pb2_grpc
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-from stack import MONGODB_URI, LocalPlatform  # noqa: E402 - found through sys.path above
-
 from onestop_chassis.auth import mint_token  # noqa: E402 - isort keeps first-party after `stack`
 from onestop_chassis.config import LOCAL_JWT_SECRET  # noqa: E402 - as above
+
+from stack import MONGODB_URI, LocalPlatform  # noqa: E402 - found through sys.path above
 
 UNIT = "000.00.21.H17"
 # Every secret the platforms handed out or the tests used (lookup secrets, bearer tokens): no log

@@ -9,11 +9,12 @@ import subprocess
 import grpc
 import pytest
 from conftest import bearer, token
-from support import error_info, submit_request
 
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2
 from onestop.routing.v1 import routing_pb2
+
+from support import error_info, submit_request
 
 GRPCURL = pathlib.Path.home() / ".cache/onestop/bin/grpcurl"
 

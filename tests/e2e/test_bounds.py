@@ -8,11 +8,12 @@ import grpc
 import pytest
 import yaml
 from conftest import bearer, token
-from support import error_info, submit_request
 
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2
 from onestop.routing.v1 import routing_pb2
+
+from support import error_info, submit_request
 
 
 def _refused(call, *args, **kwargs) -> grpc.RpcError:

@@ -6,10 +6,11 @@ import grpc
 import pytest
 import yaml
 from conftest import bearer, token
-from support import error_info, submit_request
 
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2
+
+from support import error_info, submit_request
 
 COMMUNE = "000.20.31.H17"
 ADMIN = bearer(token(roles=("agency_admin",), agency=COMMUNE, subject="admin-xa"))

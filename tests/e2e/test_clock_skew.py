@@ -8,11 +8,12 @@ import time
 import grpc
 import pytest
 from conftest import UNIT
-from support import error_info
 
 from onestop.intake.v1 import intake_pb2 as pb
 from onestop_chassis.auth import mint_token
 from onestop_chassis.config import LOCAL_JWT_SECRET
+
+from support import error_info
 
 
 def _ahead(seconds: float) -> tuple:

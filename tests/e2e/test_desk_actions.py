@@ -5,10 +5,11 @@ from __future__ import annotations
 import grpc
 import pytest
 from conftest import bearer, token
-from support import error_info, submit_request, wait_for_case
 
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2
+
+from support import error_info, submit_request, wait_for_case
 
 
 def _refused(call, request, metadata=None) -> grpc.RpcError:

@@ -28,11 +28,12 @@ from conftest import bearer, token
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from minio import Minio
 from minio.error import S3Error
-from stack import AMQP_DOCUMENTS_TEST_URI, MONGODB_URI, LocalPlatform, free_port
-from support import error_info
 
 from onestop.documents.v1 import documents_pb2 as pb
 from onestop.documents.v1 import documents_pb2_grpc
+
+from stack import AMQP_DOCUMENTS_TEST_URI, MONGODB_URI, LocalPlatform, free_port
+from support import error_info
 
 A_UNIT = "000.00.21.H17"
 B_UNIT = "000.00.11.H17"

@@ -13,10 +13,11 @@ import grpc
 import pypdf
 import pytest
 from conftest import bearer
-from support import error_info, submit_request, wait_for_case
 
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2 as pb
+
+from support import error_info, submit_request, wait_for_case
 
 PASSPORT = common_pb2.IDENTITY_DOCUMENT_TYPE_PASSPORT
 

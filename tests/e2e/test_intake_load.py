@@ -15,6 +15,7 @@ import time
 
 import grpc
 from conftest import UNIT, bearer
+
 from support import error_info, submit_request
 
 CALLS = 1000

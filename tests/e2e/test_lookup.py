@@ -5,10 +5,11 @@ from __future__ import annotations
 import grpc
 import pytest
 from conftest import bearer, token
-from support import error_info, retry_delay, submit_request
 
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2
+
+from support import error_info, retry_delay, submit_request
 
 
 def test_lookup_with_the_receipt_secret_shows_the_status_in_vietnamese(intake):

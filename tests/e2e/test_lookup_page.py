@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 from conftest import bearer
+
 from support import submit_request
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

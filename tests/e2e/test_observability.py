@@ -10,6 +10,7 @@ import urllib.request
 import grpc
 import pytest
 from conftest import bearer
+
 from support import submit_request, wait_for_case
 
 

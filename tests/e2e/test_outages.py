@@ -35,13 +35,14 @@ from google.protobuf import message_factory
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
-from stack import PrivateStack
-from support import submit_request
 
 from onestop.common.v1 import common_pb2
 from onestop.documents.v1 import documents_pb2 as dpb
 from onestop.intake.v1 import intake_pb2, queue_pb2
 from onestop.routing.v1 import routing_pb2
+
+from stack import PrivateStack
+from support import submit_request
 
 BOUND_SECONDS = 2.0       # the issue's acceptance bound, per call
 CALLER_DEADLINE = 15.0    # the callers' deadline in the issue: answers must come long before it

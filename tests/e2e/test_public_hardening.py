@@ -12,9 +12,10 @@ import urllib.request
 import grpc
 import pytest
 from conftest import bearer
-from support import error_info, retry_delay, submit_request
 
 from onestop.intake.v1 import queue_pb2, queue_pb2_grpc
+
+from support import error_info, retry_delay, submit_request
 
 UNIT = "000.00.21.H17"
 HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import grpc
 import pytest
 from conftest import bearer, token
-from support import error_info
 
 from onestop.intake.v1 import queue_pb2, queue_pb2_grpc
+
+from support import error_info
 
 UNIT = "000.00.21.H17"
 

@@ -7,6 +7,7 @@ import subprocess
 import time
 
 from conftest import bearer
+
 from stack import ROOT, port_open
 from support import submit_request, wait_for_case
 

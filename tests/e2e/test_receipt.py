@@ -11,10 +11,11 @@ import pypdfium2
 import pytest
 import zxingcpp
 from conftest import bearer, token
-from support import error_info, submit_request
 
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2
+
+from support import error_info, submit_request
 
 
 def test_the_receipt_pdf_names_the_applicant_and_its_codes_decode(intake, platform):

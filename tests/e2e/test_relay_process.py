@@ -13,13 +13,14 @@ import urllib.request
 
 import pytest
 from conftest import UNIT, Platform, bearer, running
-from stack import AMQP_RELAY_TEST_URI
-from support import submit_request, wait_for_case
 
 from onestop.documents.v1 import documents_pb2 as dpb
 from onestop.documents.v1 import documents_pb2_grpc
 from onestop.intake.v1 import intake_pb2_grpc
 from onestop.routing.v1 import routing_pb2_grpc
+
+from stack import AMQP_RELAY_TEST_URI
+from support import submit_request, wait_for_case
 
 DOSSIERS = 5
 

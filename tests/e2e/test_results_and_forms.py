@@ -17,14 +17,15 @@ import uuid
 import grpc
 import pytest
 from conftest import UNIT, Platform, bearer, running, token
-from stack import AMQP_FORMS_TEST_URI
-from support import error_info, submit_request
 
 from onestop.common.v1 import common_pb2
 from onestop.documents.v1 import documents_pb2 as dpb
 from onestop.documents.v1 import documents_pb2_grpc
 from onestop.intake.v1 import intake_pb2 as pb
 from onestop.intake.v1 import intake_pb2_grpc
+
+from stack import AMQP_FORMS_TEST_URI
+from support import error_info, submit_request
 
 DISTRICT_DESK = "000.40.21.H17"
 DISTRICT_OFFICES = ["000.41.40.H17", "000.42.40.H17", "000.43.40.H17", "000.44.40.H17", "000.45.40.H17"]

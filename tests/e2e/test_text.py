@@ -8,9 +8,10 @@ import urllib.parse
 import urllib.request
 
 from conftest import bearer
-from support import DN_DOCUMENTS, submit_request
 
 from onestop.intake.v1 import intake_pb2
+
+from support import DN_DOCUMENTS, submit_request
 
 
 def nfd(s: str) -> str:

@@ -8,10 +8,11 @@ import re
 import subprocess
 
 from conftest import UNIT, bearer, token
-from support import submit_request, wait_for_case
 
 from onestop.common.v1 import common_pb2
 from onestop.routing.v1 import routing_pb2
+
+from support import submit_request, wait_for_case
 
 GRPCURL = pathlib.Path.home() / ".cache/onestop/bin/grpcurl"
 

@@ -20,9 +20,10 @@ import uuid
 import pytest
 from amqp.exceptions import NotFound, PreconditionFailed
 from kombu import Connection, Exchange, Queue
-from stack import free_port
 
 from onestop_chassis import dead_letters
+
+from stack import free_port
 
 WORKER = pathlib.Path(__file__).with_name("dead_letter_worker.py")
 SERVICE = "dlprobe"
