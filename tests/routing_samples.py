@@ -2,7 +2,7 @@
 opinions with a join. Units are H17's demo codes; budgets in working days and hours."""
 
 from onestop_chassis.worktime import WorkingDuration
-from onestop_routing.process import Action, Guard, Performer, ProcessTemplate, Step, StepKind, Transition
+from onestop_routing.domain.process import Action, Guard, Performer, ProcessTemplate, Step, StepKind, Transition
 
 UNITS = {"000.00.21.H17", "000.01.21.H17", "000.00.30.H17"}
 ROLES = {"desk_officer", "processing_officer", "unit_leader"}

@@ -1,4 +1,4 @@
-"""Routing's legal clocks (onestop_routing.clocks): pauses credit exactly the working time paused,
+"""Routing's legal clocks (onestop_routing.domain.clocks): pauses credit exactly the working time paused,
 across weekends, Tết, compensatory and make-up days, and pauses that span the due time."""
 
 import datetime as dt
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
-from onestop_routing.clocks import Clock, ClockError, Grade, grade
+from onestop_routing.domain.clocks import Clock, ClockError, Grade, grade
 
 CALENDAR = WorkingCalendar()
 

@@ -1,4 +1,4 @@
-"""The journey (onestop_routing.journey) and who may act (onestop_routing.actions): a dossier's whole
+"""The journey (onestop_routing.domain.journey) and who may act (onestop_routing.domain.actions): a dossier's whole
 way through a cross-agency template, parallel branches, and every refused action."""
 
 import datetime as dt
@@ -7,11 +7,11 @@ import pytest
 
 from onestop_chassis.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
-from onestop_routing import journey
-from onestop_routing.actions import Act, Assign, Claim, Extend, Resume, decide
-from onestop_routing.clocks import Grade
-from onestop_routing.journey import Actor, CaseState, Entry, EntryKind
-from onestop_routing.process import Action
+from onestop_routing.domain import journey
+from onestop_routing.domain.actions import Act, Assign, Claim, Extend, Resume, decide
+from onestop_routing.domain.clocks import Grade
+from onestop_routing.domain.journey import Actor, CaseState, Entry, EntryKind
+from onestop_routing.domain.process import Action
 
 from routing_samples import land_registration, parallel
 

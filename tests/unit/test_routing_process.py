@@ -1,11 +1,11 @@
-"""Process templates (onestop_routing.process): what can run, and every reason one cannot."""
+"""Process templates (onestop_routing.domain.process): what can run, and every reason one cannot."""
 
 import dataclasses
 
 import pytest
 
 from onestop_chassis.worktime import WorkingDuration
-from onestop_routing.process import (
+from onestop_routing.domain.process import (
     Action,
     Performer,
     Transition,

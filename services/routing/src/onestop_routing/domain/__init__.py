@@ -1,4 +1,6 @@
-"""Routing's domain: the processing case of a received dossier. Plain Python."""
+"""Routing's domain, plain Python: the case opened for a received dossier (here), process
+templates (`process`), legal clocks (`clocks`), the journey log and its fold (`journey`) and who
+may do what (`actions`)."""
 
 from __future__ import annotations
 

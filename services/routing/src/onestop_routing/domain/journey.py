@@ -270,15 +270,20 @@ def _assigned(view, template, calendar, entry):
     def assign(run: StepRun) -> StepRun:
         if entry.kind is EntryKind.CLAIMED or entry.assignee_kind is AssigneeKind.PRIMARY:
             return replace(run, primary=entry.assignee or entry.actor.subject)
-        field = "co_handlers" if entry.assignee_kind is AssigneeKind.CO_HANDLER else "watchers"
-        names = getattr(run, field)
-        return replace(run, **{field: names if entry.assignee in names else (*names, entry.assignee)})
+        if entry.assignee_kind is AssigneeKind.CO_HANDLER:
+            return replace(run, co_handlers=_added(run.co_handlers, entry.assignee))
+        return replace(run, watchers=_added(run.watchers, entry.assignee))
     return _update_run(view, entry.step, assign)
 
 
+def _added(names: tuple[str, ...], name: str) -> tuple[str, ...]:
+    return names if name in names else (*names, name)
+
+
 def _marked(view, template, calendar, entry):
-    flag = "due_soon" if entry.kind is EntryKind.DUE_SOON else "overdue"
-    return _update_run(view, entry.step, lambda run: replace(run, **{flag: True}))
+    if entry.kind is EntryKind.DUE_SOON:
+        return _update_run(view, entry.step, lambda run: replace(run, due_soon=True))
+    return _update_run(view, entry.step, lambda run: replace(run, overdue=True))
 
 
 def _update_run(view: CaseView, step: str, change) -> CaseView:
