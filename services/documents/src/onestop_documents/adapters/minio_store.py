@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Iterator
 
@@ -96,11 +97,11 @@ class MinioStore:
         self._buckets.add(bucket)
 
     def put(self, bucket: str, key: str, stream) -> str:
-        """Stores the stream's chunks as one object; returns its version. A file that fits in one
-        part is one PUT, signed with the stream's SHA-256. A larger one is a multipart upload whose parts go one at a time as they
-        fill, so memory per upload stays about one part whatever the file size. Each part is the
-        chunks joined once, and minio-py sends it as it is (its own `put_object` with an unknown
-        length copies every part two or three more times). On any failure, a multipart upload is
+        """Stores the stream's chunks as one object; returns its version. A file that fits in one part is
+        one PUT, signed with the stream's SHA-256. A larger one is a multipart upload whose parts go one
+        at a time as they fill, so memory per upload stays about one part whatever the file size. Each
+        part is the chunks joined once, and minio-py sends it as it is (its own `put_object` with an
+        unknown length copies every part two or three more times). On any failure, a multipart upload is
         aborted before the error goes on."""
         try:
             parts = _parts(stream.chunks(), self._part_size)
@@ -123,10 +124,10 @@ class MinioStore:
                     data, last = next(parts)
                 result = self._client._complete_multipart_upload(bucket, key, upload_id, uploaded)
             except BaseException:
-                try:
+                # A failed abort is harmless: MinIO drops stale multipart uploads itself (and the
+                # sweep removes orphans).
+                with contextlib.suppress(MinioException, urllib3.exceptions.HTTPError, OSError):
                     self._client._abort_multipart_upload(bucket, key, upload_id)
-                except (MinioException, urllib3.exceptions.HTTPError, OSError):
-                    pass  # MinIO drops stale multipart uploads itself (and the sweep removes orphans)
                 raise
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise _unavailable(exc) from exc

@@ -7,6 +7,7 @@ any query that is not on `_id`)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from collections import defaultdict
@@ -135,7 +136,8 @@ class MongoDocuments:
     def add(self, document: domain.Document, events: list) -> None:
         doc = _to_doc(document)
         try:
-            with OutboxWriter(DocumentDoc._get_collection()).staged(document.document_id, [event_mapping.to_message(e) for e in events]) as entries:
+            messages = [event_mapping.to_message(e) for e in events]
+            with OutboxWriter(DocumentDoc._get_collection()).staged(document.document_id, messages) as entries:
                 doc.outbox = entries
                 doc.save(force_insert=True)  # ONE write: the version and its events
         except (me.NotUniqueError, DuplicateKeyError) as exc:
@@ -166,7 +168,8 @@ class MongoDocuments:
     def record(self, kind: str, fields: dict, events: list) -> None:
         model = RECORDS[kind]
         record_id = str(uuid.uuid4())
-        with OutboxWriter(model._get_collection()).staged(record_id, [event_mapping.to_message(e) for e in events]) as entries:
+        messages = [event_mapping.to_message(e) for e in events]
+        with OutboxWriter(model._get_collection()).staged(record_id, messages) as entries:
             model(id=record_id, outbox=entries, **fields).save(force_insert=True)
 
     def object_keys(self, bucket: str) -> set[str]:
@@ -241,10 +244,8 @@ def _backfill_content_claims() -> None:
         {}, {"agency_code": 1, "dossier_code": 1, "sha256": 1})}
     now = dt.datetime.now(dt.UTC)
     for claim in [*ids, BACKFILLED]:
-        try:
+        with contextlib.suppress(DuplicateKeyError):  # claimed already
             contents.insert_one({"_id": claim, "at": now})
-        except DuplicateKeyError:
-            pass
 
 
 def outbox_collections():
