@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import io
 
+import eventlet.event
 import eventlet.semaphore
 import nameko.testing.waiting
 import pytest
@@ -29,6 +30,7 @@ import structlog
 from fakes import FakeCases, FakeDocuments, FakeDossiers, FakeObjectStore
 from nameko import config as nameko_config
 from nameko.containers import ServiceContainer
+from nameko.extensions import DependencyProvider
 from nameko.testing.services import entrypoint_hook, replace_dependencies, worker_factory
 from nameko.testing.utils import get_extension
 from prometheus_client import REGISTRY
@@ -38,7 +40,7 @@ from test_intake_units_results import _dossier, _received_with_documents, _refus
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import events
 from onestop_chassis.errors import PermanentError
-from onestop_chassis.worker import Observability, SettingsTimer, nameko_config_for
+from onestop_chassis.worker import Observability, SettingsTimer, nameko_config_for, periodic
 from onestop_documents import domain as docs
 from onestop_documents.adapters.peers import NoPeers
 from onestop_documents.bootstrap import bootstrap
@@ -285,6 +287,47 @@ def test_the_sweep_interval_comes_from_the_settings(documents):
     with nameko_config.patch(nameko_config_for(DocumentsSettings(orphan_sweep_seconds=42))):
         timer.setup()
     assert timer.interval == 42.0
+
+
+class _Database(DependencyProvider):
+    """Stands for MongoConnection: records when it closes."""
+
+    def __init__(self, journal: list):
+        self.journal = journal
+
+    def stop(self):
+        self.journal.append("database closed")
+
+    def get_dependency(self, worker_ctx):
+        return self.journal
+
+
+JOURNAL: list[str] = []
+TICKING = eventlet.event.Event()
+
+
+class _Ticking:
+    name = "ticking"
+    database = _Database(JOURNAL)
+
+    @periodic("orphan_sweep_seconds")
+    def tick(self):
+        self.database.append("tick started")
+        TICKING.send()
+        eventlet.sleep(0.01)  # the shutdown begins while this tick runs
+        self.database.append("tick ended")
+
+
+def test_a_periodic_tick_in_progress_ends_before_the_database_closes():
+    """What the sweep's green thread needed `uses_database` for: on shutdown nameko stops the timer,
+    waits for the running tick, and only then stops dependency providers. A started container (a
+    timer and a provider: no broker)."""
+    with nameko_config.patch(nameko_config_for(DocumentsSettings(orphan_sweep_seconds=0.01))):
+        container = ServiceContainer(_Ticking)
+        container.start()
+        TICKING.wait()
+        container.stop()
+    assert JOURNAL == ["tick started", "tick ended", "database closed"]
 
 
 # --- intake: the forms the desk issues are filed --------------------------------------------------
