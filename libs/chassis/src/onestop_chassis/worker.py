@@ -264,8 +264,10 @@ class Bootstrapped(DependencyProvider):
 
 class DatabasePrepared(DependencyProvider):
     """Runs the service's `prepare_database` (migrations, indexes; idempotent) once when the worker
-    starts: in start(), so after every setup() (MongoConnection's included) and before any event
-    is handled. For a worker that writes what its api process writes too."""
+    starts: in start(), so after every setup() (MongoConnection's included). nameko starts the
+    entrypoints at the same time, as the api process may be serving already: migrations must
+    therefore be safe alongside writes, as they are for the api. For a worker that writes what its
+    api process writes too."""
 
     def __init__(self, prepare):
         self._prepare = prepare
