@@ -18,10 +18,8 @@ from onestop_chassis.config import load_settings
 from onestop_chassis.errors import AlreadyExists, InvalidArgument, Unavailable
 from onestop_documents import domain
 from onestop_documents.adapters import mongo
-from onestop_documents.adapters.minio_store import MinioStore
-from onestop_documents.adapters.peers import GrpcPeers
+from onestop_documents.bootstrap import bootstrap, prepare_database
 from onestop_documents.config import DocumentsSettings
-from onestop_documents.service import DocumentsService, Policy
 from onestop_documents.worker import sweep_orphans
 
 AGENCY = "000.00.21.H17"
@@ -53,9 +51,8 @@ def settings(mongo_db):
 
 @pytest.fixture()
 def service(settings):
-    mongo.ensure_indexes()
-    return DocumentsService(mongo.MongoDocuments(), MinioStore.from_settings(settings),
-                            GrpcPeers.from_settings(settings), Policy(max_upload_bytes=8 * MiB))
+    prepare_database()
+    return bootstrap(settings.model_copy(update={"max_upload_bytes": 8 * MiB})).service
 
 
 @pytest.fixture()
@@ -124,8 +121,7 @@ def test_a_wrong_client_checksum_leaves_nothing(service, minio):
 
 
 def test_an_oversized_upload_stops_at_the_limit_without_buffering_it(settings, minio):
-    service = DocumentsService(mongo.MongoDocuments(), MinioStore.from_settings(settings),
-                               GrpcPeers.from_settings(settings), Policy(max_upload_bytes=100 * MiB))
+    service = bootstrap(settings.model_copy(update={"max_upload_bytes": 100 * MiB})).service
     code, produced = dossier(), []
 
     def endless():
@@ -261,9 +257,9 @@ def test_the_sweep_removes_only_unreferenced_old_objects(service, minio, setting
     kept = service.upload(request(code), [pdf(8192)], OFFICER).document
     orphan_key = f"{code}/{uuid.uuid4()}"
     minio.put_object(kept.bucket, orphan_key, io.BytesIO(b"%PDF-orphan"), 11)
-    store = MinioStore.from_settings(settings)
-    assert sweep_orphans(store, mongo.MongoDocuments(), dt.timedelta(hours=1)) == [], "young orphans wait"
-    removed = sweep_orphans(store, mongo.MongoDocuments(), dt.timedelta(0),
+    built = bootstrap(settings)
+    assert sweep_orphans(built.store, built.documents, dt.timedelta(hours=1)) == [], "young orphans wait"
+    removed = sweep_orphans(built.store, built.documents, dt.timedelta(0),
                             now=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5))
     assert orphan_key in [key for _, key, _ in removed]
     assert kept.object_key not in [key for _, key, _ in removed]
@@ -272,8 +268,7 @@ def test_the_sweep_removes_only_unreferenced_old_objects(service, minio, setting
 
 def test_object_store_down_gives_unavailable_and_registers_nothing(settings):
     down = settings.model_copy(update={"minio_endpoint": "127.0.0.1:1"})
-    service = DocumentsService(mongo.MongoDocuments(), MinioStore.from_settings(down),
-                               GrpcPeers.from_settings(down), Policy())
+    service = bootstrap(down).service
     code = dossier()
     with pytest.raises(Unavailable) as refused:
         service.upload(request(code), [pdf(8192)], OFFICER)

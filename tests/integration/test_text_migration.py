@@ -15,10 +15,8 @@ from onestop_chassis import auth, migrations
 from onestop_chassis.config import load_settings
 from onestop_documents import domain
 from onestop_documents.adapters import mongo
-from onestop_documents.adapters.minio_store import MinioStore
-from onestop_documents.adapters.peers import GrpcPeers
+from onestop_documents.bootstrap import bootstrap
 from onestop_documents.config import DocumentsSettings
-from onestop_documents.service import DocumentsService, Policy
 from onestop_intake.adapters import mongo as intake_mongo
 from onestop_routing.adapters import mongo as routing_mongo
 
@@ -93,8 +91,7 @@ def test_stored_components_under_two_spellings_are_merged_once_and_new_uploads_j
 
     # The new unique index is on the key: a new upload under any spelling is the next version.
     settings = load_settings(DocumentsSettings, mongodb_database=documents_db.name)
-    service = DocumentsService(mongo.MongoDocuments(), MinioStore.from_settings(settings),
-                               GrpcPeers.from_settings(settings), Policy())
+    service = bootstrap(settings).service
     data = _pdf(str(uuid.uuid4()))
     request = domain.UploadRequest("", dossier.lower(), 1, nfd(NAME).upper(), "don.pdf", "", "")
     uploaded = service.upload(request, iter([data]), OFFICER)

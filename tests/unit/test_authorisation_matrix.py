@@ -20,13 +20,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import socket
-from collections.abc import Iterator
 
 import grpc
 import pytest
+from fakes import FakeCases, FakeCatalogue, FakeDocuments, FakeDossiers, FakeObjectStore, FakeSequence, FakeTickets
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from test_intake_units_results import FakeDossiers, FakeSequence
 
 from onestop.common.v1 import common_pb2
 from onestop.documents.v1 import documents_pb2, documents_pb2_grpc
@@ -61,124 +60,12 @@ AGENCY_EXEMPT = {("SubmitDossier", auth.CITIZEN)}  # citizens submit online to a
 
 
 # --- in-memory stores ----------------------------------------------------------------------------
-class Catalogue:
-    """ProcedureStore and UnitStore over the demo units and one procedure of OWN."""
-
-    def __init__(self, procedure: domain.Procedure):
-        self.units = {u.code: u for u in UNITS}
-        self.procedures = {procedure.code: procedure}
-
-    def unit(self, code):
-        return self.units.get(code)
-
-    def all_units(self):
-        return list(self.units.values())
-
-    def put_unit(self, unit):
-        self.units[unit.code] = unit
-
-    def procedure(self, code):
-        return self.procedures.get(code)
-
-    def all_procedures(self):
-        return list(self.procedures.values())
-
-    def add_procedure(self, p):
-        if p.code in self.procedures:
-            raise service.ProcedureExists(p.code)
-        self.procedures[p.code] = p
-
-    def replace_procedure(self, p, *, actor, action):
-        self.procedures[p.code] = p
-
-
-class Tickets:
-    def __init__(self):
-        self.tickets = []
-
-    def highest_number(self, unit_code, queue, day):
-        return max((t.number for t in self.tickets if (t.unit_code, t.queue, t.day) == (unit_code, queue, day)),
-                   default=0)
-
-    def issue(self, ticket):
-        self.tickets.append(ticket)
-
-    def of_day(self, unit_code, day):
-        return [t for t in self.tickets if (t.unit_code, t.day) == (unit_code, day)]
-
-    def call(self, ticket):
-        self.tickets = [ticket if t.ticket_id == ticket.ticket_id else t for t in self.tickets]
-        return True
-
-
-class Cases:
-    def __init__(self, case):
-        self.cases = {case.dossier_code: case}
-
-    def add_if_new(self, case):
-        return self.cases.setdefault(case.dossier_code, case) is case
-
-    def get(self, code):
-        return self.cases.get(code)
-
-
 def _document() -> docs_domain.Document:
     return docs_domain.Document(
         document_id=DOC_ID, request_id="r-1", dossier_code=CODE, agency_code=OWN, kind=docs_domain.Kind.RESULT,
         component="Kết quả", version=1, file_name="ket-qua.pdf", content_type="application/pdf",
         size_bytes=len(PDF), sha256="0" * 64, bucket="onestop-own", object_key=f"{CODE}/k", object_version="v1",
         stored_at=NOW, uploaded_by="officer")
-
-
-class Documents:
-    def __init__(self):
-        self.docs = {DOC_ID: _document()}
-
-    def get(self, document_id):
-        return self.docs.get(document_id)
-
-    def by_request_id(self, agency_code, request_id):
-        return None
-
-    def for_dossier(self, agency_code, dossier_code):
-        return [d for d in self.docs.values() if (d.agency_code, d.dossier_code) == (agency_code, dossier_code)]
-
-    def claim_content(self, agency_code, dossier_code, sha256):
-        return True
-
-    def add(self, document, events):
-        self.docs[document.document_id] = document
-
-    def save(self, document):
-        self.docs[document.document_id] = document
-
-    def record(self, kind, fields, events):
-        pass
-
-
-class Objects:
-    def ensure_bucket(self, bucket):
-        pass
-
-    def put(self, bucket, key, stream):
-        for _ in stream.chunks():
-            pass
-        return "v2"
-
-    def remove(self, bucket, key, version):
-        return True
-
-    def open(self, bucket, key, version) -> Iterator[bytes]:
-        return iter([PDF])
-
-    def presign(self, bucket, key, version, ttl):
-        return f"https://objects.example/{bucket}/{key}"
-
-    def retain(self, bucket, key, version, retention):
-        pass
-
-    def legal_hold(self, bucket, key, version, on):
-        pass
 
 
 class Peers:
@@ -200,7 +87,7 @@ def _procedure() -> domain.Procedure:
     return dataclasses.replace(first, competent_unit_code=OWN, version=1)
 
 
-def _dossier(store: Catalogue, procedure: domain.Procedure) -> domain.Dossier:
+def _dossier(store: FakeCatalogue, procedure: domain.Procedure) -> domain.Dossier:
     cmd = domain.SubmitDossier(
         request_id="seed", procedure_code=procedure.code, channel=domain.Channel.IN_PERSON,
         applicant=domain.Applicant(kind=domain.ApplicantKind.PERSON, full_name="Nguyễn Văn An",
@@ -215,23 +102,23 @@ def _dossier(store: Catalogue, procedure: domain.Procedure) -> domain.Dossier:
 class World:
     """Fresh stores for every call, so one call's change never decides another's answer."""
     procedure: domain.Procedure
-    catalogue: Catalogue = None
+    catalogue: FakeCatalogue = None
     dossiers: FakeDossiers = None
-    tickets: Tickets = None
-    cases: Cases = None
-    documents: Documents = None
+    tickets: FakeTickets = None
+    cases: FakeCases = None
+    documents: FakeDocuments = None
 
     def reset(self):
-        self.catalogue = Catalogue(self.procedure)
+        self.catalogue = FakeCatalogue([self.procedure], UNITS)
         self.dossiers = FakeDossiers()
         self.dossiers.items[CODE] = _dossier(self.catalogue, self.procedure)
-        self.tickets = Tickets()
+        self.tickets = FakeTickets()
         self.tickets.issue(Ticket("t-1", OWN, "ho-tich", NOW.astimezone(VIETNAM).date(), 1, NOW))
-        self.cases = Cases(routing_domain.open_case(routing_domain.OpenCase(
+        self.cases = FakeCases(routing_domain.open_case(routing_domain.OpenCase(
             event_id="e-1", dossier_code=CODE, procedure_code=self.procedure.code,
             procedure_name=self.procedure.name, receiving_unit_code=OWN, receiving_unit_name="Trung tâm",
             channel=1, applicant_name="Nguyễn Văn An", received_at=NOW, due_at=NOW), NOW))
-        self.documents = Documents()
+        self.documents = FakeDocuments(_document())
 
 
 class Delegate:
@@ -263,7 +150,8 @@ def _servicers(world: World):
         return RoutingServicer(RoutingService(world.cases, clock=lambda: NOW))
 
     def documents():
-        return DocumentsServicer(DocumentsService(world.documents, Objects(), Peers(), Policy(), clock=lambda: NOW))
+        return DocumentsServicer(DocumentsService(world.documents, FakeObjectStore(PDF), Peers(), Policy(),
+                                                  clock=lambda: NOW))
     return {"intake": intake, "queue": queue, "routing": routing, "documents": documents}
 
 

@@ -15,6 +15,7 @@ import unicodedata
 import bson
 import pypdf
 import pytest
+from fakes import FakeCatalogue, FakeDossiers, FakeSequence
 
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2
@@ -186,50 +187,11 @@ def test_labels_name_the_type_in_vietnamese(document, printed):
 
 # -- submitting: a foreigner with a passport -------------------------------------------------------
 
-class _Dossiers:
-    def __init__(self):
-        self.items: dict[str, domain.Dossier] = {}
-        self.by_request: dict[tuple[str, str], domain.Dossier] = {}
-
-    def by_request_id(self, unit_code, request_id):
-        return self.by_request.get((unit_code, request_id))
-
-    def add(self, dossier, events):
-        self.items[dossier.code] = dossier
-        self.by_request[(dossier.receiving_unit.code, dossier.request_id)] = dossier
-
-    def by_code(self, code):
-        return self.items.get(code)
-
-    def update(self, dossier, events, *, actor, action):
-        self.items[dossier.code] = dossier
-
-
-class _Catalogue:
-    def procedure(self, code):
-        return PROCEDURE if code == PROCEDURE.code else None
-
-    def unit(self, code):
-        return UNIT if code == UNIT.code else None
-
-    def all_units(self):
-        return [UNIT]
-
-
-class _Sequence:
-    n = 0
-
-    def candidate(self, unit_code, day, after=0):
-        return max(self.n, after) + 1
-
-    def taken(self, unit_code, day, sequence):
-        self.n = max(self.n, sequence)
-
-
 @pytest.fixture
 def desk():
-    store = _Dossiers()
-    return service.IntakeService(store, _Catalogue(), _Sequence(), WorkingCalendar(), clock=lambda: NOW), store
+    store = FakeDossiers()
+    return (service.IntakeService(store, FakeCatalogue([PROCEDURE], [UNIT]), FakeSequence(), WorkingCalendar(),
+                                  clock=lambda: NOW), store)
 
 
 def _submit(intake, applicant, request_id="req-1"):

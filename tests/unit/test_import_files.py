@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_intake_catalogue import ADMIN, BIRTH, GOOD_YAML, NOW, FakeStore
+from fakes import FakeCatalogue
+from test_intake_catalogue import ADMIN, BIRTH, GOOD_YAML, NOW, UNITS
 
 from onestop_chassis.errors import InvalidArgument
 from onestop_intake import catalogue, service
@@ -26,7 +27,7 @@ TWICE_YAML = GOOD_YAML.replace("""  required_documents:
 
 
 def _service():
-    store = FakeStore([BIRTH])
+    store = FakeCatalogue([BIRTH], UNITS)
     return service.CatalogueService(store, clock=lambda: NOW), store
 
 

@@ -9,6 +9,7 @@ import re
 
 import pytest
 import yaml
+from fakes import FakeCatalogue
 
 from onestop_chassis import auth
 from onestop_chassis.errors import AlreadyExists, FailedPrecondition, InvalidArgument, PermissionDenied
@@ -27,35 +28,6 @@ BIRTH = domain.Procedure(
     result="Giấy khai sinh", online_level=domain.OnlineLevel.FULL, postal_return_allowed=True,
     required_documents=(domain.RequiredDocument("Tờ khai đăng ký khai sinh"),),
     fees=(domain.Fee("Lệ phí đăng ký khai sinh", 0, exemptions=("Đăng ký đúng hạn",)),))
-
-
-class FakeStore:
-    def __init__(self, procedures=()):
-        self.procedures = {p.code: p for p in procedures}
-        self.writes: list[tuple[str, int]] = []
-
-    def procedure(self, code):
-        return self.procedures.get(code)
-
-    def unit(self, code):
-        return UNITS.get(code)
-
-    def all_procedures(self):
-        return list(self.procedures.values())
-
-    def all_units(self):
-        return list(UNITS.values())
-
-    def add_procedure(self, p):
-        if p.code in self.procedures:
-            raise service.ProcedureExists(p.code)
-        self.procedures[p.code] = p
-        self.writes.append((p.code, p.version))
-
-    def replace_procedure(self, p, *, actor, action):
-        assert self.procedures[p.code].version == p.version - 1
-        self.procedures[p.code] = p
-        self.writes.append((p.code, p.version))
 
 
 def _problems(p: domain.Procedure) -> dict[str, str]:
@@ -237,8 +209,8 @@ def test_export_then_import_gives_the_same_procedures(fmt):
 
 # --- the service ---------------------------------------------------------------------------------------
 
-def _catalogue(*procedures) -> tuple[service.CatalogueService, FakeStore]:
-    store = FakeStore(procedures)
+def _catalogue(*procedures) -> tuple[service.CatalogueService, FakeCatalogue]:
+    store = FakeCatalogue(procedures, UNITS)
     return service.CatalogueService(store, clock=lambda: NOW), store
 
 

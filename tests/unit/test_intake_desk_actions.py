@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 
 import pytest
+from fakes import Clock, FakeDossiers
 
 from onestop_chassis import auth
 from onestop_chassis.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -21,30 +22,6 @@ OTHER = auth.Principal("officer-9", frozenset({auth.DESK_OFFICER}), "000.00.11.H
 MONDAY_9 = dt.datetime(2026, 11, 30, 9, 0, tzinfo=VIETNAM)
 
 
-class Dossiers:
-    def __init__(self):
-        self.items: dict[str, domain.Dossier] = {}
-        self.events: list = []
-        self.race = False
-
-    def by_code(self, code):
-        return self.items.get(code)
-
-    def update(self, dossier, events, *, actor, action):
-        if self.race or self.items[dossier.code].version != dossier.version - 1:
-            raise ConcurrentChange(dossier.code)
-        self.items[dossier.code] = dossier
-        self.events += events
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
 def _dossier(status=S.RECEIVED, **changes) -> domain.Dossier:
     base = domain.Dossier(
         code=f"{UNIT.code}-261130-0001", request_id="r", fingerprint="f", procedure_code="2.001610",
@@ -57,7 +34,7 @@ def _dossier(status=S.RECEIVED, **changes) -> domain.Dossier:
 
 @pytest.fixture()
 def setup():
-    dossiers, clock = Dossiers(), Clock(MONDAY_9 + dt.timedelta(hours=1))
+    dossiers, clock = FakeDossiers(), Clock(MONDAY_9 + dt.timedelta(hours=1))
     service = IntakeService(dossiers, catalogue=None, sequence=None, clock=clock)
     return service, dossiers, clock
 

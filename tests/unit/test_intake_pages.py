@@ -11,6 +11,7 @@ import re
 import urllib.parse
 
 import pytest
+from fakes import FakeCatalogue
 
 from onestop_intake import catalogue, demo_data, domain, pages, service
 from onestop_intake.seed import catalogue_yaml
@@ -25,29 +26,9 @@ def _shipped() -> tuple[domain.Procedure, ...]:
     return tuple(catalogue.entries_to_procedures(data, lines))
 
 
-class FakeStore:
-    """The catalogue store's reading half, in memory."""
-
-    def __init__(self, procedures, units=UNITS):
-        self.procedures = {p.code: p for p in procedures}
-        self.units = dict(units)
-
-    def procedure(self, code):
-        return self.procedures.get(code)
-
-    def unit(self, code):
-        return self.units.get(code)
-
-    def all_procedures(self):
-        return list(self.procedures.values())
-
-    def all_units(self):
-        return list(self.units.values())
-
-
 @pytest.fixture()
 def store():
-    return FakeStore(_shipped())
+    return FakeCatalogue(_shipped(), UNITS)
 
 
 @pytest.fixture()

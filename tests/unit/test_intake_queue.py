@@ -5,54 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from fakes import Clock, FakeTickets
 
 from onestop_chassis import auth
 from onestop_chassis.errors import InvalidArgument, NotFound, PermissionDenied
-from onestop_intake.queue import NumberTaken, QueueDesk, Ticket
+from onestop_intake.queue import QueueDesk
 from onestop_intake.worktime import VIETNAM
 
 UNIT = "000.00.21.H17"
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), UNIT)
 
 
-class Tickets:
-    def __init__(self):
-        self.issued: dict[tuple, Ticket] = {}
-        self.calls: dict[tuple, Ticket] = {}
-
-    @staticmethod
-    def _key(t):
-        return (t.unit_code, t.queue, t.day, t.number)
-
-    def highest_number(self, unit_code, queue, day):
-        return max((n for (u, q, d, n) in self.issued if (u, q, d) == (unit_code, queue, day)), default=0)
-
-    def issue(self, ticket):
-        if self._key(ticket) in self.issued:
-            raise NumberTaken(ticket.number)
-        self.issued[self._key(ticket)] = ticket
-
-    def of_day(self, unit_code, day):
-        return [self.calls.get(k, t) for k, t in self.issued.items() if (k[0], k[2]) == (unit_code, day)]
-
-    def call(self, ticket):
-        if self._key(ticket) in self.calls:
-            return False
-        self.calls[self._key(ticket)] = ticket
-        return True
-
-
-class Clock:
-    now = dt.datetime(2026, 11, 30, 8, 0, tzinfo=VIETNAM)
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture()
 def desk():
-    clock = Clock()
-    return QueueDesk(Tickets(), unit_exists=lambda code: code == UNIT, clock=clock), clock
+    clock = Clock(dt.datetime(2026, 11, 30, 8, 0, tzinfo=VIETNAM))
+    return QueueDesk(FakeTickets(), unit_exists=lambda code: code == UNIT, clock=clock), clock
 
 
 def test_numbers_count_per_queue_and_restart_every_day(desk):

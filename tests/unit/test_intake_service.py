@@ -2,6 +2,7 @@ import dataclasses
 import datetime as dt
 
 import pytest
+from fakes import FakeCatalogue, FakeDossiers, FakeSequence
 
 from onestop_chassis import auth, codes
 from onestop_chassis.errors import (
@@ -37,69 +38,6 @@ def _code(unit: domain.Unit, sequence: int, day: dt.date = DAY) -> str:
     return codes.dossier_code(unit.code, day, sequence)
 
 
-class FakeDossiers:
-    """In-memory DossierRepository with the unique keys of the Mongo adapter: request_id, then code.
-
-    `taken_codes` are codes already used by dossiers this fake does not hold (other desks' work).
-    """
-
-    def __init__(self, taken_codes=()):
-        self.stored: dict[tuple[str, str], tuple[domain.Dossier, list]] = {}  # (unit, request_id) →
-        self.codes: set[str] = set(taken_codes)
-        self.attempts: list[str] = []  # every code add() was asked to store, in order
-        self.lookups: list[str] = []  # every request_id by_request_id() was asked for
-
-    def by_request_id(self, unit_code, request_id):
-        self.lookups.append(request_id)
-        found = self.stored.get((unit_code, request_id))
-        return found[0] if found else None
-
-    def add(self, dossier, events):
-        self.attempts.append(dossier.code)
-        if (dossier.receiving_unit.code, dossier.request_id) in self.stored:
-            raise service.DuplicateRequest(self.stored[(dossier.receiving_unit.code, dossier.request_id)][0])
-        if dossier.code in self.codes:
-            raise service.CodeTaken(dossier.code)
-        self.codes.add(dossier.code)
-        self.stored[(dossier.receiving_unit.code, dossier.request_id)] = (dossier, list(events))
-
-
-class FakeCatalogue:
-    def __init__(self, procedures=(PROCEDURE, RETIRED), units=(UNIT, OTHER_UNIT)):
-        self.procedures = {p.code: p for p in procedures}
-        self.units = {u.code: u for u in units}
-
-    def procedure(self, code):
-        return self.procedures.get(code)
-
-    def unit(self, code):
-        return self.units.get(code)
-
-    def all_units(self):
-        return list(self.units.values())
-
-
-class FakeSequence:
-    """The CodeSequence hint: the highest number known to be taken per unit and day."""
-
-    def __init__(self, highest=None):
-        self.highest: dict[tuple[str, dt.date], int] = dict(highest or {})
-        self.candidates: list[tuple[str, dt.date, int, int]] = []  # (unit, day, after, answer)
-        self.taken_calls: list[tuple[str, dt.date, int]] = []
-
-    def candidate(self, unit_code, day, after=0):
-        answer = max(self.highest.get((unit_code, day), 0), after) + 1
-        self.candidates.append((unit_code, day, after, answer))
-        return answer
-
-    def taken(self, unit_code, day, sequence):
-        self.taken_calls.append((unit_code, day, sequence))
-        self.highest[unit_code, day] = max(self.highest.get((unit_code, day), 0), sequence)
-
-    def abandon(self, unit_code, day):
-        self.abandoned = getattr(self, "abandoned", []) + [(unit_code, day)]
-
-
 @pytest.fixture
 def dossiers():
     return FakeDossiers()
@@ -112,7 +50,7 @@ def sequence():
 
 @pytest.fixture
 def catalogue():
-    return FakeCatalogue()
+    return FakeCatalogue((PROCEDURE, RETIRED), (UNIT, OTHER_UNIT))
 
 
 @pytest.fixture
@@ -301,7 +239,7 @@ def test_authorisation_comes_before_the_inactive_procedure_check(intake):
 
 
 def test_unknown_receiving_unit(dossiers, sequence):
-    intake = service.IntakeService(dossiers, FakeCatalogue(units=()), sequence, clock=lambda: NOW)
+    intake = service.IntakeService(dossiers, FakeCatalogue((PROCEDURE, RETIRED), ()), sequence, clock=lambda: NOW)
     with pytest.raises(NotFound) as info:
         intake.submit(_cmd(), OFFICER)
     assert info.value.reason == "UNIT_NOT_FOUND"

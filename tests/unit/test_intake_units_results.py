@@ -16,6 +16,7 @@ import pypdf
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
+from fakes import Clock, FakeCatalogue, FakeDossiers, FakeSequence
 
 from onestop_chassis import auth, codes, identity
 from onestop_chassis.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -70,83 +71,6 @@ def _fields(error) -> list[str]:
 
 
 # --- in-memory ports ---------------------------------------------------------------------------
-
-class FakeUnitStore:
-    """UnitStore, and the Catalogue port of SubmitDossier (units and procedures)."""
-
-    def __init__(self, unit_list=(), procedures=()):
-        self.units: dict[str, domain.Unit] = {u.code: u for u in unit_list}
-        self.procedures = {p.code: p for p in procedures}
-        self.puts: list[domain.Unit] = []
-
-    def unit(self, code):
-        return self.units.get(code)
-
-    def all_units(self):
-        return list(self.units.values())
-
-    def put_unit(self, unit):
-        self.puts.append(unit)
-        self.units[unit.code] = unit
-
-    def procedure(self, code):
-        return self.procedures.get(code)
-
-
-class FakeDossiers:
-    """DossierRepository keyed like the Mongo adapter: (unit, request_id) unique, code unique."""
-
-    def __init__(self):
-        self.items: dict[str, domain.Dossier] = {}
-        self.events: list = []
-        self.attempts: list[str] = []
-
-    def by_request_id(self, unit_code, request_id):
-        return next((d for d in self.items.values()
-                     if d.receiving_unit.code == unit_code and d.request_id == request_id), None)
-
-    def add(self, dossier, events):
-        self.attempts.append(dossier.code)
-        earlier = self.by_request_id(dossier.receiving_unit.code, dossier.request_id)
-        if earlier is not None:
-            raise service.DuplicateRequest(earlier)
-        if dossier.code in self.items:
-            raise service.CodeTaken(dossier.code)
-        self.items[dossier.code] = dossier
-        self.events += events
-
-    def by_code(self, code):
-        return self.items.get(code)
-
-    def update(self, dossier, events, *, actor, action):
-        assert self.items[dossier.code].version == dossier.version - 1
-        self.items[dossier.code] = dossier
-        self.events += events
-
-
-class FakeSequence:
-    def __init__(self):
-        self.highest: dict = {}
-        self.taken_calls: list = []
-
-    def candidate(self, unit_code, day, after=0):
-        return max(self.highest.get((unit_code, day), 0), after) + 1
-
-    def taken(self, unit_code, day, sequence):
-        self.taken_calls.append((unit_code, day, sequence))
-        self.highest[unit_code, day] = max(self.highest.get((unit_code, day), 0), sequence)
-
-    def abandon(self, unit_code, day):
-        self.abandoned = getattr(self, "abandoned", []) + [(unit_code, day)]
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
 
 def _lookup(unit_list):
     found = {u.code: u for u in unit_list}
@@ -361,7 +285,7 @@ def _admin(agency: str) -> auth.Principal:
 
 @pytest.fixture
 def unit_store():
-    return FakeUnitStore(UNITS)
+    return FakeCatalogue(units=UNITS)
 
 
 @pytest.fixture
@@ -494,7 +418,7 @@ def sequence():
 
 @pytest.fixture
 def intake(dossiers, sequence):
-    catalogue = FakeUnitStore(UNITS, PROCEDURES)
+    catalogue = FakeCatalogue(PROCEDURES, UNITS)
     return service.IntakeService(dossiers, catalogue, sequence, WorkingCalendar(), clock=lambda: NOW)
 
 
@@ -855,7 +779,7 @@ def test_receipt_of_an_accepted_online_dossier_names_the_accepting_officer():
     """Form 01's "NGƯỜI TIẾP NHẬN HỒ SƠ" is the officer who received the dossier. For an online
     dossier that is whoever accepted it (status 1 → 2), not the citizen who registered it, whose
     subject is history[0].actor."""
-    store, catalogue = FakeDossiers(), FakeUnitStore(UNITS, PROCEDURES)
+    store, catalogue = FakeDossiers(), FakeCatalogue(PROCEDURES, UNITS)
     intake = service.IntakeService(store, catalogue, FakeSequence(), WorkingCalendar(), clock=lambda: NOW)
     registered = intake.submit(_cmd(P_JUSTICE, channel=domain.Channel.ONLINE), CITIZEN).dossier
     justice_officer = auth.Principal("officer-justice", frozenset({auth.DESK_OFFICER}), JUSTICE.code)

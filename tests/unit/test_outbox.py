@@ -6,6 +6,7 @@ import datetime as dt
 
 import mongomock
 import pytest
+from fakes import Clock
 from prometheus_client import REGISTRY
 
 from onestop.events.v1 import intake_events_pb2 as ev
@@ -17,14 +18,6 @@ GRACE = 60.0
 
 def _event(code: str, occurred: dt.datetime = OCCURRED) -> ev.DossierReceived:
     return ev.DossierReceived(header=events.new_header("intake", occurred), dossier_code=code)
-
-
-class Clock:
-    def __init__(self, now: dt.datetime):
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture

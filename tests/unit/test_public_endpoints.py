@@ -11,8 +11,8 @@ import logging
 
 import pytest
 import structlog
+from fakes import FakeCatalogue
 from test_intake_service import OFFICER, PROCEDURE, UNIT, _cmd, catalogue, dossiers, intake, sequence  # noqa: F401 - fixtures below  # noqa: F401
-from test_intake_units_results import FakeUnitStore
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Response
 
@@ -286,7 +286,7 @@ NEW_DESK = domain.Unit("000.40.22.H17", "Bộ phận Một cửa thứ hai", DIS
 @pytest.mark.parametrize("target", ["000.00.12.H17", "000.00.21.H17", PROVINCE.code, "000.01.13.H17"])
 def test_a_district_admin_cannot_make_a_desk_receive_for_another_agency(target):
     """The issue's example: the district's admin made a desk "receive for" a provincial department."""
-    store = FakeUnitStore(UNITS)
+    store = FakeCatalogue(units=UNITS)
     desk = dataclasses.replace(NEW_DESK, receives_for=(DISTRICT_OFFICES[0].code, target))
     with pytest.raises(PermissionDenied) as refused:
         service.UnitService(store).put(desk, _admin(DISTRICT.code))
@@ -296,7 +296,7 @@ def test_a_district_admin_cannot_make_a_desk_receive_for_another_agency(target):
 
 
 def test_the_district_admin_may_receive_for_its_own_offices_and_keep_what_the_province_added():
-    store = FakeUnitStore(UNITS)
+    store = FakeCatalogue(units=UNITS)
     units_service = service.UnitService(store)
     own = dataclasses.replace(NEW_DESK, receives_for=tuple(u.code for u in DISTRICT_OFFICES[:2]))
     assert units_service.put(own, _admin(DISTRICT.code)) == (own, True)
@@ -308,11 +308,11 @@ def test_the_district_admin_may_receive_for_its_own_offices_and_keep_what_the_pr
 
 
 def test_the_demo_desks_can_be_written_by_their_own_admins():
-    store = FakeUnitStore(UNITS)
+    store = FakeCatalogue(units=UNITS)
     units_service = service.UnitService(store)
     centre = store.units["000.00.21.H17"]
     district_desk = store.units["000.40.21.H17"]
     assert units_service.put(centre, _admin(PROVINCE.code))[0] == centre
     assert units_service.put(district_desk, _admin(DISTRICT.code))[0] == district_desk
-    fresh = FakeUnitStore([u for u in UNITS if u.code != district_desk.code])
+    fresh = FakeCatalogue(units=[u for u in UNITS if u.code != district_desk.code])
     assert service.UnitService(fresh).put(district_desk, _admin(DISTRICT.code)) == (district_desk, True)

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from fakes import FakeCases
 
 from onestop_chassis import auth
 from onestop_chassis.errors import InvalidArgument, NotFound, PermissionDenied
@@ -10,20 +11,6 @@ from onestop_routing.service import RoutingService
 CODE = "000.00.21.H17-261117-0001"
 UNIT = "000.00.21.H17"
 NOW = dt.datetime(2026, 11, 17, 0, 31, tzinfo=dt.UTC)
-
-
-class FakeCases:
-    def __init__(self):
-        self.cases: dict[str, domain.Case] = {}
-
-    def add_if_new(self, case):
-        if case.dossier_code in self.cases:
-            return False
-        self.cases[case.dossier_code] = case
-        return True
-
-    def get(self, dossier_code):
-        return self.cases.get(dossier_code)
 
 
 def _open(event_id="evt-1") -> domain.OpenCase:

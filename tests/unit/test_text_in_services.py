@@ -15,12 +15,13 @@ import zipfile
 import zlib
 
 import pytest
+from fakes import FakeCatalogue, FakeDocuments, FakeDossiers, FakeObjectStore, FakeSequence
 from reportlab.pdfgen import canvas
 
 from onestop_chassis import auth
 from onestop_chassis.errors import InvalidArgument, NotFound, ResourceExhausted
 from onestop_documents import domain as docs
-from onestop_documents.service import DocumentsService, DuplicateRequest, VersionTaken
+from onestop_documents.service import DocumentsService
 from onestop_intake import catalogue, domain, service
 from onestop_intake.lookup_limits import NO_MATCH, LookupLimits
 from onestop_intake.worktime import WorkingCalendar
@@ -70,46 +71,12 @@ def test_a_document_the_catalogue_does_not_list_is_still_refused():
     assert [v.field for v in refused.value.violations] == ["documents[2].name"]
 
 
-class Dossiers:
-    def __init__(self):
-        self.by = {}
-
-    def by_request_id(self, unit_code, request_id):
-        return None
-
-    def add(self, dossier, events):
-        self.by[dossier.code] = dossier
-
-    def by_code(self, code):
-        return self.by.get(code)
-
-    def update(self, dossier, events, *, actor, action):
-        self.by[dossier.code] = dossier
-
-
-class Catalogue:
-    def procedure(self, code):
-        return PROCEDURE if code == PROCEDURE.code else None
-
-    def unit(self, code):
-        return UNIT if code == UNIT.code else None
-
-    def all_units(self):
-        return [UNIT]
-
-
-class Sequence:
-    def candidate(self, unit_code, day, after=0):
-        return after + 3
-
-    def taken(self, unit_code, day, sequence):
-        pass
-
-
 @pytest.fixture
 def intake():
-    dossiers = Dossiers()
-    return service.IntakeService(dossiers, Catalogue(), Sequence(), WorkingCalendar(), clock=lambda: NOW), dossiers
+    dossiers = FakeDossiers()
+    numbers = FakeSequence({(UNIT.code, dt.date(2026, 11, 30)): 2})  # the day's next code is -0003
+    return (service.IntakeService(dossiers, FakeCatalogue([PROCEDURE], [UNIT]), numbers, WorkingCalendar(),
+                                  clock=lambda: NOW), dossiers)
 
 
 def test_the_dossier_stores_the_catalogues_wording_not_the_citizens_spelling(intake):
@@ -227,52 +194,6 @@ AGENCY = UNIT.code
 DOSSIER = "000.00.21.H17-261130-0001"
 
 
-class FakeDocuments:
-    """In memory, with the Mongo adapter's unique keys: (agency, request_id) and
-    (agency, dossier, kind, component_key, version)."""
-
-    def __init__(self):
-        self.records: list[docs.Document] = []
-        self.contents: set[tuple] = set()
-
-    def get(self, document_id):
-        return next((d for d in self.records if d.document_id == document_id), None)
-
-    def by_request_id(self, agency_code, request_id):
-        return next((d for d in self.records if (d.agency_code, d.request_id) == (agency_code, request_id)), None)
-
-    def for_dossier(self, agency_code, dossier_code):
-        return [d for d in self.records if (d.agency_code, d.dossier_code) == (agency_code, dossier_code)]
-
-    def claim_content(self, agency_code, dossier_code, sha256):
-        key = (agency_code, dossier_code, sha256)
-        fresh = key not in self.contents
-        self.contents.add(key)
-        return fresh
-
-    def add(self, document, events):
-        earlier = self.by_request_id(document.agency_code, document.request_id)
-        if earlier:
-            raise DuplicateRequest(earlier)
-        slot = (document.agency_code, document.dossier_code, document.kind, document.component_key, document.version)
-        if any((d.agency_code, d.dossier_code, d.kind, d.component_key, d.version) == slot for d in self.records):
-            raise VersionTaken(self.for_dossier(document.agency_code, document.dossier_code))
-        self.records.append(document)
-
-
-class FakeStore:
-    def ensure_bucket(self, bucket):
-        pass
-
-    def put(self, bucket, key, incoming):
-        for _ in incoming.chunks():
-            pass
-        return "v1"
-
-    def remove(self, bucket, key, version):
-        return True
-
-
 def _pdf(text: str = "ho so") -> bytes:
     out = io.BytesIO()
     page = canvas.Canvas(out, invariant=True)
@@ -289,7 +210,7 @@ def _upload(svc, component: str, data: bytes, request_id: str = "", dossier: str
 @pytest.fixture
 def documents():
     store = FakeDocuments()
-    return DocumentsService(store, FakeStore(), peers=None), store
+    return DocumentsService(store, FakeObjectStore(), peers=None), store
 
 
 def test_a_decomposed_component_name_is_the_same_component(documents):

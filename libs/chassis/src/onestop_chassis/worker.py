@@ -10,24 +10,27 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import functools
 import signal
 import time
 
 import eventlet
 import structlog
+from google.protobuf.message import Message
 from kombu import Connection
 from kombu.pools import producers
 from nameko import config as nameko_config
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.runners import ServiceRunner
+from nameko.timer import Timer
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from . import dead_letters, dependencies, events, metrics, mongo, storage, tracing
 from .config import ServiceSettings
 from .errors import PermanentError
-from .logs import configure_logging, get_logger
+from .logs import bind_dossier, configure_logging, get_logger
 from .outbox import OutboxRelay, relay_pass
 from .publishing import confirming_publisher, publish_event
 
@@ -186,7 +189,40 @@ class ReliableEventHandler(EventHandler):
         self._connection.release()
 
 
-event_handler = ReliableEventHandler.decorator
+def event_handler(source_service: str, event_type: str, *, message: type[Message] | None = None, **kwargs):
+    """Makes a worker method consume `event_type` events of `source_service` through a
+    ReliableEventHandler (queue `evt-<source>-<type>--<service>.<method>`, bounded retries, then
+    `<queue>.dead`). Use it instead of nameko's `event_handler`.
+
+    With `message` (a protobuf class of onestop.events.v1) the method receives the parsed message
+    rather than the JSON payload, and the chassis does what every consumer needs:
+    - a payload that does not parse as `message` raises events.InvalidEvent (a PermanentError):
+      the message goes straight to the dead-letter queue;
+    - the message's `dossier_code`, when it has one, is bound to every later log line;
+    - when the method returns False (the event was applied before: a redelivery), the chassis
+      counts it in `onestop_event_duplicates{service, event_type}` and logs it once.
+    Anything else the method returns means applied. Raise errors.PermanentError for what can never
+    succeed; any other exception is retried (see ReliableEventHandler).
+    """
+    register = ReliableEventHandler.decorator(source_service, event_type, **kwargs)
+    if message is None:
+        return register
+
+    def decorate(method):
+        has_dossier = "dossier_code" in message.DESCRIPTOR.fields_by_name
+
+        @functools.wraps(method)
+        def handle(service, payload):
+            event = events.from_payload(payload, message)
+            if has_dossier:
+                bind_dossier(event.dossier_code)
+            applied = method(service, event)
+            if applied is False:
+                metrics.EVENT_DUPLICATES.labels(service.name, event_type).inc()
+                log.info("event already applied; ignored", event_id=event.header.event_id)
+            return applied
+        return register(handle)
+    return decorate
 
 
 class MongoConnection(DependencyProvider):
@@ -224,6 +260,38 @@ class Bootstrapped(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self._value
+
+
+class DatabasePrepared(DependencyProvider):
+    """Runs the service's `prepare_database` (migrations, indexes; idempotent) once when the worker
+    starts: in start(), so after every setup() (MongoConnection's included). nameko starts the
+    entrypoints at the same time, as the api process may be serving already: migrations must
+    therefore be safe alongside writes, as they are for the api. For a worker that writes what its
+    api process writes too."""
+
+    def __init__(self, prepare):
+        self._prepare = prepare
+
+    def start(self):
+        self._prepare()
+
+
+class SettingsTimer(Timer):
+    """nameko's timer entrypoint whose interval (seconds) is a field of the worker's settings, read
+    when the worker starts: `@periodic("orphan_sweep_seconds")`. A tick waits for the previous one
+    to finish; on shutdown nameko stops entrypoints, waits for running workers, and only then stops
+    dependency providers, so a tick never runs on a closed database connection."""
+
+    def __init__(self, setting: str, **kwargs):
+        self.setting = setting
+        super().__init__(interval=None, **kwargs)
+
+    def setup(self):
+        self.interval = float(getattr(worker_settings(), self.setting))
+        super().setup()
+
+
+periodic = SettingsTimer.decorator
 
 
 class MinioClient(DependencyProvider):

@@ -12,12 +12,10 @@ from onestop_chassis.config import load_or_exit
 from onestop_chassis.errors import InvalidArgument
 from onestop_chassis.logs import bind_dossier, get_logger
 
-from . import domain
-from .adapters import mongo, proto
-from .adapters.minio_store import MinioStore
-from .adapters.peers import GrpcPeers
+from .adapters import proto
+from .bootstrap import Documents, bootstrap, prepare_database
 from .config import DocumentsSettings
-from .service import DocumentsService, Policy
+from .service import DocumentsService
 
 log = get_logger("onestop.documents")
 STAFF = (auth.DESK_OFFICER, auth.PROCESSING_OFFICER, auth.AGENCY_ADMIN, auth.SERVICE)
@@ -113,20 +111,18 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
             component_files=counts["components"], result_files=counts["results"])
 
 
-def policy(settings: DocumentsSettings) -> Policy:
-    return Policy(max_upload_bytes=settings.max_upload_bytes,
-                  retention_mode=domain.RetentionMode[settings.retention_mode],
-                  retention_days=settings.retention_days)
+def register(server, documents: Documents, settings: DocumentsSettings) -> None:
+    """Adds documents' servicer to the chassis gRPC server, and MinIO to what its health reports
+    (every upload needs it)."""
+    server.add_servicer(documents_pb2_grpc.add_DocumentsServiceServicer_to_server,
+                        DocumentsServicer(documents.service), pb.DESCRIPTOR.services_by_name["DocumentsService"])
+    server.add_dependency(dependencies.OBJECT_STORE, storage.prober(settings))
 
 
 def main() -> None:
     settings = load_or_exit(DocumentsSettings)
 
-    def register(server):
-        mongo.ensure_indexes()
-        service = DocumentsService(mongo.MongoDocuments(), MinioStore.from_settings(settings),
-                                   GrpcPeers.from_settings(settings), policy(settings))
-        server.add_servicer(documents_pb2_grpc.add_DocumentsServiceServicer_to_server, DocumentsServicer(service),
-                            pb.DESCRIPTOR.services_by_name["DocumentsService"])
-        server.add_dependency(dependencies.OBJECT_STORE, storage.prober(settings))  # every upload needs MinIO
-    run_api(settings, register)
+    def start(server) -> None:
+        prepare_database()
+        register(server, bootstrap(settings), settings)
+    run_api(settings, start)

@@ -13,7 +13,7 @@ import hashlib
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import events
 from onestop_chassis.errors import FailedPrecondition
-from onestop_chassis.logs import bind_dossier, get_logger
+from onestop_chassis.logs import get_logger
 from onestop_chassis.worker import EventPublisher, event_handler, worker_settings
 
 from . import issued_forms
@@ -41,21 +41,20 @@ class FormFiling:
 
     publish_event = EventPublisher()
 
-    @event_handler(PRODUCER, "DossierReceived")
-    def file_receipt(self, payload):
-        self._file(payload, ev.DossierReceived, Form.RECEIPT)
+    @event_handler(PRODUCER, "DossierReceived", message=ev.DossierReceived)
+    def file_receipt(self, event):
+        self._file(event, Form.RECEIPT)
 
-    @event_handler(PRODUCER, "DossierSupplementRequested")
-    def file_supplement_request(self, payload):
-        self._file(payload, ev.DossierSupplementRequested, Form.SUPPLEMENT_REQUEST)
+    @event_handler(PRODUCER, "DossierSupplementRequested", message=ev.DossierSupplementRequested)
+    def file_supplement_request(self, event):
+        self._file(event, Form.SUPPLEMENT_REQUEST)
 
-    @event_handler(PRODUCER, "DossierRefused")
-    def file_refusal(self, payload):
-        self._file(payload, ev.DossierRefused, Form.REFUSAL)
+    @event_handler(PRODUCER, "DossierRefused", message=ev.DossierRefused)
+    def file_refusal(self, event):
+        self._file(event, Form.REFUSAL)
 
-    def _file(self, payload, cls, form: Form) -> None:
-        event = events.from_payload(payload, cls)  # InvalidEvent (a PermanentError): dead-lettered
-        bind_dossier(event.dossier_code)
+    def _file(self, event, form: Form) -> None:
+        # The chassis parsed the event (InvalidEvent, dead-lettered) and bound the dossier to the logs.
         dossier = MongoDossiers().by_code(event.dossier_code)
         if dossier is None:
             log.error("event for an unknown dossier; no form filed", event_id=event.header.event_id)

@@ -7,8 +7,8 @@ import datetime as dt
 from prometheus_client import Counter
 
 from onestop.events.v1 import intake_events_pb2 as ev
-from onestop_chassis import codes, events, metrics
-from onestop_chassis.logs import bind_dossier, get_logger
+from onestop_chassis import codes, events
+from onestop_chassis.logs import get_logger
 from onestop_chassis.worker import Bootstrapped, MongoConnection, Observability, event_handler
 
 from . import domain
@@ -42,13 +42,11 @@ class RoutingWorker:
 
     # A failure (e.g. the database is down) is retried a bounded number of times; a payload that is
     # not a DossierReceived (InvalidEvent) goes to the dead-letter queue (onestop_chassis.dead_letters).
-    @event_handler("intake", "DossierReceived")
-    def on_dossier_received(self, payload):
-        event = events.from_payload(payload, ev.DossierReceived)
-        bind_dossier(event.dossier_code)
-        if self.routing.open_case(open_case_command(event)):
-            CASES_OPENED.labels(str(event.channel)).inc()
-            log.info("case opened", event_id=event.header.event_id)
-        else:
-            metrics.EVENT_DUPLICATES.labels("routing", "DossierReceived").inc()
-            log.info("event already applied; ignored", event_id=event.header.event_id)
+    @event_handler("intake", "DossierReceived", message=ev.DossierReceived)
+    def on_dossier_received(self, event: ev.DossierReceived) -> bool:
+        """Opens the dossier's case; False when it was opened before (the chassis counts the repeat)."""
+        if not self.routing.open_case(open_case_command(event)):
+            return False
+        CASES_OPENED.labels(str(event.channel)).inc()
+        log.info("case opened", event_id=event.header.event_id)
+        return True

@@ -66,3 +66,14 @@ class GrpcPeers:
             raise Unavailable("PEER_FAILED", f"agency {agency_code}'s documents service answered "
                                              f"{exc.code().name}: {exc.details()}") from None
         return PeerReceipt(response.document.document_id, response.document.sha256, response.replayed)
+
+
+class NoPeers:
+    """Peers for the worker process, which never transfers (transfers are gRPC calls, made by the
+    api process): it knows no agency, so the use cases never call `upload` on it."""
+
+    def knows(self, agency_code: str) -> bool:
+        return False
+
+    def upload(self, agency_code: str, request: domain.UploadRequest, chunks: Iterator[bytes]) -> PeerReceipt:
+        raise RuntimeError("the worker process transfers no documents")

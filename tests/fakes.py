@@ -1,0 +1,283 @@
+"""The in-memory fakes of every service's ports, shared by the unit tier (and only by it: the
+integration and e2e tiers use the real servers). Each keeps the unique keys of the adapter it
+stands for, and records what tests look at (writes, calls). Import with `from fakes import ...`
+(tests/conftest.py puts tests/ on the path)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+
+from onestop_chassis.versions import ConcurrentChange
+from onestop_documents import domain as documents_domain
+from onestop_documents.service import DuplicateRequest as DocumentReplayed
+from onestop_documents.service import VersionTaken
+from onestop_intake import domain as intake_domain
+from onestop_intake import queue as intake_queue
+from onestop_intake import service as intake_service
+from onestop_routing import domain as routing_domain
+
+
+class Clock:
+    """A clock tests move by hand: `clock.now = ...`; calling it answers `now`."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+# --- intake ----------------------------------------------------------------------------------------
+
+class FakeDossiers:
+    """intake's DossierRepository with the Mongo adapter's unique keys: (unit, request_id), then code.
+
+    `taken_codes` are codes already used by dossiers this fake does not hold (other desks' work).
+    `race = True` makes every update lose to a concurrent one (ConcurrentChange), as a stale
+    version does.
+    """
+
+    def __init__(self, taken_codes: Iterable[str] = ()):
+        self.items: dict[str, intake_domain.Dossier] = {}  # code → the stored dossier
+        self.stored: dict[tuple[str, str], tuple[intake_domain.Dossier, list]] = {}  # (unit, request_id) →
+        self.codes: set[str] = set(taken_codes)
+        self.events: list = []  # every event written, in order
+        self.attempts: list[str] = []  # every code add() was asked to store, in order
+        self.lookups: list[str] = []  # every request_id by_request_id() was asked for
+        self.race = False
+
+    def by_request_id(self, unit_code, request_id):
+        self.lookups.append(request_id)
+        found = self.stored.get((unit_code, request_id))
+        return found[0] if found else None
+
+    def add(self, dossier, events):
+        self.attempts.append(dossier.code)
+        key = (dossier.receiving_unit.code, dossier.request_id)
+        if key in self.stored:
+            raise intake_service.DuplicateRequest(self.stored[key][0])
+        if dossier.code in self.codes:
+            raise intake_service.CodeTaken(dossier.code)
+        self.codes.add(dossier.code)
+        self.stored[key] = (dossier, list(events))
+        self.items[dossier.code] = dossier
+        self.events += events
+
+    def by_code(self, code):
+        return self.items.get(code)
+
+    def update(self, dossier, events, *, actor, action):
+        if self.race or self.items[dossier.code].version != dossier.version - 1:
+            raise ConcurrentChange(dossier.code)
+        self.items[dossier.code] = dossier
+        self.events += events
+
+
+class FakeCatalogue:
+    """intake's catalogue store: procedures (ProcedureStore) and units (UnitStore). `units` is a
+    mapping code → Unit or an iterable of units. `writes` records (code, version) of every
+    procedure written, `puts` every unit written."""
+
+    def __init__(self, procedures: Iterable[intake_domain.Procedure] = (),
+                 units: Iterable[intake_domain.Unit] | Mapping[str, intake_domain.Unit] = ()):
+        self.procedures = {p.code: p for p in procedures}
+        self.units = dict(units) if isinstance(units, Mapping) else {u.code: u for u in units}
+        self.writes: list[tuple[str, int]] = []
+        self.puts: list[intake_domain.Unit] = []
+
+    def procedure(self, code):
+        return self.procedures.get(code)
+
+    def all_procedures(self):
+        return list(self.procedures.values())
+
+    def add_procedure(self, p):
+        if p.code in self.procedures:
+            raise intake_service.ProcedureExists(p.code)
+        self.procedures[p.code] = p
+        self.writes.append((p.code, p.version))
+
+    def replace_procedure(self, p, *, actor, action):
+        assert self.procedures[p.code].version == p.version - 1
+        self.procedures[p.code] = p
+        self.writes.append((p.code, p.version))
+
+    def unit(self, code):
+        return self.units.get(code)
+
+    def all_units(self):
+        return list(self.units.values())
+
+    def put_unit(self, unit):
+        self.puts.append(unit)
+        self.units[unit.code] = unit
+
+
+class FakeSequence:
+    """intake's CodeSequence hint: the highest number known to be taken per (unit, day).
+    `candidates` records (unit, day, after, answer), `taken_calls` (unit, day, sequence)."""
+
+    def __init__(self, highest: Mapping[tuple[str, dt.date], int] | None = None):
+        self.highest: dict[tuple[str, dt.date], int] = dict(highest or {})
+        self.candidates: list[tuple[str, dt.date, int, int]] = []
+        self.taken_calls: list[tuple[str, dt.date, int]] = []
+        self.abandoned: list[tuple[str, dt.date]] = []
+
+    def candidate(self, unit_code, day, after=0):
+        answer = max(self.highest.get((unit_code, day), 0), after) + 1
+        self.candidates.append((unit_code, day, after, answer))
+        return answer
+
+    def taken(self, unit_code, day, sequence):
+        self.taken_calls.append((unit_code, day, sequence))
+        self.highest[unit_code, day] = max(self.highest.get((unit_code, day), 0), sequence)
+
+    def abandon(self, unit_code, day):
+        self.abandoned.append((unit_code, day))
+
+
+# --- routing ---------------------------------------------------------------------------------------
+
+class FakeCases:
+    """routing's CaseRepository: one case per dossier code; `writes` counts cases stored."""
+
+    def __init__(self, *cases: routing_domain.Case):
+        self.cases: dict[str, routing_domain.Case] = {c.dossier_code: c for c in cases}
+        self.writes = 0
+
+    def add_if_new(self, case):
+        if case.dossier_code in self.cases:
+            return False
+        self.cases[case.dossier_code] = case
+        self.writes += 1
+        return True
+
+    def get(self, dossier_code):
+        return self.cases.get(dossier_code)
+
+
+# --- documents -------------------------------------------------------------------------------------
+
+class FakeDocuments:
+    """documents' DocumentRepository with the Mongo adapter's unique keys: (agency, request_id) and
+    (agency, dossier, kind, component_key, version). `saves` and `records_written` (kind, fields)
+    record the other writes."""
+
+    def __init__(self, *documents: documents_domain.Document):
+        self.records: list[documents_domain.Document] = list(documents)
+        self.contents: set[tuple] = set()
+        self.saves: list[documents_domain.Document] = []
+        self.records_written: list[tuple[str, dict]] = []
+
+    def get(self, document_id):
+        return next((d for d in self.records if d.document_id == document_id), None)
+
+    def by_request_id(self, agency_code, request_id):
+        return next((d for d in self.records if (d.agency_code, d.request_id) == (agency_code, request_id)), None)
+
+    def for_dossier(self, agency_code, dossier_code):
+        return [d for d in self.records if (d.agency_code, d.dossier_code) == (agency_code, dossier_code)]
+
+    def claim_content(self, agency_code, dossier_code, sha256):
+        key = (agency_code, dossier_code, sha256)
+        fresh = key not in self.contents
+        self.contents.add(key)
+        return fresh
+
+    def add(self, document, events):
+        earlier = self.by_request_id(document.agency_code, document.request_id)
+        if earlier:
+            raise DocumentReplayed(earlier)
+        slot = (document.agency_code, document.dossier_code, document.kind, document.component_key, document.version)
+        if any((d.agency_code, d.dossier_code, d.kind, d.component_key, d.version) == slot for d in self.records):
+            raise VersionTaken(self.for_dossier(document.agency_code, document.dossier_code))
+        self.records.append(document)
+
+    def save(self, document):
+        self.saves.append(document)
+        self.records = [document if d.document_id == document.document_id else d for d in self.records]
+
+    def record(self, kind, fields, events):
+        self.records_written.append((kind, fields))
+
+    def object_keys(self, bucket):
+        return {d.object_key for d in self.records if d.bucket == bucket}
+
+
+class FakeObjectStore:
+    """documents' ObjectStore (MinIO). `objects` maps (bucket, key, version) → (bytes, modified);
+    every put is a new version `v1`, `v2`, ... `locked` versions refuse removal, as MinIO's
+    object lock does; `retained` records (bucket, key, version, retention)."""
+
+    def __init__(self, content: bytes = b""):
+        self._content = content  # what open() answers for an object put by a test directly
+        self.objects: dict[tuple[str, str, str], tuple[bytes, dt.datetime | None]] = {}
+        self.locked: set[tuple[str, str, str]] = set()
+        self.retained: list[tuple] = []
+        self._versions = 0
+
+    def ensure_bucket(self, bucket):
+        pass
+
+    def put(self, bucket, key, stream):
+        data = b"".join(stream.chunks())
+        self._versions += 1
+        version = f"v{self._versions}"
+        self.objects[(bucket, key, version)] = (data, dt.datetime.now(dt.UTC))
+        return version
+
+    def remove(self, bucket, key, version):
+        if (bucket, key, version) in self.locked:
+            return False
+        self.objects.pop((bucket, key, version), None)
+        return True
+
+    def open(self, bucket, key, version) -> Iterator[bytes]:
+        data, _ = self.objects.get((bucket, key, version), (self._content, None))
+        return iter([data])
+
+    def presign(self, bucket, key, version, ttl):
+        return f"https://objects.example/{bucket}/{key}"
+
+    def retain(self, bucket, key, version, retention):
+        self.retained.append((bucket, key, version, retention))
+
+    def legal_hold(self, bucket, key, version, on):
+        pass
+
+    def buckets(self):
+        return sorted({bucket for bucket, _, _ in self.objects})
+
+    def versions(self, bucket):
+        return [(key, version, modified) for (b, key, version), (_, modified) in self.objects.items() if b == bucket]
+
+
+class FakeTickets:
+    """intake's queue TicketStore: (unit, queue, day, number) is unique (NumberTaken), and a ticket
+    is called at most once (`call` answers False the second time)."""
+
+    def __init__(self):
+        self.issued: dict[tuple, intake_queue.Ticket] = {}
+        self.calls: dict[tuple, intake_queue.Ticket] = {}
+
+    @staticmethod
+    def _key(t):
+        return (t.unit_code, t.queue, t.day, t.number)
+
+    def highest_number(self, unit_code, queue, day):
+        return max((n for (u, q, d, n) in self.issued if (u, q, d) == (unit_code, queue, day)), default=0)
+
+    def issue(self, ticket):
+        if self._key(ticket) in self.issued:
+            raise intake_queue.NumberTaken(ticket.number)
+        self.issued[self._key(ticket)] = ticket
+
+    def of_day(self, unit_code, day):
+        return [self.calls.get(k, t) for k, t in self.issued.items() if (k[0], k[2]) == (unit_code, day)]
+
+    def call(self, ticket):
+        if self._key(ticket) in self.calls:
+            return False
+        self.calls[self._key(ticket)] = ticket
+        return True
