@@ -121,6 +121,30 @@ def _register_in_kustomize(name: str, processes: tuple[str, ...]) -> None:
         _append_to_list(LOCAL, "replicas", [f"  - name: {name}-{process}", "    count: 1"])
 
 
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def _record_template_commit(name: str) -> None:
+    """Makes the answers file name HEAD as the template's version, so `copier update` can diff from it.
+
+    copier renders from a temporary clone; with any uncommitted change in the checkout (this
+    scaffold's own edits of the registries included) it commits them there first and records that
+    commit, which exists nowhere else. The rendering is HEAD's whenever the template itself has no
+    uncommitted change; otherwise the answers keep copier's draft commit and a warning says so."""
+    head = _git("rev-parse", "--short", "HEAD")
+    if head.returncode != 0:
+        return  # not a git checkout: copier recorded no commit
+    answers = ROOT / "services" / name / ".copier-answers.yml"
+    if _git("status", "--porcelain", "--", "copier.yml", "templates/service").stdout.strip():
+        print(f"WARNING: rendered from uncommitted template changes: {answers.relative_to(ROOT)} names a "
+              "commit that only existed in copier's temporary clone; `copier update` will need it fixed",
+              file=sys.stderr)
+        return
+    text = re.sub(r"^_commit: .*$", f"_commit: {head.stdout.strip()}", answers.read_text(), count=1, flags=re.M)
+    answers.write_text(text)
+
+
 def scaffold(name: str, *, grpc_port: int | None = None, aggregate: str | None = None,
              description: str | None = None) -> int:
     """Renders and registers service `name`; returns its gRPC port. Raises ScaffoldError."""
@@ -140,6 +164,7 @@ def scaffold(name: str, *, grpc_port: int | None = None, aggregate: str | None =
         with contextlib.chdir(ROOT):
             run_copy(".", ".", data=data, defaults=True, overwrite=True, quiet=True, vcs_ref="HEAD",
                      answers_file=f"services/{name}/.copier-answers.yml", unsafe=False)
+        _record_template_commit(name)
         _register_in_kustomize(name, ("api", "worker"))
     except BaseException:
         for path, text in registries.items():  # the lists as they were; rendered files stay for a look
