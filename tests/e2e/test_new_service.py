@@ -48,6 +48,14 @@ class Probe:
     root: pathlib.Path  # the copy of the checkout, with the new service scaffolded in it
     grpc_port: int
     env: dict[str, str]  # what its processes and tools run with
+    # Bound to grpc_port until the api starts: the port is in the kernel's ephemeral range (as every
+    # 500xx port is), and nothing else may take it meanwhile for a connection or a bind(0).
+    reservation: socket.socket | None = None
+
+    def release_port(self) -> None:
+        if self.reservation is not None:
+            self.reservation.close()
+            self.reservation = None
 
     def run(self, *args, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
         done = subprocess.run([str(a) for a in args], cwd=self.root, env=self.env, capture_output=True, text=True,
@@ -76,42 +84,55 @@ def _copy_checkout(dest: pathlib.Path) -> None:
             shutil.copy2(source, dest / name)
 
 
-def _bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+def _bound(port: int) -> socket.socket | None:
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        return None
+    return sock
 
 
-def _free_grpc_port() -> int:
-    """A gRPC port whose two metrics ports (9100 + n, 9200 + n) are free too, away from the real ones."""
+def _reserve_grpc_port() -> tuple[int, socket.socket]:
+    """A gRPC port, held by a bound socket, whose two metrics ports (9100 + n, 9200 + n) are free too,
+    away from the real services' ports."""
     for port in range(50700, 50900):
-        if all(_bindable(p) for p in (port, 9100 + port - 50000, 9200 + port - 50000)):
-            return port
+        held = _bound(port)
+        if held is None:
+            continue
+        metrics = [_bound(p) for p in (9100 + port - 50000, 9200 + port - 50000)]
+        for sock in metrics:
+            if sock is not None:
+                sock.close()
+        if None not in metrics:
+            return port, held
+        held.close()
     raise AssertionError("no free gRPC port with free metrics ports in 50700..50899")
 
 
 @pytest.fixture(scope="module")
 def probe(local_stack):
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="onestop-new-service-"))
+    p = None
     try:
         root = workdir / "checkout"
         _copy_checkout(root)
-        port = _free_grpc_port()
+        port, reservation = _reserve_grpc_port()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(root / p) for p in (
                    ".venv", "libs/chassis/src", "libs/contracts/src")),
                "ONESTOP_DATA": str(workdir / "data"), "ONESTOP_ENV": "local", "LOG_LEVEL": "INFO",
                "MONGODB_URI": MONGODB_URI, "MONGODB_DATABASE": f"e2e_{NAME}_{uuid.uuid4().hex[:8]}",
                "AMQP_URI": AMQP_TEST_URI, "PYTHONUNBUFFERED": "1"}
-        p = Probe(root, port, env)
+        p = Probe(root, port, env, reservation)
         p.run(sys.executable, "templates/scaffold.py", NAME, "--grpc-port", port)
         p.run(sys.executable, "libs/contracts/generate.py")
         p.run(sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
               "--no-build-isolation", "--target", root / ".venv", root / "services" / NAME)
         yield p
     finally:
+        if p is not None:
+            p.release_port()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -190,6 +211,7 @@ def _metrics(port: int) -> str:
 def _started(probe: Probe):
     services_sh = probe.root / "deploy/local/services.sh"
     try:
+        probe.release_port()
         probe.run("bash", services_sh, "up", NAME, timeout=120)
         yield
     finally:
