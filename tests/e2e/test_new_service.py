@@ -9,6 +9,7 @@ services, answer gRPC health, reflection, auth and metrics. Nothing is installed
 copy gets a `.venv/bin` holding only the new package's console scripts (`pip install --no-deps
 --target`, where services.sh looks for them), and PYTHONPATH puts the copy's chassis, stubs and
 package in front of this venv's. Processes, the directory and the database go away even on failure.
+Last, in a git copy, `copier update` brings a template change to a service made from it.
 """
 
 from __future__ import annotations
@@ -255,3 +256,38 @@ def test_its_processes_start_like_make_run_s_and_answer_health_reflection_auth_a
     assert [line.split()[:2] for line in after] == [[f"{NAME}-api", "stopped"], [f"{NAME}-worker", "stopped"]]
     with pytest.raises(grpc.RpcError):
         _health(probe.grpc_port)
+
+
+def test_copier_update_brings_a_template_change_to_the_service_and_keeps_its_own():
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="onestop-template-update-"))
+    try:
+        root = workdir / "checkout"
+        _copy_checkout(root)
+        p = Probe(root, 0, {**os.environ, "GIT_AUTHOR_NAME": "e2e", "GIT_AUTHOR_EMAIL": "e2e@example.invalid",
+                            "GIT_COMMITTER_NAME": "e2e", "GIT_COMMITTER_EMAIL": "e2e@example.invalid"})
+
+        def commit(message: str) -> None:
+            p.run("git", "add", "-A")
+            p.run("git", "-c", "commit.gpgsign=false", "commit", "-q", "-m", message)
+        p.run("git", "init", "-q")
+        commit("the checkout")
+        p.run(sys.executable, "templates/scaffold.py", NAME)
+        commit(f"{NAME} from the template")
+        domain = root / f"services/{NAME}/src/onestop_{NAME}/domain.py"
+        domain.write_text(domain.read_text() + "\n# the service's own line\n")
+        commit(f"{NAME}'s own change")
+        template = root / "templates/service/services/{{name}}/src/onestop_{{name}}/bootstrap.py.jinja"
+        before = "built once per process."
+        assert before in template.read_text()
+        template.write_text(template.read_text().replace(before, "built once per process (template v2)."))
+        commit("the template changes")
+        head = p.run("git", "rev-parse", "--short", "HEAD").stdout.strip()
+        p.run(sys.executable, "-m", "copier", "update", "--vcs-ref", "HEAD", "--answers-file",
+              f"services/{NAME}/.copier-answers.yml", "--skip-answered", "--defaults", ".")
+        bootstrap = (root / f"services/{NAME}/src/onestop_{NAME}/bootstrap.py").read_text()
+        assert "built once per process (template v2)." in bootstrap
+        assert domain.read_text().endswith("# the service's own line\n")
+        answers = yaml.safe_load((root / f"services/{NAME}/.copier-answers.yml").read_text())
+        assert answers["_commit"] == head and answers["_src_path"] == "."
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
