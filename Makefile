@@ -103,10 +103,11 @@ image:  ## build one service's container image (SERVICE=intake), with Docker Bui
 	docker build --build-arg SERVICE=$(SERVICE) --build-arg PORTS="$$($(PYTHON) $(SERVICES_PY) ports $(SERVICE))" \
 	  -t ghcr.io/onestop-vn/onestop-$(SERVICE):$(IMAGE_TAG) .
 
-service: install  ## a new service from the template (NAME=<name>, AGGREGATE=<Word>): rendered, registered, installed
+service:  ## a new service from the template (NAME=<name>, AGGREGATE=<Word>): rendered, registered, installed
 	@[ -n "$(NAME)" ] || { echo "usage: make service NAME=<name> [AGGREGATE=<Word>]; see CONTRIBUTING.md" >&2; exit 2; }
-	$(PY) templates/scaffold.py $(NAME) $(if $(AGGREGATE),--aggregate $(AGGREGATE))
 	@$(MAKE) --no-print-directory install
+	$(PY) templates/scaffold.py $(NAME) $(if $(AGGREGATE),--aggregate $(AGGREGATE))
+	@$(MAKE) --no-print-directory install  # again: the list now names the new package (and its contract)
 
 constraints:  ## re-pin every installed package into constraints.txt
 	@{ head -2 constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^onestop-'; } > constraints.new && mv constraints.new constraints.txt
