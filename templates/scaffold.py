@@ -23,9 +23,11 @@ import pathlib
 import re
 import subprocess
 import sys
+import warnings
 
 import yaml
 from copier import run_copy
+from copier.errors import DirtyLocalWarning
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SERVICES_PY = ROOT / "libs/chassis/src/onestop_chassis/services.py"
@@ -161,7 +163,9 @@ def scaffold(name: str, *, grpc_port: int | None = None, aggregate: str | None =
                 "description": description or f"The {name} service."}
         # vcs_ref HEAD: the template as committed plus local changes, never an older release tag.
         # "." for both (from the root): the answers file records a path that works in every clone.
-        with contextlib.chdir(ROOT):
+        with contextlib.chdir(ROOT), warnings.catch_warnings():
+            # copier warns that it renders uncommitted changes: this scaffold's own, expected
+            warnings.simplefilter("ignore", DirtyLocalWarning)
             run_copy(".", ".", data=data, defaults=True, overwrite=True, quiet=True, vcs_ref="HEAD",
                      answers_file=f"services/{name}/.copier-answers.yml", unsafe=False)
         _record_template_commit(name)
