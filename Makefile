@@ -17,7 +17,7 @@ GENERATED := libs/contracts/src/onestop/__init__.py
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
 .PHONY: help deps tools install protos lint lint-protos breaking stack stack-down run stop status \
-        token test test-unit test-integration test-e2e bench clean constraints image
+        token test test-unit test-integration test-e2e bench clean constraints image service
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -105,6 +105,12 @@ image:  ## build one service's container image (SERVICE=intake), with Docker Bui
 	@[ -n "$(SERVICE)" ] || { echo "usage: make image SERVICE=<$(SERVICES)>" >&2; exit 2; }
 	docker build --build-arg SERVICE=$(SERVICE) --build-arg PORTS="$$($(PYTHON) $(SERVICES_PY) ports $(SERVICE))" \
 	  -t ghcr.io/onestop-vn/onestop-$(SERVICE):$(IMAGE_TAG) .
+
+service:  ## a new service from the template (NAME=<name>, AGGREGATE=<Word>): rendered, registered, installed
+	@[ -n "$(NAME)" ] || { echo "usage: make service NAME=<name> [AGGREGATE=<Word>]; see CONTRIBUTING.md" >&2; exit 2; }
+	@$(MAKE) --no-print-directory install
+	$(PY) templates/scaffold.py $(NAME) $(if $(AGGREGATE),--aggregate $(AGGREGATE))
+	@$(MAKE) --no-print-directory install  # again: the list now names the new package (and its contract)
 
 constraints:  ## re-pin every installed package into constraints.txt
 	@{ head -2 constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^onestop-'; } > constraints.new && mv constraints.new constraints.txt

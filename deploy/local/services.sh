@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every service that exists as local processes, those the one list of services declares: an
 # `api` and a `worker` each, and a `relay` (the outbox relay, onestop_chassis.relay) where there is one.
-# Usage: services.sh up|down|status. Logs: .local/logs/<service>-<process>.log (JSON lines).
+# Usage: services.sh up|down|status [service ...] (default: every service). Logs:
+# .local/logs/<service>-<process>.log (JSON lines).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -10,6 +11,13 @@ VENV_BIN="$ROOT/.venv/bin"
 # The services and their ports, from the one list (libs/chassis/src/onestop_chassis/services.py).
 SERVICES_PY="$ROOT/libs/chassis/src/onestop_chassis/services.py"
 read -r -a SERVICES <<< "$(python3 "$SERVICES_PY" names)"
+ONLY=""
+if [ $# -gt 1 ]; then  # only the services named (tests/e2e/test_new_service.py starts one this way)
+  for s in "${@:2}"; do
+    [[ " ${SERVICES[*]} " == *" $s "* ]] || { echo "ERROR: no service $s (services: ${SERVICES[*]})" >&2; exit 2; }
+  done
+  SERVICES=("${@:2}"); ONLY=1
+fi
 declare -A GRPC=()
 while read -r name grpc _; do GRPC[$name]=$grpc; done < <(python3 "$SERVICES_PY" table)
 mkdir -p "$DATA/run" "$DATA/logs"
@@ -43,6 +51,7 @@ up() {
 down() {
   for f in "$DATA"/run/*.pid; do
     [ -e "$f" ] || continue
+    [ -z "$ONLY" ] || [[ " ${SERVICES[*]} " == *" $(basename "$f" | sed 's/-[a-z]*\.pid$//') "* ]] || continue
     kill "$(cat "$f")" 2>/dev/null || true
     for _ in $(seq 1 50); do alive "$f" || break; sleep 0.2; done
     alive "$f" && kill -9 "$(cat "$f")" 2>/dev/null || true
@@ -61,5 +70,5 @@ status() {
 
 case "${1:-}" in
   up) up ;; down) down ;; status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status [service ...]" >&2; exit 2 ;;
 esac
