@@ -30,7 +30,7 @@ import structlog
 from fakes import FakeCases, FakeDocuments, FakeDossiers, FakeObjectStore
 from nameko import config as nameko_config
 from nameko.containers import ServiceContainer
-from nameko.extensions import DependencyProvider
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
 from nameko.testing.services import entrypoint_hook, replace_dependencies, worker_factory
 from nameko.testing.utils import get_extension
 from prometheus_client import REGISTRY
@@ -40,7 +40,13 @@ from test_intake_units_results import _dossier, _received_with_documents, _refus
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import events
 from onestop_chassis.errors import PermanentError
-from onestop_chassis.worker import Observability, SettingsTimer, nameko_config_for, periodic
+from onestop_chassis.worker import (
+    Observability,
+    ReliableEventHandler,
+    SettingsTimer,
+    nameko_config_for,
+    periodic,
+)
 from onestop_documents import domain as docs
 from onestop_documents.adapters.peers import NoPeers
 from onestop_documents.bootstrap import bootstrap
@@ -90,6 +96,19 @@ def _duplicates(service: str, event_type: str) -> float:
 
 def _calls(service: str, handler: str, outcome: str) -> float:
     return _count("onestop_worker_calls_total", service=service, handler=handler, outcome=outcome)
+
+
+@pytest.mark.parametrize("service_cls", [RoutingWorker, DocumentsWorker, FormFiling], ids=lambda c: c.__name__)
+def test_every_consumer_gets_its_event_parsed_by_the_chassis(service_cls):
+    """Each handler names its message type (event_handler(..., message=...)), so none repeats the
+    parsing, the log binding or the duplicate count."""
+    handlers = {name: getattr(service_cls, name) for name in dir(service_cls)
+                if any(isinstance(e, ReliableEventHandler)
+                       for e in getattr(getattr(service_cls, name), ENTRYPOINT_EXTENSIONS_ATTR, ()))}
+    assert handlers
+    assert {name: events.event_type(h.event_message) for name, h in handlers.items()
+            if getattr(h, "event_message", None)} == {
+        name: next(iter(getattr(h, ENTRYPOINT_EXTENSIONS_ATTR))).event_type for name, h in handlers.items()}
 
 
 # --- routing: DossierReceived opens the case ------------------------------------------------------

@@ -13,6 +13,7 @@ import errno
 import functools
 import signal
 import time
+from typing import Any
 
 import eventlet
 import structlog
@@ -221,7 +222,9 @@ def event_handler(source_service: str, event_type: str, *, message: type[Message
                 metrics.EVENT_DUPLICATES.labels(service.name, event_type).inc()
                 log.info("event already applied; ignored", event_id=events.header_of(event).event_id)
             return applied
-        return register(handle)
+        registered: Any = register(handle)
+        registered.event_message = message  # what the chassis parses the payload into (tests check it)
+        return registered
     return decorate
 
 
