@@ -180,6 +180,15 @@ def test_kustomize_deploys_it_with_the_pod_defaults(probe):
     assert {NAME, f"{NAME}-worker-metrics"} <= {d["metadata"]["name"] for d in docs if d["kind"] == "Service"}
 
 
+def test_the_born_service_passes_the_lint_and_type_gate(probe):
+    """What `make lint` checks, on the rendered service with the copy's own configuration."""
+    bin_dir = pathlib.Path(sys.executable).parent
+    linted = probe.run(bin_dir / "ruff", "check", f"services/{NAME}", check=False)
+    assert linted.returncode == 0, linted.stdout[-3000:]
+    typed = probe.run(bin_dir / "mypy", timeout=300, check=False)  # mypy.ini's files: chassis, domains, services
+    assert typed.returncode == 0 and f"services/{NAME}/" not in typed.stdout, typed.stdout[-3000:]
+
+
 def test_buf_lint_passes_with_its_contract(probe):
     probe.run(_tool("buf"), "lint")
     assert (probe.root / f"libs/contracts/src/onestop/{NAME}/v1/{NAME}_pb2_grpc.py").is_file(), \
