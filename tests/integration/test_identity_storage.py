@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from onestop_chassis import auth, identity
-from onestop_intake import domain
-from onestop_intake.adapters import mongo
+from onestop_intake.reception import domain
+from onestop_intake.reception.adapters import mongo
+from onestop_intake.reception.service import IntakeService
 from onestop_intake.seed import load_demo_data
-from onestop_intake.service import IntakeService
 
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), "000.00.21.H17")
 DN_DOCUMENTS = tuple(domain.SubmittedDocument(n) for n in [

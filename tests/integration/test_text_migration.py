@@ -19,7 +19,7 @@ from onestop_documents.adapters.minio_store import MinioStore
 from onestop_documents.adapters.peers import GrpcPeers
 from onestop_documents.config import DocumentsSettings
 from onestop_documents.service import DocumentsService, Policy
-from onestop_intake.adapters import mongo as intake_mongo
+from onestop_intake.reception.adapters import mongo as intake_mongo
 from onestop_routing.adapters import mongo as routing_mongo
 
 AGENCY = "000.00.21.H17"

@@ -10,12 +10,12 @@ import pytest
 from onestop_chassis import auth
 from onestop_chassis.errors import ServiceError
 from onestop_chassis.versions import ConcurrentChange, VersionClaims
-from onestop_intake import domain
+from onestop_intake.reception import domain
 
 DN_DOCUMENTS = tuple(domain.SubmittedDocument(n) for n in ['Giấy đề nghị đăng ký doanh nghiệp', 'Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân'])
-from onestop_intake.adapters import mongo
+from onestop_intake.reception.adapters import mongo
+from onestop_intake.reception.service import IntakeService
 from onestop_intake.seed import load_demo_data
-from onestop_intake.service import IntakeService
 
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), "000.00.21.H17")
 

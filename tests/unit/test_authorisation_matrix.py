@@ -38,14 +38,15 @@ from onestop_chassis.grpc_server import GrpcServer
 from onestop_documents import domain as docs_domain
 from onestop_documents.api import DocumentsServicer
 from onestop_documents.service import DocumentsService, PeerReceipt, Policy
-from onestop_intake import catalogue, domain, service
-from onestop_intake.adapters import proto
 from onestop_intake.api import IntakeServicer
+from onestop_intake.catalogue import domain as catalogue
 from onestop_intake.demo_data import UNITS
-from onestop_intake.lookup_limits import LookupLimits
-from onestop_intake.queue import QueueDesk, Ticket
-from onestop_intake.queue_api import QueueServicer, TicketLimits
-from onestop_intake.worktime import VIETNAM
+from onestop_intake.public.lookup_limits import LookupLimits
+from onestop_intake.queue.api import QueueServicer, TicketLimits
+from onestop_intake.queue.domain import QueueDesk, Ticket
+from onestop_intake.reception import domain, service
+from onestop_intake.shared import proto
+from onestop_intake.shared.worktime import VIETNAM
 from onestop_routing import domain as routing_domain
 from onestop_routing.api import RoutingServicer
 from onestop_routing.service import RoutingService

@@ -10,7 +10,9 @@ import pypdf
 import pytest
 from test_intake_forms import _dossier, _text
 
-from onestop_intake import domain, forms, issued_forms
+from onestop_intake.forms import issued as issued_forms
+from onestop_intake.forms import layout as forms
+from onestop_intake.reception import domain
 
 BREAKS = "\n".join(f"Dòng {n} của ô" for n in range(71))  # 70 line breaks in one cell
 CELL70 = "\n".join(f"ý {n}" for n in range(71))            # the same within a 500-character name

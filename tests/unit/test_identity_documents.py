@@ -20,9 +20,12 @@ from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2
 from onestop_chassis import auth, identity
 from onestop_chassis.errors import InvalidArgument, Violations
-from onestop_intake import domain, forms, issued_forms, service
-from onestop_intake.adapters import mongo, proto
-from onestop_intake.worktime import WorkingCalendar
+from onestop_intake.forms import issued as issued_forms
+from onestop_intake.forms import layout as forms
+from onestop_intake.reception import domain, service
+from onestop_intake.reception.adapters import mongo
+from onestop_intake.shared import proto
+from onestop_intake.shared.worktime import WorkingCalendar
 
 T = identity.DocumentType
 UNIT = domain.Unit("000.00.21.H17", "Trung tâm Phục vụ hành chính công tỉnh")

@@ -10,7 +10,8 @@ import pytest
 from test_intake_catalogue import ADMIN, BIRTH, GOOD_YAML, NOW, FakeStore
 
 from onestop_chassis.errors import InvalidArgument
-from onestop_intake import catalogue, service
+from onestop_intake.catalogue import domain as catalogue
+from onestop_intake.reception import service
 
 TWICE_YAML = GOOD_YAML.replace("""  required_documents:
   - name: Tờ khai đăng ký khai sinh

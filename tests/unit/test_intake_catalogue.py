@@ -12,7 +12,9 @@ import yaml
 
 from onestop_chassis import auth
 from onestop_chassis.errors import AlreadyExists, FailedPrecondition, InvalidArgument, PermissionDenied
-from onestop_intake import catalogue, demo_data, domain, service
+from onestop_intake import demo_data
+from onestop_intake.catalogue import domain as catalogue
+from onestop_intake.reception import domain, service
 from onestop_intake.seed import catalogue_yaml
 
 UNITS = {u.code: u for u in demo_data.UNITS}
@@ -306,7 +308,7 @@ def test_pages_filters_and_tokens():
 
 
 def test_submitting_for_a_procedure_outside_its_effective_dates_is_refused():
-    from onestop_intake.worktime import WorkingCalendar
+    from onestop_intake.shared.worktime import WorkingCalendar
     expired = dataclasses.replace(BIRTH, effective_to=dt.date(2026, 1, 1))
 
     class Catalogue:

@@ -10,10 +10,10 @@ import pytest
 from onestop_chassis import auth
 from onestop_chassis.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from onestop_chassis.versions import ConcurrentChange
-from onestop_intake import domain
-from onestop_intake.domain import DossierStatus as S
-from onestop_intake.service import IntakeService
-from onestop_intake.worktime import VIETNAM
+from onestop_intake.reception import domain
+from onestop_intake.reception.domain import DossierStatus as S
+from onestop_intake.reception.service import IntakeService
+from onestop_intake.shared.worktime import VIETNAM
 
 UNIT = domain.Unit("000.00.21.H17", "Trung tâm Phục vụ hành chính công")
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), UNIT.code)

@@ -14,7 +14,8 @@ import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 
-from onestop_intake import domain, forms
+from onestop_intake.forms import layout as forms
+from onestop_intake.reception import domain
 
 UTC = dt.UTC
 CODE = "000.00.21.H17-261117-0001"

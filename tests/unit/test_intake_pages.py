@@ -12,7 +12,10 @@ import urllib.parse
 
 import pytest
 
-from onestop_intake import catalogue, demo_data, domain, pages, service
+from onestop_intake import demo_data
+from onestop_intake.catalogue import domain as catalogue
+from onestop_intake.public import pages
+from onestop_intake.reception import domain, service
 from onestop_intake.seed import catalogue_yaml
 
 NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.UTC)

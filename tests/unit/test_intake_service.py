@@ -12,8 +12,8 @@ from onestop_chassis.errors import (
     PermissionDenied,
     Unavailable,
 )
-from onestop_intake import domain, service
-from onestop_intake.worktime import VIETNAM, WorkingCalendar
+from onestop_intake.reception import domain, service
+from onestop_intake.shared.worktime import VIETNAM, WorkingCalendar
 
 UNIT = domain.Unit("000.00.21.H17", "Sở Tư pháp")
 # A shared desk that also receives for UNIT.

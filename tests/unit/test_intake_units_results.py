@@ -19,13 +19,16 @@ import zxingcpp
 
 from onestop_chassis import auth, codes, identity
 from onestop_chassis.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from onestop_intake import domain, form_filing, issued_forms, service, units
-from onestop_intake.adapters import mongo
 from onestop_intake.demo_data import DISTRICT, DISTRICT_OFFICES, PROVINCE, UNITS
-from onestop_intake.domain import DossierStatus as S
-from onestop_intake.domain import UnitKind, UnitLevel
-from onestop_intake.issued_forms import Form
-from onestop_intake.worktime import VIETNAM, WorkingCalendar
+from onestop_intake.forms import filing as form_filing
+from onestop_intake.forms import issued as issued_forms
+from onestop_intake.forms.issued import Form
+from onestop_intake.reception import domain, service
+from onestop_intake.reception.adapters import mongo
+from onestop_intake.reception.domain import DossierStatus as S
+from onestop_intake.reception.domain import UnitKind, UnitLevel
+from onestop_intake.shared.worktime import VIETNAM, WorkingCalendar
+from onestop_intake.units import domain as units
 
 UTC = dt.UTC
 BY_CODE = {u.code: u for u in UNITS}

@@ -18,9 +18,10 @@ from werkzeug.wrappers import Response
 
 from onestop_chassis import auth, logs, page_security, ratelimits
 from onestop_chassis.errors import AlreadyExists, NotFound, PermissionDenied, ResourceExhausted, Unavailable
-from onestop_intake import domain, lookup_limits, pages, service
 from onestop_intake.demo_data import DISTRICT, DISTRICT_OFFICES, PROVINCE, UNITS
-from onestop_intake.queue_api import TicketLimits
+from onestop_intake.public import lookup_limits, pages
+from onestop_intake.queue.api import TicketLimits
+from onestop_intake.reception import domain, service
 
 TRUSTED = ratelimits.parse_networks("10.0.0.0/8, 127.0.0.1")
 

@@ -20,9 +20,10 @@ from onestop_chassis import auth
 from onestop_chassis.errors import InvalidArgument, NotFound, ResourceExhausted
 from onestop_documents import domain as docs
 from onestop_documents.service import DocumentsService, DuplicateRequest, VersionTaken
-from onestop_intake import catalogue, domain, service
-from onestop_intake.lookup_limits import NO_MATCH, LookupLimits
-from onestop_intake.worktime import WorkingCalendar
+from onestop_intake.catalogue import domain as catalogue
+from onestop_intake.public.lookup_limits import NO_MATCH, LookupLimits
+from onestop_intake.reception import domain, service
+from onestop_intake.shared.worktime import WorkingCalendar
 
 
 def nfd(s: str) -> str:
@@ -393,7 +394,7 @@ def test_leading_bytes_do_not_make_an_image():
 # -- found by the issue 9 review: codes typed in lower case at the queue, PutUnit and the filters ----
 def test_unit_codes_in_a_unit_are_read_as_typed():
     from onestop.intake.v1 import intake_pb2
-    from onestop_intake.adapters import proto
+    from onestop_intake.shared import proto
 
     unit = proto.unit_from_proto(intake_pb2.Unit(code=" 000.00.21.h17", parent_code="000.00.00.h17 ",
                                                  receives_for=["000.00.13.h17", "000.00.13.H17 ", " "]))
@@ -404,7 +405,7 @@ def test_a_ticket_asked_for_a_lower_case_unit_code_is_taken_and_a_refused_one_co
     from types import SimpleNamespace
 
     from onestop.intake.v1 import queue_pb2
-    from onestop_intake.queue_api import QueueServicer, TicketLimits
+    from onestop_intake.queue.api import QueueServicer, TicketLimits
 
     taken = []
     desk = SimpleNamespace(take=lambda unit, queue: (taken.append((unit, queue)) or

@@ -12,16 +12,17 @@ from onestop_chassis.errors import FailedPrecondition, FieldViolation, InvalidAr
 from onestop_chassis.logs import bind_dossier, get_logger
 from onestop_chassis.ratelimits import grpc_client, parse_networks
 
-from . import issued_forms
-from .adapters import mongo, proto
-from .adapters.documents_client import DocumentsClient
-from .adapters.queue_mongo import MongoTickets
 from .config import IntakeSettings
-from .lookup_limits import LookupLimits
-from .queue import QueueDesk
-from .queue_api import QueueServicer, TicketLimits
-from .service import CatalogueService, IntakeService, UnitService
-from .worktime import WorkingCalendar
+from .forms import issued as issued_forms
+from .public.lookup_limits import LookupLimits
+from .queue.adapters.mongo import MongoTickets
+from .queue.api import QueueServicer, TicketLimits
+from .queue.domain import QueueDesk
+from .reception.adapters import mongo
+from .reception.adapters.documents_client import DocumentsClient
+from .reception.service import CatalogueService, IntakeService, UnitService
+from .shared import proto
+from .shared.worktime import WorkingCalendar
 
 log = get_logger("onestop.intake")
 DOSSIERS_RECEIVED = Counter("onestop_intake_dossiers_submitted",

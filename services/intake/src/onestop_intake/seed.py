@@ -11,9 +11,9 @@ from onestop_chassis import mongo as chassis_mongo
 from onestop_chassis.config import load_or_exit
 
 from . import demo_data
-from .adapters import mongo
 from .config import IntakeSettings
-from .service import CatalogueService, Imported, UnitService
+from .reception.adapters import mongo
+from .reception.service import CatalogueService, Imported, UnitService
 
 SEED = auth.Principal("onestop-intake-seed", frozenset({auth.SERVICE}))
 

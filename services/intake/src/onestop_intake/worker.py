@@ -13,11 +13,11 @@ from onestop_chassis.ratelimits import client_address
 from onestop_chassis.web import page
 from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRunner, worker_settings
 
-from . import pages
-from .adapters import mongo as intake_mongo
-from .form_filing import FormFiling
-from .lookup_limits import LookupLimits
-from .service import CatalogueService, IntakeService
+from .forms.filing import FormFiling
+from .public import pages
+from .public.lookup_limits import LookupLimits
+from .reception.adapters import mongo as intake_mongo
+from .reception.service import CatalogueService, IntakeService
 
 HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 STATUS = {"NO_MATCH": 404, "RATE_LIMITED": 429}

@@ -23,12 +23,13 @@ from onestop_chassis.errors import InvalidArgument, NotFound, ServiceError, Unav
 from onestop_chassis.logs import get_logger
 from onestop_chassis.text import nfc
 
-from . import catalogue, domain
-from .service import CatalogueService
-from .worktime import VIETNAM
+from ..catalogue import domain as catalogue
+from ..reception import domain
+from ..reception.service import CatalogueService
+from ..shared.worktime import VIETNAM
 
 log = get_logger("onestop.intake.pages")
-_env = jinja2.Environment(loader=jinja2.PackageLoader("onestop_intake", "templates"),
+_env = jinja2.Environment(loader=jinja2.PackageLoader("onestop_intake.public", "templates"),
                           autoescape=jinja2.select_autoescape(["html"]))
 
 MESSAGES_VI = {

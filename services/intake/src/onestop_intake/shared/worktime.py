@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from .domain import WorkingDuration
+from ..reception.domain import WorkingDuration
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFAULT_WINDOWS = ((dt.time(7, 30), dt.time(11, 30)), (dt.time(13, 30), dt.time(17, 0)))

@@ -9,7 +9,8 @@ from onestop.intake.v1 import intake_pb2 as pb
 from onestop_chassis import codes, identity
 from onestop_chassis.errors import FieldViolation, InvalidArgument, Violations
 
-from .. import catalogue, domain
+from ..catalogue import domain as catalogue
+from ..reception import domain
 
 
 def identity_from_proto(message, field: str) -> identity.IdentityDocument | None:

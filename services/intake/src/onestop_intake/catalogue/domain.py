@@ -27,7 +27,7 @@ from onestop_chassis import codes
 from onestop_chassis.errors import FieldViolation, InvalidArgument, ServiceError
 from onestop_chassis.text import name_key, nfc, search_key
 
-from .domain import CopyKind, Fee, OnlineLevel, Procedure, RequiredDocument, WorkingDuration
+from ..reception.domain import CopyKind, Fee, OnlineLevel, Procedure, RequiredDocument, WorkingDuration
 
 # -- the fixed list of fields (lĩnh vực) -----------------------------------------------------------
 FIELDS: dict[str, str] = {

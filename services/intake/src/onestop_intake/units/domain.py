@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from onestop_chassis import codes
 from onestop_chassis.errors import Violations
 
-from .domain import Unit, UnitKind, UnitLevel
+from ..reception.domain import Unit, UnitKind, UnitLevel
 
 Lookup = Callable[[str], Unit | None]
 NAME_LIMIT = 300

@@ -46,8 +46,8 @@ from reportlab.platypus import (
 
 from onestop_chassis import clock, identity
 
-from . import domain
-from .worktime import VIETNAM
+from ..reception import domain
+from ..shared.worktime import VIETNAM
 
 __all__ = ["COPY_KINDS", "ReceiptDocument", "format_legal_duration", "format_moment", "render_receipt",
            "render_refusal", "render_supplement_request"]

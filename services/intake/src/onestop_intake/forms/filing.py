@@ -16,10 +16,10 @@ from onestop_chassis.errors import FailedPrecondition
 from onestop_chassis.logs import bind_dossier, get_logger
 from onestop_chassis.worker import EventPublisher, event_handler, worker_settings
 
-from . import issued_forms
-from .adapters.events import PRODUCER
-from .adapters.mongo import MongoDossiers
-from .issued_forms import Form
+from ..reception.adapters.events import PRODUCER
+from ..reception.adapters.mongo import MongoDossiers
+from . import issued as issued_forms
+from .issued import Form
 
 log = get_logger("onestop.intake")
 

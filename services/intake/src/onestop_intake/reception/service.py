@@ -27,8 +27,10 @@ from onestop_chassis.errors import (
 )
 from onestop_chassis.text import name_key
 
-from . import catalogue, domain, units
-from .worktime import VIETNAM, WorkingCalendar
+from ..catalogue import domain as catalogue
+from ..shared.worktime import VIETNAM, WorkingCalendar
+from ..units import domain as units
+from . import domain
 
 
 class DuplicateRequest(Exception):

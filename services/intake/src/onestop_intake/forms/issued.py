@@ -9,7 +9,8 @@ from enum import IntEnum
 
 from onestop_chassis.errors import FailedPrecondition
 
-from . import domain, forms
+from ..reception import domain
+from . import layout as forms
 
 
 class Form(IntEnum):

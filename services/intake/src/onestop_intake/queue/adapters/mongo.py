@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from onestop_chassis.clock import as_utc
 
-from ..queue import NumberTaken, Ticket
+from ..domain import NumberTaken, Ticket
 
 
 class TicketDoc(me.Document):

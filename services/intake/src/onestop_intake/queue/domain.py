@@ -15,7 +15,7 @@ from onestop_chassis import auth, codes
 from onestop_chassis.clock import utcnow
 from onestop_chassis.errors import FieldViolation, InvalidArgument, NotFound, Unavailable, Violations
 
-from .worktime import VIETNAM
+from ..shared.worktime import VIETNAM
 
 QUEUE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 
