@@ -11,8 +11,11 @@ from onestop_chassis import auth
 from onestop_intake.reception import domain
 
 DN_DOCUMENTS = tuple(domain.SubmittedDocument(n) for n in ['Giấy đề nghị đăng ký doanh nghiệp', 'Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân'])
+from onestop_chassis.config import load_settings
+from onestop_intake.bootstrap import bootstrap
+from onestop_intake.config import IntakeSettings
 from onestop_intake.reception.adapters import mongo
-from onestop_intake.reception.service import CodeTaken, DuplicateRequest, IntakeService
+from onestop_intake.reception.service import CodeTaken, DuplicateRequest
 from onestop_intake.seed import load_demo_data
 
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), "000.00.21.H17")
@@ -27,8 +30,9 @@ def _command(request_id: str = "req-1", name: str = "Trần Thị Bích Ngọc")
 
 @pytest.fixture()
 def service(mongo_db):
-    load_demo_data()
-    return IntakeService(mongo.MongoDossiers(), mongo.MongoCatalogue(), mongo.MongoCodeSequence())
+    intake = bootstrap(load_settings(IntakeSettings, documents_address=""))
+    load_demo_data(intake)
+    return intake.reception
 
 
 def test_a_dossier_and_its_event_are_one_document(service, mongo_db):

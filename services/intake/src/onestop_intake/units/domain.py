@@ -13,11 +13,39 @@ units one by one (a submit: one or two reads) or from a loaded list (UnitTree).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import IntEnum
 
 from onestop_chassis import codes
 from onestop_chassis.errors import Violations
 
-from ..reception.domain import Unit, UnitKind, UnitLevel
+
+class UnitKind(IntEnum):
+    PEOPLES_COMMITTEE = 1  # Ủy ban nhân dân
+    DEPARTMENT = 2         # sở, ban, ngành, phòng
+    DESK = 3               # Trung tâm Phục vụ hành chính công, Bộ phận Một cửa
+    OTHER = 4
+
+
+class UnitLevel(IntEnum):
+    CENTRAL = 1
+    PROVINCE = 2
+    DISTRICT = 3  # ended 1/7/2025; kept for older setups
+    COMMUNE = 4
+
+
+@dataclass(frozen=True)
+class Unit:
+    """An agency or unit; the hierarchy and shared desks are below."""
+    code: str
+    name: str
+    parent_code: str = ""
+    kind: int = UnitKind.OTHER
+    level: int = 0
+    # A desk's served units (each with everything under it); any unit also receives for itself.
+    receives_for: tuple[str, ...] = ()
+    address: str = ""
+
 
 Lookup = Callable[[str], Unit | None]
 NAME_LIMIT = 300
