@@ -14,10 +14,10 @@ from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import events
 from onestop_chassis.errors import FailedPrecondition
 from onestop_chassis.logs import bind_dossier, get_logger
-from onestop_chassis.worker import EventPublisher, event_handler, worker_settings
+from onestop_chassis.worker import Bootstrapped, EventPublisher, event_handler, worker_settings
 
+from ..bootstrap import bootstrap
 from ..reception.adapters.events import PRODUCER
-from ..reception.adapters.mongo import MongoDossiers
 from . import issued as issued_forms
 from .issued import Form
 
@@ -40,6 +40,7 @@ class FormFiling:
     """Mixed into the intake worker: one handler per event that issues a form."""
 
     publish_event = EventPublisher()
+    dossiers = Bootstrapped(bootstrap, "dossiers")  # the stored dossiers, from intake's composition root
 
     @event_handler(PRODUCER, "DossierReceived")
     def file_receipt(self, payload):
@@ -56,7 +57,7 @@ class FormFiling:
     def _file(self, payload, cls, form: Form) -> None:
         event = events.from_payload(payload, cls)  # InvalidEvent (a PermanentError): dead-lettered
         bind_dossier(event.dossier_code)
-        dossier = MongoDossiers().by_code(event.dossier_code)
+        dossier = self.dossiers.by_code(event.dossier_code)
         if dossier is None:
             log.error("event for an unknown dossier; no form filed", event_id=event.header.event_id)
             return
