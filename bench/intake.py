@@ -110,10 +110,11 @@ def _own_ferretdb(workdir: pathlib.Path) -> tuple[subprocess.Popen, str]:
     data = workdir / "ferretdb"
     data.mkdir()
     port = free_port()
-    proc = subprocess.Popen([str(FERRETDB), "--handler=sqlite", f"--sqlite-url=file:{data}/",
-                             f"--listen-addr=127.0.0.1:{port}", "--debug-addr=-", "--telemetry=disable",
-                             "--log-level=warn", f"--state-dir={data}"],
-                            stdout=open(workdir / "ferretdb.log", "w"), stderr=subprocess.STDOUT)
+    with open(workdir / "ferretdb.log", "w") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([str(FERRETDB), "--handler=sqlite", f"--sqlite-url=file:{data}/",
+                                 f"--listen-addr=127.0.0.1:{port}", "--debug-addr=-", "--telemetry=disable",
+                                 "--log-level=warn", f"--state-dir={data}"],
+                                stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while not port_open(port):
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -125,8 +126,8 @@ def _own_ferretdb(workdir: pathlib.Path) -> tuple[subprocess.Popen, str]:
 
 def _rabbitmqctl(*args: str) -> None:
     """On the stack's own node (deploy/local/stack.sh keeps its Erlang cookie under .local/rabbitmq)."""
-    env = {**os.environ, "HOME": str(pathlib.Path(os.environ.get("ONESTOP_DATA", ROOT / ".local")) / "rabbitmq"), "RABBITMQ_NODENAME": "onestop@localhost",
-           "ERL_EPMD_ADDRESS": "127.0.0.1"}
+    env = {**os.environ, "HOME": str(pathlib.Path(os.environ.get("ONESTOP_DATA", ROOT / ".local")) / "rabbitmq"),
+           "RABBITMQ_NODENAME": "onestop@localhost", "ERL_EPMD_ADDRESS": "127.0.0.1"}
     subprocess.run([RABBITMQCTL, "-q", *args], env=env, check=True, capture_output=True, timeout=120)
 
 
@@ -405,7 +406,8 @@ def _report(submits, raw_inserts, lookups, raw_finds, notes) -> str:
         "",
         f"**SubmitDossier ≥ 500/s with p99 < 50 ms: {'reached' if submit_ok else 'not reached'} (best "
         f"{best['rate']:.1f}/s at {best['concurrency']} callers, p99 {best['p99']:.0f} ms). Lookup p99 < 10 ms with "
-        f"{stored:,} stored, one caller: {'reached' if lookup_ok else 'not reached'} (p99 {lookups[0]['p99']:.1f} ms).**",
+        f"{stored:,} stored, one caller: {'reached' if lookup_ok else 'not reached'} "
+        f"(p99 {lookups[0]['p99']:.1f} ms).**",
         f"- What a submission costs, in CPU per stored dossier at {best['concurrency']} callers: FerretDB "
         f"{cpu_ms['FerretDB']:.0f} ms, the intake api {cpu_ms['intake api']:.0f} ms, the intake worker "
         f"{cpu_ms['intake worker']:.0f} ms (its outbox relay and the receipt PDF it renders and files for each "
@@ -413,7 +415,8 @@ def _report(submits, raw_inserts, lookups, raw_finds, notes) -> str:
         f"{2000 / max(platform_ms, 1e-9):.0f} dossiers/s. More callers only queue longer (p50 "
         f"{first['p50']:.0f} ms at {first['concurrency']} callers, {last['p50']:.0f} ms at {last['concurrency']}). "
         f"The bare insert is not the limit: the same database took {raw_at[best['concurrency']]['rate']:.0f} raw "
-        f"inserts/s at {best['concurrency']} callers, {raw_at[best['concurrency']]['rate'] / max(best['rate'], 1e-9):.0f} "
+        f"inserts/s at {best['concurrency']} callers, "
+        f"{raw_at[best['concurrency']]['rate'] / max(best['rate'], 1e-9):.0f} "
         "times the submissions; a submission makes about seven round trips (procedure, desk, request_id pointer, "
         "outbox pointer, dossier, code hint, request_id pointer) and the worker's work follows each one.",
         f"- Every look-up a submission makes is by `_id`, which the patched FerretDB answers from its index "

@@ -8,15 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from onestop_chassis import auth
-from onestop_intake.reception import domain
-
-DN_DOCUMENTS = tuple(domain.SubmittedDocument(n) for n in ['Giấy đề nghị đăng ký doanh nghiệp', 'Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân'])
 from onestop_chassis.config import load_settings
 from onestop_intake.bootstrap import bootstrap
 from onestop_intake.config import IntakeSettings
+from onestop_intake.reception import domain
 from onestop_intake.reception.adapters import mongo
 from onestop_intake.reception.service import CodeTaken, DuplicateRequest
 from onestop_intake.seed import load_demo_data
+
+DN_DOCUMENTS = tuple(domain.SubmittedDocument(n) for n in [
+    'Giấy đề nghị đăng ký doanh nghiệp', 'Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân'])
 
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), "000.00.21.H17")
 

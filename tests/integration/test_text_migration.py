@@ -98,7 +98,8 @@ def test_stored_components_under_two_spellings_are_merged_once_and_new_uploads_j
     data = _pdf(str(uuid.uuid4()))
     request = domain.UploadRequest("", dossier.lower(), 1, nfd(NAME).upper(), "don.pdf", "", "")
     uploaded = service.upload(request, iter([data]), OFFICER)
-    assert (uploaded.document.component, uploaded.document.version, uploaded.document.dossier_code) == (NAME, 5, dossier)
+    assert (uploaded.document.component, uploaded.document.version, uploaded.document.dossier_code) == \
+        (NAME, 5, dossier)
     again = service.upload(domain.UploadRequest("", dossier, 1, NAME, "don.pdf", "", ""), iter([data]), OFFICER)
     assert again.deduplicated and again.document.document_id == uploaded.document.document_id
     assert len(service.list(dossier, "", OFFICER)) == 6
@@ -107,7 +108,8 @@ def test_stored_components_under_two_spellings_are_merged_once_and_new_uploads_j
 def test_a_migration_interrupted_half_way_finishes_on_the_next_start(documents_db):
     dossier = f"{AGENCY}-261121-{uuid.uuid4().int % 10000:04d}"
     collection = documents_db["documents"]
-    collection.insert_many([_old_record(dossier, NAME, 1, 0, "a" * 64), _old_record(dossier, nfd(NAME), 1, 1, "b" * 64)])
+    collection.insert_many([_old_record(dossier, NAME, 1, 0, "a" * 64),
+                            _old_record(dossier, nfd(NAME), 1, 1, "b" * 64)])
     # As if the first pass died after moving one record above TEMP_VERSION, before recording itself.
     collection.update_one({"component": NAME}, {"$set": {"version": mongo.TEMP_VERSION}})
     mongo.ensure_indexes()

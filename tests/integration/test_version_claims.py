@@ -8,15 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from onestop_chassis import auth
+from onestop_chassis.config import load_settings
 from onestop_chassis.errors import ServiceError
 from onestop_chassis.versions import ConcurrentChange, VersionClaims
-from onestop_intake.reception import domain
-
-DN_DOCUMENTS = tuple(domain.SubmittedDocument(n) for n in ['Giấy đề nghị đăng ký doanh nghiệp', 'Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân'])
-from onestop_chassis.config import load_settings
 from onestop_intake.bootstrap import bootstrap
 from onestop_intake.config import IntakeSettings
+from onestop_intake.reception import domain
 from onestop_intake.seed import load_demo_data
+
+DN_DOCUMENTS = tuple(domain.SubmittedDocument(n) for n in [
+    'Giấy đề nghị đăng ký doanh nghiệp', 'Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân'])
 
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), "000.00.21.H17")
 
@@ -68,7 +69,8 @@ def test_concurrent_desk_actions_on_one_dossier_change_it_once(mongo_db):
         outcomes = list(pool.map(act, range(16)))
     done = outcomes.count("ok")  # e.g. a supplement request (2→5), then a withdrawal from 5 (5→7)
     assert 1 <= done <= 2, outcomes
-    assert set(outcomes) - {"ok"} <= {"CONCURRENT_CHANGE", "ACTION_NOT_ALLOWED_IN_STATUS", "SUPPLEMENT_ALREADY_REQUESTED"}
+    assert set(outcomes) - {"ok"} <= {"CONCURRENT_CHANGE", "ACTION_NOT_ALLOWED_IN_STATUS",
+                                      "SUPPLEMENT_ALREADY_REQUESTED"}
     stored = mongo_db["dossiers"].find_one({"_id": code})
     assert stored["version"] == 1 + done, "every successful change, and only those, was written"
     assert len(stored["history"]) == 1 + done and len(stored["outbox"]) == 1 + done, "none lost or doubled"

@@ -330,7 +330,8 @@ def _requests(world: World) -> dict[str, object]:
     applicant = common_pb2.Applicant(kind=common_pb2.APPLICANT_KIND_PERSON, full_name="Nguyễn Văn An",
                                      citizen_id="001203004567", phone="0912345678")
     import yaml
-    entry = catalogue_files.dump_file([dataclasses.replace(world.procedure, code="DP.HT.9002", is_local_code=True)], "yaml")
+    entry = catalogue_files.dump_file(
+        [dataclasses.replace(world.procedure, code="DP.HT.9002", is_local_code=True)], "yaml")
     assert yaml.safe_load(entry)
     return {
         # intake: the desk

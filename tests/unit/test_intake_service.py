@@ -23,7 +23,8 @@ UNIT = units.Unit("000.00.21.H17", "Sở Tư pháp")
 OTHER_UNIT = units.Unit("000.00.22.H17", "Trung tâm Phục vụ hành chính công", kind=units.UnitKind.DESK,
                          receives_for=(UNIT.code,))
 PROCEDURE = catalogue.Procedure("1.000948", "Cấp phiếu lý lịch tư pháp", worktime.WorkingDuration(days=3), UNIT.code)
-RETIRED = catalogue.Procedure("1.000001", "Thủ tục đã bãi bỏ", worktime.WorkingDuration(days=5), UNIT.code, active=False)
+RETIRED = catalogue.Procedure("1.000001", "Thủ tục đã bãi bỏ", worktime.WorkingDuration(days=5), UNIT.code,
+                              active=False)
 # 18:00 UTC on Monday 16/11/2026 is already 01:00 on Tuesday 17/11 in Vietnam.
 NOW = dt.datetime(2026, 11, 16, 18, 0, tzinfo=dt.UTC)
 DAY = dt.date(2026, 11, 17)  # the Vietnam-local day of NOW: the day of the code sequence
@@ -346,7 +347,7 @@ def test_naming_the_own_unit_explicitly_is_the_same_request(intake):
 
 
 def test_same_request_id_with_other_content_is_refused(intake, dossiers):
-    first = intake.submit(_cmd(), OFFICER).dossier
+    intake.submit(_cmd(), OFFICER)
     with pytest.raises(AlreadyExists) as info:
         intake.submit(_cmd(request_content="something else"), OFFICER)
     assert info.value.reason == "REQUEST_ID_REUSED"

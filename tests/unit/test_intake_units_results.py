@@ -556,7 +556,8 @@ def test_a_desk_serving_the_unit_receives_the_dossier(intake, dossiers, sequence
     dossier = intake.submit(_cmd(procedure), actor).dossier
     assert dossier.code.startswith(actor.agency + "-")
     assert dossier.code == codes.dossier_code(actor.agency, dt.date(2026, 11, 30), 1)
-    assert (dossier.receiving_unit.code, dossier.receiving_unit.name) == (BY_CODE[actor.agency].code, BY_CODE[actor.agency].name)
+    assert (dossier.receiving_unit.code, dossier.receiving_unit.name) == \
+        (BY_CODE[actor.agency].code, BY_CODE[actor.agency].name)
     assert dossier.status == S.RECEIVED
     assert dossiers.items == {dossier.code: dossier}
     assert sequence.taken_calls == [(actor.agency, dt.date(2026, 11, 30), 1)]

@@ -4,6 +4,7 @@ sniffed as their readers read them."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import io
@@ -411,16 +412,13 @@ def test_a_ticket_asked_for_a_lower_case_unit_code_is_taken_and_a_refused_one_co
     from onestop_intake.queue.api import QueueServicer, TicketLimits
 
     taken = []
-    desk = SimpleNamespace(take=lambda unit, queue: (taken.append((unit, queue)) or
-                                                     (SimpleNamespace(ticket_id="t", unit_code=unit, queue=queue, number=1,
-                                                                      display="A001", taken_at=None), 0)))
+    desk = SimpleNamespace(take=lambda unit, queue: (taken.append((unit, queue)) or (
+        SimpleNamespace(ticket_id="t", unit_code=unit, queue=queue, number=1, display="A001", taken_at=None), 0)))
     servicer = QueueServicer(desk, TicketLimits((), "30/minute", "1/hour"))
     context = SimpleNamespace(peer=lambda: "ipv4:10.0.0.9:5000", invocation_metadata=lambda: ())
     for _ in range(3):  # refused: no queue. Before, each spent the client's one ticket an hour.
         with pytest.raises(InvalidArgument):
             servicer.TakeTicket(queue_pb2.TakeTicketRequest(unit_code="000.00.21.h17"), context)
-    try:
+    with contextlib.suppress(AttributeError):  # the fake ticket has no times to map: what reached the desk matters
         servicer.TakeTicket(queue_pb2.TakeTicketRequest(unit_code="000.00.21.h17 ", queue="dat-dai"), context)
-    except AttributeError:
-        pass  # the fake ticket has no times to map; what matters is what reached the desk
     assert taken == [("000.00.21.H17", "dat-dai")]

@@ -59,8 +59,8 @@ def bootstrap(settings: IntakeSettings, *, dossiers: DossierRepository | None = 
     store = catalogue if catalogue is not None else MongoCatalogue()
     dossiers = dossiers if dossiers is not None else reception_mongo.MongoDossiers()
     timed = {} if clock is None else {"clock": clock}
-    reception = IntakeService(dossiers, store, sequence if sequence is not None else reception_mongo.MongoCodeSequence(),
-                              calendar=WorkingCalendar(cutoff=settings.cutoff_time), **timed)
+    sequence = sequence if sequence is not None else reception_mongo.MongoCodeSequence()
+    reception = IntakeService(dossiers, store, sequence, calendar=WorkingCalendar(cutoff=settings.cutoff_time), **timed)
     catalogue_service = CatalogueService(store, **timed)
     if documents is None and settings.documents_address:
         documents = DocumentsClient(settings.documents_address, lambda: auth.service_token(settings))

@@ -151,18 +151,46 @@ def label(path: Path) -> str:
 
 
 # -- rules ---------------------------------------------------------------------------------------
+class _Problems(list):
+    """(field path, problem) pairs, with the text check every text field gets."""
+
+    def text(self, path: Path, value: str, limit: int, required: bool = False) -> None:
+        if required and not value.strip():
+            self.append((path, "is required"))
+        elif len(value) > limit:
+            self.append((path, f"is longer than {limit} characters"))
+        elif CONTROL_CHARS.search(value):
+            self.append((path, "contains control characters"))
+
+
 def validate(p: Procedure, unit_exists: Callable[[str], bool] | None = None) -> list[tuple[Path, str]]:
     """Every problem of the procedure, as (field path, problem)."""
-    problems: list[tuple[Path, str]] = []
+    problems = _Problems()
+    _check_code(p, problems)
+    problems.text(("name",), p.name, MAX_NAME, required=True)
+    if p.field_code not in FIELDS:
+        problems.append((("field_code",), f"must be one of {', '.join(sorted(FIELDS))}"))
+    if not codes.is_unit_code(p.competent_unit_code):
+        problems.append((("competent_agency_code",), "is not a national unit code like 000.00.21.H17"))
+    elif unit_exists is not None and not unit_exists(p.competent_unit_code):
+        problems.append((("competent_agency_code",), f"no unit {p.competent_unit_code} is registered"))
+    problems.text(("level",), p.level, 100, required=True)
+    _check_duration(p.legal_duration, problems)
+    problems.text(("result",), p.result, MAX_NAME, required=True)
+    if p.online_level not in OnlineLevel.__members__.values():
+        problems.append((("online_level",), "must be none, partial (một phần) or full (toàn trình)"))
+    if p.process_code and not PROCESS_CODE.fullmatch(p.process_code):
+        problems.append((("process_code",), "may hold only letters, digits, '.', '_' and '-' (at most 64)"))
+    if p.effective_from and p.effective_to and p.effective_from > p.effective_to:
+        problems.append((("effective_to",), f"is before effective_from ({p.effective_from.isoformat()})"))
+    _check_documents(p.required_documents, problems)
+    _check_fees(p.fees, problems)
+    for i, basis in enumerate(p.legal_basis):
+        problems.text(("legal_basis", i), basis, MAX_NAME, required=True)
+    return list(problems)
 
-    def text(path: Path, value: str, limit: int, required: bool = False) -> None:
-        if required and not value.strip():
-            problems.append((path, "is required"))
-        elif len(value) > limit:
-            problems.append((path, f"is longer than {limit} characters"))
-        elif CONTROL_CHARS.search(value):
-            problems.append((path, "contains control characters"))
 
+def _check_code(p: Procedure, problems: _Problems) -> None:
     if not p.code.strip():
         problems.append((("code",), "is required"))
     elif NATIONAL_CODE.fullmatch(p.code):
@@ -174,33 +202,23 @@ def validate(p: Procedure, unit_exists: Callable[[str], bool] | None = None) -> 
     else:
         problems.append((("code",), "must be a national code like 1.001193 (optionally with a local suffix, "
                                     "1.001193.H38) or a local code like DP.HT.0001"))
-    text(("name",), p.name, MAX_NAME, required=True)
-    if p.field_code not in FIELDS:
-        problems.append((("field_code",), f"must be one of {', '.join(sorted(FIELDS))}"))
-    if not codes.is_unit_code(p.competent_unit_code):
-        problems.append((("competent_agency_code",), "is not a national unit code like 000.00.21.H17"))
-    elif unit_exists is not None and not unit_exists(p.competent_unit_code):
-        problems.append((("competent_agency_code",), f"no unit {p.competent_unit_code} is registered"))
-    text(("level",), p.level, 100, required=True)
-    d = p.legal_duration
+
+
+def _check_duration(d: WorkingDuration, problems: _Problems) -> None:
     if min(d.days, d.hours, d.minutes) < 0:
         problems.append((("legal_duration",), "must not be negative"))
     elif d.days + d.hours + d.minutes == 0:
         problems.append((("legal_duration",), "is required: working days or working hours"))
     elif d.days > 365 or d.hours > 2000 or d.minutes > 60 * 2000:
         problems.append((("legal_duration",), "is longer than a year of working time"))
-    text(("result",), p.result, MAX_NAME, required=True)
-    if p.online_level not in OnlineLevel.__members__.values():
-        problems.append((("online_level",), "must be none, partial (một phần) or full (toàn trình)"))
-    if p.process_code and not PROCESS_CODE.fullmatch(p.process_code):
-        problems.append((("process_code",), "may hold only letters, digits, '.', '_' and '-' (at most 64)"))
-    if p.effective_from and p.effective_to and p.effective_from > p.effective_to:
-        problems.append((("effective_to",), f"is before effective_from ({p.effective_from.isoformat()})"))
-    if not p.required_documents:
+
+
+def _check_documents(documents: tuple[RequiredDocument, ...], problems: _Problems) -> None:
+    if not documents:
         problems.append((("required_documents",), "list at least one document"))
     named: dict[str, int] = {}  # dossiers match documents by name_key, so two must not share one
-    for i, doc in enumerate(p.required_documents):
-        text(("required_documents", i, "name"), doc.name, MAX_NAME, required=True)
+    for i, doc in enumerate(documents):
+        problems.text(("required_documents", i, "name"), doc.name, MAX_NAME, required=True)
         if doc.name.strip() and named.setdefault(name_key(doc.name), i) != i:
             problems.append((("required_documents", i, "name"),
                              f"names the same document as required_documents[{named[name_key(doc.name)]}]"))
@@ -208,19 +226,19 @@ def validate(p: Procedure, unit_exists: Callable[[str], bool] | None = None) -> 
             problems.append((("required_documents", i, "copy_kind"), f"must be one of {', '.join(COPY_KINDS)}"))
         if not 1 <= doc.count <= MAX_DOCUMENT_COUNT:
             problems.append((("required_documents", i, "count"), f"must be between 1 and {MAX_DOCUMENT_COUNT}"))
-        text(("required_documents", i, "form_template"), doc.form_template, MAX_NAME)
-    for i, fee in enumerate(p.fees):
-        text(("fees", i, "name"), fee.name, MAX_NAME, required=True)
+        problems.text(("required_documents", i, "form_template"), doc.form_template, MAX_NAME)
+
+
+def _check_fees(fees: tuple[Fee, ...], problems: _Problems) -> None:
+    for i, fee in enumerate(fees):
+        problems.text(("fees", i, "name"), fee.name, MAX_NAME, required=True)
         if fee.amount < 0:
             problems.append((("fees", i, "amount"), "must be 0 or more đồng"))
         if fee.currency != "VND":
             problems.append((("fees", i, "currency"), "must be VND"))
-        text(("fees", i, "note"), fee.note, MAX_TEXT)
+        problems.text(("fees", i, "note"), fee.note, MAX_TEXT)
         for j, exemption in enumerate(fee.exemptions):
-            text(("fees", i, "exemptions", j), exemption, MAX_TEXT, required=True)
-    for i, basis in enumerate(p.legal_basis):
-        text(("legal_basis", i), basis, MAX_NAME, required=True)
-    return problems
+            problems.text(("fees", i, "exemptions", j), exemption, MAX_TEXT, required=True)
 
 
 def check(p: Procedure, unit_exists: Callable[[str], bool] | None = None, prefix: str = "procedure") -> None:

@@ -59,7 +59,7 @@ def parse_file(content: bytes, fmt: str) -> tuple[Any, dict[Path, int]]:
         raise InvalidArgument.from_violations([FieldViolation("format", "must be YAML or JSON")])
     if len(content) > MAX_FILE_BYTES:
         raise refuse_at_line(1, "content", f"is larger than {MAX_FILE_BYTES} bytes ({len(content)}): split the file",
-                      "FILE_TOO_LARGE")
+                             "FILE_TOO_LARGE")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -67,38 +67,44 @@ def parse_file(content: bytes, fmt: str) -> tuple[Any, dict[Path, int]]:
     lines: dict[Path, int] = {}
     repeated: list[FieldViolation] = []
     try:
-        if fmt == "json":
-            try:
-                data = plain(json_located(text), (), lines, repeated)
-            except json.JSONDecodeError as exc:
-                raise refuse_at_line(exc.lineno, "content", f"is not valid JSON: {exc.msg} (column {exc.colno})") from None
-        else:
-            loader = None
-            try:
-                yaml_depth(text)
-                loader = (located.FAST_LOADER or Loader)(text)  # located.: tests switch it off
-                node = loader.get_single_node()
-                if node is not None:
-                    yaml_repeated(node, (), repeated, set())
-                    yaml_lines(node, (), lines, set())
-                data = loader.construct_document(node) if node is not None and not repeated else None
-            except yaml.MarkedYAMLError as exc:
-                mark = exc.problem_mark or exc.context_mark
-                raise refuse_at_line(mark.line + 1 if mark else 1, "content",
-                              f"is not valid YAML: {exc.problem or exc.context}") from None
-            except yaml.YAMLError as exc:
-                raise refuse_at_line(1, "content", f"is not valid YAML: {exc}") from None
-            finally:
-                if loader is not None:
-                    loader.dispose()
+        data = _json(text, lines, repeated) if fmt == "json" else _yaml(text, lines, repeated)
     except TooDeep as exc:
         raise refuse_at_line(exc.line, "content", f"nests more than {MAX_DEPTH} levels of lists and mappings",
-                      "NESTED_TOO_DEEP") from None
+                             "NESTED_TOO_DEEP") from None
     if repeated:
         error = InvalidArgument.from_violations(repeated)
         error.reason = "REPEATED_KEY"
         raise error
     return data, lines
+
+
+def _json(text: str, lines: dict[Path, int], repeated: list[FieldViolation]) -> Any:
+    try:
+        return plain(json_located(text), (), lines, repeated)
+    except json.JSONDecodeError as exc:
+        raise refuse_at_line(exc.lineno, "content", f"is not valid JSON: {exc.msg} (column {exc.colno})") from None
+
+
+def _yaml(text: str, lines: dict[Path, int], repeated: list[FieldViolation]) -> Any:
+    """None when a key is repeated: the file is refused without building it."""
+    loader = None
+    try:
+        yaml_depth(text)
+        loader = (located.FAST_LOADER or Loader)(text)  # located.: tests switch it off
+        node = loader.get_single_node()
+        if node is not None:
+            yaml_repeated(node, (), repeated, set())
+            yaml_lines(node, (), lines, set())
+        return loader.construct_document(node) if node is not None and not repeated else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise refuse_at_line(mark.line + 1 if mark else 1, "content",
+                             f"is not valid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise refuse_at_line(1, "content", f"is not valid YAML: {exc}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 # -- files: entries ↔ procedures -----------------------------------------------------------------
@@ -256,7 +262,8 @@ def entries_to_procedures(data, lines: dict[Path, int],
     else:
         entries, base = data, ()
     if not isinstance(entries, list):
-        raise refuse_at_line(1, "content", "must be a list of procedures, or a mapping with the list under 'procedures'")
+        raise refuse_at_line(1, "content",
+                             "must be a list of procedures, or a mapping with the list under 'procedures'")
     if not entries:
         raise refuse_at_line(_line_of(lines, base), "content", "holds no procedures")
     if len(entries) > MAX_ENTRIES:

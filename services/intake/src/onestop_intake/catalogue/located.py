@@ -62,7 +62,7 @@ def json_located(text: str):
         depth -= 1
         obj = _Obj(pairs)
         obj.lines, obj.repeated = {}, []
-        for (key, _), start in zip(pairs, starts):
+        for (key, _), start in zip(pairs, starts, strict=True):  # one start recorded per value read
             if key in obj.lines:
                 obj.repeated.append((key, obj.lines[key], lines.at(start)))
             else:

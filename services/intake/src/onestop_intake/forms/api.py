@@ -28,7 +28,8 @@ class FormRpcs:
         if dossier.appointment_at is None:
             raise FailedPrecondition("NO_APPOINTMENT", f"dossier {code} has no appointment yet: accept it first")
         pdf = issued_forms.render(dossier, issued_forms.Form.RECEIPT, self._lookup_url)
-        return intake_pb2.GetReceiptResponse(pdf=pdf, file_name=issued_forms.file_name(issued_forms.Form.RECEIPT, dossier.code))
+        return intake_pb2.GetReceiptResponse(
+            pdf=pdf, file_name=issued_forms.file_name(issued_forms.Form.RECEIPT, dossier.code))
 
     @auth.requires(*DESK)
     def GetForm(self, request, context):

@@ -202,7 +202,8 @@ def header(st: Styles, unit: units.Unit, form_no: str, dated: str) -> Table:
     return table
 
 
-def labelled_line(st: Styles, label: str, value: str, *, bold_value: bool = True, style: ParagraphStyle | None = None) -> Paragraph:
+def labelled_line(st: Styles, label: str, value: str, *, bold_value: bool = True,
+                  style: ParagraphStyle | None = None) -> Paragraph:
     shown = f"<b>{value}</b>" if bold_value and value else value
     return Paragraph(f"{label}: {shown}", style or st.body)
 
@@ -214,7 +215,8 @@ def _identity_line(st: Styles, a: domain.Applicant) -> list:
     if document is None:
         return []
     before, number, after = identity.parts_vi(document)  # markup strips the spaces around the number
-    return [Paragraph(f"{markup(before)} <b>{markup(number)}</b>" + (f" {markup(after)}" if after.strip() else ""), st.body)]
+    return [Paragraph(f"{markup(before)} <b>{markup(number)}</b>" + (f" {markup(after)}" if after.strip() else ""),
+                      st.body)]
 
 
 def applicant_lines(st: Styles, a: domain.Applicant) -> list:

@@ -73,29 +73,11 @@ def render_receipt(dossier: domain.Dossier, *, documents: list[ReceiptDocument],
     `lookup_url` goes into the QR code as given (the caller builds it with the dossier code);
     `book` is the tracking-book entry, e.g. "Quyển số 02, số thứ tự 0125", printed when given.
     """
-    if dossier.appointment_at is None:
-        raise ValueError(f"dossier {dossier.code} has no appointment yet: the receipt is issued once it is received")
-    if isinstance(sets, bool) or not isinstance(sets, int) or sets < 1:
-        raise ValueError(f"sets must be a whole number of at least 1, not {sets!r}")
-    if not plain(lookup_url):
-        raise ValueError("lookup_url is required: the QR code carries it")
-    for document in documents:
-        if not isinstance(document, ReceiptDocument):
-            raise TypeError(f"documents must be ReceiptDocument, not {type(document).__name__}")
+    _check_receipt(dossier, documents, lookup_url, sets)
     register_fonts()
     st = Styles()
     d = dossier
-
-    rows = [[Paragraph("STT", st.head_c), Paragraph("Tên giấy tờ", st.head_c),
-             Paragraph("Hình thức<br/>(bản chính / bản sao chứng thực / bản chụp)", st.head_c),
-             Paragraph("Số lượng", st.head_c)]]
-    for number, document in enumerate(documents, start=1):
-        rows.append([Paragraph(str(number), st.cell_c), Paragraph(markup_cell(document.name), st.cell),
-                     Paragraph(COPY_KINDS[document.copy_kind], st.cell_c),
-                     Paragraph(f"{document.quantity:02d}", st.cell_c)])
-    if not documents:
-        rows.append([Paragraph("", st.cell_c), Paragraph("(không có giấy tờ kèm theo)", st.cell), "", ""])
-    docs_table = grid(rows, [12 * mm, FRAME_W - 12 * mm - 52 * mm - 20 * mm, 52 * mm, 20 * mm])
+    docs_table = _receipt_documents(st, documents)
 
     story = [
         header(st, d.receiving_unit, "Mẫu số 01", long_date(d.received_at)),
@@ -113,7 +95,8 @@ def render_receipt(dossier: domain.Dossier, *, documents: list[ReceiptDocument],
         labelled_line(st, "3. Thời gian giải quyết hồ sơ theo quy định", format_legal_duration(d.legal_duration)),
         labelled_line(st, "4. Thời gian nhận hồ sơ", format_moment(d.received_at)),
         labelled_line(st, "5. Thời gian trả kết quả giải quyết hồ sơ", format_moment(d.appointment_at)),
-        labelled_line(st, "6. Nơi nhận kết quả", markup(collect_at) or "Bộ phận tiếp nhận và trả kết quả", bold_value=False),
+        labelled_line(st, "6. Nơi nhận kết quả", markup(collect_at) or "Bộ phận tiếp nhận và trả kết quả",
+                      bold_value=False),
     ]
     if plain(book):
         story.append(labelled_line(st, "Vào Sổ theo dõi hồ sơ", markup(book), bold_value=False))
@@ -121,6 +104,32 @@ def render_receipt(dossier: domain.Dossier, *, documents: list[ReceiptDocument],
     story.append(KeepTogether(signatures(st, [("NGƯỜI NỘP HỒ SƠ", d.applicant.full_name),
                                                ("NGƯỜI TIẾP NHẬN HỒ SƠ", officer_name)])))
     return build(story, title=TITLE_RECEIPT, dossier=d)
+
+
+def _check_receipt(dossier: domain.Dossier, documents: list[ReceiptDocument], lookup_url: str, sets: int) -> None:
+    if dossier.appointment_at is None:
+        raise ValueError(f"dossier {dossier.code} has no appointment yet: the receipt is issued once it is received")
+    if isinstance(sets, bool) or not isinstance(sets, int) or sets < 1:
+        raise ValueError(f"sets must be a whole number of at least 1, not {sets!r}")
+    if not plain(lookup_url):
+        raise ValueError("lookup_url is required: the QR code carries it")
+    for document in documents:
+        if not isinstance(document, ReceiptDocument):
+            raise TypeError(f"documents must be ReceiptDocument, not {type(document).__name__}")
+
+
+def _receipt_documents(st: Styles, documents: list[ReceiptDocument]):
+    """Section 1 of form 01: the documents received, one row each."""
+    rows = [[Paragraph("STT", st.head_c), Paragraph("Tên giấy tờ", st.head_c),
+             Paragraph("Hình thức<br/>(bản chính / bản sao chứng thực / bản chụp)", st.head_c),
+             Paragraph("Số lượng", st.head_c)]]
+    for number, document in enumerate(documents, start=1):
+        rows.append([Paragraph(str(number), st.cell_c), Paragraph(markup_cell(document.name), st.cell),
+                     Paragraph(COPY_KINDS[document.copy_kind], st.cell_c),
+                     Paragraph(f"{document.quantity:02d}", st.cell_c)])
+    if not documents:
+        rows.append([Paragraph("", st.cell_c), Paragraph("(không có giấy tờ kèm theo)", st.cell), "", ""])
+    return grid(rows, [12 * mm, FRAME_W - 12 * mm - 52 * mm - 20 * mm, 52 * mm, 20 * mm])
 
 
 def render_supplement_request(dossier: domain.Dossier, *, documents_to_add: list[str], reason: str,

@@ -49,7 +49,8 @@ def lookup_page(code: str = "", dossier: domain.Dossier | None = None, error: Se
     if dossier is not None:
         view = {
             "code": dossier.code, "status_label": domain.STATUS_LABELS_VI[dossier.status],
-            "procedure_name": dossier.procedure_name, "applicant_name_masked": domain.mask_name(dossier.applicant.full_name),
+            "procedure_name": dossier.procedure_name,
+            "applicant_name_masked": domain.mask_name(dossier.applicant.full_name),
             "received_at": _when(dossier.received_at), "appointment_at": _when(dossier.appointment_at),
             "collect_at": f"Bộ phận Một cửa — {dossier.receiving_unit.name}",
             "history": [{"at": _when(t.at), "label": domain.STATUS_LABELS_VI[t.status]} for t in dossier.history],

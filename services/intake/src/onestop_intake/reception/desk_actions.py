@@ -53,7 +53,8 @@ ACTION_LABELS_VI = {
     "request_withdrawal": "Công dân yêu cầu rút hồ sơ",
     "record_result": "Nhận kết quả giải quyết", "return_result": "Trả kết quả",
 }
-RETURN_METHOD_LABELS_VI = {ReturnMethod.AT_DESK: "tại Bộ phận Một cửa", ReturnMethod.BY_POST: "qua dịch vụ bưu chính công ích",
+RETURN_METHOD_LABELS_VI = {ReturnMethod.AT_DESK: "tại Bộ phận Một cửa",
+                           ReturnMethod.BY_POST: "qua dịch vụ bưu chính công ích",
                            ReturnMethod.ONLINE: "trực tuyến"}
 
 
@@ -103,8 +104,8 @@ def receive_supplement(d: Dossier, *, at: dt.datetime, appointment_at: dt.dateti
     """`appointment_at` is the old appointment moved by the working time the dossier waited."""
     _check(d, "receive_supplement")
     back = d.status_before_pause or S.RECEIVED
-    new = _moved(d, back, at, actor, ACTION_LABELS_VI["receive_supplement"] + (f": {note.strip()}" if note.strip() else ""),
-                 paused_at=None, status_before_pause=None, appointment_at=appointment_at)
+    label = ACTION_LABELS_VI["receive_supplement"] + (f": {note.strip()}" if note.strip() else "")
+    new = _moved(d, back, at, actor, label, paused_at=None, status_before_pause=None, appointment_at=appointment_at)
     return new, [DossierSupplementReceived(new)]
 
 
@@ -163,9 +164,8 @@ def return_result(d: Dossier, *, at: dt.datetime, method: int, actor: str, recei
             receiver_identity, receiver_id_number.strip(), field="receiver_identity_document",
             legacy_field="receiver_id_number", violations=v,
             required="is required at the desk: the identity paper the collector shows (type and number)")
-    if method == ReturnMethod.BY_POST:
-        if not re.fullmatch(r"[0-9A-Za-z-]{6,40}", postal_tracking_number.strip()):
-            v.add("postal_tracking_number", "is required for a postal return: 6 to 40 letters, digits or '-'")
+    if method == ReturnMethod.BY_POST and not re.fullmatch(r"[0-9A-Za-z-]{6,40}", postal_tracking_number.strip()):
+        v.add("postal_tracking_number", "is required for a postal return: 6 to 40 letters, digits or '-'")
     v.raise_if_any()
     method = ReturnMethod(method)
     if method == ReturnMethod.BY_POST and not d.postal_return_allowed:

@@ -322,8 +322,8 @@ def mask_name(full_name: str) -> str:
     return " ".join(masked)
 
 
-def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: str, fingerprint: str, procedure: Procedure, unit: Unit,
-            received_at: dt.datetime, appointment_at: dt.datetime, actor: str):
+def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: str, fingerprint: str,
+            procedure: Procedure, unit: Unit, received_at: dt.datetime, appointment_at: dt.datetime, actor: str):
     """Creates the dossier. Desk and postal dossiers are received at once (status 2) with their
     appointment; online ones are registered (status 1) until the desk accepts them."""
     channel = Channel(cmd.channel)
@@ -343,7 +343,8 @@ def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: st
         documents=list(cmd.documents), fees=list(procedure.fees),
         postal_return_allowed=procedure.postal_return_allowed,
         history=[Transition(at=received_at, status=status, actor=actor,
-                            note=f"{'Đăng ký trực tuyến' if online else 'Tiếp nhận hồ sơ'} ({STATUS_LABELS_VI[status]})")],
+                            note=f"{'Đăng ký trực tuyến' if online else 'Tiếp nhận hồ sơ'} "
+                                 f"({STATUS_LABELS_VI[status]})")],
     )
     event = DossierSubmitted(dossier) if online else DossierReceived(dossier)
     return dossier, [event]
@@ -360,7 +361,7 @@ def check_documents(cmd: SubmitDossier, procedure: Procedure) -> tuple[Submitted
     keys = [name_key(d.name) for d in cmd.documents]
     v = Violations()
     first: dict[str, int] = {}
-    for i, (d, key) in enumerate(zip(cmd.documents, keys)):
+    for i, (d, key) in enumerate(zip(cmd.documents, keys, strict=True)):
         if key not in listed:
             v.add(f"documents[{i}].name", f"{d.name!r} is not a component of procedure {procedure.code}")
         elif key in first:
@@ -377,4 +378,4 @@ def check_documents(cmd: SubmitDossier, procedure: Procedure) -> tuple[Submitted
             raise InvalidArgument("MISSING_DOCUMENTS", "the dossier lacks required components: " + "; ".join(missing),
                                   violations=v.items, metadata={"missing": "; ".join(missing)})
         v.raise_if_any()
-    return tuple(replace(d, name=listed[key].name) for d, key in zip(cmd.documents, keys))
+    return tuple(replace(d, name=listed[key].name) for d, key in zip(cmd.documents, keys, strict=True))

@@ -248,7 +248,8 @@ class IntakeService:
             procedure = self._catalogue.procedure(d.procedure_code) if self._catalogue is not None else None
             listed = {name_key(r.name): r.name for r in (procedure.required_documents if procedure else ())}
             worded = [listed.get(name_key(name), name) for name in documents_to_add]
-            return desk_actions.request_supplement(d, at=at, reason=reason, documents_to_add=worded, actor=actor.subject)
+            return desk_actions.request_supplement(d, at=at, reason=reason, documents_to_add=worded,
+                                                   actor=actor.subject)
         return self._change(code, actor, "request_supplement", apply)
 
     def receive_supplement(self, code: str, note: str, actor: auth.Principal) -> domain.Dossier:

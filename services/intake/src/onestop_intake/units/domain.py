@@ -123,15 +123,19 @@ def check(unit: Unit, lookup: Lookup) -> None:
     if unit.level not in UnitLevel.__members__.values():
         v.add("unit.level", "must be 1 (central), 2 (province), 3 (district) or 4 (commune)")
     if unit.parent_code:
-        if unit.parent_code == unit.code:
-            v.add("unit.parent_code", "a unit cannot be its own parent")
-        elif lookup(unit.parent_code) is None:
-            v.add("unit.parent_code", f"no unit has code {unit.parent_code}: create the parent first")
-        elif unit.code in {u.code for u in chain(unit.parent_code, lookup)}:
-            v.add("unit.parent_code", f"{unit.parent_code} is below {unit.code}: the hierarchy would loop")
+        _check_parent(unit, lookup, v)
     for i, code in enumerate(unit.receives_for):
         if code != unit.code and lookup(code) is None:
             v.add(f"unit.receives_for[{i}]", f"no unit has code {code}")
     if unit.receives_for and unit.kind != UnitKind.DESK:
         v.add("unit.receives_for", "only a desk (kind 3) receives for other units")
     v.raise_if_any()
+
+
+def _check_parent(unit: Unit, lookup: Lookup, v: Violations) -> None:
+    if unit.parent_code == unit.code:
+        v.add("unit.parent_code", "a unit cannot be its own parent")
+    elif lookup(unit.parent_code) is None:
+        v.add("unit.parent_code", f"no unit has code {unit.parent_code}: create the parent first")
+    elif unit.code in {u.code for u in chain(unit.parent_code, lookup)}:
+        v.add("unit.parent_code", f"{unit.parent_code} is below {unit.code}: the hierarchy would loop")

@@ -48,7 +48,8 @@ class UnitService:
             # under their own.
             for parent in {unit.parent_code, *([stored.parent_code] if stored else [])}:
                 if not parent:
-                    raise PermissionDenied("ROOT_UNIT", "only a platform service account may create or change a root unit")
+                    raise PermissionDenied("ROOT_UNIT",
+                                           "only a platform service account may create or change a root unit")
                 if not self._administers(actor, parent):
                     actor.require_agency(parent, action=f"create or change unit {unit.code}")
             self._check_receives_for(unit, stored, actor)

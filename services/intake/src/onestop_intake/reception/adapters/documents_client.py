@@ -1,6 +1,6 @@
 """The documents service as intake's api sees it: short-lived links to a finished dossier's result
 files, asked for with the service's own SERVICE token. grpcio client: api process only (grpcio
-deadlocks under the worker's eventlet; the worker files forms by event instead, see form_filing)."""
+deadlocks under the worker's eventlet; the worker files forms by event instead, see forms.filing)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ class DocumentsClient:
 
     def _failed(self, exc: grpc.RpcError, what: str) -> Unavailable:
         return Unavailable("DOCUMENTS_UNAVAILABLE",
-                           f"the documents service ({self._address}) could not {what}: {exc.code().name} {exc.details()}")
+                           f"the documents service ({self._address}) could not {what}: "
+                           f"{exc.code().name} {exc.details()}")
 
     def result_links(self, *, dossier_code: str, agency_code: str, ttl_seconds: int = 300) -> list[ResultLink]:
         """Presigned links to the newest version of each result file of the dossier."""

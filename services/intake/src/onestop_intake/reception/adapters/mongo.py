@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -182,7 +183,8 @@ class MongoDossiers:
 
     def add(self, dossier: domain.Dossier, events: list) -> None:
         try:
-            with OutboxWriter(DossierDoc._get_collection()).staged(dossier.code, [event_mapping.to_message(e) for e in events]) as entries:
+            messages = [event_mapping.to_message(e) for e in events]
+            with OutboxWriter(DossierDoc._get_collection()).staged(dossier.code, messages) as entries:
                 _to_doc(dossier, entries).save(force_insert=True)  # ONE write: the dossier and its events
         except (me.NotUniqueError, DuplicateKeyError) as exc:
             # FerretDB's duplicate-key message does not name the index, so ask the data instead.
@@ -206,7 +208,8 @@ class MongoDossiers:
         claims = VersionClaims(collection)
         claims.claim(dossier.code, dossier.version, actor=actor, action=action)  # or ConcurrentChange
         try:
-            with OutboxWriter(collection).staged(dossier.code, [event_mapping.to_message(e) for e in events]) as entries:
+            messages = [event_mapping.to_message(e) for e in events]
+            with OutboxWriter(collection).staged(dossier.code, messages) as entries:
                 # Only the claim's winner writes this version: safe even where updates are not atomic.
                 collection.update_one({"_id": dossier.code},
                                       {"$set": _mutable(dossier), "$push": {"outbox": {"$each": entries}}})
@@ -290,11 +293,9 @@ class MongoCodeSequence:
                 turn.hint = max(turn.hint or 0, sequence)
                 if turn.owner == me_:
                     self._release(me_)
-        try:
+        with contextlib.suppress(DuplicateKeyError):  # the hint is already higher
             self._collection().update_one({"_id": key, "seq": {"$lt": sequence}},
                                           {"$set": {"seq": sequence}}, upsert=True)
-        except DuplicateKeyError:
-            pass  # the hint is already higher
 
     def abandon(self, unit_code: str, day: dt.date) -> None:
         """Ends the calling thread's turn because its attempt failed (the store is down). For a
@@ -342,7 +343,8 @@ def migrate() -> dict | None:
         procedures = db[ProcedureDoc._meta["collection"]]
         report = {"units": migrations.nfc_collection(db[UnitDoc._meta["collection"]]),
                   "procedures": migrations.nfc_collection(procedures, guard="version")}
-        wording = {p["_id"]: {name_key(d.get("name", "")): nfc(d.get("name", "")) for d in p.get("required_documents", [])}
+        wording = {p["_id"]: {name_key(d.get("name", "")): nfc(d.get("name", ""))
+                              for d in p.get("required_documents", [])}
                    for p in procedures.find({}, {"required_documents": 1})}
 
         def fix(doc: dict) -> dict:
