@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from onestop_chassis import auth
 from onestop_chassis.ratelimits import parse_networks
@@ -26,7 +27,11 @@ from .reception.adapters import mongo as reception_mongo
 from .reception.adapters.documents_client import DocumentsClient
 from .reception.service import CodeSequence, DossierRepository, IntakeService
 from .shared.worktime import WorkingCalendar
-from .units.service import UnitDirectory, UnitService
+from .units.service import UnitDirectory, UnitService, UnitStore
+
+
+class CatalogueStore(ProcedureStore, UnitStore, Protocol):
+    """Procedures and the units they name, in one store (MongoCatalogue; fakes in tests)."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class Intake:
 
 
 def bootstrap(settings: IntakeSettings, *, dossiers: DossierRepository | None = None,
-              catalogue: ProcedureStore | None = None, sequence: CodeSequence | None = None,
+              catalogue: CatalogueStore | None = None, sequence: CodeSequence | None = None,
               tickets: TicketStore | None = None, documents: DocumentsClient | None = None,
               lookup_limits: LookupLimits | None = None, ticket_limits: TicketLimits | None = None,
               clock: Callable[[], dt.datetime] | None = None) -> Intake:

@@ -257,6 +257,7 @@ def entries_to_procedures(data, lines: dict[Path, int],
                           unit_exists: Callable[[str], bool] | None = None) -> list[Procedure]:
     """Every entry of the file as a procedure; raises InvalidArgument listing every problem of every
     entry as "line N: <field>" (field relative to its entry) when any is wrong."""
+    base: Path
     if isinstance(data, dict) and set(data) == {"procedures"}:
         entries, base = data["procedures"], ("procedures",)
     else:

@@ -58,7 +58,8 @@ def json_located(text: str):
         depth += 1
         if depth > MAX_DEPTH:
             raise TooDeep(lines.at(s_and_end[1]))
-        pairs, end = json.decoder.JSONObject(s_and_end, strict, recording, None, list, memo)
+        pairs, end = json.decoder.JSONObject(  # type: ignore[attr-defined]  # json's private parser hook
+            s_and_end, strict, recording, None, list, memo)
         depth -= 1
         obj = _Obj(pairs)
         obj.lines, obj.repeated = {}, []
@@ -79,15 +80,16 @@ def json_located(text: str):
         depth += 1
         if depth > MAX_DEPTH:
             raise TooDeep(lines.at(s_and_end[1]))
-        values, end = json.decoder.JSONArray(s_and_end, recording)
+        values, end = json.decoder.JSONArray(s_and_end, recording)  # type: ignore[attr-defined]  # as above
         depth -= 1
         arr = _Arr(values)
         arr.lines = [lines.at(start) for start in starts[:len(values)]]
         return arr, end
 
-    decoder.parse_object = parse_object
-    decoder.parse_array = parse_array
-    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # the pure-Python scanner uses the hooks
+    # The decoder's hooks are not in json's stubs: set them so the pure-Python scanner calls ours.
+    decoder.parse_object = parse_object  # type: ignore[attr-defined]  # see above
+    decoder.parse_array = parse_array  # type: ignore[attr-defined]  # see above
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]  # see above
     return decoder.decode(text)
 
 

@@ -113,10 +113,10 @@ def refuse(d: Dossier, *, at: dt.datetime, reasons: list[str], actor: str):
     _check(d, "refuse")
     if not [r for r in reasons if r.strip()]:
         raise InvalidArgument.from_violations([FieldViolation("reasons", "give at least one specific reason")])
-    reasons = tuple(_required(r, "reasons") for r in reasons if r.strip())
-    new = _moved(d, S.REFUSED, at, actor, f"{ACTION_LABELS_VI['refuse']}: {'; '.join(reasons)}",
-                 refusal_reasons=reasons)
-    return new, [DossierRefused(new, reasons)]
+    given = tuple(_required(r, "reasons") for r in reasons if r.strip())
+    new = _moved(d, S.REFUSED, at, actor, f"{ACTION_LABELS_VI['refuse']}: {'; '.join(given)}",
+                 refusal_reasons=given)
+    return new, [DossierRefused(new, given)]
 
 
 def request_withdrawal(d: Dossier, *, at: dt.datetime, reason: str, actor: str):

@@ -1,4 +1,6 @@
-"""The reception desk's domain: applicants, procedures, dossiers and the rules for receiving them.
+"""The reception desk's domain: applicants, dossiers, their events and the rules for receiving them
+(the desk's later actions are in `desk_actions`; procedures in `catalogue.domain`, units in
+`units.domain`).
 
 Plain Python: no grpc, nameko, mongoengine or minio here.
 """

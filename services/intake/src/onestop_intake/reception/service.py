@@ -1,5 +1,5 @@
-"""Intake use cases. Depends on the ports below; adapters implement them (Mongo) and unit tests
-use in-memory fakes."""
+"""Reception use cases: submitting a dossier, the desk's actions on it, the public lookup. Depends on
+the ports below; adapters implement them (Mongo) and unit tests use in-memory fakes."""
 
 from __future__ import annotations
 
