@@ -47,7 +47,8 @@ from onestop_intake.config import IntakeSettings
 from onestop_intake.demo_data import UNITS
 from onestop_intake.public.lookup_limits import LookupLimits
 from onestop_intake.queue.api import QueueServicer, TicketLimits
-from onestop_intake.queue.domain import QueueDesk, Ticket
+from onestop_intake.queue.domain import Ticket
+from onestop_intake.queue.service import QueueDesk
 from onestop_intake.reception import domain
 from onestop_intake.shared import proto
 from onestop_intake.shared.worktime import VIETNAM

@@ -8,7 +8,8 @@ import pytest
 
 from onestop_chassis import auth
 from onestop_chassis.errors import InvalidArgument, NotFound, PermissionDenied
-from onestop_intake.queue.domain import NumberTaken, QueueDesk, Ticket
+from onestop_intake.queue.domain import NumberTaken, Ticket
+from onestop_intake.queue.service import QueueDesk
 from onestop_intake.shared.worktime import VIETNAM
 
 UNIT = "000.00.21.H17"

@@ -12,7 +12,7 @@ from onestop_chassis.errors import (
     PermissionDenied,
     Unavailable,
 )
-from onestop_intake.catalogue import domain as catalogue
+from onestop_intake.catalogue import domain as catalogue_domain
 from onestop_intake.reception import domain, service
 from onestop_intake.shared import worktime
 from onestop_intake.shared.worktime import VIETNAM, WorkingCalendar
@@ -22,9 +22,10 @@ UNIT = units.Unit("000.00.21.H17", "Sở Tư pháp")
 # A shared desk that also receives for UNIT.
 OTHER_UNIT = units.Unit("000.00.22.H17", "Trung tâm Phục vụ hành chính công", kind=units.UnitKind.DESK,
                          receives_for=(UNIT.code,))
-PROCEDURE = catalogue.Procedure("1.000948", "Cấp phiếu lý lịch tư pháp", worktime.WorkingDuration(days=3), UNIT.code)
-RETIRED = catalogue.Procedure("1.000001", "Thủ tục đã bãi bỏ", worktime.WorkingDuration(days=5), UNIT.code,
-                              active=False)
+PROCEDURE = catalogue_domain.Procedure("1.000948", "Cấp phiếu lý lịch tư pháp", worktime.WorkingDuration(days=3),
+                                       UNIT.code)
+RETIRED = catalogue_domain.Procedure("1.000001", "Thủ tục đã bãi bỏ", worktime.WorkingDuration(days=5), UNIT.code,
+                                     active=False)
 # 18:00 UTC on Monday 16/11/2026 is already 01:00 on Tuesday 17/11 in Vietnam.
 NOW = dt.datetime(2026, 11, 16, 18, 0, tzinfo=dt.UTC)
 DAY = dt.date(2026, 11, 17)  # the Vietnam-local day of NOW: the day of the code sequence

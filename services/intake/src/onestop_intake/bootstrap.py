@@ -22,7 +22,7 @@ from .public.lookup_limits import LookupLimits, PageLookup
 from .public.pages import PublicCatalogue
 from .queue.adapters.mongo import MongoTickets
 from .queue.api import TicketLimits
-from .queue.domain import QueueDesk, TicketStore
+from .queue.service import QueueDesk, TicketStore
 from .reception.adapters import mongo as reception_mongo
 from .reception.adapters.documents_client import DocumentsClient
 from .reception.service import CodeSequence, DossierRepository, IntakeService
