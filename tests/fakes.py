@@ -12,9 +12,12 @@ from onestop_chassis.versions import ConcurrentChange
 from onestop_documents import domain as documents_domain
 from onestop_documents.service import DuplicateRequest as DocumentReplayed
 from onestop_documents.service import VersionTaken
-from onestop_intake import domain as intake_domain
-from onestop_intake import queue as intake_queue
-from onestop_intake import service as intake_service
+from onestop_intake.catalogue import domain as catalogue_domain
+from onestop_intake.catalogue import service as catalogue_service
+from onestop_intake.queue import domain as queue_domain
+from onestop_intake.reception import domain as reception_domain
+from onestop_intake.reception import service as reception_service
+from onestop_intake.units import domain as units_domain
 from onestop_routing import domain as routing_domain
 
 
@@ -39,8 +42,8 @@ class FakeDossiers:
     """
 
     def __init__(self, taken_codes: Iterable[str] = ()):
-        self.items: dict[str, intake_domain.Dossier] = {}  # code → the stored dossier
-        self.stored: dict[tuple[str, str], tuple[intake_domain.Dossier, list]] = {}  # (unit, request_id) →
+        self.items: dict[str, reception_domain.Dossier] = {}  # code → the stored dossier
+        self.stored: dict[tuple[str, str], tuple[reception_domain.Dossier, list]] = {}  # (unit, request_id) →
         self.codes: set[str] = set(taken_codes)
         self.events: list = []  # every event written, in order
         self.attempts: list[str] = []  # every code add() was asked to store, in order
@@ -56,9 +59,9 @@ class FakeDossiers:
         self.attempts.append(dossier.code)
         key = (dossier.receiving_unit.code, dossier.request_id)
         if key in self.stored:
-            raise intake_service.DuplicateRequest(self.stored[key][0])
+            raise reception_service.DuplicateRequest(self.stored[key][0])
         if dossier.code in self.codes:
-            raise intake_service.CodeTaken(dossier.code)
+            raise reception_service.CodeTaken(dossier.code)
         self.codes.add(dossier.code)
         self.stored[key] = (dossier, list(events))
         self.items[dossier.code] = dossier
@@ -79,12 +82,12 @@ class FakeCatalogue:
     mapping code → Unit or an iterable of units. `writes` records (code, version) of every
     procedure written, `puts` every unit written."""
 
-    def __init__(self, procedures: Iterable[intake_domain.Procedure] = (),
-                 units: Iterable[intake_domain.Unit] | Mapping[str, intake_domain.Unit] = ()):
+    def __init__(self, procedures: Iterable[catalogue_domain.Procedure] = (),
+                 units: Iterable[units_domain.Unit] | Mapping[str, units_domain.Unit] = ()):
         self.procedures = {p.code: p for p in procedures}
         self.units = dict(units) if isinstance(units, Mapping) else {u.code: u for u in units}
         self.writes: list[tuple[str, int]] = []
-        self.puts: list[intake_domain.Unit] = []
+        self.puts: list[units_domain.Unit] = []
 
     def procedure(self, code):
         return self.procedures.get(code)
@@ -94,7 +97,7 @@ class FakeCatalogue:
 
     def add_procedure(self, p):
         if p.code in self.procedures:
-            raise intake_service.ProcedureExists(p.code)
+            raise catalogue_service.ProcedureExists(p.code)
         self.procedures[p.code] = p
         self.writes.append((p.code, p.version))
 
@@ -258,8 +261,8 @@ class FakeTickets:
     is called at most once (`call` answers False the second time)."""
 
     def __init__(self):
-        self.issued: dict[tuple, intake_queue.Ticket] = {}
-        self.calls: dict[tuple, intake_queue.Ticket] = {}
+        self.issued: dict[tuple, queue_domain.Ticket] = {}
+        self.calls: dict[tuple, queue_domain.Ticket] = {}
 
     @staticmethod
     def _key(t):
@@ -270,7 +273,7 @@ class FakeTickets:
 
     def issue(self, ticket):
         if self._key(ticket) in self.issued:
-            raise intake_queue.NumberTaken(ticket.number)
+            raise queue_domain.NumberTaken(ticket.number)
         self.issued[self._key(ticket)] = ticket
 
     def of_day(self, unit_code, day):

@@ -33,10 +33,11 @@ import pymongo
 import pytest
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from stack import AMQP_TEST_URI, MONGODB_URI
 
 from onestop_chassis.auth import mint_token
 from onestop_chassis.config import LOCAL_JWT_SECRET
+
+from stack import AMQP_TEST_URI, MONGODB_URI
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(os.environ.get("ONESTOP_CACHE", pathlib.Path.home() / ".cache" / "onestop")) / "bin"

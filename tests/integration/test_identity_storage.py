@@ -7,10 +7,12 @@ from __future__ import annotations
 import pytest
 
 from onestop_chassis import auth, identity
-from onestop_intake import domain
-from onestop_intake.adapters import mongo
+from onestop_chassis.config import load_settings
+from onestop_intake.bootstrap import bootstrap
+from onestop_intake.config import IntakeSettings
+from onestop_intake.reception import domain
+from onestop_intake.reception.adapters import mongo
 from onestop_intake.seed import load_demo_data
-from onestop_intake.service import IntakeService
 
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), "000.00.21.H17")
 DN_DOCUMENTS = tuple(domain.SubmittedDocument(n) for n in [
@@ -20,8 +22,9 @@ PASSPORT = identity.IdentityDocument(identity.DocumentType.PASSPORT, "12ab 34567
 
 @pytest.fixture()
 def intake(mongo_db):
-    load_demo_data()
-    return IntakeService(mongo.MongoDossiers(), mongo.MongoCatalogue(), mongo.MongoCodeSequence())
+    intake = bootstrap(load_settings(IntakeSettings, documents_address=""))
+    load_demo_data(intake)
+    return intake.reception
 
 
 def _submit(intake, applicant, request_id):

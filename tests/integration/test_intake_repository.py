@@ -8,10 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from onestop_chassis import auth
-from onestop_intake import domain
-from onestop_intake.adapters import mongo
+from onestop_chassis.config import load_settings
+from onestop_intake.bootstrap import bootstrap
+from onestop_intake.config import IntakeSettings
+from onestop_intake.reception import domain
+from onestop_intake.reception.adapters import mongo
+from onestop_intake.reception.service import CodeTaken, DuplicateRequest
 from onestop_intake.seed import load_demo_data
-from onestop_intake.service import CodeTaken, DuplicateRequest, IntakeService
+
+DN_DOCUMENTS = tuple(domain.SubmittedDocument(n) for n in [
+    'Giấy đề nghị đăng ký doanh nghiệp', 'Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân'])
 
 DN_DOCUMENTS = tuple(domain.SubmittedDocument(n) for n in [
     "Giấy đề nghị đăng ký doanh nghiệp",
@@ -29,8 +35,9 @@ def _command(request_id: str = "req-1", name: str = "Trần Thị Bích Ngọc")
 
 @pytest.fixture()
 def service(mongo_db):
-    load_demo_data()
-    return IntakeService(mongo.MongoDossiers(), mongo.MongoCatalogue(), mongo.MongoCodeSequence())
+    intake = bootstrap(load_settings(IntakeSettings, documents_address=""))
+    load_demo_data(intake)
+    return intake.reception
 
 
 def test_a_dossier_and_its_event_are_one_document(service, mongo_db):

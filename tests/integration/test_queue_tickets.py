@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from onestop_chassis import auth
 from onestop_chassis.errors import NotFound
-from onestop_intake.adapters.queue_mongo import MongoTickets
-from onestop_intake.queue import QueueDesk
+from onestop_intake.queue.adapters.mongo import MongoTickets
+from onestop_intake.queue.service import QueueDesk
 
 UNIT = "000.00.21.H17"
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), UNIT)

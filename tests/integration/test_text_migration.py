@@ -17,7 +17,7 @@ from onestop_documents import domain
 from onestop_documents.adapters import mongo
 from onestop_documents.bootstrap import bootstrap
 from onestop_documents.config import DocumentsSettings
-from onestop_intake.adapters import mongo as intake_mongo
+from onestop_intake.reception.adapters import mongo as intake_mongo
 from onestop_routing.adapters import mongo as routing_mongo
 
 AGENCY = "000.00.21.H17"

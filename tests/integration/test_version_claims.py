@@ -8,12 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from onestop_chassis import auth
+from onestop_chassis.config import load_settings
 from onestop_chassis.errors import ServiceError
 from onestop_chassis.versions import ConcurrentChange, VersionClaims
-from onestop_intake import domain
-from onestop_intake.adapters import mongo
+from onestop_intake.bootstrap import bootstrap
+from onestop_intake.config import IntakeSettings
+from onestop_intake.reception import domain
 from onestop_intake.seed import load_demo_data
-from onestop_intake.service import IntakeService
+
+DN_DOCUMENTS = tuple(domain.SubmittedDocument(n) for n in [
+    'Giấy đề nghị đăng ký doanh nghiệp', 'Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân'])
 
 DN_DOCUMENTS = tuple(domain.SubmittedDocument(n) for n in [
     "Giấy đề nghị đăng ký doanh nghiệp",
@@ -48,8 +52,9 @@ def test_a_stale_claim_of_a_dead_writer_is_taken_over(mongo_db):
 
 
 def test_concurrent_desk_actions_on_one_dossier_change_it_once(mongo_db):
-    load_demo_data()
-    service = IntakeService(mongo.MongoDossiers(), mongo.MongoCatalogue(), mongo.MongoCodeSequence())
+    intake = bootstrap(load_settings(IntakeSettings, documents_address=""))
+    load_demo_data(intake)
+    service = intake.reception
     code = service.submit(domain.SubmitDossier(
         "r-1", "2.001610", domain.Applicant(1, "Vũ Thị Lan", "001203004567"), domain.Channel.IN_PERSON,
         documents=DN_DOCUMENTS),

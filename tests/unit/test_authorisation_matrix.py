@@ -23,7 +23,6 @@ import socket
 
 import grpc
 import pytest
-from fakes import FakeCases, FakeCatalogue, FakeDocuments, FakeDossiers, FakeObjectStore, FakeSequence, FakeTickets
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -37,17 +36,25 @@ from onestop_chassis.grpc_server import GrpcServer
 from onestop_documents import domain as docs_domain
 from onestop_documents.api import DocumentsServicer
 from onestop_documents.service import DocumentsService, PeerReceipt, Policy
-from onestop_intake import catalogue, domain, service
-from onestop_intake.adapters import proto
 from onestop_intake.api import IntakeServicer
+from onestop_intake.bootstrap import bootstrap
+from onestop_intake.catalogue import domain as catalogue
+from onestop_intake.catalogue import files as catalogue_files
+from onestop_intake.config import IntakeSettings
 from onestop_intake.demo_data import UNITS
-from onestop_intake.lookup_limits import LookupLimits
-from onestop_intake.queue import QueueDesk, Ticket
-from onestop_intake.queue_api import QueueServicer, TicketLimits
-from onestop_intake.worktime import VIETNAM
+from onestop_intake.public.lookup_limits import LookupLimits
+from onestop_intake.queue.api import QueueServicer, TicketLimits
+from onestop_intake.queue.domain import Ticket
+from onestop_intake.queue.service import QueueDesk
+from onestop_intake.reception import domain
+from onestop_intake.shared import proto
+from onestop_intake.shared.worktime import VIETNAM
+from onestop_intake.units import domain as units
 from onestop_routing import domain as routing_domain
 from onestop_routing.api import RoutingServicer
 from onestop_routing.service import RoutingService
+
+from fakes import FakeCases, FakeCatalogue, FakeDocuments, FakeDossiers, FakeObjectStore, FakeSequence, FakeTickets
 
 OWN = "000.00.21.H17"     # the province's service centre (a desk)
 OTHER = "000.40.21.H17"   # the old district's shared desk: another agency
@@ -79,15 +86,15 @@ class Peers:
 
 
 # --- the platform in process ---------------------------------------------------------------------
-def _procedure() -> domain.Procedure:
-    shipped = catalogue.entries_to_procedures(*catalogue.parse_file(
+def _procedure() -> catalogue.Procedure:
+    shipped = catalogue_files.entries_to_procedures(*catalogue_files.parse_file(
         (__import__("importlib.resources").resources.files("onestop_intake") / "catalogue.yaml").read_bytes(),
         "yaml"), lambda code: True)
     first = next(p for p in shipped if p.in_force(NOW.date()))
     return dataclasses.replace(first, competent_unit_code=OWN, version=1)
 
 
-def _dossier(store: FakeCatalogue, procedure: domain.Procedure) -> domain.Dossier:
+def _dossier(store: FakeCatalogue, procedure: catalogue.Procedure) -> domain.Dossier:
     cmd = domain.SubmitDossier(
         request_id="seed", procedure_code=procedure.code, channel=domain.Channel.IN_PERSON,
         applicant=domain.Applicant(kind=domain.ApplicantKind.PERSON, full_name="Nguyễn Văn An",
@@ -101,7 +108,7 @@ def _dossier(store: FakeCatalogue, procedure: domain.Procedure) -> domain.Dossie
 @dataclasses.dataclass
 class World:
     """Fresh stores for every call, so one call's change never decides another's answer."""
-    procedure: domain.Procedure
+    procedure: catalogue.Procedure
     catalogue: FakeCatalogue = None
     dossiers: FakeDossiers = None
     tickets: FakeTickets = None
@@ -134,12 +141,11 @@ class Delegate:
 
 def _servicers(world: World):
     def intake():
-        store = world.catalogue
-        svc = service.IntakeService(world.dossiers, store, FakeSequence(), clock=lambda: NOW)
-        return IntakeServicer(svc, catalogue=service.CatalogueService(store, clock=lambda: NOW), catalogue_store=store,
-                              lookup_limits=LookupLimits(lookups_per_client="100000/minute",
-                                                         mismatches_per_client="100000/hour",
-                                                         mismatches_per_code_and_client="100000/hour"))
+        return IntakeServicer(bootstrap(
+            load_settings(IntakeSettings, documents_address=""), dossiers=world.dossiers, catalogue=world.catalogue,
+            sequence=FakeSequence(), tickets=world.tickets, clock=lambda: NOW,
+            lookup_limits=LookupLimits(lookups_per_client="100000/minute", mismatches_per_client="100000/hour",
+                                       mismatches_per_code_and_client="100000/hour")))
 
     def queue():
         desk = QueueDesk(world.tickets, unit_exists=lambda code: world.catalogue.unit(code) is not None,
@@ -213,7 +219,8 @@ def _requests(world: World) -> dict[str, object]:
     applicant = common_pb2.Applicant(kind=common_pb2.APPLICANT_KIND_PERSON, full_name="Nguyễn Văn An",
                                      citizen_id="001203004567", phone="0912345678")
     import yaml
-    entry = catalogue.dump_file([dataclasses.replace(world.procedure, code="DP.HT.9002", is_local_code=True)], "yaml")
+    entry = catalogue_files.dump_file(
+        [dataclasses.replace(world.procedure, code="DP.HT.9002", is_local_code=True)], "yaml")
     assert yaml.safe_load(entry)
     return {
         # intake: the desk
@@ -235,8 +242,8 @@ def _requests(world: World) -> dict[str, object]:
         "RecordResult": intake_pb2.RecordResultRequest(code=CODE, summary="Đã cấp"),
         "ReturnResult": intake_pb2.ReturnResultRequest(code=CODE, method=intake_pb2.RETURN_METHOD_ONLINE),
         # intake: units and the catalogue
-        "PutUnit": intake_pb2.PutUnitRequest(unit=proto.unit_to_proto(domain.Unit(
-            "000.01.21.H17", "Quầy mới", OWN, domain.UnitKind.DESK, domain.UnitLevel.PROVINCE))),
+        "PutUnit": intake_pb2.PutUnitRequest(unit=proto.unit_to_proto(units.Unit(
+            "000.01.21.H17", "Quầy mới", OWN, units.UnitKind.DESK, units.UnitLevel.PROVINCE))),
         "GetUnit": intake_pb2.GetUnitRequest(code=OWN),
         "ListUnits": intake_pb2.ListUnitsRequest(parent_code=OWN),
         "CreateProcedure": intake_pb2.CreateProcedureRequest(procedure=new_procedure),
@@ -371,8 +378,8 @@ def test_the_matrix_catches_a_cross_agency_success(platform):
     channel, reset, world, settings = platform
     reset()
     method = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].methods_by_name["PutUnit"]
-    desk = domain.Unit("000.40.22.H17", "Quầy thứ hai", "000.00.40.H17", domain.UnitKind.DESK,
-                       domain.UnitLevel.DISTRICT, receives_for=("000.00.12.H17",))
+    desk = units.Unit("000.40.22.H17", "Quầy thứ hai", "000.00.40.H17", units.UnitKind.DESK,
+                       units.UnitLevel.DISTRICT, receives_for=("000.00.12.H17",))
     token = auth.mint_token(settings.jwt_secret, subject="district-admin", roles=[auth.AGENCY_ADMIN],
                             agency="000.00.40.H17")
     code, reason = _call(channel, method, intake_pb2.PutUnitRequest(unit=proto.unit_to_proto(desk)),

@@ -10,7 +10,12 @@ import pypdf
 import pytest
 from test_intake_forms import _dossier, _text
 
-from onestop_intake import domain, forms, issued_forms
+from onestop_intake.catalogue import domain as catalogue
+from onestop_intake.forms import issued as issued_forms
+from onestop_intake.forms import layout as forms
+from onestop_intake.forms import printed
+from onestop_intake.reception import domain
+from onestop_intake.units import domain as units
 
 BREAKS = "\n".join(f"Dòng {n} của ô" for n in range(71))  # 70 line breaks in one cell
 CELL70 = "\n".join(f"ý {n}" for n in range(71))            # the same within a 500-character name
@@ -34,13 +39,13 @@ def _worst_dossier(**changes) -> domain.Dossier:
         phone="0912345678", email="a@example.vn",
         address=domain.Address(line=_filler("Số", 300), commune=_filler("Phường", 120), province=_filler("Tỉnh", 120)))
     return _dossier(applicant=applicant, request_content=BREAKS[:2000],
-                    receiving_unit=domain.Unit(code="000.00.21.H17", name=_filler("Trung tâm", 300)), **changes)
+                    receiving_unit=units.Unit(code="000.00.21.H17", name=_filler("Trung tâm", 300)), **changes)
 
 
 def test_receipt_with_100_documents_of_500_characters_and_70_line_breaks():
     documents = [forms.ReceiptDocument(BREAKS if n == 0 else LONG_WORD if n == 1 else _filler(f"MỤC{n:03d}", 500),
                                        "original", 99) for n in range(100)]
-    pdf = forms.render_receipt(_worst_dossier(), documents=documents, lookup_url="https://x.vn/tra-cuu?ma=1",
+    pdf = printed.render_receipt(_worst_dossier(), documents=documents, lookup_url="https://x.vn/tra-cuu?ma=1",
                                lookup_secret="7KQ4M2XP", collect_at=_filler("Quầy", 300), officer_name="Trần Văn Đức")
     assert _pages(pdf) > 3
     text = _text(pdf)
@@ -49,7 +54,7 @@ def test_receipt_with_100_documents_of_500_characters_and_70_line_breaks():
 
 def test_supplement_request_with_50_items_of_500_characters():
     items = [BREAKS[:500]] + [_filler(f"MỤC{n:03d}", 500) for n in range(1, 50)]
-    pdf = forms.render_supplement_request(_worst_dossier(), documents_to_add=items, reason=BREAKS[:2000],
+    pdf = printed.render_supplement_request(_worst_dossier(), documents_to_add=items, reason=BREAKS[:2000],
                                           officer_name="Trần Văn Đức", contact=_filler("Quầy", 300))
     assert _pages(pdf) > 2
     text = _text(pdf)
@@ -59,7 +64,7 @@ def test_supplement_request_with_50_items_of_500_characters():
 def test_a_cell_with_70_line_breaks_keeps_every_line_and_stays_short():
     """The issue's example (LayoutError, then the worker retried the event forever): the first
     CELL_LINES - 1 lines stay lines, the others are joined with " / " so the row stays short."""
-    pdf = forms.render_supplement_request(_dossier(), documents_to_add=[CELL70, LONG_WORD],
+    pdf = printed.render_supplement_request(_dossier(), documents_to_add=[CELL70, LONG_WORD],
                                           reason="Thiếu", officer_name="Trần Văn Đức", contact="Quầy 3")
     assert _pages(pdf) <= 2  # the form's own text takes most of a page; 70 lines would add 2 more
     text = _text(pdf)
@@ -69,15 +74,15 @@ def test_a_cell_with_70_line_breaks_keeps_every_line_and_stays_short():
 def test_a_row_taller_than_a_page_splits_instead_of_failing():
     """Belt and braces: even a cell taller than a page (more than the bounds allow) prints."""
     tall = "<br/>".join(["dòng"] * 120)
-    table = forms._grid([["STT", "Giấy tờ"], ["1", forms.Paragraph(tall, forms._Styles().cell)]],
-                        [12 * forms.mm, forms._FRAME_W - 12 * forms.mm])
-    forms._register_fonts()
-    assert _pages(forms._build([table], title="T", dossier=_dossier())) >= 2
+    table = forms.grid([["STT", "Giấy tờ"], ["1", forms.Paragraph(tall, forms.Styles().cell)]],
+                        [12 * forms.mm, forms.FRAME_W - 12 * forms.mm])
+    forms.register_fonts()
+    assert _pages(forms.build([table], title="T", dossier=_dossier())) >= 2
 
 
 def test_refusal_with_20_reasons_of_1000_characters():
     reasons = [BREAKS[:1000]] + [_filler(f"LÝDO{n:02d}", 1000) for n in range(1, 19)] + [LONG_WORD * 2]
-    pdf = forms.render_refusal(_worst_dossier(), reasons=reasons, officer_name="Trần Văn Đức")
+    pdf = printed.render_refusal(_worst_dossier(), reasons=reasons, officer_name="Trần Văn Đức")
     assert _pages(pdf) > 2
     text = _text(pdf)
     assert "LÝDO01" in text and "LÝDO18" in text
@@ -87,7 +92,7 @@ def test_refusal_with_20_reasons_of_1000_characters():
 def test_every_form_renders_from_a_dossier_at_the_bounds(form):
     """Through issued_forms.render, as the worker files them (the event was retried forever)."""
     dossier = _worst_dossier(
-        documents=tuple(domain.SubmittedDocument(CELL70, domain.CopyKind.ORIGINAL, 1) for _ in range(100)),
+        documents=tuple(domain.SubmittedDocument(CELL70, catalogue.CopyKind.ORIGINAL, 1) for _ in range(100)),
         supplement_request=domain.SupplementRequest(
             requested_at=_dossier().received_at, reason=BREAKS[:2000], documents_to_add=(CELL70,) * 50,
             requested_by="officer"),

@@ -15,19 +15,25 @@ import unicodedata
 import bson
 import pypdf
 import pytest
-from fakes import FakeCatalogue, FakeDossiers, FakeSequence
 
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2
 from onestop_chassis import auth, identity
 from onestop_chassis.errors import InvalidArgument, Violations
-from onestop_intake import domain, forms, issued_forms, service
-from onestop_intake.adapters import mongo, proto
-from onestop_intake.worktime import WorkingCalendar
+from onestop_intake.catalogue import domain as catalogue
+from onestop_intake.forms import issued as issued_forms
+from onestop_intake.forms import printed
+from onestop_intake.reception import domain, service
+from onestop_intake.reception.adapters import mongo
+from onestop_intake.shared import proto, worktime
+from onestop_intake.shared.worktime import WorkingCalendar
+from onestop_intake.units import domain as units
+
+from fakes import FakeCatalogue, FakeDossiers, FakeSequence
 
 T = identity.DocumentType
-UNIT = domain.Unit("000.00.21.H17", "Trung tâm Phục vụ hành chính công tỉnh")
-PROCEDURE = domain.Procedure("1.000948", "Cấp phiếu lý lịch tư pháp", domain.WorkingDuration(days=3), UNIT.code)
+UNIT = units.Unit("000.00.21.H17", "Trung tâm Phục vụ hành chính công tỉnh")
+PROCEDURE = catalogue.Procedure("1.000948", "Cấp phiếu lý lịch tư pháp", worktime.WorkingDuration(days=3), UNIT.code)
 NOW = dt.datetime(2026, 11, 17, 2, 0, tzinfo=dt.UTC)
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), UNIT.code)
 PASSPORT_FR = identity.IdentityDocument(T.PASSPORT, "12ab 34567", "fr")  # as typed at the desk
@@ -411,7 +417,7 @@ def test_a_form_prints_an_organisation_representatives_residence_card(desk):
 def test_the_receipt_renderer_itself_prints_the_paper(desk):
     intake, _ = desk
     d = _submit(intake, FOREIGNER)
-    pdf = forms.render_receipt(d, documents=[], lookup_url="https://example.vn", lookup_secret="ABCD2345",
+    pdf = printed.render_receipt(d, documents=[], lookup_url="https://example.vn", lookup_secret="ABCD2345",
                                collect_at="Quầy 1", officer_name="Trần Văn Đức")
     assert "Hộ chiếu số 12AB34567 (Pháp)" in _text(pdf)
 

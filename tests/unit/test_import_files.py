@@ -7,11 +7,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes import FakeCatalogue
 from test_intake_catalogue import ADMIN, BIRTH, GOOD_YAML, NOW, UNITS
 
 from onestop_chassis.errors import InvalidArgument
-from onestop_intake import catalogue, service
+from onestop_intake.catalogue import domain as catalogue
+from onestop_intake.catalogue import files as catalogue_files
+from onestop_intake.catalogue import located as catalogue_located
+from onestop_intake.catalogue import service as catalogue_service
+
+from fakes import FakeCatalogue
 
 TWICE_YAML = GOOD_YAML.replace("""  required_documents:
   - name: Tờ khai đăng ký khai sinh
@@ -28,7 +32,7 @@ TWICE_YAML = GOOD_YAML.replace("""  required_documents:
 
 def _service():
     store = FakeCatalogue([BIRTH], UNITS)
-    return service.CatalogueService(store, clock=lambda: NOW), store
+    return catalogue_service.CatalogueService(store, clock=lambda: NOW), store
 
 
 def _refused(content: str | bytes, fmt: str = "yaml") -> InvalidArgument:
@@ -53,7 +57,7 @@ def test_required_documents_twice_in_yaml_is_refused_naming_both_lines():
 
 
 def test_required_documents_twice_in_json_is_refused_naming_both_lines():
-    entry = json.dumps(catalogue.procedure_to_entry(BIRTH), ensure_ascii=False, indent=2)
+    entry = json.dumps(catalogue_files.procedure_to_entry(BIRTH), ensure_ascii=False, indent=2)
     twice = entry.replace('  "fees": [', '  "required_documents": [],\n  "fees": [', 1)
     assert twice != entry
     first = next(n for n, line in enumerate(twice.splitlines(), 1) if '"required_documents": [' in line)
@@ -66,13 +70,13 @@ def test_required_documents_twice_in_json_is_refused_naming_both_lines():
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
 def test_repeated_keys_at_any_depth_are_all_reported(fmt):
-    data = {"procedures": [catalogue.procedure_to_entry(BIRTH)]}
+    data = {"procedures": [catalogue_files.procedure_to_entry(BIRTH)]}
     if fmt == "json":
         text = json.dumps(data, ensure_ascii=False, indent=1)
         text = text.replace('"hours": 4', '"hours": 4, "hours": 8').replace('"code": "DP.HT.0001"',
                                                                           '"code": "DP.HT.0001", "code": "DP.HT.0002"')
     else:
-        text = catalogue.dump_file([BIRTH], "yaml").decode()
+        text = catalogue_files.dump_file([BIRTH], "yaml").decode()
         text = text.replace("    hours: 4\n", "    hours: 4\n    hours: 8\n").replace(
             "- code: DP.HT.0001\n", "- code: DP.HT.0001\n  code: DP.HT.0002\n")
     fields = sorted(v.field.split(": ", 1)[1] for v in _refused(text, fmt).violations)
@@ -81,7 +85,7 @@ def test_repeated_keys_at_any_depth_are_all_reported(fmt):
 
 def test_a_merge_key_is_not_a_repeated_key():
     text = "base: &base {level: Cấp xã, result: Giấy}\nentry:\n  <<: *base\n  level: Cấp tỉnh\n"
-    data, _ = catalogue.parse_file(text.encode(), "yaml")
+    data, _ = catalogue_files.parse_file(text.encode(), "yaml")
     assert data["entry"] == {"level": "Cấp tỉnh", "result": "Giấy"}
 
 
@@ -100,7 +104,7 @@ def test_flow_nesting_past_the_bound_is_refused(fmt):
 
 def test_the_deepest_catalogue_shape_is_within_the_bound():
     """procedures → entry → fees → fee → exemptions (+1 for the mapping): the bound leaves room."""
-    data, _ = catalogue.parse_file(GOOD_YAML.replace("    amount: 2000\n", "    amount: 2000\n    exemptions:\n"
+    data, _ = catalogue_files.parse_file(GOOD_YAML.replace("    amount: 2000\n", "    amount: 2000\n    exemptions:\n"
                                                      "    - Người có công\n").encode(), "yaml")
     assert data["procedures"][1]["fees"][0]["exemptions"] == ["Người có công"]
 
@@ -122,8 +126,8 @@ def test_file_bound_matches_the_contract():
 @pytest.mark.parametrize("fast", [True, False], ids=["libyaml", "pure-python"])
 def test_both_yaml_parsers_refuse_the_same_files(monkeypatch, fast):
     if not fast:
-        monkeypatch.setattr(catalogue, "_FAST_LOADER", None)
+        monkeypatch.setattr(catalogue_located, "FAST_LOADER", None)
     assert _said(_refused(TWICE_YAML))[0].startswith("line 16: procedures[0].required_documents")
     assert _refused("a:\n" + "".join("  " * i + "- \n" for i in range(1, 50))).reason == "NESTED_TOO_DEEP"
-    data, lines = catalogue.parse_file(GOOD_YAML.encode(), "yaml")
+    data, lines = catalogue_files.parse_file(GOOD_YAML.encode(), "yaml")
     assert data["procedures"][1]["fees"][0]["amount"] == 2000 and lines[("procedures", 1, "fees")] == 24

@@ -9,12 +9,18 @@ import re
 
 import pytest
 import yaml
-from fakes import FakeCatalogue
 
 from onestop_chassis import auth
 from onestop_chassis.errors import AlreadyExists, FailedPrecondition, InvalidArgument, PermissionDenied
-from onestop_intake import catalogue, demo_data, domain, service
+from onestop_intake import demo_data
+from onestop_intake.catalogue import domain as catalogue
+from onestop_intake.catalogue import files as catalogue_files
+from onestop_intake.catalogue import service as catalogue_service
+from onestop_intake.reception import domain, service
 from onestop_intake.seed import catalogue_yaml
+from onestop_intake.shared import worktime
+
+from fakes import FakeCatalogue
 
 UNITS = {u.code: u for u in demo_data.UNITS}
 NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.UTC)
@@ -22,15 +28,15 @@ ADMIN = auth.Principal("admin-xa", frozenset({auth.AGENCY_ADMIN}), "000.20.31.H1
 OTHER_ADMIN = auth.Principal("admin-xd", frozenset({auth.AGENCY_ADMIN}), "000.00.11.H17")
 SYSTEM = auth.Principal("seed", frozenset({auth.SERVICE}))
 
-BIRTH = domain.Procedure(
+BIRTH = catalogue.Procedure(
     code="DP.HT.0001", is_local_code=True, name="Đăng ký khai sinh", field_code="ho_tich",
-    competent_unit_code="000.20.31.H17", level="Cấp xã", legal_duration=domain.WorkingDuration(hours=4),
-    result="Giấy khai sinh", online_level=domain.OnlineLevel.FULL, postal_return_allowed=True,
-    required_documents=(domain.RequiredDocument("Tờ khai đăng ký khai sinh"),),
-    fees=(domain.Fee("Lệ phí đăng ký khai sinh", 0, exemptions=("Đăng ký đúng hạn",)),))
+    competent_unit_code="000.20.31.H17", level="Cấp xã", legal_duration=worktime.WorkingDuration(hours=4),
+    result="Giấy khai sinh", online_level=catalogue.OnlineLevel.FULL, postal_return_allowed=True,
+    required_documents=(catalogue.RequiredDocument("Tờ khai đăng ký khai sinh"),),
+    fees=(catalogue.Fee("Lệ phí đăng ký khai sinh", 0, exemptions=("Đăng ký đúng hạn",)),))
 
 
-def _problems(p: domain.Procedure) -> dict[str, str]:
+def _problems(p: catalogue.Procedure) -> dict[str, str]:
     return {catalogue.label(path): problem for path, problem in catalogue.validate(p, UNITS.__contains__)}
 
 
@@ -56,16 +62,16 @@ def test_code_rules(code, local, ok):
     ({"competent_unit_code": "000.99.99.H17"}, "competent_agency_code"),
     ({"competent_unit_code": "Sở Tư pháp"}, "competent_agency_code"),
     ({"level": ""}, "level"), ({"result": ""}, "result"),
-    ({"legal_duration": domain.WorkingDuration()}, "legal_duration"),
+    ({"legal_duration": worktime.WorkingDuration()}, "legal_duration"),
     ({"online_level": 0}, "online_level"), ({"process_code": "quy trình 1"}, "process_code"),
     ({"effective_from": dt.date(2026, 1, 2), "effective_to": dt.date(2026, 1, 1)}, "effective_to"),
     ({"required_documents": ()}, "required_documents"),
-    ({"required_documents": (domain.RequiredDocument(""),)}, "required_documents[0].name"),
-    ({"required_documents": (domain.RequiredDocument("Tờ khai", copy_kind=9),)}, "required_documents[0].copy_kind"),
-    ({"required_documents": (domain.RequiredDocument("Tờ khai", count=0),)}, "required_documents[0].count"),
-    ({"fees": (domain.Fee("Lệ phí", -1),)}, "fees[0].amount"),
-    ({"fees": (domain.Fee("Lệ phí", 5, currency="USD"),)}, "fees[0].currency"),
-    ({"fees": (domain.Fee("Lệ phí", 5, exemptions=("",)),)}, "fees[0].exemptions[0]"),
+    ({"required_documents": (catalogue.RequiredDocument(""),)}, "required_documents[0].name"),
+    ({"required_documents": (catalogue.RequiredDocument("Tờ khai", copy_kind=9),)}, "required_documents[0].copy_kind"),
+    ({"required_documents": (catalogue.RequiredDocument("Tờ khai", count=0),)}, "required_documents[0].count"),
+    ({"fees": (catalogue.Fee("Lệ phí", -1),)}, "fees[0].amount"),
+    ({"fees": (catalogue.Fee("Lệ phí", 5, currency="USD"),)}, "fees[0].currency"),
+    ({"fees": (catalogue.Fee("Lệ phí", 5, exemptions=("",)),)}, "fees[0].exemptions[0]"),
 ])
 def test_each_rule_names_its_field(change, field):
     assert field in _problems(dataclasses.replace(BIRTH, **change))
@@ -73,7 +79,7 @@ def test_each_rule_names_its_field(change, field):
 
 def test_every_problem_is_reported_at_once_with_api_field_names():
     with pytest.raises(InvalidArgument) as caught:
-        catalogue.check(dataclasses.replace(BIRTH, name="", required_documents=(), fees=(domain.Fee("Phí", -5),)))
+        catalogue.check(dataclasses.replace(BIRTH, name="", required_documents=(), fees=(catalogue.Fee("Phí", -5),)))
     fields = {v.field for v in caught.value.violations}
     assert fields == {"procedure.name", "procedure.required_documents", "procedure.fees[0].amount"}
 
@@ -126,8 +132,8 @@ procedures:
 
 
 def _read(text: str, fmt: str = "yaml"):
-    data, lines = catalogue.parse_file(text.encode(), fmt)
-    return catalogue.entries_to_procedures(data, lines, UNITS.__contains__)
+    data, lines = catalogue_files.parse_file(text.encode(), fmt)
+    return catalogue_files.entries_to_procedures(data, lines, UNITS.__contains__)
 
 
 def _refusal(text: str, fmt: str = "yaml") -> list[str]:
@@ -138,7 +144,7 @@ def _refusal(text: str, fmt: str = "yaml") -> list[str]:
 
 def test_a_good_yaml_file_reads_into_procedures():
     birth, copy = _read(GOOD_YAML)
-    assert birth.legal_duration == domain.WorkingDuration(hours=4) and birth.is_local_code
+    assert birth.legal_duration == worktime.WorkingDuration(hours=4) and birth.is_local_code
     assert copy.code == "2.000815" and copy.fees[0].amount == 2000 and copy.required_documents[0].required
 
 
@@ -202,24 +208,24 @@ def test_a_bare_list_is_accepted_too():
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
 def test_export_then_import_gives_the_same_procedures(fmt):
     shipped = _shipped()
-    exported = catalogue.dump_file(shipped, fmt)
+    exported = catalogue_files.dump_file(shipped, fmt)
     again = _read(exported.decode(), fmt)
     assert again == shipped
 
 
 # --- the service ---------------------------------------------------------------------------------------
 
-def _catalogue(*procedures) -> tuple[service.CatalogueService, FakeCatalogue]:
+def _catalogue(*procedures) -> tuple[catalogue_service.CatalogueService, FakeCatalogue]:
     store = FakeCatalogue(procedures, UNITS)
-    return service.CatalogueService(store, clock=lambda: NOW), store
+    return catalogue_service.CatalogueService(store, clock=lambda: NOW), store
 
 
 def test_import_is_all_or_nothing_and_counts_what_it_did():
     svc, store = _catalogue()
-    assert svc.import_file(GOOD_YAML.encode(), "yaml", ADMIN) == service.Imported(2, 0, 0)
-    assert svc.import_file(GOOD_YAML.encode(), "yaml", ADMIN) == service.Imported(0, 0, 2)
+    assert svc.import_file(GOOD_YAML.encode(), "yaml", ADMIN) == catalogue_service.Imported(2, 0, 0)
+    assert svc.import_file(GOOD_YAML.encode(), "yaml", ADMIN) == catalogue_service.Imported(0, 0, 2)
     changed = GOOD_YAML.replace("amount: 2000", "amount: 3000")
-    assert svc.import_file(changed.encode(), "yaml", ADMIN) == service.Imported(0, 1, 1)
+    assert svc.import_file(changed.encode(), "yaml", ADMIN) == catalogue_service.Imported(0, 1, 1)
     assert store.procedures["2.000815"].version == 2
     writes = list(store.writes)
     with pytest.raises(InvalidArgument):
@@ -278,7 +284,7 @@ def test_pages_filters_and_tokens():
 
 
 def test_submitting_for_a_procedure_outside_its_effective_dates_is_refused():
-    from onestop_intake.worktime import WorkingCalendar
+    from onestop_intake.shared.worktime import WorkingCalendar
     expired = dataclasses.replace(BIRTH, effective_to=dt.date(2026, 1, 1))
 
     class Catalogue:
@@ -299,9 +305,9 @@ def test_submitting_for_a_procedure_outside_its_effective_dates_is_refused():
 
 # --- the shipped catalogue -------------------------------------------------------------------------------
 
-def _shipped() -> list[domain.Procedure]:
-    data, lines = catalogue.parse_file(catalogue_yaml(), "yaml")
-    return catalogue.entries_to_procedures(data, lines, UNITS.__contains__)
+def _shipped() -> list[catalogue.Procedure]:
+    data, lines = catalogue_files.parse_file(catalogue_yaml(), "yaml")
+    return catalogue_files.entries_to_procedures(data, lines, UNITS.__contains__)
 
 
 def test_the_shipped_catalogue_is_valid_and_broad():
@@ -316,7 +322,7 @@ def test_the_shipped_catalogue_is_valid_and_broad():
 def test_the_shipped_catalogue_keeps_the_codes_the_platform_tests_use():
     by_code = {p.code: p for p in _shipped()}
     assert (by_code["2.001610"].name, by_code["2.001610"].legal_duration, by_code["2.001610"].competent_unit_code,
-            by_code["2.001610"].active) == ("Đăng ký thành lập doanh nghiệp tư nhân", domain.WorkingDuration(days=3),
+            by_code["2.001610"].active) == ("Đăng ký thành lập doanh nghiệp tư nhân", worktime.WorkingDuration(days=3),
                                             "000.00.21.H17", True)
     assert (by_code["1.013225"].competent_unit_code, by_code["1.013225"].level,
             by_code["1.013225"].legal_duration.days) == ("000.20.31.H17", "Cấp xã", 15)

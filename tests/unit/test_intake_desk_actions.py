@@ -6,17 +6,20 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from fakes import Clock, FakeDossiers
 
 from onestop_chassis import auth
 from onestop_chassis.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from onestop_chassis.versions import ConcurrentChange
-from onestop_intake import domain
-from onestop_intake.domain import DossierStatus as S
-from onestop_intake.service import IntakeService
-from onestop_intake.worktime import VIETNAM
+from onestop_intake.reception import domain
+from onestop_intake.reception.domain import DossierStatus as S
+from onestop_intake.reception.service import IntakeService
+from onestop_intake.shared import worktime
+from onestop_intake.shared.worktime import VIETNAM
+from onestop_intake.units import domain as units
 
-UNIT = domain.Unit("000.00.21.H17", "Trung tâm Phục vụ hành chính công")
+from fakes import Clock, FakeDossiers
+
+UNIT = units.Unit("000.00.21.H17", "Trung tâm Phục vụ hành chính công")
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), UNIT.code)
 OTHER = auth.Principal("officer-9", frozenset({auth.DESK_OFFICER}), "000.00.11.H17")
 MONDAY_9 = dt.datetime(2026, 11, 30, 9, 0, tzinfo=VIETNAM)
@@ -27,7 +30,7 @@ def _dossier(status=S.RECEIVED, **changes) -> domain.Dossier:
         code=f"{UNIT.code}-261130-0001", request_id="r", fingerprint="f", procedure_code="2.001610",
         procedure_name="Đăng ký doanh nghiệp", applicant=domain.Applicant(1, "Lê Thị Hoa", "001203004567"),
         channel=domain.Channel.IN_PERSON, status=status, receiving_unit=UNIT, received_at=MONDAY_9,
-        appointment_at=dt.datetime(2026, 12, 3, 9, 0, tzinfo=VIETNAM), legal_duration=domain.WorkingDuration(days=3),
+        appointment_at=dt.datetime(2026, 12, 3, 9, 0, tzinfo=VIETNAM), legal_duration=worktime.WorkingDuration(days=3),
         history=[domain.Transition(MONDAY_9, status, "officer-1")])
     return dataclasses.replace(base, **changes)
 

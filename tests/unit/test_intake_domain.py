@@ -3,7 +3,14 @@ import dataclasses
 import pytest
 
 from onestop_chassis.errors import InvalidArgument
-from onestop_intake.domain import Address, Applicant, ApplicantKind, Channel, SubmitDossier, validate_submission
+from onestop_intake.reception.domain import (
+    Address,
+    Applicant,
+    ApplicantKind,
+    Channel,
+    SubmitDossier,
+    validate_submission,
+)
 
 PERSON = Applicant(kind=ApplicantKind.PERSON, full_name="Nguyễn Văn An", citizen_id="001203004567",
                    phone="0912 345 678", email="an.nguyen@example.vn",

@@ -14,12 +14,16 @@ import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 
-from onestop_intake import domain, forms
+from onestop_intake.forms import layout as forms
+from onestop_intake.forms import printed
+from onestop_intake.reception import domain
+from onestop_intake.shared import worktime
+from onestop_intake.units import domain as units
 
 UTC = dt.UTC
 CODE = "000.00.21.H17-261117-0001"
 LOOKUP_URL = f"https://dichvucong.example.vn/tra-cuu?ma={CODE}"
-UNIT = domain.Unit(code="000.00.21.H17", name="Trung tâm Phục vụ hành chính công tỉnh Thừa Thiên Huế")
+UNIT = units.Unit(code="000.00.21.H17", name="Trung tâm Phục vụ hành chính công tỉnh Thừa Thiên Huế")
 PERSON = domain.Applicant(
     kind=domain.ApplicantKind.PERSON, full_name="Nguyễn Thị Hồng Nhung", citizen_id="046190001234",
     phone="0912345678", email="nhung.nguyen@example.vn",
@@ -44,7 +48,7 @@ def _dossier(**changes) -> domain.Dossier:
         # 02:05 UTC is 09:05 in Vietnam (UTC+7); the appointment is 3 working days later.
         received_at=dt.datetime(2026, 11, 17, 2, 5, tzinfo=UTC),
         appointment_at=dt.datetime(2026, 11, 20, 9, 35, tzinfo=UTC),
-        legal_duration=domain.WorkingDuration(days=3),
+        legal_duration=worktime.WorkingDuration(days=3),
         request_content="Đăng ký khai sinh cho cháu Lê Minh Khôi")
     return dataclasses.replace(base, **changes)
 
@@ -53,7 +57,7 @@ def _receipt(dossier: domain.Dossier | None = None, **changes) -> bytes:
     kwargs = dict(documents=DOCUMENTS, lookup_url=LOOKUP_URL, lookup_secret="7KQ4-M2XP", sets=2,
                   collect_at="Quầy số 3, Trung tâm Phục vụ hành chính công tỉnh", officer_name=OFFICER,
                   book="Quyển số 02, số thứ tự 0125")
-    return forms.render_receipt(dossier or _dossier(), **{**kwargs, **changes})
+    return printed.render_receipt(dossier or _dossier(), **{**kwargs, **changes})
 
 
 def _text(pdf: bytes) -> str:
@@ -142,18 +146,18 @@ def test_receipt_embeds_a_truetype_font_and_uses_no_standard_font():
 
 
 @pytest.mark.parametrize("duration, phrase", [
-    (domain.WorkingDuration(days=3), "03 ngày làm việc"),
-    (domain.WorkingDuration(hours=4), "04 giờ làm việc"),
-    (domain.WorkingDuration(days=1, hours=4), "01 ngày 04 giờ làm việc"),
-    (domain.WorkingDuration(days=15), "15 ngày làm việc"),
-    (domain.WorkingDuration(minutes=30), "30 phút làm việc"),
+    (worktime.WorkingDuration(days=3), "03 ngày làm việc"),
+    (worktime.WorkingDuration(hours=4), "04 giờ làm việc"),
+    (worktime.WorkingDuration(days=1, hours=4), "01 ngày 04 giờ làm việc"),
+    (worktime.WorkingDuration(days=15), "15 ngày làm việc"),
+    (worktime.WorkingDuration(minutes=30), "30 phút làm việc"),
 ])
 def test_legal_duration_in_vietnamese(duration, phrase):
     assert forms.format_legal_duration(duration) == phrase
 
 
 def test_receipt_prints_a_legal_time_in_hours():
-    dossier = _dossier(legal_duration=domain.WorkingDuration(hours=4),
+    dossier = _dossier(legal_duration=worktime.WorkingDuration(hours=4),
                        appointment_at=dt.datetime(2026, 11, 17, 6, 5, tzinfo=UTC))
     text = _text(_receipt(dossier))
     assert "Thời gian giải quyết hồ sơ theo quy định: 04 giờ làm việc" in text
@@ -183,7 +187,7 @@ def test_decomposed_input_prints_as_composed_vietnamese():
 
 def test_user_text_is_printed_literally_not_read_as_markup():
     applicant = dataclasses.replace(ORGANISATION, organisation_name="Công ty A & B <b>Việt Nam</b>")
-    unit = domain.Unit(code=UNIT.code, name="Sở Nông nghiệp & Môi trường")
+    unit = units.Unit(code=UNIT.code, name="Sở Nông nghiệp & Môi trường")
     text = _text(_receipt(_dossier(applicant=applicant, receiving_unit=unit,
                                    request_content="Cấp phép x < 5 & y > 3")))
     assert "SỞ NÔNG NGHIỆP & MÔI TRƯỜNG" in text
@@ -228,7 +232,7 @@ def test_receipt_document_is_frozen():
 # --- form 02: request to supplement ----------------------------------------------------------------
 
 def test_supplement_request_names_the_documents_reason_and_contact():
-    pdf = forms.render_supplement_request(
+    pdf = printed.render_supplement_request(
         _dossier(), documents_to_add=["Bản sao chứng thực Giấy chứng nhận kết hôn", "Giấy chứng sinh bản chính"],
         reason="Hồ sơ thiếu giấy tờ chứng minh quan hệ hôn nhân", officer_name=OFFICER,
         contact="điện thoại 0234 3822 123 (quầy số 3)", issued_at=dt.datetime(2026, 11, 17, 17, 30, tzinfo=UTC))
@@ -243,9 +247,9 @@ def test_supplement_request_names_the_documents_reason_and_contact():
 
 def test_supplement_request_needs_something_to_add():
     with pytest.raises(ValueError):
-        forms.render_supplement_request(_dossier(), documents_to_add=[], reason="x", officer_name=OFFICER, contact="")
+        printed.render_supplement_request(_dossier(), documents_to_add=[], reason="x", officer_name=OFFICER, contact="")
     with pytest.raises(ValueError):
-        forms.render_supplement_request(_dossier(), documents_to_add=[" "], reason="x", officer_name=OFFICER,
+        printed.render_supplement_request(_dossier(), documents_to_add=[" "], reason="x", officer_name=OFFICER,
                                         contact="")
 
 
@@ -259,7 +263,7 @@ REASONS = [
 
 
 def test_refusal_lists_every_reason():
-    pdf = forms.render_refusal(_dossier(), reasons=REASONS, officer_name=OFFICER)
+    pdf = printed.render_refusal(_dossier(), reasons=REASONS, officer_name=OFFICER)
     text = _assert_form_basics(pdf, "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ")
     assert "Nguyễn Thị Hồng Nhung" in text
     assert OFFICER in text
@@ -268,7 +272,7 @@ def test_refusal_lists_every_reason():
 
 
 def test_refusal_of_an_organisation_shows_its_name_and_tax_code():
-    pdf = forms.render_refusal(_dossier(applicant=ORGANISATION, request_content=""), reasons=REASONS[:1],
+    pdf = printed.render_refusal(_dossier(applicant=ORGANISATION, request_content=""), reasons=REASONS[:1],
                                officer_name=OFFICER)
     text = _text(pdf)
     assert "Công ty TNHH Thương mại Dịch vụ Hương Giang" in text
@@ -278,9 +282,9 @@ def test_refusal_of_an_organisation_shows_its_name_and_tax_code():
 
 def test_refusal_needs_a_reason():
     with pytest.raises(ValueError):
-        forms.render_refusal(_dossier(), reasons=[], officer_name=OFFICER)
+        printed.render_refusal(_dossier(), reasons=[], officer_name=OFFICER)
 
 
 def test_refusal_of_an_online_dossier_without_appointment_renders():
     online = _dossier(channel=domain.Channel.ONLINE, status=domain.DossierStatus.NEW, appointment_at=None)
-    assert CODE in _text(forms.render_refusal(online, reasons=REASONS, officer_name=OFFICER))
+    assert CODE in _text(printed.render_refusal(online, reasons=REASONS, officer_name=OFFICER))

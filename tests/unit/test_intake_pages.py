@@ -11,19 +11,26 @@ import re
 import urllib.parse
 
 import pytest
-from fakes import FakeCatalogue
 
-from onestop_intake import catalogue, demo_data, domain, pages, service
+from onestop_intake import demo_data
+from onestop_intake.catalogue import domain as catalogue
+from onestop_intake.catalogue import files as catalogue_files
+from onestop_intake.catalogue import service as catalogue_service
+from onestop_intake.public import pages
 from onestop_intake.seed import catalogue_yaml
+from onestop_intake.shared import worktime
+from onestop_intake.units import domain as units
+
+from fakes import FakeCatalogue
 
 NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.UTC)
 UNITS = {u.code: u for u in demo_data.UNITS}
 
 
 @functools.cache
-def _shipped() -> tuple[domain.Procedure, ...]:
-    data, lines = catalogue.parse_file(catalogue_yaml(), "yaml")
-    return tuple(catalogue.entries_to_procedures(data, lines))
+def _shipped() -> tuple[catalogue.Procedure, ...]:
+    data, lines = catalogue_files.parse_file(catalogue_yaml(), "yaml")
+    return tuple(catalogue_files.entries_to_procedures(data, lines))
 
 
 @pytest.fixture()
@@ -33,7 +40,7 @@ def store():
 
 @pytest.fixture()
 def site(store):
-    return pages.PublicCatalogue(service.CatalogueService(store, clock=lambda: NOW), store)
+    return pages.PublicCatalogue(catalogue_service.CatalogueService(store, clock=lambda: NOW), store)
 
 
 def _items(page: str) -> list[str]:
@@ -42,10 +49,10 @@ def _items(page: str) -> list[str]:
 
 # -- wording ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("duration, text", [
-    (domain.WorkingDuration(days=15), "15 ngày làm việc"),
-    (domain.WorkingDuration(hours=8), "8 giờ làm việc"),
-    (domain.WorkingDuration(days=1, hours=4), "1 ngày 4 giờ làm việc"),
-    (domain.WorkingDuration(minutes=30), "30 phút làm việc"),
+    (worktime.WorkingDuration(days=15), "15 ngày làm việc"),
+    (worktime.WorkingDuration(hours=8), "8 giờ làm việc"),
+    (worktime.WorkingDuration(days=1, hours=4), "1 ngày 4 giờ làm việc"),
+    (worktime.WorkingDuration(minutes=30), "30 phút làm việc"),
 ])
 def test_legal_time_limits_read_in_vietnamese(duration, text):
     assert pages.duration_vi(duration) == text
@@ -60,16 +67,16 @@ def test_money_is_grouped_with_dots_in_dong(amount, text):
 
 
 def test_a_fee_note_giving_the_unit_of_charge_joins_the_amount():
-    assert pages.fee_view(domain.Fee("Lệ phí", 50000, note="đồng/lần"))["amount"] == "50.000 đồng/lần"
-    plain = pages.fee_view(domain.Fee("Lệ phí", 0, note="Miễn lệ phí đăng ký đúng hạn", exemptions=("Trẻ em",)))
+    assert pages.fee_view(catalogue.Fee("Lệ phí", 50000, note="đồng/lần"))["amount"] == "50.000 đồng/lần"
+    plain = pages.fee_view(catalogue.Fee("Lệ phí", 0, note="Miễn lệ phí đăng ký đúng hạn", exemptions=("Trẻ em",)))
     assert plain == {"name": "Lệ phí", "amount": "0 đồng", "note": "Miễn lệ phí đăng ký đúng hạn",
                      "exemptions": ["Trẻ em"]}
 
 
 def test_every_online_level_and_copy_kind_has_a_label():
-    assert [pages.ONLINE_LEVEL_LABELS_VI[level] for level in domain.OnlineLevel] == [
+    assert [pages.ONLINE_LEVEL_LABELS_VI[level] for level in catalogue.OnlineLevel] == [
         "Trực tiếp", "Một phần", "Toàn trình"]
-    assert [pages.COPY_KIND_LABELS_VI[kind] for kind in domain.CopyKind] == [
+    assert [pages.COPY_KIND_LABELS_VI[kind] for kind in catalogue.CopyKind] == [
         "Bản chính", "Bản sao chứng thực", "Bản sao", "Bản chính hoặc bản sao chứng thực"]
 
 
@@ -156,8 +163,8 @@ def test_a_page_token_of_other_filters_is_refused(site):
 
 
 def test_agency_names_come_from_the_store(store):
-    store.units["000.20.31.H17"] = domain.Unit("000.20.31.H17", "UBND xã Mới Đổi Tên")
-    site = pages.PublicCatalogue(service.CatalogueService(store, clock=lambda: NOW), store)
+    store.units["000.20.31.H17"] = units.Unit("000.20.31.H17", "UBND xã Mới Đổi Tên")
+    site = pages.PublicCatalogue(catalogue_service.CatalogueService(store, clock=lambda: NOW), store)
     _, page = site.list_page({"linh_vuc": "ho_tich"})
     assert "UBND xã Mới Đổi Tên" in page and "Phú Lộc" not in page.split('id="danh-sach"')[1]
     assert '<option value="000.20.31.H17">UBND xã Mới Đổi Tên</option>' in page
@@ -200,9 +207,9 @@ def test_a_retired_procedure_says_it_no_longer_applies(site):
 
 def test_names_with_markup_are_escaped(store):
     evil = dataclasses.replace(store.procedures["1.001193"], name="<script>alert('x')</script> khai sinh",
-                               fees=(domain.Fee("<img src=x onerror=alert(1)>", 1000, note="<b>đậm</b>"),))
+                               fees=(catalogue.Fee("<img src=x onerror=alert(1)>", 1000, note="<b>đậm</b>"),))
     store.procedures[evil.code] = evil
-    site = pages.PublicCatalogue(service.CatalogueService(store, clock=lambda: NOW), store)
+    site = pages.PublicCatalogue(catalogue_service.CatalogueService(store, clock=lambda: NOW), store)
     for status, page in (site.detail_page(evil.code), site.list_page({"q": "khai sinh"})):
         assert status == 200 and "<script>" not in page and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     detail = site.detail_page(evil.code)[1]

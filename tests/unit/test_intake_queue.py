@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fakes import Clock, FakeTickets
 
 from onestop_chassis import auth
 from onestop_chassis.errors import InvalidArgument, NotFound, PermissionDenied
-from onestop_intake.queue import QueueDesk
-from onestop_intake.worktime import VIETNAM
+from onestop_intake.queue.service import QueueDesk
+from onestop_intake.shared.worktime import VIETNAM
+
+from fakes import Clock, FakeTickets
 
 UNIT = "000.00.21.H17"
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), UNIT)

@@ -2,7 +2,6 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from fakes import FakeCatalogue, FakeDossiers, FakeSequence
 
 from onestop_chassis import auth, codes
 from onestop_chassis.errors import (
@@ -13,15 +12,22 @@ from onestop_chassis.errors import (
     PermissionDenied,
     Unavailable,
 )
-from onestop_intake import domain, service
-from onestop_intake.worktime import VIETNAM, WorkingCalendar
+from onestop_intake.catalogue import domain as catalogue_domain
+from onestop_intake.reception import domain, service
+from onestop_intake.shared import worktime
+from onestop_intake.shared.worktime import VIETNAM, WorkingCalendar
+from onestop_intake.units import domain as units
 
-UNIT = domain.Unit("000.00.21.H17", "Sở Tư pháp")
+from fakes import FakeCatalogue, FakeDossiers, FakeSequence
+
+UNIT = units.Unit("000.00.21.H17", "Sở Tư pháp")
 # A shared desk that also receives for UNIT.
-OTHER_UNIT = domain.Unit("000.00.22.H17", "Trung tâm Phục vụ hành chính công", kind=domain.UnitKind.DESK,
+OTHER_UNIT = units.Unit("000.00.22.H17", "Trung tâm Phục vụ hành chính công", kind=units.UnitKind.DESK,
                          receives_for=(UNIT.code,))
-PROCEDURE = domain.Procedure("1.000948", "Cấp phiếu lý lịch tư pháp", domain.WorkingDuration(days=3), UNIT.code)
-RETIRED = domain.Procedure("1.000001", "Thủ tục đã bãi bỏ", domain.WorkingDuration(days=5), UNIT.code, active=False)
+PROCEDURE = catalogue_domain.Procedure("1.000948", "Cấp phiếu lý lịch tư pháp", worktime.WorkingDuration(days=3),
+                                       UNIT.code)
+RETIRED = catalogue_domain.Procedure("1.000001", "Thủ tục đã bãi bỏ", worktime.WorkingDuration(days=5), UNIT.code,
+                                     active=False)
 # 18:00 UTC on Monday 16/11/2026 is already 01:00 on Tuesday 17/11 in Vietnam.
 NOW = dt.datetime(2026, 11, 16, 18, 0, tzinfo=dt.UTC)
 DAY = dt.date(2026, 11, 17)  # the Vietnam-local day of NOW: the day of the code sequence
@@ -34,7 +40,7 @@ APPLICANT = domain.Applicant(kind=domain.ApplicantKind.PERSON, full_name="Nguy�
                              citizen_id="001203004567", phone="0912.345.678")
 
 
-def _code(unit: domain.Unit, sequence: int, day: dt.date = DAY) -> str:
+def _code(unit: units.Unit, sequence: int, day: dt.date = DAY) -> str:
     return codes.dossier_code(unit.code, day, sequence)
 
 

@@ -16,17 +16,24 @@ import pypdf
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
-from fakes import Clock, FakeCatalogue, FakeDossiers, FakeSequence
 
 from onestop_chassis import auth, codes, identity
 from onestop_chassis.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from onestop_intake import domain, form_filing, issued_forms, service, units
-from onestop_intake.adapters import mongo
+from onestop_intake.catalogue import domain as catalogue
 from onestop_intake.demo_data import DISTRICT, DISTRICT_OFFICES, PROVINCE, UNITS
-from onestop_intake.domain import DossierStatus as S
-from onestop_intake.domain import UnitKind, UnitLevel
-from onestop_intake.issued_forms import Form
-from onestop_intake.worktime import VIETNAM, WorkingCalendar
+from onestop_intake.forms import filing as form_filing
+from onestop_intake.forms import issued as issued_forms
+from onestop_intake.forms.issued import Form
+from onestop_intake.reception import desk_actions, domain, service
+from onestop_intake.reception.adapters import mongo
+from onestop_intake.reception.domain import DossierStatus as S
+from onestop_intake.shared import worktime
+from onestop_intake.shared.worktime import VIETNAM, WorkingCalendar
+from onestop_intake.units import domain as units
+from onestop_intake.units import service as units_service
+from onestop_intake.units.domain import UnitKind, UnitLevel
+
+from fakes import Clock, FakeCatalogue, FakeDossiers, FakeSequence
 
 UTC = dt.UTC
 BY_CODE = {u.code: u for u in UNITS}
@@ -51,14 +58,14 @@ PLATFORM = auth.Principal("platform", frozenset({auth.SERVICE}))
 APPLICANT = domain.Applicant(kind=domain.ApplicantKind.PERSON, full_name="Nguyễn Thị Hồng Nhung",
                              identity=identity.personal_id_number("046190001234"), phone="0912345678")
 
-P_JUSTICE = domain.Procedure("1.000948", "Cấp phiếu lý lịch tư pháp", domain.WorkingDuration(days=3), JUSTICE.code)
-P_LAND = domain.Procedure("1.004227", "Đăng ký biến động đất đai", domain.WorkingDuration(days=10),
+P_JUSTICE = catalogue.Procedure("1.000948", "Cấp phiếu lý lịch tư pháp", worktime.WorkingDuration(days=3), JUSTICE.code)
+P_LAND = catalogue.Procedure("1.004227", "Đăng ký biến động đất đai", worktime.WorkingDuration(days=10),
                           LAND_OFFICE.code)
-P_OFFICE = domain.Procedure("2.000635", "Chứng thực bản sao từ bản chính", domain.WorkingDuration(days=1),
+P_OFFICE = catalogue.Procedure("2.000635", "Chứng thực bản sao từ bản chính", worktime.WorkingDuration(days=1),
                             OFFICE.code)
-P_DISTRICT_COMMUNE = domain.Procedure("1.001193", "Đăng ký khai sinh", domain.WorkingDuration(days=1),
+P_DISTRICT_COMMUNE = catalogue.Procedure("1.001193", "Đăng ký khai sinh", worktime.WorkingDuration(days=1),
                                       DISTRICT_COMMUNE.code)
-P_COMMUNE = domain.Procedure("1.001022", "Đăng ký kết hôn", domain.WorkingDuration(days=1), COMMUNE.code)
+P_COMMUNE = catalogue.Procedure("1.001022", "Đăng ký kết hôn", worktime.WorkingDuration(days=1), COMMUNE.code)
 PROCEDURES = (P_JUSTICE, P_LAND, P_OFFICE, P_DISTRICT_COMMUNE, P_COMMUNE)
 
 
@@ -97,17 +104,17 @@ def test_chain_is_the_unit_then_its_ancestors_nearest_first():
 
 
 def test_chain_stops_at_a_missing_parent():
-    orphan = domain.Unit("000.77.77.H17", "Đơn vị mồ côi", parent_code="000.99.99.H17")
+    orphan = units.Unit("000.77.77.H17", "Đơn vị mồ côi", parent_code="000.99.99.H17")
     assert units.chain(orphan.code, _lookup([orphan])) == [orphan]
 
 
 def test_chain_stops_on_a_corrupted_loop():
-    a = domain.Unit("000.01.01.H17", "A", parent_code="000.02.02.H17")
-    b = domain.Unit("000.02.02.H17", "B", parent_code="000.01.01.H17")
+    a = units.Unit("000.01.01.H17", "A", parent_code="000.02.02.H17")
+    b = units.Unit("000.02.02.H17", "B", parent_code="000.01.01.H17")
     lookup = _lookup([a, b])
     assert units.chain(a.code, lookup) == [a, b]
     assert units.chain(b.code, lookup) == [b, a]
-    assert units.serves(domain.Unit("000.03.03.H17", "Desk", kind=UnitKind.DESK, receives_for=("000.99.99.H17",)),
+    assert units.serves(units.Unit("000.03.03.H17", "Desk", kind=UnitKind.DESK, receives_for=("000.99.99.H17",)),
                         a.code, lookup) is False  # walks the loop once, then gives up
     tree = units.UnitTree([a, b])
     assert tree.ancestors(a.code) == [b]
@@ -115,7 +122,7 @@ def test_chain_stops_on_a_corrupted_loop():
 
 
 def test_chain_stops_at_the_maximum_depth():
-    deep = [domain.Unit(f"000.00.{n:02d}.X01", f"U{n}", parent_code=f"000.00.{n + 1:02d}.X01" if n < 39 else "")
+    deep = [units.Unit(f"000.00.{n:02d}.X01", f"U{n}", parent_code=f"000.00.{n + 1:02d}.X01" if n < 39 else "")
             for n in range(40)]
     assert len(units.chain(deep[0].code, _lookup(deep))) == units.MAX_DEPTH
 
@@ -193,8 +200,8 @@ def test_desks_for_a_unit_outside_the_tree_is_empty():
 
 
 def _unit(code="000.00.17.H17", name="Sở Y tế", parent_code=PROVINCE.code, kind=UnitKind.DEPARTMENT,
-          level=UnitLevel.PROVINCE, **changes) -> domain.Unit:
-    return domain.Unit(code, name, parent_code, kind, level, **changes)
+          level=UnitLevel.PROVINCE, **changes) -> units.Unit:
+    return units.Unit(code, name, parent_code, kind, level, **changes)
 
 
 def _check_fails(unit, unit_list=UNITS) -> dict[str, str]:
@@ -272,12 +279,12 @@ def test_check_refuses_an_invalid_level(level):
 
 
 def test_check_names_every_bad_field_at_once():
-    found = _check_fails(domain.Unit("bad", " ", "000.99.99.H17", 9, 9, receives_for=("000.98.98.H17",)))
+    found = _check_fails(units.Unit("bad", " ", "000.99.99.H17", 9, 9, receives_for=("000.98.98.H17",)))
     assert set(found) == {"unit.code", "unit.name", "unit.kind", "unit.level", "unit.parent_code",
                           "unit.receives_for[0]", "unit.receives_for"}
 
 
-# === 2. service.UnitService ======================================================================
+# === 2. units_service.UnitService ======================================================================
 
 def _admin(agency: str) -> auth.Principal:
     return auth.Principal(f"admin-{agency}", frozenset({auth.AGENCY_ADMIN}), agency=agency)
@@ -290,7 +297,7 @@ def unit_store():
 
 @pytest.fixture
 def unit_service(unit_store):
-    return service.UnitService(unit_store)
+    return units_service.UnitService(unit_store)
 
 
 def test_put_creates_then_replaces(unit_service, unit_store):
@@ -334,7 +341,7 @@ def test_an_admin_may_not_move_another_agencys_unit_under_its_own(unit_service, 
 @pytest.mark.parametrize("actor", [_admin(PROVINCE.code), _admin(""), OFFICER,
                                    auth.Principal("officer-x", frozenset({auth.DESK_OFFICER}), "000.00.00.H18")])
 def test_a_root_unit_needs_a_service_principal(unit_service, unit_store, actor):
-    root = domain.Unit("000.00.00.H18", "UBND tỉnh khác", "", UnitKind.PEOPLES_COMMITTEE, UnitLevel.PROVINCE)
+    root = units.Unit("000.00.00.H18", "UBND tỉnh khác", "", UnitKind.PEOPLES_COMMITTEE, UnitLevel.PROVINCE)
     with pytest.raises(PermissionDenied) as info:
         unit_service.put(root, actor)
     assert info.value.reason == "ROOT_UNIT"
@@ -370,7 +377,7 @@ def test_put_refuses_the_loop_a_then_b(unit_service, unit_store):
 
 def test_get_returns_the_unit_its_ancestors_children_and_served_units(unit_service):
     view = unit_service.get(DISTRICT_DESK.code)
-    assert view == service.UnitView(DISTRICT_DESK, [PROVINCE, DISTRICT], [],
+    assert view == units_service.UnitView(DISTRICT_DESK, [PROVINCE, DISTRICT], [],
                                     sorted([DISTRICT_DESK, *DISTRICT_OFFICES], key=lambda u: u.code))
     view = unit_service.get(f"  {AGRICULTURE.code} ")
     assert (view.unit, view.ancestors, view.children, view.serves) == (AGRICULTURE, [PROVINCE], [LAND_OFFICE],
@@ -422,7 +429,7 @@ def intake(dossiers, sequence):
     return service.IntakeService(dossiers, catalogue, sequence, WorkingCalendar(), clock=lambda: NOW)
 
 
-def _cmd(procedure: domain.Procedure, **changes) -> domain.SubmitDossier:
+def _cmd(procedure: catalogue.Procedure, **changes) -> domain.SubmitDossier:
     return domain.SubmitDossier(**{"request_id": "req-1", "procedure_code": procedure.code, "applicant": APPLICANT,
                                    "channel": domain.Channel.IN_PERSON, **changes})
 
@@ -494,7 +501,7 @@ def _dossier(status=S.RECEIVED, **changes) -> domain.Dossier:
         code=f"{CENTRE.code}-261130-0001", request_id="r", fingerprint="f", procedure_code=P_JUSTICE.code,
         procedure_name=P_JUSTICE.name, applicant=APPLICANT, channel=domain.Channel.IN_PERSON, status=status,
         receiving_unit=CENTRE, received_at=received, appointment_at=APPOINTMENT,
-        legal_duration=domain.WorkingDuration(days=3), lookup_secret="7KQ4M2XP",
+        legal_duration=worktime.WorkingDuration(days=3), lookup_secret="7KQ4M2XP",
         history=[domain.Transition(received, status, OFFICER.subject)])
     return dataclasses.replace(base, **changes)
 
@@ -549,17 +556,17 @@ def test_timeliness_against_the_appointment(desk, finished_at, expected):
     clock.now = finished_at
     d = _store(store, _dossier())
     assert intake.record_result(d.code, "Xong", OFFICER).result.timeliness == expected
-    assert domain.timeliness(finished_at, APPOINTMENT, VIETNAM) == expected
+    assert desk_actions.timeliness(finished_at, APPOINTMENT, VIETNAM) == expected
     # The same, with the appointment as read back from the database (UTC).
-    assert domain.timeliness(finished_at, APPOINTMENT.astimezone(UTC), VIETNAM) == expected
+    assert desk_actions.timeliness(finished_at, APPOINTMENT.astimezone(UTC), VIETNAM) == expected
 
 
 def test_timeliness_uses_vietnam_days_not_utc_days():
     appointment = dt.datetime(2026, 12, 3, 2, 0, tzinfo=UTC)           # 09:00 Thursday in Vietnam
     finished = dt.datetime(2026, 12, 2, 18, 0, tzinfo=UTC)             # 01:00 Thursday in Vietnam
-    assert domain.timeliness(finished, appointment, VIETNAM) == domain.Timeliness.ON_TIME
-    assert domain.timeliness(finished, appointment, UTC) == domain.Timeliness.EARLY  # UTC days differ
-    assert domain.timeliness(finished, None, VIETNAM) == domain.Timeliness.ON_TIME
+    assert desk_actions.timeliness(finished, appointment, VIETNAM) == domain.Timeliness.ON_TIME
+    assert desk_actions.timeliness(finished, appointment, UTC) == domain.Timeliness.EARLY  # UTC days differ
+    assert desk_actions.timeliness(finished, None, VIETNAM) == domain.Timeliness.ON_TIME
 
 
 @pytest.mark.parametrize("summary", ["", "   ", "\n"])
@@ -918,7 +925,7 @@ def _through_bson(son) -> mongo.DossierDoc:
 
 def _complete() -> domain.Dossier:
     """A dossier with every new field filled, times to the millisecond (what MongoDB keeps)."""
-    unit = domain.Unit(CENTRE.code, CENTRE.name, CENTRE.parent_code)  # the adapter keeps code, name, parent
+    unit = units.Unit(CENTRE.code, CENTRE.name, CENTRE.parent_code)  # the adapter keeps code, name, parent
     at = dt.datetime(2026, 12, 1, 3, 0, 0, 123000, tzinfo=UTC)
     return _dossier(
         status=S.RESULT_RETURNED, version=5, receiving_unit=unit, postal_return_allowed=True,
@@ -930,7 +937,7 @@ def _complete() -> domain.Dossier:
         result_return=domain.ResultReturn(at + dt.timedelta(days=2), domain.ReturnMethod.BY_POST, "officer-c",
                                           postal_tracking_number="EB123456789VN", note="Gửi bảo đảm"),
         documents=[domain.SubmittedDocument("Tờ khai", 1, 1)],
-        fees=[domain.Fee("Lệ phí", 200000, note="", exemptions=("Người có công",))])
+        fees=[catalogue.Fee("Lệ phí", 200000, note="", exemptions=("Người có công",))])
 
 
 def test_a_dossier_with_the_new_fields_round_trips_through_its_document():
@@ -958,7 +965,7 @@ def test_mutable_holds_the_new_fields_as_plain_values():
 
 def test_an_update_written_with_mutable_reads_back_as_the_changed_dossier():
     """The adapter's update is {"$set": _mutable(new)} on the stored document: applied here by hand."""
-    received = _dossier(receiving_unit=domain.Unit(CENTRE.code, CENTRE.name, CENTRE.parent_code),
+    received = _dossier(receiving_unit=units.Unit(CENTRE.code, CENTRE.name, CENTRE.parent_code),
                         postal_return_allowed=True)
     stored = mongo._to_doc(received, []).to_mongo().to_dict()
     changed = _complete()
@@ -968,7 +975,7 @@ def test_an_update_written_with_mutable_reads_back_as_the_changed_dossier():
 
 
 def test_a_dossier_without_the_new_fields_maps_to_empty_values_and_back():
-    d = _dossier(receiving_unit=domain.Unit(CENTRE.code, CENTRE.name, CENTRE.parent_code))
+    d = _dossier(receiving_unit=units.Unit(CENTRE.code, CENTRE.name, CENTRE.parent_code))
     m = mongo._mutable(d)
     assert (m["supplement_request"], m["refusal_reasons"], m["result"], m["result_return"]) == ({}, [], {}, {})
     back = mongo._from_doc(_through_bson(mongo._to_doc(d, []).to_mongo()))
@@ -978,7 +985,7 @@ def test_a_dossier_without_the_new_fields_maps_to_empty_values_and_back():
 
 
 def test_an_older_document_without_the_new_fields_still_loads():
-    d = _dossier(receiving_unit=domain.Unit(CENTRE.code, CENTRE.name, CENTRE.parent_code))
+    d = _dossier(receiving_unit=units.Unit(CENTRE.code, CENTRE.name, CENTRE.parent_code))
     son = mongo._to_doc(d, []).to_mongo().to_dict()
     for name in ("supplement_request", "refusal_reasons", "result", "result_return", "postal_return_allowed"):
         son.pop(name, None)

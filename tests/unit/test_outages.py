@@ -349,7 +349,7 @@ def test_stopping_the_relay_twice_is_harmless_and_ends_its_thread():
 
 # -- intake: the public pages and the lookup limits during an outage --------------------------------
 def test_a_public_page_whose_database_is_down_answers_a_vietnamese_503():
-    from onestop_intake.pages import unavailable_when_down
+    from onestop_intake.public.pages import unavailable_when_down
 
     @unavailable_when_down
     def page(self, request):
@@ -363,7 +363,7 @@ def test_a_public_page_whose_database_is_down_answers_a_vietnamese_503():
 
 
 def test_other_page_failures_are_left_alone():
-    from onestop_intake.pages import unavailable_when_down
+    from onestop_intake.public.pages import unavailable_when_down
 
     @unavailable_when_down
     def page(self, request):
@@ -377,7 +377,7 @@ def test_an_outage_is_no_wrong_guess_of_the_lookup_secret():
     """10 wrong secrets an hour (per client and code) lock a lookup; a citizen retrying while the
     database is down must not lock themselves out."""
     from onestop_chassis.errors import NotFound
-    from onestop_intake.lookup_limits import NO_MATCH, LookupLimits
+    from onestop_intake.public.lookup_limits import NO_MATCH, LookupLimits
 
     limits = LookupLimits()
     code, client = "000.00.21.H17-261130-0001", "10.0.0.7"
@@ -405,7 +405,7 @@ def test_a_failed_look_up_of_the_days_hint_gives_the_turn_to_the_next_caller():
     import datetime as dt
     import threading
 
-    from onestop_intake.adapters.mongo import MongoCodeSequence
+    from onestop_intake.reception.adapters.mongo import MongoCodeSequence
 
     class Down:
         def find_one(self, *args, **kwargs):
@@ -431,7 +431,7 @@ def test_after_a_failed_attempt_the_callers_waiting_for_the_day_go_at_once_toget
     import datetime as dt
     import threading
 
-    from onestop_intake.adapters.mongo import MongoCodeSequence
+    from onestop_intake.reception.adapters.mongo import MongoCodeSequence
 
     sequence = MongoCodeSequence(lease_seconds=3600)
     counters = mongomock.MongoClient().db["dossier_code_counters"]
@@ -501,7 +501,7 @@ def test_every_worker_uses_the_chassis_event_handler():
     from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
     from onestop_documents.worker import DocumentsWorker
-    from onestop_intake.form_filing import FormFiling  # IntakeWorker's handlers (its module imports nameko.web,
+    from onestop_intake.forms.filing import FormFiling  # IntakeWorker's handlers (its module imports nameko.web,
     from onestop_routing.worker import RoutingWorker  # which breaks stdlib threads in this process)
 
     for service in (DocumentsWorker, FormFiling, RoutingWorker):

@@ -6,11 +6,12 @@ import datetime as dt
 
 import mongomock
 import pytest
-from fakes import Clock
 from prometheus_client import REGISTRY
 
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import events, outbox, tracing
+
+from fakes import Clock
 
 OCCURRED = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 GRACE = 60.0

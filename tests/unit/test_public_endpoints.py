@@ -11,16 +11,20 @@ import logging
 
 import pytest
 import structlog
-from fakes import FakeCatalogue
 from test_intake_service import OFFICER, PROCEDURE, UNIT, _cmd, catalogue, dossiers, intake, sequence  # noqa: F401 - fixtures below  # noqa: F401
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Response
 
 from onestop_chassis import auth, logs, page_security, ratelimits
 from onestop_chassis.errors import AlreadyExists, NotFound, PermissionDenied, ResourceExhausted, Unavailable
-from onestop_intake import domain, lookup_limits, pages, service
 from onestop_intake.demo_data import DISTRICT, DISTRICT_OFFICES, PROVINCE, UNITS
-from onestop_intake.queue_api import TicketLimits
+from onestop_intake.public import lookup_limits, pages
+from onestop_intake.queue.api import TicketLimits
+from onestop_intake.reception import domain, service
+from onestop_intake.units import domain as units
+from onestop_intake.units import service as unit_service
+
+from fakes import FakeCatalogue
 
 TRUSTED = ratelimits.parse_networks("10.0.0.0/8, 127.0.0.1")
 
@@ -279,8 +283,8 @@ def _admin(agency: str) -> auth.Principal:
     return auth.Principal(f"admin-{agency}", frozenset({auth.AGENCY_ADMIN}), agency=agency)
 
 
-NEW_DESK = domain.Unit("000.40.22.H17", "Bộ phận Một cửa thứ hai", DISTRICT.code, domain.UnitKind.DESK,
-                       domain.UnitLevel.DISTRICT)
+NEW_DESK = units.Unit("000.40.22.H17", "Bộ phận Một cửa thứ hai", DISTRICT.code, units.UnitKind.DESK,
+                       units.UnitLevel.DISTRICT)
 
 
 @pytest.mark.parametrize("target", ["000.00.12.H17", "000.00.21.H17", PROVINCE.code, "000.01.13.H17"])
@@ -289,7 +293,7 @@ def test_a_district_admin_cannot_make_a_desk_receive_for_another_agency(target):
     store = FakeCatalogue(units=UNITS)
     desk = dataclasses.replace(NEW_DESK, receives_for=(DISTRICT_OFFICES[0].code, target))
     with pytest.raises(PermissionDenied) as refused:
-        service.UnitService(store).put(desk, _admin(DISTRICT.code))
+        unit_service.UnitService(store).put(desk, _admin(DISTRICT.code))
     assert refused.value.reason == "RECEIVES_FOR_OTHER_AGENCY"
     assert refused.value.metadata["field"] == "unit.receives_for[1]"
     assert store.puts == [] and NEW_DESK.code not in store.units
@@ -297,7 +301,7 @@ def test_a_district_admin_cannot_make_a_desk_receive_for_another_agency(target):
 
 def test_the_district_admin_may_receive_for_its_own_offices_and_keep_what_the_province_added():
     store = FakeCatalogue(units=UNITS)
-    units_service = service.UnitService(store)
+    units_service = unit_service.UnitService(store)
     own = dataclasses.replace(NEW_DESK, receives_for=tuple(u.code for u in DISTRICT_OFFICES[:2]))
     assert units_service.put(own, _admin(DISTRICT.code)) == (own, True)
     # The province (an admin above both) extends it to a provincial department: its consent.
@@ -309,10 +313,10 @@ def test_the_district_admin_may_receive_for_its_own_offices_and_keep_what_the_pr
 
 def test_the_demo_desks_can_be_written_by_their_own_admins():
     store = FakeCatalogue(units=UNITS)
-    units_service = service.UnitService(store)
+    units_service = unit_service.UnitService(store)
     centre = store.units["000.00.21.H17"]
     district_desk = store.units["000.40.21.H17"]
     assert units_service.put(centre, _admin(PROVINCE.code))[0] == centre
     assert units_service.put(district_desk, _admin(DISTRICT.code))[0] == district_desk
     fresh = FakeCatalogue(units=[u for u in UNITS if u.code != district_desk.code])
-    assert service.UnitService(fresh).put(district_desk, _admin(DISTRICT.code)) == (district_desk, True)
+    assert unit_service.UnitService(fresh).put(district_desk, _admin(DISTRICT.code)) == (district_desk, True)

@@ -8,8 +8,7 @@ import pytest
 
 from onestop_chassis.config import ConfigError, load_settings
 from onestop_intake.config import IntakeSettings
-from onestop_intake.domain import WorkingDuration
-from onestop_intake.worktime import VIETNAM, WorkingCalendar
+from onestop_intake.shared.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 
 MONDAY = dt.date(2026, 11, 30)
 

@@ -1,12 +1,13 @@
 import datetime as dt
 
 import pytest
-from fakes import FakeCases
 
 from onestop_chassis import auth
 from onestop_chassis.errors import InvalidArgument, NotFound, PermissionDenied
 from onestop_routing import domain
 from onestop_routing.service import RoutingService
+
+from fakes import FakeCases
 
 CODE = "000.00.21.H17-261117-0001"
 UNIT = "000.00.21.H17"

@@ -15,31 +15,36 @@ import zipfile
 import zlib
 
 import pytest
-from fakes import FakeCatalogue, FakeDocuments, FakeDossiers, FakeObjectStore, FakeSequence
 from reportlab.pdfgen import canvas
 
 from onestop_chassis import auth
 from onestop_chassis.errors import InvalidArgument, NotFound, ResourceExhausted
 from onestop_documents import domain as docs
 from onestop_documents.service import DocumentsService
-from onestop_intake import catalogue, domain, service
-from onestop_intake.lookup_limits import NO_MATCH, LookupLimits
-from onestop_intake.worktime import WorkingCalendar
+from onestop_intake.catalogue import domain as catalogue
+from onestop_intake.catalogue import files as catalogue_files
+from onestop_intake.public.lookup_limits import NO_MATCH, LookupLimits
+from onestop_intake.reception import domain, service
+from onestop_intake.shared import worktime
+from onestop_intake.shared.worktime import WorkingCalendar
+from onestop_intake.units import domain as units
+
+from fakes import FakeCatalogue, FakeDocuments, FakeDossiers, FakeObjectStore, FakeSequence
 
 
 def nfd(s: str) -> str:
     return unicodedata.normalize("NFD", s)
 
 
-UNIT = domain.Unit("000.00.21.H17", "Sở Kế hoạch và Đầu tư")
+UNIT = units.Unit("000.00.21.H17", "Sở Kế hoạch và Đầu tư")
 OFFICER = auth.Principal("officer-1", frozenset({auth.DESK_OFFICER}), UNIT.code)
 REQUEST_FORM = "Giấy đề nghị đăng ký doanh nghiệp"
 COPY = "Bản sao giấy tờ pháp lý của cá nhân là chủ doanh nghiệp tư nhân"
 HEALTH = "Giấy khám sức khoẻ"  # the catalogue's own spelling: new-style tone mark
-PROCEDURE = domain.Procedure(
-    "2.001610", "Đăng ký thành lập doanh nghiệp tư nhân", domain.WorkingDuration(days=3), UNIT.code,
-    required_documents=(domain.RequiredDocument(REQUEST_FORM), domain.RequiredDocument(COPY),
-                        domain.RequiredDocument(HEALTH, required=False)))
+PROCEDURE = catalogue.Procedure(
+    "2.001610", "Đăng ký thành lập doanh nghiệp tư nhân", worktime.WorkingDuration(days=3), UNIT.code,
+    required_documents=(catalogue.RequiredDocument(REQUEST_FORM), catalogue.RequiredDocument(COPY),
+                        catalogue.RequiredDocument(HEALTH, required=False)))
 APPLICANT = domain.Applicant(kind=domain.ApplicantKind.PERSON, full_name="Nguyễn Văn An",
                              citizen_id="001203004567", phone="0912345678")
 NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
@@ -161,8 +166,8 @@ def test_search_folds_the_d_lookalike_and_tone_placement():
 
 
 def test_a_procedure_may_not_list_one_document_twice_under_two_spellings():
-    p = dataclasses.replace(PROCEDURE, required_documents=(domain.RequiredDocument("Giấy khám sức khỏe"),
-                                                             domain.RequiredDocument(HEALTH)))
+    p = dataclasses.replace(PROCEDURE, required_documents=(catalogue.RequiredDocument("Giấy khám sức khỏe"),
+                                                             catalogue.RequiredDocument(HEALTH)))
     problems = {catalogue.label(path): problem for path, problem in catalogue.validate(p)}
     assert problems["required_documents[1].name"] == "names the same document as required_documents[0]"
     assert "required_documents[0].name" not in problems
@@ -183,8 +188,8 @@ def test_an_imported_file_is_stored_in_nfc():
   - name: {nfd("Tờ khai đăng ký kết hôn")}
   legal_basis: [{nfd("Luật Hộ tịch 2014")}]
 """
-    data, lines = catalogue.parse_file(text.encode(), "yaml")
-    (p,) = catalogue.entries_to_procedures(data, lines, {UNIT.code}.__contains__)
+    data, lines = catalogue_files.parse_file(text.encode(), "yaml")
+    (p,) = catalogue_files.entries_to_procedures(data, lines, {UNIT.code}.__contains__)
     assert (p.name, p.level, p.result, p.required_documents[0].name, p.legal_basis) == (
         "Đăng ký kết hôn", "Cấp xã", "Giấy chứng nhận kết hôn", "Tờ khai đăng ký kết hôn", ("Luật Hộ tịch 2014",))
 
@@ -315,7 +320,7 @@ def test_leading_bytes_do_not_make_an_image():
 # -- found by the issue 9 review: codes typed in lower case at the queue, PutUnit and the filters ----
 def test_unit_codes_in_a_unit_are_read_as_typed():
     from onestop.intake.v1 import intake_pb2
-    from onestop_intake.adapters import proto
+    from onestop_intake.shared import proto
 
     unit = proto.unit_from_proto(intake_pb2.Unit(code=" 000.00.21.h17", parent_code="000.00.00.h17 ",
                                                  receives_for=["000.00.13.h17", "000.00.13.H17 ", " "]))
@@ -326,7 +331,7 @@ def test_a_ticket_asked_for_a_lower_case_unit_code_is_taken_and_a_refused_one_co
     from types import SimpleNamespace
 
     from onestop.intake.v1 import queue_pb2
-    from onestop_intake.queue_api import QueueServicer, TicketLimits
+    from onestop_intake.queue.api import QueueServicer, TicketLimits
 
     taken = []
     desk = SimpleNamespace(take=lambda unit, queue: (taken.append((unit, queue)) or

@@ -27,7 +27,6 @@ import eventlet.semaphore
 import nameko.testing.waiting
 import pytest
 import structlog
-from fakes import FakeCases, FakeDocuments, FakeDossiers, FakeObjectStore
 from nameko import config as nameko_config
 from nameko.containers import ServiceContainer
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
@@ -52,14 +51,15 @@ from onestop_documents.adapters.peers import NoPeers
 from onestop_documents.bootstrap import bootstrap
 from onestop_documents.config import DocumentsSettings
 from onestop_documents.worker import DocumentsWorker
-from onestop_intake import form_filing
 from onestop_intake.config import IntakeSettings
-from onestop_intake.form_filing import FormFiling
-from onestop_intake.issued_forms import Form
+from onestop_intake.forms.filing import FormFiling
+from onestop_intake.forms.issued import Form
 from onestop_routing.bootstrap import bootstrap as routing_bootstrap
 from onestop_routing.config import RoutingSettings
 from onestop_routing.service import RoutingService
 from onestop_routing.worker import RoutingWorker
+
+from fakes import FakeCases, FakeDocuments, FakeDossiers, FakeObjectStore
 
 CODE = "000.00.21.H17-261117-0001"
 UNIT = "000.00.21.H17"
@@ -358,10 +358,9 @@ class FilingWorker(FormFiling):
 
 
 @pytest.fixture
-def filing(monkeypatch):
+def filing():
     dossiers, published = FakeDossiers(), []
-    monkeypatch.setattr(form_filing, "MongoDossiers", lambda: dossiers)
-    with hosted(FilingWorker, IntakeSettings(), publish_event=published.append) as container:
+    with hosted(FilingWorker, IntakeSettings(), publish_event=published.append, dossiers=dossiers) as container:
         yield container, dossiers, published
 
 

@@ -3,8 +3,7 @@ import datetime as dt
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from onestop_intake.domain import WorkingDuration
-from onestop_intake.worktime import VIETNAM, WorkingCalendar
+from onestop_intake.shared.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 
 CALENDAR = WorkingCalendar()
 

@@ -21,7 +21,7 @@ class IntakeSettings(ServiceSettings):
     result_link_seconds: int = 300
 
     # Queue kiosks (TakeTicket is public): their addresses or networks, comma-separated, and the
-    # tickets a kiosk may print per unit and any other client over all units (queue_api.TicketLimits).
+    # tickets a kiosk may print per unit and any other client over all units (queue.api.TicketLimits).
     queue_kiosks: str = ""
     tickets_per_kiosk: str = "30/minute"
     tickets_per_client: str = "3/hour"

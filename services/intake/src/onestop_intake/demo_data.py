@@ -9,7 +9,7 @@ Two shapes side by side, because agencies run both:
   offices (seed 002: five departments, five counters, one team) and a commune below it.
 """
 
-from .domain import Unit, UnitKind, UnitLevel
+from .units.domain import Unit, UnitKind, UnitLevel
 
 PC, DEPT, DESK = UnitKind.PEOPLES_COMMITTEE, UnitKind.DEPARTMENT, UnitKind.DESK
 PROVINCE_LEVEL, DISTRICT_LEVEL, COMMUNE_LEVEL = UnitLevel.PROVINCE, UnitLevel.DISTRICT, UnitLevel.COMMUNE

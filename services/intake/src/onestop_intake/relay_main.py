@@ -4,8 +4,8 @@ own (no eventlet: the worker's form rendering must never delay them; onestop_cha
 from onestop_chassis.config import load_or_exit
 from onestop_chassis.relay import run_relay
 
-from .adapters.mongo import outbox_collections
 from .config import IntakeSettings
+from .reception.adapters.mongo import outbox_collections
 
 
 def main() -> None:

@@ -11,9 +11,10 @@ from onestop_chassis import mongo as chassis_mongo
 from onestop_chassis.config import load_or_exit
 
 from . import demo_data
-from .adapters import mongo
+from .bootstrap import Intake, bootstrap
+from .catalogue.service import Imported
 from .config import IntakeSettings
-from .service import CatalogueService, Imported, UnitService
+from .reception.adapters import mongo
 
 SEED = auth.Principal("onestop-intake-seed", frozenset({auth.SERVICE}))
 
@@ -22,18 +23,17 @@ def catalogue_yaml() -> bytes:
     return resources.files("onestop_intake").joinpath("catalogue.yaml").read_bytes()
 
 
-def load_demo_data(catalogue: mongo.MongoCatalogue | None = None) -> Imported:
-    catalogue = catalogue or mongo.MongoCatalogue()
+def load_demo_data(intake: Intake) -> Imported:
+    """Loads the demo units and catalogue.yaml through intake's use cases (indexes first)."""
     mongo.ensure_indexes()
-    units = UnitService(catalogue)
     for unit in demo_data.UNITS:  # parents first: every unit passes the same checks as PutUnit
-        units.put(unit, SEED)
-    return CatalogueService(catalogue).import_file(catalogue_yaml(), "yaml", SEED)
+        intake.units.put(unit, SEED)
+    return intake.catalogue.import_file(catalogue_yaml(), "yaml", SEED)
 
 
 def main() -> None:
     settings = load_or_exit(IntakeSettings)
     chassis_mongo.connect(settings)
-    result = load_demo_data()
+    result = load_demo_data(bootstrap(settings))
     print(f"intake: loaded {len(demo_data.UNITS)} units; procedures {result.created} created, "
           f"{result.updated} updated, {result.unchanged} unchanged, into {settings.mongodb_database}")

@@ -6,58 +6,30 @@ from __future__ import annotations
 
 import urllib.parse
 
-from nameko.extensions import DependencyProvider
-
 from onestop_chassis.errors import ServiceError, Unavailable
-from onestop_chassis.ratelimits import client_address
 from onestop_chassis.web import page
-from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRunner, worker_settings
+from onestop_chassis.worker import Bootstrapped, MongoConnection, Observability, OutboxRelayRunner
 
-from . import pages
-from .adapters import mongo as intake_mongo
-from .form_filing import FormFiling
-from .lookup_limits import LookupLimits
-from .service import CatalogueService, IntakeService
+from .bootstrap import bootstrap
+from .forms.filing import FormFiling
+from .public import pages
+from .reception.adapters import mongo as intake_mongo
 
 HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 STATUS = {"NO_MATCH": 404, "RATE_LIMITED": 429}
 # The catalogue changes rarely: a minute of public caching; error pages are not cached.
 CATALOGUE_HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "public, max-age=60"}
 
-class PublicLookup(DependencyProvider):
-    """The intake service for the public pages, with the lookup rate limits of this process
-    (lookup_limits: only real mismatches count, budgets per client)."""
-
-    def setup(self):
-        self.limits = LookupLimits()
-        self.trusted = worker_settings().trusted_networks
-
-    def get_dependency(self, worker_ctx):
-        service = IntakeService(intake_mongo.MongoDossiers(), intake_mongo.MongoCatalogue(),
-                                intake_mongo.MongoCodeSequence())
-
-        def lookup(code: str, secret: str, request):
-            client = client_address(request.remote_addr or "", request.headers.get("X-Forwarded-For", ""),
-                                    self.trusted)
-            return self.limits.guarded(client=client, code=code, find=lambda: service.lookup(code, secret))
-        return lookup
-
-
-class PublicCatalogueProvider(DependencyProvider):
-    """The catalogue pages over the service layer (CatalogueService, and the store's units)."""
-
-    def get_dependency(self, worker_ctx):
-        store = intake_mongo.MongoCatalogue()
-        return pages.PublicCatalogue(CatalogueService(store), store)
-
-
 class IntakeWorker(FormFiling):
     name = "intake"
     observability = Observability()
     mongo = MongoConnection()
     outbox = OutboxRelayRunner(*intake_mongo.outbox_collections())  # only with OUTBOX_RELAY_IN_WORKER
-    lookup = PublicLookup()
-    catalogue = PublicCatalogueProvider()
+    # The public pages' parts of intake's composition root (bootstrap.py): the lookup under this
+    # process's rate limits (lookup_limits: only real mismatches count, budgets per client), and the
+    # catalogue pages over the service layer.
+    lookup = Bootstrapped(bootstrap, "page_lookup")
+    catalogue = Bootstrapped(bootstrap, "public_catalogue")
 
     @page("GET", "/tra-cuu")
     def lookup_form(self, request):

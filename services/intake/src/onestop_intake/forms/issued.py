@@ -1,6 +1,6 @@
 """Which standard form a dossier has been issued, filled from the dossier itself: used by the api
 (GetForm, GetReceipt) and by the worker that files a copy of every issued form with the documents
-service. forms.py draws; this module decides what goes in."""
+service. `printed` draws them; this module decides what goes in."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from enum import IntEnum
 
 from onestop_chassis.errors import FailedPrecondition
 
-from . import domain, forms
+from ..reception import domain
+from . import layout, printed
 
 
 class Form(IntEnum):
@@ -55,8 +56,8 @@ def render(d: domain.Dossier, form: int, lookup_url: str) -> bytes:
     if form == Form.RECEIPT:
         if d.appointment_at is None:
             raise _not_issued(d, form, "it has no appointment yet (accept the online dossier first)")
-        return forms.render_receipt(
-            d, documents=[forms.ReceiptDocument(x.name, RECEIPT_COPY_KINDS.get(int(x.copy_kind), "original"), x.count)
+        return printed.render_receipt(
+            d, documents=[layout.ReceiptDocument(x.name, RECEIPT_COPY_KINDS.get(int(x.copy_kind), "original"), x.count)
                           for x in d.documents],
             lookup_url=f"{lookup_url}?{urllib.parse.urlencode({'ma': d.code})}", lookup_secret=d.lookup_secret,
             collect_at=collect_at(d), officer_name=_receiving_officer(d))
@@ -64,13 +65,13 @@ def render(d: domain.Dossier, form: int, lookup_url: str) -> bytes:
         request = d.supplement_request
         if request is None:
             raise _not_issued(d, form, "no supplement was requested")
-        return forms.render_supplement_request(
+        return printed.render_supplement_request(
             d, documents_to_add=list(request.documents_to_add) or [request.reason], reason=request.reason,
             officer_name=request.requested_by, contact=collect_at(d), issued_at=request.requested_at)
     if not d.refusal_reasons:
         raise _not_issued(d, form, "it was not refused")
     refused = next((t for t in reversed(d.history) if t.status == domain.DossierStatus.REFUSED), None)
-    return forms.render_refusal(d, reasons=list(d.refusal_reasons), officer_name=refused.actor if refused else "",
+    return printed.render_refusal(d, reasons=list(d.refusal_reasons), officer_name=refused.actor if refused else "",
                                 issued_at=refused.at if refused else None)
 
 

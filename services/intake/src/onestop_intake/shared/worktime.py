@@ -14,10 +14,15 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from .domain import WorkingDuration
-
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFAULT_WINDOWS = ((dt.time(7, 30), dt.time(11, 30)), (dt.time(13, 30), dt.time(17, 0)))
+
+
+@dataclass(frozen=True)
+class WorkingDuration:
+    days: int = 0
+    hours: int = 0
+    minutes: int = 0
 
 
 @dataclass

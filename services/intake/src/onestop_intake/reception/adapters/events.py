@@ -5,8 +5,8 @@ from __future__ import annotations
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import events
 
+from ...shared import proto
 from .. import domain
-from . import proto
 
 PRODUCER = "intake"
 

@@ -1,4 +1,6 @@
-"""The reception desk's domain: applicants, procedures, dossiers and the rules for receiving them.
+"""The reception desk's domain: applicants, dossiers, their events and the rules for receiving them
+(the desk's later actions are in `desk_actions`; procedures in `catalogue.domain`, units in
+`units.domain`).
 
 Plain Python: no grpc, nameko, mongoengine or minio here.
 """
@@ -11,8 +13,12 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
 from onestop_chassis import codes, identity
-from onestop_chassis.errors import FailedPrecondition, FieldViolation, InvalidArgument, Violations
+from onestop_chassis.errors import InvalidArgument, Violations
 from onestop_chassis.text import graphemes, name_key
+
+from ..catalogue.domain import Fee, Procedure
+from ..shared.worktime import WorkingDuration
+from ..units.domain import Unit
 
 
 class Channel(IntEnum):
@@ -76,63 +82,6 @@ class Applicant:
     identity: identity.IdentityDocument | None = None
 
 
-@dataclass(frozen=True)
-class WorkingDuration:
-    days: int = 0
-    hours: int = 0
-    minutes: int = 0
-
-
-class UnitKind(IntEnum):
-    PEOPLES_COMMITTEE = 1  # Ủy ban nhân dân
-    DEPARTMENT = 2         # sở, ban, ngành, phòng
-    DESK = 3               # Trung tâm Phục vụ hành chính công, Bộ phận Một cửa
-    OTHER = 4
-
-
-class UnitLevel(IntEnum):
-    CENTRAL = 1
-    PROVINCE = 2
-    DISTRICT = 3  # ended 1/7/2025; kept for older setups
-    COMMUNE = 4
-
-
-@dataclass(frozen=True)
-class Unit:
-    """An agency or unit; the hierarchy and shared desks are in onestop_intake.units."""
-    code: str
-    name: str
-    parent_code: str = ""
-    kind: int = UnitKind.OTHER
-    level: int = 0
-    # A desk's served units (each with everything under it); any unit also receives for itself.
-    receives_for: tuple[str, ...] = ()
-    address: str = ""
-
-
-class OnlineLevel(IntEnum):
-    """Nghị định 42/2022: toàn trình (full) or một phần (partial); NONE: at the desk or by post."""
-    NONE = 1
-    PARTIAL = 2
-    FULL = 3
-
-
-class CopyKind(IntEnum):
-    ORIGINAL = 1                     # bản chính
-    CERTIFIED_COPY = 2               # bản sao có chứng thực / bản sao từ sổ gốc
-    COPY = 3                         # bản sao (bản chụp) kèm bản chính để đối chiếu
-    ORIGINAL_OR_CERTIFIED_COPY = 4   # bản chính hoặc bản sao có chứng thực
-
-
-@dataclass(frozen=True)
-class RequiredDocument:
-    """One component of the dossier (thành phần hồ sơ)."""
-    name: str
-    copy_kind: int = CopyKind.ORIGINAL
-    count: int = 1
-    form_template: str = ""
-    required: bool = True
-
 
 @dataclass(frozen=True)
 class SubmittedDocument:
@@ -140,45 +89,6 @@ class SubmittedDocument:
     name: str
     copy_kind: int = 1
     count: int = 1
-
-
-@dataclass(frozen=True)
-class Fee:
-    """A fee or charge (phí, lệ phí) in whole đồng, with who is exempt."""
-    name: str
-    amount: int = 0
-    currency: str = "VND"
-    note: str = ""
-    exemptions: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Procedure:
-    """A published procedure. The first five fields are what receiving a dossier needs; the rest
-    are the catalogue's (see onestop_intake.catalogue for the rules)."""
-    code: str
-    name: str
-    legal_duration: WorkingDuration
-    competent_unit_code: str
-    active: bool = True
-    is_local_code: bool = False
-    field_code: str = ""
-    level: str = ""
-    required_documents: tuple[RequiredDocument, ...] = ()
-    fees: tuple[Fee, ...] = ()
-    result: str = ""
-    online_level: int = OnlineLevel.NONE
-    postal_return_allowed: bool = False
-    process_code: str = ""
-    effective_from: dt.date | None = None
-    effective_to: dt.date | None = None
-    legal_basis: tuple[str, ...] = ()
-    version: int = 1
-
-    def in_force(self, day: dt.date) -> bool:
-        """Active, and `day` (Vietnam date) within the effective dates: dossiers are accepted."""
-        return self.active and (self.effective_from is None or self.effective_from <= day) \
-            and (self.effective_to is None or day <= self.effective_to)
 
 
 @dataclass(frozen=True)
@@ -342,7 +252,9 @@ def normalise_phone(phone: str) -> str:
     return re.sub(r"[\s.()-]", "", phone)
 
 
-def _text(v: Violations, name: str, value: str, limit_key: str, required: bool = False) -> None:
+def check_text(v: Violations, name: str, value: str, limit_key: str, required: bool = False) -> None:
+    """Adds to `v` what is wrong with a text field: missing (when required), longer than
+    LIMITS[limit_key] characters, or holding control characters."""
     if required and not value.strip():
         v.add(name, "is required")
     elif len(value) > LIMITS[limit_key]:
@@ -354,8 +266,8 @@ def _text(v: Violations, name: str, value: str, limit_key: str, required: bool =
 def validate_submission(cmd: SubmitDossier) -> None:
     """Raises InvalidArgument listing every problem of the command at once."""
     v = Violations()
-    _text(v, "request_id", cmd.request_id, "request_id")
-    _text(v, "procedure_code", cmd.procedure_code, "procedure_code", required=True)
+    check_text(v, "request_id", cmd.request_id, "request_id")
+    check_text(v, "procedure_code", cmd.procedure_code, "procedure_code", required=True)
     if cmd.procedure_code.strip() and not PROCEDURE_CODE.fullmatch(cmd.procedure_code) \
             and len(cmd.procedure_code) <= LIMITS["procedure_code"]:
         v.add("procedure_code", "may hold only letters, digits, '.', '_' and '-' (e.g. 1.000948)")
@@ -363,7 +275,7 @@ def validate_submission(cmd: SubmitDossier) -> None:
         v.add("channel", f"must be 1 (in person), 2 (online) or 3 (postal), not {cmd.channel}")
     if cmd.receiving_unit_code and not codes.is_unit_code(cmd.receiving_unit_code):
         v.add("receiving_unit_code", "is not a national unit code like 000.00.21.H17")
-    _text(v, "request_content", cmd.request_content, "request_content")
+    check_text(v, "request_content", cmd.request_content, "request_content")
     _validate_applicant(v, cmd.applicant, cmd.channel)
     v.raise_if_any()
 
@@ -382,10 +294,10 @@ def applicant_identity(a: Applicant, v: Violations | None = None) -> identity.Id
 def _validate_applicant(v: Violations, a: Applicant, channel: int) -> None:
     if a.kind not in ApplicantKind.__members__.values():
         v.add("applicant.kind", "must be 1 (person) or 2 (organisation)")
-    _text(v, "applicant.full_name", a.full_name, "full_name", required=True)
+    check_text(v, "applicant.full_name", a.full_name, "full_name", required=True)
     applicant_identity(a, v)
     if a.kind == ApplicantKind.ORGANISATION:
-        _text(v, "applicant.organisation_name", a.organisation_name, "organisation_name", required=True)
+        check_text(v, "applicant.organisation_name", a.organisation_name, "organisation_name", required=True)
         if not TAX_CODE.fullmatch(a.tax_code):
             v.add("applicant.tax_code", "must be 10 digits, or 10 digits-3 digits for a branch")
     if a.phone and not (PHONE.fullmatch(normalise_phone(a.phone))
@@ -395,7 +307,7 @@ def _validate_applicant(v: Violations, a: Applicant, channel: int) -> None:
     if a.email and (len(a.email) > LIMITS["email"] or not EMAIL.fullmatch(a.email)):
         v.add("applicant.email", "is not an e-mail address")
     for part in ("line", "commune", "province"):
-        _text(v, f"applicant.address.{part}", getattr(a.address, part), part)
+        check_text(v, f"applicant.address.{part}", getattr(a.address, part), part)
     if channel == Channel.POSTAL and not a.address.line.strip():
         v.add("applicant.address.line", "is required for postal dossiers (results go back by post)")
 
@@ -412,8 +324,8 @@ def mask_name(full_name: str) -> str:
     return " ".join(masked)
 
 
-def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: str, fingerprint: str, procedure: Procedure, unit: Unit,
-            received_at: dt.datetime, appointment_at: dt.datetime, actor: str):
+def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: str, fingerprint: str,
+            procedure: Procedure, unit: Unit, received_at: dt.datetime, appointment_at: dt.datetime, actor: str):
     """Creates the dossier. Desk and postal dossiers are received at once (status 2) with their
     appointment; online ones are registered (status 1) until the desk accepts them."""
     channel = Channel(cmd.channel)
@@ -433,159 +345,11 @@ def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: st
         documents=list(cmd.documents), fees=list(procedure.fees),
         postal_return_allowed=procedure.postal_return_allowed,
         history=[Transition(at=received_at, status=status, actor=actor,
-                            note=f"{'Đăng ký trực tuyến' if online else 'Tiếp nhận hồ sơ'} ({STATUS_LABELS_VI[status]})")],
+                            note=f"{'Đăng ký trực tuyến' if online else 'Tiếp nhận hồ sơ'} "
+                                 f"({STATUS_LABELS_VI[status]})")],
     )
     event = DossierSubmitted(dossier) if online else DossierReceived(dossier)
     return dossier, [event]
-
-
-# -- desk actions on an existing dossier -----------------------------------------------------------
-# Each returns the changed dossier (a new object, version + 1) and its events, or raises.
-
-S = DossierStatus
-ALLOWED_FROM = {
-    "accept": {S.NEW},
-    "request_supplement": {S.RECEIVED, S.PROCESSING},
-    "receive_supplement": {S.SUPPLEMENT_REQUESTED},
-    "refuse": {S.NEW, S.RECEIVED},
-    "request_withdrawal": {S.NEW, S.RECEIVED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.PAYMENT_REQUESTED},
-    "record_result": {S.RECEIVED, S.PROCESSING, S.PAYMENT_REQUESTED},
-    "return_result": {S.FINISHED},
-}
-ACTION_LABELS_VI = {
-    "accept": "Tiếp nhận hồ sơ trực tuyến", "request_supplement": "Yêu cầu bổ sung, hoàn thiện hồ sơ",
-    "receive_supplement": "Tiếp nhận hồ sơ bổ sung", "refuse": "Từ chối tiếp nhận hồ sơ",
-    "request_withdrawal": "Công dân yêu cầu rút hồ sơ",
-    "record_result": "Nhận kết quả giải quyết", "return_result": "Trả kết quả",
-}
-RETURN_METHOD_LABELS_VI = {ReturnMethod.AT_DESK: "tại Bộ phận Một cửa", ReturnMethod.BY_POST: "qua dịch vụ bưu chính công ích",
-                           ReturnMethod.ONLINE: "trực tuyến"}
-
-
-def _check(d: Dossier, action: str) -> None:
-    if d.status not in ALLOWED_FROM[action]:
-        allowed = ", ".join(f"{int(s)} {STATUS_LABELS_VI[s]}" for s in sorted(ALLOWED_FROM[action]))
-        raise FailedPrecondition(
-            "ACTION_NOT_ALLOWED_IN_STATUS",
-            f"dossier {d.code} is {int(d.status)} ({STATUS_LABELS_VI[d.status]}); "
-            f"'{ACTION_LABELS_VI[action]}' is allowed only from: {allowed}",
-            metadata={"status": str(int(d.status)), "action": action})
-
-
-def _moved(d: Dossier, status: DossierStatus, at: dt.datetime, actor: str, note: str, **changes) -> Dossier:
-    history = [*d.history, Transition(at=at, status=status, actor=actor, note=note)]
-    return replace(d, status=status, history=history, version=d.version + 1, **changes)
-
-
-def _required(text: str, field_name: str) -> str:
-    v = Violations()
-    _text(v, field_name, text, "request_content", required=True)
-    v.raise_if_any()
-    return text.strip()
-
-
-def accept(d: Dossier, *, at: dt.datetime, appointment_at: dt.datetime, actor: str):
-    _check(d, "accept")
-    new = _moved(d, S.RECEIVED, at, actor, ACTION_LABELS_VI["accept"], received_at=at, appointment_at=appointment_at)
-    return new, [DossierReceived(new)]
-
-
-def request_supplement(d: Dossier, *, at: dt.datetime, reason: str, documents_to_add: list[str], actor: str):
-    _check(d, "request_supplement")
-    if d.supplement_requested:
-        raise FailedPrecondition("SUPPLEMENT_ALREADY_REQUESTED",
-                                 f"a supplement was already requested for dossier {d.code}: it may be requested "
-                                 "only once (Quyết định 09/2015, Nghị định 118/2025)", metadata={"code": d.code})
-    reason = _required(reason, "reason")
-    documents = tuple(_required(doc, "documents_to_add") for doc in documents_to_add)
-    new = _moved(d, S.SUPPLEMENT_REQUESTED, at, actor, f"{ACTION_LABELS_VI['request_supplement']}: {reason}",
-                 supplement_requested=True, paused_at=at, status_before_pause=d.status,
-                 supplement_request=SupplementRequest(at, reason, documents, actor))
-    return new, [DossierSupplementRequested(new, reason, documents)]
-
-
-def receive_supplement(d: Dossier, *, at: dt.datetime, appointment_at: dt.datetime | None, actor: str, note: str = ""):
-    """`appointment_at` is the old appointment moved by the working time the dossier waited."""
-    _check(d, "receive_supplement")
-    back = d.status_before_pause or S.RECEIVED
-    new = _moved(d, back, at, actor, ACTION_LABELS_VI["receive_supplement"] + (f": {note.strip()}" if note.strip() else ""),
-                 paused_at=None, status_before_pause=None, appointment_at=appointment_at)
-    return new, [DossierSupplementReceived(new)]
-
-
-def refuse(d: Dossier, *, at: dt.datetime, reasons: list[str], actor: str):
-    _check(d, "refuse")
-    if not [r for r in reasons if r.strip()]:
-        raise InvalidArgument.from_violations([FieldViolation("reasons", "give at least one specific reason")])
-    reasons = tuple(_required(r, "reasons") for r in reasons if r.strip())
-    new = _moved(d, S.REFUSED, at, actor, f"{ACTION_LABELS_VI['refuse']}: {'; '.join(reasons)}",
-                 refusal_reasons=reasons)
-    return new, [DossierRefused(new, reasons)]
-
-
-def request_withdrawal(d: Dossier, *, at: dt.datetime, reason: str, actor: str):
-    _check(d, "request_withdrawal")
-    reason = _required(reason, "reason")
-    new = _moved(d, S.WITHDRAWAL_REQUESTED, at, actor, f"{ACTION_LABELS_VI['request_withdrawal']}: {reason}")
-    return new, [DossierWithdrawalRequested(new, reason)]
-
-
-def timeliness(finished_at: dt.datetime, appointment_at: dt.datetime | None, zone: dt.tzinfo) -> Timeliness:
-    """Late after the appointment; early when finished on a day before the appointment's day."""
-    if appointment_at is None or finished_at <= appointment_at:
-        if appointment_at is not None and finished_at.astimezone(zone).date() < appointment_at.astimezone(zone).date():
-            return Timeliness.EARLY
-        return Timeliness.ON_TIME
-    return Timeliness.LATE
-
-
-def record_result(d: Dossier, *, at: dt.datetime, summary: str, actor: str, zone: dt.tzinfo):
-    """Processing finished and the result reached the desk (→ 9)."""
-    _check(d, "record_result")
-    summary = _required(summary, "summary")
-    result = ProcessingResult(at, summary, timeliness(at, d.appointment_at, zone), actor)
-    new = _moved(d, S.FINISHED, at, actor,
-                 f"{ACTION_LABELS_VI['record_result']}: {summary} ({TIMELINESS_LABELS_VI[result.timeliness]})",
-                 result=result)
-    return new, [DossierFinished(new)]
-
-
-def return_result(d: Dossier, *, at: dt.datetime, method: int, actor: str, receiver_name: str = "",
-                  receiver_id_number: str = "", postal_tracking_number: str = "", note: str = "",
-                  receiver_identity: identity.IdentityDocument | None = None):
-    """The result was handed over (→ 10): at the desk to a named person with the identity paper
-    they show (`receiver_identity`, or the deprecated 12-digit `receiver_id_number`), by post with a
-    tracking number (only where the procedure allows it), or online."""
-    _check(d, "return_result")
-    v = Violations()
-    if method not in ReturnMethod.__members__.values():
-        v.add("method", "must be 1 (at the desk), 2 (by post) or 3 (online)")
-    _text(v, "note", note, "request_content")
-    collector = None
-    if method == ReturnMethod.AT_DESK:
-        _text(v, "receiver_name", receiver_name, "full_name", required=True)
-        collector = identity.resolve(
-            receiver_identity, receiver_id_number.strip(), field="receiver_identity_document",
-            legacy_field="receiver_id_number", violations=v,
-            required="is required at the desk: the identity paper the collector shows (type and number)")
-    if method == ReturnMethod.BY_POST:
-        if not re.fullmatch(r"[0-9A-Za-z-]{6,40}", postal_tracking_number.strip()):
-            v.add("postal_tracking_number", "is required for a postal return: 6 to 40 letters, digits or '-'")
-    v.raise_if_any()
-    method = ReturnMethod(method)
-    if method == ReturnMethod.BY_POST and not d.postal_return_allowed:
-        raise FailedPrecondition("POSTAL_RETURN_NOT_ALLOWED",
-                                 f"procedure {d.procedure_code} does not allow returning the result by post; "
-                                 "return it at the desk", metadata={"procedure_code": d.procedure_code})
-    handed = ResultReturn(at, method, actor, receiver_name.strip(), collector,
-                          postal_tracking_number.strip(), note.strip())
-    detail = {ReturnMethod.AT_DESK: f" cho {handed.receiver_name}"
-                                    + (f", {identity.label_vi(collector)}" if collector else ""),
-              ReturnMethod.BY_POST: f", số hiệu bưu gửi {handed.postal_tracking_number}"}.get(method, "")
-    new = _moved(d, S.RESULT_RETURNED, at, actor,
-                 f"{ACTION_LABELS_VI['return_result']} {RETURN_METHOD_LABELS_VI[method]}{detail}"
-                 + (f": {handed.note}" if handed.note else ""), result_return=handed)
-    return new, [DossierResultReturned(new)]
 
 
 def check_documents(cmd: SubmitDossier, procedure: Procedure) -> tuple[SubmittedDocument, ...]:
@@ -599,7 +363,7 @@ def check_documents(cmd: SubmitDossier, procedure: Procedure) -> tuple[Submitted
     keys = [name_key(d.name) for d in cmd.documents]
     v = Violations()
     first: dict[str, int] = {}
-    for i, (d, key) in enumerate(zip(cmd.documents, keys)):
+    for i, (d, key) in enumerate(zip(cmd.documents, keys, strict=True)):
         if key not in listed:
             v.add(f"documents[{i}].name", f"{d.name!r} is not a component of procedure {procedure.code}")
         elif key in first:
@@ -616,4 +380,4 @@ def check_documents(cmd: SubmitDossier, procedure: Procedure) -> tuple[Submitted
             raise InvalidArgument("MISSING_DOCUMENTS", "the dossier lacks required components: " + "; ".join(missing),
                                   violations=v.items, metadata={"missing": "; ".join(missing)})
         v.raise_if_any()
-    return tuple(replace(d, name=listed[key].name) for d, key in zip(cmd.documents, keys))
+    return tuple(replace(d, name=listed[key].name) for d, key in zip(cmd.documents, keys, strict=True))

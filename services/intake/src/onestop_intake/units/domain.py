@@ -13,11 +13,39 @@ units one by one (a submit: one or two reads) or from a loaded list (UnitTree).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import IntEnum
 
 from onestop_chassis import codes
 from onestop_chassis.errors import Violations
 
-from .domain import Unit, UnitKind, UnitLevel
+
+class UnitKind(IntEnum):
+    PEOPLES_COMMITTEE = 1  # Ủy ban nhân dân
+    DEPARTMENT = 2         # sở, ban, ngành, phòng
+    DESK = 3               # Trung tâm Phục vụ hành chính công, Bộ phận Một cửa
+    OTHER = 4
+
+
+class UnitLevel(IntEnum):
+    CENTRAL = 1
+    PROVINCE = 2
+    DISTRICT = 3  # ended 1/7/2025; kept for older setups
+    COMMUNE = 4
+
+
+@dataclass(frozen=True)
+class Unit:
+    """An agency or unit; the hierarchy and shared desks are below."""
+    code: str
+    name: str
+    parent_code: str = ""
+    kind: int = UnitKind.OTHER
+    level: int = 0
+    # A desk's served units (each with everything under it); any unit also receives for itself.
+    receives_for: tuple[str, ...] = ()
+    address: str = ""
+
 
 Lookup = Callable[[str], Unit | None]
 NAME_LIMIT = 300
@@ -95,15 +123,19 @@ def check(unit: Unit, lookup: Lookup) -> None:
     if unit.level not in UnitLevel.__members__.values():
         v.add("unit.level", "must be 1 (central), 2 (province), 3 (district) or 4 (commune)")
     if unit.parent_code:
-        if unit.parent_code == unit.code:
-            v.add("unit.parent_code", "a unit cannot be its own parent")
-        elif lookup(unit.parent_code) is None:
-            v.add("unit.parent_code", f"no unit has code {unit.parent_code}: create the parent first")
-        elif unit.code in {u.code for u in chain(unit.parent_code, lookup)}:
-            v.add("unit.parent_code", f"{unit.parent_code} is below {unit.code}: the hierarchy would loop")
+        _check_parent(unit, lookup, v)
     for i, code in enumerate(unit.receives_for):
         if code != unit.code and lookup(code) is None:
             v.add(f"unit.receives_for[{i}]", f"no unit has code {code}")
     if unit.receives_for and unit.kind != UnitKind.DESK:
         v.add("unit.receives_for", "only a desk (kind 3) receives for other units")
     v.raise_if_any()
+
+
+def _check_parent(unit: Unit, lookup: Lookup, v: Violations) -> None:
+    if unit.parent_code == unit.code:
+        v.add("unit.parent_code", "a unit cannot be its own parent")
+    elif lookup(unit.parent_code) is None:
+        v.add("unit.parent_code", f"no unit has code {unit.parent_code}: create the parent first")
+    elif unit.code in {u.code for u in chain(unit.parent_code, lookup)}:
+        v.add("unit.parent_code", f"{unit.parent_code} is below {unit.code}: the hierarchy would loop")

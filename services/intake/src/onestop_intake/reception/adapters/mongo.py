@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -17,51 +18,14 @@ from onestop_chassis.request_ids import RequestIndex
 from onestop_chassis.text import name_key, nfc
 from onestop_chassis.versions import VersionClaims
 
+from ...catalogue import domain as catalogue
+from ...catalogue.adapters.mongo import ProcedureDoc
+from ...shared import worktime
+from ...units import domain as units
+from ...units.adapters.mongo import UnitDoc
 from .. import domain
-from ..service import CodeTaken, DuplicateRequest, ProcedureExists
+from ..service import CodeTaken, DuplicateRequest
 from . import events as event_mapping
-
-
-class UnitDoc(me.Document):
-    meta = {"collection": "units", "strict": False}
-    code = me.StringField(primary_key=True)
-    name = me.StringField(required=True)
-    parent_code = me.StringField(default="")
-    kind = me.IntField(default=int(domain.UnitKind.OTHER))
-    level = me.IntField(default=0)
-    receives_for = me.ListField(me.StringField())
-    address = me.StringField(default="")
-
-    def to_domain(self) -> domain.Unit:
-        return domain.Unit(code=self.code, name=self.name, parent_code=self.parent_code or "", kind=self.kind,
-                           level=self.level or 0, receives_for=tuple(self.receives_for or ()),
-                           address=self.address or "")
-
-
-class ProcedureDoc(me.Document):
-    """A published procedure. Fields added by the catalogue default so older documents still load;
-    changes go through VersionClaims ("procedures_claims")."""
-    meta = {"collection": "procedures", "strict": False}
-    code = me.StringField(primary_key=True)
-    name = me.StringField(required=True)
-    legal_days = me.IntField(default=0)
-    legal_hours = me.IntField(default=0)
-    legal_minutes = me.IntField(default=0)
-    competent_unit_code = me.StringField(required=True)
-    active = me.BooleanField(default=True)
-    is_local_code = me.BooleanField(default=False)
-    field_code = me.StringField(default="")
-    level = me.StringField(default="")
-    required_documents = me.ListField(me.DictField())
-    fees = me.ListField(me.DictField())
-    result = me.StringField(default="")
-    online_level = me.IntField(default=1)
-    postal_return_allowed = me.BooleanField(default=False)
-    process_code = me.StringField(default="")
-    effective_from = me.StringField(default="")  # YYYY-MM-DD, Vietnam date; empty: unbounded
-    effective_to = me.StringField(default="")
-    legal_basis = me.ListField(me.StringField())
-    version = me.IntField(default=1)
 
 
 class DossierDoc(me.Document):
@@ -180,15 +144,15 @@ def _from_doc(doc: DossierDoc) -> domain.Dossier:
         code=doc.code, request_id=doc.request_id, fingerprint=doc.fingerprint,
         procedure_code=doc.procedure_code, procedure_name=doc.procedure_name,
         applicant=_applicant_from_doc(doc.applicant), channel=domain.Channel(doc.channel),
-        status=domain.DossierStatus(doc.status), receiving_unit=domain.Unit(**doc.receiving_unit),
+        status=domain.DossierStatus(doc.status), receiving_unit=units.Unit(**doc.receiving_unit),
         received_at=as_utc(doc.received_at), appointment_at=as_utc(doc.appointment_at),
-        legal_duration=domain.WorkingDuration(**doc.legal_duration), request_content=doc.request_content,
+        legal_duration=worktime.WorkingDuration(**doc.legal_duration), request_content=doc.request_content,
         history=[domain.Transition(at=as_utc(h["at"]), status=domain.DossierStatus(h["status"]),
                                    actor=h["actor"], note=h.get("note", "")) for h in doc.history],
         version=doc.version or 1, supplement_requested=bool(doc.supplement_requested),
         lookup_secret=doc.lookup_secret or "",
         documents=[domain.SubmittedDocument(**x) for x in doc.documents or []],
-        fees=[domain.Fee(**{**f, "exemptions": tuple(f.get("exemptions", ()))}) for f in doc.fees or []],
+        fees=[catalogue.Fee(**{**f, "exemptions": tuple(f.get("exemptions", ()))}) for f in doc.fees or []],
         paused_at=as_utc(doc.paused_at),
         status_before_pause=domain.DossierStatus(doc.status_before_pause) if doc.status_before_pause else None,
         postal_return_allowed=bool(doc.postal_return_allowed),
@@ -219,7 +183,8 @@ class MongoDossiers:
 
     def add(self, dossier: domain.Dossier, events: list) -> None:
         try:
-            with OutboxWriter(DossierDoc._get_collection()).staged(dossier.code, [event_mapping.to_message(e) for e in events]) as entries:
+            messages = [event_mapping.to_message(e) for e in events]
+            with OutboxWriter(DossierDoc._get_collection()).staged(dossier.code, messages) as entries:
                 _to_doc(dossier, entries).save(force_insert=True)  # ONE write: the dossier and its events
         except (me.NotUniqueError, DuplicateKeyError) as exc:
             # FerretDB's duplicate-key message does not name the index, so ask the data instead.
@@ -243,98 +208,14 @@ class MongoDossiers:
         claims = VersionClaims(collection)
         claims.claim(dossier.code, dossier.version, actor=actor, action=action)  # or ConcurrentChange
         try:
-            with OutboxWriter(collection).staged(dossier.code, [event_mapping.to_message(e) for e in events]) as entries:
+            messages = [event_mapping.to_message(e) for e in events]
+            with OutboxWriter(collection).staged(dossier.code, messages) as entries:
                 # Only the claim's winner writes this version: safe even where updates are not atomic.
                 collection.update_one({"_id": dossier.code},
                                       {"$set": _mutable(dossier), "$push": {"outbox": {"$each": entries}}})
         except Exception:
             claims.release(dossier.code, dossier.version)
             raise
-
-
-def _procedure_fields(p: domain.Procedure) -> dict:
-    return {
-        "name": p.name, "legal_days": p.legal_duration.days, "legal_hours": p.legal_duration.hours,
-        "legal_minutes": p.legal_duration.minutes, "competent_unit_code": p.competent_unit_code,
-        "active": p.active, "is_local_code": p.is_local_code, "field_code": p.field_code, "level": p.level,
-        "required_documents": [{"name": d.name, "copy_kind": int(d.copy_kind), "count": d.count,
-                                "form_template": d.form_template, "required": d.required}
-                               for d in p.required_documents],
-        "fees": [{"name": f.name, "amount": f.amount, "currency": f.currency, "note": f.note,
-                  "exemptions": list(f.exemptions)} for f in p.fees],
-        "result": p.result, "online_level": int(p.online_level), "postal_return_allowed": p.postal_return_allowed,
-        "process_code": p.process_code,
-        "effective_from": p.effective_from.isoformat() if p.effective_from else "",
-        "effective_to": p.effective_to.isoformat() if p.effective_to else "",
-        "legal_basis": list(p.legal_basis), "version": p.version,
-    }
-
-
-def _procedure_from_doc(doc: dict) -> domain.Procedure:
-    def day(value):
-        return dt.date.fromisoformat(value) if value else None
-    return domain.Procedure(
-        code=doc["_id"], name=doc["name"], competent_unit_code=doc["competent_unit_code"],
-        active=doc.get("active", True),
-        legal_duration=domain.WorkingDuration(doc.get("legal_days", 0), doc.get("legal_hours", 0),
-                                              doc.get("legal_minutes", 0)),
-        is_local_code=doc.get("is_local_code", False), field_code=doc.get("field_code", ""),
-        level=doc.get("level", ""),
-        required_documents=tuple(domain.RequiredDocument(
-            name=d["name"], copy_kind=d.get("copy_kind", 1), count=d.get("count", 1),
-            form_template=d.get("form_template", ""), required=d.get("required", True))
-            for d in doc.get("required_documents") or []),
-        fees=tuple(domain.Fee(name=f["name"], amount=f.get("amount", 0), currency=f.get("currency", "VND"),
-                              note=f.get("note", ""), exemptions=tuple(f.get("exemptions") or []))
-                   for f in doc.get("fees") or []),
-        result=doc.get("result", ""), online_level=doc.get("online_level", 1),
-        postal_return_allowed=doc.get("postal_return_allowed", False), process_code=doc.get("process_code", ""),
-        effective_from=day(doc.get("effective_from")), effective_to=day(doc.get("effective_to")),
-        legal_basis=tuple(doc.get("legal_basis") or []), version=doc.get("version") or 1)
-
-
-class MongoCatalogue:
-    """Units and procedures: the SubmitDossier Catalogue port and the catalogue's ProcedureStore."""
-
-    @staticmethod
-    def _procedures():
-        return ProcedureDoc._get_collection()
-
-    def procedure(self, code: str) -> domain.Procedure | None:
-        doc = self._procedures().find_one({"_id": code})
-        return _procedure_from_doc(doc) if doc else None
-
-    def all_procedures(self) -> list[domain.Procedure]:
-        return [_procedure_from_doc(doc) for doc in self._procedures().find({})]
-
-    def add_procedure(self, p: domain.Procedure) -> None:
-        try:
-            self._procedures().insert_one({"_id": p.code, **_procedure_fields(p)})  # the unique insert claims the code
-        except DuplicateKeyError as exc:
-            raise ProcedureExists(p.code) from exc
-
-    def replace_procedure(self, p: domain.Procedure, *, actor: str, action: str) -> None:
-        collection = self._procedures()
-        claims = VersionClaims(collection)
-        claims.claim(p.code, p.version, actor=actor, action=action)  # or ConcurrentChange
-        try:
-            # Only the claim's winner writes this version: safe even where updates are not atomic.
-            collection.update_one({"_id": p.code}, {"$set": _procedure_fields(p)})
-        except Exception:
-            claims.release(p.code, p.version)
-            raise
-
-    def unit(self, code: str) -> domain.Unit | None:
-        doc = UnitDoc.objects(code=code).first()
-        return doc.to_domain() if doc else None
-
-    def all_units(self) -> list[domain.Unit]:
-        return [doc.to_domain() for doc in UnitDoc.objects()]
-
-    def put_unit(self, unit: domain.Unit) -> None:
-        """Creates or replaces the unit in one write (last writer wins: units change rarely)."""
-        UnitDoc(code=unit.code, name=unit.name, parent_code=unit.parent_code, kind=int(unit.kind),
-                level=int(unit.level), receives_for=list(unit.receives_for), address=unit.address).save()
 
 
 class MongoCodeSequence:
@@ -412,11 +293,9 @@ class MongoCodeSequence:
                 turn.hint = max(turn.hint or 0, sequence)
                 if turn.owner == me_:
                     self._release(me_)
-        try:
+        with contextlib.suppress(DuplicateKeyError):  # the hint is already higher
             self._collection().update_one({"_id": key, "seq": {"$lt": sequence}},
                                           {"$set": {"seq": sequence}}, upsert=True)
-        except DuplicateKeyError:
-            pass  # the hint is already higher
 
     def abandon(self, unit_code: str, day: dt.date) -> None:
         """Ends the calling thread's turn because its attempt failed (the store is down). For a
@@ -464,7 +343,8 @@ def migrate() -> dict | None:
         procedures = db[ProcedureDoc._meta["collection"]]
         report = {"units": migrations.nfc_collection(db[UnitDoc._meta["collection"]]),
                   "procedures": migrations.nfc_collection(procedures, guard="version")}
-        wording = {p["_id"]: {name_key(d.get("name", "")): nfc(d.get("name", "")) for d in p.get("required_documents", [])}
+        wording = {p["_id"]: {name_key(d.get("name", "")): nfc(d.get("name", ""))
+                              for d in p.get("required_documents", [])}
                    for p in procedures.find({}, {"required_documents": 1})}
 
         def fix(doc: dict) -> dict:

@@ -26,11 +26,11 @@ the number of replicas that serve the public.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from onestop_chassis import codes
 from onestop_chassis.errors import NotFound, ResourceExhausted
-from onestop_chassis.ratelimits import Budgets
+from onestop_chassis.ratelimits import Budgets, Network, client_address
 
 T = TypeVar("T")
 NO_MATCH = "NO_MATCH"  # the service layer's reason for a code and secret that match no dossier
@@ -80,3 +80,18 @@ class LookupLimits:
             if exc.reason == NO_MATCH:
                 self.mismatch(client=client, code=code)
             raise
+
+
+class PageLookup(Generic[T]):
+    """The /tra-cuu page's lookup: `lookup(code, secret)` (the reception service's) under `limits`,
+    counted per client address (X-Forwarded-For is read only from `trusted` proxies). Called with
+    the page's request: `page_lookup(code, secret, request)` → the dossier, or raises as `guarded`."""
+
+    def __init__(self, lookup: Callable[[str, str], T], limits: LookupLimits, trusted: tuple[Network, ...] = ()):
+        self._lookup = lookup
+        self._limits = limits
+        self._trusted = trusted
+
+    def __call__(self, code: str, secret: str, request) -> T:
+        client = client_address(request.remote_addr or "", request.headers.get("X-Forwarded-For", ""), self._trusted)
+        return self._limits.guarded(client=client, code=code, find=lambda: self._lookup(code, secret))

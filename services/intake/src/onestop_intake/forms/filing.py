@@ -14,12 +14,12 @@ from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import events
 from onestop_chassis.errors import FailedPrecondition
 from onestop_chassis.logs import get_logger
-from onestop_chassis.worker import EventPublisher, event_handler, worker_settings
+from onestop_chassis.worker import Bootstrapped, EventPublisher, event_handler, worker_settings
 
-from . import issued_forms
-from .adapters.events import PRODUCER
-from .adapters.mongo import MongoDossiers
-from .issued_forms import Form
+from ..bootstrap import bootstrap
+from ..reception.adapters.events import PRODUCER
+from . import issued as issued_forms
+from .issued import Form
 
 log = get_logger("onestop.intake")
 
@@ -40,6 +40,7 @@ class FormFiling:
     """Mixed into the intake worker: one handler per event that issues a form."""
 
     publish_event = EventPublisher()
+    dossiers = Bootstrapped(bootstrap, "dossiers")  # the stored dossiers, from intake's composition root
 
     @event_handler(PRODUCER, "DossierReceived", message=ev.DossierReceived)
     def file_receipt(self, event):
@@ -55,7 +56,7 @@ class FormFiling:
 
     def _file(self, event, form: Form) -> None:
         # The chassis parsed the event (InvalidEvent, dead-lettered) and bound the dossier to the logs.
-        dossier = MongoDossiers().by_code(event.dossier_code)
+        dossier = self.dossiers.by_code(event.dossier_code)
         if dossier is None:
             log.error("event for an unknown dossier; no form filed", event_id=event.header.event_id)
             return

@@ -14,7 +14,6 @@ import unicodedata
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 import jinja2
 
@@ -23,12 +22,16 @@ from onestop_chassis.errors import InvalidArgument, NotFound, ServiceError, Unav
 from onestop_chassis.logs import get_logger
 from onestop_chassis.text import nfc
 
-from . import catalogue, domain
-from .service import CatalogueService
-from .worktime import VIETNAM
+from ..catalogue import domain as catalogue
+from ..catalogue.service import CatalogueService
+from ..reception import domain
+from ..shared import worktime
+from ..shared.worktime import VIETNAM
+from ..units.domain import Unit
+from ..units.service import UnitDirectory
 
 log = get_logger("onestop.intake.pages")
-_env = jinja2.Environment(loader=jinja2.PackageLoader("onestop_intake", "templates"),
+_env = jinja2.Environment(loader=jinja2.PackageLoader("onestop_intake.public", "templates"),
                           autoescape=jinja2.select_autoescape(["html"]))
 
 MESSAGES_VI = {
@@ -46,7 +49,8 @@ def lookup_page(code: str = "", dossier: domain.Dossier | None = None, error: Se
     if dossier is not None:
         view = {
             "code": dossier.code, "status_label": domain.STATUS_LABELS_VI[dossier.status],
-            "procedure_name": dossier.procedure_name, "applicant_name_masked": domain.mask_name(dossier.applicant.full_name),
+            "procedure_name": dossier.procedure_name,
+            "applicant_name_masked": domain.mask_name(dossier.applicant.full_name),
             "received_at": _when(dossier.received_at), "appointment_at": _when(dossier.appointment_at),
             "collect_at": f"Bộ phận Một cửa — {dossier.receiving_unit.name}",
             "history": [{"at": _when(t.at), "label": domain.STATUS_LABELS_VI[t.status]} for t in dossier.history],
@@ -61,21 +65,21 @@ def lookup_page(code: str = "", dossier: domain.Dossier | None = None, error: Se
 
 # -- the catalogue: wording ------------------------------------------------------------------------
 ONLINE_LEVEL_LABELS_VI = {
-    domain.OnlineLevel.FULL: "Toàn trình",
-    domain.OnlineLevel.PARTIAL: "Một phần",
-    domain.OnlineLevel.NONE: "Trực tiếp",
+    catalogue.OnlineLevel.FULL: "Toàn trình",
+    catalogue.OnlineLevel.PARTIAL: "Một phần",
+    catalogue.OnlineLevel.NONE: "Trực tiếp",
 }
 ONLINE_LEVEL_HINTS_VI = {
-    domain.OnlineLevel.FULL: "dịch vụ công trực tuyến toàn trình: nộp hồ sơ, nộp phí và nhận kết quả trực tuyến",
-    domain.OnlineLevel.PARTIAL: "dịch vụ công trực tuyến một phần: có bước phải thực hiện trực tiếp tại "
+    catalogue.OnlineLevel.FULL: "dịch vụ công trực tuyến toàn trình: nộp hồ sơ, nộp phí và nhận kết quả trực tuyến",
+    catalogue.OnlineLevel.PARTIAL: "dịch vụ công trực tuyến một phần: có bước phải thực hiện trực tiếp tại "
                                 "Bộ phận Một cửa",
-    domain.OnlineLevel.NONE: "nộp hồ sơ trực tiếp tại Bộ phận Một cửa",
+    catalogue.OnlineLevel.NONE: "nộp hồ sơ trực tiếp tại Bộ phận Một cửa",
 }
 COPY_KIND_LABELS_VI = {
-    domain.CopyKind.ORIGINAL: "Bản chính",
-    domain.CopyKind.CERTIFIED_COPY: "Bản sao chứng thực",
-    domain.CopyKind.COPY: "Bản sao",
-    domain.CopyKind.ORIGINAL_OR_CERTIFIED_COPY: "Bản chính hoặc bản sao chứng thực",
+    catalogue.CopyKind.ORIGINAL: "Bản chính",
+    catalogue.CopyKind.CERTIFIED_COPY: "Bản sao chứng thực",
+    catalogue.CopyKind.COPY: "Bản sao",
+    catalogue.CopyKind.ORIGINAL_OR_CERTIFIED_COPY: "Bản chính hoặc bản sao chứng thực",
 }
 MAX_QUERY = 100          # characters of the search text
 MAX_PAGE_TOKEN = 500     # the service's tokens are ~60 characters
@@ -84,7 +88,7 @@ LIST_URL = "/thu-tuc"
 LOOKUP_URL = "/tra-cuu"
 
 
-def duration_vi(d: domain.WorkingDuration) -> str:
+def duration_vi(d: worktime.WorkingDuration) -> str:
     """WorkingDuration(days=15) → "15 ngày làm việc"; hours=8 → "8 giờ làm việc"."""
     parts = [f"{n} {unit}" for n, unit in ((d.days, "ngày"), (d.hours, "giờ"), (d.minutes, "phút")) if n]
     return f"{' '.join(parts)} làm việc" if parts else "Không quy định"
@@ -99,7 +103,7 @@ def date_vi(day: dt.date | None) -> str:
     return day.strftime("%d/%m/%Y") if day else ""
 
 
-def fee_view(fee: domain.Fee) -> dict:
+def fee_view(fee: catalogue.Fee) -> dict:
     """A fee as shown: "8.000 đồng/bản sao" when the note gives the unit of charge ("đồng/…")."""
     amount, note = money_vi(fee.amount), unicodedata.normalize("NFC", fee.note.strip())
     if note.startswith("đồng/"):
@@ -107,7 +111,7 @@ def fee_view(fee: domain.Fee) -> dict:
     return {"name": fee.name, "amount": amount, "note": note, "exemptions": list(fee.exemptions)}
 
 
-def effective_vi(p: domain.Procedure, today: dt.date) -> str:
+def effective_vi(p: catalogue.Procedure, today: dt.date) -> str:
     if p.effective_from and p.effective_to:
         return f"Từ ngày {date_vi(p.effective_from)} đến ngày {date_vi(p.effective_to)}"
     if p.effective_from:
@@ -117,7 +121,7 @@ def effective_vi(p: domain.Procedure, today: dt.date) -> str:
     return "Đang áp dụng" if p.in_force(today) else "Ngừng áp dụng"
 
 
-def not_in_force_vi(p: domain.Procedure, today: dt.date) -> str:
+def not_in_force_vi(p: catalogue.Procedure, today: dt.date) -> str:
     """Why dossiers are not accepted for this procedure today ("" when they are)."""
     if p.in_force(today):
         return ""
@@ -126,12 +130,12 @@ def not_in_force_vi(p: domain.Procedure, today: dt.date) -> str:
     return "Thủ tục này hiện không còn áp dụng: không tiếp nhận hồ sơ theo thủ tục này."
 
 
-def _agency(units: Mapping[str, domain.Unit], code: str) -> str:
+def _agency(units: Mapping[str, Unit], code: str) -> str:
     unit = units.get(code)
     return unit.name if unit else code
 
 
-def procedure_row(p: domain.Procedure, units: Mapping[str, domain.Unit]) -> dict:
+def procedure_row(p: catalogue.Procedure, units: Mapping[str, Unit]) -> dict:
     """What the list shows of a procedure."""
     return {
         "code": p.code, "is_local_code": p.is_local_code, "name": p.name,
@@ -142,7 +146,7 @@ def procedure_row(p: domain.Procedure, units: Mapping[str, domain.Unit]) -> dict
     }
 
 
-def procedure_view(p: domain.Procedure, units: Mapping[str, domain.Unit], today: dt.date) -> dict:
+def procedure_view(p: catalogue.Procedure, units: Mapping[str, Unit], today: dt.date) -> dict:
     """What the detail page shows of a procedure."""
     return {
         **procedure_row(p, units), "agency_code": p.competent_unit_code, "level": p.level, "result": p.result,
@@ -163,12 +167,6 @@ def field_options() -> list[dict]:
 
 
 # -- the catalogue: pages ------------------------------------------------------------------------
-class UnitDirectory(Protocol):
-    """The units part of the catalogue store (service.ProcedureStore)."""
-    def unit(self, code: str) -> domain.Unit | None: ...
-    def all_units(self) -> list[domain.Unit]: ...
-
-
 class BadQuery(Exception):
     """A query parameter the page refuses; the message is shown to the citizen."""
 

@@ -1,9 +1,8 @@
-"""Intake use cases. Depends on the ports below; adapters implement them (Mongo) and unit tests
-use in-memory fakes."""
+"""Reception use cases: submitting a dossier, the desk's actions on it, the public lookup. Depends on
+the ports below; adapters implement them (Mongo) and unit tests use in-memory fakes."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -17,7 +16,6 @@ from typing import Protocol
 from onestop_chassis import auth, codes, identity, request_ids
 from onestop_chassis.clock import to_ms, utcnow
 from onestop_chassis.errors import (
-    AlreadyExists,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
@@ -27,8 +25,11 @@ from onestop_chassis.errors import (
 )
 from onestop_chassis.text import name_key
 
-from . import catalogue, domain, units
-from .worktime import VIETNAM, WorkingCalendar
+from ..catalogue import domain as catalogue
+from ..shared import worktime
+from ..shared.worktime import VIETNAM, WorkingCalendar
+from ..units import domain as units
+from . import desk_actions, domain
 
 
 class DuplicateRequest(Exception):
@@ -56,9 +57,9 @@ class DossierRepository(Protocol):
 
 
 class Catalogue(Protocol):
-    def procedure(self, code: str) -> domain.Procedure | None: ...
-    def unit(self, code: str) -> domain.Unit | None: ...
-    def all_units(self) -> list[domain.Unit]: ...
+    def procedure(self, code: str) -> catalogue.Procedure | None: ...
+    def unit(self, code: str) -> units.Unit | None: ...
+    def all_units(self) -> list[units.Unit]: ...
 
 
 class CodeSequence(Protocol):
@@ -171,7 +172,7 @@ class IntakeService:
         raise Unavailable("CODE_ALLOCATION_BUSY",
                           f"too many simultaneous submissions for unit {unit.code}; retry with the same request_id")
 
-    def _check_desk_serves(self, desk: domain.Unit, procedure: domain.Procedure) -> None:
+    def _check_desk_serves(self, desk: units.Unit, procedure: catalogue.Procedure) -> None:
         if units.serves(desk, procedure.competent_unit_code, self._catalogue.unit):
             return
         desks = units.UnitTree(self._catalogue.all_units()).desks_for(procedure.competent_unit_code)
@@ -196,7 +197,7 @@ class IntakeService:
         return Submitted(earlier, replayed=True)
 
     @staticmethod
-    def _receiving_unit_code(cmd: domain.SubmitDossier, procedure: domain.Procedure,
+    def _receiving_unit_code(cmd: domain.SubmitDossier, procedure: catalogue.Procedure,
                              actor: auth.Principal) -> str:
         """Authorisation hook: officers receive for their own agency; citizens submit online only."""
         staff = actor.has_any({auth.DESK_OFFICER, auth.SERVICE})
@@ -237,7 +238,7 @@ class IntakeService:
         return to_ms(self._clock())  # an injected clock may be finer than what MongoDB keeps
 
     def accept(self, code: str, actor: auth.Principal) -> domain.Dossier:
-        return self._change(code, actor, "accept", lambda d, at: domain.accept(
+        return self._change(code, actor, "accept", lambda d, at: desk_actions.accept(
             d, at=at, appointment_at=self._calendar.appointment(at, d.legal_duration), actor=actor.subject))
 
     def request_supplement(self, code: str, reason: str, documents_to_add: list[str],
@@ -247,7 +248,8 @@ class IntakeService:
             procedure = self._catalogue.procedure(d.procedure_code) if self._catalogue is not None else None
             listed = {name_key(r.name): r.name for r in (procedure.required_documents if procedure else ())}
             worded = [listed.get(name_key(name), name) for name in documents_to_add]
-            return domain.request_supplement(d, at=at, reason=reason, documents_to_add=worded, actor=actor.subject)
+            return desk_actions.request_supplement(d, at=at, reason=reason, documents_to_add=worded,
+                                                   actor=actor.subject)
         return self._change(code, actor, "request_supplement", apply)
 
     def receive_supplement(self, code: str, note: str, actor: auth.Principal) -> domain.Dossier:
@@ -258,27 +260,27 @@ class IntakeService:
                 # by the working time spent waiting (none when the wait fell outside working hours).
                 waited = self._calendar.working_minutes(d.paused_at, at)
                 if waited:
-                    appointment = self._calendar.add(appointment, domain.WorkingDuration(minutes=waited))
-            return domain.receive_supplement(d, at=at, appointment_at=appointment, actor=actor.subject, note=note)
+                    appointment = self._calendar.add(appointment, worktime.WorkingDuration(minutes=waited))
+            return desk_actions.receive_supplement(d, at=at, appointment_at=appointment, actor=actor.subject, note=note)
         return self._change(code, actor, "receive_supplement", apply)
 
     def refuse(self, code: str, reasons: list[str], actor: auth.Principal) -> domain.Dossier:
-        return self._change(code, actor, "refuse", lambda d, at: domain.refuse(
+        return self._change(code, actor, "refuse", lambda d, at: desk_actions.refuse(
             d, at=at, reasons=reasons, actor=actor.subject))
 
     def request_withdrawal(self, code: str, reason: str, actor: auth.Principal) -> domain.Dossier:
-        return self._change(code, actor, "request_withdrawal", lambda d, at: domain.request_withdrawal(
+        return self._change(code, actor, "request_withdrawal", lambda d, at: desk_actions.request_withdrawal(
             d, at=at, reason=reason, actor=actor.subject))
 
     def record_result(self, code: str, summary: str, actor: auth.Principal) -> domain.Dossier:
-        return self._change(code, actor, "record_result", lambda d, at: domain.record_result(
+        return self._change(code, actor, "record_result", lambda d, at: desk_actions.record_result(
             d, at=at, summary=summary, actor=actor.subject, zone=VIETNAM))
 
     def return_result(self, code: str, actor: auth.Principal, *, method: int, receiver_name: str = "",
                       receiver_id_number: str = "", postal_tracking_number: str = "", note: str = "",
                       receiver_identity: identity.IdentityDocument | None = None) -> domain.Dossier:
-        """`receiver_identity`, or the deprecated 12-digit `receiver_id_number`: see domain.return_result."""
-        return self._change(code, actor, "return_result", lambda d, at: domain.return_result(
+        """`receiver_identity`, or the deprecated 12-digit `receiver_id_number`: see desk_actions.return_result."""
+        return self._change(code, actor, "return_result", lambda d, at: desk_actions.return_result(
             d, at=at, method=method, actor=actor.subject, receiver_name=receiver_name,
             receiver_id_number=receiver_id_number, postal_tracking_number=postal_tracking_number, note=note,
             receiver_identity=receiver_identity))
@@ -306,253 +308,3 @@ class IntakeService:
                 f"({domain.STATUS_LABELS_VI[dossier.status]}): its result is not ready yet",
                 metadata={"status": str(int(dossier.status))})
         return dossier
-
-
-# -- the procedure catalogue -------------------------------------------------------------------------
-class ProcedureExists(Exception):
-    """The store already holds a procedure with this code."""
-
-
-class ProcedureStore(Protocol):
-    """The catalogue's storage. Writes of an existing procedure are serialised per version (the
-    Mongo adapter uses VersionClaims: a writer that loses gets ConcurrentChange, gRPC ABORTED)."""
-    def procedure(self, code: str) -> domain.Procedure | None: ...
-    def unit(self, code: str) -> domain.Unit | None: ...
-    def all_procedures(self) -> list[domain.Procedure]: ...
-    def all_units(self) -> list[domain.Unit]: ...
-    # Inserts version 1; raises ProcedureExists when the code is taken (an atomic unique insert).
-    def add_procedure(self, procedure: domain.Procedure) -> None: ...
-    # Writes `procedure` (its version is the stored one + 1); raises ConcurrentChange when another
-    # writer claimed that version first.
-    def replace_procedure(self, procedure: domain.Procedure, *, actor: str, action: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class ProcedurePage:
-    procedures: list[domain.Procedure]
-    next_page_token: str
-    total_size: int
-
-
-@dataclass(frozen=True)
-class Imported:
-    created: int
-    updated: int
-    unchanged: int
-
-
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
-
-
-class CatalogueService:
-    """Admin use cases of the catalogue (agency_admin of the competent agency, or SERVICE) and the
-    public reading of it."""
-
-    def __init__(self, store: ProcedureStore, clock: Callable[[], dt.datetime] = utcnow):
-        self._store = store
-        self._clock = clock
-
-    def today(self) -> dt.date:
-        return self._clock().astimezone(VIETNAM).date()
-
-    def _unit_exists(self, code: str) -> bool:
-        return self._store.unit(code) is not None
-
-    @staticmethod
-    def _authorise(actor: auth.Principal, unit_code: str, code: str) -> None:
-        """Authorisation hook: an agency administers only the procedures its own unit decides."""
-        actor.require_agency(unit_code, action=f"change procedure {code}")
-
-    def get(self, code: str) -> domain.Procedure:
-        code = codes.normalise_code(code)  # as typed: "dp.ht.0002", full-width digits
-        procedure = self._store.procedure(code) if code else None
-        if procedure is None:
-            raise NotFound("PROCEDURE_NOT_FOUND", f"no procedure has code {code!r}", metadata={"code": code})
-        return procedure
-
-    def create(self, procedure: domain.Procedure, actor: auth.Principal) -> domain.Procedure:
-        catalogue.check(procedure, self._unit_exists)
-        self._authorise(actor, procedure.competent_unit_code, procedure.code)
-        procedure = replace(procedure, version=1)
-        try:
-            self._store.add_procedure(procedure)
-        except ProcedureExists:
-            raise AlreadyExists("PROCEDURE_EXISTS", f"a procedure with code {procedure.code} already exists; "
-                                "update it instead", metadata={"code": procedure.code}) from None
-        return procedure
-
-    def update(self, procedure: domain.Procedure, actor: auth.Principal) -> domain.Procedure:
-        catalogue.check(procedure, self._unit_exists)
-        stored = self.get(procedure.code)
-        self._authorise(actor, stored.competent_unit_code, stored.code)
-        self._authorise(actor, procedure.competent_unit_code, procedure.code)
-        if procedure.version != stored.version:
-            raise catalogue.VersionMismatch(stored.code, procedure.version, stored.version)
-        changed = replace(procedure, version=stored.version + 1)
-        self._store.replace_procedure(changed, actor=actor.subject, action="update")
-        return changed
-
-    def deactivate(self, code: str, version: int, actor: auth.Principal) -> domain.Procedure:
-        stored = self.get(code)
-        self._authorise(actor, stored.competent_unit_code, stored.code)
-        if version and version != stored.version:
-            raise catalogue.VersionMismatch(stored.code, version, stored.version)
-        if not stored.active:
-            return stored  # already: nothing to write
-        changed = replace(stored, active=False, version=stored.version + 1)
-        self._store.replace_procedure(changed, actor=actor.subject, action="deactivate")
-        return changed
-
-    def _filtered(self, field_code: str, agency: str, text: str, include_inactive: bool) -> list[domain.Procedure]:
-        today = self.today()
-        found = [p for p in self._store.all_procedures()  # one scan: FerretDB scans for any query
-                 if (include_inactive or p.in_force(today))
-                 and (not field_code or p.field_code == field_code)
-                 and (not agency or p.competent_unit_code == agency)
-                 and (not text.strip() or catalogue.matches_text(p, text))]
-        return sorted(found, key=lambda p: p.code)
-
-    def page(self, *, page_size: int = 0, page_token: str = "", field_code: str = "", agency: str = "",
-             text: str = "", include_inactive: bool = False) -> ProcedurePage:
-        if page_size < 0:
-            raise InvalidArgument.from_violations([FieldViolation("page_size", "must not be negative")])
-        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        filters = json.dumps([field_code, agency, catalogue.fold(text), include_inactive])
-        after = _decode_page_token(page_token, filters) if page_token else None
-        found = self._filtered(field_code, agency, text, include_inactive)
-        start = 0
-        if after is not None:
-            start = next((i for i, p in enumerate(found) if p.code > after), len(found))
-        page = found[start:start + size]
-        more = start + size < len(found)
-        return ProcedurePage(page, _encode_page_token(page[-1].code, filters) if more and page else "", len(found))
-
-    def export(self, fmt: str, *, field_code: str = "", agency: str = "", include_inactive: bool = True):
-        procedures = self._filtered(field_code, agency, "", include_inactive)
-        return catalogue.dump_file(procedures, fmt), len(procedures)
-
-    def import_file(self, content: bytes, fmt: str, actor: auth.Principal) -> Imported:
-        """All-or-nothing: every entry is read and checked (and the caller's right to each) before
-        anything is written."""
-        data, lines = catalogue.parse_file(content, fmt)
-        known_units = {u.code for u in self._store.all_units()}
-        procedures = catalogue.entries_to_procedures(data, lines, known_units.__contains__)
-        stored = {p.code: p for p in self._store.all_procedures()}
-        for p in procedures:
-            if p.code in stored:
-                self._authorise(actor, stored[p.code].competent_unit_code, p.code)
-            self._authorise(actor, p.competent_unit_code, p.code)
-        created = updated = unchanged = 0
-        for p in procedures:
-            old = stored.get(p.code)
-            if old is None:
-                try:
-                    self._store.add_procedure(replace(p, version=1))
-                except ProcedureExists:  # created meanwhile by someone else
-                    raise AlreadyExists("PROCEDURE_EXISTS", f"procedure {p.code} was created meanwhile; import again",
-                                        metadata={"code": p.code}) from None
-                created += 1
-            elif catalogue.same_content(old, p):
-                unchanged += 1
-            else:
-                self._store.replace_procedure(replace(p, version=old.version + 1), actor=actor.subject,
-                                              action="import")
-                updated += 1
-        return Imported(created, updated, unchanged)
-
-
-def _encode_page_token(last_code: str, filters: str) -> str:
-    digest = hashlib.sha256(filters.encode()).hexdigest()[:12]
-    return base64.urlsafe_b64encode(json.dumps([last_code, digest]).encode()).decode()
-
-
-def _decode_page_token(token: str, filters: str) -> str:
-    try:
-        last_code, digest = json.loads(base64.urlsafe_b64decode(token.encode()))
-        assert isinstance(last_code, str)
-    except Exception:
-        raise InvalidArgument.from_violations([FieldViolation("page_token", "is not a token this list returned")]) \
-            from None
-    if digest != hashlib.sha256(filters.encode()).hexdigest()[:12]:
-        raise InvalidArgument.from_violations([FieldViolation(
-            "page_token", "belongs to a list with other filters: keep the filters, or start without a token")])
-    return last_code
-
-
-# -- agencies and units ----------------------------------------------------------------------------
-class UnitStore(Protocol):
-    def unit(self, code: str) -> domain.Unit | None: ...
-    def all_units(self) -> list[domain.Unit]: ...
-    def put_unit(self, unit: domain.Unit) -> None: ...
-
-
-@dataclass(frozen=True)
-class UnitView:
-    unit: domain.Unit
-    ancestors: list[domain.Unit]
-    children: list[domain.Unit]
-    serves: list[domain.Unit]
-
-
-class UnitService:
-    """The hierarchy as data. Reading is public; a unit is written by a SERVICE or by the
-    agency_admin of its parent (for a root: SERVICE only)."""
-
-    def __init__(self, store: UnitStore):
-        self._store = store
-
-    def put(self, unit: domain.Unit, actor: auth.Principal) -> tuple[domain.Unit, bool]:
-        units.check(unit, self._store.unit)
-        stored = self._store.unit(unit.code)
-        if not actor.has_any({auth.SERVICE}):
-            # An admin of the parent it has now, and of the parent it would get (or of a unit above
-            # them: the province administers what is under it): nobody moves another agency's unit
-            # under their own.
-            for parent in {unit.parent_code, *([stored.parent_code] if stored else [])}:
-                if not parent:
-                    raise PermissionDenied("ROOT_UNIT", "only a platform service account may create or change a root unit")
-                if not self._administers(actor, parent):
-                    actor.require_agency(parent, action=f"create or change unit {unit.code}")
-            self._check_receives_for(unit, stored, actor)
-        self._store.put_unit(unit)
-        return unit, stored is None
-
-    def _administers(self, actor: auth.Principal, code: str) -> bool:
-        """Whether the admin's agency is `code` or a unit above it."""
-        return bool(actor.agency) and actor.agency in {u.code for u in units.chain(code, self._store.unit)}
-
-    def _check_receives_for(self, unit: domain.Unit, stored: domain.Unit | None, actor: auth.Principal) -> None:
-        """Authorisation hook: a desk receives only for units its writer administers. A unit added to
-        `receives_for` must be the admin's own agency or under it; for any other unit that unit's
-        agency consents by having an admin above both (the province's) set it. Entries already
-        stored stay, so the agency can still edit a desk the province extended. Receiving for a unit
-        lets the desk's officers receive, read and act on dossiers of that unit's procedures."""
-        kept = set(stored.receives_for) if stored else set()
-        for i, target in enumerate(unit.receives_for):
-            if target in kept or target == unit.code:
-                continue
-            if self._administers(actor, target):
-                continue
-            raise PermissionDenied(
-                "RECEIVES_FOR_OTHER_AGENCY",
-                f"{actor.subject} administers {actor.agency or '(no agency)'} and may not make desk {unit.code} "
-                f"receive for {target}, which is outside it: an administrator of a unit above both (the "
-                "province) must set it",
-                metadata={"caller_agency": actor.agency, "unit_code": unit.code, "receives_for": target,
-                          "field": f"unit.receives_for[{i}]"})
-
-    def get(self, code: str) -> UnitView:
-        tree = units.UnitTree(self._store.all_units())  # one scan: FerretDB scans for any query anyway
-        unit = tree.get(codes.normalise_code(code))
-        if unit is None:
-            raise NotFound("UNIT_NOT_FOUND", f"no unit has code {code!r}", metadata={"code": code})
-        return UnitView(unit, tree.ancestors(unit.code), tree.children(unit.code), tree.served_by(unit.code))
-
-    def list(self, parent_code: str = "", descendants: bool = False, kind: int = 0) -> list[domain.Unit]:
-        tree = units.UnitTree(self._store.all_units())
-        if parent_code and tree.get(parent_code) is None:
-            raise NotFound("UNIT_NOT_FOUND", f"no unit has code {parent_code!r}", metadata={"code": parent_code})
-        found = (tree.descendants(parent_code) if descendants else tree.children(parent_code)) if parent_code \
-            else tree.all()
-        return [u for u in found if not kind or u.kind == kind]

@@ -9,7 +9,10 @@ from onestop.intake.v1 import intake_pb2 as pb
 from onestop_chassis import codes, identity
 from onestop_chassis.errors import FieldViolation, InvalidArgument, Violations
 
-from .. import catalogue, domain
+from ..catalogue import domain as catalogue
+from ..reception import domain
+from ..units import domain as units
+from . import worktime
 
 
 def identity_from_proto(message, field: str) -> identity.IdentityDocument | None:
@@ -46,11 +49,11 @@ def applicant_to_proto(a: domain.Applicant) -> common.Applicant:
         identity_document=identity_to_proto(a.identity))
 
 
-def duration_to_proto(d: domain.WorkingDuration) -> common.WorkingDuration:
+def duration_to_proto(d: worktime.WorkingDuration) -> common.WorkingDuration:
     return common.WorkingDuration(days=d.days, hours=d.hours, minutes=d.minutes)
 
 
-def unit_ref(unit: domain.Unit) -> common.UnitRef:
+def unit_ref(unit: units.Unit) -> common.UnitRef:
     return common.UnitRef(code=unit.code, name=unit.name)
 
 
@@ -63,7 +66,7 @@ def submit_command(request: pb.SubmitDossierRequest) -> domain.SubmitDossier:
                         for d in request.documents))
 
 
-def fee_to_proto(f: domain.Fee) -> pb.Fee:
+def fee_to_proto(f: catalogue.Fee) -> pb.Fee:
     return pb.Fee(name=f.name, amount=common.Money(currency_code=f.currency, amount=f.amount), note=f.note,
                   exemptions=list(f.exemptions))
 
@@ -106,14 +109,14 @@ def dossier_to_proto(d: domain.Dossier) -> pb.Dossier:
     return message
 
 
-def unit_to_proto(u: domain.Unit) -> pb.Unit:
+def unit_to_proto(u: units.Unit) -> pb.Unit:
     return pb.Unit(code=u.code, name=u.name, parent_code=u.parent_code, kind=int(u.kind), level=int(u.level),
                    receives_for=list(u.receives_for), address=u.address)
 
 
-def unit_from_proto(m: pb.Unit) -> domain.Unit:
+def unit_from_proto(m: pb.Unit) -> units.Unit:
     code = codes.normalise_code  # unit codes as typed: "000.00.21.h17 " is 000.00.21.H17
-    return domain.Unit(code=code(m.code), name=m.name.strip(), parent_code=code(m.parent_code), kind=m.kind,
+    return units.Unit(code=code(m.code), name=m.name.strip(), parent_code=code(m.parent_code), kind=m.kind,
                        level=m.level, receives_for=tuple(dict.fromkeys(code(c) for c in m.receives_for if c.strip())),
                        address=m.address.strip())
 
@@ -154,20 +157,20 @@ def _date(value: str, name: str, v: Violations) -> dt.date | None:
         return None
 
 
-def procedure_from_proto(m: pb.Procedure, prefix: str = "procedure") -> domain.Procedure:
+def procedure_from_proto(m: pb.Procedure, prefix: str = "procedure") -> catalogue.Procedure:
     v = Violations()
     effective_from = _date(m.effective_from, f"{prefix}.effective_from", v)
     effective_to = _date(m.effective_to, f"{prefix}.effective_to", v)
     v.raise_if_any()
-    return domain.Procedure(
+    return catalogue.Procedure(
         code=m.code.strip(), is_local_code=m.is_local_code, name=m.name.strip(), field_code=m.field_code.strip(),
         competent_unit_code=m.competent_agency_code.strip(), level=m.level.strip(),
-        legal_duration=domain.WorkingDuration(m.legal_duration.days, m.legal_duration.hours,
+        legal_duration=worktime.WorkingDuration(m.legal_duration.days, m.legal_duration.hours,
                                               m.legal_duration.minutes),
-        required_documents=tuple(domain.RequiredDocument(
+        required_documents=tuple(catalogue.RequiredDocument(
             name=d.name.strip(), copy_kind=d.copy_kind, count=d.count or 1, form_template=d.form_template.strip(),
             required=d.required) for d in m.required_documents),
-        fees=tuple(domain.Fee(name=f.name.strip(), amount=f.amount.amount,
+        fees=tuple(catalogue.Fee(name=f.name.strip(), amount=f.amount.amount,
                               currency=f.amount.currency_code.strip() or "VND", note=f.note.strip(),
                               exemptions=tuple(e.strip() for e in f.exemptions)) for f in m.fees),
         result=m.result.strip(), online_level=m.online_level, postal_return_allowed=m.postal_return_allowed,
@@ -175,7 +178,7 @@ def procedure_from_proto(m: pb.Procedure, prefix: str = "procedure") -> domain.P
         effective_to=effective_to, legal_basis=tuple(b.strip() for b in m.legal_basis), version=m.version)
 
 
-def procedure_to_proto(p: domain.Procedure, *, unit_names: dict[str, str], today: dt.date) -> pb.Procedure:
+def procedure_to_proto(p: catalogue.Procedure, *, unit_names: dict[str, str], today: dt.date) -> pb.Procedure:
     return pb.Procedure(
         code=p.code, is_local_code=p.is_local_code, name=p.name, field_code=p.field_code,
         field_name=catalogue.field_name(p.field_code), competent_agency_code=p.competent_unit_code,

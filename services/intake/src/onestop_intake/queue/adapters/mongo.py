@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from onestop_chassis.clock import as_utc
 
-from ..queue import NumberTaken, Ticket
+from ..domain import NumberTaken, Ticket
 
 
 class TicketDoc(me.Document):
@@ -45,7 +45,8 @@ class MongoTickets:
     def issue(self, ticket: Ticket) -> None:
         try:
             TicketDoc(key=_key(ticket), ticket_id=ticket.ticket_id, unit_code=ticket.unit_code, queue=ticket.queue,
-                      day=ticket.day.isoformat(), number=ticket.number, issued_at=ticket.issued_at).save(force_insert=True)
+                      day=ticket.day.isoformat(), number=ticket.number,
+                      issued_at=ticket.issued_at).save(force_insert=True)
         except (me.NotUniqueError, DuplicateKeyError) as exc:
             raise NumberTaken(ticket.number) from exc
 

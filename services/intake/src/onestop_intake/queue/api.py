@@ -9,7 +9,8 @@ from onestop_chassis import auth, codes
 from onestop_chassis.errors import ResourceExhausted
 from onestop_chassis.ratelimits import Budgets, Network, grpc_client
 
-from .queue import QueueDesk, Ticket, validate
+from .domain import Ticket, validate
+from .service import QueueDesk
 
 TICKETS_PER_KIOSK = "30/minute"   # a kiosk at a busy centre: a press every 2 s at most
 TICKETS_PER_CLIENT = "3/hour"     # anyone else (a phone, a script): enough for one visit
