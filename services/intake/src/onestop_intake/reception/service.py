@@ -223,7 +223,7 @@ class IntakeService:
                 "code", "is not a dossier code like 000.00.21.H17-261123-0001")])
         if not actor.has_any({auth.SERVICE}):
             # The code names its receiving unit: other agencies are refused before any lookup.
-            actor.require_agency(codes.DOSSIER_CODE.fullmatch(code)["unit"], action="handle this dossier")
+            actor.require_agency(codes.unit_of(code), action="handle this dossier")
         dossier = self._dossiers.by_code(code)
         if dossier is None:
             raise NotFound("DOSSIER_NOT_FOUND", f"no dossier has code {code}", metadata={"code": code})
