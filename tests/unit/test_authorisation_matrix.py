@@ -33,6 +33,7 @@ from onestop.routing.v1 import routing_pb2, routing_pb2_grpc
 from onestop_chassis import auth
 from onestop_chassis.config import ServiceSettings, load_settings
 from onestop_chassis.grpc_server import GrpcServer
+from onestop_chassis.worktime import VIETNAM
 from onestop_documents import domain as docs_domain
 from onestop_documents.api import DocumentsServicer
 from onestop_documents.service import DocumentsService, PeerReceipt, Policy
@@ -48,7 +49,6 @@ from onestop_intake.queue.domain import Ticket
 from onestop_intake.queue.service import QueueDesk
 from onestop_intake.reception import domain
 from onestop_intake.shared import proto
-from onestop_intake.shared.worktime import VIETNAM
 from onestop_intake.units import domain as units
 from onestop_routing import domain as routing_domain
 from onestop_routing.api import RoutingServicer

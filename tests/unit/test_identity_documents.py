@@ -18,15 +18,15 @@ import pytest
 
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2
-from onestop_chassis import auth, identity
+from onestop_chassis import auth, identity, worktime
 from onestop_chassis.errors import InvalidArgument, Violations
+from onestop_chassis.worktime import WorkingCalendar
 from onestop_intake.catalogue import domain as catalogue
 from onestop_intake.forms import issued as issued_forms
 from onestop_intake.forms import printed
 from onestop_intake.reception import domain, service
 from onestop_intake.reception.adapters import mongo
-from onestop_intake.shared import proto, worktime
-from onestop_intake.shared.worktime import WorkingCalendar
+from onestop_intake.shared import proto
 from onestop_intake.units import domain as units
 
 from fakes import FakeCatalogue, FakeDossiers, FakeSequence

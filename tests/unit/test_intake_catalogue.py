@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from onestop_chassis import auth
+from onestop_chassis import auth, worktime
 from onestop_chassis.errors import AlreadyExists, FailedPrecondition, InvalidArgument, PermissionDenied
 from onestop_intake import demo_data
 from onestop_intake.catalogue import domain as catalogue
@@ -18,7 +18,6 @@ from onestop_intake.catalogue import files as catalogue_files
 from onestop_intake.catalogue import service as catalogue_service
 from onestop_intake.reception import domain, service
 from onestop_intake.seed import catalogue_yaml
-from onestop_intake.shared import worktime
 
 from fakes import FakeCatalogue
 
@@ -284,7 +283,7 @@ def test_pages_filters_and_tokens():
 
 
 def test_submitting_for_a_procedure_outside_its_effective_dates_is_refused():
-    from onestop_intake.shared.worktime import WorkingCalendar
+    from onestop_chassis.worktime import WorkingCalendar
     expired = dataclasses.replace(BIRTH, effective_to=dt.date(2026, 1, 1))
 
     class Catalogue:

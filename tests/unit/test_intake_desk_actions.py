@@ -7,14 +7,13 @@ import datetime as dt
 
 import pytest
 
-from onestop_chassis import auth
+from onestop_chassis import auth, worktime
 from onestop_chassis.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from onestop_chassis.versions import ConcurrentChange
+from onestop_chassis.worktime import VIETNAM
 from onestop_intake.reception import domain
 from onestop_intake.reception.domain import DossierStatus as S
 from onestop_intake.reception.service import IntakeService
-from onestop_intake.shared import worktime
-from onestop_intake.shared.worktime import VIETNAM
 from onestop_intake.units import domain as units
 
 from fakes import Clock, FakeDossiers

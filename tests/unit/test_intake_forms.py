@@ -14,10 +14,10 @@ import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 
+from onestop_chassis import worktime
 from onestop_intake.forms import layout as forms
 from onestop_intake.forms import printed
 from onestop_intake.reception import domain
-from onestop_intake.shared import worktime
 from onestop_intake.units import domain as units
 
 UTC = dt.UTC

@@ -12,13 +12,13 @@ import urllib.parse
 
 import pytest
 
+from onestop_chassis import worktime
 from onestop_intake import demo_data
 from onestop_intake.catalogue import domain as catalogue
 from onestop_intake.catalogue import files as catalogue_files
 from onestop_intake.catalogue import service as catalogue_service
 from onestop_intake.public import pages
 from onestop_intake.seed import catalogue_yaml
-from onestop_intake.shared import worktime
 from onestop_intake.units import domain as units
 
 from fakes import FakeCatalogue

@@ -8,8 +8,8 @@ import pytest
 
 from onestop_chassis import auth
 from onestop_chassis.errors import InvalidArgument, NotFound, PermissionDenied
+from onestop_chassis.worktime import VIETNAM
 from onestop_intake.queue.service import QueueDesk
-from onestop_intake.shared.worktime import VIETNAM
 
 from fakes import Clock, FakeTickets
 

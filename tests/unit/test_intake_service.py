@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 
-from onestop_chassis import auth, codes
+from onestop_chassis import auth, codes, worktime
 from onestop_chassis.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -12,10 +12,9 @@ from onestop_chassis.errors import (
     PermissionDenied,
     Unavailable,
 )
+from onestop_chassis.worktime import VIETNAM, WorkingCalendar
 from onestop_intake.catalogue import domain as catalogue_domain
 from onestop_intake.reception import domain, service
-from onestop_intake.shared import worktime
-from onestop_intake.shared.worktime import VIETNAM, WorkingCalendar
 from onestop_intake.units import domain as units
 
 from fakes import FakeCatalogue, FakeDossiers, FakeSequence

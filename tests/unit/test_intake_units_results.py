@@ -17,8 +17,9 @@ import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 
-from onestop_chassis import auth, codes, identity
+from onestop_chassis import auth, codes, identity, worktime
 from onestop_chassis.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from onestop_chassis.worktime import VIETNAM, WorkingCalendar
 from onestop_intake.catalogue import domain as catalogue
 from onestop_intake.demo_data import DISTRICT, DISTRICT_OFFICES, PROVINCE, UNITS
 from onestop_intake.forms import filing as form_filing
@@ -27,8 +28,6 @@ from onestop_intake.forms.issued import Form
 from onestop_intake.reception import desk_actions, domain, service
 from onestop_intake.reception.adapters import mongo
 from onestop_intake.reception.domain import DossierStatus as S
-from onestop_intake.shared import worktime
-from onestop_intake.shared.worktime import VIETNAM, WorkingCalendar
 from onestop_intake.units import domain as units
 from onestop_intake.units import service as units_service
 from onestop_intake.units.domain import UnitKind, UnitLevel

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from onestop_chassis.config import ConfigError, load_settings
+from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 from onestop_intake.config import IntakeSettings
-from onestop_intake.shared.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 
 MONDAY = dt.date(2026, 11, 30)
 

@@ -17,7 +17,7 @@ from onestop_chassis import auth, metrics
 from onestop_chassis.config import ServiceSettings, load_settings
 from onestop_chassis.errors import Unauthenticated
 from onestop_chassis.grpc_server import GrpcServer
-from onestop_intake.shared.worktime import VIETNAM, WorkingCalendar, WorkingDuration
+from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 
 
 def test_a_make_up_saturday_is_a_working_day():

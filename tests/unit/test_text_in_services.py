@@ -17,16 +17,15 @@ import zlib
 import pytest
 from reportlab.pdfgen import canvas
 
-from onestop_chassis import auth
+from onestop_chassis import auth, worktime
 from onestop_chassis.errors import InvalidArgument, NotFound, ResourceExhausted
+from onestop_chassis.worktime import WorkingCalendar
 from onestop_documents import domain as docs
 from onestop_documents.service import DocumentsService
 from onestop_intake.catalogue import domain as catalogue
 from onestop_intake.catalogue import files as catalogue_files
 from onestop_intake.public.lookup_limits import NO_MATCH, LookupLimits
 from onestop_intake.reception import domain, service
-from onestop_intake.shared import worktime
-from onestop_intake.shared.worktime import WorkingCalendar
 from onestop_intake.units import domain as units
 
 from fakes import FakeCatalogue, FakeDocuments, FakeDossiers, FakeObjectStore, FakeSequence

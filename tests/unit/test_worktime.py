@@ -3,7 +3,7 @@ import datetime as dt
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from onestop_intake.shared.worktime import VIETNAM, WorkingCalendar, WorkingDuration
+from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 
 CALENDAR = WorkingCalendar()
 

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from onestop_chassis import auth
 from onestop_chassis.ratelimits import parse_networks
+from onestop_chassis.worktime import WorkingCalendar
 
 from .catalogue.adapters.mongo import MongoCatalogue
 from .catalogue.service import CatalogueService, ProcedureStore
@@ -26,7 +27,6 @@ from .queue.service import QueueDesk, TicketStore
 from .reception.adapters import mongo as reception_mongo
 from .reception.adapters.documents_client import DocumentsClient
 from .reception.service import CodeSequence, DossierRepository, IntakeService
-from .shared.worktime import WorkingCalendar
 from .units.service import UnitDirectory, UnitService, UnitStore
 
 

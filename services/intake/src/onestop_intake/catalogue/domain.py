@@ -18,8 +18,7 @@ from enum import IntEnum
 from onestop_chassis import codes
 from onestop_chassis.errors import FieldViolation, InvalidArgument, ServiceError
 from onestop_chassis.text import name_key, search_key
-
-from ..shared.worktime import WorkingDuration
+from onestop_chassis.worktime import WorkingDuration
 
 
 class OnlineLevel(IntEnum):

@@ -18,8 +18,8 @@ import yaml
 
 from onestop_chassis.errors import FieldViolation, InvalidArgument
 from onestop_chassis.text import nfc
+from onestop_chassis.worktime import WorkingDuration
 
-from ..shared.worktime import WorkingDuration
 from . import located
 from .domain import (
     COPY_KINDS,

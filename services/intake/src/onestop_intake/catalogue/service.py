@@ -19,8 +19,8 @@ from onestop_chassis.errors import (
     InvalidArgument,
     NotFound,
 )
+from onestop_chassis.worktime import VIETNAM
 
-from ..shared.worktime import VIETNAM
 from ..units import domain as units
 from . import domain, files
 

@@ -39,11 +39,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from onestop_chassis import clock, identity
+from onestop_chassis import clock, identity, worktime
+from onestop_chassis.worktime import VIETNAM
 
 from ..reception import domain
-from ..shared import worktime
-from ..shared.worktime import VIETNAM
 from ..units import domain as units
 
 __all__ = ["COPY_KINDS", "FRAME_W", "ReceiptDocument", "Styles", "build", "format_legal_duration", "format_moment",

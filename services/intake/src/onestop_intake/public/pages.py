@@ -17,16 +17,15 @@ from dataclasses import dataclass
 
 import jinja2
 
-from onestop_chassis import codes, dependencies
+from onestop_chassis import codes, dependencies, worktime
 from onestop_chassis.errors import InvalidArgument, NotFound, ServiceError, Unavailable
 from onestop_chassis.logs import get_logger
 from onestop_chassis.text import nfc
+from onestop_chassis.worktime import VIETNAM
 
 from ..catalogue import domain as catalogue
 from ..catalogue.service import CatalogueService
 from ..reception import domain
-from ..shared import worktime
-from ..shared.worktime import VIETNAM
 from ..units.domain import Unit
 from ..units.service import UnitDirectory
 

@@ -12,8 +12,8 @@ from typing import Protocol
 from onestop_chassis import auth, codes
 from onestop_chassis.clock import utcnow
 from onestop_chassis.errors import FieldViolation, InvalidArgument, NotFound, Unavailable
+from onestop_chassis.worktime import VIETNAM
 
-from ..shared.worktime import VIETNAM
 from .domain import NumberTaken, Ticket, validate
 
 

@@ -15,9 +15,9 @@ from enum import IntEnum
 from onestop_chassis import codes, identity
 from onestop_chassis.errors import InvalidArgument, Violations
 from onestop_chassis.text import graphemes, name_key
+from onestop_chassis.worktime import WorkingDuration
 
 from ..catalogue.domain import Fee, Procedure
-from ..shared.worktime import WorkingDuration
 from ..units.domain import Unit
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Protocol
 
-from onestop_chassis import auth, codes, identity, request_ids
+from onestop_chassis import auth, codes, identity, request_ids, worktime
 from onestop_chassis.clock import to_ms, utcnow
 from onestop_chassis.errors import (
     FailedPrecondition,
@@ -24,10 +24,9 @@ from onestop_chassis.errors import (
     Unavailable,
 )
 from onestop_chassis.text import name_key
+from onestop_chassis.worktime import VIETNAM, WorkingCalendar
 
 from ..catalogue import domain as catalogue
-from ..shared import worktime
-from ..shared.worktime import VIETNAM, WorkingCalendar
 from ..units import domain as units
 from . import desk_actions, domain
 

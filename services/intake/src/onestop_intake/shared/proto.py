@@ -6,13 +6,12 @@ import datetime as dt
 
 from onestop.common.v1 import common_pb2 as common
 from onestop.intake.v1 import intake_pb2 as pb
-from onestop_chassis import codes, identity
+from onestop_chassis import codes, identity, worktime
 from onestop_chassis.errors import FieldViolation, InvalidArgument, Violations
 
 from ..catalogue import domain as catalogue
 from ..reception import domain
 from ..units import domain as units
-from . import worktime
 
 
 def identity_from_proto(message, field: str) -> identity.IdentityDocument | None:

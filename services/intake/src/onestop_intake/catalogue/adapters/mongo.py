@@ -7,9 +7,9 @@ import datetime as dt
 import mongoengine as me
 from pymongo.errors import DuplicateKeyError
 
+from onestop_chassis import worktime
 from onestop_chassis.versions import VersionClaims
 
-from ...shared import worktime
 from ...units.adapters.mongo import MongoUnits
 from .. import domain
 from ..service import ProcedureExists

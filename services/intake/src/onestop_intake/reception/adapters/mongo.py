@@ -11,7 +11,7 @@ from enum import IntEnum
 import mongoengine as me
 from pymongo.errors import DuplicateKeyError
 
-from onestop_chassis import identity, migrations
+from onestop_chassis import identity, migrations, worktime
 from onestop_chassis.clock import as_utc
 from onestop_chassis.outbox import OutboxWriter
 from onestop_chassis.request_ids import RequestIndex
@@ -20,7 +20,6 @@ from onestop_chassis.versions import VersionClaims
 
 from ...catalogue import domain as catalogue
 from ...catalogue.adapters.mongo import ProcedureDoc
-from ...shared import worktime
 from ...units import domain as units
 from ...units.adapters.mongo import UnitDoc
 from .. import domain
