@@ -17,6 +17,8 @@ import datetime as dt
 import re
 import unicodedata
 
+from .errors import FieldViolation, InvalidArgument
+
 UNIT_CODE = re.compile(r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}")
 DOSSIER_CODE = re.compile(rf"(?P<unit>{UNIT_CODE.pattern})-(?P<day>[0-9]{{6}})-(?P<seq>[0-9]{{4,}})")
 
@@ -40,6 +42,16 @@ def is_unit_code(value: str) -> bool:
 
 def is_dossier_code(value: str) -> bool:
     return bool(DOSSIER_CODE.fullmatch(value))
+
+
+def dossier_code_argument(value: str, field: str = "dossier_code") -> str:
+    """A dossier code a caller sent, as typed (`normalise_code`); INVALID_ARGUMENT naming `field`
+    when it is not one (Circular 01/2018/TT-VPCP art. 19: `<unit code>-YYMMDD-XXXX`)."""
+    code = normalise_code(value)
+    if not is_dossier_code(code):
+        raise InvalidArgument.from_violations([FieldViolation(
+            field, "is not a dossier code like 000.00.21.H17-261123-0001")])
+    return code
 
 
 def unit_of(dossier_code: str) -> str:

@@ -190,11 +190,7 @@ def _agency(requested: str, actor: auth.Principal, action: str) -> str:
 
 
 def _dossier(code: str) -> str:
-    code = codes.normalise_code(code)  # as typed: any case, spaces around the dashes
-    if not codes.is_dossier_code(code):
-        raise InvalidArgument.from_violations([FieldViolation(
-            "dossier_code", "is not a dossier code like 000.00.21.H17-261123-0001")])
-    return code
+    return codes.dossier_code_argument(code)  # as typed: any case, spaces around the dashes
 
 
 def _next_version(stored: list[Document], new: Document) -> int:

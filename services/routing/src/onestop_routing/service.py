@@ -8,7 +8,7 @@ from typing import Protocol
 
 from onestop_chassis import auth, codes
 from onestop_chassis.clock import utcnow
-from onestop_chassis.errors import FieldViolation, InvalidArgument, NotFound
+from onestop_chassis.errors import NotFound
 
 from . import domain
 
@@ -28,10 +28,7 @@ class RoutingService:
         return self._cases.add_if_new(domain.open_case(cmd, self._clock()))
 
     def get_case(self, dossier_code: str, actor: auth.Principal) -> domain.Case:
-        dossier_code = codes.normalise_code(dossier_code)  # as typed: any case, spaces, en dashes
-        if not codes.is_dossier_code(dossier_code):
-            raise InvalidArgument.from_violations([FieldViolation(
-                "dossier_code", "is not a dossier code like 000.00.21.H17-261123-0001")])
+        dossier_code = codes.dossier_code_argument(dossier_code)  # as typed: any case, spaces, en dashes
         if not actor.has_any({auth.SERVICE}):
             # The code names its receiving unit: refuse other agencies before saying whether it exists,
             # so sequential codes cannot be probed.

@@ -216,10 +216,7 @@ class IntakeService:
     def get(self, code: str, actor: auth.Principal) -> domain.Dossier:
         """The dossier with this code, as typed (see `codes.normalise_code`): INVALID_ARGUMENT for
         what is no dossier code, PERMISSION_DENIED for another agency's, NOT_FOUND otherwise."""
-        code = codes.normalise_code(code)
-        if not codes.is_dossier_code(code):
-            raise InvalidArgument.from_violations([FieldViolation(
-                "code", "is not a dossier code like 000.00.21.H17-261123-0001")])
+        code = codes.dossier_code_argument(code, "code")
         if not actor.has_any({auth.SERVICE}):
             # The code names its receiving unit: other agencies are refused before any lookup.
             actor.require_agency(codes.unit_of(code), action="handle this dossier")
