@@ -284,3 +284,24 @@ class FakeTickets:
             return False
         self.calls[self._key(ticket)] = ticket
         return True
+
+
+class FakeTemplates:
+    """Routing's TemplateRepository (onestop_routing.domain.process) over a list of templates."""
+
+    def __init__(self, *templates):
+        self.templates = list(templates)
+
+    def add(self, template) -> None:
+        self.templates.append(template)
+
+    def for_case(self, process_code, agency_code):
+        for agency in (agency_code, ""):
+            found = [t for t in self.templates if (t.process_code, t.agency_code) == (process_code, agency)]
+            if found:
+                return max(found, key=lambda t: t.version)
+        return None
+
+    def version(self, process_code, agency_code, version):
+        return next((t for t in self.templates
+                     if (t.process_code, t.agency_code, t.version) == (process_code, agency_code, version)), None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from onestop_chassis.errors import FieldViolation
 from onestop_chassis.worktime import WorkingDuration
@@ -100,6 +101,19 @@ class ProcessTemplate:
 
     def outgoing(self, code: str) -> tuple[Transition, ...]:
         return tuple(t for t in self.transitions if t.from_step == code)
+
+
+class TemplateRepository(Protocol):
+    """Where process templates are kept (the routing service's port; adapters implement it)."""
+
+    def for_case(self, process_code: str, agency_code: str) -> ProcessTemplate | None:
+        """The latest version a new case of `agency_code` runs: the agency's own template of
+        `process_code`, else the one for every agency (agency_code ""); None when neither exists."""
+        ...
+
+    def version(self, process_code: str, agency_code: str, version: int) -> ProcessTemplate | None:
+        """One stored version exactly (a running case keeps the version it started with)."""
+        ...
 
 
 def working_minutes(duration: WorkingDuration, minutes_per_day: int = MINUTES_PER_WORKING_DAY) -> int:
