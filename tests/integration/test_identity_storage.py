@@ -8,7 +8,7 @@ import pytest
 
 from onestop_chassis import auth, identity
 from onestop_chassis.config import load_settings
-from onestop_intake.bootstrap import bootstrap
+from onestop_intake.bootstrap import bootstrap, prepare_database
 from onestop_intake.config import IntakeSettings
 from onestop_intake.reception import domain
 from onestop_intake.reception.adapters import mongo
@@ -23,6 +23,7 @@ PASSPORT = identity.IdentityDocument(identity.DocumentType.PASSPORT, "12ab 34567
 @pytest.fixture()
 def intake(mongo_db):
     intake = bootstrap(load_settings(IntakeSettings, documents_address=""))
+    prepare_database()  # indexes and migrations, as the api and the seed run first
     load_demo_data(intake)
     return intake.reception
 

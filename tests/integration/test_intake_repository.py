@@ -9,7 +9,7 @@ import pytest
 
 from onestop_chassis import auth
 from onestop_chassis.config import load_settings
-from onestop_intake.bootstrap import bootstrap
+from onestop_intake.bootstrap import bootstrap, prepare_database
 from onestop_intake.config import IntakeSettings
 from onestop_intake.reception import domain
 from onestop_intake.reception.adapters import mongo
@@ -36,6 +36,7 @@ def _command(request_id: str = "req-1", name: str = "Trần Thị Bích Ngọc")
 @pytest.fixture()
 def service(mongo_db):
     intake = bootstrap(load_settings(IntakeSettings, documents_address=""))
+    prepare_database()  # indexes and migrations, as the api and the seed run first
     load_demo_data(intake)
     return intake.reception
 

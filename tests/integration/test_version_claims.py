@@ -11,7 +11,7 @@ from onestop_chassis import auth
 from onestop_chassis.config import load_settings
 from onestop_chassis.errors import ServiceError
 from onestop_chassis.versions import ConcurrentChange, VersionClaims
-from onestop_intake.bootstrap import bootstrap
+from onestop_intake.bootstrap import bootstrap, prepare_database
 from onestop_intake.config import IntakeSettings
 from onestop_intake.reception import domain
 from onestop_intake.seed import load_demo_data
@@ -53,6 +53,7 @@ def test_a_stale_claim_of_a_dead_writer_is_taken_over(mongo_db):
 
 def test_concurrent_desk_actions_on_one_dossier_change_it_once(mongo_db):
     intake = bootstrap(load_settings(IntakeSettings, documents_address=""))
+    prepare_database()  # indexes and migrations, as the api and the seed run first
     load_demo_data(intake)
     service = intake.reception
     code = service.submit(domain.SubmitDossier(

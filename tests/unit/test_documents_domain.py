@@ -10,7 +10,7 @@ import pytest
 from onestop_chassis.errors import InvalidArgument
 from onestop_documents import domain
 from onestop_documents.adapters.peers import parse_peers
-from onestop_documents.service import IncomingFile
+from onestop_documents.incoming import IncomingFile
 
 GOOD = domain.UploadRequest("r-1", "000.00.21.H17-261123-0001", 1, "Giấy đề nghị", "don.pdf", "", "")
 

@@ -6,7 +6,7 @@ from prometheus_client import Counter
 
 from onestop.documents.v1 import documents_pb2 as pb
 from onestop.documents.v1 import documents_pb2_grpc
-from onestop_chassis import auth, dependencies, storage
+from onestop_chassis import auth, dependencies
 from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit
 from onestop_chassis.errors import InvalidArgument
@@ -111,12 +111,12 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
             component_files=counts["components"], result_files=counts["results"])
 
 
-def register(server, documents: Documents, settings: DocumentsSettings) -> None:
+def register(server, documents: Documents) -> None:
     """Adds documents' servicer to the chassis gRPC server, and MinIO to what its health reports
     (every upload needs it)."""
     server.add_servicer(documents_pb2_grpc.add_DocumentsServiceServicer_to_server,
                         DocumentsServicer(documents.service), pb.DESCRIPTOR.services_by_name["DocumentsService"])
-    server.add_dependency(dependencies.OBJECT_STORE, storage.prober(settings))
+    server.add_dependency(dependencies.OBJECT_STORE, documents.store_probe)
 
 
 def main() -> None:
@@ -124,5 +124,5 @@ def main() -> None:
 
     def start(server) -> None:
         prepare_database()
-        register(server, bootstrap(settings), settings)
+        register(server, bootstrap(settings))
     run_api(settings, start)

@@ -7,7 +7,10 @@ module constructs an adapter itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from onestop_chassis import storage
 
 from . import domain
 from .adapters.minio_store import MinioStore
@@ -24,6 +27,8 @@ class Documents:
     service: DocumentsService
     documents: DocumentRepository
     store: ObjectStore
+    # What the api's health reports for MinIO: raises unless it answers within MINIO_TIMEOUT_SECONDS.
+    store_probe: Callable[[], None]
 
 
 def policy(settings: DocumentsSettings) -> Policy:
@@ -34,16 +39,18 @@ def policy(settings: DocumentsSettings) -> Policy:
 
 
 def bootstrap(settings: DocumentsSettings, *, documents: DocumentRepository | None = None,
-              store: ObjectStore | None = None, peers: Peers | None = None) -> Documents:
+              store: ObjectStore | None = None, peers: Peers | None = None,
+              store_probe: Callable[[], None] | None = None) -> Documents:
     """Builds documents from its settings; `documents` (MongoDB), `store` (MinIO) and `peers`
-    (other agencies' documents services over gRPC) replace the real adapters (tests). Nothing
+    (other agencies' documents services over gRPC) and `store_probe` (MinIO's health check)
+    replace the real adapters (tests). Nothing
     connects here: the database connection is the process's (chassis `run_api` /
     `MongoConnection`), MinIO and peers are reached on first use."""
     documents = documents if documents is not None else MongoDocuments()
     store = store if store is not None else MinioStore.from_settings(settings)
     peers = peers if peers is not None else GrpcPeers.from_settings(settings)
     return Documents(service=DocumentsService(documents, store, peers, policy(settings)), documents=documents,
-                     store=store)
+                     store=store, store_probe=store_probe or storage.prober(settings))
 
 
 def bootstrap_worker(settings: DocumentsSettings) -> Documents:

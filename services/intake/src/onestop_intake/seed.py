@@ -11,10 +11,9 @@ from onestop_chassis import mongo as chassis_mongo
 from onestop_chassis.config import load_or_exit
 
 from . import demo_data
-from .bootstrap import Intake, bootstrap
+from .bootstrap import Intake, bootstrap, prepare_database
 from .catalogue.service import Imported
 from .config import IntakeSettings
-from .reception.adapters import mongo
 
 SEED = auth.Principal("onestop-intake-seed", frozenset({auth.SERVICE}))
 
@@ -24,8 +23,8 @@ def catalogue_yaml() -> bytes:
 
 
 def load_demo_data(intake: Intake) -> Imported:
-    """Loads the demo units and catalogue.yaml through intake's use cases (indexes first)."""
-    mongo.ensure_indexes()
+    """Loads the demo units and catalogue.yaml through intake's use cases (whatever stores
+    `intake` was composed with: the database, or fakes)."""
     for unit in demo_data.UNITS:  # parents first: every unit passes the same checks as PutUnit
         intake.units.put(unit, SEED)
     return intake.catalogue.import_file(catalogue_yaml(), "yaml", SEED)
@@ -34,6 +33,7 @@ def load_demo_data(intake: Intake) -> Imported:
 def main() -> None:
     settings = load_or_exit(IntakeSettings)
     chassis_mongo.connect(settings)
+    prepare_database()  # indexes and migrations, as the api does before serving
     result = load_demo_data(bootstrap(settings))
     print(f"intake: loaded {len(demo_data.UNITS)} units; procedures {result.created} created, "
           f"{result.updated} updated, {result.unchanged} unchanged, into {settings.mongodb_database}")
