@@ -98,6 +98,17 @@ class Transition:
     status: DossierStatus
     actor: str
     note: str = ""
+    event_id: str = ""  # the routing event this line records: a redelivery finds it here
+
+
+@dataclass(frozen=True)
+class CurrentStep:
+    """A step of the process the dossier is at (routing's CaseStep): shown in short to the citizen."""
+    step_code: str
+    step_name: str  # Vietnamese
+    unit_code: str
+    unit_name: str
+    due_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +187,11 @@ class Dossier:
     refusal_reasons: tuple[str, ...] = ()
     result: ProcessingResult | None = None
     result_return: ResultReturn | None = None
+    # Routing's case: its template's version (0: no template, the desk records the result), the
+    # steps it is at, when its last applied event happened (see `routed`).
+    process_version: int = 0
+    current_steps: tuple[CurrentStep, ...] = ()
+    routing_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
