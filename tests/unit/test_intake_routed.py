@@ -144,12 +144,15 @@ def test_the_citizen_follows_the_case_from_the_desk_through_two_agencies_and_bac
     looked = _public(store, code)
     assert (looked.status, list(looked.current_steps)) == (4, [REVIEW_VI])
 
-    _deliver(container, _supplement(code, 3))
+    asked = _supplement(code, 3)
+    _deliver(container, asked)
     d = store.items[code]
     assert d.status == S.SUPPLEMENT_REQUESTED and d.paused_at == _at(3)
     assert d.supplement_request.requested_by == "officer-land"  # the named officer of the named unit
     assert LAND_OFFICE.name in d.history[-1].note
     assert isinstance(store.events[-1], domain.DossierSupplementRequested)  # form 02 is filed on it
+    # routing recognises its own request in intake's event (it need not pause twice)
+    assert store.events[-1].routing_event_id == asked.header.event_id and store.events[-1].dossier is d
 
     desk.receive_supplement(code, "Đã bổ sung sơ đồ", OFFICER)  # the desk's own action, as today
     assert store.items[code].status == S.PROCESSING

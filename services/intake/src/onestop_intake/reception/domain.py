@@ -222,6 +222,7 @@ class DossierSupplementRequested:
     dossier: Dossier
     reason: str
     documents_to_add: tuple[str, ...]
+    routing_event_id: str = ""  # routing asked (CaseSupplementRequested); empty: the desk did
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,8 @@ def apply(d: Dossier, e: RoutingEvent):
     InvalidArgument when the event breaks the desk's rules. Call only when `verdict` is APPLY."""
     _check(d, ACTIONS[e.kind])
     new, events = _APPLY[e.kind](d, e)
-    return replace(new, routing_at=max(e.at, d.routing_at) if d.routing_at else e.at), events
+    new = replace(new, routing_at=max(e.at, d.routing_at) if d.routing_at else e.at)
+    return new, [replace(x, dossier=new) for x in events]  # each desk event carries the dossier written
 
 
 def _opened(d: Dossier, e: RoutingEvent):
@@ -130,7 +131,8 @@ def _supplement_requested(d: Dossier, e: RoutingEvent):
                                                   actor=e.actor or ROUTING_ACTOR)
     last = new.history[-1]
     unit = f" (đơn vị yêu cầu: {e.unit_name})" if e.unit_name else ""
-    return replace(new, history=[*new.history[:-1], replace(last, note=last.note + unit, event_id=e.event_id)]), events
+    new = replace(new, history=[*new.history[:-1], replace(last, note=last.note + unit, event_id=e.event_id)])
+    return new, [replace(x, routing_event_id=e.event_id) for x in events]
 
 
 def _payment_requested(d: Dossier, e: RoutingEvent):
