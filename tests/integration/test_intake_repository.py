@@ -137,6 +137,10 @@ def test_routing_events_applied_are_stored_and_read_back(mongo_db):
     stored = mongo.MongoDossiers().by_code(dossier.code)
     assert (stored.status, stored.process_version, stored.current_steps) == (domain.DossierStatus.PROCESSING, 4,
                                                                              (step,))
-    assert stored.routing_at == progressed.at and [t.event_id for t in stored.history] == ["", "ev-1", "ev-2"]
+    assert stored.steps_at == progressed.at and [t.event_id for t in stored.history] == ["", "ev-1", "ev-2"]
+    paid = routed.RoutingEvent("payment_requested", dossier.code, "ev-3", at + dt.timedelta(seconds=2))
+    assert follower.apply(paid) is routed.Verdict.APPLY
+    stored = mongo.MongoDossiers().by_code(dossier.code)
+    assert (stored.routing_at, stored.paused_at) == (paid.at, paid.at)
     assert follower.apply(progressed) is routed.Verdict.DUPLICATE
     assert mongo.MongoDossiers().by_code(dossier.code) == stored

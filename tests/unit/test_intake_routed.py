@@ -260,6 +260,41 @@ def test_an_older_event_delivered_late_is_ignored(world):
     assert store.items[code] is waiting and waiting.status == S.SUPPLEMENT_REQUESTED
 
 
+def test_a_progress_that_overtook_the_resume_before_it_does_not_hold_the_pause(world):
+    """Each event type has its own queue: CaseProgressed (t9) may be handled before the CaseResumed
+    (t8) published before it. The steps move, the status waits, and the resume still applies."""
+    container, store, _, code = world
+    _deliver(container, _payment(code, 7))
+    _deliver(container, _progressed(code, 9, STEP_TAX))
+    assert store.items[code].status == S.PAYMENT_REQUESTED
+    due = APPOINTMENT + dt.timedelta(days=1)
+    _deliver(container, _resumed(code, 8, due))
+    d = store.items[code]
+    assert (d.status, d.appointment_at) == (S.PROCESSING, due)
+    assert [s.step_code for s in d.current_steps] == ["THUE"]
+    _deliver(container, _progressed(code, 6))  # an older step change: the steps do not go back
+    assert [s.step_code for s in store.items[code].current_steps] == ["THUE"]
+
+
+def test_case_opened_handled_after_a_later_event_still_marks_the_case_routed(world):
+    container, store, desk, code = world
+    _deliver(container, _progressed(code, 2))
+    _deliver(container, _opened(code, minutes=1, version=5))
+    d = store.items[code]
+    assert (d.process_version, d.status, [s.step_code for s in d.current_steps]) == (5, S.PROCESSING, ["THAM_DINH"])
+    with pytest.raises(FailedPrecondition, match="processed by the units"):
+        desk.record_result(code, "Giấy chứng nhận", OFFICER)
+
+
+def test_an_extension_overtaken_by_a_step_change_still_moves_the_appointment(world):
+    container, store, _, code = world
+    _deliver(container, _progressed(code, 2))
+    extended = dt.datetime(2026, 12, 9, 10, 0, tzinfo=VIETNAM)
+    _deliver(container, _progressed(code, 6, STEP_TAX))
+    _deliver(container, _extended(code, 5, extended))
+    assert store.items[code].appointment_at == extended
+
+
 def test_progress_after_the_desk_ended_processing_is_ignored(world):
     container, store, desk, code = world
     _deliver(container, _progressed(code, 2))

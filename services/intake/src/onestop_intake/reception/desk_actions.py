@@ -47,7 +47,8 @@ ALLOWED_FROM = {
     "record_result": {S.RECEIVED, S.PROCESSING, S.PAYMENT_REQUESTED},
     "return_result": {S.FINISHED},
     # Routing's events (see `routed`): the case runs from the desk's reception to its result.
-    "routing_opened": {S.RECEIVED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.PAYMENT_REQUESTED},
+    "routing_opened": {S.RECEIVED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.PAYMENT_REQUESTED,
+                       S.WITHDRAWAL_REQUESTED, S.STOPPED, S.FINISHED, S.RESULT_RETURNED},
     "progress": {S.RECEIVED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.PAYMENT_REQUESTED},
     "request_payment": {S.RECEIVED, S.PROCESSING},
     "resume": {S.RECEIVED, S.PROCESSING, S.PAYMENT_REQUESTED},

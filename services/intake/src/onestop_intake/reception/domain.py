@@ -187,11 +187,10 @@ class Dossier:
     refusal_reasons: tuple[str, ...] = ()
     result: ProcessingResult | None = None
     result_return: ResultReturn | None = None
-    # Routing's case: its template's version (0: no template, the desk records the result), the
-    # steps it is at, when its last applied event happened (see `routed`).
-    process_version: int = 0
+    process_version: int = 0  # routing's case (see `routed`): 0 = no template, the desk records the result
     current_steps: tuple[CurrentStep, ...] = ()
-    routing_at: dt.datetime | None = None
+    routing_at: dt.datetime | None = None  # when routing's last status or appointment change happened
+    steps_at: dt.datetime | None = None  # when routing's last change of the steps happened
 
 
 @dataclass(frozen=True)

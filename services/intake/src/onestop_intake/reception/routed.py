@@ -5,8 +5,11 @@ Each event goes through the desk's own status rules (`desk_actions.ALLOWED_FROM`
 rule, the end of processing), so a status change is written once. `verdict` says first whether the
 event applies at all:
 - DUPLICATE: its event id is in the dossier's history already (a redelivery; nothing changes);
-- STALE: it happened at routing before the last routing event applied (delivered out of order:
-  a CaseProgressed overtaken by the CaseFinished after it); ignored, never a status going back;
+- STALE: it happened at routing before the last change of what it sets (delivered out of order:
+  each event type has its own queue, so a CaseProgressed may overtake the CaseResumed before it);
+  ignored, never a status going back. What it sets: the steps for CaseProgressed (`steps_at`), the
+  status or appointment for the others (`routing_at`); CaseOpened is never stale (the template
+  version it brings is set whenever it comes, its steps only when newer);
 - ENDED: processing ended at the desk or by an earlier event (withdrawal requested, stopped,
   finished, returned) and the event cannot follow that; ignored.
 Anything else is applied, or refused with FAILED_PRECONDITION (e.g. ACTION_NOT_ALLOWED_IN_STATUS
@@ -71,10 +74,14 @@ class Verdict(Enum):
     ENDED = "processing ended"
 
 
+def _newer(e: RoutingEvent, than: dt.datetime | None) -> bool:
+    return than is None or e.at >= than
+
+
 def verdict(d: Dossier, e: RoutingEvent) -> Verdict:
     if e.event_id and any(t.event_id == e.event_id for t in d.history):
         return Verdict.DUPLICATE
-    if d.routing_at is not None and e.at < d.routing_at:
+    if e.kind != "opened" and not _newer(e, d.steps_at if e.kind == "progressed" else d.routing_at):
         return Verdict.STALE
     if d.status in ENDED and d.status not in desk_actions.ALLOWED_FROM[ACTIONS[e.kind]]:
         return Verdict.ENDED
@@ -106,22 +113,26 @@ def apply(d: Dossier, e: RoutingEvent):
     InvalidArgument when the event breaks the desk's rules. Call only when `verdict` is APPLY."""
     _check(d, ACTIONS[e.kind])
     new, events = _APPLY[e.kind](d, e)
-    new = replace(new, routing_at=max(e.at, d.routing_at) if d.routing_at else e.at)
+    if e.kind not in ("opened", "progressed"):  # they set the steps; the others the status or appointment
+        new = replace(new, routing_at=max(e.at, d.routing_at) if d.routing_at else e.at)
     return new, [replace(x, dossier=new) for x in events]  # each desk event carries the dossier written
 
 
 def _opened(d: Dossier, e: RoutingEvent):
     note = (f"{ACTION_LABELS_VI['routing_opened']} {e.process_code}, phiên bản {e.process_version}"
             if e.process_version > 0 else "Thủ tục không có quy trình nội bộ: Bộ phận Một cửa ghi nhận kết quả")
+    steps = {"current_steps": e.steps, "steps_at": e.at} if _newer(e, d.steps_at) and d.status not in ENDED else {}
     return _moved(d, d.status, e.at, ROUTING_ACTOR, note, event_id=e.event_id,
-                  process_version=max(e.process_version, 0), current_steps=e.steps), []
+                  process_version=max(e.process_version, 0), **steps), []
 
 
 def _progressed(d: Dossier, e: RoutingEvent):
-    # While paused (5, 6) the steps move on (another branch) but the status waits for the resume.
-    status = d.status if d.status in (S.SUPPLEMENT_REQUESTED, S.PAYMENT_REQUESTED) else S.PROCESSING
+    # 2 → 4; while paused (5, 6) the steps move on (another branch, or a progress that overtook the
+    # resume on the bus) but the status waits for the resume.
+    status = S.PROCESSING if d.status == S.RECEIVED else d.status
     note = f"{ACTION_LABELS_VI['progress']}: " + "; ".join(step_vi(s) for s in e.steps)
-    return _moved(d, status, e.at, ROUTING_ACTOR, note, event_id=e.event_id, current_steps=e.steps), []
+    return _moved(d, status, e.at, ROUTING_ACTOR, note, event_id=e.event_id, current_steps=e.steps,
+                  steps_at=e.at), []
 
 
 def _supplement_requested(d: Dossier, e: RoutingEvent):

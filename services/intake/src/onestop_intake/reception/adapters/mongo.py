@@ -61,6 +61,7 @@ class DossierDoc(me.Document):
     process_version = me.IntField(default=0)  # routing's case (see reception.routed)
     current_steps = me.ListField(me.DictField())
     routing_at = me.DateTimeField()
+    steps_at = me.DateTimeField()
     outbox = me.ListField(me.DictField())
 
 
@@ -103,7 +104,7 @@ def _mutable(d: domain.Dossier) -> dict:
         "supplement_request": _plain(d.supplement_request), "refusal_reasons": list(d.refusal_reasons),
         "result": _plain(d.result), "result_return": _plain(d.result_return),
         "process_version": d.process_version, "current_steps": [dict(s.__dict__) for s in d.current_steps],
-        "routing_at": d.routing_at,
+        "routing_at": d.routing_at, "steps_at": d.steps_at,
     }
 
 
@@ -171,7 +172,7 @@ def _from_doc(doc: DossierDoc) -> domain.Dossier:
                                           "timeliness": domain.Timeliness(doc.result["timeliness"])})
         if doc.result else None,
         result_return=_result_return_from_doc(doc.result_return) if doc.result_return else None,
-        process_version=doc.process_version or 0, routing_at=as_utc(doc.routing_at),
+        process_version=doc.process_version or 0, routing_at=as_utc(doc.routing_at), steps_at=as_utc(doc.steps_at),
         current_steps=tuple(domain.CurrentStep(**{**s, "due_at": as_utc(s.get("due_at"))})
                             for s in doc.current_steps or ()),
     )
