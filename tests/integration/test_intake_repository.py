@@ -11,8 +11,9 @@ from onestop_chassis import auth
 from onestop_chassis.config import load_settings
 from onestop_intake.bootstrap import bootstrap, prepare_database
 from onestop_intake.config import IntakeSettings
-from onestop_intake.reception import domain
+from onestop_intake.reception import domain, routed
 from onestop_intake.reception.adapters import mongo
+from onestop_intake.reception.following import RoutedDossiers
 from onestop_intake.reception.service import CodeTaken, DuplicateRequest
 from onestop_intake.seed import load_demo_data
 
@@ -116,3 +117,31 @@ def test_code_hint_moves_forward_only(mongo_db):
     assert sequence.candidate("000.00.21.H17", day, after=9) == 10
     assert sequence.candidate("000.00.21.H17", day + dt.timedelta(days=1)) == 1, "numbering restarts daily"
     assert sequence.candidate("000.00.11.H17", day) == 1, "each unit has its own numbering"
+
+
+def test_routing_events_applied_are_stored_and_read_back(mongo_db):
+    """What intake keeps of routing's case (issue 11): the template version, the current steps,
+    the time of the last routing event and each history line's event id survive the round trip,
+    so a redelivery read from the database is still found a duplicate."""
+    intake = bootstrap(load_settings(IntakeSettings, documents_address=""))
+    load_demo_data(intake)
+    dossier = intake.reception.submit(_command("req-routed"), OFFICER).dossier
+    at = dt.datetime(2026, 12, 1, 2, 0, 0, 123000, tzinfo=dt.UTC)
+    step = domain.CurrentStep("THAM_DINH", "Thẩm định hồ sơ", "000.01.13.H17", "Văn phòng Đăng ký đất đai tỉnh",
+                              at + dt.timedelta(days=2))
+    follower = RoutedDossiers(mongo.MongoDossiers())
+    opened = routed.RoutingEvent("opened", dossier.code, "ev-1", at, process_code="QT-1", process_version=4)
+    progressed = routed.RoutingEvent("progressed", dossier.code, "ev-2", at + dt.timedelta(seconds=1), steps=(step,))
+    assert follower.apply(opened) is routed.Verdict.APPLY
+    assert follower.apply(progressed) is routed.Verdict.APPLY
+
+    stored = mongo.MongoDossiers().by_code(dossier.code)
+    assert (stored.status, stored.process_version, stored.current_steps) == (domain.DossierStatus.PROCESSING, 4,
+                                                                             (step,))
+    assert stored.steps_at == progressed.at and [t.event_id for t in stored.history] == ["", "ev-1", "ev-2"]
+    paid = routed.RoutingEvent("payment_requested", dossier.code, "ev-3", at + dt.timedelta(seconds=2))
+    assert follower.apply(paid) is routed.Verdict.APPLY
+    stored = mongo.MongoDossiers().by_code(dossier.code)
+    assert (stored.routing_at, stored.paused_at) == (paid.at, paid.at)
+    assert follower.apply(progressed) is routed.Verdict.DUPLICATE
+    assert mongo.MongoDossiers().by_code(dossier.code) == stored

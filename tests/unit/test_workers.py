@@ -54,6 +54,7 @@ from onestop_documents.worker import DocumentsWorker
 from onestop_intake.config import IntakeSettings
 from onestop_intake.forms.filing import FormFiling
 from onestop_intake.forms.issued import Form
+from onestop_intake.reception.following_worker import RoutingFollowing
 from onestop_routing.bootstrap import bootstrap as routing_bootstrap
 from onestop_routing.config import RoutingSettings
 from onestop_routing.service import RoutingService
@@ -98,7 +99,8 @@ def _calls(service: str, handler: str, outcome: str) -> float:
     return _count("onestop_worker_calls_total", service=service, handler=handler, outcome=outcome)
 
 
-@pytest.mark.parametrize("service_cls", [RoutingWorker, DocumentsWorker, FormFiling], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("service_cls", [RoutingWorker, DocumentsWorker, FormFiling, RoutingFollowing],
+                         ids=lambda c: c.__name__)
 def test_every_consumer_gets_its_event_parsed_by_the_chassis(service_cls):
     """Each handler names its message type (event_handler(..., message=...)), so none repeats the
     parsing, the log binding or the duplicate count."""

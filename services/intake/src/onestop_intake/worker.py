@@ -1,6 +1,8 @@
 """Intake's `worker` process: relays the dossiers' outbox to the event bus and serves the public
 pages: the dossier lookup and the procedure catalogue (nameko's web server on WEB_PORT, through
-the chassis' `@page`, which adds the security headers to every response)."""
+the chassis' `@page`, which adds the security headers to every response). It also files the
+desk's forms (FormFiling) and follows routing's case (RoutingFollowing: routing's events move the
+dossier's national status)."""
 
 from __future__ import annotations
 
@@ -14,13 +16,14 @@ from .bootstrap import bootstrap
 from .forms.filing import FormFiling
 from .public import pages
 from .reception.adapters import mongo as intake_mongo
+from .reception.following_worker import RoutingFollowing
 
 HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 STATUS = {"NO_MATCH": 404, "RATE_LIMITED": 429}
 # The catalogue changes rarely: a minute of public caching; error pages are not cached.
 CATALOGUE_HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "public, max-age=60"}
 
-class IntakeWorker(FormFiling):
+class IntakeWorker(FormFiling, RoutingFollowing):
     name = "intake"
     observability = Observability()
     mongo = MongoConnection()

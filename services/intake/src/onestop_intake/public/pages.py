@@ -25,7 +25,7 @@ from onestop_chassis.worktime import VIETNAM
 
 from ..catalogue import domain as catalogue
 from ..catalogue.service import CatalogueService
-from ..reception import domain
+from ..reception import domain, routed
 from ..units.domain import Unit
 from ..units.service import UnitDirectory
 
@@ -52,7 +52,9 @@ def lookup_page(code: str = "", dossier: domain.Dossier | None = None, error: Se
             "applicant_name_masked": domain.mask_name(dossier.applicant.full_name),
             "received_at": _when(dossier.received_at), "appointment_at": _when(dossier.appointment_at),
             "collect_at": f"Bộ phận Một cửa — {dossier.receiving_unit.name}",
-            "history": [{"at": _when(t.at), "label": domain.STATUS_LABELS_VI[t.status]} for t in dossier.history],
+            "history": [{"at": _when(t.at), "label": domain.STATUS_LABELS_VI[t.status]}
+                        for t in routed.status_changes(dossier)],
+            "current_steps": [routed.step_vi(s) for s in dossier.current_steps],
         }
     message = MESSAGES_VI.get(error.reason, "Không tra cứu được lúc này. Vui lòng thử lại.") if error else ""
     retry_after = getattr(error, "retry_after", None)

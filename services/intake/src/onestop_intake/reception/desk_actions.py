@@ -46,12 +46,24 @@ ALLOWED_FROM = {
     "request_withdrawal": {S.NEW, S.RECEIVED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.PAYMENT_REQUESTED},
     "record_result": {S.RECEIVED, S.PROCESSING, S.PAYMENT_REQUESTED},
     "return_result": {S.FINISHED},
+    # Routing's events (see `routed`): the case runs from the desk's reception to its result.
+    "routing_opened": {S.RECEIVED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.PAYMENT_REQUESTED,
+                       S.WITHDRAWAL_REQUESTED, S.STOPPED, S.FINISHED, S.RESULT_RETURNED},
+    "progress": {S.RECEIVED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.PAYMENT_REQUESTED},
+    "request_payment": {S.RECEIVED, S.PROCESSING},
+    "resume": {S.RECEIVED, S.PROCESSING, S.PAYMENT_REQUESTED},
+    "extend": {S.RECEIVED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.PAYMENT_REQUESTED},
+    "stop": {S.RECEIVED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.PAYMENT_REQUESTED, S.WITHDRAWAL_REQUESTED},
+    "finish": {S.RECEIVED, S.PROCESSING, S.PAYMENT_REQUESTED},
 }
 ACTION_LABELS_VI = {
     "accept": "Tiếp nhận hồ sơ trực tuyến", "request_supplement": "Yêu cầu bổ sung, hoàn thiện hồ sơ",
     "receive_supplement": "Tiếp nhận hồ sơ bổ sung", "refuse": "Từ chối tiếp nhận hồ sơ",
     "request_withdrawal": "Công dân yêu cầu rút hồ sơ",
     "record_result": "Nhận kết quả giải quyết", "return_result": "Trả kết quả",
+    "routing_opened": "Chuyển xử lý theo quy trình nội bộ", "progress": "Đang xử lý",
+    "request_payment": "Yêu cầu thực hiện nghĩa vụ tài chính", "resume": "Tiếp tục xử lý",
+    "extend": "Gia hạn thời gian giải quyết", "stop": "Dừng xử lý", "finish": "Đã xử lý xong",
 }
 RETURN_METHOD_LABELS_VI = {ReturnMethod.AT_DESK: "tại Bộ phận Một cửa",
                            ReturnMethod.BY_POST: "qua dịch vụ bưu chính công ích",
@@ -68,8 +80,9 @@ def _check(d: Dossier, action: str) -> None:
             metadata={"status": str(int(d.status)), "action": action})
 
 
-def _moved(d: Dossier, status: DossierStatus, at: dt.datetime, actor: str, note: str, **changes) -> Dossier:
-    history = [*d.history, Transition(at=at, status=status, actor=actor, note=note)]
+def _moved(d: Dossier, status: DossierStatus, at: dt.datetime, actor: str, note: str, *, event_id: str = "",
+           **changes) -> Dossier:
+    history = [*d.history, Transition(at=at, status=status, actor=actor, note=note, event_id=event_id)]
     return replace(d, status=status, history=history, version=d.version + 1, **changes)
 
 
@@ -136,13 +149,29 @@ def timeliness(finished_at: dt.datetime, appointment_at: dt.datetime | None, zon
 
 
 def record_result(d: Dossier, *, at: dt.datetime, summary: str, actor: str, zone: dt.tzinfo):
-    """Processing finished and the result reached the desk (→ 9)."""
+    """Processing finished and the result reached the desk (→ 9). Only for a dossier whose
+    procedure routing runs no process for: a routed case's result comes from routing's
+    CaseFinished (FAILED_PRECONDITION ROUTED_CASE)."""
+    if d.process_version > 0:
+        raise FailedPrecondition(
+            "ROUTED_CASE", f"dossier {d.code} is processed by the units of its procedure's internal process "
+            f"(version {d.process_version}); its result is recorded when their last step finishes, not at the desk",
+            metadata={"code": d.code, "process_version": str(d.process_version)})
     _check(d, "record_result")
+    return finish(d, at=at, summary=summary, actor=actor, graded=timeliness(at, d.appointment_at, zone),
+                  action="record_result")
+
+
+def finish(d: Dossier, *, at: dt.datetime, summary: str, actor: str, graded: Timeliness, action: str = "finish",
+           event_id: str = "", **changes):
+    """The end of processing (→ 9, DossierFinished), graded `graded`: the desk's RecordResult or
+    routing's CaseFinished."""
+    _check(d, action)
     summary = _required(summary, "summary")
-    result = ProcessingResult(at, summary, timeliness(at, d.appointment_at, zone), actor)
+    result = ProcessingResult(at, summary, graded, actor)
     new = _moved(d, S.FINISHED, at, actor,
                  f"{ACTION_LABELS_VI['record_result']}: {summary} ({TIMELINESS_LABELS_VI[result.timeliness]})",
-                 result=result)
+                 event_id=event_id, result=result, **changes)
     return new, [DossierFinished(new)]
 
 

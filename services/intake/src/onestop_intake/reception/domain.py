@@ -98,6 +98,17 @@ class Transition:
     status: DossierStatus
     actor: str
     note: str = ""
+    event_id: str = ""  # the routing event this line records: a redelivery finds it here
+
+
+@dataclass(frozen=True)
+class CurrentStep:
+    """A step of the process the dossier is at (routing's CaseStep): shown in short to the citizen."""
+    step_code: str
+    step_name: str  # Vietnamese
+    unit_code: str
+    unit_name: str
+    due_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +187,10 @@ class Dossier:
     refusal_reasons: tuple[str, ...] = ()
     result: ProcessingResult | None = None
     result_return: ResultReturn | None = None
+    process_version: int = 0  # routing's case (see `routed`): 0 = no template, the desk records the result
+    current_steps: tuple[CurrentStep, ...] = ()
+    routing_at: dt.datetime | None = None  # when routing's last status or appointment change happened
+    steps_at: dt.datetime | None = None  # when routing's last change of the steps happened
 
 
 @dataclass(frozen=True)
@@ -206,6 +221,7 @@ class DossierSupplementRequested:
     dossier: Dossier
     reason: str
     documents_to_add: tuple[str, ...]
+    routing_event_id: str = ""  # routing asked (CaseSupplementRequested); empty: the desk did
 
 
 @dataclass(frozen=True)

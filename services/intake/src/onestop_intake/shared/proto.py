@@ -10,7 +10,7 @@ from onestop_chassis import codes, identity, worktime
 from onestop_chassis.errors import FieldViolation, InvalidArgument, Violations
 
 from ..catalogue import domain as catalogue
-from ..reception import domain
+from ..reception import domain, routed
 from ..units import domain as units
 
 
@@ -78,7 +78,8 @@ def dossier_to_proto(d: domain.Dossier) -> pb.Dossier:
         request_content=d.request_content, request_id=d.request_id,
         supplement_requested=d.supplement_requested, version=d.version,
         documents=[pb.SubmittedDocument(name=x.name, copy_kind=int(x.copy_kind), count=x.count) for x in d.documents],
-        fees=[fee_to_proto(f) for f in d.fees])
+        fees=[fee_to_proto(f) for f in d.fees], current_steps=[routed.step_vi(s) for s in d.current_steps],
+        process_version=d.process_version)
     for t in d.history:
         change = message.history.add(status=int(t.status), actor=t.actor, note=t.note)
         change.at.FromDatetime(t.at)
@@ -125,11 +126,12 @@ def public_dossier(d: domain.Dossier) -> pb.PublicDossier:
         code=d.code, procedure_name=d.procedure_name, receiving_unit_name=d.receiving_unit.name,
         status=int(d.status), status_label=domain.STATUS_LABELS_VI[d.status],
         applicant_name_masked=domain.mask_name(d.applicant.full_name),
-        collect_at=f"Bộ phận Một cửa — {d.receiving_unit.name}")
+        collect_at=f"Bộ phận Một cửa — {d.receiving_unit.name}",
+        current_steps=[routed.step_vi(s) for s in d.current_steps])
     message.received_at.FromDatetime(d.received_at)
     if d.appointment_at is not None:
         message.appointment_at.FromDatetime(d.appointment_at)
-    for t in d.history:
+    for t in routed.status_changes(d):
         change = message.history.add(status=int(t.status), status_label=domain.STATUS_LABELS_VI[t.status])
         change.at.FromDatetime(t.at)
     return message

@@ -31,7 +31,8 @@ def to_message(event):
         return message
     if isinstance(event, domain.DossierSupplementRequested):
         return ev.DossierSupplementRequested(header=events.new_header(PRODUCER), dossier_code=d.code,
-                                             reason=event.reason, documents_to_add=list(event.documents_to_add))
+                                             reason=event.reason, documents_to_add=list(event.documents_to_add),
+                                             routing_event_id=event.routing_event_id)
     if isinstance(event, domain.DossierSupplementReceived):
         message = ev.DossierSupplementReceived(header=events.new_header(PRODUCER), dossier_code=d.code)
         if d.appointment_at is not None:

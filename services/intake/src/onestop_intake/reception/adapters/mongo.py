@@ -58,6 +58,10 @@ class DossierDoc(me.Document):
     refusal_reasons = me.ListField(me.StringField())
     result = me.DictField()
     result_return = me.DictField()
+    process_version = me.IntField(default=0)  # routing's case (see reception.routed)
+    current_steps = me.ListField(me.DictField())
+    routing_at = me.DateTimeField()
+    steps_at = me.DateTimeField()
     outbox = me.ListField(me.DictField())
 
 
@@ -93,11 +97,14 @@ def _mutable(d: domain.Dossier) -> dict:
     """The fields a desk action may change."""
     return {
         "status": int(d.status), "received_at": d.received_at, "appointment_at": d.appointment_at,
-        "history": [{"at": t.at, "status": int(t.status), "actor": t.actor, "note": t.note} for t in d.history],
+        "history": [{"at": t.at, "status": int(t.status), "actor": t.actor, "note": t.note,
+                     **({"event_id": t.event_id} if t.event_id else {})} for t in d.history],
         "version": d.version, "supplement_requested": d.supplement_requested, "paused_at": d.paused_at,
         "status_before_pause": int(d.status_before_pause) if d.status_before_pause else None,
         "supplement_request": _plain(d.supplement_request), "refusal_reasons": list(d.refusal_reasons),
         "result": _plain(d.result), "result_return": _plain(d.result_return),
+        "process_version": d.process_version, "current_steps": [dict(s.__dict__) for s in d.current_steps],
+        "routing_at": d.routing_at, "steps_at": d.steps_at,
     }
 
 
@@ -147,7 +154,8 @@ def _from_doc(doc: DossierDoc) -> domain.Dossier:
         received_at=as_utc(doc.received_at), appointment_at=as_utc(doc.appointment_at),
         legal_duration=worktime.WorkingDuration(**doc.legal_duration), request_content=doc.request_content,
         history=[domain.Transition(at=as_utc(h["at"]), status=domain.DossierStatus(h["status"]),
-                                   actor=h["actor"], note=h.get("note", "")) for h in doc.history],
+                                   actor=h["actor"], note=h.get("note", ""), event_id=h.get("event_id", ""))
+                 for h in doc.history],
         version=doc.version or 1, supplement_requested=bool(doc.supplement_requested),
         lookup_secret=doc.lookup_secret or "",
         documents=[domain.SubmittedDocument(**x) for x in doc.documents or []],
@@ -164,6 +172,9 @@ def _from_doc(doc: DossierDoc) -> domain.Dossier:
                                           "timeliness": domain.Timeliness(doc.result["timeliness"])})
         if doc.result else None,
         result_return=_result_return_from_doc(doc.result_return) if doc.result_return else None,
+        process_version=doc.process_version or 0, routing_at=as_utc(doc.routing_at), steps_at=as_utc(doc.steps_at),
+        current_steps=tuple(domain.CurrentStep(**{**s, "due_at": as_utc(s.get("due_at"))})
+                            for s in doc.current_steps or ()),
     )
 
 
