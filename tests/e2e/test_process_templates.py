@@ -4,6 +4,8 @@ template is refused naming its line or field with nothing stored."""
 
 from __future__ import annotations
 
+import subprocess
+
 import grpc
 import pytest
 from conftest import bearer, token
@@ -11,6 +13,7 @@ from conftest import bearer, token
 from onestop.routing.v1 import routing_pb2 as pb
 from onestop_routing.seed import templates_yaml
 
+from stack import VENV_BIN
 from support import error_info
 
 SERVICE = bearer(token(roles=("service",), agency="", subject="e2e-seed"))
@@ -89,3 +92,14 @@ def test_an_agency_admin_stores_a_new_version_of_its_own_and_not_of_every_agency
         routing.PutProcessTemplate(pb.PutProcessTemplateRequest(template=every), metadata=DISTRICT_ADMIN, timeout=10)
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert error_info(caught.value)[0] == "EVERY_AGENCY_TEMPLATE"
+
+
+def test_the_seed_make_run_uses_loads_the_shipped_templates_once(platform, routing):
+    """`onestop-routing-seed` (make run, after the services are up) imports through the same use
+    case, its units checked by the running intake; a second run stores nothing."""
+    runs = [subprocess.run([VENV_BIN / "onestop-routing-seed"], env=platform.env("routing"), capture_output=True,
+                           text=True, timeout=120) for _ in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr[-2000:]
+    assert "0 stored, 14 unchanged" in runs[1].stdout
+    assert routing.GetProcessTemplate(pb.GetProcessTemplateRequest(process_code="QT.XD.01"), metadata=SERVICE,
+                                      timeout=10).template.steps[2].kind == pb.STEP_KIND_SPLIT
