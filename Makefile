@@ -66,6 +66,7 @@ stack-down:  ## stop the local stack
 run: install stack  ## the whole platform with demo data, in the background; `make stop` ends it
 	@$(VENV)/bin/onestop-intake-seed
 	@bash deploy/local/services.sh up
+	@$(VENV)/bin/onestop-routing-seed
 	@bash deploy/local/endpoints.sh
 
 stop:  ## stop the services and the stack

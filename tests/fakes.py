@@ -5,6 +5,7 @@ stands for, and records what tests look at (writes, calls). Import with `from fa
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -19,6 +20,7 @@ from onestop_intake.reception import domain as reception_domain
 from onestop_intake.reception import service as reception_service
 from onestop_intake.units import domain as units_domain
 from onestop_routing import domain as routing_domain
+from onestop_routing.domain import process as routing_process
 
 
 class Clock:
@@ -287,10 +289,14 @@ class FakeTickets:
 
 
 class FakeTemplates:
-    """Routing's TemplateRepository (onestop_routing.domain.process) over a list of templates."""
+    """Routing's TemplateStore (onestop_routing.templates.service) over a list of templates, with the
+    Mongo adapter's semantics (tests/integration/test_routing_templates.py proves they agree)."""
 
     def __init__(self, *templates):
         self.templates = list(templates)
+        self.published_at: dict = {}   # (process, agency, version) -> (at, by)
+        self.requests: dict = {}       # (process, agency, request_id) -> version
+        self.writes = 0
 
     def add(self, template) -> None:
         self.templates.append(template)
@@ -305,3 +311,37 @@ class FakeTemplates:
     def version(self, process_code, agency_code, version):
         return next((t for t in self.templates
                      if (t.process_code, t.agency_code, t.version) == (process_code, agency_code, version)), None)
+
+    def _published(self, template):
+        at, by = self.published_at.get((template.process_code, template.agency_code, template.version),
+                                       (dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "fixture"))
+        return routing_process.Published(template, at, by)
+
+    def published(self, process_code, agency_code, version=0):
+        found = [t for t in self.templates if (t.process_code, t.agency_code) == (process_code, agency_code)
+                 and (not version or t.version == version)]
+        return self._published(max(found, key=lambda t: t.version)) if found else None
+
+    def latest_all(self, agency_codes):
+        latest = {}
+        for t in self.templates:
+            k = (t.process_code, t.agency_code)
+            if t.agency_code in agency_codes and (k not in latest or t.version > latest[k].version):
+                latest[k] = t
+        return [self._published(t) for _, t in sorted(latest.items())]
+
+    def for_request(self, process_code, agency_code, request_id):
+        version = self.requests.get((process_code, agency_code, request_id))
+        return self.published(process_code, agency_code, version) if version else None
+
+    def put(self, template, *, published_by, published_at, request_id=""):
+        latest = self.published(template.process_code, template.agency_code)
+        if latest is not None and routing_process.same_content(latest.template, template):
+            return latest, False
+        stored = dataclasses.replace(template, version=latest.template.version + 1 if latest else 1)
+        self.templates.append(stored)
+        self.writes += 1
+        self.published_at[(stored.process_code, stored.agency_code, stored.version)] = (published_at, published_by)
+        if request_id:
+            self.requests[(stored.process_code, stored.agency_code, request_id)] = stored.version
+        return self._published(stored), True

@@ -99,6 +99,8 @@ class LocalPlatform:
                 # intake files forms with, and links results from, this platform's documents service
                 "DOCUMENTS_ADDRESS": (f"127.0.0.1:{self.grpc_ports['documents']}"
                                       if "documents" in self.grpc_ports else ""),
+                # routing checks process templates' units against this platform's intake
+                "INTAKE_ADDRESS": (f"127.0.0.1:{self.grpc_ports['intake']}" if "intake" in self.grpc_ports else ""),
                 "PYTHONUNBUFFERED": "1",
                 **({"RELAY_METRICS_PORT": str(self.metrics[f"{service}-relay"])} if service in self.relays else {}),
                 **self.extra_env}

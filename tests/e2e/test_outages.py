@@ -16,6 +16,7 @@ as with everything up (the business error it would give anyway).
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import itertools
 import os
@@ -40,6 +41,10 @@ from onestop.common.v1 import common_pb2
 from onestop.documents.v1 import documents_pb2 as dpb
 from onestop.intake.v1 import intake_pb2, queue_pb2
 from onestop.routing.v1 import routing_pb2
+from onestop_routing.domain.process import Published
+from onestop_routing.seed import templates_yaml
+from onestop_routing.templates import files as template_files
+from onestop_routing.templates.api import template_to_proto
 
 from stack import PrivateStack
 from support import submit_request
@@ -55,12 +60,23 @@ DESCRIPTORS = {"intake": [intake_pb2.DESCRIPTOR.services_by_name["IntakeService"
                "documents": [dpb.DESCRIPTOR.services_by_name["DocumentsService"]]}
 # server stopped -> (the ErrorInfo reasons its outage may give, the apis whose health must follow)
 OUTAGES = {
-    "ferretdb": ({"DATABASE_UNAVAILABLE", "DOCUMENTS_UNAVAILABLE"}, {"intake", "routing", "documents"}),
+    # UNITS_UNAVAILABLE: routing checks a template's units with intake, whose database is down too
+    "ferretdb": ({"DATABASE_UNAVAILABLE", "DOCUMENTS_UNAVAILABLE", "UNITS_UNAVAILABLE"},
+                 {"intake", "routing", "documents"}),
     "minio": ({"OBJECT_STORE_UNAVAILABLE", "DOCUMENTS_UNAVAILABLE"}, {"documents"}),
     "rabbitmq": ({"BROKER_UNAVAILABLE"}, set()),  # no api needs the broker: the outbox keeps events
 }
 ROLES = ("desk_officer", "processing_officer", "agency_admin", "service")
 _numbers = itertools.count(9300)
+
+
+NOW_TEMPLATE = datetime.datetime(2026, 11, 30, tzinfo=datetime.UTC)
+
+
+def _shipped_template():
+    """The first process template routing ships (its units are the seeded demo units)."""
+    [(template, _), *_], _ = template_files.read_file(templates_yaml(), "yaml")
+    return template
 
 
 def md() -> tuple:
@@ -135,6 +151,12 @@ REQUESTS = {
     "CallNextTicket": lambda d: queue_pb2.CallNextTicketRequest(unit_code=UNIT, queue="dat-dai", counter=3),
     "ListServing": lambda d: queue_pb2.ListServingRequest(unit_code=UNIT),
     "GetCase": lambda d: routing_pb2.GetCaseRequest(dossier_code=d.code),
+    "GetProcessTemplate": lambda d: routing_pb2.GetProcessTemplateRequest(process_code="QT.DD.02"),
+    "ListProcessTemplates": lambda d: routing_pb2.ListProcessTemplatesRequest(),
+    "PutProcessTemplate": lambda d: routing_pb2.PutProcessTemplateRequest(
+        template=template_to_proto(Published(_shipped_template(), NOW_TEMPLATE, "outage")), request_id="outage-put"),
+    "ImportProcessTemplates": lambda d: routing_pb2.ImportProcessTemplatesRequest(
+        content=templates_yaml(), format=routing_pb2.TEMPLATE_FILE_FORMAT_YAML),
     "UploadDocument": lambda d: _upload_messages(d),
     "DownloadDocument": lambda d: dpb.DownloadDocumentRequest(document_id=d.document_id),
     "GetDownloadLink": lambda d: dpb.GetDownloadLinkRequest(document_id=d.document_id, ttl_seconds=60),

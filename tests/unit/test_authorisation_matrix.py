@@ -52,9 +52,24 @@ from onestop_intake.shared import proto
 from onestop_intake.units import domain as units
 from onestop_routing import domain as routing_domain
 from onestop_routing.api import RoutingServicer
+from onestop_routing.domain.process import Published
 from onestop_routing.service import RoutingService
+from onestop_routing.templates import files as template_files
+from onestop_routing.templates.api import template_to_proto
+from onestop_routing.templates.service import TemplateService
 
-from fakes import FakeCases, FakeCatalogue, FakeDocuments, FakeDossiers, FakeObjectStore, FakeSequence, FakeTickets
+from fakes import (
+    FakeCases,
+    FakeCatalogue,
+    FakeDocuments,
+    FakeDossiers,
+    FakeObjectStore,
+    FakeSequence,
+    FakeTemplates,
+    FakeTickets,
+)
+from routing_samples import UNITS as SAMPLE_UNITS
+from routing_samples import land_registration
 
 OWN = "000.00.21.H17"     # the province's service centre (a desk)
 OTHER = "000.40.21.H17"   # the old district's shared desk: another agency
@@ -83,6 +98,18 @@ class Peers:
         for _ in chunks:
             pass
         return PeerReceipt(f"peer-{request.request_id}", request.sha256, replayed=False)
+
+
+class KnownUnits:
+    """Intake's unit list, as routing's template checks read it."""
+
+    def codes(self):
+        return frozenset(u.code for u in UNITS) | SAMPLE_UNITS
+
+
+def _own_template():
+    """A process template of the OWN agency (routing's template RPCs)."""
+    return dataclasses.replace(land_registration(), agency_code=OWN)
 
 
 # --- the platform in process ---------------------------------------------------------------------
@@ -114,6 +141,7 @@ class World:
     tickets: FakeTickets = None
     cases: FakeCases = None
     documents: FakeDocuments = None
+    templates: FakeTemplates = None
 
     def reset(self):
         self.catalogue = FakeCatalogue([self.procedure], UNITS)
@@ -126,6 +154,7 @@ class World:
             procedure_name=self.procedure.name, receiving_unit_code=OWN, receiving_unit_name="Trung tâm",
             channel=1, applicant_name="Nguyễn Văn An", received_at=NOW, due_at=NOW), NOW))
         self.documents = FakeDocuments(_document())
+        self.templates = FakeTemplates(_own_template())
 
 
 class Delegate:
@@ -153,7 +182,8 @@ def _servicers(world: World):
         return QueueServicer(desk, TicketLimits(per_client="100000/hour"))
 
     def routing():
-        return RoutingServicer(RoutingService(world.cases, clock=lambda: NOW))
+        return RoutingServicer(RoutingService(world.cases, clock=lambda: NOW),
+                               TemplateService(world.templates, KnownUnits(), clock=lambda: NOW))
 
     def documents():
         return DocumentsServicer(DocumentsService(world.documents, FakeObjectStore(PDF), Peers(), Policy(),
@@ -259,6 +289,13 @@ def _requests(world: World) -> dict[str, object]:
         "ListServing": queue_pb2.ListServingRequest(unit_code=OWN),
         # routing
         "GetCase": routing_pb2.GetCaseRequest(dossier_code=CODE),
+        "PutProcessTemplate": routing_pb2.PutProcessTemplateRequest(template=template_to_proto(Published(
+            dataclasses.replace(_own_template(), name="Đăng ký biến động (bản 2)"), NOW, "admin")), request_id="m-t"),
+        "GetProcessTemplate": routing_pb2.GetProcessTemplateRequest(process_code=_own_template().process_code,
+                                                                    agency_code=OWN),
+        "ListProcessTemplates": routing_pb2.ListProcessTemplatesRequest(agency_code=OWN),
+        "ImportProcessTemplates": routing_pb2.ImportProcessTemplatesRequest(
+            content=template_files.dump_file([_own_template()], "yaml"), format=routing_pb2.TEMPLATE_FILE_FORMAT_YAML),
         # documents
         "UploadDocument": [
             documents_pb2.UploadDocumentRequest(metadata=documents_pb2.UploadMetadata(

@@ -18,6 +18,7 @@ from onestop_chassis import auth
 from onestop_chassis.config import ConfigError, ServiceSettings, load_settings
 from onestop_chassis.errors import Unauthenticated
 from onestop_chassis.grpc_server import GrpcServer
+from onestop_routing.templates.api import TemplateRpcs  # the RPCs these tests do not call
 
 SECRET = "unit-test-secret-of-at-least-32-bytes"
 LEEWAY = 30
@@ -113,7 +114,7 @@ def test_the_verifier_refuses_a_leeway_out_of_range():
 
 # -- through the chassis gRPC server: the caller sees UNAUTHENTICATED with the reason -------------
 
-class _Routing(routing_pb2_grpc.RoutingServiceServicer):
+class _Routing(TemplateRpcs, routing_pb2_grpc.RoutingServiceServicer):
     @auth.requires(auth.DESK_OFFICER)
     def GetCase(self, request, context):
         return routing_pb2.GetCaseResponse(case=routing_pb2.Case(dossier_code=request.dossier_code))

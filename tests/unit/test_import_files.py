@@ -9,10 +9,10 @@ import json
 import pytest
 from test_intake_catalogue import ADMIN, BIRTH, GOOD_YAML, NOW, UNITS
 
+from onestop_chassis import datafiles as catalogue_located
 from onestop_chassis.errors import InvalidArgument
 from onestop_intake.catalogue import domain as catalogue
 from onestop_intake.catalogue import files as catalogue_files
-from onestop_intake.catalogue import located as catalogue_located
 from onestop_intake.catalogue import service as catalogue_service
 
 from fakes import FakeCatalogue

@@ -18,6 +18,7 @@ from onestop_chassis.config import ServiceSettings, load_settings
 from onestop_chassis.errors import Unauthenticated
 from onestop_chassis.grpc_server import GrpcServer
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
+from onestop_routing.templates.api import TemplateRpcs  # the RPCs these tests do not call
 
 
 def test_a_make_up_saturday_is_a_working_day():
@@ -42,7 +43,7 @@ def test_rs256_tokens_verify_with_the_public_key_only():
         verifier.verify(jwt.encode(claims, "some-shared-secret-nobody-should-accept", algorithm="HS256"))
 
 
-class SelfStatusServicer(routing_pb2_grpc.RoutingServiceServicer):
+class SelfStatusServicer(TemplateRpcs, routing_pb2_grpc.RoutingServiceServicer):
     @auth.public
     def GetCase(self, request, context):
         if request.dossier_code == "set-code":
@@ -86,7 +87,7 @@ def test_a_servicer_abort_keeps_its_message(stub):
 
 
 def test_a_servicer_that_leaves_a_method_unimplemented_is_refused():
-    class Lazy(routing_pb2_grpc.RoutingServiceServicer):
+    class Lazy(TemplateRpcs, routing_pb2_grpc.RoutingServiceServicer):
         pass
     server = GrpcServer(load_settings(ServiceSettings, service_name="statusprobe"))
     with pytest.raises(TypeError, match="GetCase"):

@@ -28,10 +28,11 @@ from .errors import PermissionDenied, Unauthenticated
 # Roles the platform knows. A token may carry several.
 DESK_OFFICER = "desk_officer"          # cán bộ tiếp nhận tại Bộ phận Một cửa
 PROCESSING_OFFICER = "processing_officer"  # chuyên viên xử lý
+UNIT_LEADER = "unit_leader"            # lãnh đạo đơn vị: assigns, reassigns, approves extensions
 AGENCY_ADMIN = "agency_admin"          # quản trị của cơ quan
 CITIZEN = "citizen"                    # tổ chức, cá nhân (online portal)
 SERVICE = "service"                    # another service or an integration partner's system
-ROLES = frozenset({DESK_OFFICER, PROCESSING_OFFICER, AGENCY_ADMIN, CITIZEN, SERVICE})
+ROLES = frozenset({DESK_OFFICER, PROCESSING_OFFICER, UNIT_LEADER, AGENCY_ADMIN, CITIZEN, SERVICE})
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,10 @@ Two shapes side by side, because agencies run both:
   regardless of administrative boundaries);
 - an older three-tier setup: a district (cấp huyện) with a shared one-stop desk serving its five
   offices (seed 002: five departments, five counters, one team) and a commune below it.
+And the tax authority (cơ quan thuế), which sets the financial obligation of land procedures:
+routing's liên thông templates hand the case to it and back. It answers to the Ministry of
+Finance, not to the province; the demo tree files it under the finance department so that the
+province's centre receives for it like for every other demo unit.
 """
 
 from .units.domain import Unit, UnitKind, UnitLevel
@@ -24,6 +28,7 @@ DISTRICT_OFFICES = [
          DISTRICT_LEVEL),
     Unit("000.45.40.H17", "Phòng Tài chính - Kế hoạch huyện (dữ liệu mẫu)", DISTRICT.code, DEPT, DISTRICT_LEVEL),
 ]
+TAX_AUTHORITY = Unit("000.01.15.H17", "Thuế tỉnh (cơ quan thuế, dữ liệu mẫu)", "000.00.15.H17", DEPT, PROVINCE_LEVEL)
 UNITS = [
     PROVINCE,
     Unit("000.00.21.H17", "Trung tâm Phục vụ hành chính công tỉnh (dữ liệu mẫu)", PROVINCE.code, DESK, PROVINCE_LEVEL,
@@ -42,4 +47,5 @@ UNITS = [
          DISTRICT_LEVEL, receives_for=tuple(u.code for u in DISTRICT_OFFICES)),
     Unit("000.40.31.H17", "UBND xã Phú Thuận, huyện Phú Vang (cấp huyện cũ, dữ liệu mẫu)", DISTRICT.code, PC,
          COMMUNE_LEVEL),
+    TAX_AUTHORITY,
 ]

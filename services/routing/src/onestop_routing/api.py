@@ -12,6 +12,8 @@ from . import domain
 from .bootstrap import Routing, bootstrap, prepare_database
 from .config import RoutingSettings
 from .service import RoutingService
+from .templates.api import TemplateRpcs
+from .templates.service import TemplateService
 
 
 def case_to_proto(case: domain.Case) -> routing_pb2.Case:
@@ -27,9 +29,10 @@ def case_to_proto(case: domain.Case) -> routing_pb2.Case:
     return message
 
 
-class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
-    def __init__(self, service: RoutingService):
+class RoutingServicer(TemplateRpcs, routing_pb2_grpc.RoutingServiceServicer):
+    def __init__(self, service: RoutingService, templates: TemplateService):
         self._service = service
+        self._templates = templates
 
     @auth.requires(auth.DESK_OFFICER, auth.PROCESSING_OFFICER, auth.AGENCY_ADMIN, auth.SERVICE)
     def GetCase(self, request, context):
@@ -41,7 +44,8 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
 
 def register(server, routing: Routing) -> None:
     """Adds routing's servicers to the chassis gRPC server."""
-    server.add_servicer(routing_pb2_grpc.add_RoutingServiceServicer_to_server, RoutingServicer(routing.service),
+    server.add_servicer(routing_pb2_grpc.add_RoutingServiceServicer_to_server,
+                        RoutingServicer(routing.service, routing.templates),
                         routing_pb2.DESCRIPTOR.services_by_name["RoutingService"])
 
 

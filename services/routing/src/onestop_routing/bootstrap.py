@@ -8,21 +8,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from onestop_chassis import auth
+
+from .adapters.intake_units import IntakeUnits
 from .adapters.mongo import MongoCases, migrate
+from .adapters.templates import MongoTemplates
 from .config import RoutingSettings
 from .service import CaseRepository, RoutingService
+from .templates.service import TemplateService, TemplateStore, UnitCodes
 
 
 @dataclass(frozen=True)
 class Routing:
     """Everything routing's processes use, built once per process."""
     service: RoutingService
+    templates: TemplateService      # process templates: admin use cases
 
 
-def bootstrap(settings: RoutingSettings, *, cases: CaseRepository | None = None) -> Routing:
-    """Builds routing from its settings; `cases` replaces the MongoDB repository (tests). The
-    database connection itself is the process's (chassis `run_api` / `MongoConnection`)."""
-    return Routing(service=RoutingService(cases if cases is not None else MongoCases()))
+def bootstrap(settings: RoutingSettings, *, cases: CaseRepository | None = None,
+              templates: TemplateStore | None = None, units: UnitCodes | None = None) -> Routing:
+    """Builds routing from its settings; `cases` replaces the MongoDB repository, `templates` the
+    templates' store and `units` intake's unit list (tests). The units client opens its channel to
+    INTAKE_ADDRESS at its first call. The database connection itself is the process's (chassis
+    `run_api` / `MongoConnection`)."""
+    units = units if units is not None else IntakeUnits(settings.intake_address, lambda: auth.service_token(settings),
+                                                        settings.intake_timeout_seconds)
+    return Routing(service=RoutingService(cases if cases is not None else MongoCases()),
+                   templates=TemplateService(templates if templates is not None else MongoTemplates(), units))
 
 
 def prepare_database() -> None:

@@ -4,7 +4,7 @@ Plain Python (no grpc, nameko or mongoengine):
 - `Procedure` and its parts (required documents, fees, online level);
 - `validate` checks a procedure and returns every problem with its field path;
 - `fold` and `matches_text` give case- and diacritic-insensitive search.
-Files (import and export, with line numbers) are in `files` and `located`.
+Files (import and export, with line numbers) are in `files` (chassis `datafiles` reads them).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
-from onestop_chassis import codes
+from onestop_chassis import codes, datafiles
+from onestop_chassis.datafiles import Path, label
 from onestop_chassis.errors import FieldViolation, InvalidArgument, ServiceError
 from onestop_chassis.text import name_key, search_key
 from onestop_chassis.worktime import WorkingDuration
@@ -119,9 +120,7 @@ MAX_DEPTH = 10
 ONLINE_LEVELS = {"none": OnlineLevel.NONE, "partial": OnlineLevel.PARTIAL, "full": OnlineLevel.FULL}
 COPY_KINDS = {"original": CopyKind.ORIGINAL, "certified_copy": CopyKind.CERTIFIED_COPY, "copy": CopyKind.COPY,
               "original_or_certified_copy": CopyKind.ORIGINAL_OR_CERTIFIED_COPY}
-FORMATS = ("yaml", "json")
-
-Path = tuple  # of str keys and int indexes, e.g. ("required_documents", 0, "name")
+FORMATS = datafiles.FORMATS
 
 
 class VersionMismatch(ServiceError):
@@ -139,14 +138,6 @@ def field_name(field_code: str) -> str:
 
 def is_local(code: str) -> bool:
     return bool(LOCAL_CODE.fullmatch(code))
-
-
-def label(path: Path) -> str:
-    """("required_documents", 0, "name") → "required_documents[0].name"."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 # -- rules ---------------------------------------------------------------------------------------

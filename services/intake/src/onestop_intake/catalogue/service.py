@@ -3,9 +3,7 @@ SERVICE), imports and exports, and the public reading of it."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -19,6 +17,7 @@ from onestop_chassis.errors import (
     InvalidArgument,
     NotFound,
 )
+from onestop_chassis.paging import decode_page_token, encode_page_token
 from onestop_chassis.worktime import VIETNAM
 
 from ..units import domain as units
@@ -135,14 +134,14 @@ class CatalogueService:
             raise InvalidArgument.from_violations([FieldViolation("page_size", "must not be negative")])
         size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         filters = json.dumps([field_code, agency, domain.fold(text), include_inactive])
-        after = _decode_page_token(page_token, filters) if page_token else None
+        after = decode_page_token(page_token, filters) if page_token else None
         found = self._filtered(field_code, agency, text, include_inactive)
         start = 0
         if after is not None:
             start = next((i for i, p in enumerate(found) if p.code > after), len(found))
         page = found[start:start + size]
         more = start + size < len(found)
-        return ProcedurePage(page, _encode_page_token(page[-1].code, filters) if more and page else "", len(found))
+        return ProcedurePage(page, encode_page_token(page[-1].code, filters) if more and page else "", len(found))
 
     def export(self, fmt: str, *, field_code: str = "", agency: str = "", include_inactive: bool = True):
         procedures = self._filtered(field_code, agency, "", include_inactive)
@@ -176,21 +175,3 @@ class CatalogueService:
                                               action="import")
                 updated += 1
         return Imported(created, updated, unchanged)
-
-
-def _encode_page_token(last_code: str, filters: str) -> str:
-    digest = hashlib.sha256(filters.encode()).hexdigest()[:12]
-    return base64.urlsafe_b64encode(json.dumps([last_code, digest]).encode()).decode()
-
-
-def _decode_page_token(token: str, filters: str) -> str:
-    try:
-        last_code, digest = json.loads(base64.urlsafe_b64decode(token.encode()))
-        assert isinstance(last_code, str)
-    except Exception:
-        raise InvalidArgument.from_violations([FieldViolation("page_token", "is not a token this list returned")]) \
-            from None
-    if digest != hashlib.sha256(filters.encode()).hexdigest()[:12]:
-        raise InvalidArgument.from_violations([FieldViolation(
-            "page_token", "belongs to a list with other filters: keep the filters, or start without a token")])
-    return last_code

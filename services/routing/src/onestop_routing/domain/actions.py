@@ -18,13 +18,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from onestop_chassis.auth import UNIT_LEADER
 from onestop_chassis.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied
 from onestop_chassis.worktime import WorkingDuration
 
 from .journey import ENDED, Actor, AssigneeKind, CaseState, CaseView, Entry, EntryKind, PauseKind, StepRun
 from .process import Action, Guard, ProcessTemplate, Transition
-
-UNIT_LEADER = "unit_leader"  # lãnh đạo đơn vị: assigns, reassigns, approves extensions
 
 MOVES = {Action.FORWARD: EntryKind.FORWARDED, Action.APPROVE: EntryKind.FORWARDED,
          Action.SEND_BACK: EntryKind.SENT_BACK}

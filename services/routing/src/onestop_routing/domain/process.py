@@ -8,8 +8,9 @@ The model and its reasons are in docs/routing.md.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
@@ -103,8 +104,22 @@ class ProcessTemplate:
         return tuple(t for t in self.transitions if t.from_step == code)
 
 
+def same_content(a: ProcessTemplate, b: ProcessTemplate) -> bool:
+    """Equal apart from the version (a put of the latest's content stores nothing)."""
+    return replace(a, version=0) == replace(b, version=0)
+
+
+@dataclass(frozen=True)
+class Published:
+    """A stored version of a template, with when and by whom (a token's subject) it was stored."""
+    template: ProcessTemplate
+    published_at: dt.datetime
+    published_by: str
+
+
 class TemplateRepository(Protocol):
-    """Where process templates are kept (the routing service's port; adapters implement it)."""
+    """Where process templates are kept (the routing service's port; adapters implement it).
+    Stored versions are immutable; `put` is the only write."""
 
     def for_case(self, process_code: str, agency_code: str) -> ProcessTemplate | None:
         """The latest version a new case of `agency_code` runs: the agency's own template of
@@ -113,6 +128,13 @@ class TemplateRepository(Protocol):
 
     def version(self, process_code: str, agency_code: str, version: int) -> ProcessTemplate | None:
         """One stored version exactly (a running case keeps the version it started with)."""
+        ...
+
+    def put(self, template: ProcessTemplate, *, published_by: str, published_at: dt.datetime,
+            request_id: str = "") -> tuple[Published, bool]:
+        """Stores `template` (its own `version` ignored) as the next version of its process code
+        and agency: (that version, True). When its content equals the latest version's, stores
+        nothing: (the latest, False). Two puts at once get distinct versions, neither lost."""
         ...
 
 
