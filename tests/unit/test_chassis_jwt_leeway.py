@@ -19,6 +19,8 @@ from onestop_chassis.config import ConfigError, ServiceSettings, load_settings
 from onestop_chassis.errors import Unauthenticated
 from onestop_chassis.grpc_server import GrpcServer
 
+from fakes import only_get_case
+
 SECRET = "unit-test-secret-of-at-least-32-bytes"
 LEEWAY = 30
 MARGIN = 5
@@ -113,6 +115,7 @@ def test_the_verifier_refuses_a_leeway_out_of_range():
 
 # -- through the chassis gRPC server: the caller sees UNAUTHENTICATED with the reason -------------
 
+@only_get_case
 class _Routing(routing_pb2_grpc.RoutingServiceServicer):
     @auth.requires(auth.DESK_OFFICER)
     def GetCase(self, request, context):

@@ -20,6 +20,8 @@ from onestop_chassis.grpc_server import GrpcServer
 from onestop_chassis.nfc import nfc_message
 from onestop_chassis.text import graphemes, name_key, nfc, search_key
 
+from fakes import only_get_case
+
 
 def nfd(s: str) -> str:
     return unicodedata.normalize("NFD", s)
@@ -154,6 +156,7 @@ def test_events_reach_consumers_in_nfc():
     assert parsed.applicant.full_name == "Trần Văn Đức"
 
 
+@only_get_case
 class Echo(routing_pb2_grpc.RoutingServiceServicer):
     @auth.public
     def GetCase(self, request, context):

@@ -20,11 +20,14 @@ from onestop_chassis.config import ServiceSettings, load_settings
 from onestop_chassis.errors import FieldViolation, InvalidArgument, NotFound
 from onestop_chassis.grpc_server import GrpcServer
 
+from fakes import only_get_case
+
 METHOD = "/onestop.routing.v1.RoutingService/GetCase"
 UNIT = "000.00.21.H17"
 SECRET_TEXT = "mongodb://admin:hunter2@db"
 
 
+@only_get_case
 class Routing(routing_pb2_grpc.RoutingServiceServicer):
     @auth.requires(auth.DESK_OFFICER)
     def GetCase(self, request, context):

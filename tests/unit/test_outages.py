@@ -30,6 +30,8 @@ from onestop_chassis.config import ConfigError, ServiceSettings, load_settings
 from onestop_chassis.errors import ResourceExhausted, Unavailable
 from onestop_chassis.grpc_server import GrpcServer
 
+from fakes import only_get_case
+
 UNIT = "000.00.21.H17"
 
 
@@ -132,6 +134,7 @@ def test_the_object_store_probe_fails_on_a_closed_port_as_an_object_store_outage
 
 
 # -- the api: UNAVAILABLE with ErrorInfo and RetryInfo, and health --------------------------------------
+@only_get_case
 class Routing(routing_pb2_grpc.RoutingServiceServicer):
     @auth.requires(auth.DESK_OFFICER)
     def GetCase(self, request, context):

@@ -19,6 +19,8 @@ from onestop_chassis.errors import Unauthenticated
 from onestop_chassis.grpc_server import GrpcServer
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 
+from fakes import only_get_case
+
 
 def test_a_make_up_saturday_is_a_working_day():
     calendar = WorkingCalendar()
@@ -42,6 +44,7 @@ def test_rs256_tokens_verify_with_the_public_key_only():
         verifier.verify(jwt.encode(claims, "some-shared-secret-nobody-should-accept", algorithm="HS256"))
 
 
+@only_get_case
 class SelfStatusServicer(routing_pb2_grpc.RoutingServiceServicer):
     @auth.public
     def GetCase(self, request, context):

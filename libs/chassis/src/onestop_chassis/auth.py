@@ -31,7 +31,8 @@ PROCESSING_OFFICER = "processing_officer"  # chuyên viên xử lý
 AGENCY_ADMIN = "agency_admin"          # quản trị của cơ quan
 CITIZEN = "citizen"                    # tổ chức, cá nhân (online portal)
 SERVICE = "service"                    # another service or an integration partner's system
-ROLES = frozenset({DESK_OFFICER, PROCESSING_OFFICER, AGENCY_ADMIN, CITIZEN, SERVICE})
+UNIT_LEADER = "unit_leader"            # lãnh đạo đơn vị: assigns steps, approves extensions (routing)
+ROLES = frozenset({DESK_OFFICER, PROCESSING_OFFICER, AGENCY_ADMIN, CITIZEN, SERVICE, UNIT_LEADER})
 
 
 @dataclass(frozen=True)
