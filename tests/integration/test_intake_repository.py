@@ -115,3 +115,12 @@ def test_code_hint_moves_forward_only(mongo_db):
     assert sequence.candidate("000.00.21.H17", day, after=9) == 10
     assert sequence.candidate("000.00.21.H17", day + dt.timedelta(days=1)) == 1, "numbering restarts daily"
     assert sequence.candidate("000.00.11.H17", day) == 1, "each unit has its own numbering"
+
+
+def test_the_process_code_is_stored_and_published_with_the_dossier(service, mongo_db):
+    """Routing opens the case with the template the catalogue names (DossierReceived.process_code)."""
+    dossier = service.submit(_command(request_id="req-pc"), OFFICER).dossier  # 2.001610: QT.DN.01 in the catalogue
+    stored = mongo_db["dossiers"].find_one({"_id": dossier.code})
+    assert stored["process_code"] == "QT.DN.01"
+    assert stored["outbox"][0]["payload"]["processCode"] == "QT.DN.01"
+    assert mongo.MongoDossiers().by_request_id("000.00.21.H17", "req-pc").process_code == "QT.DN.01"

@@ -176,6 +176,9 @@ class Dossier:
     refusal_reasons: tuple[str, ...] = ()
     result: ProcessingResult | None = None
     result_return: ResultReturn | None = None
+    # The procedure's process template code (quy trình nội bộ), copied at reception: routing runs
+    # the case with it (DossierReceived.process_code); empty when the procedure names none.
+    process_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -343,7 +346,7 @@ def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: st
         appointment_at=None if online else appointment_at, legal_duration=procedure.legal_duration,
         request_content=cmd.request_content, lookup_secret=lookup_secret,
         documents=list(cmd.documents), fees=list(procedure.fees),
-        postal_return_allowed=procedure.postal_return_allowed,
+        postal_return_allowed=procedure.postal_return_allowed, process_code=procedure.process_code,
         history=[Transition(at=received_at, status=status, actor=actor,
                             note=f"{'Đăng ký trực tuyến' if online else 'Tiếp nhận hồ sơ'} "
                                  f"({STATUS_LABELS_VI[status]})")],
