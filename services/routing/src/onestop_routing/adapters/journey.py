@@ -122,9 +122,11 @@ class MongoCaseStore:
         return True
 
     def load(self, dossier_code: str) -> Stored | None:
+        # The view first: it is written after the OPENED entry, so a view read here has its entry
+        # in the range read next (the other order could see a new case's view without its log).
+        view = self._collection(CASES).find_one({"_id": dossier_code}, {"inbox_keys": 0})
         docs = list(self._collection(JOURNEY).find(
             {"_id": {"$gte": f"{dossier_code}|", "$lt": f"{dossier_code}|~"}}, {OUTBOX: 0}).sort("_id", 1))
-        view = self._collection(CASES).find_one({"_id": dossier_code}, {"inbox_keys": 0})
         if not docs:
             if view is None:
                 return None
