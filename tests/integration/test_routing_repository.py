@@ -14,10 +14,10 @@ import pytest
 from onestop_chassis import auth
 from onestop_chassis.errors import Aborted, FailedPrecondition
 from onestop_chassis.outbox import OutboxRelay
-from onestop_chassis.worktime import VIETNAM, WorkingCalendar
+from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 from onestop_routing import domain
 from onestop_routing.adapters.journey import MongoCaseStore, outbox_collections
-from onestop_routing.domain.actions import Act
+from onestop_routing.domain.actions import Act, Extend
 from onestop_routing.domain.journey import Actor, AssigneeKind, Entry, EntryKind
 from onestop_routing.domain.process import Action
 from onestop_routing.service import InboxScope, Logged, RoutingService
@@ -167,3 +167,37 @@ def test_a_legacy_case_without_journey_reads_as_an_open_case(mongo_db):
                                   "applied_event_ids": ["e-0"]})
     stored = MongoCaseStore(lambda: mongo_db).load("000.00.21.H17-261123-0009")
     assert stored.log == () and stored.case.process_version == 0 and stored.case.applicant_name == "An"
+
+
+def test_the_whole_way_through_two_agencies_is_stored_with_its_events_in_order(routing, mongo_db, clock):
+    """Desk → land office → tax authority (another agency) → land office → desk, with a supplement
+    (resumed by intake's event), a payment, an extension; each entry's events in the journey outbox."""
+    code = "000.00.21.H17-261123-0001"
+    tax = auth.Principal("thue-an", frozenset({auth.PROCESSING_OFFICER}), "000.00.30.H17")
+    tax_leader = auth.Principal("ld-thue", frozenset({auth.UNIT_LEADER}), "000.00.30.H17")
+    _at_land(routing, code)
+    routing.assign([code], "tham_dinh", LAND.subject, AssigneeKind.PRIMARY, "a-1", LEADER)
+    clock[0] = dt.datetime(2026, 11, 24, 8, 0, tzinfo=VIETNAM)
+    routing.act(code, Act("tham_dinh", Action.REQUEST_SUPPLEMENT, reason="Thiếu bản sao"), "s-1", LAND)
+    clock[0] = dt.datetime(2026, 11, 26, 8, 0, tzinfo=VIETNAM)
+    assert routing.resume_after_supplement(code, "evt-supplement") is True
+    routing.act(code, Act("tham_dinh", Action.FORWARD), "f-2", LAND)
+    routing.claim(code, "thue", "c-2", tax)
+    routing.act(code, Act("thue", Action.REQUEST_PAYMENT, reason="Lệ phí trước bạ"), "p-1", tax)
+    routing.confirm_payment(code, "Biên lai 01", "p-2", tax)
+    routing.extend(code, Extend(WorkingDuration(days=2), "Chờ xác minh nghĩa vụ tài chính"), "e-1", tax_leader)
+    routing.act(code, Act("thue", Action.FORWARD), "f-3", tax)
+    routing.assign([code], "ky_duyet", "ld-tuan", AssigneeKind.PRIMARY, "a-2", LEADER)
+    routing.act(code, Act("ky_duyet", Action.APPROVE), "f-4", auth.Principal(
+        "ld-tuan", frozenset({auth.UNIT_LEADER}), LAND_UNIT))
+    routing.claim(code, "tra_ket_qua", "c-3", DESK)
+    done = routing.act(code, Act("tra_ket_qua", Action.FINISH, reason="Đã cấp giấy chứng nhận"), "f-5", DESK)
+    assert done.view.national_status == 9
+    docs = list(mongo_db["journey"].find({"dossier_code": code}).sort("_id", 1))
+    assert [d["seq"] for d in docs] == list(range(1, len(docs) + 1))
+    assert [e["event_type"] for d in docs for e in d["outbox"]] == [
+        "CaseOpened", "CaseProgressed", "CaseSupplementRequested", "CaseResumed", "CaseProgressed",
+        "CasePaymentRequested", "CaseResumed", "CaseExtended", "CaseProgressed", "CaseProgressed", "CaseFinished"]
+    assert mongo_db["inbox"].count_documents({}) == 0  # ended: in no inbox
+    again = routing.get_case(code, tax)  # the tax authority still sees the case it worked on
+    assert [h.to_step for h in again.view.handovers][-1] == ""
