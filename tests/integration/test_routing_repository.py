@@ -20,7 +20,7 @@ from onestop_routing.adapters.journey import MongoCaseStore, outbox_collections
 from onestop_routing.domain.actions import Act, Extend
 from onestop_routing.domain.journey import Actor, AssigneeKind, Entry, EntryKind
 from onestop_routing.domain.process import Action
-from onestop_routing.service import InboxScope, Logged, RoutingService
+from onestop_routing.service import InboxScope, Logged, RoutingService, inbox_items
 
 from routing_samples import land_registration
 
@@ -201,3 +201,42 @@ def test_the_whole_way_through_two_agencies_is_stored_with_its_events_in_order(r
     assert mongo_db["inbox"].count_documents({}) == 0  # ended: in no inbox
     again = routing.get_case(code, tax)  # the tax authority still sees the case it worked on
     assert [h.to_step for h in again.view.handovers][-1] == ""
+
+
+class _StaleRead:
+    """Routing's database as seen by a projection writer that read the case's view just before a
+    later entry's projection landed (the first read of `cases` returns the view as it was then)."""
+
+    def __init__(self, db, stale_view: dict):
+        self._db, self._stale = db, stale_view
+
+    def __getitem__(self, name):
+        collection = self._db[name]
+        if name != "cases":
+            return collection
+        outer = self
+
+        class Cases:
+            def __getattr__(self, attr):
+                return getattr(collection, attr)
+
+            def find_one(self, *args, **kwargs):
+                if outer._stale is not None:
+                    stale, outer._stale = outer._stale, None
+                    return stale
+                return collection.find_one(*args, **kwargs)
+        return Cases()
+
+
+def test_a_projection_that_lost_the_race_to_a_later_one_leaves_no_stale_inbox_key(routing, mongo_db):
+    code = "000.00.21.H17-261123-0001"
+    _at_land(routing, code)  # seq 3: at the land office, unassigned
+    loaded = routing.get_case(code, LAND)
+    at_three = mongo_db["cases"].find_one({"_id": code})
+    routing.assign([code], "tham_dinh", LAND.subject, AssigneeKind.PRIMARY, "a-1", LEADER)  # seq 4 projected
+    keys_now = set(mongo_db["cases"].find_one({"_id": code})["inbox_keys"])
+    # A slow writer of seq 3 read the view before seq 4's projection and writes its keys after it.
+    late = MongoCaseStore(lambda: _StaleRead(mongo_db, {**at_three, "seq": 2}))
+    late.project(loaded.case, loaded.view, inbox_items(loaded))
+    assert {d["_id"] for d in mongo_db["inbox"].find({})} == keys_now
+    assert mongo_db["cases"].find_one({"_id": code})["seq"] == 4

@@ -152,9 +152,17 @@ class MongoCaseStore:
                    "national_status": view.national_status, "current_due_at": view.clock.due_at,
                    "steps": [r.step for r in view.runs], "units": sorted({r.unit_code for r in view.runs})}
         result = cases.update_one({"_id": case.dossier_code, "seq": {"$lt": view.seq}}, {"$set": summary})
-        if not result.matched_count and not current:
+        if result.matched_count:
+            return
+        if not current:
             with contextlib.suppress(DuplicateKeyError):
                 cases.insert_one({"_id": case.dossier_code, **case_to_doc(case), **summary})
+            return
+        # A later entry's projection was written meanwhile: the keys written here that it does not
+        # hold are stale, and no later projection would know to remove them.
+        latest = cases.find_one({"_id": case.dossier_code}, {"inbox_keys": 1}) or {}
+        for stale in set(keys) - set(latest.get("inbox_keys") or []):
+            inbox.delete_one({"_id": stale})
 
     def inbox(self, after: str, before: str, limit: int) -> list[InboxItem]:
         docs = self._collection(INBOX).find({"_id": {"$gt": after, "$lt": before}}).sort("_id", 1).limit(limit)
