@@ -25,7 +25,7 @@ from onestop_routing import domain
 from onestop_routing.domain.actions import Act, Extend
 from onestop_routing.domain.journey import AssigneeKind, CaseState
 from onestop_routing.domain.process import Action
-from onestop_routing.service import InboxScope, RoutingService, UnknownCase
+from onestop_routing.service import RUNNING_PREFIX, InboxScope, RoutingService, UnknownCase
 
 from fakes import FakeCases, FakeTemplates
 from routing_samples import land_registration, parallel
@@ -109,6 +109,8 @@ def test_a_case_opens_with_its_template_version_and_announces_its_first_step(rou
         ("tiep_nhan", DESK_UNIT, "Trung tâm Phục vụ hành chính công")]
     items, _ = routing.inbox(DESK, DESK_UNIT, InboxScope.UNASSIGNED)
     assert [(i.dossier_code, i.step_code) for i in items] == [(CODE, "tiep_nhan")]
+    # and among every running step by due time (what an overdue scan reads: one range)
+    assert [k.split("|")[-2:] for k in cases.inbox_items if k.startswith(RUNNING_PREFIX)] == [[CODE, "tiep_nhan"]]
 
 
 def test_a_procedure_without_template_opens_an_open_case_without_steps(routing, cases):

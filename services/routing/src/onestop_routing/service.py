@@ -49,7 +49,10 @@ log = get_logger("onestop.routing")
 
 INBOX_PAGE_DEFAULT = 50
 INBOX_PAGE_MAX = 200
-INTAKE = Actor("intake", auth.SERVICE, "")  # the actor of entries caused by intake's events
+INTAKE = Actor("intake", auth.SERVICE, "")
+# Every running step of every unit by due time, for a scan of what is overdue: one `_id` range
+# `all|running|` .. `all|running|<now>` (no unit code is "all").
+RUNNING_PREFIX = "all|running|"  # the actor of entries caused by intake's events
 
 
 @dataclass(frozen=True)
@@ -409,7 +412,7 @@ def _naming(exc: ServiceError, field: str, code: str) -> ServiceError:
 
 def inbox_items(loaded: Loaded) -> list[InboxItem]:
     """The inbox keys of the case's running steps: the unit's list, and the unassigned list or
-    each assignee's own (primary, co-handlers, watchers)."""
+    each assignee's own (primary, co-handlers, watchers), and the list of every running step."""
     view, template, case = loaded.view, loaded.template, loaded.case
     if view is None or template is None:
         return []
@@ -423,7 +426,8 @@ def inbox_items(loaded: Loaded) -> list[InboxItem]:
                          overdue=run.overdue, paused=run.clock.paused)
         scopes = ["unit", f"mine:{run.primary}" if run.primary else "unassigned",
                   *(f"mine:{s}" for s in (*run.co_handlers, *run.watchers))]
-        for scope in dict.fromkeys(scopes):
-            key = f"{inbox_prefix(run.unit_code, scope)}{iso_key(run.clock.due_at)}|{case.dossier_code}|{run.step}"
+        prefixes = [inbox_prefix(run.unit_code, scope) for scope in dict.fromkeys(scopes)] + [RUNNING_PREFIX]
+        for prefix in prefixes:
+            key = f"{prefix}{iso_key(run.clock.due_at)}|{case.dossier_code}|{run.step}"
             items.append(replace(base, key=key))
     return items
