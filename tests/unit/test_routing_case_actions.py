@@ -9,7 +9,9 @@ import datetime as dt
 
 import pytest
 
+from onestop.common.v1 import common_pb2
 from onestop.events.v1 import routing_events_pb2 as rev
+from onestop.routing.v1 import routing_pb2
 from onestop_chassis import auth
 from onestop_chassis.errors import (
     Aborted,
@@ -21,7 +23,7 @@ from onestop_chassis.errors import (
     ServiceError,
 )
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
-from onestop_routing import domain
+from onestop_routing import api, domain
 from onestop_routing.domain.actions import Act, Extend
 from onestop_routing.domain.journey import AssigneeKind, CaseState
 from onestop_routing.domain.process import Action
@@ -169,6 +171,18 @@ def test_the_whole_journey_through_two_agencies_with_a_supplement_a_payment_and_
         ("tiep_nhan", "tham_dinh"), ("tham_dinh", "thue"), ("thue", "ky_duyet"), ("ky_duyet", "tra_ket_qua"),
         ("tra_ket_qua", "")]
     assert routing.inbox(DESK, DESK_UNIT, InboxScope.UNASSIGNED)[0] == []  # ended: out of every inbox
+    # What GetCase and GetJourney answer for it.
+    case = api.case_to_proto(done)
+    assert (case.state, case.national_status, case.process_version) == (routing_pb2.CASE_STATE_FINISHED, 9, 1)
+    # paused: two working days for the supplement, then Thu 11:00 - Fri 9:00 (30 + 210 + 90 min) for the payment
+    assert case.timeliness == common_pb2.TIMELINESS_EARLY and case.paused_minutes == 2 * 450 + 330
+    assert [(e.approved_by, e.unit_code, e.extra.days) for e in case.extensions] == [("ld-thue", TAX_UNIT, 2)]
+    journey = api.journey_to_proto(done)
+    assert [e.kind for e in journey.entries][:4] == ["opened", "claimed", "forwarded", "assigned"]
+    assert journey.entries[3].assignee_kind == routing_pb2.ASSIGNEE_KIND_PRIMARY
+    assert [(r.from_step, r.to_unit.code) for r in journey.control_slip][:2] == [
+        ("tiep_nhan", LAND_UNIT), ("tham_dinh", TAX_UNIT)]
+    assert all(r.timeliness != common_pb2.TIMELINESS_UNSPECIFIED for r in journey.control_slip)
 
 
 def _refused(cases, call, error, reason):
