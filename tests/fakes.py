@@ -21,6 +21,7 @@ from onestop_intake.reception import service as reception_service
 from onestop_intake.units import domain as units_domain
 from onestop_routing import domain as routing_domain
 from onestop_routing.domain import process as routing_process
+from onestop_routing.service import Stored as RoutingStored
 
 
 class Clock:
@@ -145,21 +146,60 @@ class FakeSequence:
 # --- routing ---------------------------------------------------------------------------------------
 
 class FakeCases:
-    """routing's CaseRepository: one case per dossier code; `writes` counts cases stored."""
+    """routing's CaseStore (onestop_routing.service): cases by dossier code (`cases`: their headers),
+    their journeys (`logs`, each entry with the events it wrote in `events`), projections and inbox
+    keys. `appends` counts stored entries; `lose_next_append` makes the next append lose a race
+    (as when another officer's insert of the same seq came first)."""
 
     def __init__(self, *cases: routing_domain.Case):
         self.cases: dict[str, routing_domain.Case] = {c.dossier_code: c for c in cases}
-        self.writes = 0
+        self.logs: dict[str, list] = {}
+        self.events: list = []
+        self.projected: dict[str, int] = {}
+        self.inbox_items: dict[str, object] = {}
+        self.keys_of: dict[str, list[str]] = {}
+        self.appends = 0
+        self.lose_next_append = False
 
-    def add_if_new(self, case):
+    @property
+    def writes(self) -> int:
+        return len(self.cases)
+
+    def open(self, case, first, events):
         if case.dossier_code in self.cases:
             return False
         self.cases[case.dossier_code] = case
-        self.writes += 1
+        self.logs[case.dossier_code] = [first]
+        self.events.extend(events)
         return True
 
-    def get(self, dossier_code):
-        return self.cases.get(dossier_code)
+    def load(self, dossier_code):
+        case = self.cases.get(dossier_code)
+        if case is None:
+            return None
+        return RoutingStored(case, tuple(self.logs.get(dossier_code, ())), self.projected.get(dossier_code, 0))
+
+    def append(self, dossier_code, logged, events):
+        log = self.logs[dossier_code]
+        if self.lose_next_append or logged.entry.seq != len(log) + 1:
+            self.lose_next_append = False
+            return False
+        log.append(logged)
+        self.events.extend(events)
+        self.appends += 1
+        return True
+
+    def project(self, case, view, items):
+        if self.projected.get(case.dossier_code, 0) >= view.seq:
+            return
+        for key in self.keys_of.get(case.dossier_code, []):
+            self.inbox_items.pop(key, None)
+        self.inbox_items.update({item.key: item for item in items})
+        self.keys_of[case.dossier_code] = [item.key for item in items]
+        self.projected[case.dossier_code] = view.seq
+
+    def inbox(self, after, before, limit):
+        return [self.inbox_items[k] for k in sorted(self.inbox_items) if after < k < before][:limit]
 
 
 # --- documents -------------------------------------------------------------------------------------
@@ -345,3 +385,19 @@ class FakeTemplates:
         if request_id:
             self.requests[(stored.process_code, stored.agency_code, request_id)] = stored.version
         return self._published(stored), True
+
+def only_get_case(cls):
+    """A test servicer of RoutingService that answers GetCase alone (tests of the chassis' gRPC
+    server use routing's contract as a sample): the other RPCs are filled with methods that abort
+    with UNIMPLEMENTED, as the chassis refuses to serve the generated stubs."""
+    from onestop.routing.v1 import routing_pb2
+
+    def unimplemented(name):
+        def method(self, request, context):
+            import grpc
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{name} is not part of this test servicer")
+        return method
+    for m in routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].methods:
+        if m.name != "GetCase" and m.name not in cls.__dict__:
+            setattr(cls, m.name, unimplemented(m.name))
+    return cls

@@ -145,3 +145,10 @@ def test_routing_events_applied_are_stored_and_read_back(mongo_db):
     assert (stored.routing_at, stored.paused_at) == (paid.at, paid.at)
     assert follower.apply(progressed) is routed.Verdict.DUPLICATE
     assert mongo.MongoDossiers().by_code(dossier.code) == stored
+def test_the_process_code_is_stored_and_published_with_the_dossier(service, mongo_db):
+    """Routing opens the case with the template the catalogue names (DossierReceived.process_code)."""
+    dossier = service.submit(_command(request_id="req-pc"), OFFICER).dossier  # 2.001610: QT.DN.01 in the catalogue
+    stored = mongo_db["dossiers"].find_one({"_id": dossier.code})
+    assert stored["process_code"] == "QT.DN.01"
+    assert stored["outbox"][0]["payload"]["processCode"] == "QT.DN.01"
+    assert mongo.MongoDossiers().by_request_id("000.00.21.H17", "req-pc").process_code == "QT.DN.01"

@@ -18,7 +18,8 @@ from onestop_chassis import auth
 from onestop_chassis.config import ConfigError, ServiceSettings, load_settings
 from onestop_chassis.errors import Unauthenticated
 from onestop_chassis.grpc_server import GrpcServer
-from onestop_routing.templates.api import TemplateRpcs  # the RPCs these tests do not call
+
+from fakes import only_get_case
 
 SECRET = "unit-test-secret-of-at-least-32-bytes"
 LEEWAY = 30
@@ -114,7 +115,8 @@ def test_the_verifier_refuses_a_leeway_out_of_range():
 
 # -- through the chassis gRPC server: the caller sees UNAUTHENTICATED with the reason -------------
 
-class _Routing(TemplateRpcs, routing_pb2_grpc.RoutingServiceServicer):
+@only_get_case
+class _Routing(routing_pb2_grpc.RoutingServiceServicer):
     @auth.requires(auth.DESK_OFFICER)
     def GetCase(self, request, context):
         return routing_pb2.GetCaseResponse(case=routing_pb2.Case(dossier_code=request.dossier_code))

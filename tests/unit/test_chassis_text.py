@@ -19,7 +19,8 @@ from onestop_chassis.config import ServiceSettings, load_settings
 from onestop_chassis.grpc_server import GrpcServer
 from onestop_chassis.nfc import nfc_message
 from onestop_chassis.text import graphemes, name_key, nfc, search_key
-from onestop_routing.templates.api import TemplateRpcs  # the RPCs these tests do not call
+
+from fakes import only_get_case
 
 
 def nfd(s: str) -> str:
@@ -155,7 +156,8 @@ def test_events_reach_consumers_in_nfc():
     assert parsed.applicant.full_name == "Trần Văn Đức"
 
 
-class Echo(TemplateRpcs, routing_pb2_grpc.RoutingServiceServicer):
+@only_get_case
+class Echo(routing_pb2_grpc.RoutingServiceServicer):
     @auth.public
     def GetCase(self, request, context):
         return routing_pb2.GetCaseResponse(case=routing_pb2.Case(dossier_code=request.dossier_code))

@@ -19,14 +19,16 @@ from onestop_chassis import auth, tracing
 from onestop_chassis.config import ServiceSettings, load_settings
 from onestop_chassis.errors import FieldViolation, InvalidArgument, NotFound
 from onestop_chassis.grpc_server import GrpcServer
-from onestop_routing.templates.api import TemplateRpcs  # the RPCs these tests do not call
+
+from fakes import only_get_case
 
 METHOD = "/onestop.routing.v1.RoutingService/GetCase"
 UNIT = "000.00.21.H17"
 SECRET_TEXT = "mongodb://admin:hunter2@db"
 
 
-class Routing(TemplateRpcs, routing_pb2_grpc.RoutingServiceServicer):
+@only_get_case
+class Routing(routing_pb2_grpc.RoutingServiceServicer):
     @auth.requires(auth.DESK_OFFICER)
     def GetCase(self, request, context):
         code = request.dossier_code

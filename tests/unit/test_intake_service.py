@@ -393,3 +393,14 @@ def test_concurrent_request_with_other_content_is_refused(catalogue, sequence):
     assert info.value.metadata == {"request_id": "req-1"}
     assert first.code not in str(info.value)
     assert len(dossiers.stored) == 1
+
+
+def test_the_received_event_carries_the_procedures_process_code_for_routing(dossiers, sequence):
+    """Routing opens the case with the process template the catalogue names (issue 11)."""
+    from onestop_intake.reception.adapters.events import to_message
+    with_process = dataclasses.replace(PROCEDURE, process_code="QT.LLTP.01")
+    intake = service.IntakeService(dossiers, FakeCatalogue((with_process,), (UNIT,)), sequence, WorkingCalendar(),
+                                   clock=lambda: NOW)
+    dossier = intake.submit(_cmd(), OFFICER).dossier
+    assert dossier.process_code == "QT.LLTP.01"
+    assert to_message(domain.DossierReceived(dossier)).process_code == "QT.LLTP.01"

@@ -29,7 +29,8 @@ from onestop_chassis import auth, dependencies, mongo, storage, worker
 from onestop_chassis.config import ConfigError, ServiceSettings, load_settings
 from onestop_chassis.errors import ResourceExhausted, Unavailable
 from onestop_chassis.grpc_server import GrpcServer
-from onestop_routing.templates.api import TemplateRpcs  # the RPCs these tests do not call
+
+from fakes import only_get_case
 
 UNIT = "000.00.21.H17"
 
@@ -133,7 +134,8 @@ def test_the_object_store_probe_fails_on_a_closed_port_as_an_object_store_outage
 
 
 # -- the api: UNAVAILABLE with ErrorInfo and RetryInfo, and health --------------------------------------
-class Routing(TemplateRpcs, routing_pb2_grpc.RoutingServiceServicer):
+@only_get_case
+class Routing(routing_pb2_grpc.RoutingServiceServicer):
     @auth.requires(auth.DESK_OFFICER)
     def GetCase(self, request, context):
         code = request.dossier_code

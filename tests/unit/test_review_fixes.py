@@ -20,6 +20,8 @@ from onestop_chassis.grpc_server import GrpcServer
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 from onestop_routing.templates.api import TemplateRpcs  # the RPCs these tests do not call
 
+from fakes import only_get_case
+
 
 def test_a_make_up_saturday_is_a_working_day():
     calendar = WorkingCalendar()
@@ -43,7 +45,8 @@ def test_rs256_tokens_verify_with_the_public_key_only():
         verifier.verify(jwt.encode(claims, "some-shared-secret-nobody-should-accept", algorithm="HS256"))
 
 
-class SelfStatusServicer(TemplateRpcs, routing_pb2_grpc.RoutingServiceServicer):
+@only_get_case
+class SelfStatusServicer(routing_pb2_grpc.RoutingServiceServicer):
     @auth.public
     def GetCase(self, request, context):
         if request.dossier_code == "set-code":

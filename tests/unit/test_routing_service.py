@@ -7,7 +7,7 @@ from onestop_chassis.errors import InvalidArgument, NotFound, PermissionDenied
 from onestop_routing import domain
 from onestop_routing.service import RoutingService
 
-from fakes import FakeCases
+from fakes import FakeCases, FakeTemplates
 
 CODE = "000.00.21.H17-261117-0001"
 UNIT = "000.00.21.H17"
@@ -29,7 +29,7 @@ def cases():
 
 @pytest.fixture
 def routing(cases):
-    return RoutingService(cases, clock=lambda: NOW)
+    return RoutingService(cases, FakeTemplates(), clock=lambda: NOW)
 
 
 def test_case_is_opened_once(routing, cases):

@@ -43,7 +43,8 @@ def test_services_sh_acts_on_the_services_named_only(tmp_path):
     def services_sh(*args):
         return subprocess.run(["bash", str(ROOT / "deploy/local/services.sh"), *args], capture_output=True, text=True,
                               env={**os.environ, "ONESTOP_DATA": str(tmp_path)})
-    assert services_sh("status", "routing").stdout.split("\n")[:-1] == ["routing-api stopped", "routing-worker stopped"]
+    assert services_sh("status", "routing").stdout.split("\n")[:-1] == ["routing-api stopped", "routing-worker stopped",
+                                                                "routing-relay stopped"]
     refused = services_sh("status", "nosuch")
     assert refused.returncode == 2 and "no service nosuch" in refused.stderr
 

@@ -37,7 +37,7 @@ from reportlab.pdfgen import canvas
 from test_intake_units_results import _dossier, _received_with_documents, _refused, _supplemented
 
 from onestop.events.v1 import intake_events_pb2 as ev
-from onestop_chassis import events
+from onestop_chassis import auth, events
 from onestop_chassis.errors import PermanentError
 from onestop_chassis.worker import (
     Observability,
@@ -57,10 +57,13 @@ from onestop_intake.forms.issued import Form
 from onestop_intake.reception.following_worker import RoutingFollowing
 from onestop_routing.bootstrap import bootstrap as routing_bootstrap
 from onestop_routing.config import RoutingSettings
+from onestop_routing.domain.actions import Act
+from onestop_routing.domain.process import Action
 from onestop_routing.service import RoutingService
 from onestop_routing.worker import RoutingWorker
 
-from fakes import FakeCases, FakeDocuments, FakeDossiers, FakeObjectStore
+from fakes import FakeCases, FakeDocuments, FakeDossiers, FakeObjectStore, FakeTemplates
+from routing_samples import land_registration
 
 CODE = "000.00.21.H17-261117-0001"
 UNIT = "000.00.21.H17"
@@ -174,12 +177,73 @@ def test_routing_refuses_an_event_without_what_a_case_needs(routing):
 
 def test_the_chassis_binds_the_dossier_to_the_logs():
     structlog.contextvars.clear_contextvars()
-    worker = worker_factory(RoutingWorker, routing=RoutingService(FakeCases()))
+    worker = worker_factory(RoutingWorker, routing=RoutingService(FakeCases(), FakeTemplates()))
     try:
         assert worker.on_dossier_received(_received()) is True
         assert structlog.contextvars.get_contextvars()["dossier_code"] == CODE
     finally:
         structlog.contextvars.clear_contextvars()
+
+
+# --- routing: a template's case, and the supplement received at the desk -------------------------
+
+@pytest.fixture
+def routing_with_template():
+    cases = FakeCases()
+    service = routing_bootstrap(RoutingSettings(), cases=cases, templates=FakeTemplates(land_registration())).service
+    with hosted(RoutingWorker, RoutingSettings(), routing=service) as container:
+        yield container, cases, service
+
+
+def _supplement_received(code: str = CODE, event_id: str = "") -> dict:
+    message = ev.DossierSupplementReceived(header=events.new_header("intake"), dossier_code=code)
+    if event_id:
+        message.header.event_id = event_id
+    return events.to_payload(message)
+
+
+def _paused_for_a_supplement(container, service):
+    """Received with process code QT-1.000948, forwarded to the land office, which asks for a supplement."""
+    payload = _received()
+    payload["processCode"] = "QT-1.000948"
+    with entrypoint_hook(container, "on_dossier_received") as handle:
+        assert handle(payload) is True
+    desk = auth.Principal("desk-lan", frozenset({auth.DESK_OFFICER}), UNIT)
+    land = auth.Principal("cv-minh", frozenset({auth.PROCESSING_OFFICER}), "000.01.21.H17")
+    service.claim(CODE, "tiep_nhan", "r-1", desk)
+    service.act(CODE, Act("tiep_nhan", Action.FORWARD), "r-2", desk)
+    service.claim(CODE, "tham_dinh", "r-3", land)
+    return service.act(CODE, Act("tham_dinh", Action.REQUEST_SUPPLEMENT, reason="Thiếu bản sao"), "r-4", land)
+
+
+def test_routing_opens_a_case_with_the_template_of_its_process_code(routing_with_template):
+    container, cases, service = routing_with_template
+    paused = _paused_for_a_supplement(container, service)
+    assert (cases.cases[CODE].process_code, cases.cases[CODE].process_version) == ("QT-1.000948", 1)
+    assert paused.view.national_status == 5
+
+
+def test_routing_resumes_a_case_once_when_the_desk_received_the_supplement(routing_with_template):
+    container, cases, service = routing_with_template
+    _paused_for_a_supplement(container, service)
+    payload = _supplement_received(event_id="evt-supp-1")
+    before = _duplicates("routing", "DossierSupplementReceived")
+    with entrypoint_hook(container, "on_supplement_received") as handle:
+        assert handle(payload) is True
+        appended = cases.appends
+        assert handle(payload) is False  # redelivered: nothing changes
+    assert cases.appends == appended
+    assert _duplicates("routing", "DossierSupplementReceived") == before + 1
+    assert [type(m).__name__ for m in cases.events][-1] == "CaseResumed"
+    assert cases.logs[CODE][-1].entry.request_id == "evt-supp-1"
+
+
+def test_routing_dead_letters_a_supplement_for_an_unknown_dossier(routing_with_template):
+    container, cases, _ = routing_with_template
+    with entrypoint_hook(container, "on_supplement_received") as handle, \
+            pytest.raises(PermanentError, match="no case"):
+        handle(_supplement_received())
+    assert cases.cases == {} and cases.events == []
 
 
 # --- documents: forms filed, retention, the orphan sweep ------------------------------------------

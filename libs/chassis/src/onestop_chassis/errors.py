@@ -52,6 +52,12 @@ class FailedPrecondition(ServiceError):
     code = "FAILED_PRECONDITION"
 
 
+class Aborted(ServiceError):
+    """A concurrent change won (another writer took the same slot first): reload and retry."""
+
+    code = "ABORTED"
+
+
 class PermissionDenied(ServiceError):
     code = "PERMISSION_DENIED"
 

@@ -63,7 +63,7 @@ class Service:
 
 SERVICES: tuple[Service, ...] = (
     Service("intake", 50051, web_port=8051, processes=("api", "worker", "relay")),
-    Service("routing", 50052),
+    Service("routing", 50052, processes=("api", "worker", "relay")),
     Service("documents", 50053, processes=("api", "worker", "relay")),
     Service("survey", 50054, built=False),
     Service("delivery", 50055, built=False),

@@ -6,15 +6,20 @@ adapters they replace. No servicer, worker or entry module constructs an adapter
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from onestop_chassis import auth
+from onestop_chassis.clock import utcnow
+from onestop_chassis.worktime import WorkingCalendar
 
 from .adapters.intake_units import IntakeUnits
-from .adapters.mongo import MongoCases, migrate
+from .adapters.journey import MongoCaseStore
+from .adapters.mongo import migrate
 from .adapters.templates import MongoTemplates
 from .config import RoutingSettings
-from .service import CaseRepository, RoutingService
+from .service import CaseStore, RoutingService
 from .templates.service import TemplateService, TemplateStore, UnitCodes
 
 
@@ -25,16 +30,20 @@ class Routing:
     templates: TemplateService      # process templates: admin use cases
 
 
-def bootstrap(settings: RoutingSettings, *, cases: CaseRepository | None = None,
-              templates: TemplateStore | None = None, units: UnitCodes | None = None) -> Routing:
-    """Builds routing from its settings; `cases` replaces the MongoDB repository, `templates` the
-    templates' store and `units` intake's unit list (tests). The units client opens its channel to
-    INTAKE_ADDRESS at its first call. The database connection itself is the process's (chassis
-    `run_api` / `MongoConnection`)."""
+def bootstrap(settings: RoutingSettings, *, cases: CaseStore | None = None, templates: TemplateStore | None = None,
+              units: UnitCodes | None = None, calendar: WorkingCalendar | None = None,
+              clock: Callable[[], dt.datetime] = utcnow) -> Routing:
+    """Builds routing from its settings; `cases` (the journey store), `templates` (the process
+    templates' store, which also gives a new case its template) and `units` (intake's unit list)
+    replace the real adapters (tests). The units client opens its channel to INTAKE_ADDRESS at its
+    first call. The database connection itself is the process's (chassis `run_api` /
+    `MongoConnection`)."""
+    templates = templates if templates is not None else MongoTemplates()
     units = units if units is not None else IntakeUnits(settings.intake_address, lambda: auth.service_token(settings),
                                                         settings.intake_timeout_seconds)
-    return Routing(service=RoutingService(cases if cases is not None else MongoCases()),
-                   templates=TemplateService(templates if templates is not None else MongoTemplates(), units))
+    return Routing(service=RoutingService(cases if cases is not None else MongoCaseStore(), templates,
+                                          calendar=calendar or WorkingCalendar(), clock=clock),
+                   templates=TemplateService(templates, units))
 
 
 def prepare_database() -> None:

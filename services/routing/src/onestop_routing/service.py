@@ -1,42 +1,377 @@
-"""Routing use cases over the CaseRepository port."""
+"""Routing use cases: a case's journey through steps, units and agencies, over the CaseStore and
+TemplateRepository ports (docs/routing.md).
+
+Every action loads the case's whole log (one `_id` range read), folds it into the view, lets
+`domain.actions.decide` check the command and appends the one entry it returns with the events it
+causes. The append is a unique insert of `<dossier>|<seq>`: two officers acting at once on one
+case both try seq n+1, one wins, the other gets ABORTED `CONCURRENT_CHANGE`. Idempotency: the log
+itself holds every request_id with a digest of its command, and it is read before each action, so
+the same request again answers as the first did and other content under the same request_id is
+ALREADY_EXISTS `REQUEST_ID_REUSED`. After the append, the case's projection (the `cases` view and
+the inbox keys) is written forward only; a projection behind its log is re-folded on the next read.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Protocol
+
+from google.protobuf.message import Message
 
 from onestop_chassis import auth, codes
 from onestop_chassis.clock import utcnow
-from onestop_chassis.errors import NotFound
+from onestop_chassis.errors import (
+    Aborted,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermanentError,
+    PermissionDenied,
+    ServiceError,
+)
+from onestop_chassis.logs import get_logger
+from onestop_chassis.request_ids import reused
+from onestop_chassis.worktime import WorkingCalendar
 
-from . import domain
+from . import domain, messages
+from .domain import journey
+from .domain.actions import UNIT_LEADER, Act, Assign, Claim, Command, Extend, Resume, decide
+from .domain.journey import PAYMENT_STATUS, SUPPLEMENT_STATUS, Actor, CaseState, CaseView, Entry, EntryKind
+from .domain.process import ProcessTemplate, TemplateRepository
+from .inbox import (
+    INBOX_PAGE_DEFAULT,
+    INBOX_PAGE_MAX,
+    InboxItem,
+    InboxScope,
+    inbox_items,
+    inbox_prefix,
+    iso_key,
+)
+
+log = get_logger("onestop.routing")
+
+INTAKE = Actor("intake", auth.SERVICE, "")  # the actor of entries caused by intake's events
 
 
-class CaseRepository(Protocol):
-    def add_if_new(self, case: domain.Case) -> bool: ...  # False when the dossier already has a case
-    def get(self, dossier_code: str) -> domain.Case | None: ...
+@dataclass(frozen=True)
+class Logged:
+    """One stored journey entry and the digest of the command and caller that wrote it (entries
+    from intake's events have the event id as request_id)."""
+    entry: Entry
+    digest: str = ""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the store holds of one case: its header (from DossierReceived), its log in seq order,
+    and the seq its projection (view document, inbox keys) was last written for."""
+    case: domain.Case
+    log: tuple[Logged, ...]
+    projected_seq: int = 0
+
+
+class CaseStore(Protocol):
+    """Where cases, their journeys and inboxes are kept (adapters.journey on MongoDB/FerretDB)."""
+
+    def open(self, case: domain.Case, first: Logged, events: Sequence[Message]) -> bool:
+        """Stores the case's header and its OPENED entry (seq 1) with its events; False when the
+        dossier has a case already (nothing is written)."""
+        ...
+
+    def load(self, dossier_code: str) -> Stored | None:
+        """The case and its whole log; None when the dossier has no case."""
+        ...
+
+    def append(self, dossier_code: str, logged: Logged, events: Sequence[Message]) -> bool:
+        """Appends the entry (its seq must be free) with its events in one write; False when that
+        seq is taken (another writer won), and nothing is written."""
+        ...
+
+    def project(self, case: domain.Case, view: CaseView, items: Sequence[InboxItem]) -> None:
+        """Writes the case view for `view.seq` and replaces the case's inbox keys by `items`;
+        does nothing when a projection of a later seq is stored."""
+        ...
+
+    def inbox(self, after: str, before: str, limit: int) -> list[InboxItem]:
+        """Inbox items with after < key < before, by key, at most `limit`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A case as read: header, log, the template version it runs and its fold (None for a case
+    without template)."""
+    case: domain.Case
+    log: tuple[Logged, ...]
+    template: ProcessTemplate | None
+    view: CaseView | None
+
+    def __getattr__(self, name: str):
+        if name == "case":
+            raise AttributeError(name)
+        return getattr(self.case, name)  # the header's fields: loaded.dossier_code, loaded.receiving_unit_code
+
+    @property
+    def units(self) -> frozenset[str]:
+        """Every unit the case is or was with: its receiving unit, its steps now and before."""
+        units = {self.case.receiving_unit_code}
+        if self.view is not None:
+            units |= {r.unit_code for r in self.view.runs}
+            units |= {u for h in self.view.handovers for u in (h.from_unit, h.to_unit) if u}
+        return frozenset(units)
+
+    def as_of(self, seq: int, calendar: WorkingCalendar) -> Loaded:
+        """The case as it was after entry `seq` (the answer a replayed request gets again)."""
+        log = tuple(item for item in self.log if item.entry.seq <= seq)
+        if self.template is None:
+            return replace(self, log=log)
+        return replace(self, log=log, view=journey.fold(self.case.dossier_code, self.template, calendar,
+                                                        [item.entry for item in log]))
+
+
+class UnknownCase(PermanentError):
+    """An event names a dossier routing has no case for: it can never apply (dead-lettered)."""
+
+
+def _digest(command: Command, subject: str) -> str:
+    body = json.dumps({"type": type(command).__name__, "fields": asdict(command), "subject": subject},
+                      sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()[:32]
 
 
 class RoutingService:
-    def __init__(self, cases: CaseRepository, clock: Callable[[], dt.datetime] = utcnow):
+    def __init__(self, cases: CaseStore, templates: TemplateRepository, *,
+                 calendar: WorkingCalendar | None = None, clock: Callable[[], dt.datetime] = utcnow):
         self._cases = cases
+        self._templates = templates
+        self._calendar = calendar or WorkingCalendar()
         self._clock = clock
 
+    # --- events ------------------------------------------------------------------------------
     def open_case(self, cmd: domain.OpenCase) -> bool:
-        """Opens the dossier's case once; a redelivered event returns False and changes nothing."""
-        return self._cases.add_if_new(domain.open_case(cmd, self._clock()))
+        """Opens the dossier's case once, with the latest template of its process code for its
+        receiving unit (kept for the case's life; version 0 without template). False when the
+        dossier had a case already (a redelivered event): nothing changes."""
+        now = self._clock()
+        template = self._templates.for_case(cmd.process_code, cmd.receiving_unit_code) if cmd.process_code else None
+        case = domain.open_case(cmd, now)
+        if template is not None:
+            case = replace(case, process_version=template.version, process_agency=template.agency_code)
+        first = Entry(seq=1, kind=EntryKind.OPENED, at=now, actor=INTAKE, request_id=cmd.event_id, due_at=cmd.due_at)
+        view = journey.opened(cmd.dossier_code, template, self._calendar, first) if template else None
+        if not self._cases.open(case, Logged(first), [messages.case_opened(case, template, view)]):
+            return False
+        if template is not None and view is not None:
+            self._project(Loaded(case, (Logged(first),), template, view))
+        return True
 
-    def get_case(self, dossier_code: str, actor: auth.Principal) -> domain.Case:
-        dossier_code = codes.dossier_code_argument(dossier_code)  # as typed: any case, spaces, en dashes
-        if not actor.has_any({auth.SERVICE}):
-            # The code names its receiving unit: refuse other agencies before saying whether it exists,
-            # so sequential codes cannot be probed.
-            actor.require_agency(codes.unit_of(dossier_code), action="read this case")
-        case = self._cases.get(dossier_code)
-        if case is None:
-            raise NotFound("CASE_NOT_FOUND", f"no case is open for dossier {dossier_code} (yet)",
-                           metadata={"dossier_code": dossier_code})
-        if not actor.has_any({auth.SERVICE}):
-            actor.require_agency(case.receiving_unit_code, action="read this case")
-        return case
+    def resume_after_supplement(self, dossier_code: str, event_id: str) -> bool:
+        """Intake received the supplement: a case paused for it runs again (its clocks credit the
+        paused working time). False when this event was applied before. A case that does not wait
+        for a supplement (the desk's own request before processing, no template) is left as it is.
+        UnknownCase when routing has no case for the dossier."""
+        stored = self._cases.load(dossier_code)
+        if stored is None:
+            raise UnknownCase(f"DossierSupplementReceived for dossier {dossier_code}, which has no case")
+        loaded = self._fold(stored)
+        if any(item.entry.request_id == event_id for item in loaded.log):
+            return False
+        view = loaded.view
+        if view is None or view.state is not CaseState.PAUSED or view.national_status != SUPPLEMENT_STATUS:
+            log.info("supplement received for a case not paused for one: nothing to resume")
+            return True
+        self._run(loaded, INTAKE, Resume("Đã nhận hồ sơ bổ sung"), event_id)
+        return True
+
+    # --- reads -------------------------------------------------------------------------------
+    def get_case(self, dossier_code: str, actor: auth.Principal) -> Loaded:
+        """The case as its journey says now. INVALID_ARGUMENT for a malformed code; NOT_FOUND
+        `CASE_NOT_FOUND`; PERMISSION_DENIED `OTHER_AGENCY` for a case none of the caller's unit's
+        steps touched (and for an unknown code of another agency, so codes cannot be probed)."""
+        return self._load(dossier_code, actor, "read this case")
+
+    def inbox(self, actor: auth.Principal, unit_code: str, scope: InboxScope, *, overdue_only: bool = False,
+              page_size: int = 0, page_token: str = "") -> tuple[list[InboxItem], str]:
+        """One page of a unit's inbox, soonest step due first, and the next page's token ("" on
+        the last). `unit_code` empty: the caller's. PERMISSION_DENIED `OTHER_AGENCY` for another
+        unit, `LEADER_REQUIRED` for the whole unit's list; INVALID_ARGUMENT for a foreign token."""
+        unit = unit_code.strip() or actor.agency
+        if not unit:
+            raise InvalidArgument.from_violations([FieldViolation("unit_code", "is required (no agency in the token)")])
+        actor.require_agency(unit, action="read this unit's inbox")
+        if scope is InboxScope.UNIT and not actor.has_any({UNIT_LEADER, auth.SERVICE}):
+            raise PermissionDenied("LEADER_REQUIRED", f"only the leader of unit {unit} lists all of its steps")
+        prefix = inbox_prefix(unit, f"mine:{actor.subject}" if scope is InboxScope.MINE else str(scope))
+        if page_token and not page_token.startswith(prefix):
+            raise InvalidArgument.from_violations([FieldViolation("page.page_token", "is not a token of this inbox")])
+        size = min(page_size, INBOX_PAGE_MAX) if page_size > 0 else INBOX_PAGE_DEFAULT
+        before = prefix + iso_key(self._clock()) if overdue_only else prefix + "~"
+        items = self._cases.inbox(page_token or prefix, before, size + 1)
+        token = items[size - 1].key if len(items) > size else ""
+        items = items[:size]
+        if overdue_only:
+            items = [i for i in items if not i.paused]  # a paused clock is never overdue
+        return items, token
+
+    # --- actions -----------------------------------------------------------------------------
+    def claim(self, dossier_code: str, step: str, request_id: str, actor: auth.Principal) -> Loaded:
+        loaded = self._load(dossier_code, actor, "act on this case")
+        performer = self._performer_role(loaded, step)
+        return self._run(loaded, _actor(actor, performer, UNIT_LEADER), Claim(step), request_id)
+
+    def act(self, dossier_code: str, command: Act, request_id: str, actor: auth.Principal) -> Loaded:
+        loaded = self._load(dossier_code, actor, "act on this case")
+        performer = self._performer_role(loaded, command.step)
+        return self._run(loaded, _actor(actor, performer, auth.PROCESSING_OFFICER, auth.DESK_OFFICER, UNIT_LEADER),
+                         command, request_id)
+
+    def extend(self, dossier_code: str, command: Extend, request_id: str, actor: auth.Principal) -> Loaded:
+        loaded = self._load(dossier_code, actor, "extend this case")
+        return self._run(loaded, _actor(actor, UNIT_LEADER), command, request_id)
+
+    def confirm_payment(self, dossier_code: str, note: str, request_id: str, actor: auth.Principal) -> Loaded:
+        """The financial obligation was met: the case runs again. FAILED_PRECONDITION
+        `NOT_WAITING_FOR_PAYMENT` when it does not wait for one."""
+        loaded = self._load(dossier_code, actor, "act on this case")
+        command = Resume(note.strip() or "Đã hoàn thành nghĩa vụ tài chính")
+        if not self._replay(loaded, request_id, command, actor.subject):
+            view = loaded.view
+            if view is None or view.state is not CaseState.PAUSED or view.national_status != PAYMENT_STATUS:
+                raise FailedPrecondition("NOT_WAITING_FOR_PAYMENT",
+                                         f"case {loaded.case.dossier_code} does not wait for a financial obligation")
+        return self._run(loaded, _actor(actor, auth.PROCESSING_OFFICER, auth.DESK_OFFICER, UNIT_LEADER),
+                         command, request_id)
+
+    def assign(self, dossier_codes: Sequence[str], step: str, assignee: str, kind: journey.AssigneeKind,
+               request_id: str, actor: auth.Principal) -> list[Loaded]:
+        """The unit's leader assigns one step of each dossier. Every dossier is checked before any
+        is written: one that cannot be assigned fails the whole call, its error naming it
+        (`dossier_codes[i]`), and nothing is stored. A write that then fails (a concurrent action
+        on one case, the database) leaves the dossiers before it assigned; the same request again
+        (same request_id: those answer as before) assigns the rest."""
+        if not dossier_codes:
+            raise InvalidArgument.from_violations([FieldViolation("dossier_codes", "names at least one dossier")])
+        seen: set[str] = set()
+        command = Assign(step, assignee.strip(), kind)
+        leader = _actor(actor, UNIT_LEADER)
+        checked = []
+        for i, code in enumerate(dossier_codes):
+            try:
+                loaded = self._load(code, actor, "assign this case")
+                if loaded.case.dossier_code in seen:
+                    raise InvalidArgument.from_violations([FieldViolation(f"dossier_codes[{i}]", "repeats a dossier")])
+                seen.add(loaded.case.dossier_code)
+                if not self._replay(loaded, request_id, command, actor.subject):
+                    self._decide(loaded, leader, command, request_id)
+            except ServiceError as exc:
+                raise _naming(exc, f"dossier_codes[{i}]", code) from None
+            checked.append(loaded)
+        return [self._run(loaded, leader, command, request_id) for loaded in checked]
+
+    # --- internals ---------------------------------------------------------------------------
+    def _load(self, dossier_code: str, actor: auth.Principal, action: str) -> Loaded:
+        code = codes.dossier_code_argument(dossier_code)
+        stored = self._cases.load(code)
+        loaded = self._fold(stored) if stored is not None else None
+        if not actor.has_any({auth.SERVICE}) and (loaded is None or actor.agency not in loaded.units):
+            # The code names its receiving unit: another agency is refused whether or not the case
+            # exists, so sequential codes cannot be probed; liên thông opens the case to the units
+            # its steps went through.
+            actor.require_agency(codes.unit_of(code), action=action)
+            if loaded is not None:
+                raise PermissionDenied("OTHER_AGENCY", f"{actor.subject} acts for {actor.agency or '(none)'}, "
+                                                       f"a unit case {code} never went to",
+                                       metadata={"caller_agency": actor.agency})
+        if loaded is None:
+            raise NotFound("CASE_NOT_FOUND", f"no case is open for dossier {code} (yet)",
+                           metadata={"dossier_code": code})
+        if stored is not None and loaded.view is not None and stored.projected_seq < loaded.view.seq:
+            self._project(loaded)  # the projection was left behind (a crash after the append): repair
+        return loaded
+
+    def _fold(self, stored: Stored) -> Loaded:
+        case = stored.case
+        if not case.process_version:
+            return Loaded(case, stored.log, None, None)
+        template = self._templates.version(case.process_code, case.process_agency, case.process_version)
+        if template is None:
+            raise FailedPrecondition("TEMPLATE_MISSING", f"case {case.dossier_code} runs {case.process_code} "
+                                                         f"version {case.process_version}, which is not stored")
+        view = journey.fold(case.dossier_code, template, self._calendar, [item.entry for item in stored.log])
+        return Loaded(case, stored.log, template, view)
+
+    def _performer_role(self, loaded: Loaded, step: str) -> str:
+        if loaded.template is None or step not in loaded.template.step_codes:
+            return ""
+        performer = loaded.template.step(step).performer
+        return performer.role if performer else ""
+
+    def _replay(self, loaded: Loaded, request_id: str, command: Command, subject: str) -> Logged | None:
+        """The entry this request_id wrote before, when it is the same command of the same caller;
+        ALREADY_EXISTS `REQUEST_ID_REUSED` when it wrote something else."""
+        if not request_id:
+            return None
+        prior = next((item for item in loaded.log if item.entry.request_id == request_id), None)
+        if prior is not None and prior.digest != _digest(command, subject):
+            raise reused(request_id, "action")
+        return prior
+
+    def _decide(self, loaded: Loaded, actor: Actor, command: Command, request_id: str) -> Entry:
+        if loaded.view is None or loaded.template is None:
+            raise FailedPrecondition("NO_PROCESS", f"case {loaded.case.dossier_code} has no process template: "
+                                                   "the desk records its result (intake's RecordResult)")
+        # Never before the last entry: api processes' clocks may differ by a little.
+        at = max(self._clock(), loaded.log[-1].entry.at)
+        return decide(loaded.view, loaded.template, actor, command, at=at, request_id=request_id)
+
+    def _run(self, loaded: Loaded, actor: Actor, command: Command, request_id: str) -> Loaded:
+        prior = self._replay(loaded, request_id, command, actor.subject)
+        if prior is not None:
+            return loaded.as_of(prior.entry.seq, self._calendar)
+        entry = self._decide(loaded, actor, command, request_id)
+        assert loaded.view is not None and loaded.template is not None  # _decide checked
+        after = journey.apply(loaded.view, loaded.template, self._calendar, entry)
+        logged = Logged(entry, _digest(command, actor.subject))
+        events = messages.for_entry(loaded.case, loaded.template, loaded.view, after, entry)
+        if not self._cases.append(loaded.case.dossier_code, logged, events):
+            again = self._cases.load(loaded.case.dossier_code)
+            if request_id and again is not None:
+                won = next((item for item in again.log if item.entry.request_id == request_id), None)
+                if won is not None and won.digest == logged.digest:  # our own retry won the race
+                    return self._fold(again).as_of(won.entry.seq, self._calendar)
+            raise Aborted("CONCURRENT_CHANGE", f"case {loaded.case.dossier_code} changed at the same moment "
+                                               "(another officer acted): reload it and retry",
+                          metadata={"dossier_code": loaded.case.dossier_code})
+        done = Loaded(loaded.case, (*loaded.log, logged), loaded.template, after)
+        self._project(done)
+        return done
+
+    def _project(self, loaded: Loaded) -> None:
+        assert loaded.view is not None and loaded.template is not None
+        try:
+            self._cases.project(loaded.case, loaded.view, inbox_items(loaded))
+        except Exception:  # the entry is stored: the next read of the case repairs the projection
+            log.exception("case projection not written; the next read repairs it")
+
+
+def _actor(principal: auth.Principal, *preferred: str) -> Actor:
+    """The journey's actor: the token's subject and agency (the officer's unit), and of its roles
+    the first the action needs (a leader's token acts as unit_leader where leading is needed)."""
+    role = next((r for r in preferred if r and r in principal.roles), "") or min(principal.roles, default="")
+    return Actor(principal.subject, role, principal.agency)
+
+
+def _naming(exc: ServiceError, field: str, code: str) -> ServiceError:
+    """The same error, its message naming the dossier of a bulk request it is about."""
+    named = type(exc).__new__(type(exc))
+    named.__dict__.update(exc.__dict__)
+    named.message = f"{field} ({code}): {exc.message}"
+    Exception.__init__(named, named.message)
+    named.metadata = {**exc.metadata, "field": field}
+    named.violations = [replace(v, field=f"{field}.{v.field}") for v in exc.violations]
+    return named

@@ -1,4 +1,5 @@
-"""Routing's `worker` process: opens a case for every received dossier."""
+"""Routing's `worker` process: opens a case for every received dossier and resumes a case when the
+desk received the supplement it asked for."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from prometheus_client import Counter
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import codes, events
 from onestop_chassis.logs import get_logger
-from onestop_chassis.worker import Bootstrapped, MongoConnection, Observability, event_handler
+from onestop_chassis.worker import Bootstrapped, MongoConnection, Observability, OutboxRelayRunner, event_handler
 
 from . import domain
+from .adapters.journey import outbox_collections
 from .bootstrap import bootstrap
 
 log = get_logger("onestop.routing")
@@ -31,22 +33,35 @@ def open_case_command(event: ev.DossierReceived) -> domain.OpenCase:
         procedure_name=event.procedure_name, receiving_unit_code=event.receiving_unit.code,
         receiving_unit_name=event.receiving_unit.name, channel=event.channel,
         applicant_name=event.applicant.full_name,
-        received_at=event.received_at.ToDatetime(dt.UTC), due_at=event.appointment_at.ToDatetime(dt.UTC))
+        received_at=event.received_at.ToDatetime(dt.UTC), due_at=event.appointment_at.ToDatetime(dt.UTC),
+        process_code=event.process_code.strip())
 
 
 class RoutingWorker:
     name = "routing"
     observability = Observability()
     mongo = MongoConnection()
+    outbox = OutboxRelayRunner(*outbox_collections())  # only with OUTBOX_RELAY_IN_WORKER
     routing = Bootstrapped(bootstrap, "service")
 
     # A failure (e.g. the database is down) is retried a bounded number of times; a payload that is
     # not a DossierReceived (InvalidEvent) goes to the dead-letter queue (onestop_chassis.dead_letters).
     @event_handler("intake", "DossierReceived", message=ev.DossierReceived)
     def on_dossier_received(self, event: ev.DossierReceived) -> bool:
-        """Opens the dossier's case; False when it was opened before (the chassis counts the repeat)."""
+        """Opens the dossier's case (with its process template, if the procedure has one); False
+        when it was opened before (the chassis counts the repeat)."""
         if not self.routing.open_case(open_case_command(event)):
             return False
         CASES_OPENED.labels(str(event.channel)).inc()
         log.info("case opened", event_id=event.header.event_id)
         return True
+
+    @event_handler("intake", "DossierSupplementReceived", message=ev.DossierSupplementReceived)
+    def on_supplement_received(self, event: ev.DossierSupplementReceived) -> bool:
+        """The desk received the supplement a step asked for: the case's clocks run again. False
+        when this event was applied before; a dossier routing has no case for is dead-lettered
+        (service.UnknownCase, a PermanentError)."""
+        if not codes.DOSSIER_CODE.fullmatch(event.dossier_code):
+            raise events.InvalidEvent(f"DossierSupplementReceived has no valid dossier code: "
+                                      f"{event.dossier_code[:40]!r}")
+        return self.routing.resume_after_supplement(event.dossier_code, event.header.event_id)

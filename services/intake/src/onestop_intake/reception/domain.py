@@ -191,6 +191,7 @@ class Dossier:
     current_steps: tuple[CurrentStep, ...] = ()
     routing_at: dt.datetime | None = None  # when routing's last status or appointment change happened
     steps_at: dt.datetime | None = None  # when routing's last change of the steps happened
+    process_code: str = ""  # the catalogue's quy trình code, for routing (DossierReceived); "" if none
 
 
 @dataclass(frozen=True)
@@ -359,7 +360,7 @@ def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: st
         appointment_at=None if online else appointment_at, legal_duration=procedure.legal_duration,
         request_content=cmd.request_content, lookup_secret=lookup_secret,
         documents=list(cmd.documents), fees=list(procedure.fees),
-        postal_return_allowed=procedure.postal_return_allowed,
+        postal_return_allowed=procedure.postal_return_allowed, process_code=procedure.process_code,
         history=[Transition(at=received_at, status=status, actor=actor,
                             note=f"{'Đăng ký trực tuyến' if online else 'Tiếp nhận hồ sơ'} "
                                  f"({STATUS_LABELS_VI[status]})")],

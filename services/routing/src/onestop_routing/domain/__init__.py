@@ -28,6 +28,12 @@ class Case:
     state: CaseState = CaseState.OPEN
     # Ids of the events already applied to this case: an event delivered twice changes nothing.
     applied_event_ids: list[str] = field(default_factory=list)
+    # The process template the case runs (the catalogue's process_code) and the version it started
+    # with, kept for the case's whole life; version 0: the procedure has no template, the desk
+    # records the result itself (intake's RecordResult) and the case stays OPEN without steps.
+    process_code: str = ""
+    process_version: int = 0
+    process_agency: str = ""  # the template's agency_code ("" for every agency's)
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class OpenCase:
     applicant_name: str
     received_at: dt.datetime
     due_at: dt.datetime
+    process_code: str = ""
 
 
 def open_case(cmd: OpenCase, opened_at: dt.datetime) -> Case:
@@ -50,4 +57,4 @@ def open_case(cmd: OpenCase, opened_at: dt.datetime) -> Case:
         dossier_code=cmd.dossier_code, procedure_code=cmd.procedure_code, procedure_name=cmd.procedure_name,
         receiving_unit_code=cmd.receiving_unit_code, receiving_unit_name=cmd.receiving_unit_name,
         channel=cmd.channel, applicant_name=cmd.applicant_name, received_at=cmd.received_at,
-        due_at=cmd.due_at, opened_at=opened_at, applied_event_ids=[cmd.event_id])
+        due_at=cmd.due_at, opened_at=opened_at, applied_event_ids=[cmd.event_id], process_code=cmd.process_code)

@@ -62,6 +62,7 @@ class DossierDoc(me.Document):
     current_steps = me.ListField(me.DictField())
     routing_at = me.DateTimeField()
     steps_at = me.DateTimeField()
+    process_code = me.StringField(default="")
     outbox = me.ListField(me.DictField())
 
 
@@ -78,7 +79,7 @@ def _to_doc(d: domain.Dossier, outbox: list[dict]) -> DossierDoc:
         fingerprint=d.fingerprint, lookup_secret=d.lookup_secret,
         documents=[dict(x.__dict__) for x in d.documents],
         fees=[{**f.__dict__, "exemptions": list(f.exemptions)} for f in d.fees],
-        postal_return_allowed=d.postal_return_allowed,
+        postal_return_allowed=d.postal_return_allowed, process_code=d.process_code,
         procedure_code=d.procedure_code, procedure_name=d.procedure_name,
         applicant={**{k: v for k, v in a.__dict__.items() if k not in ("address", "identity", "citizen_id")},
                    "address": dict(a.address.__dict__),
@@ -162,7 +163,7 @@ def _from_doc(doc: DossierDoc) -> domain.Dossier:
         fees=[catalogue.Fee(**{**f, "exemptions": tuple(f.get("exemptions", ()))}) for f in doc.fees or []],
         paused_at=as_utc(doc.paused_at),
         status_before_pause=domain.DossierStatus(doc.status_before_pause) if doc.status_before_pause else None,
-        postal_return_allowed=bool(doc.postal_return_allowed),
+        postal_return_allowed=bool(doc.postal_return_allowed), process_code=doc.process_code or "",
         supplement_request=domain.SupplementRequest(
             requested_at=as_utc(doc.supplement_request["requested_at"]), reason=doc.supplement_request["reason"],
             documents_to_add=tuple(doc.supplement_request["documents_to_add"]),

@@ -1,0 +1,175 @@
+"""MongoDB / FerretDB adapter of routing's CaseStore: the journey log, the case views and the inboxes.
+
+Collections of routing's database, every hot query by `_id` or an `_id` range (FerretDB v1 answers
+only those from an index; our build answers code-like ranges with their sort and limit):
+- `journey`: one document per entry, `_id` = `<dossier code>|<seq, 6 digits>`; the unique insert
+  is the concurrency control, and the document carries the entry's events (`outbox`: the
+  transactional outbox's aggregate; pointers in `journey_outbox`, published by routing's relay).
+  The OPENED entry (seq 1) also holds the case's header (`case`). A case's log is one range read.
+- `cases`: the case view by `_id` = dossier code: the header, the `seq` it folds up to and its
+  inbox keys; written forward only.
+- `inbox`: one document per (unit, scope, step due, dossier, step), `_id` = that key
+  (service.InboxItem); ListInbox is one range `<unit>|<scope>|...` sorted by `_id` with a limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Sequence
+
+from mongoengine.connection import get_db
+from pymongo.errors import DuplicateKeyError
+
+from onestop_chassis.clock import as_utc
+from onestop_chassis.outbox import OUTBOX, OutboxWriter
+from onestop_chassis.worktime import WorkingDuration
+
+from .. import domain
+from ..domain.journey import Actor, AssigneeKind, CaseView, Entry, EntryKind, PauseKind
+from ..inbox import InboxItem
+from ..service import Logged, Stored
+
+JOURNEY, CASES, INBOX = "journey", "cases", "inbox"
+CASE_FIELDS = [f.name for f in dataclasses.fields(domain.Case)]
+
+
+def entry_id(dossier_code: str, seq: int) -> str:
+    return f"{dossier_code}|{seq:06d}"
+
+
+def entry_to_doc(dossier_code: str, logged: Logged) -> dict:
+    e = logged.entry
+    return {"_id": entry_id(dossier_code, e.seq), "dossier_code": dossier_code, "seq": e.seq, "kind": str(e.kind),
+            "at": e.at, "actor": dataclasses.asdict(e.actor), "request_id": e.request_id, "reason": e.reason,
+            "step": e.step, "to_step": e.to_step, "assignee": e.assignee,
+            "assignee_kind": str(e.assignee_kind) if e.assignee_kind else None,
+            "pause": str(e.pause) if e.pause else None,
+            "extra": dataclasses.asdict(e.extra) if e.extra else None, "due_at": e.due_at, "corrects": e.corrects,
+            "digest": logged.digest}
+
+
+def entry_from_doc(doc: dict) -> Logged:
+    entry = Entry(seq=doc["seq"], kind=EntryKind(doc["kind"]), at=as_utc(doc["at"]), actor=Actor(**doc["actor"]),
+                  request_id=doc.get("request_id", ""), reason=doc.get("reason", ""), step=doc.get("step", ""),
+                  to_step=doc.get("to_step", ""), assignee=doc.get("assignee", ""),
+                  assignee_kind=AssigneeKind(doc["assignee_kind"]) if doc.get("assignee_kind") else None,
+                  pause=PauseKind(doc["pause"]) if doc.get("pause") else None,
+                  extra=WorkingDuration(**doc["extra"]) if doc.get("extra") else None,
+                  due_at=as_utc(doc["due_at"]) if doc.get("due_at") else None, corrects=doc.get("corrects", 0))
+    return Logged(entry, doc.get("digest", ""))
+
+
+def case_to_doc(case: domain.Case) -> dict:
+    doc = {name: getattr(case, name) for name in CASE_FIELDS if name != "dossier_code"}
+    doc["state"] = int(case.state)
+    return doc
+
+
+def case_from_doc(code: str, doc: dict) -> domain.Case:
+    data = {name: doc[name] for name in CASE_FIELDS if name in doc and name != "dossier_code"}
+    for name in ("received_at", "due_at", "opened_at"):
+        data[name] = as_utc(data[name])
+    data["state"] = domain.CaseState(data.get("state", 1))
+    data["applied_event_ids"] = list(data.get("applied_event_ids") or [])
+    return domain.Case(dossier_code=code, **data)
+
+
+def item_to_doc(item: InboxItem) -> dict:
+    doc = dataclasses.asdict(item)
+    doc["_id"] = doc.pop("key")
+    doc["co_handlers"], doc["watchers"] = list(item.co_handlers), list(item.watchers)
+    return doc
+
+
+def item_from_doc(doc: dict) -> InboxItem:
+    data = {f.name: doc[f.name] for f in dataclasses.fields(InboxItem) if f.name in doc and f.name != "key"}
+    for name in ("entered_at", "due_at", "case_due_at"):
+        data[name] = as_utc(data[name])
+    data["co_handlers"], data["watchers"] = tuple(data.get("co_handlers", ())), tuple(data.get("watchers", ()))
+    return InboxItem(key=doc["_id"], **data)
+
+
+class MongoCaseStore:
+    """routing's CaseStore on the process's database connection (`db`: tests pass their own)."""
+
+    def __init__(self, db: Callable[[], object] = get_db):
+        self._db = db
+
+    def _collection(self, name: str):
+        return self._db()[name]  # type: ignore[index]  # a pymongo Database
+
+    def open(self, case: domain.Case, first: Logged, events: Sequence) -> bool:
+        doc = entry_to_doc(case.dossier_code, first)
+        doc["case"] = case_to_doc(case)
+        if not self._insert(doc, events):
+            return False
+        # The view starts with the header; a crash before this write is repaired by load().
+        with contextlib.suppress(DuplicateKeyError):
+            self._collection(CASES).insert_one({"_id": case.dossier_code, **case_to_doc(case), "seq": 0,
+                                                "inbox_keys": []})
+        return True
+
+    def append(self, dossier_code: str, logged: Logged, events: Sequence) -> bool:
+        return self._insert(entry_to_doc(dossier_code, logged), events)
+
+    def _insert(self, doc: dict, events: Sequence) -> bool:
+        journey = self._collection(JOURNEY)
+        try:
+            with OutboxWriter(journey).staged(doc["_id"], list(events)) as outbox:
+                journey.insert_one({**doc, OUTBOX: outbox})  # the entry and its events: one write
+        except DuplicateKeyError:
+            return False  # the seq is taken: the staged pointers were discarded
+        return True
+
+    def load(self, dossier_code: str) -> Stored | None:
+        # The view first: it is written after the OPENED entry, so a view read here has its entry
+        # in the range read next (the other order could see a new case's view without its log).
+        view = self._collection(CASES).find_one({"_id": dossier_code}, {"inbox_keys": 0})
+        docs = list(self._collection(JOURNEY).find(
+            {"_id": {"$gte": f"{dossier_code}|", "$lt": f"{dossier_code}|~"}}, {OUTBOX: 0}).sort("_id", 1))
+        if not docs:
+            if view is None:
+                return None
+            # A case opened before journeys existed: its header only (no template, no entries).
+            return Stored(case_from_doc(dossier_code, view), ())
+        first = docs[0]
+        if first["seq"] != 1 or "case" not in first:
+            raise RuntimeError(f"the journey of {dossier_code} does not start with its OPENED entry")
+        case = case_from_doc(dossier_code, first["case"])
+        return Stored(case, tuple(entry_from_doc(d) for d in docs), (view or {}).get("seq", 0))
+
+    def project(self, case: domain.Case, view: CaseView, items: Sequence[InboxItem]) -> None:
+        cases, inbox = self._collection(CASES), self._collection(INBOX)
+        current = cases.find_one({"_id": case.dossier_code}, {"seq": 1, "inbox_keys": 1}) or {}
+        if current.get("seq", 0) >= view.seq:
+            return  # a later entry's projection is stored already
+        keys = [item.key for item in items]
+        for item in items:
+            inbox.replace_one({"_id": item.key}, item_to_doc(item), upsert=True)
+        for stale in set(current.get("inbox_keys") or []) - set(keys):
+            inbox.delete_one({"_id": stale})  # one by one: FerretDB v1 scans for $in
+        summary = {"seq": view.seq, "inbox_keys": keys, "case_state": str(view.state),
+                   "national_status": view.national_status, "current_due_at": view.clock.due_at,
+                   "steps": [r.step for r in view.runs], "units": sorted({r.unit_code for r in view.runs})}
+        result = cases.update_one({"_id": case.dossier_code, "seq": {"$lt": view.seq}}, {"$set": summary})
+        if result.matched_count:
+            return
+        if not current:
+            with contextlib.suppress(DuplicateKeyError):
+                cases.insert_one({"_id": case.dossier_code, **case_to_doc(case), **summary})
+            return
+        # A later entry's projection was written meanwhile: the keys written here that it does not
+        # hold are stale, and no later projection would know to remove them.
+        latest = cases.find_one({"_id": case.dossier_code}, {"inbox_keys": 1}) or {}
+        for stale in set(keys) - set(latest.get("inbox_keys") or []):
+            inbox.delete_one({"_id": stale})
+
+    def inbox(self, after: str, before: str, limit: int) -> list[InboxItem]:
+        docs = self._collection(INBOX).find({"_id": {"$gt": after, "$lt": before}}).sort("_id", 1).limit(limit)
+        return [item_from_doc(d) for d in docs]
+
+
+def outbox_collections() -> list[Callable[[], object]]:
+    """The aggregates whose events routing's relay publishes: the journey entries."""
+    return [lambda: get_db()[JOURNEY]]

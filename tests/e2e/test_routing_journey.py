@@ -1,0 +1,89 @@
+"""Routing's journey as processes (api, worker, relay) on the real stack: the case's journey over
+gRPC, its events published by routing's relay, and every event routing consumes delivered again
+changing nothing."""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.request
+
+import grpc
+import pytest
+from conftest import bearer, token
+
+from onestop.events.v1 import intake_events_pb2 as ev
+from onestop.routing.v1 import routing_pb2, routing_pb2_grpc
+from onestop_chassis import events
+from onestop_chassis.config import ServiceSettings, load_settings
+from onestop_chassis.publishing import confirming_publisher, publish_event
+
+from support import error_info, submit_request, wait_for_case
+
+
+def _metric(platform, process: str, name: str, **labels) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{platform.metrics[process]}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    total = 0.0
+    for line in text.splitlines():
+        match = re.fullmatch(rf"{name}\{{(.*)\}} (\S+)", line)
+        if match and all(f'{k}="{v}"' in match.group(1) for k, v in labels.items()):
+            total += float(match.group(2))
+    return total
+
+
+def _wait(condition, timeout: float = 30, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+@pytest.fixture()
+def stub(platform):
+    with platform.channel("routing") as channel:
+        yield routing_pb2_grpc.RoutingServiceStub(channel)
+
+
+def test_the_case_opens_with_its_journey_and_the_relay_publishes_its_event(intake, routing, stub, platform):
+    dossier = intake.SubmitDossier(submit_request(), metadata=bearer()).dossier
+    case = wait_for_case(routing, dossier.code, bearer())
+    assert (case.state, case.process_version, case.seq) == (routing_pb2.CASE_STATE_OPEN, 0, 1)
+    journey = stub.GetJourney(routing_pb2.GetJourneyRequest(dossier_code=dossier.code), metadata=bearer())
+    assert [(e.seq, e.kind, e.actor) for e in journey.entries] == [(1, "opened", "intake")]
+    db = platform.db("routing")
+    [entry] = db["journey"].find({"dossier_code": dossier.code})
+    assert [e["event_type"] for e in entry["outbox"]] == ["CaseOpened"]
+    # routing's relay process publishes it: its pointer goes once the broker confirmed
+    _wait(lambda: db["journey_outbox"].find_one({"_id": entry["outbox"][0]["event_id"]}) is None, what="the relay")
+    # Without a template the officers' actions are refused with the reason, and nothing is stored.
+    officer = bearer(token(roles=("processing_officer",)))
+    with pytest.raises(grpc.RpcError) as info:
+        stub.ClaimStep(routing_pb2.ClaimStepRequest(dossier_code=dossier.code, step_code="tiep_nhan",
+                                                    request_id="c-1"), metadata=officer)
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION and error_info(info.value)[0] == "NO_PROCESS"
+    assert db["journey"].count_documents({"dossier_code": dossier.code}) == 1
+
+
+def test_every_event_routing_consumes_delivered_again_changes_nothing(intake, routing, stub, platform):
+    dossier = intake.SubmitDossier(submit_request(), metadata=bearer()).dossier
+    wait_for_case(routing, dossier.code, bearer())
+    before = stub.GetJourney(routing_pb2.GetJourneyRequest(dossier_code=dossier.code), metadata=bearer())
+    stored = platform.db("intake")["dossiers"].find_one({"_id": dossier.code})
+    received = next(e for e in stored["outbox"] if e["event_type"] == "DossierReceived")
+    supplement = ev.DossierSupplementReceived(header=events.new_header("intake"), dossier_code=dossier.code)
+    publisher = confirming_publisher(load_settings(ServiceSettings, service_name="e2e", amqp_uri=platform.amqp_uri))
+    duplicates = _metric(platform, "routing-worker", "onestop_event_duplicates_total", event_type="DossierReceived")
+    handled = _metric(platform, "routing-worker", "onestop_worker_calls_total", handler="on_supplement_received")
+    for _ in range(2):  # the original DossierReceived, as the relay would publish it again, and a supplement twice
+        publish_event(publisher, "intake", "DossierReceived", received["payload"], {}, received["event_id"])
+        publish_event(publisher, "intake", "DossierSupplementReceived", events.to_payload(supplement), {},
+                      supplement.header.event_id)
+    _wait(lambda: _metric(platform, "routing-worker", "onestop_event_duplicates_total",
+                          event_type="DossierReceived") >= duplicates + 2, what="both redeliveries counted")
+    _wait(lambda: _metric(platform, "routing-worker", "onestop_worker_calls_total",
+                          handler="on_supplement_received") >= handled + 2, what="both supplements handled")
+    after = stub.GetJourney(routing_pb2.GetJourneyRequest(dossier_code=dossier.code), metadata=bearer())
+    assert after == before
+    assert platform.db("routing")["journey"].count_documents({"dossier_code": dossier.code}) == 1
+    assert platform.db("routing")["cases"].count_documents({"_id": dossier.code}) == 1
