@@ -8,6 +8,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DATA="${ONESTOP_DATA:-$ROOT/.local}"
 VENV_BIN="$ROOT/.venv/bin"
+# Every service reads the same working calendar (closures, make-up days); set your own to override.
+export WORKING_CALENDAR_FILE="${WORKING_CALENDAR_FILE:-$ROOT/deploy/local/working-calendar.yaml}"
 # The services and their ports, from the one list (libs/chassis/src/onestop_chassis/services.py).
 SERVICES_PY="$ROOT/libs/chassis/src/onestop_chassis/services.py"
 read -r -a SERVICES <<< "$(python3 "$SERVICES_PY" names)"

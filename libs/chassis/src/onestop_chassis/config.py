@@ -67,6 +67,11 @@ class ServiceSettings(BaseSettings):
     minio_timeout_seconds: float = 1.0           # connect; reading a part may take longer (30 s)
     dependency_check_seconds: float = 0.5        # health: how often the api probes its dependencies
 
+    # The agency's own calendar (onestop_chassis.worktime.calendar_file): closures (days off beyond
+    # the national holidays) and make-up working days, one YAML file every service of the instance
+    # reads at start (a ConfigMap in Kubernetes). Empty: the national calendar alone.
+    working_calendar_file: str = ""
+
     jwt_secret: str = ""
     jwt_public_key_file: str = ""
     jwt_audience: str = "onestop"
@@ -144,6 +149,21 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(f"{seconds.upper()} must be greater than 0")
         if self.mongodb_heartbeat_seconds < 0.5:
             raise ValueError("MONGODB_HEARTBEAT_SECONDS must be at least 0.5 (pymongo's minimum)")
+        self.calendar_days()  # raises ValueError naming the file's bad lines
+
+    def calendar_days(self):
+        """The agency's closures and make-up days from WORKING_CALENDAR_FILE (worktime.CalendarDays);
+        ValueError naming the file and each bad line."""
+        from .errors import ServiceError
+        from .worktime import calendar_days
+        try:
+            return calendar_days(self.working_calendar_file)
+        except OSError as exc:
+            raise ValueError(f"WORKING_CALENDAR_FILE: cannot read {self.working_calendar_file}: "
+                             f"{exc.strerror}") from None
+        except ServiceError as exc:
+            lines = "; ".join(f"{v.field}: {v.description}" for v in exc.violations) or exc.message
+            raise ValueError(f"WORKING_CALENDAR_FILE {self.working_calendar_file}: {lines}") from None
 
     def _check_production(self) -> None:
         """ValueError when a local default (JWT secret, database or broker URI) would reach production."""

@@ -154,10 +154,29 @@ class Loader(yaml.SafeLoader):
             self._depth -= 1
 
 
+def _timestamp_or_text(loader, node):
+    """A YAML timestamp; its text when it only looks like one (2026-13-01 matches YAML's pattern
+    but is no date: PyYAML raises a bare ValueError with no line), so the Reader refuses it naming
+    its line."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
 # libyaml's parser and composer when PyYAML has them (4 times faster: a 4.6 MB file of 3,700
 # procedures took 3.2 s of CPU against 13 s); they cannot count depth while composing, so a pass
 # over the parser's events checks it first.
-FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+FAST_LOADER: Any = None
+if hasattr(yaml, "CSafeLoader"):  # only where PyYAML was built with libyaml
+    class FastLoader(yaml.CSafeLoader):
+        pass
+
+    FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+    FAST_LOADER = FastLoader
 
 
 def yaml_depth(text: str, max_depth: int = DEFAULT_MAX_DEPTH) -> None:

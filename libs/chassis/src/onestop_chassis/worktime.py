@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from .datafiles import Reader, label, line_of, parse_file
+from .errors import FieldViolation, InvalidArgument
+
 
 @dataclass(frozen=True)
 class WorkingDuration:
@@ -38,6 +41,11 @@ class WorkingCalendar:
     # (quy định giờ tiếp nhận: e.g. 16:00). None: it counts from the moment of reception.
     cutoff: dt.time | None = None
     _holidays: holidays.HolidayBase = field(default_factory=lambda: holidays.country_holidays("VN"))
+
+    @classmethod
+    def of(cls, days: CalendarDays, **options) -> WorkingCalendar:
+        """The national calendar with an agency's closures and make-up days (`calendar_days`)."""
+        return cls(closures=days.closures, make_up_days=days.make_up_days, **options)
 
     def is_working_day(self, day: dt.date) -> bool:
         if day in self._holidays or day in self.closures:  # (also loads that year's make-up days)
@@ -100,3 +108,58 @@ class WorkingCalendar:
             remaining -= available
             moment = self.next_working_moment(window_end)
         return moment
+
+
+CALENDAR_FILE_MAX_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class CalendarDays:
+    """What an agency's calendar file adds to the national calendar."""
+    closures: frozenset[dt.date] = frozenset()      # days off (nghỉ): an office move, a local holiday
+    make_up_days: frozenset[dt.date] = frozenset()  # weekend days worked (ngày làm bù)
+
+
+def calendar_file(content: bytes) -> CalendarDays:
+    """Reads an agency's calendar file (YAML):
+
+        closures:      [{date: 2026-12-31, note: "Chuyển trụ sở"}]
+        make_up_days:  [{date: 2027-01-09, note: "Làm bù cho ngày 2/1"}]
+
+    InvalidArgument naming the line of every problem: not a date, a date listed twice, a closure
+    that is a make-up day too, a make-up day that is not a weekend day."""
+    data, lines = parse_file(content, "yaml", max_bytes=CALENDAR_FILE_MAX_BYTES)
+    reader = Reader()
+    root = reader.mapping(data if data is not None else {}, (), ("closures", "make_up_days"))
+    days: dict[str, dict[dt.date, tuple]] = {"closures": {}, "make_up_days": {}}
+    for key, found in days.items():
+        for i, item in enumerate(reader.items(root, (), key)):
+            path = (key, i)
+            entry = reader.mapping(item, path, ("date", "note"))
+            day = reader.date(entry, path, "date")
+            reader.text(entry, path, "note")
+            if day is None:
+                if entry and "date" not in entry:
+                    reader.bad((*path, "date"), "is required")
+                continue
+            if day in found:
+                reader.bad((*path, "date"), f"repeats {day.isoformat()} ({label(found[day])})")
+            elif key == "make_up_days" and day.weekday() < 5:
+                reader.bad((*path, "date"), f"{day.isoformat()} is a weekday: a make-up day is a weekend day worked")
+            found[day] = path
+    for day, path in days["make_up_days"].items():
+        if day in days["closures"]:
+            reader.bad((*path, "date"), f"{day.isoformat()} is a closure too ({label(days['closures'][day])})")
+    if reader.problems:
+        raise InvalidArgument.from_violations([FieldViolation(f"line {line_of(lines, p)}: {label(p)}", problem)
+                                               for p, problem in reader.problems])
+    return CalendarDays(frozenset(days["closures"]), frozenset(days["make_up_days"]))
+
+
+def calendar_days(path: str) -> CalendarDays:
+    """The days of the file at `path` ("" = none). OSError when it cannot be read; InvalidArgument
+    (with lines) when it is not a valid calendar file: a process refuses to start with either."""
+    if not path:
+        return CalendarDays()
+    with open(path, "rb") as file:
+        return calendar_file(file.read())

@@ -67,7 +67,8 @@ def bootstrap(settings: IntakeSettings, *, dossiers: DossierRepository | None = 
     dossiers = dossiers if dossiers is not None else reception_mongo.MongoDossiers()
     timed = {} if clock is None else {"clock": clock}
     sequence = sequence if sequence is not None else reception_mongo.MongoCodeSequence()
-    reception = IntakeService(dossiers, store, sequence, calendar=WorkingCalendar(cutoff=settings.cutoff_time), **timed)
+    calendar = WorkingCalendar.of(settings.calendar_days(), cutoff=settings.cutoff_time)  # WORKING_CALENDAR_FILE
+    reception = IntakeService(dossiers, store, sequence, calendar=calendar, **timed)
     catalogue_service = CatalogueService(store, **timed)
     if documents is None and settings.documents_address:
         documents = DocumentsClient(settings.documents_address, lambda: auth.service_token(settings))

@@ -41,8 +41,9 @@ def bootstrap(settings: RoutingSettings, *, cases: CaseStore | None = None, temp
     templates = templates if templates is not None else MongoTemplates()
     units = units if units is not None else IntakeUnits(settings.intake_address, lambda: auth.service_token(settings),
                                                         settings.intake_timeout_seconds)
+    calendar = calendar or WorkingCalendar.of(settings.calendar_days())  # the same file as intake's
     return Routing(service=RoutingService(cases if cases is not None else MongoCaseStore(), templates,
-                                          calendar=calendar or WorkingCalendar(), clock=clock),
+                                          calendar=calendar, clock=clock),
                    templates=TemplateService(templates, units))
 
 
