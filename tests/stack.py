@@ -122,6 +122,9 @@ class LocalPlatform:
         for name, port in [*((f"{s}-api", p) for s, p in self.grpc_ports.items()),
                            *((n, p) for n, p in self.metrics.items() if n.endswith(("worker", "relay")))]:
             self._wait_port(self.processes[name], port)
+        if {"intake", "routing"} <= set(self.services):  # as `make run`: the shipped process templates,
+            subprocess.run([VENV_BIN / "onestop-routing-seed"], env=self.env("routing"), check=True,  # units
+                           capture_output=True, timeout=120)  # checked by this platform's running intake
         return self
 
     def _wait_port(self, proc: Process, port: int, timeout: float = 30) -> None:

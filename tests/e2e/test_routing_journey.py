@@ -10,7 +10,7 @@ import urllib.request
 
 import grpc
 import pytest
-from conftest import bearer, token
+from conftest import UNIT, bearer, token
 
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop.routing.v1 import routing_pb2, routing_pb2_grpc
@@ -48,7 +48,10 @@ def stub(platform):
 def test_the_case_opens_with_its_journey_and_the_relay_publishes_its_event(intake, routing, stub, platform):
     dossier = intake.SubmitDossier(submit_request(), metadata=bearer()).dossier
     case = wait_for_case(routing, dossier.code, bearer())
-    assert (case.state, case.process_version, case.seq) == (routing_pb2.CASE_STATE_OPEN, 0, 1)
+    # 2.001610 names QT.DN.01, shipped and seeded: the case runs it from the desk's first step.
+    assert (case.state, case.process_code, case.process_version, case.seq) == \
+        (routing_pb2.CASE_STATE_PROCESSING, "QT.DN.01", 1, 1)
+    assert [(s.step_code, s.unit.code) for s in case.steps] == [("tiep_nhan", UNIT)]
     journey = stub.GetJourney(routing_pb2.GetJourneyRequest(dossier_code=dossier.code), metadata=bearer())
     assert [(e.seq, e.kind, e.actor) for e in journey.entries] == [(1, "opened", "intake")]
     db = platform.db("routing")
@@ -56,12 +59,12 @@ def test_the_case_opens_with_its_journey_and_the_relay_publishes_its_event(intak
     assert [e["event_type"] for e in entry["outbox"]] == ["CaseOpened"]
     # routing's relay process publishes it: its pointer goes once the broker confirmed
     _wait(lambda: db["journey_outbox"].find_one({"_id": entry["outbox"][0]["event_id"]}) is None, what="the relay")
-    # Without a template the officers' actions are refused with the reason, and nothing is stored.
-    officer = bearer(token(roles=("processing_officer",)))
+    # An officer of the department the case has not reached yet may not act on it, and nothing is stored.
+    officer = bearer(token(roles=("processing_officer",), agency="000.00.15.H17", subject="cv-dkkd"))
     with pytest.raises(grpc.RpcError) as info:
         stub.ClaimStep(routing_pb2.ClaimStepRequest(dossier_code=dossier.code, step_code="tiep_nhan",
                                                     request_id="c-1"), metadata=officer)
-    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION and error_info(info.value)[0] == "NO_PROCESS"
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED and error_info(info.value)[0] == "OTHER_AGENCY"
     assert db["journey"].count_documents({"dossier_code": dossier.code}) == 1
 
 

@@ -26,7 +26,7 @@ def test_submit_returns_a_code_and_appointment_and_routing_opens_the_case(intake
     assert dossier.applicant.full_name == "Nguyễn Thị Hồng Nhung"
 
     case = wait_for_case(routing, dossier.code, bearer())
-    assert case.state == routing_pb2.CASE_STATE_OPEN
+    assert (case.state, case.process_code) == (routing_pb2.CASE_STATE_PROCESSING, "QT.DN.01")  # its template runs
     assert case.procedure_code == "2.001610"
     assert case.applicant_name == "Nguyễn Thị Hồng Nhung"
     assert case.due_at == dossier.appointment_at
