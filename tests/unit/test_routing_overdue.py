@@ -42,7 +42,7 @@ class Clock:
 @pytest.fixture
 def scan():
     clock, cases = Clock(), FakeCases()
-    settings = RoutingSettings(due_soon_share=0.8, overdue_scan_page=2)
+    settings = RoutingSettings(due_soon_share=0.8, overdue_scan_page=2, overdue_scan_budget_seconds=0)
     routing = bootstrap(settings, cases=cases, templates=FakeTemplates(land_registration()), clock=clock)
     with hosted(RoutingWorker, settings, routing=routing.service, overdue=routing.overdue) as container:
         yield container, cases, routing.service, clock
@@ -138,3 +138,15 @@ def test_a_pass_after_downtime_catches_up_page_by_page(scan):
     assert not [k for k in cases.inbox_items if k.startswith((DUE_SOON_PREFIX, RUNNING_PREFIX))]
     third = _pass(container)
     assert (third.overdue_found, third.due_soon_found) == (0, 0)
+
+
+def test_a_pass_within_its_time_budget_reads_page_after_page():
+    clock, cases = Clock(), FakeCases()
+    settings = RoutingSettings(overdue_scan_page=2, overdue_scan_budget_seconds=600)
+    routing = bootstrap(settings, cases=cases, templates=FakeTemplates(land_registration()), clock=clock)
+    codes = [_open(routing.service, n) for n in range(1, 6)]
+    clock.now = NOW + dt.timedelta(days=1)
+    with hosted(RoutingWorker, settings, routing=routing.service, overdue=routing.overdue) as container:
+        result = _pass(container)
+    assert (result.overdue_found, result.overdue_marked) == (5, 5)  # pages of 2, 2 and 1
+    assert all(_marks(cases, code) == [(EntryKind.OVERDUE, "tiep_nhan")] for code in codes)

@@ -48,7 +48,8 @@ def bootstrap(settings: RoutingSettings, *, cases: CaseStore | None = None, temp
                              calendar=calendar or WorkingCalendar(), clock=clock,
                              due_soon_share=settings.due_soon_share)
     return Routing(service=service, templates=TemplateService(templates, units),
-                   overdue=OverdueScan(service, cases, settings.overdue_scan_page, clock))
+                   overdue=OverdueScan(service, cases, settings.overdue_scan_page,
+                                       settings.overdue_scan_budget_seconds, clock))
 
 
 def prepare_database() -> None:

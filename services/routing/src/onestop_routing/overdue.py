@@ -8,14 +8,16 @@ journey entry OVERDUE / DUE_SOON with its StepOverdue event; an overdue step is 
 unit's leader). A paused step is not in either range, nor a step marked before (the projection
 drops its key), so each range holds only work to do. The ranges are by due time, not by
 schedule: a worker that was down for a day finds everything that fell due meanwhile on its first
-passes. At most OVERDUE_SCAN_PAGE keys per range per pass, so one pass never holds the worker's
-hub for long; what is left is the next pass's.
+passes. A pass reads OVERDUE_SCAN_PAGE keys per page and starts no new page after
+OVERDUE_SCAN_BUDGET_SECONDS, so one pass never holds the worker for long (each mark's database
+calls yield the worker's hub); what is left is the next pass's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,34 +47,44 @@ class ScanResult:
 
 
 class OverdueScan:
-    """The scan of one process: the service it marks through, the store whose scan ranges it reads
-    and the keys it reads per range and pass (`page` > 0)."""
+    """The scan of one process: the service it marks through, the store whose scan ranges it reads,
+    the keys it reads per page (`page` > 0) and the seconds after which a pass starts no new page
+    (`budget_seconds`; 0: one page per range and pass)."""
 
-    def __init__(self, service: RoutingService, cases: CaseStore, page: int,
+    def __init__(self, service: RoutingService, cases: CaseStore, page: int, budget_seconds: float = 0.0,
                  clock: Callable[[], dt.datetime] = utcnow):
-        self._service, self._cases, self._page, self._clock = service, cases, page, clock
+        self._service, self._cases, self._page, self._budget, self._clock = (service, cases, page, budget_seconds,
+                                                                            clock)
 
-    def due(self, prefix: str, limit: int) -> list[InboxItem]:
+    def due(self, prefix: str, limit: int, after: str = "") -> list[InboxItem]:
         """The scan list `prefix` (RUNNING_PREFIX or DUE_SOON_PREFIX) up to now, soonest first, at
-        most `limit`: the running steps past their due (or due-soon) moment."""
-        return self._cases.inbox(prefix, prefix + iso_key(self._clock()) + "~", limit)
+        most `limit`, keys after `after`: the running steps past their due (or due-soon) moment."""
+        return self._cases.inbox(after or prefix, prefix + iso_key(self._clock()) + "~", limit)
 
     def run(self) -> ScanResult:
-        """One pass over both ranges; a step whose mark fails (the database, a template missing)
-        is logged and left for the next pass."""
+        """One pass over both ranges: a page of each, and further pages (after the last key read)
+        while the page was full and the pass is within its time budget. A step whose mark fails
+        (the database, a template missing) is logged and left for the next pass."""
+        started = time.monotonic()
         counts = {}
         for name, prefix, overdue in (("overdue", RUNNING_PREFIX, True), ("due_soon", DUE_SOON_PREFIX, False)):
-            items = self.due(prefix, self._page)
-            marked = 0
-            for item in items:
-                try:
-                    if self.mark(item, overdue):
-                        marked += 1
-                        MARKED.labels(name).inc()
-                except Exception:
-                    log.exception("overdue scan: step not marked", dossier_code=item.dossier_code,
-                                  step=item.step_code)
-            counts[f"{name}_found"], counts[f"{name}_marked"] = len(items), marked
+            found = marked = 0
+            after = prefix
+            while True:
+                items = self.due(prefix, self._page, after)
+                for item in items:
+                    try:
+                        if self.mark(item, overdue):
+                            marked += 1
+                            MARKED.labels(name).inc()
+                    except Exception:
+                        log.exception("overdue scan: step not marked", dossier_code=item.dossier_code,
+                                      step=item.step_code)
+                found += len(items)
+                if len(items) < self._page or time.monotonic() - started >= self._budget:
+                    break
+                after = items[-1].key
+            counts[f"{name}_found"], counts[f"{name}_marked"] = found, marked
         return ScanResult(**counts)
 
     def mark(self, item: InboxItem, overdue: bool) -> bool:
