@@ -19,6 +19,7 @@ from .adapters.journey import MongoCaseStore
 from .adapters.mongo import migrate
 from .adapters.templates import MongoTemplates
 from .config import RoutingSettings
+from .overdue import OverdueScan
 from .service import CaseStore, RoutingService
 from .templates.service import TemplateService, TemplateStore, UnitCodes
 
@@ -28,6 +29,7 @@ class Routing:
     """Everything routing's processes use, built once per process."""
     service: RoutingService
     templates: TemplateService      # process templates: admin use cases
+    overdue: OverdueScan            # the worker's overdue scan (one pass per timer tick)
 
 
 def bootstrap(settings: RoutingSettings, *, cases: CaseStore | None = None, templates: TemplateStore | None = None,
@@ -42,9 +44,11 @@ def bootstrap(settings: RoutingSettings, *, cases: CaseStore | None = None, temp
     units = units if units is not None else IntakeUnits(settings.intake_address, lambda: auth.service_token(settings),
                                                         settings.intake_timeout_seconds)
     calendar = calendar or WorkingCalendar.of(settings.calendar_days())  # the same file as intake's
-    return Routing(service=RoutingService(cases if cases is not None else MongoCaseStore(), templates,
-                                          calendar=calendar, clock=clock),
-                   templates=TemplateService(templates, units))
+    cases = cases if cases is not None else MongoCaseStore()
+    service = RoutingService(cases, templates, calendar=calendar, clock=clock, due_soon_share=settings.due_soon_share)
+    return Routing(service=service, templates=TemplateService(templates, units),
+                   overdue=OverdueScan(service, cases, settings.overdue_scan_page,
+                                       settings.overdue_scan_budget_seconds, clock))
 
 
 def prepare_database() -> None:

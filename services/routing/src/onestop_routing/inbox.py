@@ -5,9 +5,15 @@ an inbox page, or the overdue scan, is one `_id` range sorted by `_id` (docs/rou
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
+
+from onestop_chassis.worktime import WorkingCalendar, WorkingDuration
+
+from .domain.journey import CaseState, StepRun
+from .domain.process import working_minutes
 
 if TYPE_CHECKING:  # the service imports this module
     from .service import Loaded
@@ -17,6 +23,11 @@ INBOX_PAGE_MAX = 200
 # Every running step of every unit by due time, for a scan of what is overdue: one `_id` range
 # `all|running|` .. `all|running|<now>` (no unit code is "all").
 RUNNING_PREFIX = "all|running|"
+# Every running step not yet marked due soon, by the moment DUE_SOON_SHARE of its budget is used:
+# the overdue scan's second range `all|duesoon|` .. `all|duesoon|<now>`.
+DUE_SOON_PREFIX = "all|duesoon|"
+# The scope of a unit's list for its leader of the steps the scan found overdue (the escalation).
+ESCALATED_SCOPE = "escalated"
 
 
 @dataclass(frozen=True)
@@ -55,9 +66,28 @@ def inbox_prefix(unit_code: str, scope: str) -> str:
     return f"{unit_code}|{scope}|"
 
 
-def inbox_items(loaded: Loaded) -> list[InboxItem]:
+def due_soon_at(calendar: WorkingCalendar, run: StepRun, budget: WorkingDuration,
+                share: float) -> dt.datetime | None:
+    """When `share` (0..1) of the step's budget is used: its entry plus that share of the budget
+    (with its extensions) in working minutes, plus the working minutes its pauses credited (a
+    working day = the calendar's windows). None for a step without a budget."""
+    day = sum((dt.datetime.combine(dt.date.min, end) - dt.datetime.combine(dt.date.min, start)).seconds // 60
+              for start, end in calendar.windows)
+    minutes = working_minutes(budget, day) + working_minutes(run.clock.extended, day)
+    if minutes <= 0:
+        return None
+    used = math.ceil(minutes * share) + run.clock.paused_minutes
+    return calendar.add(run.entered_at, WorkingDuration(minutes=used))
+
+
+def inbox_items(loaded: Loaded, calendar: WorkingCalendar | None = None,
+                due_soon_share: float = 0.0) -> list[InboxItem]:
     """The inbox keys of the case's running steps: the unit's list, and the unassigned list or
-    each assignee's own (primary, co-handlers, watchers), and the list of every running step."""
+    each assignee's own (primary, co-handlers, watchers), and the lists the overdue scan reads.
+    Only a running clock (not paused) is in the scan's lists, and only until the scan marked it:
+    `all|running|<due>` until marked overdue, `all|duesoon|<due soon>` (with `calendar` and a share
+    in 0..1) until marked due soon or overdue; a step marked overdue is in its unit's `escalated`
+    list."""
     view, template, case = loaded.view, loaded.template, loaded.case
     if view is None or template is None:
         return []
@@ -71,8 +101,17 @@ def inbox_items(loaded: Loaded) -> list[InboxItem]:
                          overdue=run.overdue, paused=run.clock.paused)
         scopes = ["unit", f"mine:{run.primary}" if run.primary else "unassigned",
                   *(f"mine:{s}" for s in (*run.co_handlers, *run.watchers))]
-        prefixes = [inbox_prefix(run.unit_code, scope) for scope in dict.fromkeys(scopes)] + [RUNNING_PREFIX]
+        prefixes = [inbox_prefix(run.unit_code, scope) for scope in dict.fromkeys(scopes)]
+        running = not run.clock.paused and view.state is not CaseState.PAUSED
+        if running and not run.overdue:
+            prefixes.append(RUNNING_PREFIX)
+        if run.overdue:
+            prefixes.append(inbox_prefix(run.unit_code, ESCALATED_SCOPE))
         for prefix in prefixes:
             key = f"{prefix}{iso_key(run.clock.due_at)}|{case.dossier_code}|{run.step}"
             items.append(replace(base, key=key))
+        if running and calendar is not None and due_soon_share > 0 and not (run.due_soon or run.overdue):
+            soon = due_soon_at(calendar, run, template.step(run.step).budget, due_soon_share)
+            if soon is not None:
+                items.append(replace(base, key=f"{DUE_SOON_PREFIX}{iso_key(soon)}|{case.dossier_code}|{run.step}"))
     return items

@@ -86,3 +86,15 @@ def for_entry(case: domain.Case, template: ProcessTemplate, before: CaseView, af
             finished.finished_at.FromDatetime(entry.at)
             return [finished]
     return []
+
+
+def step_overdue(case: domain.Case, template: ProcessTemplate, view: CaseView, entry: Entry,
+                 escalated_to: str) -> rev.StepOverdue:
+    """The scan's mark of one running step (`entry`, OVERDUE or DUE_SOON; `view` before it):
+    overdue true, escalated to `escalated_to`, or due soon."""
+    run = view.run(entry.step)
+    assert run is not None  # the scan marks a running step
+    step = rev.CaseStep(step_code=run.step, step_name=template.step(run.step).name, unit=unit_ref(case, run.unit_code))
+    step.due_at.FromDatetime(run.clock.due_at)
+    return rev.StepOverdue(header=events.new_header(PRODUCER, entry.at), dossier_code=case.dossier_code, step=step,
+                           overdue=entry.kind is EntryKind.OVERDUE, escalated_to=escalated_to)

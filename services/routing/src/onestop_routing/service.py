@@ -146,11 +146,13 @@ def _digest(command: Command, subject: str) -> str:
 
 class RoutingService:
     def __init__(self, cases: CaseStore, templates: TemplateRepository, *,
-                 calendar: WorkingCalendar | None = None, clock: Callable[[], dt.datetime] = utcnow):
+                 calendar: WorkingCalendar | None = None, clock: Callable[[], dt.datetime] = utcnow,
+                 due_soon_share: float = 0.8):  # of a step's budget: due soon
         self._cases = cases
         self._templates = templates
         self._calendar = calendar or WorkingCalendar()
         self._clock = clock
+        self._due_soon_share = due_soon_share
 
     # --- events ------------------------------------------------------------------------------
     def open_case(self, cmd: domain.OpenCase) -> bool:
@@ -273,6 +275,27 @@ class RoutingService:
             checked.append(loaded)
         return [self._run(loaded, leader, command, request_id) for loaded in checked]
 
+    # --- the overdue scan's (overdue.py) --------------------------------------------------------
+    def loaded(self, dossier_code: str) -> Loaded | None:
+        """The case folded from its log (projection repaired when behind); None without a case."""
+        stored = self._cases.load(dossier_code)
+        if stored is None:
+            return None
+        loaded = self._fold(stored)
+        if loaded.view is not None and stored.projected_seq < loaded.view.seq:
+            self._project(loaded)
+        return loaded
+
+    def record(self, loaded: Loaded, entry: Entry, events: Sequence[Message], digest: str) -> bool:
+        """Appends the scan's entry with its events and projects it; False when its seq was taken."""
+        assert loaded.view is not None and loaded.template is not None
+        after = journey.apply(loaded.view, loaded.template, self._calendar, entry)
+        logged = Logged(entry, digest)
+        if not self._cases.append(loaded.case.dossier_code, logged, events):
+            return False
+        self._project(Loaded(loaded.case, (*loaded.log, logged), loaded.template, after))
+        return True
+
     # --- internals ---------------------------------------------------------------------------
     def _load(self, dossier_code: str, actor: auth.Principal, action: str) -> Loaded:
         code = codes.dossier_code_argument(dossier_code)
@@ -354,7 +377,7 @@ class RoutingService:
     def _project(self, loaded: Loaded) -> None:
         assert loaded.view is not None and loaded.template is not None
         try:
-            self._cases.project(loaded.case, loaded.view, inbox_items(loaded))
+            self._cases.project(loaded.case, loaded.view, inbox_items(loaded, self._calendar, self._due_soon_share))
         except Exception:  # the entry is stored: the next read of the case repairs the projection
             log.exception("case projection not written; the next read repairs it")
 

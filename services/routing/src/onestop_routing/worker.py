@@ -10,11 +10,19 @@ from prometheus_client import Counter
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import codes, events
 from onestop_chassis.logs import get_logger
-from onestop_chassis.worker import Bootstrapped, MongoConnection, Observability, OutboxRelayRunner, event_handler
+from onestop_chassis.worker import (
+    Bootstrapped,
+    MongoConnection,
+    Observability,
+    OutboxRelayRunner,
+    event_handler,
+    periodic,
+)
 
 from . import domain
 from .adapters.journey import outbox_collections
 from .bootstrap import bootstrap
+from .overdue import ScanResult
 
 log = get_logger("onestop.routing")
 CASES_OPENED = Counter("onestop_routing_cases_opened", "Cases opened from received dossiers", ["channel"])
@@ -43,6 +51,7 @@ class RoutingWorker:
     mongo = MongoConnection()
     outbox = OutboxRelayRunner(*outbox_collections())  # only with OUTBOX_RELAY_IN_WORKER
     routing = Bootstrapped(bootstrap, "service")
+    overdue = Bootstrapped(bootstrap, "overdue")
 
     # A failure (e.g. the database is down) is retried a bounded number of times; a payload that is
     # not a DossierReceived (InvalidEvent) goes to the dead-letter queue (onestop_chassis.dead_letters).
@@ -65,3 +74,12 @@ class RoutingWorker:
             raise events.InvalidEvent(f"DossierSupplementReceived has no valid dossier code: "
                                       f"{event.dossier_code[:40]!r}")
         return self.routing.resume_after_supplement(event.dossier_code, event.header.event_id)
+
+    @periodic("overdue_scan_seconds")
+    def scan_overdue(self) -> ScanResult:
+        """One pass of the overdue scan (overdue.py): marks running steps past due or due soon,
+        at most OVERDUE_SCAN_PAGE per range; it needs no call and catches up after downtime."""
+        result = self.overdue.run()
+        if result.overdue_marked or result.due_soon_marked:
+            log.info("overdue scan", **result.__dict__)
+        return result
