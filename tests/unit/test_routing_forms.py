@@ -66,8 +66,13 @@ def clock():
 
 
 @pytest.fixture
-def routing(clock):
-    return RoutingService(FakeCases(), FakeTemplates(land_registration()), calendar=CALENDAR, clock=clock)
+def cases():
+    return FakeCases()
+
+
+@pytest.fixture
+def routing(cases, clock):
+    return RoutingService(cases, FakeTemplates(land_registration()), calendar=CALENDAR, clock=clock)
 
 
 def _open(routing, code=CODE):
@@ -204,3 +209,43 @@ def test_a_period_is_a_month():
     for bad in ("2026-13", "2026/11", "", "11-2026"):
         with pytest.raises(InvalidArgument):
             tracking.Period.parse(bad)
+
+
+# --- filing: routing's worker files forms 04 and 05 with documents (FormIssued) ------------------
+
+def _worker(service, published):
+    from nameko.testing.services import worker_factory
+
+    from onestop_routing.worker import RoutingWorker
+    return worker_factory(RoutingWorker, routing=service, publish_event=published.append)
+
+
+def _routing_events(cases, kind):
+    return [m for m in cases.events if type(m).__name__ == kind]
+
+
+def test_the_worker_files_the_apology_of_each_extension_once(routing, cases, clock):
+    from onestop_chassis import events
+    _finished(routing, clock)
+    [extended] = _routing_events(cases, "CaseExtended")
+    published = []
+    worker = _worker(routing, published)
+    worker.file_apology(events.to_payload(extended))
+    worker.file_apology(events.to_payload(extended))  # redelivered: the same form, filed once by documents
+    first, again = published
+    assert (first.header.producer, first.form, first.dossier_code, first.agency_code) == ("routing", 4, CODE, DESK_UNIT)
+    assert first.file_name == f"van-ban-xin-loi-{CODE}-1.pdf" and first.title.startswith("Mẫu số 04")
+    assert first.request_id == again.request_id and first.pdf == again.pdf
+    assert "Chờ xác minh nghĩa vụ thuế" in _text(first.pdf)
+
+
+def test_the_worker_files_the_stop_notice(routing, cases, clock):
+    from onestop_chassis import events
+    _at_land(routing, clock)
+    routing.act(CODE, Act("tham_dinh", Action.STOP, reason="Có tranh chấp đất đai"), "r-stop", LAND)
+    [stopped] = _routing_events(cases, "CaseStopped")
+    published = []
+    _worker(routing, published).file_stop_notice(events.to_payload(stopped))
+    [filed] = published
+    assert (filed.form, filed.file_name) == (5, f"thong-bao-dung-giai-quyet-{CODE}.pdf")
+    assert "Có tranh chấp đất đai" in _text(filed.pdf)
