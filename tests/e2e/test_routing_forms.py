@@ -11,6 +11,7 @@ import unicodedata
 import uuid
 
 import grpc
+import openpyxl
 import pypdf
 import pytest
 from conftest import UNIT, Platform, bearer, running, token
@@ -105,3 +106,23 @@ def test_get_case_form_returns_the_control_slip_of_the_journey(routing, at_the_b
     with pytest.raises(grpc.RpcError) as info:  # not stopped: no form 05
         routing.GetCaseForm(pb.GetCaseFormRequest(dossier_code=code, form=pb.CASE_FORM_STOP_NOTICE), metadata=DESK)
     assert (info.value.code(), error_info(info.value)[0]) == (grpc.StatusCode.FAILED_PRECONDITION, "FORM_NOT_ISSUED")
+
+
+def test_the_tracking_book_of_the_desk_lists_the_case_as_xlsx_and_pdf(routing, at_the_business_office):
+    code = at_the_business_office
+    day = code.split("-")[1]
+    period = f"20{day[:2]}-{day[2:4]}"
+    book = routing.GetTrackingBook(pb.GetTrackingBookRequest(unit_code=UNIT, period=period,
+                                                             format=pb.BOOK_FORMAT_XLSX), metadata=DESK)
+    assert book.file_name == f"so-theo-doi-{UNIT}-{period}.xlsx" and book.rows >= 1
+    sheet = openpyxl.load_workbook(io.BytesIO(book.content)).active
+    row = next(r for r in sheet.iter_rows(min_row=5, values_only=True) if r[1] == code)
+    assert row[2].startswith("Đăng ký thành lập doanh nghiệp") and row[7] == "Đang giải quyết"
+    assert row[6].startswith(f"Giao {BUSINESS_OFFICE}")
+    pdf = routing.GetTrackingBook(pb.GetTrackingBookRequest(unit_code=UNIT, period=period,
+                                                            format=pb.BOOK_FORMAT_PDF), metadata=DESK)
+    assert code in _text(pdf.content) and pdf.media_type == "application/pdf"
+    with pytest.raises(grpc.RpcError) as info:  # another unit's book
+        routing.GetTrackingBook(pb.GetTrackingBookRequest(unit_code="000.00.22.H17", period=period,
+                                                          format=pb.BOOK_FORMAT_PDF), metadata=DESK)
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED

@@ -249,3 +249,17 @@ def test_the_worker_files_the_stop_notice(routing, cases, clock):
     [filed] = published
     assert (filed.form, filed.file_name) == (5, f"thong-bao-dung-giai-quyet-{CODE}.pdf")
     assert "Có tranh chấp đất đai" in _text(filed.pdf)
+
+
+def test_a_receiving_units_cases_of_a_month_are_one_range_and_its_own(routing, clock):
+    from onestop_chassis.errors import PermissionDenied
+    _open(routing)
+    _open(routing, f"{DESK_UNIT}-261130-0007")
+    _open(routing, f"{DESK_UNIT}-261201-0001")  # next month
+    _open(routing, "000.00.22.H17-261116-0001")  # another desk
+    november = routing.received_by(DESK_UNIT, "261101", "261131", 10, DESK)
+    assert [c.case.dossier_code for c in november] == [CODE, f"{DESK_UNIT}-261130-0007"]
+    assert [c.case.dossier_code for c in routing.received_by(DESK_UNIT, "261101", "261131", 1, DESK)] == [CODE]
+    with pytest.raises(PermissionDenied) as info:
+        routing.received_by(DESK_UNIT, "261101", "261131", 10, LAND)
+    assert info.value.reason == "OTHER_AGENCY"

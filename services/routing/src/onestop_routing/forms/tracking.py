@@ -126,7 +126,7 @@ def render_pdf(unit_code: str, unit_name: str, period: Period, book: list[BookRo
                           for h in COLUMNS]]
     for i, row in enumerate(book, start=1):
         table.append([Paragraph(pdf.markup_cell(text), cell) for text in _cells(i, row)])
-    shares = (0.04, 0.19, 0.16, 0.11, 0.08, 0.08, 0.16, 0.09, 0.09)
+    shares = (0.04, 0.19, 0.14, 0.11, 0.09, 0.09, 0.14, 0.09, 0.11)
     story.append(pdf.grid(table, [w * s for s in shares]))
     return pdf.build(story, title="Sổ theo dõi hồ sơ", code=f"{unit_code} {period}", author=unit_name or unit_code,
                      subject=f"Sổ theo dõi hồ sơ tháng {period}", creator="OneStop", wide=True,
