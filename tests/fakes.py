@@ -189,6 +189,9 @@ class FakeCases:
         self.appends += 1
         return True
 
+    def case_codes(self, after, before, limit):
+        return sorted(code for code in self.cases if after < code < before)[:limit]
+
     def project(self, case, view, items):
         if self.projected.get(case.dossier_code, 0) >= view.seq:
             return

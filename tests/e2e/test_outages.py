@@ -158,6 +158,10 @@ REQUESTS = {
     "ImportProcessTemplates": lambda d: routing_pb2.ImportProcessTemplatesRequest(
         content=templates_yaml(), format=routing_pb2.TEMPLATE_FILE_FORMAT_YAML),
     "GetJourney": lambda d: routing_pb2.GetJourneyRequest(dossier_code=d.code),
+    "GetCaseForm": lambda d: routing_pb2.GetCaseFormRequest(dossier_code=d.code,
+                                                            form=routing_pb2.CASE_FORM_CONTROL_SLIP),
+    "GetTrackingBook": lambda d: routing_pb2.GetTrackingBookRequest(unit_code=UNIT, period="2026-11",
+                                                                    format=routing_pb2.BOOK_FORMAT_PDF),
     "ListInbox": lambda d: routing_pb2.ListInboxRequest(unit_code=UNIT,
                                                         scope=routing_pb2.ListInboxRequest.SCOPE_UNASSIGNED),
     "ClaimStep": lambda d: routing_pb2.ClaimStepRequest(dossier_code=d.code, step_code="tiep_nhan",

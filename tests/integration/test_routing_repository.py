@@ -241,3 +241,15 @@ def test_a_projection_that_lost_the_race_to_a_later_one_leaves_no_stale_inbox_ke
     late.project(loaded.case, loaded.view, inbox_items(loaded, CALENDAR, 0.8))  # as RoutingService projects
     assert {d["_id"] for d in mongo_db["inbox"].find({})} == keys_now
     assert mongo_db["cases"].find_one({"_id": code})["seq"] == 4
+
+
+def test_a_desks_cases_of_a_month_are_one_id_range_for_the_tracking_book(routing, mongo_db):
+    codes = [f"{DESK_UNIT}-261031-0009", f"{DESK_UNIT}-261101-0001", f"{DESK_UNIT}-261123-0002",
+             f"{DESK_UNIT}-261130-0010", f"{DESK_UNIT}-261201-0001", "000.00.22.H17-261115-0001"]
+    for code in codes:
+        routing.open_case(_command(code, event_id=f"e-{code}"))
+    store = MongoCaseStore(lambda: mongo_db)
+    november = store.case_codes(f"{DESK_UNIT}-261101-", f"{DESK_UNIT}-261131-~", 10)
+    assert november == codes[1:4]
+    assert store.case_codes(f"{DESK_UNIT}-261101-", f"{DESK_UNIT}-261131-~", 2) == codes[1:3]
+    assert [c.case.dossier_code for c in routing.received_by(DESK_UNIT, "261101", "261131", 10, DESK)] == codes[1:4]

@@ -320,6 +320,9 @@ def _requests(world: World) -> dict[str, object]:
         "ImportProcessTemplates": routing_pb2.ImportProcessTemplatesRequest(
             content=template_files.dump_file([_own_template()], "yaml"), format=routing_pb2.TEMPLATE_FILE_FORMAT_YAML),
         "GetJourney": routing_pb2.GetJourneyRequest(dossier_code=CODE),
+        "GetCaseForm": routing_pb2.GetCaseFormRequest(dossier_code=CODE, form=routing_pb2.CASE_FORM_CONTROL_SLIP),
+        "GetTrackingBook": routing_pb2.GetTrackingBookRequest(unit_code=OWN, period=f"{NOW:%Y-%m}",
+                                                              format=routing_pb2.BOOK_FORMAT_XLSX),
         "ListInbox": routing_pb2.ListInboxRequest(unit_code=OWN, scope=routing_pb2.ListInboxRequest.SCOPE_UNASSIGNED),
         "ClaimStep": routing_pb2.ClaimStepRequest(dossier_code=CODE, step_code="b", request_id="m-claim"),
         "AssignSteps": routing_pb2.AssignStepsRequest(dossier_codes=[CODE], step_code="b", assignee="cv-2",

@@ -77,9 +77,17 @@ class DocumentsWorker:
         except Exception:
             log.exception("orphan sweep failed; will try again")
 
+    @event_handler("routing", "FormIssued", message=ev.FormIssued)
+    def file_routing_form(self, event: ev.FormIssued) -> bool:
+        """Routing's forms (04 apology, 05 stop notice): filed as the desk's are."""
+        return self._file_form(event)
+
     @event_handler("intake", "FormIssued", message=ev.FormIssued)
     def file_form(self, event: ev.FormIssued) -> bool:
         """Files the form as a FORM document; False when this form was filed before (a replay)."""
+        return self._file_form(event)
+
+    def _file_form(self, event: ev.FormIssued) -> bool:
         request = domain.UploadRequest(
             request_id=event.request_id, dossier_code=event.dossier_code, kind=domain.Kind.FORM,
             component=event.title, file_name=event.file_name, sha256=event.sha256, agency_code=event.agency_code)

@@ -16,6 +16,7 @@ from .config import RoutingSettings
 from .domain.actions import Act, Extend
 from .domain.journey import AssigneeKind, CaseState, CaseView, EntryKind, Handover, StepRun
 from .domain.process import Action, ProcessTemplate
+from .forms.api import CaseFormRpcs
 from .inbox import InboxItem, InboxScope
 from .messages import TIMELINESS
 from .service import Loaded, RoutingService
@@ -133,7 +134,7 @@ def _action(request) -> Action:
     return ACTIONS[request.action]
 
 
-class RoutingServicer(TemplateRpcs, routing_pb2_grpc.RoutingServiceServicer):
+class RoutingServicer(TemplateRpcs, CaseFormRpcs, routing_pb2_grpc.RoutingServiceServicer):
     def __init__(self, service: RoutingService, templates: TemplateService):
         self._service = service
         self._templates = templates

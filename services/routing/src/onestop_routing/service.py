@@ -101,6 +101,11 @@ class CaseStore(Protocol):
         """Inbox items with after < key < before, by key, at most `limit`."""
         ...
 
+    def case_codes(self, after: str, before: str, limit: int) -> list[str]:
+        """Dossier codes of the cases with after < code < before, by code, at most `limit` (one
+        `_id` range: a receiving unit's cases of some days, form 07)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Loaded:
@@ -196,6 +201,15 @@ class RoutingService:
         `CASE_NOT_FOUND`; PERMISSION_DENIED `OTHER_AGENCY` for a case none of the caller's unit's
         steps touched (and for an unknown code of another agency, so codes cannot be probed)."""
         return self._load(dossier_code, actor, "read this case")
+
+    def received_by(self, unit_code: str, first_day: str, last_day: str, limit: int,
+                    actor: auth.Principal) -> list[Loaded]:
+        """The cases `unit_code` received from day `first_day` to `last_day` (codes' 'yymmdd'), by
+        code, at most `limit`; PERMISSION_DENIED `OTHER_AGENCY` for a caller of another unit."""
+        actor.require_agency(unit_code, action="read the tracking book")
+        codes = self._cases.case_codes(f"{unit_code}-{first_day}-", f"{unit_code}-{last_day}-~", limit)
+        found = (self._cases.load(code) for code in codes)
+        return [self._fold(stored) for stored in found if stored is not None]
 
     def inbox(self, actor: auth.Principal, unit_code: str, scope: InboxScope, *, overdue_only: bool = False,
               page_size: int = 0, page_token: str = "") -> tuple[list[InboxItem], str]:

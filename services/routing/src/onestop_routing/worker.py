@@ -1,5 +1,5 @@
 """Routing's `worker` process: opens a case for every received dossier and resumes a case when the
-desk received the supplement it asked for."""
+desk received the supplement it asked for; files forms 04 and 05 (forms.filing)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from onestop_chassis.worker import (
 from . import domain
 from .adapters.journey import outbox_collections
 from .bootstrap import bootstrap
+from .forms.filing import CaseFormFiling
 from .overdue import ScanResult
 
 log = get_logger("onestop.routing")
@@ -45,7 +46,7 @@ def open_case_command(event: ev.DossierReceived) -> domain.OpenCase:
         process_code=event.process_code.strip())
 
 
-class RoutingWorker:
+class RoutingWorker(CaseFormFiling):
     name = "routing"
     observability = Observability()
     mongo = MongoConnection()

@@ -2,45 +2,32 @@
 text made safe for ReportLab, the national header, applicant and request lines, tables, barcodes
 and signatures.
 
-Pure rendering: no grpc, mongo or storage here. Layout and barcodes come from ReportLab; the text
-is set in Be Vietnam Pro (OFL), a TrueType family drawn for Vietnamese and shipped on PyPI by
-`fontpkg-be-vietnam-pro`, embedded (subset) in every PDF, since the PDF standard fonts (Helvetica,
-Times) have no glyphs for most Vietnamese letters. Times are printed in Vietnam time
-(Asia/Ho_Chi_Minh); a naive datetime is taken as UTC, as stored.
+Pure rendering: no grpc, mongo or storage here. What every service's forms share (fonts, text,
+styles, header, tables, the document frame) is the chassis' kit, `onestop_chassis.pdf`, and is
+re-exported here under its old names; what is the desk's own (applicant and request lines, the
+barcode block) stays here.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import itertools
-import re
-import threading
-import unicodedata
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-import fontpkg
 from reportlab.graphics.barcode import code128, qr
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     Flowable,
-    HRFlowable,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
 )
 
-from onestop_chassis import clock, identity, worktime
-from onestop_chassis.worktime import VIETNAM
+from onestop_chassis import identity, pdf
 
 from ..reception import domain
 from ..units import domain as units
@@ -51,8 +38,7 @@ __all__ = ["COPY_KINDS", "FRAME_W", "ReceiptDocument", "Styles", "build", "forma
 TITLE_RECEIPT = "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"
 TITLE_SUPPLEMENT = "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ"
 TITLE_REFUSAL = "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ"
-NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
-MOTTO = "Độc lập - Tự do - Hạnh phúc"
+NATION, MOTTO = pdf.NATION, pdf.MOTTO
 
 # How each document was handed in (hình thức), as printed in the receipt's table.
 COPY_KINDS = {
@@ -78,74 +64,13 @@ class ReceiptDocument:
             raise ValueError(f"quantity must be a whole number of at least 1, not {self.quantity!r}")
 
 
-# --- fonts ----------------------------------------------------------------------------------------
+# --- fonts, text, styles, tables: the shared kit (onestop_chassis.pdf) ---------------------------
 
-FONT_FAMILY = "Be Vietnam Pro"
-_FONT = "BeVietnamPro"
-_BOLD, _ITALIC, _BOLD_ITALIC = f"{_FONT}-Bold", f"{_FONT}-Italic", f"{_FONT}-BoldItalic"
-_fonts_lock = threading.Lock()
-_fonts_registered = False
-
-
-def register_fonts() -> None:
-    """Registers the family with ReportLab once per process (its font registry is global)."""
-    global _fonts_registered
-    with _fonts_lock:
-        if _fonts_registered:
-            return
-        for name, weight, style in ((_FONT, 400, "normal"), (_BOLD, 700, "normal"),
-                                    (_ITALIC, 400, "italic"), (_BOLD_ITALIC, 700, "italic")):
-            pdfmetrics.registerFont(TTFont(name, str(fontpkg.path(FONT_FAMILY, weight, style))))
-        pdfmetrics.registerFontFamily(_FONT, normal=_FONT, bold=_BOLD, italic=_ITALIC, boldItalic=_BOLD_ITALIC)
-        _fonts_registered = True
-
-
-# --- text ----------------------------------------------------------------------------------------
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def plain(value: object) -> str:
-    """NFC (the font has precomposed Vietnamese letters and ReportLab does no shaping), no control
-    characters, line breaks kept."""
-    text = unicodedata.normalize("NFC", str(value)).replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub(" ", text).strip()
-
-
-def markup(value: object) -> str:
-    """User text made safe for a Paragraph: ReportLab reads <, > and & as markup."""
-    return escape(plain(value)).replace("\n", "<br/>")
-
-
-CELL_LINES = 12  # line breaks kept in a table cell; the rest are joined with " / " (all text is printed)
-
-
-def markup_cell(value: object) -> str:
-    """`markup` for a table cell: at most CELL_LINES lines, so a name with 70 line breaks stays a
-    short row instead of pages of one-word lines (100 such names: 253 pages and 2.7 s of CPU for form
-    01; 43 pages and 0.95 s with the cap)."""
-    lines = plain(value).split("\n")
-    if len(lines) > CELL_LINES:
-        lines = lines[:CELL_LINES - 1] + [" / ".join(line.strip() for line in lines[CELL_LINES - 1:])]
-    return "<br/>".join(escape(line) for line in lines)
-
-
-def format_moment(moment: dt.datetime) -> str:
-    """'14 giờ 05 phút, ngày 17/11/2026' in Vietnam time."""
-    local = clock.as_utc(moment).astimezone(VIETNAM)
-    return f"{local:%H} giờ {local:%M} phút, ngày {local:%d/%m/%Y}"
-
-
-def long_date(moment: dt.datetime) -> str:
-    local = clock.as_utc(moment).astimezone(VIETNAM)
-    return f"ngày {local:%d} tháng {local:%m} năm {local:%Y}"
-
-
-def format_legal_duration(duration: worktime.WorkingDuration) -> str:
-    """'03 ngày làm việc', '04 giờ làm việc', '01 ngày 04 giờ làm việc'."""
-    parts = [f"{amount:02d} {unit}" for amount, unit in
-             ((duration.days, "ngày"), (duration.hours, "giờ"), (duration.minutes, "phút")) if amount]
-    return " ".join(parts) + " làm việc" if parts else "giải quyết ngay trong ngày tiếp nhận"
+register_fonts = pdf.register_fonts
+plain, markup, markup_cell, CELL_LINES = pdf.plain, pdf.markup, pdf.markup_cell, pdf.CELL_LINES
+format_moment, long_date, format_legal_duration = pdf.format_moment, pdf.long_date, pdf.format_legal_duration
+Styles, FRAME_W, grid, signatures, labelled_line = pdf.Styles, pdf.FRAME_W, pdf.grid, pdf.signatures, pdf.labelled_line
+_FONT = pdf.FONT
 
 
 def _address(a: domain.Address) -> str:
@@ -154,57 +79,9 @@ def _address(a: domain.Address) -> str:
 
 # --- layout --------------------------------------------------------------------------------------
 
-_PAGE_W = A4[0]
-_LEFT, _RIGHT, _TOP, _BOTTOM = 25 * mm, 15 * mm, 15 * mm, 18 * mm
-FRAME_W = _PAGE_W - _LEFT - _RIGHT
-
-
-class Styles:
-    def __init__(self) -> None:
-        base = dict(fontName=_FONT, fontSize=10.5, leading=14.5)
-        self.body = ParagraphStyle("body", **base, alignment=TA_LEFT, spaceAfter=2.5)
-        self.just = ParagraphStyle("just", parent=self.body, alignment=TA_JUSTIFY)
-        self.cell = ParagraphStyle("cell", **{**base, "fontSize": 10, "leading": 13})
-        self.cell_c = ParagraphStyle("cell_c", parent=self.cell, alignment=TA_CENTER)
-        self.head_c = ParagraphStyle("head_c", parent=self.cell_c, fontName=_BOLD)
-        self.hdr = ParagraphStyle("hdr", fontName=_BOLD, fontSize=10.5, leading=13.5, alignment=TA_CENTER)
-        self.small_i = ParagraphStyle("small_i", fontName=_ITALIC, fontSize=9.5, leading=12, alignment=TA_CENTER)
-        self.date = ParagraphStyle("date", fontName=_ITALIC, fontSize=10.5, leading=14, alignment=TA_CENTER)
-        self.form_no = ParagraphStyle("form_no", fontName=_ITALIC, fontSize=8.5, leading=10,
-                                      alignment=TA_RIGHT, textColor=colors.HexColor("#444444"))
-        self.title = ParagraphStyle("title", fontName=_BOLD, fontSize=13.5, leading=18, alignment=TA_CENTER,
-                                    spaceBefore=10, spaceAfter=2)
-        self.sub_c = ParagraphStyle("sub_c", **base, alignment=TA_CENTER)
-        self.section = ParagraphStyle("section", parent=self.body, fontName=_BOLD, spaceBefore=4)
-        self.sign = ParagraphStyle("sign", fontName=_BOLD, fontSize=10.5, leading=14, alignment=TA_CENTER)
-        self.sign_name = ParagraphStyle("sign_name", parent=self.sign, fontSize=11)
-
-
 def header(st: Styles, unit: units.Unit, form_no: str, dated: str) -> Table:
     """Issuing unit on the left, the national motto on the right, the date under it."""
-    left = [Paragraph(markup(plain(unit.name).upper()), st.hdr),
-            HRFlowable(width=FRAME_W * 0.40 * 0.35, thickness=0.7, color=colors.black, spaceBefore=2, spaceAfter=2)]
-    if unit.code:
-        left.append(Paragraph(f"Mã đơn vị: {markup(unit.code)}", st.small_i))
-    right = [Paragraph(NATION, st.hdr),
-             Paragraph(MOTTO, st.hdr),
-             HRFlowable(width=FRAME_W * 0.60 * 0.45, thickness=0.7, color=colors.black, spaceBefore=2, spaceAfter=5),
-             Paragraph(dated[:1].upper() + dated[1:], st.date)]
-    table = Table([[Paragraph(form_no, st.form_no), ""], [left, right]],
-                  colWidths=[FRAME_W * 0.40, FRAME_W * 0.60])
-    table.setStyle(TableStyle([
-        ("SPAN", (0, 0), (1, 0)), ("FONTNAME", (0, 0), (-1, -1), _FONT),
-        ("VALIGN", (0, 1), (-1, -1), "TOP"), ("ALIGN", (0, 1), (-1, -1), "CENTER"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-        ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, 0), 4),
-    ]))
-    return table
-
-
-def labelled_line(st: Styles, label: str, value: str, *, bold_value: bool = True,
-                  style: ParagraphStyle | None = None) -> Paragraph:
-    shown = f"<b>{value}</b>" if bold_value and value else value
-    return Paragraph(f"{label}: {shown}", style or st.body)
+    return pdf.header(st, unit.name, unit.code, form_no, dated)
 
 
 def _identity_line(st: Styles, a: domain.Applicant) -> list:
@@ -253,57 +130,10 @@ def request_lines(st: Styles, d: domain.Dossier) -> list:
     return lines
 
 
-def grid(rows: list[list], col_widths: list[float]) -> Table:
-    # splitInRow: a row taller than what is left of the page (a cell with 70 line breaks, say)
-    # continues on the next page instead of raising LayoutError; every row the API's bounds allow
-    # then prints (tests/unit/test_forms_worst_case.py). The header row repeats on every page.
-    table = Table(rows, colWidths=col_widths, repeatRows=1, splitInRow=1)
-    table.setStyle(TableStyle([
-        ("FONTNAME", (0, 0), (-1, -1), _FONT),
-        ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEEEEE")),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-        ("LEFTPADDING", (0, 0), (-1, -1), 4), ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-    ]))
-    return table
-
-
-def signatures(st: Styles, blocks: list[tuple[str, str]]) -> Table:
-    """Signature blocks side by side: title, '(Ký và ghi rõ họ tên)', room to sign, the name."""
-    cells = [[Paragraph(markup(title), st.sign), Paragraph("(Ký và ghi rõ họ tên)", st.small_i),
-              Spacer(1, 22 * mm), Paragraph(markup(name), st.sign_name)] for title, name in blocks]
-    if len(cells) == 1:
-        cells.insert(0, "")
-    table = Table([cells], colWidths=[FRAME_W / 2] * 2)
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONTNAME", (0, 0), (-1, -1), _FONT)]))
-    return table
-
-
-def _footer(code: str, title: str):
-    def draw(canvas, doc) -> None:
-        canvas.saveState()
-        canvas.setFont(_FONT, 8)
-        canvas.setFillColor(colors.HexColor("#555555"))
-        canvas.drawString(_LEFT, 10 * mm, f"{title.capitalize()} · Mã hồ sơ {code}")
-        canvas.drawRightString(_PAGE_W - _RIGHT, 10 * mm, f"Trang {doc.page}")
-        canvas.restoreState()
-    return draw
-
-
 def build(story: list, *, title: str, dossier: domain.Dossier) -> bytes:
-    buffer = io.BytesIO()
-    code = plain(dossier.code)
-    doc = SimpleDocTemplate(
-        buffer, pagesize=A4, leftMargin=_LEFT, rightMargin=_RIGHT, topMargin=_TOP, bottomMargin=_BOTTOM,
-        title=f"{title.capitalize()} – {code}", author=plain(dossier.receiving_unit.name),
-        subject=f"Hồ sơ {code}: {plain(dossier.procedure_name)}", creator="OneStop – Bộ phận Một cửa",
-        lang="vi-VN", displayDocTitle=True, initialFontName=_FONT, initialFontSize=10.5,
-        invariant=True,  # no creation time or random id: the same dossier gives the same bytes (filed once)
-    )
-    footer = _footer(code, title)
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
-    return buffer.getvalue()
+    return pdf.build(story, title=title, code=dossier.code, author=dossier.receiving_unit.name,
+                     subject=f"Hồ sơ {plain(dossier.code)}: {plain(dossier.procedure_name)}",
+                     creator="OneStop – Bộ phận Một cửa")
 
 
 def code_line(st: Styles, d: domain.Dossier) -> Paragraph:

@@ -169,6 +169,10 @@ class MongoCaseStore:
         docs = self._collection(INBOX).find({"_id": {"$gt": after, "$lt": before}}).sort("_id", 1).limit(limit)
         return [item_from_doc(d) for d in docs]
 
+    def case_codes(self, after: str, before: str, limit: int) -> list[str]:
+        docs = self._collection(CASES).find({"_id": {"$gt": after, "$lt": before}}, {"_id": 1}).sort("_id", 1)
+        return [d["_id"] for d in docs.limit(limit)]
+
 
 def outbox_collections() -> list[Callable[[], object]]:
     """The aggregates whose events routing's relay publishes: the journey entries."""
