@@ -20,8 +20,8 @@ from onestop_intake.reception import domain as reception_domain
 from onestop_intake.reception import service as reception_service
 from onestop_intake.units import domain as units_domain
 from onestop_routing import domain as routing_domain
+from onestop_routing.cases import Stored as RoutingStored
 from onestop_routing.domain import process as routing_process
-from onestop_routing.service import Stored as RoutingStored
 
 
 class Clock:

@@ -17,11 +17,12 @@ from onestop_chassis.outbox import OutboxRelay
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 from onestop_routing import domain
 from onestop_routing.adapters.journey import MongoCaseStore, outbox_collections
+from onestop_routing.cases import Logged
 from onestop_routing.domain.actions import Act, Extend
 from onestop_routing.domain.journey import Actor, AssigneeKind, Entry, EntryKind
 from onestop_routing.domain.process import Action
 from onestop_routing.inbox import InboxScope, inbox_items
-from onestop_routing.service import Logged, RoutingService
+from onestop_routing.service import RoutingService
 
 from routing_samples import land_registration
 

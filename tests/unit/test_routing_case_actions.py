@@ -24,11 +24,12 @@ from onestop_chassis.errors import (
 )
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 from onestop_routing import api, domain
+from onestop_routing.cases import UnknownCase
 from onestop_routing.domain.actions import Act, Extend
 from onestop_routing.domain.journey import AssigneeKind, CaseState
 from onestop_routing.domain.process import Action
 from onestop_routing.inbox import RUNNING_PREFIX, InboxScope
-from onestop_routing.service import RoutingService, UnknownCase
+from onestop_routing.service import RoutingService
 
 from fakes import FakeCases, FakeTemplates
 from routing_samples import land_registration, parallel

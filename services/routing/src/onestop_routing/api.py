@@ -12,6 +12,7 @@ from onestop_chassis.logs import bind_dossier
 from onestop_chassis.worktime import WorkingDuration
 
 from .bootstrap import Routing, bootstrap, prepare_database
+from .cases import Loaded
 from .config import RoutingSettings
 from .domain.actions import Act, Extend
 from .domain.journey import AssigneeKind, CaseState, CaseView, EntryKind, Handover, StepRun
@@ -19,7 +20,7 @@ from .domain.process import Action, ProcessTemplate
 from .forms.api import CaseFormRpcs
 from .inbox import InboxItem, InboxScope
 from .messages import TIMELINESS
-from .service import Loaded, RoutingService
+from .service import RoutingService
 from .templates.api import TemplateRpcs
 from .templates.service import TemplateService
 

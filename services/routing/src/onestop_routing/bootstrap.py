@@ -18,9 +18,10 @@ from .adapters.intake_units import IntakeUnits
 from .adapters.journey import MongoCaseStore
 from .adapters.mongo import migrate
 from .adapters.templates import MongoTemplates
+from .cases import CaseStore
 from .config import RoutingSettings
 from .overdue import OverdueScan
-from .service import CaseStore, RoutingService
+from .service import RoutingService
 from .templates.service import TemplateService, TemplateStore, UnitCodes
 
 

@@ -16,7 +16,7 @@ from .domain.journey import CaseState, StepRun
 from .domain.process import working_minutes
 
 if TYPE_CHECKING:  # the service imports this module
-    from .service import Loaded
+    from .cases import Loaded
 
 INBOX_PAGE_DEFAULT = 50
 INBOX_PAGE_MAX = 200

@@ -28,9 +28,10 @@ from onestop_chassis.clock import utcnow
 from onestop_chassis.logs import get_logger
 
 from . import messages
+from .cases import CaseStore
 from .domain.journey import ENDED, Actor, CaseState, Entry, EntryKind
 from .inbox import DUE_SOON_PREFIX, RUNNING_PREFIX, InboxItem, iso_key
-from .service import CaseStore, RoutingService
+from .service import RoutingService
 
 log = get_logger("onestop.routing")
 SCAN_SUBJECT = "routing-overdue-scan"  # the actor of the scan's marks

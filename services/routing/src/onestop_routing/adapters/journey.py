@@ -26,9 +26,9 @@ from onestop_chassis.outbox import OUTBOX, OutboxWriter
 from onestop_chassis.worktime import WorkingDuration
 
 from .. import domain
+from ..cases import Logged, Stored
 from ..domain.journey import Actor, AssigneeKind, CaseView, Entry, EntryKind, PauseKind
 from ..inbox import InboxItem
-from ..service import Logged, Stored
 
 JOURNEY, CASES, INBOX = "journey", "cases", "inbox"
 CASE_FIELDS = [f.name for f in dataclasses.fields(domain.Case)]

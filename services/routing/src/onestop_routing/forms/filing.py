@@ -18,8 +18,9 @@ from onestop_chassis.errors import FailedPrecondition, NotFound
 from onestop_chassis.logs import get_logger
 from onestop_chassis.worker import EventPublisher, event_handler
 
+from ..cases import Loaded
 from ..messages import PRODUCER
-from ..service import Loaded, RoutingService
+from ..service import RoutingService
 from . import printed
 
 log = get_logger("onestop.routing")

@@ -20,9 +20,9 @@ from onestop_chassis import pdf
 from onestop_chassis.errors import FailedPrecondition
 from onestop_chassis.pdf import markup, markup_cell
 
+from ..cases import Loaded
 from ..domain.clocks import GRADE_VI
 from ..domain.journey import CaseState, EntryKind, Handover
-from ..service import Loaded
 
 
 class Form(IntEnum):

@@ -25,9 +25,9 @@ from onestop_chassis import pdf
 from onestop_chassis.errors import FieldViolation, InvalidArgument
 from onestop_chassis.worktime import VIETNAM
 
+from ..cases import Loaded
 from ..domain.clocks import GRADE_VI
 from ..domain.journey import CaseState
-from ..service import Loaded
 
 TITLE = "SỔ THEO DÕI HỒ SƠ"
 FORM_NO = "Mẫu số 07"
