@@ -133,5 +133,6 @@ def test_every_service_worker_uses_the_chassis_handler():
     out = subprocess.run([sys.executable, "-c", CHECK_WORKERS], capture_output=True, text=True, timeout=120,
                          check=True).stdout
     found = ast.literal_eval(out.strip().splitlines()[-1])
-    assert len(found) == 6 + 1 + 8  # + routing's DossierSupplementReceived; + intake following 8 routing events
+    # + routing's DossierSupplementReceived and DossierSupplementRequested; + intake following 8 routing events
+    assert len(found) == 6 + 2 + 8
     assert [f"{cls}.{attr}" for cls, attr, chassis in found if not chassis] == []

@@ -188,6 +188,29 @@ class RoutingService:
         self._run(loaded, INTAKE, Resume("Đã nhận hồ sơ bổ sung"), event_id)
         return True
 
+    def pause_for_desk_supplement(self, dossier_code: str, event_id: str, reason: str) -> bool:
+        """The desk asked for a supplement on its own (DossierSupplementRequested, no routing_event_id):
+        a running routed case pauses (status 5, no event: intake shows 5 and issued form 02) until
+        the desk receives it. False when applied before; a case not running is left as it is;
+        UnknownCase without case; ABORTED `CONCURRENT_CHANGE` (retried) on a concurrent append."""
+        stored = self._cases.load(dossier_code)
+        if stored is None:
+            raise UnknownCase(f"DossierSupplementRequested for dossier {dossier_code}, which has no case")
+        loaded = self._fold(stored)
+        if any(item.entry.request_id == event_id for item in loaded.log):
+            return False
+        view = loaded.view
+        if view is None or loaded.template is None or view.state is not CaseState.PROCESSING:
+            return True  # nothing runs that could pause
+        entry = Entry(seq=view.seq + 1, kind=EntryKind.PAUSED, at=max(self._clock(), loaded.log[-1].entry.at),
+                      actor=INTAKE, request_id=event_id, reason=reason.strip() or "Bộ phận Một cửa yêu cầu bổ sung",
+                      pause=journey.PauseKind.SUPPLEMENT)
+        after = journey.apply(view, loaded.template, self._calendar, entry)
+        if not self._cases.append(dossier_code, Logged(entry), []):  # idempotent by the event id (request_id)
+            raise Aborted("CONCURRENT_CHANGE", f"case {dossier_code} changed at the same moment: retried")
+        self._project(Loaded(loaded.case, (*loaded.log, Logged(entry)), loaded.template, after))
+        return True
+
     # --- reads -------------------------------------------------------------------------------
     def get_case(self, dossier_code: str, actor: auth.Principal) -> Loaded:
         """The case as its journey says now. INVALID_ARGUMENT for a malformed code; NOT_FOUND

@@ -1,5 +1,5 @@
 """Routing's `worker` process: opens a case for every received dossier and resumes a case when the
-desk received the supplement it asked for."""
+desk received the supplement it asked for, and pauses it when the desk asks for one on its own."""
 
 from __future__ import annotations
 
@@ -65,3 +65,16 @@ class RoutingWorker:
             raise events.InvalidEvent(f"DossierSupplementReceived has no valid dossier code: "
                                       f"{event.dossier_code[:40]!r}")
         return self.routing.resume_after_supplement(event.dossier_code, event.header.event_id)
+
+    @event_handler("intake", "DossierSupplementRequested", message=ev.DossierSupplementRequested)
+    def on_supplement_requested(self, event: ev.DossierSupplementRequested) -> bool:
+        """The desk asked for a supplement on its own: the routed case pauses (status 5) until the
+        desk receives it. A request carrying `routing_event_id` carries out routing's own request
+        (the case paused already) and changes nothing. False when this event was applied before;
+        a dossier routing has no case for is dead-lettered (service.UnknownCase)."""
+        if event.routing_event_id:
+            return True
+        if not codes.DOSSIER_CODE.fullmatch(event.dossier_code):
+            raise events.InvalidEvent(f"DossierSupplementRequested has no valid dossier code: "
+                                      f"{event.dossier_code[:40]!r}")
+        return self.routing.pause_for_desk_supplement(event.dossier_code, event.header.event_id, event.reason)
