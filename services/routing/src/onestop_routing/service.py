@@ -42,7 +42,7 @@ from . import domain, messages
 from .domain import journey
 from .domain.actions import UNIT_LEADER, Act, Assign, Claim, Command, Extend, Resume, decide
 from .domain.journey import PAYMENT_STATUS, SUPPLEMENT_STATUS, Actor, CaseState, CaseView, Entry, EntryKind
-from .domain.process import ProcessTemplate, TemplateRepository
+from .domain.process import ProcessTemplate, TemplateRepository, template_for_case
 from .inbox import (
     INBOX_PAGE_DEFAULT,
     INBOX_PAGE_MAX,
@@ -154,11 +154,12 @@ class RoutingService:
 
     # --- events ------------------------------------------------------------------------------
     def open_case(self, cmd: domain.OpenCase) -> bool:
-        """Opens the dossier's case once, with the latest template of its process code for its
-        receiving unit (kept for the case's life; version 0 without template). False when the
+        """Opens the dossier's case once, with the latest template for its receiving unit or its
+        agency (template_for_case; kept for life; version 0 without). False when the
         dossier had a case already (a redelivered event): nothing changes."""
         now = self._clock()
-        template = self._templates.for_case(cmd.process_code, cmd.receiving_unit_code) if cmd.process_code else None
+        template = template_for_case(self._templates, cmd.process_code, cmd.receiving_unit_code,
+                                     cmd.receiving_agency_code)
         case = domain.open_case(cmd, now)
         if template is not None:
             case = replace(case, process_version=template.version, process_agency=template.agency_code)
@@ -202,9 +203,8 @@ class RoutingService:
         view = loaded.view
         if view is None or loaded.template is None or view.state is not CaseState.PROCESSING:
             return True  # nothing runs that could pause
-        entry = Entry(seq=view.seq + 1, kind=EntryKind.PAUSED, at=max(self._clock(), loaded.log[-1].entry.at),
-                      actor=INTAKE, request_id=event_id, reason=reason.strip() or "Bộ phận Một cửa yêu cầu bổ sung",
-                      pause=journey.PauseKind.SUPPLEMENT)
+        entry = Entry(view.seq + 1, EntryKind.PAUSED, max(self._clock(), loaded.log[-1].entry.at), INTAKE,
+                      event_id, reason.strip() or "Bộ phận Một cửa yêu cầu bổ sung", pause=journey.PauseKind.SUPPLEMENT)
         after = journey.apply(view, loaded.template, self._calendar, entry)
         if not self._cases.append(dossier_code, Logged(entry), []):  # idempotent by the event id (request_id)
             raise Aborted("CONCURRENT_CHANGE", f"case {dossier_code} changed at the same moment: retried")

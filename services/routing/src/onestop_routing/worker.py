@@ -34,7 +34,7 @@ def open_case_command(event: ev.DossierReceived) -> domain.OpenCase:
         receiving_unit_name=event.receiving_unit.name, channel=event.channel,
         applicant_name=event.applicant.full_name,
         received_at=event.received_at.ToDatetime(dt.UTC), due_at=event.appointment_at.ToDatetime(dt.UTC),
-        process_code=event.process_code.strip())
+        process_code=event.process_code.strip(), receiving_agency_code=event.receiving_agency_code.strip())
 
 
 class RoutingWorker:
