@@ -14,11 +14,13 @@ import uuid
 
 import grpc
 import pytest
+import yaml
 from amqp.exceptions import ChannelError
 from conftest import UNIT, Platform, bearer, running, token
 from kombu import Connection
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from test_results_and_forms import filed_form, wait_until
+from test_routing_journey import _metric
 
 from onestop.common.v1 import common_pb2
 from onestop.documents.v1 import documents_pb2_grpc
@@ -27,7 +29,9 @@ from onestop.intake.v1 import intake_pb2_grpc
 from onestop.routing.v1 import routing_pb2 as pb
 from onestop.routing.v1 import routing_pb2_grpc
 from onestop_chassis import dead_letters
+from onestop_chassis.config import ServiceSettings, load_settings
 from onestop_chassis.consuming import ReliableEventHandler
+from onestop_chassis.publishing import confirming_publisher, publish_event
 from onestop_documents.worker import DocumentsWorker
 from onestop_intake.worker import IntakeWorker
 from onestop_routing.seed import templates_yaml
@@ -38,6 +42,7 @@ from support import error_info, submit_request, wait_for_case
 
 LAND, TAX, BUILDING = "000.01.13.H17", "000.01.15.H17", "000.00.11.H17"
 ENVIRONMENT, FIRE = "000.00.13.H17", "000.00.16.H17"
+DISTRICT_DESK, DISTRICT_LAND = "000.40.21.H17", "000.41.40.H17"
 DESK = bearer(token(roles=("desk_officer",), agency=UNIT, subject="mc-desk"))
 SERVICE = bearer(token(roles=("service",), agency="", subject="e2e-seed"))
 
@@ -92,14 +97,14 @@ def documents(agency):
         yield documents_pb2_grpc.DocumentsServiceStub(channel)
 
 
-def submit(intake, procedure_code: str) -> ipb.SubmitDossierResponse:
-    """A dossier of the procedure with every required component, at the provincial desk."""
-    procedure = intake.GetProcedure(ipb.GetProcedureRequest(code=procedure_code), metadata=DESK).procedure
+def submit(intake, procedure_code: str, desk=DESK) -> ipb.SubmitDossierResponse:
+    """A dossier of the procedure with every required component, at the desk of the token."""
+    procedure = intake.GetProcedure(ipb.GetProcedureRequest(code=procedure_code), metadata=desk).procedure
     documents = [ipb.SubmittedDocument(name=d.name, copy_kind=d.copy_kind or ipb.COPY_KIND_ORIGINAL,
                                        count=d.count or 1)
                  for d in procedure.required_documents if d.required]
     return intake.SubmitDossier(submit_request(procedure_code=procedure_code, documents=documents,
-                                               request_content=procedure.name), metadata=DESK)
+                                               request_content=procedure.name), metadata=desk)
 
 
 def act(routing, metadata, code: str, step: str, action, to_step: str = "", reason: str = "") -> pb.Case:
@@ -271,3 +276,65 @@ def test_two_officers_acting_at_once_on_one_step_leave_one_result(intake, routin
     case = routing.GetCase(pb.GetCaseRequest(dossier_code=code), metadata=first).case
     [step] = case.steps
     assert step.primary == f"cv-vpdk-{won[0]}"
+
+
+def test_the_district_desk_runs_its_agencys_own_template(intake, routing):
+    """The desk 000.40.21.H17 belongs to the district's People's Committee 000.00.40.H17, which has
+    its own QT.DD.01 (the five offices): intake names the desk's agency in DossierReceived."""
+    # The demo catalogue has no QT.DD.01 procedure the district receives: its land office adds a
+    # local one (the commune's 1.013978 under a local code), as an agency admin would.
+    exported = intake.ExportProcedures(ipb.ExportProceduresRequest(
+        format=ipb.CATALOGUE_FORMAT_YAML, competent_agency_code="000.20.31.H17"))
+    [procedure] = [p for p in yaml.safe_load(exported.content)["procedures"] if p["code"] == "1.013978"]
+    procedure.update(code="DP.DD.0040", is_local_code=True, competent_agency_code=DISTRICT_LAND)
+    intake.ImportProcedures(ipb.ImportProceduresRequest(
+        content=yaml.safe_dump({"procedures": [procedure]}, allow_unicode=True).encode(),
+        format=ipb.CATALOGUE_FORMAT_YAML), metadata=officer(DISTRICT_LAND, "admin-huyen", "agency_admin"))
+    desk = officer(DISTRICT_DESK, "mc-huyen", "desk_officer")
+    code = submit(intake, "DP.DD.0040", desk=desk).dossier.code
+    case = wait_for_case(routing, code, desk)
+    assert (case.process_code, [s.step_code for s in case.steps]) == ("QT.DD.01", ["tiep_nhan"])
+    assert [s.unit.code for s in case.steps] == [DISTRICT_DESK]  # the district's template, not the commune's
+    template = routing.GetProcessTemplate(pb.GetProcessTemplateRequest(
+        process_code="QT.DD.01", agency_code="000.00.40.H17"), metadata=SERVICE).template
+    assert case.process_version == template.version
+
+
+def test_the_desks_own_supplement_request_pauses_the_routed_case_once(intake, routing, agency):
+    submitted = submit(intake, "1.012786")  # QT.DD.02
+    code, secret = submitted.dossier.code, submitted.lookup_secret
+    land = officer(LAND, "cv-vpdk")
+    wait_for_case(routing, code, DESK)
+    claim(routing, DESK, code, "tiep_nhan")
+    act(routing, DESK, code, "tiep_nhan", pb.STEP_ACTION_FORWARD)
+
+    def state() -> int:
+        return routing.GetCase(pb.GetCaseRequest(dossier_code=code), metadata=land).case.state
+
+    # The desk asks on its own (intake's DossierSupplementRequested without routing_event_id).
+    intake.RequestSupplement(ipb.RequestSupplementRequest(code=code, reason="Thiếu giấy xác nhận của Công an xã",
+                                                          documents_to_add=["Giấy xác nhận"]), metadata=DESK)
+    wait_until(lambda: state() == pb.CASE_STATE_PAUSED, "routing to pause the case")
+    journey = routing.GetJourney(pb.GetJourneyRequest(dossier_code=code), metadata=land)
+    assert [e.kind for e in journey.entries][-1] == "paused"
+    # Delivered again: counted as a duplicate, nothing appended.
+    stored = agency.db("intake")["dossiers"].find_one({"_id": code})
+    requested = next(e for e in stored["outbox"] if e["event_type"] == "DossierSupplementRequested")
+    duplicates = _metric(agency, "routing-worker", "onestop_event_duplicates_total",
+                         event_type="DossierSupplementRequested")
+    publisher = confirming_publisher(load_settings(ServiceSettings, service_name="e2e", amqp_uri=AMQP_FORMS_TEST_URI))
+    publish_event(publisher, "intake", "DossierSupplementRequested", requested["payload"], {}, requested["event_id"])
+    wait_until(lambda: _metric(agency, "routing-worker", "onestop_event_duplicates_total",
+                               event_type="DossierSupplementRequested") >= duplicates + 1, "the redelivery counted")
+    assert routing.GetJourney(pb.GetJourneyRequest(dossier_code=code), metadata=land) == journey
+    intake.ReceiveSupplement(ipb.ReceiveSupplementRequest(code=code), metadata=DESK)
+    wait_until(lambda: state() == pb.CASE_STATE_PROCESSING, "routing to resume the case")
+    kinds = [e.kind for e in routing.GetJourney(pb.GetJourneyRequest(dossier_code=code), metadata=land).entries]
+    assert kinds.count("paused") == 1 and kinds[-1] == "resumed"
+    # A step's own request now is a second one: refused, as at intake.
+    claim(routing, land, code, "tham_dinh")
+    with pytest.raises(grpc.RpcError) as second:
+        act(routing, land, code, "tham_dinh", pb.STEP_ACTION_REQUEST_SUPPLEMENT, reason="Thiếu bản vẽ")
+    assert (second.value.code(), error_info(second.value)[0]) == (grpc.StatusCode.FAILED_PRECONDITION,
+                                                                   "SECOND_SUPPLEMENT")
+    assert intake.LookupDossier(ipb.LookupDossierRequest(code=code, secret=secret)).dossier.status == 4
