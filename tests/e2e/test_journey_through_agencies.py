@@ -151,7 +151,9 @@ def test_a_dossier_goes_from_the_desk_through_two_agencies_and_back(intake, rout
     claim(routing, DESK, code, "tiep_nhan")
     act(routing, DESK, code, "tiep_nhan", pb.STEP_ACTION_FORWARD)
     wait_until(lambda: looked().status == 4, "status 4")
-    assert list(looked().current_steps)[0].startswith("Văn phòng Đăng ký đất đai thẩm định")
+    land_name = intake.GetUnit(ipb.GetUnitRequest(code=LAND), metadata=DESK).unit.name
+    assert list(looked().current_steps) == [  # the step and its unit in short, in Vietnamese
+        f"Văn phòng Đăng ký đất đai thẩm định, chuyển thông tin địa chính — {land_name}"]
     assert (code, "tham_dinh") in inbox(routing, land)
     assert code not in {c for c, _ in inbox(routing, tax)}
 
@@ -172,8 +174,9 @@ def test_a_dossier_goes_from_the_desk_through_two_agencies_and_back(intake, rout
     # The land office hands over to the tax authority, which asks for the financial obligation.
     act(routing, land, code, "tham_dinh", pb.STEP_ACTION_FORWARD, to_step="thue")
     assert (code, "thue") in inbox(routing, tax)
-    wait_until(lambda: list(looked().current_steps)[0].startswith("Cơ quan thuế xác định nghĩa vụ tài chính"),
-               "the tax authority's step")
+    tax_name = intake.GetUnit(ipb.GetUnitRequest(code=TAX), metadata=DESK).unit.name
+    wait_until(lambda: list(looked().current_steps) == [
+        f"Cơ quan thuế xác định nghĩa vụ tài chính, thông báo nộp thuế — {tax_name}"], "the tax authority's step")
     claim(routing, tax, code, "thue")
     with pytest.raises(grpc.RpcError) as unpaid:  # the forward's guard: paid
         act(routing, tax, code, "thue", pb.STEP_ACTION_FORWARD, to_step="cap_nhat")
@@ -311,6 +314,11 @@ def test_the_desks_own_supplement_request_pauses_the_routed_case_once(intake, ro
     def state() -> int:
         return routing.GetCase(pb.GetCaseRequest(dossier_code=code), metadata=land).case.state
 
+    def looked() -> int:
+        return intake.LookupDossier(ipb.LookupDossierRequest(code=code, secret=secret)).dossier.status
+
+    wait_until(lambda: looked() == 4, "status 4 at the land office")
+
     # The desk asks on its own (intake's DossierSupplementRequested without routing_event_id).
     intake.RequestSupplement(ipb.RequestSupplementRequest(code=code, reason="Thiếu giấy xác nhận của Công an xã",
                                                           documents_to_add=["Giấy xác nhận"]), metadata=DESK)
@@ -337,4 +345,4 @@ def test_the_desks_own_supplement_request_pauses_the_routed_case_once(intake, ro
         act(routing, land, code, "tham_dinh", pb.STEP_ACTION_REQUEST_SUPPLEMENT, reason="Thiếu bản vẽ")
     assert (second.value.code(), error_info(second.value)[0]) == (grpc.StatusCode.FAILED_PRECONDITION,
                                                                    "SECOND_SUPPLEMENT")
-    assert intake.LookupDossier(ipb.LookupDossierRequest(code=code, secret=secret)).dossier.status == 4
+    assert looked() == 4
