@@ -406,3 +406,15 @@ def test_intake_names_the_units_routing_gives_by_code_only():
     steps = store.items[d.code].current_steps
     assert [routed.step_vi(s) for s in steps] == [REVIEW_VI, "Xác định nghĩa vụ tài chính"]  # unknown: code only
     assert LAND_OFFICE.name in store.items[d.code].history[-1].note
+
+
+def test_a_desks_pause_taken_before_the_first_progress_returns_to_processing(world):
+    """The desk asked for a supplement at 2 just as routing forwarded the case (its CaseProgressed
+    still on the bus): once the supplement is received the dossier shows 4, not 2."""
+    container, store, desk, code = world
+    _deliver(container, _opened(code))
+    desk.request_supplement(code, "Thiếu giấy xác nhận", ["Giấy xác nhận"], OFFICER)
+    _deliver(container, _progressed(code, 2))
+    assert store.items[code].status == S.SUPPLEMENT_REQUESTED  # the status waits for the supplement
+    desk.receive_supplement(code, "", OFFICER)
+    assert store.items[code].status == S.PROCESSING
