@@ -146,7 +146,13 @@ def test_a_dossier_goes_from_the_desk_through_two_agencies_and_back(intake, rout
         with pytest.raises(grpc.RpcError) as denied:
             routing.GetCase(pb.GetCaseRequest(dossier_code=code), metadata=metadata)
         assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.RpcError) as journey_denied:
+            routing.GetJourney(pb.GetJourneyRequest(dossier_code=code), metadata=metadata)
+        assert journey_denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
         assert code not in {c for c, _ in inbox(routing, metadata)}
+    with pytest.raises(grpc.RpcError) as other_inbox:  # nor another unit's inbox
+        routing.ListInbox(pb.ListInboxRequest(unit_code=LAND), metadata=tax)
+    assert other_inbox.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
     claim(routing, DESK, code, "tiep_nhan")
     act(routing, DESK, code, "tiep_nhan", pb.STEP_ACTION_FORWARD)
