@@ -133,7 +133,7 @@ def test_every_service_worker_uses_the_chassis_handler():
     out = subprocess.run([sys.executable, "-c", CHECK_WORKERS], capture_output=True, text=True, timeout=120,
                          check=True).stdout
     found = ast.literal_eval(out.strip().splitlines()[-1])
-    # + routing's DossierSupplementReceived; + intake following 8 routing events; + routing filing forms 04
-    # and 05 and documents filing routing's FormIssued
-    assert len(found) == 6 + 1 + 8 + 3
+    # + routing's DossierSupplementReceived and DossierSupplementRequested; + intake following 8 routing
+    # events; + routing filing forms 04 and 05 and documents filing routing's FormIssued
+    assert len(found) == 6 + 2 + 8 + 3
     assert [f"{cls}.{attr}" for cls, attr, chassis in found if not chassis] == []

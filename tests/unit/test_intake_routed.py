@@ -28,7 +28,7 @@ from onestop_intake.reception.following import RoutedDossiers
 from onestop_intake.reception.following_worker import RoutingFollowing
 from onestop_intake.shared import proto
 
-from fakes import Clock, FakeDossiers
+from fakes import Clock, FakeCatalogue, FakeDossiers
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # Tuesday 09:00 in Vietnam
@@ -388,3 +388,33 @@ def test_verdicts_of_the_domain():
     assert routed.verdict(applied, dataclasses.replace(e, event_id="e0", at=_at(-1))) is routed.Verdict.STALE
     finished = dataclasses.replace(applied, status=S.RESULT_RETURNED)
     assert routed.verdict(finished, dataclasses.replace(e, event_id="e2", at=_at(1))) is routed.Verdict.ENDED
+
+
+def test_intake_names_the_units_routing_gives_by_code_only():
+    """Routing knows the receiving unit's name alone: intake fills the others from its own units,
+    so the citizen reads 'Thẩm định hồ sơ — <the land office's name>'."""
+    store = FakeDossiers()
+    d = _dossier()
+    store.items[d.code] = d
+    units = FakeCatalogue(units=(CENTRE, LAND_OFFICE))
+    with hosted(FollowingWorker, IntakeSettings(), routed=RoutedDossiers(store, units)) as container:
+        _deliver(container, _opened(d.code))
+        _deliver(container, _progressed(d.code, 2, ("THAM_DINH", "Thẩm định hồ sơ", LAND_OFFICE.code, ""),
+                                         ("THUE", "Xác định nghĩa vụ tài chính", "000.99.99.H17", "")))
+        _deliver(container, _event(rev.CaseSupplementRequested, d.code, 3, reason="Thiếu bản vẽ",
+                                   documents_to_add=["Sơ đồ"], unit={"code": LAND_OFFICE.code}))
+    steps = store.items[d.code].current_steps
+    assert [routed.step_vi(s) for s in steps] == [REVIEW_VI, "Xác định nghĩa vụ tài chính"]  # unknown: code only
+    assert LAND_OFFICE.name in store.items[d.code].history[-1].note
+
+
+def test_a_desks_pause_taken_before_the_first_progress_returns_to_processing(world):
+    """The desk asked for a supplement at 2 just as routing forwarded the case (its CaseProgressed
+    still on the bus): once the supplement is received the dossier shows 4, not 2."""
+    container, store, desk, code = world
+    _deliver(container, _opened(code))
+    desk.request_supplement(code, "Thiếu giấy xác nhận", ["Giấy xác nhận"], OFFICER)
+    _deliver(container, _progressed(code, 2))
+    assert store.items[code].status == S.SUPPLEMENT_REQUESTED  # the status waits for the supplement
+    desk.receive_supplement(code, "", OFFICER)
+    assert store.items[code].status == S.PROCESSING

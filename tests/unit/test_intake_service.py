@@ -404,3 +404,13 @@ def test_the_received_event_carries_the_procedures_process_code_for_routing(doss
     dossier = intake.submit(_cmd(), OFFICER).dossier
     assert dossier.process_code == "QT.LLTP.01"
     assert to_message(domain.DossierReceived(dossier)).process_code == "QT.LLTP.01"
+
+
+def test_the_received_event_names_the_agency_the_receiving_unit_belongs_to(dossiers, sequence):
+    """Routing runs the agency's own process template for a desk of that agency (its parent unit)."""
+    from onestop_intake.reception.adapters.events import to_message
+    child = dataclasses.replace(UNIT, parent_code="000.00.00.H17")
+    intake = service.IntakeService(dossiers, FakeCatalogue((PROCEDURE,), (child,)), sequence, WorkingCalendar(),
+                                   clock=lambda: NOW)
+    dossier = intake.submit(_cmd(), OFFICER).dossier
+    assert to_message(domain.DossierReceived(dossier)).receiving_agency_code == "000.00.00.H17"

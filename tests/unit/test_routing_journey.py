@@ -2,6 +2,7 @@
 way through a cross-agency template, parallel branches, and every refused action."""
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -11,9 +12,9 @@ from onestop_routing.domain import journey
 from onestop_routing.domain.actions import Act, Assign, Claim, Extend, Resume, decide
 from onestop_routing.domain.clocks import Grade
 from onestop_routing.domain.journey import Actor, CaseState, Entry, EntryKind
-from onestop_routing.domain.process import Action
+from onestop_routing.domain.process import Action, Transition
 
-from routing_samples import land_registration, parallel
+from routing_samples import land_registration, parallel, task
 
 CALENDAR = WorkingCalendar()
 CODE = "000.00.21.H17-261116-0001"
@@ -101,6 +102,21 @@ def test_parallel_branches_run_at_once_and_join():
     assert [r.step for r in view.runs] == ["quyet_dinh"]
     assert view.run("quyet_dinh").from_unit == "000.00.30.H17"
     assert [(h.from_step, h.to_step) for h in view.handovers] == [("a", "gop"), ("b", "gop")]
+
+
+def test_the_slip_names_each_branch_a_split_opens_and_the_unit_after_the_join():
+    """Split and join have no performer: the control slip's "Nhận" is the units behind them."""
+    base = parallel()
+    template = replace(base, start_step="vao", steps=(task("vao", "000.00.21.H17", role="desk_officer"), *base.steps),
+                       transitions=(Transition("vao", Action.FORWARD, "tach"), *base.transitions))
+    case = Case(template, limit=WorkingDuration(days=9))
+    case.do(DESK, Claim("vao"), vn(16, 9))
+    view = case.do(DESK, Act("vao", Action.FORWARD), vn(16, 10))
+    assert [(h.from_unit, h.to_step, h.to_unit) for h in view.handovers] == [
+        ("000.00.21.H17", "a", "000.01.21.H17"), ("000.00.21.H17", "b", "000.00.30.H17")]
+    case.do(LAND, Claim("a"), vn(16, 11))
+    view = case.do(LAND, Act("a", Action.FORWARD), vn(17))
+    assert (view.handovers[-1].to_step, view.handovers[-1].to_unit) == ("gop", "000.01.21.H17")  # quyet_dinh's
 
 
 def test_a_step_past_its_budget_is_graded_late_on_the_slip():

@@ -10,9 +10,11 @@ from onestop_routing.domain.process import (
     Performer,
     Transition,
     critical_path_minutes,
+    template_for_case,
     validate,
 )
 
+from fakes import FakeTemplates
 from routing_samples import ROLES, UNITS, days, land_registration, parallel, task
 
 
@@ -125,3 +127,20 @@ def test_unknown_start_step_and_step_without_budget():
     steps = list(land_registration().steps)
     steps[1] = dataclasses.replace(steps[1], budget=WorkingDuration())
     assert fields(dataclasses.replace(land_registration(), steps=tuple(steps))) == {"steps[1].budget"}
+
+
+def test_a_case_runs_its_desks_own_template_else_its_agencys_else_every_agencys():
+    """A desk receives for the agency it belongs to: the district's desk 000.40.21.H17 runs the
+    People's Committee 000.00.40.H17's own template, a desk without one the generic template."""
+    generic = land_registration()
+    district = dataclasses.replace(generic, agency_code="000.00.40.H17", name="Của huyện")
+    desk_own = dataclasses.replace(generic, agency_code="000.40.21.H17", name="Của bộ phận một cửa")
+    code = generic.process_code
+    templates = FakeTemplates(generic, district)
+    assert template_for_case(templates, code, "000.40.21.H17", "000.00.40.H17") == district
+    assert template_for_case(templates, code, "000.00.21.H17", "000.00.00.H17") == generic
+    assert template_for_case(templates, code, "000.40.21.H17", "") == generic
+    assert template_for_case(templates, "", "000.40.21.H17", "000.00.40.H17") is None
+    assert template_for_case(templates, "QT-KHONG-CO", "000.40.21.H17", "000.00.40.H17") is None
+    assert template_for_case(FakeTemplates(generic, district, desk_own), code, "000.40.21.H17",
+                             "000.00.40.H17") == desk_own

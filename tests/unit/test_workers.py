@@ -246,6 +246,62 @@ def test_routing_dead_letters_a_supplement_for_an_unknown_dossier(routing_with_t
     assert cases.cases == {} and cases.events == []
 
 
+def _supplement_requested(event_id: str, routing_event_id: str = "") -> dict:
+    message = ev.DossierSupplementRequested(header=events.new_header("intake"), dossier_code=CODE,
+                                            reason="Thiếu bản sao hợp đồng", routing_event_id=routing_event_id)
+    message.header.event_id = event_id
+    return events.to_payload(message)
+
+
+def _processing(container, service):
+    """Received with process code QT-1.000948 and forwarded by the desk to the land office."""
+    payload = _received()
+    payload["processCode"] = "QT-1.000948"
+    with entrypoint_hook(container, "on_dossier_received") as handle:
+        assert handle(payload) is True
+    desk = auth.Principal("desk-lan", frozenset({auth.DESK_OFFICER}), UNIT)
+    service.claim(CODE, "tiep_nhan", "r-1", desk)
+    return service.act(CODE, Act("tiep_nhan", Action.FORWARD), "r-2", desk)
+
+
+def test_routing_pauses_once_for_the_desks_own_supplement_request_and_resumes(routing_with_template):
+    container, cases, service = routing_with_template
+    _processing(container, service)
+    events_before = len(cases.events)
+    before = _duplicates("routing", "DossierSupplementRequested")
+    with entrypoint_hook(container, "on_supplement_requested") as handle:
+        assert handle(_supplement_requested("evt-desk-1")) is True
+        appended = cases.appends
+        assert handle(_supplement_requested("evt-desk-1")) is False  # redelivered: nothing changes
+    assert cases.appends == appended
+    assert _duplicates("routing", "DossierSupplementRequested") == before + 1
+    paused = cases.logs[CODE][-1].entry
+    assert (paused.kind, paused.pause, paused.request_id) == ("paused", "supplement", "evt-desk-1")
+    assert len(cases.events) == events_before  # intake shows 5 and issued form 02 already
+    assert service.get_case(CODE, auth.Principal("desk-lan", frozenset({auth.DESK_OFFICER}), UNIT)
+                            ).view.national_status == 5
+    with entrypoint_hook(container, "on_supplement_received") as handle:
+        assert handle(_supplement_received(event_id="evt-desk-2")) is True
+    assert [type(m).__name__ for m in cases.events][-1] == "CaseResumed"
+
+
+def test_routing_does_not_pause_again_for_the_desks_request_carrying_out_its_own(routing_with_template):
+    container, cases, service = routing_with_template
+    _paused_for_a_supplement(container, service)
+    appended = cases.appends
+    with entrypoint_hook(container, "on_supplement_requested") as handle:
+        assert handle(_supplement_requested("evt-desk-3", routing_event_id="evt-routing-1")) is True
+    assert cases.appends == appended
+
+
+def test_routing_dead_letters_a_desk_supplement_request_for_an_unknown_dossier(routing_with_template):
+    container, cases, _ = routing_with_template
+    with entrypoint_hook(container, "on_supplement_requested") as handle, \
+            pytest.raises(PermanentError, match="no case"):
+        handle(_supplement_requested("evt-desk-4"))
+    assert cases.cases == {} and cases.events == []
+
+
 # --- documents: forms filed, retention, the orphan sweep ------------------------------------------
 
 def _pdf(text: str = "mau 01") -> bytes:

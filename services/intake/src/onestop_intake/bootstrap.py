@@ -78,7 +78,7 @@ def bootstrap(settings: IntakeSettings, *, dossiers: DossierRepository | None = 
         unit_directory=store,
         queue=QueueDesk(tickets if tickets is not None else MongoTickets(),
                         unit_exists=lambda code: store.unit(code) is not None, **timed),
-        dossiers=dossiers, routed=RoutedDossiers(dossiers), documents=documents, lookup_limits=lookups,
+        dossiers=dossiers, routed=RoutedDossiers(dossiers, store), documents=documents, lookup_limits=lookups,
         ticket_limits=ticket_limits if ticket_limits is not None else TicketLimits(
             parse_networks(settings.queue_kiosks), settings.tickets_per_kiosk, settings.tickets_per_client),
         page_lookup=PageLookup(reception.lookup, lookups, settings.trusted_networks),

@@ -41,7 +41,7 @@ from .cases import CaseStore, Loaded, Logged, Stored, UnknownCase
 from .domain import journey
 from .domain.actions import UNIT_LEADER, Act, Assign, Claim, Command, Extend, Resume, decide
 from .domain.journey import PAYMENT_STATUS, SUPPLEMENT_STATUS, Actor, CaseState, Entry, EntryKind
-from .domain.process import TemplateRepository
+from .domain.process import TemplateRepository, template_for_case
 from .inbox import (
     INBOX_PAGE_DEFAULT,
     INBOX_PAGE_MAX,
@@ -75,11 +75,12 @@ class RoutingService:
 
     # --- events ------------------------------------------------------------------------------
     def open_case(self, cmd: domain.OpenCase) -> bool:
-        """Opens the dossier's case once, with the latest template of its process code for its
-        receiving unit (kept for the case's life; version 0 without template). False when the
+        """Opens the dossier's case once, with the latest template for its receiving unit or its
+        agency (template_for_case; kept for life; version 0 without). False when the
         dossier had a case already (a redelivered event): nothing changes."""
         now = self._clock()
-        template = self._templates.for_case(cmd.process_code, cmd.receiving_unit_code) if cmd.process_code else None
+        template = template_for_case(self._templates, cmd.process_code, cmd.receiving_unit_code,
+                                     cmd.receiving_agency_code)
         case = domain.open_case(cmd, now)
         if template is not None:
             case = replace(case, process_version=template.version, process_agency=template.agency_code)
@@ -107,6 +108,28 @@ class RoutingService:
             log.info("supplement received for a case not paused for one: nothing to resume")
             return True
         self._run(loaded, INTAKE, Resume("Đã nhận hồ sơ bổ sung"), event_id)
+        return True
+
+    def pause_for_desk_supplement(self, dossier_code: str, event_id: str, reason: str) -> bool:
+        """The desk asked for a supplement on its own (DossierSupplementRequested, no routing_event_id):
+        a running routed case pauses (status 5, no event: intake shows 5 and issued form 02) until
+        the desk receives it. False when applied before; a case not running is left as it is;
+        UnknownCase without case; ABORTED `CONCURRENT_CHANGE` (retried) on a concurrent append."""
+        stored = self._cases.load(dossier_code)
+        if stored is None:
+            raise UnknownCase(f"DossierSupplementRequested for dossier {dossier_code}, which has no case")
+        loaded = self._fold(stored)
+        if any(item.entry.request_id == event_id for item in loaded.log):
+            return False
+        view = loaded.view
+        if view is None or loaded.template is None or view.state is not CaseState.PROCESSING:
+            return True  # nothing runs that could pause
+        entry = Entry(view.seq + 1, EntryKind.PAUSED, max(self._clock(), loaded.log[-1].entry.at), INTAKE,
+                      event_id, reason.strip() or "Bộ phận Một cửa yêu cầu bổ sung", pause=journey.PauseKind.SUPPLEMENT)
+        after = journey.apply(view, loaded.template, self._calendar, entry)
+        if not self._cases.append(dossier_code, Logged(entry), []):  # idempotent by the event id (request_id)
+            raise Aborted("CONCURRENT_CHANGE", f"case {dossier_code} changed at the same moment: retried")
+        self._project(Loaded(loaded.case, (*loaded.log, Logged(entry)), loaded.template, after))
         return True
 
     # --- reads -------------------------------------------------------------------------------

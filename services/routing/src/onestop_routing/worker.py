@@ -1,5 +1,6 @@
 """Routing's `worker` process: opens a case for every received dossier and resumes a case when the
-desk received the supplement it asked for; files forms 04 and 05 (forms.filing)."""
+desk received the supplement it asked for, and pauses it when the desk asks for one on its own;
+files forms 04 and 05 (forms.filing)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def open_case_command(event: ev.DossierReceived) -> domain.OpenCase:
         receiving_unit_name=event.receiving_unit.name, channel=event.channel,
         applicant_name=event.applicant.full_name,
         received_at=event.received_at.ToDatetime(dt.UTC), due_at=event.appointment_at.ToDatetime(dt.UTC),
-        process_code=event.process_code.strip())
+        process_code=event.process_code.strip(), receiving_agency_code=event.receiving_agency_code.strip())
 
 
 class RoutingWorker(CaseFormFiling):
@@ -84,3 +85,16 @@ class RoutingWorker(CaseFormFiling):
         if result.overdue_marked or result.due_soon_marked:
             log.info("overdue scan", **result.__dict__)
         return result
+
+    @event_handler("intake", "DossierSupplementRequested", message=ev.DossierSupplementRequested)
+    def on_supplement_requested(self, event: ev.DossierSupplementRequested) -> bool:
+        """The desk asked for a supplement on its own: the routed case pauses (status 5) until the
+        desk receives it. A request carrying `routing_event_id` carries out routing's own request
+        (the case paused already) and changes nothing. False when this event was applied before;
+        a dossier routing has no case for is dead-lettered (service.UnknownCase)."""
+        if event.routing_event_id:
+            return True
+        if not codes.DOSSIER_CODE.fullmatch(event.dossier_code):
+            raise events.InvalidEvent(f"DossierSupplementRequested has no valid dossier code: "
+                                      f"{event.dossier_code[:40]!r}")
+        return self.routing.pause_for_desk_supplement(event.dossier_code, event.header.event_id, event.reason)

@@ -129,10 +129,12 @@ def _opened(d: Dossier, e: RoutingEvent):
 def _progressed(d: Dossier, e: RoutingEvent):
     # 2 → 4; while paused (5, 6) the steps move on (another branch, or a progress that overtook the
     # resume on the bus) but the status waits for the resume.
+    # A desk's own pause taken at 2 before this progress arrived returns to 4, not 2.
     status = S.PROCESSING if d.status == S.RECEIVED else d.status
+    before = S.PROCESSING if d.status_before_pause == S.RECEIVED and d.paused_at is not None else d.status_before_pause
     note = f"{ACTION_LABELS_VI['progress']}: " + "; ".join(step_vi(s) for s in e.steps)
     return _moved(d, status, e.at, ROUTING_ACTOR, note, event_id=e.event_id, current_steps=e.steps,
-                  steps_at=e.at), []
+                  steps_at=e.at, status_before_pause=before), []
 
 
 def _supplement_requested(d: Dossier, e: RoutingEvent):

@@ -50,6 +50,7 @@ class OpenCase:
     received_at: dt.datetime
     due_at: dt.datetime
     process_code: str = ""
+    receiving_agency_code: str = ""  # the receiving desk's agency (its parent unit), "" unknown
 
 
 def open_case(cmd: OpenCase, opened_at: dt.datetime) -> Case:

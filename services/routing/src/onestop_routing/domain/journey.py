@@ -218,21 +218,37 @@ def _forward_targets(template: ProcessTemplate, code: str) -> list[str]:
     return [t.to_step for t in template.outgoing(code) if t.action in (Action.FORWARD, Action.APPROVE)]
 
 
-def _leave(view: CaseView, entry: Entry, to_step: str, to_unit: str) -> tuple[CaseView, StepRun]:
+def _leave(view: CaseView, entry: Entry, to_step: str, to_unit: str,
+           more: tuple[tuple[str, str], ...] = ()) -> tuple[CaseView, StepRun]:
+    """The step hands the case over: one control slip row to (to_step, to_unit), and one per
+    further receiver in `more` (the other branches a split opens)."""
     run = view.run(entry.step)
     if run is None:
         raise ValueError(f"entry {entry.seq}: the case is not at step {entry.step!r}")
-    row = Handover(from_step=run.step, from_unit=run.unit_code, from_officer=entry.actor.subject, to_step=to_step,
-                   to_unit=to_unit, at=entry.at, due_at=run.clock.due_at, grade=run.clock.grade(entry.at),
-                   note=entry.reason)
+    rows = tuple(Handover(from_step=run.step, from_unit=run.unit_code, from_officer=entry.actor.subject,
+                          to_step=step, to_unit=unit, at=entry.at, due_at=run.clock.due_at,
+                          grade=run.clock.grade(entry.at), note=entry.reason)
+                 for step, unit in ((to_step, to_unit), *more))
     runs = tuple(r for r in view.runs if r is not run)
-    return replace(view, runs=runs, handovers=(*view.handovers, row)), run
+    return replace(view, runs=runs, handovers=(*view.handovers, *rows)), run
+
+
+def _receivers(template: ProcessTemplate, code: str) -> list[tuple[str, str]]:
+    """Who receives a case handed to step `code`, as (step, unit) rows of the control slip: the
+    step's performer; for a split (no performer) each branch it opens; for a join, the join with
+    the unit of the step after it (which takes the case once every branch closed)."""
+    step = template.step(code)
+    if step.kind is StepKind.SPLIT:
+        return [row for branch in _forward_targets(template, code) for row in _receivers(template, branch)]
+    if step.kind is StepKind.JOIN:
+        return [(code, _receivers(template, _forward_targets(template, code)[0])[0][1])]
+    return [(code, step.performer.unit_code if step.performer else "")]
 
 
 def _moved(view, template, calendar, entry):
     """FORWARDED and SENT_BACK: the step hands the case to the next step."""
-    step = template.step(entry.to_step)
-    view, run = _leave(view, entry, entry.to_step, step.performer.unit_code if step.performer else "")
+    first, *more = _receivers(template, entry.to_step)
+    view, run = _leave(view, entry, *first, more=tuple(more))
     return _enter(view, template, calendar, entry.to_step, entry, from_unit=run.unit_code,
                   from_officer=entry.actor.subject)
 

@@ -138,6 +138,20 @@ class TemplateRepository(Protocol):
         ...
 
 
+def template_for_case(templates: TemplateRepository, process_code: str, unit_code: str,
+                      agency_code: str = "") -> ProcessTemplate | None:
+    """The template a new case runs: the receiving unit's own, else its agency's (a desk such as
+    000.40.21.H17 receives for the People's Committee 000.00.40.H17 it belongs to), else the one
+    for every agency; None without process code or without any."""
+    if not process_code:
+        return None
+    template = templates.for_case(process_code, unit_code)
+    if (template is None or not template.agency_code) and agency_code:
+        own = templates.for_case(process_code, agency_code)
+        template = own if own is not None and own.agency_code else template
+    return template
+
+
 def working_minutes(duration: WorkingDuration, minutes_per_day: int = MINUTES_PER_WORKING_DAY) -> int:
     """A duration in working minutes (a working day = `minutes_per_day`)."""
     return duration.days * minutes_per_day + duration.hours * 60 + duration.minutes

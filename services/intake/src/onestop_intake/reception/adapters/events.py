@@ -19,7 +19,8 @@ def to_message(event):
             procedure_code=d.procedure_code, procedure_name=d.procedure_name,
             receiving_unit=proto.unit_ref(d.receiving_unit), channel=int(d.channel),
             applicant=proto.applicant_to_proto(d.applicant),
-            legal_duration=proto.duration_to_proto(d.legal_duration), process_code=d.process_code)
+            legal_duration=proto.duration_to_proto(d.legal_duration), process_code=d.process_code,
+            receiving_agency_code=d.receiving_unit.parent_code)
         message.received_at.FromDatetime(d.received_at)
         message.appointment_at.FromDatetime(d.appointment_at)
         return message
