@@ -8,17 +8,13 @@ one step leave one result."""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import uuid
 
 import grpc
 import pytest
 import yaml
-from amqp.exceptions import ChannelError
 from conftest import UNIT, Platform, bearer, running, token
-from kombu import Connection
-from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from test_results_and_forms import filed_form, wait_until
 from test_routing_journey import _metric
 
@@ -28,17 +24,12 @@ from onestop.intake.v1 import intake_pb2 as ipb
 from onestop.intake.v1 import intake_pb2_grpc
 from onestop.routing.v1 import routing_pb2 as pb
 from onestop.routing.v1 import routing_pb2_grpc
-from onestop_chassis import dead_letters
 from onestop_chassis.config import ServiceSettings, load_settings
-from onestop_chassis.consuming import ReliableEventHandler
 from onestop_chassis.publishing import confirming_publisher, publish_event
-from onestop_documents.worker import DocumentsWorker
-from onestop_intake.worker import IntakeWorker
 from onestop_routing.seed import templates_yaml
-from onestop_routing.worker import RoutingWorker
 
 from stack import AMQP_FORMS_TEST_URI
-from support import error_info, submit_request, wait_for_case
+from support import error_info, purge_event_queues, submit_request, wait_for_case
 
 LAND, TAX, BUILDING = "000.01.13.H17", "000.01.15.H17", "000.00.11.H17"
 ENVIRONMENT, FIRE = "000.00.13.H17", "000.00.16.H17"
@@ -49,21 +40,6 @@ SERVICE = bearer(token(roles=("service",), agency="", subject="e2e-seed"))
 
 def officer(unit: str, subject: str, role: str = "processing_officer") -> tuple:
     return bearer(token(roles=(role,), agency=unit, subject=subject))
-
-
-def purge_event_queues(amqp_uri: str) -> None:
-    """Empties the event queues of every consumer of this platform (with their retry queues). The
-    vhost is shared with other modules and runs, and dossier codes repeat from one run to the next
-    (`<unit>-<date>-0001`): an event a stopped worker left queued would otherwise apply to a new
-    dossier of the same code."""
-    names = [f"evt-{handler.source_service}-{handler.event_type}--{worker.name}.{method}"
-             for worker in (IntakeWorker, RoutingWorker, DocumentsWorker) for method in dir(worker)
-             for handler in getattr(getattr(worker, method), ENTRYPOINT_EXTENSIONS_ATTR, ())
-             if isinstance(handler, ReliableEventHandler)]
-    with Connection(amqp_uri) as connection:
-        for queue in names + [dead_letters.retry_queue(name) for name in names]:
-            with contextlib.suppress(ChannelError):  # NOT_FOUND: never declared on this vhost
-                connection.channel().queue_purge(queue)
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from onestop.routing.v1 import routing_pb2_grpc
 from onestop_routing.seed import templates_yaml
 
 from stack import AMQP_FORMS_TEST_URI
-from support import error_info, submit_request, wait_for_case
+from support import error_info, purge_event_queues, submit_request, wait_for_case
 
 SERVICE = bearer(token(roles=("service",), agency="", subject="e2e-seed"))
 BUSINESS_OFFICE = "000.00.15.H17"  # QT.DN.01's Phòng Đăng ký kinh doanh
@@ -40,11 +40,14 @@ def _text(pdf: bytes) -> str:
 
 @pytest.fixture(scope="module")
 def agency(local_stack, tmp_path_factory):
-    """Intake, routing and documents on a vhost of their own (the shared platform has no documents)."""
+    """Intake, routing and documents on the forms vhost (the shared platform has no documents),
+    emptied of what earlier platforms' workers left there, before and after."""
+    purge_event_queues(AMQP_FORMS_TEST_URI)
     with running(Platform(log_dir=tmp_path_factory.mktemp("e2e-routing-forms-logs"),
                           services=("intake", "routing", "documents"), prefix="e2eroutingforms",
                           amqp_uri=AMQP_FORMS_TEST_URI, extra_env={"OUTBOX_POLL_SECONDS": "0.1"})) as p:
         yield p
+    purge_event_queues(AMQP_FORMS_TEST_URI)
 
 
 @pytest.fixture()
