@@ -5,7 +5,6 @@ deadlocks under the worker's eventlet; the worker files forms by event instead, 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ import grpc
 
 from onestop.documents.v1 import documents_pb2 as pb
 from onestop.documents.v1 import documents_pb2_grpc
+from onestop_chassis.clients import ServiceClient
 from onestop_chassis.errors import Unavailable
 
 
@@ -27,39 +27,23 @@ class ResultLink:
     expires_at: dt.datetime
 
 
-class DocumentsClient:
+class DocumentsClient(ServiceClient):
     """The documents service's API, as intake's api process calls it. The channel opens, and the
     token (`token()`, e.g. chassis `auth.service_token`) is read, at the first call: a process that
     never calls (the eventlet worker, which must not call grpcio) opens nothing."""
 
     def __init__(self, address: str, token: Callable[[], str], timeout: float = 30.0):
-        self._token = token
-        self._timeout = timeout
-        self._address = address
-        self._lock = threading.Lock()
-        self._channel: grpc.Channel | None = None
-        self._stub: documents_pb2_grpc.DocumentsServiceStub | None = None
-        self._metadata: tuple[tuple[str, str], ...] = ()
-
-    def _connected(self) -> documents_pb2_grpc.DocumentsServiceStub:
-        with self._lock:
-            if self._stub is None:
-                self._metadata = (("authorization", f"Bearer {self._token()}"),)
-                self._channel = grpc.insecure_channel(self._address)
-                self._stub = documents_pb2_grpc.DocumentsServiceStub(self._channel)
-            return self._stub
+        super().__init__(address, documents_pb2_grpc.DocumentsServiceStub, token, timeout)
 
     def _failed(self, exc: grpc.RpcError, what: str) -> Unavailable:
-        return Unavailable("DOCUMENTS_UNAVAILABLE",
-                           f"the documents service ({self._address}) could not {what}: "
-                           f"{exc.code().name} {exc.details()}")
+        return self.unavailable("DOCUMENTS_UNAVAILABLE", "the documents service", what, exc)
 
     def result_links(self, *, dossier_code: str, agency_code: str, ttl_seconds: int = 300) -> list[ResultLink]:
         """Presigned links to the newest version of each result file of the dossier."""
         try:
-            stub = self._connected()
+            stub = self.stub()
             listed = stub.ListDocuments(pb.ListDocumentsRequest(dossier_code=dossier_code, agency_code=agency_code),
-                                        metadata=self._metadata, timeout=self._timeout)
+                                        metadata=self.metadata, timeout=self.timeout)
             newest: dict[str, pb.Document] = {}
             for document in listed.documents:
                 if document.kind == pb.DOCUMENT_KIND_RESULT and \
@@ -69,16 +53,10 @@ class DocumentsClient:
             for document in sorted(newest.values(), key=lambda d: d.component):
                 link = stub.GetDownloadLink(pb.GetDownloadLinkRequest(document_id=document.document_id,
                                                                       ttl_seconds=ttl_seconds),
-                                            metadata=self._metadata, timeout=self._timeout)
+                                            metadata=self.metadata, timeout=self.timeout)
                 links.append(ResultLink(document.file_name, document.component, document.content_type,
                                         document.size_bytes, document.sha256, link.url,
                                         link.expires_at.ToDatetime(dt.UTC)))
         except grpc.RpcError as exc:
             raise self._failed(exc, "list the result files") from None
         return links
-
-    def close(self) -> None:
-        with self._lock:
-            if self._channel is not None:
-                self._channel.close()
-            self._channel = self._stub = None
