@@ -29,7 +29,6 @@ import pathlib
 import random
 import resource
 import secrets
-import shutil
 import statistics
 import subprocess
 import tempfile
@@ -42,17 +41,16 @@ import bson
 import grpc
 import pymongo
 
+from bench.isolated import own_ferretdb, rabbitmqctl, tear_down
 from bench.stats import at_quantile
 from onestop.common.v1 import common_pb2
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc
 from onestop_chassis.auth import mint_token
 from onestop_chassis.config import LOCAL_JWT_SECRET
 
-from stack import ROOT, LocalPlatform, free_port, port_open
+from stack import LocalPlatform
 
 GHZ = pathlib.Path.home() / ".cache/onestop/bin/ghz"
-FERRETDB = pathlib.Path.home() / ".cache/onestop/bin/ferretdb"
-RABBITMQCTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
 PROTOS = pathlib.Path(__file__).resolve().parent.parent / "protos"
 AGENCY = "000.00.21.H17"
 PROCEDURE_NAME = "Đăng ký thành lập doanh nghiệp tư nhân"
@@ -105,33 +103,6 @@ class CpuMeter:
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.used["ghz"] = (children.ru_utime + children.ru_stime) - (self._children.ru_utime + self._children.ru_stime)
         self.used["rest of the machine"] = _machine_busy_seconds() - self._machine - sum(self.used.values())
-
-
-def _own_ferretdb(workdir: pathlib.Path) -> tuple[subprocess.Popen, str]:
-    """FerretDB as deploy/local/stack.sh runs it, with its own data folder and a free port."""
-    data = workdir / "ferretdb"
-    data.mkdir()
-    port = free_port()
-    with open(workdir / "ferretdb.log", "w") as log:  # the child keeps its own descriptor
-        proc = subprocess.Popen([str(FERRETDB), "--handler=sqlite", f"--sqlite-url=file:{data}/",
-                                 f"--listen-addr=127.0.0.1:{port}", "--debug-addr=-", "--telemetry=disable",
-                                 "--log-level=warn", f"--state-dir={data}"],
-                                stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while not port_open(port):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("the bench's FerretDB did not start: " + (workdir / "ferretdb.log").read_text())
-        time.sleep(0.2)
-    return proc, f"mongodb://127.0.0.1:{port}/"
-
-
-def _rabbitmqctl(*args: str) -> None:
-    """On the stack's own node (deploy/local/stack.sh keeps its Erlang cookie under .local/rabbitmq)."""
-    data = pathlib.Path(os.environ.get("ONESTOP_DATA", ROOT / ".local"))
-    env = {**os.environ, "HOME": str(data / "rabbitmq"), "RABBITMQ_NODENAME": "onestop@localhost",
-           "ERL_EPMD_ADDRESS": "127.0.0.1"}
-    subprocess.run([RABBITMQCTL, "-q", *args], env=env, check=True, capture_output=True, timeout=120)
 
 
 def _quantiles(values: list[float]) -> dict[str, float]:
@@ -238,14 +209,14 @@ def run() -> str:
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="bench-intake-"))
     (workdir / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
     vhost = f"onestop-bench-intake-{uuid.uuid4().hex[:6]}"
-    _rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("add_vhost", vhost)
     ferretdb, mongodb_uri = None, ""
     token = mint_token(LOCAL_JWT_SECRET, subject="bench", roles=["desk_officer"], agency=AGENCY, ttl_seconds=7200)
     submits, raw_inserts, lookups, raw_finds, notes = [], [], [], [], {}
     platform, client = None, None
     try:
-        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-        ferretdb, mongodb_uri = _own_ferretdb(workdir)
+        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        ferretdb, mongodb_uri = own_ferretdb(workdir)
         client = pymongo.MongoClient(mongodb_uri, tz_aware=True, maxPoolSize=256)
         platform = LocalPlatform(log_dir=workdir / "logs", services=("intake",), prefix="benchintake",
                                  amqp_uri=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
@@ -317,18 +288,7 @@ def run() -> str:
             raw_finds.append({"concurrency": concurrency, **_run_threads(
                 concurrency, DURATION, lambda i: dossiers.find_one({"_id": sample[i % len(sample)]["code"]}))})
     finally:
-        if client is not None:
-            client.close()
-        if platform is not None:
-            platform.stop(drop_databases=False)  # the database goes with the bench's own FerretDB
-        if ferretdb is not None:
-            ferretdb.terminate()
-            try:
-                ferretdb.wait(30)
-            except subprocess.TimeoutExpired:
-                ferretdb.kill()
-        _rabbitmqctl("delete_vhost", vhost)
-        shutil.rmtree(workdir, ignore_errors=True)
+        tear_down(client, platform, ferretdb, vhost, workdir)
     return _report(submits, raw_inserts, lookups, raw_finds, notes)
 
 

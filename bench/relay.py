@@ -39,7 +39,8 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pymongo
 
-from bench.intake import _cpu_seconds, _machine_busy_seconds, _own_ferretdb, _rabbitmqctl
+from bench.intake import _cpu_seconds, _machine_busy_seconds
+from bench.isolated import own_ferretdb, rabbitmqctl
 from bench.outbox import raw_broker_latency
 from bench.stats import at_quantile
 from onestop.common.v1 import common_pb2
@@ -123,11 +124,11 @@ def _wait(count, target: int, timeout: float) -> float | None:
 
 def _shape(name: str, env: dict, workdir: pathlib.Path, mongodb_uri: str, minio: str) -> dict:
     vhost = f"onestop-bench-relay-{uuid.uuid4().hex[:6]}"
-    _rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("add_vhost", vhost)
     platform = None
     client = pymongo.MongoClient(mongodb_uri, tz_aware=True)
     try:
-        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
         platform = LocalPlatform(
             log_dir=workdir / f"logs-{uuid.uuid4().hex[:4]}", services=("intake", "routing", "documents"),
             prefix="benchrelay", amqp_uri=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
@@ -218,7 +219,7 @@ def _shape(name: str, env: dict, workdir: pathlib.Path, mongodb_uri: str, minio:
         client.close()
         if platform is not None:
             platform.stop(drop_databases=False)  # the databases go with the bench's own FerretDB
-        _rabbitmqctl("delete_vhost", vhost)
+        rabbitmqctl("delete_vhost", vhost)
 
 
 def relay_capacity(mongodb_uri: str) -> dict[int, list[float]]:
@@ -231,11 +232,11 @@ def relay_capacity(mongodb_uri: str) -> dict[int, list[float]]:
     from onestop_chassis.publishing import confirming_publisher, publish_event
 
     vhost = f"onestop-bench-drain-{uuid.uuid4().hex[:6]}"
-    _rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("add_vhost", vhost)
     client = pymongo.MongoClient(mongodb_uri, tz_aware=True)
     rates: dict[int, list[float]] = {}
     try:
-        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
         amqp = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
         with Connection(amqp) as conn:
             Queue("evt-benchdrain-DossierReceived", durable=True, routing_key="DossierReceived",
@@ -260,7 +261,7 @@ def relay_capacity(mongodb_uri: str) -> dict[int, list[float]]:
         client.drop_database(db.name)
     finally:
         client.close()
-        _rabbitmqctl("delete_vhost", vhost)
+        rabbitmqctl("delete_vhost", vhost)
     return rates
 
 
@@ -270,7 +271,7 @@ def run() -> str:
     results = []
     try:
         broker = raw_broker_latency()
-        ferretdb, mongodb_uri = _own_ferretdb(workdir)
+        ferretdb, mongodb_uri = own_ferretdb(workdir)
         minio, minio_endpoint = _own_minio(workdir)
         capacity = relay_capacity(mongodb_uri)
         for name, env in SHAPES.items():

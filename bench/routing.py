@@ -24,9 +24,7 @@ import datetime as dt
 import os
 import pathlib
 import random
-import shutil
 import signal
-import subprocess
 import tempfile
 import time
 import uuid
@@ -34,7 +32,8 @@ import uuid
 import grpc
 import pymongo
 
-from bench.intake import _own_ferretdb, _quantiles, _rabbitmqctl
+from bench.intake import _quantiles
+from bench.isolated import own_ferretdb, rabbitmqctl, tear_down
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop.routing.v1 import routing_pb2, routing_pb2_grpc
 from onestop_chassis import events
@@ -206,13 +205,13 @@ def _scan(db, codes: list[str], calendar: WorkingCalendar) -> dict:
 def run() -> str:
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="bench-routing-"))
     vhost = f"onestop-bench-routing-{uuid.uuid4().hex[:6]}"
-    _rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("add_vhost", vhost)
     amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
     ferretdb, platform, client = None, None, None
     calendar = WorkingCalendar()
     try:
-        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-        ferretdb, mongodb_uri = _own_ferretdb(workdir)
+        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        ferretdb, mongodb_uri = own_ferretdb(workdir)
         client = pymongo.MongoClient(mongodb_uri, tz_aware=True)
         # The worker's own scan stays out of the measured figures: it would run once an hour.
         platform = LocalPlatform(log_dir=workdir / "logs", services=("routing",), prefix="benchrouting",
@@ -227,18 +226,7 @@ def run() -> str:
         inbox = _inbox(platform.grpc_ports["routing"], db)
         scan = _scan(db, bulk.pop("codes"), calendar)
     finally:
-        if client is not None:
-            client.close()
-        if platform is not None:
-            platform.stop(drop_databases=False)  # the database goes with the bench's own FerretDB
-        if ferretdb is not None:
-            ferretdb.terminate()
-            try:
-                ferretdb.wait(30)
-            except subprocess.TimeoutExpired:
-                ferretdb.kill()
-        _rabbitmqctl("delete_vhost", vhost)
-        shutil.rmtree(workdir, ignore_errors=True)
+        tear_down(client, platform, ferretdb, vhost, workdir)
     return _report(opens, bulk, inbox, scan)
 
 

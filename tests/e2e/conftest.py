@@ -20,7 +20,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from onestop_chassis.auth import mint_token  # noqa: E402 - isort keeps first-party after `stack`
 from onestop_chassis.config import LOCAL_JWT_SECRET  # noqa: E402 - as above
 
-from stack import MONGODB_URI, LocalPlatform  # noqa: E402 - found through sys.path above
+from stack import AMQP_FORMS_TEST_URI, MONGODB_URI, LocalPlatform  # noqa: E402 - found through sys.path above
 
 UNIT = "000.00.21.H17"
 # Every secret the platforms handed out or the tests used (lookup secrets, bearer tokens): no log
@@ -123,3 +123,43 @@ def intake(platform):
 def routing(platform):
     with platform.channel("routing") as channel:
         yield routing_pb2_grpc.RoutingServiceStub(channel)
+
+
+def purge_event_queues(amqp_uri: str) -> None:
+    """Empties the event queues of every consumer of this platform (with their retry queues). The
+    vhost is shared with other modules and runs, and dossier codes repeat from one run to the next
+    (`<unit>-<date>-0001`): an event a stopped worker left queued would otherwise apply to a new
+    dossier of the same code. (The workers are imported here, not at the top: IntakeWorker imports
+    nameko's web server, which changes the threads of the process that imports it.)"""
+    import contextlib
+
+    from amqp.exceptions import ChannelError
+    from kombu import Connection
+    from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+
+    from onestop_chassis import dead_letters
+    from onestop_chassis.consuming import ReliableEventHandler
+    from onestop_documents.worker import DocumentsWorker
+    from onestop_intake.worker import IntakeWorker
+    from onestop_routing.worker import RoutingWorker
+    names = [f"evt-{handler.source_service}-{handler.event_type}--{worker.name}.{method}"
+             for worker in (IntakeWorker, RoutingWorker, DocumentsWorker) for method in dir(worker)
+             for handler in getattr(getattr(worker, method), ENTRYPOINT_EXTENSIONS_ATTR, ())
+             if isinstance(handler, ReliableEventHandler)]
+    with Connection(amqp_uri) as connection:
+        for queue in names + [dead_letters.retry_queue(name) for name in names]:
+            with contextlib.suppress(ChannelError):  # NOT_FOUND: never declared on this vhost
+                connection.channel().queue_purge(queue)
+
+
+@contextlib.contextmanager
+def on_forms_vhost(tmp_path_factory, prefix: str, services: tuple[str, ...]):
+    """A module's own platform (`services`, with documents where forms are filed) on the shared
+    forms vhost, its consumers' queues emptied before and after (purge_event_queues)."""
+    purge_event_queues(AMQP_FORMS_TEST_URI)
+    try:
+        with running(Platform(log_dir=tmp_path_factory.mktemp(f"{prefix}-logs"), services=services, prefix=prefix,
+                              amqp_uri=AMQP_FORMS_TEST_URI, extra_env={"OUTBOX_POLL_SECONDS": "0.1"})) as p:
+            yield p
+    finally:
+        purge_event_queues(AMQP_FORMS_TEST_URI)  # what the stopped workers left, for the next module

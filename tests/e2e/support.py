@@ -66,30 +66,3 @@ def retry_delay(err: grpc.RpcError) -> float | None:
             detail.Unpack(info)
             return info.retry_delay.ToTimedelta().total_seconds()
     return None
-
-
-def purge_event_queues(amqp_uri: str) -> None:
-    """Empties the event queues of every consumer of this platform (with their retry queues). The
-    vhost is shared with other modules and runs, and dossier codes repeat from one run to the next
-    (`<unit>-<date>-0001`): an event a stopped worker left queued would otherwise apply to a new
-    dossier of the same code. (The workers are imported here, not at the top: IntakeWorker imports
-    nameko's web server, which changes the threads of the process that imports it.)"""
-    import contextlib
-
-    from amqp.exceptions import ChannelError
-    from kombu import Connection
-    from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
-
-    from onestop_chassis import dead_letters
-    from onestop_chassis.consuming import ReliableEventHandler
-    from onestop_documents.worker import DocumentsWorker
-    from onestop_intake.worker import IntakeWorker
-    from onestop_routing.worker import RoutingWorker
-    names = [f"evt-{handler.source_service}-{handler.event_type}--{worker.name}.{method}"
-             for worker in (IntakeWorker, RoutingWorker, DocumentsWorker) for method in dir(worker)
-             for handler in getattr(getattr(worker, method), ENTRYPOINT_EXTENSIONS_ATTR, ())
-             if isinstance(handler, ReliableEventHandler)]
-    with Connection(amqp_uri) as connection:
-        for queue in names + [dead_letters.retry_queue(name) for name in names]:
-            with contextlib.suppress(ChannelError):  # NOT_FOUND: never declared on this vhost
-                connection.channel().queue_purge(queue)

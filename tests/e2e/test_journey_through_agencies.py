@@ -14,7 +14,7 @@ import uuid
 import grpc
 import pytest
 import yaml
-from conftest import UNIT, Platform, bearer, running, token
+from conftest import UNIT, bearer, on_forms_vhost, token
 from test_results_and_forms import filed_form, wait_until
 from test_routing_journey import _metric
 
@@ -26,10 +26,9 @@ from onestop.routing.v1 import routing_pb2 as pb
 from onestop.routing.v1 import routing_pb2_grpc
 from onestop_chassis.config import ServiceSettings, load_settings
 from onestop_chassis.publishing import confirming_publisher, publish_event
-from onestop_routing.seed import templates_yaml
 
 from stack import AMQP_FORMS_TEST_URI
-from support import error_info, purge_event_queues, submit_request, wait_for_case
+from support import error_info, submit_request, wait_for_case
 
 LAND, TAX, BUILDING = "000.01.13.H17", "000.01.15.H17", "000.00.11.H17"
 ENVIRONMENT, FIRE = "000.00.13.H17", "000.00.16.H17"
@@ -44,15 +43,8 @@ def officer(unit: str, subject: str, role: str = "processing_officer") -> tuple:
 
 @pytest.fixture(scope="module")
 def agency(local_stack, tmp_path_factory):
-    purge_event_queues(AMQP_FORMS_TEST_URI)
-    with running(Platform(log_dir=tmp_path_factory.mktemp("e2e-journey-logs"),
-                          services=("intake", "routing", "documents"), prefix="e2ejourney",
-                          amqp_uri=AMQP_FORMS_TEST_URI, extra_env={"OUTBOX_POLL_SECONDS": "0.1"})) as p:
-        with p.channel("routing") as channel:  # what onestop-routing-seed does in `make run`
-            routing_pb2_grpc.RoutingServiceStub(channel).ImportProcessTemplates(pb.ImportProcessTemplatesRequest(
-                content=templates_yaml(), format=pb.TEMPLATE_FILE_FORMAT_YAML), metadata=SERVICE, timeout=60)
+    with on_forms_vhost(tmp_path_factory, "e2ejourney", ("intake", "routing", "documents")) as p:
         yield p
-    purge_event_queues(AMQP_FORMS_TEST_URI)  # what the stopped workers left, for the next module
 
 
 @pytest.fixture()

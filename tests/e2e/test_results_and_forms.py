@@ -16,7 +16,7 @@ import uuid
 
 import grpc
 import pytest
-from conftest import UNIT, Platform, bearer, running, token
+from conftest import UNIT, bearer, on_forms_vhost, token
 
 from onestop.common.v1 import common_pb2
 from onestop.documents.v1 import documents_pb2 as dpb
@@ -24,7 +24,6 @@ from onestop.documents.v1 import documents_pb2_grpc
 from onestop.intake.v1 import intake_pb2 as pb
 from onestop.intake.v1 import intake_pb2_grpc
 
-from stack import AMQP_FORMS_TEST_URI
 from support import error_info, submit_request
 
 DISTRICT_DESK = "000.40.21.H17"
@@ -33,9 +32,7 @@ DISTRICT_OFFICES = ["000.41.40.H17", "000.42.40.H17", "000.43.40.H17", "000.44.4
 
 @pytest.fixture(scope="module")
 def agency(local_stack, tmp_path_factory):
-    with running(Platform(log_dir=tmp_path_factory.mktemp("e2e-forms-logs"), services=("intake", "documents"),
-                          prefix="e2eforms", amqp_uri=AMQP_FORMS_TEST_URI,
-                          extra_env={"OUTBOX_POLL_SECONDS": "0.1"})) as p:
+    with on_forms_vhost(tmp_path_factory, "e2eforms", ("intake", "documents")) as p:
         yield p
 
 

@@ -15,7 +15,7 @@ import urllib.request
 
 import grpc
 import pytest
-from conftest import UNIT, Platform, bearer, running
+from conftest import UNIT, bearer, on_forms_vhost
 from nameko.amqp.publish import Publisher
 from test_results_and_forms import documents, filed_form, wait_until  # noqa: F401 - `documents` is a fixture
 
@@ -34,9 +34,7 @@ TAX = ("000.00.05.H17", "Cục Thuế tỉnh")
 
 @pytest.fixture(scope="module")
 def agency(local_stack, tmp_path_factory):
-    with running(Platform(log_dir=tmp_path_factory.mktemp("e2e-routed-logs"), services=("intake", "documents"),
-                          prefix="e2erouted", amqp_uri=AMQP_FORMS_TEST_URI,
-                          extra_env={"OUTBOX_POLL_SECONDS": "0.1"})) as p:
+    with on_forms_vhost(tmp_path_factory, "e2erouted", ("intake", "documents")) as p:
         yield p
 
 

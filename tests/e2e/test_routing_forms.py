@@ -14,7 +14,7 @@ import grpc
 import openpyxl
 import pypdf
 import pytest
-from conftest import UNIT, Platform, bearer, running, token
+from conftest import UNIT, bearer, on_forms_vhost, token
 from test_results_and_forms import filed_form, wait_until
 
 from onestop.common.v1 import common_pb2
@@ -22,12 +22,9 @@ from onestop.documents.v1 import documents_pb2_grpc
 from onestop.intake.v1 import intake_pb2_grpc
 from onestop.routing.v1 import routing_pb2 as pb
 from onestop.routing.v1 import routing_pb2_grpc
-from onestop_routing.seed import templates_yaml
 
-from stack import AMQP_FORMS_TEST_URI
-from support import error_info, purge_event_queues, submit_request, wait_for_case
+from support import error_info, submit_request, wait_for_case
 
-SERVICE = bearer(token(roles=("service",), agency="", subject="e2e-seed"))
 BUSINESS_OFFICE = "000.00.15.H17"  # QT.DN.01's Phòng Đăng ký kinh doanh
 DESK = bearer(token(roles=("desk_officer",), agency=UNIT, subject="mc-lan"))
 LEADER = bearer(token(roles=("unit_leader",), agency=BUSINESS_OFFICE, subject="tp-dkkd"))
@@ -40,14 +37,8 @@ def _text(pdf: bytes) -> str:
 
 @pytest.fixture(scope="module")
 def agency(local_stack, tmp_path_factory):
-    """Intake, routing and documents on the forms vhost (the shared platform has no documents),
-    emptied of what earlier platforms' workers left there, before and after."""
-    purge_event_queues(AMQP_FORMS_TEST_URI)
-    with running(Platform(log_dir=tmp_path_factory.mktemp("e2e-routing-forms-logs"),
-                          services=("intake", "routing", "documents"), prefix="e2eroutingforms",
-                          amqp_uri=AMQP_FORMS_TEST_URI, extra_env={"OUTBOX_POLL_SECONDS": "0.1"})) as p:
+    with on_forms_vhost(tmp_path_factory, "e2eroutingforms", ("intake", "routing", "documents")) as p:
         yield p
-    purge_event_queues(AMQP_FORMS_TEST_URI)
 
 
 @pytest.fixture()
@@ -70,9 +61,8 @@ def documents(agency):
 
 @pytest.fixture()
 def at_the_business_office(intake, routing):
-    """A dossier of 2.001610 received, its case (QT.DN.01) forwarded by the desk to the office."""
-    routing.ImportProcessTemplates(pb.ImportProcessTemplatesRequest(
-        content=templates_yaml(), format=pb.TEMPLATE_FILE_FORMAT_YAML), metadata=SERVICE, timeout=30)
+    """A dossier of 2.001610 received, its case (QT.DN.01, seeded with the platform) forwarded by the
+    desk to the office."""
     code = intake.SubmitDossier(submit_request(), metadata=bearer()).dossier.code
     case = wait_for_case(routing, code, DESK)
     assert (case.process_code, case.process_version >= 1) == ("QT.DN.01", True)

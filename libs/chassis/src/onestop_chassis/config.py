@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import ClassVar, Literal, TypeVar
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .auth import DEFAULT_LEEWAY_SECONDS, MAX_LEEWAY_SECONDS
@@ -71,6 +71,7 @@ class ServiceSettings(BaseSettings):
     # the national holidays) and make-up working days, one YAML file every service of the instance
     # reads at start (a ConfigMap in Kubernetes). Empty: the national calendar alone.
     working_calendar_file: str = ""
+    _calendar_days: object = PrivateAttr(default=None)  # read once, when the settings are checked
 
     jwt_secret: str = ""
     jwt_public_key_file: str = ""
@@ -154,10 +155,13 @@ class ServiceSettings(BaseSettings):
     def calendar_days(self):
         """The agency's closures and make-up days from WORKING_CALENDAR_FILE (worktime.CalendarDays);
         ValueError naming the file and each bad line."""
+        if self._calendar_days is not None:
+            return self._calendar_days
         from .errors import ServiceError
         from .worktime import calendar_days
         try:
-            return calendar_days(self.working_calendar_file)
+            self._calendar_days = calendar_days(self.working_calendar_file)
+            return self._calendar_days
         except OSError as exc:
             raise ValueError(f"WORKING_CALENDAR_FILE: cannot read {self.working_calendar_file}: "
                              f"{exc.strerror}") from None
