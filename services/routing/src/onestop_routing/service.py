@@ -97,11 +97,8 @@ class RoutingService:
         paused working time). False when this event was applied before. A case that does not wait
         for a supplement (the desk's own request before processing, no template) is left as it is.
         UnknownCase when routing has no case for the dossier."""
-        stored = self._cases.load(dossier_code)
-        if stored is None:
-            raise UnknownCase(f"DossierSupplementReceived for dossier {dossier_code}, which has no case")
-        loaded = self._fold(stored)
-        if any(item.entry.request_id == event_id for item in loaded.log):
+        loaded = self._for_intake_event("DossierSupplementReceived", dossier_code, event_id)
+        if loaded is None:
             return False
         view = loaded.view
         if view is None or view.state is not CaseState.PAUSED or view.national_status != SUPPLEMENT_STATUS:
@@ -110,16 +107,22 @@ class RoutingService:
         self._run(loaded, INTAKE, Resume("Đã nhận hồ sơ bổ sung"), event_id)
         return True
 
+    def _for_intake_event(self, event_type: str, dossier_code: str, event_id: str) -> Loaded | None:
+        """The case an intake event is about; None when that event was applied before (its id is
+        an entry's request_id). UnknownCase when routing has no case for the dossier."""
+        stored = self._cases.load(dossier_code)
+        if stored is None:
+            raise UnknownCase(f"{event_type} for dossier {dossier_code}, which has no case")
+        loaded = self._fold(stored)
+        return None if any(item.entry.request_id == event_id for item in loaded.log) else loaded
+
     def pause_for_desk_supplement(self, dossier_code: str, event_id: str, reason: str) -> bool:
         """The desk asked for a supplement on its own (DossierSupplementRequested, no routing_event_id):
         a running routed case pauses (status 5, no event: intake shows 5 and issued form 02) until
         the desk receives it. False when applied before; a case not running is left as it is;
         UnknownCase without case; ABORTED `CONCURRENT_CHANGE` (retried) on a concurrent append."""
-        stored = self._cases.load(dossier_code)
-        if stored is None:
-            raise UnknownCase(f"DossierSupplementRequested for dossier {dossier_code}, which has no case")
-        loaded = self._fold(stored)
-        if any(item.entry.request_id == event_id for item in loaded.log):
+        loaded = self._for_intake_event("DossierSupplementRequested", dossier_code, event_id)
+        if loaded is None:
             return False
         view = loaded.view
         if view is None or loaded.template is None or view.state is not CaseState.PROCESSING:
