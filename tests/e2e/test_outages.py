@@ -97,6 +97,9 @@ class Data:
     procedure_code: str
     export_yaml: bytes
     unit: intake_pb2.Unit
+    # The dossier routing's RPCs act on: another than `code`, which intake's desk actions change,
+    # and whose supplement request pauses its case through an event, whenever that arrives.
+    case_code: str = ""
 
 
 def _procedure(code: str, name: str = "Đăng ký lại khai sinh (thử nghiệm sự cố)", version: int = 0):
@@ -150,31 +153,32 @@ REQUESTS = {
     "TakeTicket": lambda d: queue_pb2.TakeTicketRequest(unit_code=UNIT, queue="dat-dai"),
     "CallNextTicket": lambda d: queue_pb2.CallNextTicketRequest(unit_code=UNIT, queue="dat-dai", counter=3),
     "ListServing": lambda d: queue_pb2.ListServingRequest(unit_code=UNIT),
-    "GetCase": lambda d: routing_pb2.GetCaseRequest(dossier_code=d.code),
+    "GetCase": lambda d: routing_pb2.GetCaseRequest(dossier_code=d.case_code),
     "GetProcessTemplate": lambda d: routing_pb2.GetProcessTemplateRequest(process_code="QT.DD.02"),
     "ListProcessTemplates": lambda d: routing_pb2.ListProcessTemplatesRequest(),
     "PutProcessTemplate": lambda d: routing_pb2.PutProcessTemplateRequest(
         template=template_to_proto(Published(_shipped_template(), NOW_TEMPLATE, "outage")), request_id="outage-put"),
     "ImportProcessTemplates": lambda d: routing_pb2.ImportProcessTemplatesRequest(
         content=templates_yaml(), format=routing_pb2.TEMPLATE_FILE_FORMAT_YAML),
-    "GetJourney": lambda d: routing_pb2.GetJourneyRequest(dossier_code=d.code),
-    "GetCaseForm": lambda d: routing_pb2.GetCaseFormRequest(dossier_code=d.code,
+    "GetJourney": lambda d: routing_pb2.GetJourneyRequest(dossier_code=d.case_code),
+    "GetCaseForm": lambda d: routing_pb2.GetCaseFormRequest(dossier_code=d.case_code,
                                                             form=routing_pb2.CASE_FORM_CONTROL_SLIP),
     "GetTrackingBook": lambda d: routing_pb2.GetTrackingBookRequest(unit_code=UNIT, period="2026-11",
                                                                     format=routing_pb2.BOOK_FORMAT_PDF),
     "ListInbox": lambda d: routing_pb2.ListInboxRequest(unit_code=UNIT,
                                                         scope=routing_pb2.ListInboxRequest.SCOPE_UNASSIGNED),
-    "ClaimStep": lambda d: routing_pb2.ClaimStepRequest(dossier_code=d.code, step_code="tiep_nhan",
-                                                        request_id=f"claim-{d.code}"),
-    "AssignSteps": lambda d: routing_pb2.AssignStepsRequest(dossier_codes=[d.code], step_code="tiep_nhan",
-                                                            assignee="cv-1", request_id=f"assign-{d.code}"),
-    "ActOnStep": lambda d: routing_pb2.ActOnStepRequest(dossier_code=d.code, step_code="tiep_nhan",
+    "ClaimStep": lambda d: routing_pb2.ClaimStepRequest(dossier_code=d.case_code, step_code="tiep_nhan",
+                                                        request_id=f"claim-{d.case_code}"),
+    "AssignSteps": lambda d: routing_pb2.AssignStepsRequest(dossier_codes=[d.case_code], step_code="tiep_nhan",
+                                                            assignee="cv-1", request_id=f"assign-{d.case_code}"),
+    "ActOnStep": lambda d: routing_pb2.ActOnStepRequest(dossier_code=d.case_code, step_code="tiep_nhan",
                                                         action=routing_pb2.STEP_ACTION_FORWARD,
-                                                        request_id=f"act-{d.code}"),
-    "ExtendCase": lambda d: routing_pb2.ExtendCaseRequest(dossier_code=d.code, reason="Chờ xác minh",
+                                                        request_id=f"act-{d.case_code}"),
+    "ExtendCase": lambda d: routing_pb2.ExtendCaseRequest(dossier_code=d.case_code, reason="Chờ xác minh",
                                                           extra=common_pb2.WorkingDuration(days=1),
-                                                          request_id=f"extend-{d.code}"),
-    "ConfirmPayment": lambda d: routing_pb2.ConfirmPaymentRequest(dossier_code=d.code, request_id=f"pay-{d.code}"),
+                                                          request_id=f"extend-{d.case_code}"),
+    "ConfirmPayment": lambda d: routing_pb2.ConfirmPaymentRequest(dossier_code=d.case_code,
+                                                                  request_id=f"pay-{d.case_code}"),
     "UploadDocument": lambda d: _upload_messages(d),
     "DownloadDocument": lambda d: dpb.DownloadDocumentRequest(document_id=d.document_id),
     "GetDownloadLink": lambda d: dpb.GetDownloadLinkRequest(document_id=d.document_id, ttl_seconds=60),
@@ -308,6 +312,10 @@ def make_data(channels) -> Data:
         submit_request(), metadata=md(), timeout=CALLER_DEADLINE))
     code = submitted.dossier.code
     wait_for_case(channels["routing"], code)
+    case_code = intake_pb2.SubmitDossierResponse.FromString(channels["intake"].unary_unary(
+        "/onestop.intake.v1.IntakeService/SubmitDossier", request_serializer=lambda m: m.SerializeToString())(
+        submit_request(), metadata=md(), timeout=CALLER_DEADLINE)).dossier.code
+    wait_for_case(channels["routing"], case_code)
     uploaded = dpb.UploadDocumentResponse.FromString(channels["documents"].stream_unary(
         "/onestop.documents.v1.DocumentsService/UploadDocument", request_serializer=lambda m: m.SerializeToString())(
         iter(_upload_messages(Data(code, "", "", "", b"", intake_pb2.Unit()))), metadata=md(), timeout=60))
@@ -319,7 +327,7 @@ def make_data(channels) -> Data:
         intake_pb2.ExportProceduresRequest(format=intake_pb2.CATALOGUE_FORMAT_YAML, field_code="ho_tich"),
         timeout=CALLER_DEADLINE)).content
     return Data(code, submitted.lookup_secret, uploaded.document.document_id, f"DP.HT.{next(_numbers)}",
-                exported, unit)
+                exported, unit, case_code)
 
 
 def wait_for_case(routing: grpc.Channel, code: str, timeout: float = 60) -> routing_pb2.Case:
