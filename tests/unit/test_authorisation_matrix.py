@@ -29,11 +29,16 @@ from grpc_status import rpc_status
 from onestop.common.v1 import common_pb2
 from onestop.documents.v1 import documents_pb2, documents_pb2_grpc
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc, queue_pb2, queue_pb2_grpc
+from onestop.delivery.v1 import delivery_pb2, delivery_pb2_grpc
 from onestop.routing.v1 import routing_pb2, routing_pb2_grpc
+from onestop.survey.v1 import survey_pb2, survey_pb2_grpc
 from onestop_chassis import auth
 from onestop_chassis.config import ServiceSettings, load_settings
 from onestop_chassis.grpc_server import GrpcServer
 from onestop_chassis.worktime import VIETNAM, WorkingDuration
+from onestop_delivery import domain as delivery_domain
+from onestop_delivery.api import DeliveryServicer
+from onestop_delivery.service import DeliveryService
 from onestop_documents import domain as docs_domain
 from onestop_documents.api import DocumentsServicer
 from onestop_documents.service import DocumentsService, PeerReceipt, Policy
@@ -58,6 +63,9 @@ from onestop_routing.service import RoutingService
 from onestop_routing.templates import files as template_files
 from onestop_routing.templates.api import template_to_proto
 from onestop_routing.templates.service import TemplateService
+from onestop_survey import domain as survey_domain
+from onestop_survey.api import SurveyServicer
+from onestop_survey.service import SurveyService
 
 from fakes import (
     FakeCases,
@@ -77,6 +85,8 @@ OTHER = "000.40.21.H17"   # the old district's shared desk: another agency
 NOW = dt.datetime(2026, 11, 17, 2, 0, tzinfo=dt.UTC)
 CODE = f"{OWN}-261117-0001"
 DOC_ID = "doc-own-1"
+INVITATION_ID = "0123456789abcdef0123456789abcdef"
+SHIPMENT_ID = "fedcba9876543210fedcba9876543210"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 NO_TOKEN = "(no token)"
 AGENCY_EXEMPT = {("SubmitDossier", auth.CITIZEN)}  # citizens submit online to any agency's desk
@@ -158,6 +168,8 @@ class World:
     cases: FakeCases = None
     documents: FakeDocuments = None
     templates: FakeTemplates = None
+    invitations: FakeById = None
+    shipments: FakeById = None
 
     def reset(self):
         self.catalogue = FakeCatalogue([self.procedure], UNITS)
@@ -178,6 +190,21 @@ class World:
                        auth.Principal("leader", frozenset({auth.UNIT_LEADER}), OWN))
         self.documents = FakeDocuments(_document())
         self.templates = FakeTemplates(_own_template())
+        self.invitations = FakeById(survey_domain.Invitation(INVITATION_ID, OWN, "Hồ sơ mẫu", NOW))
+        self.shipments = FakeById(delivery_domain.Shipment(SHIPMENT_ID, OWN, "Hồ sơ mẫu", NOW))
+
+
+class FakeById:
+    """An in-memory repository of items with an `id` (survey's invitations, delivery's shipments)."""
+
+    def __init__(self, *items):
+        self.items = {item.id: item for item in items}
+
+    def add(self, item):
+        self.items[item.id] = item
+
+    def get(self, item_id):
+        return self.items.get(item_id)
 
 
 class Delegate:
@@ -211,7 +238,13 @@ def _servicers(world: World):
     def documents():
         return DocumentsServicer(DocumentsService(world.documents, FakeObjectStore(PDF), Peers(), Policy(),
                                                   clock=lambda: NOW))
-    return {"intake": intake, "queue": queue, "routing": routing, "documents": documents}
+    def survey():
+        return SurveyServicer(SurveyService(world.invitations))
+
+    def delivery():
+        return DeliveryServicer(DeliveryService(world.shipments))
+    return {"intake": intake, "queue": queue, "routing": routing, "documents": documents,
+            "survey": survey, "delivery": delivery}
 
 
 SERVICES = {  # name → (servicer class, add function, descriptor)
@@ -223,6 +256,10 @@ SERVICES = {  # name → (servicer class, add function, descriptor)
                 routing_pb2.DESCRIPTOR.services_by_name["RoutingService"]),
     "documents": (DocumentsServicer, documents_pb2_grpc.add_DocumentsServiceServicer_to_server,
                   documents_pb2.DESCRIPTOR.services_by_name["DocumentsService"]),
+    "survey": (SurveyServicer, survey_pb2_grpc.add_SurveyServiceServicer_to_server,
+               survey_pb2.DESCRIPTOR.services_by_name["SurveyService"]),
+    "delivery": (DeliveryServicer, delivery_pb2_grpc.add_DeliveryServiceServicer_to_server,
+                 delivery_pb2.DESCRIPTOR.services_by_name["DeliveryService"]),
 }
 
 
@@ -348,6 +385,10 @@ def _requests(world: World) -> dict[str, object]:
         "TransferDocuments": documents_pb2.TransferDocumentsRequest(
             dossier_code=CODE, source_agency_code=OWN, target_agency_code=OTHER),
         "GetDigitisationStatus": documents_pb2.GetDigitisationStatusRequest(dossier_code=CODE, agency_code=OWN),
+        # survey
+        "GetInvitation": survey_pb2.GetInvitationRequest(id=INVITATION_ID),
+        # delivery
+        "GetShipment": delivery_pb2.GetShipmentRequest(id=SHIPMENT_ID),
     }
 
 

@@ -65,8 +65,8 @@ SERVICES: tuple[Service, ...] = (
     Service("intake", 50051, web_port=8051, processes=("api", "worker", "relay")),
     Service("routing", 50052, processes=("api", "worker", "relay")),
     Service("documents", 50053, processes=("api", "worker", "relay")),
-    Service("survey", 50054, built=False),
-    Service("delivery", 50055, built=False),
+    Service("survey", 50054),
+    Service("delivery", 50055),
 )
 
 BY_NAME = {s.name: s for s in SERVICES}

@@ -1,0 +1,34 @@
+"""MongoDB adapter of Delivery's ShipmentRepository."""
+
+from __future__ import annotations
+
+import mongoengine as me
+
+from onestop_chassis.clock import as_utc
+
+from .. import domain
+
+
+class ShipmentDoc(me.Document):
+    meta = {"collection": "shipments"}
+    id = me.StringField(primary_key=True)
+    agency_code = me.StringField(required=True)
+    title = me.StringField(default="")
+    created_at = me.DateTimeField(required=True)
+
+
+class MongoShipments:
+    def add(self, item: domain.Shipment) -> None:
+        ShipmentDoc(**item.__dict__).save(force_insert=True)
+
+    def get(self, item_id: str) -> domain.Shipment | None:
+        doc = ShipmentDoc.objects(id=item_id).first()
+        if doc is None:
+            return None
+        return domain.Shipment(id=doc.id, agency_code=doc.agency_code, title=doc.title,
+                         created_at=as_utc(doc.created_at))
+
+
+def ensure_indexes() -> None:
+    """The collection's indexes (idempotent)."""
+    ShipmentDoc.ensure_indexes()

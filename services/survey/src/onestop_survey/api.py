@@ -1,0 +1,45 @@
+"""Survey's `api` process: the SurveyService gRPC API."""
+
+from __future__ import annotations
+
+from onestop.survey.v1 import survey_pb2, survey_pb2_grpc
+from onestop_chassis import auth
+from onestop_chassis.api import run_api
+from onestop_chassis.config import load_or_exit
+
+from . import domain
+from .bootstrap import Survey, bootstrap, prepare_database
+from .config import SurveySettings
+from .service import SurveyService
+
+
+def invitation_to_proto(item: domain.Invitation) -> survey_pb2.Invitation:
+    message = survey_pb2.Invitation(id=item.id, agency_code=item.agency_code, title=item.title)
+    message.created_at.FromDatetime(item.created_at)
+    return message
+
+
+class SurveyServicer(survey_pb2_grpc.SurveyServiceServicer):
+    def __init__(self, service: SurveyService):
+        self._service = service
+
+    @auth.requires(auth.DESK_OFFICER, auth.PROCESSING_OFFICER, auth.AGENCY_ADMIN, auth.SERVICE)
+    def GetInvitation(self, request, context):
+        item = self._service.get_invitation(request.id, auth.current_principal())
+        return survey_pb2.GetInvitationResponse(invitation=invitation_to_proto(item))
+
+
+def register(server, survey: Survey) -> None:
+    """Adds survey's servicers to the chassis gRPC server."""
+    server.add_servicer(survey_pb2_grpc.add_SurveyServiceServicer_to_server,
+                        SurveyServicer(survey.service),
+                        survey_pb2.DESCRIPTOR.services_by_name["SurveyService"])
+
+
+def main() -> None:
+    settings = load_or_exit(SurveySettings)
+
+    def start(server) -> None:
+        prepare_database()
+        register(server, bootstrap(settings))
+    run_api(settings, start)
