@@ -27,9 +27,9 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from onestop.common.v1 import common_pb2
+from onestop.delivery.v1 import delivery_pb2, delivery_pb2_grpc
 from onestop.documents.v1 import documents_pb2, documents_pb2_grpc
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc, queue_pb2, queue_pb2_grpc
-from onestop.delivery.v1 import delivery_pb2, delivery_pb2_grpc
 from onestop.routing.v1 import routing_pb2, routing_pb2_grpc
 from onestop.survey.v1 import survey_pb2, survey_pb2_grpc
 from onestop_chassis import auth

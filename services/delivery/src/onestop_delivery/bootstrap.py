@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .adapters.mongo import MongoShipments, ensure_indexes
 from .config import DeliverySettings
-from .service import ShipmentRepository, DeliveryService
+from .service import DeliveryService, ShipmentRepository
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Delivery's domain: Postal return of results and postal intake (bưu chính công ích). Plain Python: no database, no gRPC, no chassis."""
+"""Delivery's domain: Postal return of results and postal intake (bưu chính công ích).
+
+Plain Python: no database, no gRPC, no chassis.
+"""
 
 from __future__ import annotations
 

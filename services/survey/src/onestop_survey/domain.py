@@ -1,4 +1,7 @@
-"""Survey's domain: Satisfaction surveys, feedback and complaints. Plain Python: no database, no gRPC, no chassis."""
+"""Survey's domain: Satisfaction surveys, feedback and complaints.
+
+Plain Python: no database, no gRPC, no chassis.
+"""
 
 from __future__ import annotations
 
