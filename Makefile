@@ -28,7 +28,7 @@ deps:  ## system packages from Debian (needs root): RabbitMQ; Chromium for the p
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server chromium >/dev/null; }
 	@command -v curl >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
 
-tools:  ## build FerretDB, MinIO, grpcurl, buf, ghz and kustomize into $(BIN) (cached outside the clone)
+tools:  ## build FerretDB, MinIO, grpcurl, buf, ghz, kustomize, kubeconform (and its schemas) into $(ONESTOP_CACHE), outside the clone
 	@bash deploy/local/build-tools.sh
 
 $(VENV)/.installed: constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))

@@ -16,6 +16,7 @@ declare -A PKG=(
   [minio]=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
   [mc]=github.com/minio/mc@v0.0.0-20250313080218-cf909e1063a9
   [kustomize]=sigs.k8s.io/kustomize/kustomize/v5@v5.8.2
+  [kubeconform]=github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0
 )
 FERRETDB_VERSION=v1.24.0
 # Our fixes to FerretDB, applied in name order (see deploy/local/patches/README.md).
@@ -44,9 +45,29 @@ build_ferretdb() {
   ferretdb_stamp > "$BIN/ferretdb.stamp"
 }
 
+# kubeconform's schemas: from the PyPI package kubernetes-validate (a registry package, pinned in
+# deploy/k8s/schemas.py), made standalone once into $CACHE/k8s-schemas; never fetched at run time.
+K8S_SCHEMAS="$CACHE/k8s-schemas"
+K8S_DIR="$(cd "$(dirname "$0")/../k8s" && pwd)"
+SCHEMAS_PACKAGE=$(cd "$K8S_DIR" && python3 -c "import schemas; print(schemas.PACKAGE)")
+build_k8s_schemas() {
+  local wheels
+  wheels=$(mktemp -d)
+  python3 -m pip download -q --no-deps --only-binary=:all: -d "$wheels" "$SCHEMAS_PACKAGE"
+  rm -rf "$K8S_SCHEMAS.tmp" && python3 "$K8S_DIR/schemas.py" "$wheels"/*.whl "$K8S_SCHEMAS.tmp"
+  rm -rf "$K8S_SCHEMAS" "$wheels" && mv "$K8S_SCHEMAS.tmp" "$K8S_SCHEMAS"
+  echo "$SCHEMAS_PACKAGE" > "$K8S_SCHEMAS/PACKAGE"
+}
+
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(ferretdb minio grpcurl buf ghz kustomize)
+[ ${#tools[@]} -gt 0 ] || tools=(ferretdb minio grpcurl buf ghz kustomize kubeconform k8s-schemas)
 for name in "${tools[@]}"; do
+  if [ "$name" = k8s-schemas ]; then
+    [ "$(cat "$K8S_SCHEMAS/PACKAGE" 2>/dev/null)" = "$SCHEMAS_PACKAGE" ] && continue
+    echo "making kubeconform's Kubernetes schemas into $K8S_SCHEMAS (first time only)"
+    build_k8s_schemas
+    continue
+  fi
   if [ -x "$BIN/$name" ]; then
     [ "$name" != ferretdb ] && continue
     [ "$(cat "$BIN/ferretdb.stamp" 2>/dev/null)" = "$(ferretdb_stamp)" ] && continue

@@ -41,15 +41,32 @@ def scripts(service: str) -> dict[str, str]:
 RELAYED = [s for s in SERVICES if "relay" in BY_NAME[s].processes]
 
 
+KUBECONFORM = CACHE / "bin" / "kubeconform"
+K8S_SCHEMAS = CACHE / "k8s-schemas"  # deploy/k8s/schemas.py, made by `make tools`
+SCHEMA_LOCATION = f"{K8S_SCHEMAS}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json"
+# Every overlay an operator may apply (each is a directory with a kustomization).
+OVERLAYS = sorted(f"overlays/{p.parent.name}" for p in (K8S / "overlays").glob("*/kustomization.yaml"))
+
+
+def _tool(path: pathlib.Path) -> str:
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(f"{path.name} is missing at {path}: run `make tools` to build it", pytrace=False)
+    return str(path)
+
+
 @functools.cache
-def build(kustomization: str) -> tuple[dict, ...]:
-    if not (KUSTOMIZE.is_file() and os.access(KUSTOMIZE, os.X_OK)):
-        pytest.fail(f"kustomize is missing at {KUSTOMIZE}: run `make tools` to build it", pytrace=False)
-    result = subprocess.run([str(KUSTOMIZE), "build", str(K8S / kustomization)], cwd=ROOT,
+def rendered(kustomization: str) -> str:
+    """`kustomize build deploy/k8s/<kustomization>`: the YAML a cluster would receive."""
+    result = subprocess.run([_tool(KUSTOMIZE), "build", str(K8S / kustomization)], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         pytest.fail(f"`kustomize build deploy/k8s/{kustomization}` failed:\n{result.stderr}", pytrace=False)
-    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+    return result.stdout
+
+
+@functools.cache
+def build(kustomization: str) -> tuple[dict, ...]:
+    return tuple(doc for doc in yaml.safe_load_all(rendered(kustomization)) if doc)
 
 
 def of_kind(docs, kind: str) -> list[dict]:
@@ -70,6 +87,29 @@ def containers(pod_spec: dict) -> list[dict]:
 
 def env_names(container: dict) -> dict[str, dict]:
     return {e["name"]: e for e in container.get("env", [])}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_overlay_conforms_to_the_kubernetes_schemas(overlay):
+    """kubeconform, strict (an unknown or misspelt field is an error), against the schemas of
+    Kubernetes v1.37 made from a registry package by `make tools`; never downloaded here."""
+    if not (K8S_SCHEMAS / "PACKAGE").is_file():
+        pytest.fail(f"kubeconform's schemas are missing at {K8S_SCHEMAS}: run `make tools`", pytrace=False)
+    result = subprocess.run(
+        [_tool(KUBECONFORM), "-strict", "-summary", "-output", "text", "-schema-location", SCHEMA_LOCATION, "-"],
+        input=rendered(overlay), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"kubeconform refused deploy/k8s/{overlay}:\n{result.stdout}{result.stderr}"
+    summary = re.search(r"(\d+) resources? found.*Valid: (\d+), Invalid: 0, Errors: 0, Skipped: 0", result.stdout)
+    assert summary and summary[1] == summary[2] and int(summary[1]) == len(build(overlay)), result.stdout
+
+
+def test_kubeconform_refuses_a_misspelt_field(tmp_path):
+    """The conformance test above is not vacuous: a field kubernetes does not know is refused."""
+    bad = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  nmespace: onestop\ndata: {a: b}\n"
+    result = subprocess.run(
+        [_tool(KUBECONFORM), "-strict", "-schema-location", SCHEMA_LOCATION, "-"],
+        input=bad, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "nmespace" in result.stdout, result.stdout
 
 
 def test_services_exist():
