@@ -266,6 +266,26 @@ def test_the_sweep_removes_only_unreferenced_old_objects(service, minio, setting
     assert [o.object_name for o in objects_under(minio, code)] == [kept.object_key]
 
 
+def test_the_sweep_never_touches_another_instance_s_buckets(service, minio, settings):
+    """Two agencies' instances on one MinIO (ONESTOP_INSTANCE): the default instance's sweep sees
+    'onestop-<instance>-<agency>' buckets as not its own, however unreferenced their objects."""
+    other_bucket = domain.bucket_for(AGENCY, f"onestop-it{uuid.uuid4().hex[:8]}")
+    minio.make_bucket(other_bucket)
+    try:
+        minio.put_object(other_bucket, "dossier/other-instance", io.BytesIO(b"%PDF-theirs"), 11)
+        service.upload(request(dossier()), [pdf(8192)], OFFICER)  # so the sweep has a bucket of its own
+        built = bootstrap(settings)
+        assert other_bucket not in built.store.buckets() and domain.bucket_for(AGENCY) in built.store.buckets()
+        removed = sweep_orphans(built.store, built.documents, dt.timedelta(0),
+                                now=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5))
+        assert other_bucket not in {bucket for bucket, _, _ in removed}
+        assert [o.object_name for o in minio.list_objects(other_bucket, recursive=True)] == ["dossier/other-instance"]
+    finally:
+        for o in minio.list_objects(other_bucket, recursive=True, include_version=True):
+            minio.remove_object(other_bucket, o.object_name, version_id=o.version_id)
+        minio.remove_bucket(other_bucket)
+
+
 def test_object_store_down_gives_unavailable_and_registers_nothing(settings):
     down = settings.model_copy(update={"minio_endpoint": "127.0.0.1:1"})
     service = bootstrap(down).service

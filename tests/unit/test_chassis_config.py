@@ -15,6 +15,25 @@ def test_defaults_follow_the_service_name():
     assert s.jwt_secret == LOCAL_JWT_SECRET
 
 
+def test_an_instance_name_prefixes_databases_and_buckets(monkeypatch):
+    """Two agencies' instances on one MongoDB and MinIO: every name apart (docs/operations.md)."""
+    monkeypatch.setenv("ONESTOP_INSTANCE", "hue")
+    s = load_settings(IntakeLikeSettings)
+    assert (s.mongodb_database, s.resource_prefix) == ("onestop_hue_intake", "onestop-hue")
+    monkeypatch.setenv("ONESTOP_INSTANCE", "da-nang")
+    assert load_settings(IntakeLikeSettings).mongodb_database == "onestop_da_nang_intake"
+    monkeypatch.delenv("ONESTOP_INSTANCE")
+    assert load_settings(IntakeLikeSettings).resource_prefix == "onestop"
+
+
+@pytest.mark.parametrize("name", ["Hue", "1hue", "hue-", "h_ue", "hue.vn", "a" * 21])
+def test_a_bad_instance_name_is_refused_naming_the_variable(monkeypatch, name):
+    monkeypatch.setenv("ONESTOP_INSTANCE", name)
+    with pytest.raises(ConfigError) as info:
+        load_settings(IntakeLikeSettings)
+    assert "ONESTOP_INSTANCE" in info.value.message
+
+
 def test_environment_overrides_defaults(monkeypatch):
     monkeypatch.setenv("GRPC_PORT", "6000")
     monkeypatch.setenv("MONGODB_DATABASE", "elsewhere")

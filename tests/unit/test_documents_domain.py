@@ -64,6 +64,7 @@ def test_refused_content(data, name, reason):
 
 def test_bucket_names_are_valid_s3_names_per_agency():
     assert domain.bucket_for("000.00.21.H17") == "onestop-000-00-21-h17"
+    assert domain.bucket_for("000.00.21.H17", "onestop-hue") == "onestop-hue-000-00-21-h17"
 
 
 def test_incoming_file_hashes_counts_and_reads_in_any_sizes():

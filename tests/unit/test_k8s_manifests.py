@@ -258,7 +258,7 @@ def test_every_referenced_config_map_and_secret_key_exists(overlay):
                     assert ref["key"] in secrets[ref["name"]], f"{where}: {ref['name']} has no {ref['key']}"
             names = env_names(c)
             assert "JWT_SECRET" in names, f"{where}: production refuses to start without JWT_SECRET"
-    assert config_maps["onestop-config"]["ONESTOP_ENV"] == "production"
+    assert config_map(docs, "onestop-config")["ONESTOP_ENV"] == "production"
 
 
 def test_base_creates_no_secret():
@@ -292,8 +292,16 @@ def test_make_image_passes_the_ports_the_manifests_use(service):
 DOCUMENTS_CONFIG = "documents-config"
 
 
+def generated_name(docs, name: str) -> str:
+    """The name kustomize gave the ConfigMap generated as `name` (`<name>-<hash of its content>`)."""
+    (found,) = [c["metadata"]["name"] for c in of_kind(docs, "ConfigMap")
+                if re.fullmatch(rf"{re.escape(name)}-[a-z0-9]{{10}}", c["metadata"]["name"])]
+    return found
+
+
 def config_map(docs, name: str) -> dict[str, str]:
-    (found,) = [c for c in of_kind(docs, "ConfigMap") if c["metadata"]["name"] == name]
+    """The data of the ConfigMap generated as `name`."""
+    (found,) = [c for c in of_kind(docs, "ConfigMap") if c["metadata"]["name"] == generated_name(docs, name)]
     return found.get("data", {})
 
 
@@ -325,7 +333,7 @@ def test_documents_deployments_read_their_config_and_an_optional_service_token()
     docs = build(PLAIN)
     for component in ("api", "worker"):
         (container,) = deployment(docs, "documents", component)["spec"]["template"]["spec"]["containers"]
-        assert {"configMapRef": {"name": DOCUMENTS_CONFIG}} in container["envFrom"], component
+        assert {"configMapRef": {"name": generated_name(docs, DOCUMENTS_CONFIG)}} in container["envFrom"], component
     (api,) = deployment(docs, "documents", "api")["spec"]["template"]["spec"]["containers"]
     token = env_names(api)["SERVICE_TOKEN"]["valueFrom"]["secretKeyRef"]
     assert token["key"] == "SERVICE_TOKEN" and token["optional"] is True, "a secret, and not required"

@@ -50,6 +50,12 @@ class ServiceSettings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 0
 
+    # One instance of the platform per agency (docs/operations.md, "One instance per agency"): a short
+    # name that keeps its data apart from another agency's on a shared MongoDB, RabbitMQ and MinIO.
+    # It prefixes every database (onestop_<instance>_<service>) and bucket (onestop-<instance>-...);
+    # the RabbitMQ vhost is AMQP_URI's path. Empty: one instance alone (onestop_<service>, onestop-...).
+    onestop_instance: str = Field(default="", pattern=r"^([a-z][a-z0-9-]{0,18}[a-z0-9])?$")
+
     mongodb_uri: str = "mongodb://127.0.0.1:27017/"
     mongodb_database: str = ""
     amqp_uri: str = "amqp://guest:guest@127.0.0.1:5672/"
@@ -132,7 +138,7 @@ class ServiceSettings(BaseSettings):
         self.worker_metrics_port = self.worker_metrics_port or WORKER_METRICS_PORTS.get(name, 9250)
         self.relay_metrics_port = self.relay_metrics_port or RELAY_METRICS_PORTS.get(name, 9350)
         self.web_port = self.web_port or WEB_PORTS.get(name, 8050)
-        self.mongodb_database = self.mongodb_database or f"onestop_{name}"
+        self.mongodb_database = self.mongodb_database or f"{self.resource_prefix.replace('-', '_')}_{name}"
 
     def _check_ranges(self) -> None:
         """ValueError naming the first setting out of its range."""
@@ -181,6 +187,12 @@ class ServiceSettings(BaseSettings):
             raise ValueError(f"{', '.join(missing)} must be set when ONESTOP_ENV=production "
                              "(the local defaults point at 127.0.0.1 with demo credentials)")
 
+
+    @property
+    def resource_prefix(self) -> str:
+        """What this instance's databases, buckets and queues start with: "onestop", or
+        "onestop-<ONESTOP_INSTANCE>" (databases use "_" for "-")."""
+        return f"onestop-{self.onestop_instance}" if self.onestop_instance else "onestop"
 
     @property
     def trusted_networks(self):

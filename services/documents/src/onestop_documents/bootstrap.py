@@ -35,7 +35,7 @@ def policy(settings: DocumentsSettings) -> Policy:
     """The upload and retention rules of this deployment (bytes, days)."""
     return Policy(max_upload_bytes=settings.max_upload_bytes,
                   retention_mode=domain.RetentionMode[settings.retention_mode],
-                  retention_days=settings.retention_days)
+                  retention_days=settings.retention_days, bucket_prefix=settings.resource_prefix)
 
 
 def bootstrap(settings: DocumentsSettings, *, documents: DocumentRepository | None = None,

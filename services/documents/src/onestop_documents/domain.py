@@ -179,9 +179,18 @@ def sniff(head: bytes, file_name: str = "") -> str:
     return mime
 
 
-def bucket_for(agency_code: str) -> str:
-    """One bucket per agency: 'onestop-000-00-21-h17' (S3 names are lowercase, no dots needed)."""
-    return "onestop-" + agency_code.lower().replace(".", "-")
+def bucket_for(agency_code: str, prefix: str = "onestop") -> str:
+    """One bucket per agency: 'onestop-000-00-21-h17' (S3 names are lowercase, no dots needed).
+    `prefix` is the instance's (ServiceSettings.resource_prefix), e.g. 'onestop-hue' gives
+    'onestop-hue-000-00-21-h17', so two agencies' instances on one MinIO never share a bucket."""
+    return f"{prefix}-" + agency_code.lower().replace(".", "-")
+
+
+def is_own_bucket(bucket: str, prefix: str = "onestop") -> bool:
+    """Whether `bucket` is one of this instance's agency buckets (bucket_for). An agency code starts
+    with a digit and an instance name with a letter, so 'onestop-hue-000-...' is not the default
+    instance's 'onestop-' bucket: the orphan sweep never touches another instance's objects."""
+    return re.fullmatch(rf"{re.escape(prefix)}-\d[0-9a-z-]*", bucket) is not None
 
 
 # Domain events, turned into onestop.events.v1 messages by the adapters.

@@ -87,6 +87,7 @@ class Policy:
     retention_mode: domain.RetentionMode = domain.RetentionMode.GOVERNANCE
     retention_days: int = 3650
     max_link_seconds: int = 900
+    bucket_prefix: str = "onestop"  # the instance's (ServiceSettings.resource_prefix)
 
 
 MAX_VERSION_ATTEMPTS = 50
@@ -142,7 +143,7 @@ class DocumentsService:
             if earlier is not None:
                 return self._replay(earlier, req, incoming, actor)
         content_type = domain.sniff(incoming.head(), req.file_name)
-        bucket = domain.bucket_for(agency)
+        bucket = domain.bucket_for(agency, self._policy.bucket_prefix)
         self._store.ensure_bucket(bucket)
         key = f"{req.dossier_code}/{uuid.uuid4()}"
         version = self._store.put(bucket, key, incoming)  # nothing is registered until this succeeded

@@ -70,17 +70,18 @@ def _joined(chunks: list[bytes]) -> bytes:
 
 
 class MinioStore:
-    def __init__(self, client: Minio, part_size: int = PART_SIZE):
+    def __init__(self, client: Minio, part_size: int = PART_SIZE, bucket_prefix: str = "onestop"):
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"S3 parts are at least {MIN_PART_SIZE} bytes")
         self._client = client
+        self._bucket_prefix = bucket_prefix  # the instance's (ServiceSettings.resource_prefix)
         self._part_size = part_size
         self._buckets: set[str] = set()
 
     @classmethod
     def from_settings(cls, settings) -> MinioStore:
         """A stopped MinIO fails a call within MINIO_TIMEOUT_SECONDS (the chassis' HTTP pool)."""
-        return cls(storage.minio_client(settings, cls=_Minio))
+        return cls(storage.minio_client(settings, cls=_Minio), bucket_prefix=settings.resource_prefix)
 
     def ensure_bucket(self, bucket: str) -> None:
         if bucket in self._buckets:
@@ -173,7 +174,8 @@ class MinioStore:
 
     # -- the orphan sweep -----------------------------------------------------------------------
     def buckets(self) -> list[str]:
-        return [b.name for b in self._client.list_buckets() if b.name.startswith("onestop-")]
+        """This instance's agency buckets only (domain.is_own_bucket): never another instance's."""
+        return [b.name for b in self._client.list_buckets() if domain.is_own_bucket(b.name, self._bucket_prefix)]
 
     def versions(self, bucket: str):
         """(key, version id, last modified) of every object version in the bucket."""

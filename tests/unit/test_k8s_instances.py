@@ -1,0 +1,84 @@
+"""One instance of the platform per agency, beside another's on shared MongoDB, RabbitMQ and MinIO
+(deploy/k8s/overlays/agency-*, docs/operations.md): the two example overlays, rendered by the real
+kustomize, keep every name apart; and a changed setting rolls the pods that read it."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+import urllib.parse
+
+import pytest
+import yaml
+from test_k8s_manifests import K8S, KUSTOMIZE, _tool, build, config_map, generated_name, of_kind
+
+from onestop_chassis.config import load_settings
+from onestop_chassis.services import built
+from onestop_documents import domain as documents_domain
+
+AGENCIES = ("overlays/agency-hue", "overlays/agency-da-nang")
+AGENCY_CODE = "000.00.21.H17"  # the same agency code in both instances must still not collide
+
+
+def instance_names(overlay: str) -> dict[str, set[str]]:
+    """What the overlay's processes would name on the shared servers, read through the settings
+    every service loads (so a service-level default that ignored the instance would show)."""
+    docs = build(overlay)
+    data = {k.lower(): v for k, v in config_map(docs, "onestop-config").items()}
+    namespaces = {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"}
+    databases, prefixes = set(), set()
+    for service in built():
+        module = importlib.import_module(f"onestop_{service.name}.config")
+        cls = getattr(module, f"{service.name.capitalize()}Settings")
+        # The names depend on neither ONESTOP_ENV (production's other settings are the Secret's) nor
+        # the calendar (the file is mounted in the pod, the base's is checked elsewhere).
+        settings = load_settings(cls, **{**data, "onestop_env": "local", "working_calendar_file": ""})
+        databases.add(settings.mongodb_database)
+        prefixes.add(settings.resource_prefix)
+    (prefix,) = prefixes
+    return {"namespace": namespaces, "database": databases,
+            "vhost": {urllib.parse.urlparse(data["amqp_uri"]).path.lstrip("/")},
+            "bucket": {documents_domain.bucket_for(AGENCY_CODE, prefix)},
+            "namespace object": {d["metadata"]["name"] for d in of_kind(docs, "Namespace")}}
+
+
+def test_two_agencies_on_shared_servers_share_no_name():
+    hue, da_nang = (instance_names(o) for o in AGENCIES)
+    for kind in hue:
+        assert hue[kind] and da_nang[kind], f"{kind}: nothing found"
+        assert not hue[kind] & da_nang[kind], f"{kind} shared by both instances: {hue[kind] & da_nang[kind]}"
+    assert len(hue["database"]) == len(built()), "one database per service"
+    assert "" not in hue["vhost"] | da_nang["vhost"], "an instance on the default vhost '/' meets every other"
+    # Neither instance's buckets are the other's (nor the single-instance default's) to sweep.
+    (hue_bucket,), (da_nang_bucket,) = hue["bucket"], da_nang["bucket"]
+    assert not documents_domain.is_own_bucket(hue_bucket) and not documents_domain.is_own_bucket(da_nang_bucket)
+    assert documents_domain.is_own_bucket(hue_bucket, "onestop-hue")
+    assert not documents_domain.is_own_bucket(da_nang_bucket, "onestop-hue")
+
+
+@pytest.mark.parametrize("overlay", AGENCIES)
+def test_every_object_of_an_agency_overlay_is_in_its_namespace(overlay):
+    docs = build(overlay)
+    (namespace,) = {d["metadata"]["name"] for d in of_kind(docs, "Namespace")}
+    outside = [f"{d['kind']}/{d['metadata']['name']}" for d in docs
+               if d["kind"] != "Namespace" and d["metadata"].get("namespace") != namespace]
+    assert outside == []
+
+
+def test_a_changed_setting_rolls_the_pods_that_read_it(tmp_path):
+    """onestop-config is generated with a hash of its content in its name, so a changed value
+    changes every pod template that reads it, and Kubernetes rolls those Deployments."""
+    copy = tmp_path / "k8s"
+    shutil.copytree(K8S, copy)
+    settings = copy / "base" / "settings.env"
+    settings.write_text(settings.read_text().replace("LOG_LEVEL=INFO", "LOG_LEVEL=DEBUG"))
+    result = subprocess.run([_tool(KUSTOMIZE), "build", str(copy / "overlays" / "local")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    changed = [d for d in yaml.safe_load_all(result.stdout) if d]
+    before, after = generated_name(build("overlays/local"), "onestop-config"), generated_name(changed, "onestop-config")
+    assert before != after
+    readers = [d["metadata"]["name"] for d in of_kind(changed, "Deployment")
+               if {"configMapRef": {"name": after}} in d["spec"]["template"]["spec"]["containers"][0]["envFrom"]]
+    assert len(readers) == len(of_kind(changed, "Deployment")), "every process reads the shared settings"
