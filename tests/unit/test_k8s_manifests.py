@@ -131,6 +131,25 @@ def test_every_service_has_an_api_and_a_worker_deployment(overlay, service):
 
 
 @pytest.mark.parametrize("service", SERVICES)
+def test_the_api_autoscales_and_a_drain_takes_one_pod_at_a_time(service):
+    docs = build("base")
+    api = deployment(docs, service, "api")
+    assert "replicas" not in api["spec"], "the autoscaler owns the api's replica count"
+    (hpa,) = [h for h in of_kind(docs, "HorizontalPodAutoscaler")
+              if h["spec"]["scaleTargetRef"]["name"] == api["metadata"]["name"]]
+    assert hpa["spec"]["minReplicas"] >= 2 and hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
+    # CPU utilisation is measured against the request, which every api container must have.
+    assert api["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+    for component in ("api", "worker"):
+        labels = deployment(docs, service, component)["spec"]["selector"]["matchLabels"]
+        budgets = [b for b in of_kind(docs, "PodDisruptionBudget") if b["spec"]["selector"]["matchLabels"] == labels]
+        assert [b["spec"].get("maxUnavailable") for b in budgets] == [1], f"{service} {component}"
+    local = [h for h in of_kind(build(PLAIN), "HorizontalPodAutoscaler")
+             if h["spec"]["scaleTargetRef"]["name"] == api["metadata"]["name"]]
+    assert [(h["spec"]["minReplicas"], h["spec"]["maxReplicas"]) for h in local] == [(1, 1)]
+
+
+@pytest.mark.parametrize("service", SERVICES)
 def test_api_serves_grpc_on_its_default_port_with_grpc_probes(service):
     api = deployment(build(PLAIN), service, "api")
     (container,) = api["spec"]["template"]["spec"]["containers"]
