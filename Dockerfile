@@ -54,7 +54,9 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 # Production settings that are the same wherever the image runs; the rest come from the
 # environment (see deploy/k8s/). ONESTOP_ENV=production makes JWT_SECRET (or
 # JWT_PUBLIC_KEY_FILE) mandatory: the process exits with status 2 without it.
+ARG REVISION=unknown
 ENV ONESTOP_SERVICE=${SERVICE} \
+    ONESTOP_REVISION=${REVISION} \
     ONESTOP_ENV=production \
     GRPC_HOST=0.0.0.0 \
     METRICS_HOST=0.0.0.0

@@ -105,6 +105,7 @@ IMAGE_TAG ?= 0.1.0
 image:  ## build one service's container image (SERVICE=intake), with Docker BuildKit
 	@[ -n "$(SERVICE)" ] || { echo "usage: make image SERVICE=<$(SERVICES)>" >&2; exit 2; }
 	docker build --build-arg SERVICE=$(SERVICE) --build-arg PORTS="$$($(PYTHON) $(SERVICES_PY) ports $(SERVICE))" \
+	  --build-arg REVISION="$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 	  -t ghcr.io/onestop-vn/onestop-$(SERVICE):$(IMAGE_TAG) .
 
 service:  ## a new service from the template (NAME=<name>, AGGREGATE=<Word>): rendered, registered, installed

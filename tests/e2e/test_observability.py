@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform as python_platform  # `platform` is the fixture of the running platform
 import secrets
 import time
 import urllib.request
@@ -64,6 +65,10 @@ def test_every_process_exposes_its_metrics(intake, routing, platform):
                            'onestop_event_delivery_delay_seconds_bucket{event_type="DossierReceived"',
                            'onestop_routing_cases_opened_total{channel="1"}'],
     }
+    for process in expected:  # every process says what runs (the *_build_info convention)
+        service, kind = process.split("-")
+        expected[process].append(f'onestop_build_info{{process="{kind}",python="{python_platform.python_version()}",'
+                                 f'revision="unknown",service="{service}",version="0.1.0"}} 1.0')
     for process, needles in expected.items():
         while True:
             text = _metrics(platform.metrics[process])

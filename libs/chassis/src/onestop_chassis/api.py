@@ -19,7 +19,7 @@ def run_api(settings: ServiceSettings, register: Callable[[GrpcServer], None]) -
     beyond the database (`server.add_dependency`). Runs until SIGTERM/SIGINT."""
     configure_logging(settings.service_name, "api", settings.log_level)
     tracing.configure_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
-    metrics.start_metrics_server(settings.metrics_host, settings.api_metrics_port)
+    metrics.start_metrics_server(settings.metrics_host, settings.api_metrics_port, settings.service_name, "api")
     mongo.connect(settings)
     server = GrpcServer(settings)
     server.add_dependency(dependencies.DATABASE, lambda: mongo.ping(settings.mongodb_timeout_seconds))

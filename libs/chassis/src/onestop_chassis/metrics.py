@@ -7,6 +7,10 @@ figures. Services define their domain counters next to their own code.
 
 from __future__ import annotations
 
+import importlib.metadata
+import os
+import platform
+
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server  # noqa: F401 (REGISTRY re-exported)
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -56,6 +60,25 @@ DEPENDENCY_UP = Gauge("onestop_dependency_up",
                       ["service", "dependency"])
 
 
-def start_metrics_server(host: str, port: int) -> None:
-    """Serves /metrics over HTTP on host:port (a daemon thread, or a green thread in a worker)."""
+BUILD_INFO = Gauge("onestop_build_info",
+                   "Always 1; the labels say what runs: service, process, package version, source revision "
+                   "(ONESTOP_REVISION, set when the image is built) and Python version",
+                   ["service", "process", "version", "revision", "python"])
+
+
+def record_build_info(service: str, process: str) -> None:
+    """Sets onestop_build_info for this process (the Prometheus `*_build_info` convention: join on
+    it to tell which version served a request)."""
+    try:
+        version = importlib.metadata.version(f"onestop-{service}")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    BUILD_INFO.labels(service, process, version, os.environ.get("ONESTOP_REVISION", "unknown"),
+                      platform.python_version()).set(1)
+
+
+def start_metrics_server(host: str, port: int, service: str, process: str) -> None:
+    """Serves /metrics over HTTP on host:port (a daemon thread, or a green thread in a worker),
+    with onestop_build_info set for `service`'s `process` (api, worker or relay)."""
+    record_build_info(service, process)
     start_http_server(port, addr=host)

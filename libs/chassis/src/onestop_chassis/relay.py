@@ -48,7 +48,7 @@ def run_relay(settings: ServiceSettings, collections: Sequence[Callable[[], obje
     """
     configure_logging(settings.service_name, "relay", settings.log_level)
     tracing.configure_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
-    metrics.start_metrics_server(settings.metrics_host, settings.relay_metrics_port)
+    metrics.start_metrics_server(settings.metrics_host, settings.relay_metrics_port, settings.service_name, "relay")
     stop = []
 
     def shutdown(_signum, _frame):

@@ -245,7 +245,7 @@ def run_worker(service_cls, settings: ServiceSettings) -> None:
     """Runs one nameko service until SIGTERM/SIGINT. Call after eventlet.monkey_patch()."""
     configure_logging(settings.service_name, "worker", settings.log_level)
     tracing.configure_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
-    metrics.start_metrics_server(settings.metrics_host, settings.worker_metrics_port)
+    metrics.start_metrics_server(settings.metrics_host, settings.worker_metrics_port, settings.service_name, "worker")
     nameko_config.setup(nameko_config_for(settings))
     runner = ServiceRunner()
     runner.add_service(service_cls)
