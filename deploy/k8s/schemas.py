@@ -8,6 +8,10 @@ address, dropped so nothing is fetched) into the layout kubeconform reads with
 `-schema-location <dir>/{{ .ResourceKind }}{{ .KindSuffix }}.json`.
 
     python3 deploy/k8s/schemas.py <kubernetes_validate wheel> <output dir>
+    python3 deploy/k8s/schemas.py --crd <CustomResourceDefinition as JSON> <output dir>
+
+The custom resources the manifests use (the Prometheus Operator's PodMonitor) get theirs from the
+CRD the operator publishes, in its Go module (the Go module proxy is the registry; pinned below).
 
 Standard library only: `make tools` (deploy/local/build-tools.sh) runs it before any virtualenv exists.
 """
@@ -21,6 +25,9 @@ import zipfile
 
 KUBERNETES_VERSION = "v1.37.0"  # the newest the pinned package ships; clusters a version or two older validate alike
 PACKAGE = "kubernetes-validate==1.37.0"
+# Go module → its CRDs (as JSON) whose schemas kubeconform needs.
+CRD_MODULES = {"github.com/prometheus-operator/prometheus-operator@v0.85.0":
+               ("jsonnet/prometheus-operator/podmonitors-crd.json",)}
 _REF_PREFIXES = ("/api/_definitions.json#/$defs/", "#/$defs/")  # from a resource's schema; between definitions
 
 
@@ -86,7 +93,41 @@ def write(wheel: pathlib.Path, out: pathlib.Path) -> int:
     return count
 
 
+def _strict(node):
+    """What kubeconform's -strict means for a CRD's schema (as openapi2jsonschema --strict does):
+    an object that lists its properties accepts no other; int-or-string fields take either."""
+    if isinstance(node, list):
+        return [_strict(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _strict(v) for k, v in node.items()}
+    if "properties" in out and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    if out.pop("x-kubernetes-int-or-string", False):
+        out.pop("type", None)
+        out["oneOf"] = [{"type": "string"}, {"type": "integer"}]
+    return out
+
+
+def write_crd(crd: pathlib.Path, out: pathlib.Path) -> int:
+    """Writes `<kind>-<group's first label>-<version>.json` for every served version of the
+    CustomResourceDefinition `crd` (JSON) into `out`; returns how many."""
+    definition = json.loads(crd.read_text())
+    kind, group = definition["spec"]["names"]["kind"].lower(), definition["spec"]["group"].split(".")[0]
+    out.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for version in definition["spec"]["versions"]:
+        if version.get("served"):
+            schema = _strict(version["schema"]["openAPIV3Schema"])
+            (out / f"{kind}-{group}-{version['name']}.json").write_text(json.dumps(schema))
+            count += 1
+    return count
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) == 4 and sys.argv[1] == "--crd":
+        print(f"{write_crd(pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]))} schemas written to {sys.argv[3]}")
+    elif len(sys.argv) == 3:
+        print(f"{write(pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]))} schemas written to {sys.argv[2]}")
+    else:
         sys.exit(__doc__)
-    print(f"{write(pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]))} schemas written to {sys.argv[2]}")

