@@ -59,7 +59,8 @@ ENV ONESTOP_SERVICE=${SERVICE} \
     ONESTOP_REVISION=${REVISION} \
     ONESTOP_ENV=production \
     GRPC_HOST=0.0.0.0 \
-    METRICS_HOST=0.0.0.0
+    METRICS_HOST=0.0.0.0 \
+    WEB_HOST=0.0.0.0
 
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001

@@ -236,6 +236,22 @@ def test_presigned_links_expire(service):
         service.download_link(d.document_id, 901, OFFICER)
 
 
+def test_links_are_signed_for_the_public_endpoint_and_open_there(service, settings):
+    """MINIO_PUBLIC_ENDPOINT: the link names the host citizens reach, and the object store accepts
+    its signature there (here `localhost:9000` is the public name of the same MinIO)."""
+    import urllib.request
+    d = service.upload(request(dossier()), [pdf(8192)], OFFICER).document
+    host, port = settings.minio_endpoint.split(":")
+    public = f"localhost:{port}"
+    assert host != "localhost"
+    signing = bootstrap(settings.model_copy(update={"minio_public_endpoint": public, "minio_public_secure": False}))
+    url, _ = signing.service.download_link(d.document_id, 60, OFFICER)
+    assert url.startswith(f"http://{public}/{d.bucket}/"), url
+    assert urllib.request.urlopen(url, timeout=5).read()[:8] == b"%PDF-1.7"
+    internal, _ = service.download_link(d.document_id, 60, OFFICER)
+    assert internal.startswith(f"http://{settings.minio_endpoint}/"), "without it: MINIO_ENDPOINT's host"
+
+
 def test_other_agencies_cannot_read(service):
     d = service.upload(request(dossier()), [pdf(8192)], OFFICER).document
     other = auth.Principal("officer-2", frozenset({auth.DESK_OFFICER}), "000.00.11.H17")

@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 import pytest
 
 from onestop_chassis.config import LOCAL_JWT_SECRET, ConfigError, ServiceSettings, load_settings
@@ -94,3 +96,55 @@ def test_production_refuses_local_defaults(monkeypatch, env, named):
     with pytest.raises(ConfigError) as refused:
         load_settings(IntakeLikeSettings)
     assert named in refused.value.message
+
+
+class StoreLikeSettings(ServiceSettings):
+    """A service that uses the object store (documents): MinIO's credentials are required too."""
+    service_name: str = "documents"
+    PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = (
+        "mongodb_uri", "amqp_uri", "minio_endpoint", "minio_access_key", "minio_secret_key")
+
+
+MINIO = {"MINIO_ENDPOINT": "files.internal:9000", "MINIO_ACCESS_KEY": "svc-documents",
+         "MINIO_SECRET_KEY": "Zq8-mR2v_9KfLw3pXn7TbY4cHs6JdE1u"}
+
+
+@pytest.mark.parametrize("env, named, why", [
+    # Credentials published in this repository (the local overlay's, the local stack's) or a server's own.
+    ({"JWT_SECRET": "local-only-jwt-secret-do-not-use-in-production"}, "JWT_SECRET", "published"),
+    ({"JWT_SECRET": "a" * 32}, "JWT_SECRET", "weak"),
+    ({"JWT_SECRET": "abababababababababababababababab"}, "JWT_SECRET", "weak"),
+    ({"MINIO_SECRET_KEY": "onestop-local-secret"}, "MINIO_SECRET_KEY", "published"),
+    ({"MINIO_SECRET_KEY": "minioadmin"}, "MINIO_SECRET_KEY", "published"),
+    ({"MINIO_ACCESS_KEY": "onestop"}, "MINIO_ACCESS_KEY", "default user"),
+    ({"MINIO_ACCESS_KEY": "minioadmin"}, "MINIO_ACCESS_KEY", "default user"),
+    ({"AMQP_URI": "amqp://guest:guest@mq.prod:5672/"}, "AMQP_URI", "guest"),
+    ({"AMQP_URI": "amqp://mq.prod:5672/"}, "AMQP_URI", "no user"),
+    ({"MONGODB_URI": "mongodb://127.0.0.1:27017/"}, "MONGODB_URI", "machine the process runs on"),
+    ({"MINIO_ENDPOINT": "localhost:9000"}, "MINIO_ENDPOINT", "machine the process runs on"),
+])
+def test_production_refuses_public_weak_and_loopback_values(monkeypatch, env, named, why):
+    _production(monkeypatch, **{**MINIO, **env})
+    with pytest.raises(ConfigError) as refused:
+        load_settings(StoreLikeSettings)
+    assert named in refused.value.message and why in refused.value.message
+
+
+def test_production_with_strong_credentials_of_its_own_loads(monkeypatch):
+    _production(monkeypatch, **MINIO)
+    assert load_settings(StoreLikeSettings).minio_access_key == "svc-documents"
+
+
+def test_intake_in_production_needs_the_lookup_page_and_documents_addresses(monkeypatch):
+    from onestop_intake.config import IntakeSettings
+    _production(monkeypatch)
+    with pytest.raises(ConfigError) as refused:
+        load_settings(IntakeSettings)
+    assert "PUBLIC_LOOKUP_URL" in refused.value.message and "DOCUMENTS_ADDRESS" in refused.value.message
+    monkeypatch.setenv("PUBLIC_LOOKUP_URL", "http://127.0.0.1:8051/tra-cuu")
+    monkeypatch.setenv("DOCUMENTS_ADDRESS", "documents:50053")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(IntakeSettings)
+    assert "PUBLIC_LOOKUP_URL" in refused.value.message, "a QR code citizens cannot open"
+    monkeypatch.setenv("PUBLIC_LOOKUP_URL", "https://motcua.hue.example/tra-cuu")
+    assert load_settings(IntakeSettings).public_lookup_url == "https://motcua.hue.example/tra-cuu"

@@ -105,3 +105,69 @@ def test_the_network_policy_allows_what_each_process_needs_and_nothing_else():
     assert all(allowed(s.grpc_port) for s in built()), "a service calls another's api"
     assert allowed(53) and not allowed(22) and not allowed(443)
     assert [p["metadata"]["name"] for p in of_kind(docs, "PodMonitor")] == ["onestop"]
+
+
+# What an operator puts in the Secret onestop-secrets of an instance: credentials of its own.
+OPERATOR_SECRET = {"JWT_SECRET": "pR7-vX2q_Lm9sT4wZc8nB1yK6hF3jD0g", "MINIO_ACCESS_KEY": "onestop-hue-documents",
+                   "MINIO_SECRET_KEY": "Yt5-Qe8r_Wu2iO7pAs4dFg1hJk9lZx3c",
+                   "AMQP_URI": "amqp://onestop-hue:Nb6-Vc1x@rabbitmq.shared-data.svc:5672/onestop-hue",
+                   "MONGODB_URI": "mongodb://onestop-hue:Mn4-Bv7c@mongodb.shared-data.svc:27017/"}
+
+
+def pod_settings(overlay: str, deployment_name: str, secret: dict[str, str]):
+    """The settings a Deployment's pod would load: its ConfigMaps (envFrom), its literal env and the
+    Secret's keys it references, read by its service's settings class (ConfigError if refused)."""
+    docs = build(overlay)
+    (d,) = [d for d in of_kind(docs, "Deployment") if d["metadata"]["name"] == deployment_name]
+    container = d["spec"]["template"]["spec"]["containers"][0]
+    config_maps = {c["metadata"]["name"]: c.get("data", {}) for c in of_kind(docs, "ConfigMap")}
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env.update(config_maps[source["configMapRef"]["name"]])
+    for variable in container.get("env", []):
+        ref = variable.get("valueFrom", {}).get("secretKeyRef")
+        if "value" in variable:
+            env[variable["name"]] = variable["value"]
+        elif ref and ref["key"] in secret:
+            env[variable["name"]] = secret[ref["key"]]
+    env["WORKING_CALENDAR_FILE"] = ""  # mounted in the pod; the base's file is checked elsewhere
+    service = d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"].removeprefix("onestop-")
+    cls = getattr(importlib.import_module(f"onestop_{service}.config"), f"{service.capitalize()}Settings")
+    return load_settings(cls, **{k.lower(): v for k, v in env.items()})
+
+
+def deployment_names(overlay: str) -> list[str]:
+    return [d["metadata"]["name"] for d in of_kind(build(overlay), "Deployment")]
+
+
+@pytest.mark.parametrize("overlay", AGENCIES)
+def test_every_pod_of_an_agency_starts_in_production_with_the_operator_s_secret(overlay):
+    for name in deployment_names(overlay):
+        settings = pod_settings(overlay, name, OPERATOR_SECRET)
+        assert settings.onestop_env == "production", name
+    documents = pod_settings(overlay, "documents-api", OPERATOR_SECRET)
+    assert documents.minio_public_endpoint.endswith(".example") and documents.minio_public_secure
+    intake = pod_settings(overlay, "intake-api", OPERATOR_SECRET)
+    assert intake.public_lookup_url.startswith("https://") and intake.documents_address == "documents:50053"
+
+
+@pytest.mark.parametrize("key, value", [
+    ("JWT_SECRET", "local-only-jwt-secret-do-not-use-in-production"),  # the local overlay's, public here
+    ("JWT_SECRET", "a" * 32),
+    ("MINIO_ACCESS_KEY", "onestop"),
+    ("AMQP_URI", "amqp://guest:guest@rabbitmq.shared-data.svc:5672/onestop-hue"),
+])
+def test_an_agency_pod_refuses_a_public_or_weak_credential(key, value):
+    from onestop_chassis.config import ConfigError
+    with pytest.raises(ConfigError) as refused:
+        pod_settings(AGENCIES[0], "documents-api", {**OPERATOR_SECRET, key: value})
+    assert key in refused.value.message
+
+
+def test_the_local_overlay_runs_in_local_mode_with_its_throw_away_secret():
+    secret = {s["metadata"]["name"]: s for s in of_kind(build("overlays/local"), "Secret")}
+    (local_secret,) = secret.values()
+    import base64
+    values = {k: base64.b64decode(v).decode() for k, v in local_secret["data"].items()}
+    for name in deployment_names("overlays/local"):
+        assert pod_settings("overlays/local", name, values).onestop_env == "local", name

@@ -181,7 +181,8 @@ def test_worker_runs_the_worker_script_and_is_probed_on_its_metrics(service):
         "one image per service serves both processes"
     assert container["image"].startswith(f"ghcr.io/onestop-vn/onestop-{service}:")
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports == {"metrics": WORKER_METRICS_PORTS[service]}
+    pages = {"web": BY_NAME[service].web_port} if BY_NAME[service].web_port else {}  # its public pages
+    assert ports == {"metrics": WORKER_METRICS_PORTS[service], **pages}
     probe = container["livenessProbe"]["httpGet"]
     assert probe["path"] == "/metrics" and probe["port"] in ("metrics", WORKER_METRICS_PORTS[service])
 
@@ -277,7 +278,10 @@ def test_every_referenced_config_map_and_secret_key_exists(overlay):
                     assert ref["key"] in secrets[ref["name"]], f"{where}: {ref['name']} has no {ref['key']}"
             names = env_names(c)
             assert "JWT_SECRET" in names, f"{where}: production refuses to start without JWT_SECRET"
-    assert config_map(docs, "onestop-config")["ONESTOP_ENV"] == "production"
+    # The base is production; the local overlays are a laptop's (their secrets are public here,
+    # and production refuses those: tests/unit/test_k8s_instances.py).
+    assert config_map(build("base"), "onestop-config")["ONESTOP_ENV"] == "production"
+    assert config_map(docs, "onestop-config")["ONESTOP_ENV"] == "local"
 
 
 def test_base_creates_no_secret():

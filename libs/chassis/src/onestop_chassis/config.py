@@ -7,6 +7,7 @@ message naming the variable (exit status 2) instead of failing later in an obscu
 from __future__ import annotations
 
 import sys
+import urllib.parse
 from typing import ClassVar, Literal, TypeVar
 
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
@@ -16,6 +17,16 @@ from .auth import DEFAULT_LEEWAY_SECONDS, MAX_LEEWAY_SECONDS
 from .services import SERVICES
 
 LOCAL_JWT_SECRET = "onestop-local-development-secret-do-not-use-in-production"
+
+# Credentials that are public (in this repository, or the servers' own defaults): production refuses
+# them whatever else is right. The local overlay's and the local stack's are here too.
+KNOWN_SECRETS = frozenset({
+    LOCAL_JWT_SECRET, "local-only-jwt-secret-do-not-use-in-production",  # deploy/k8s/overlays/local
+    "onestop-local-secret", "minioadmin",  # the local stack's MinIO, MinIO's own default
+})
+KNOWN_ACCESS_KEYS = frozenset({"onestop", "minioadmin"})
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "0.0.0.0")  # noqa: S104 - names to refuse, not to bind
+MIN_DISTINCT_SECRET_CHARACTERS = 10  # a 32-character run of one letter is 32 characters, and 1 distinct
 
 # Ports every process uses unless told otherwise, from the one list of services (services.py).
 GRPC_PORTS = {s.name: s.grpc_port for s in SERVICES}
@@ -182,10 +193,38 @@ class ServiceSettings(BaseSettings):
         if self.jwt_secret and (self.jwt_secret == LOCAL_JWT_SECRET or len(self.jwt_secret) < 32):
             raise ValueError("JWT_SECRET must be at least 32 characters and not the local default "
                              "when ONESTOP_ENV=production")
-        missing = [name.upper() for name in self.PRODUCTION_REQUIRED if name not in self.model_fields_set]
+        missing = [name.upper() for name in self.PRODUCTION_REQUIRED
+                   if name not in self.model_fields_set or getattr(self, name) in ("", None)]
         if missing:
             raise ValueError(f"{', '.join(missing)} must be set when ONESTOP_ENV=production "
                              "(the local defaults point at 127.0.0.1 with demo credentials)")
+        self._check_production_values()
+
+    def _check_production_values(self) -> None:
+        """ValueError naming the first setting that holds a public or weak credential, or an address
+        of the machine itself where other pods and citizens must reach it."""
+        secrets = {"JWT_SECRET": self.jwt_secret}
+        if "minio_secret_key" in self.PRODUCTION_REQUIRED:  # only a service that uses the object store
+            secrets["MINIO_SECRET_KEY"] = self.minio_secret_key
+        for name, value in secrets.items():
+            if value and value in KNOWN_SECRETS:
+                raise ValueError(f"{name} is a credential published in the repository or a server's default; "
+                                 "generate one (e.g. `openssl rand -base64 48`) for ONESTOP_ENV=production")
+        if self.jwt_secret and len(set(self.jwt_secret)) < MIN_DISTINCT_SECRET_CHARACTERS:
+            raise ValueError(f"JWT_SECRET is weak (fewer than {MIN_DISTINCT_SECRET_CHARACTERS} distinct characters); "
+                             "generate one (e.g. `openssl rand -base64 48`) for ONESTOP_ENV=production")
+        if "minio_access_key" in self.PRODUCTION_REQUIRED and self.minio_access_key in KNOWN_ACCESS_KEYS:
+            raise ValueError("MINIO_ACCESS_KEY is the local stack's or MinIO's default user; give the service a "
+                             "user of its own for ONESTOP_ENV=production")
+        amqp = urllib.parse.urlsplit(self.amqp_uri)
+        if amqp.username in (None, "", "guest"):
+            raise ValueError("AMQP_URI has no user or RabbitMQ's guest account (which RabbitMQ only lets in from "
+                             "its own machine); give it a user of its own for ONESTOP_ENV=production")
+        for name in self.PRODUCTION_REQUIRED:
+            value = str(getattr(self, name))
+            if any(host in value for host in LOOPBACK):
+                raise ValueError(f"{name.upper()}={value} points at the machine the process runs on; in "
+                                 "production it must be an address other pods (or citizens) can reach")
 
 
     @property

@@ -11,7 +11,15 @@ from onestop_chassis.config import ServiceSettings
 class DocumentsSettings(ServiceSettings):
     service_name: str = "documents"
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = (
-        "mongodb_uri", "amqp_uri", "minio_endpoint", "minio_access_key", "minio_secret_key")
+        "mongodb_uri", "amqp_uri", "minio_endpoint", "minio_access_key", "minio_secret_key", "minio_public_endpoint")
+    # Where citizens' browsers reach the object store (host[:port]; HTTPS unless MINIO_PUBLIC_SECURE
+    # is false): download links are signed for this host, since a link signed for the in-cluster
+    # MINIO_ENDPOINT opens nowhere outside the cluster. Empty (local): MINIO_ENDPOINT's.
+    minio_public_endpoint: str = ""
+    minio_public_secure: bool = True
+    # The region links are signed for (S3 signatures name one); MinIO's default. Given, so signing a
+    # link never asks the public endpoint anything.
+    minio_region: str = "us-east-1"
     max_upload_bytes: int = 50 * 1024 * 1024
     retention_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
     retention_days: int = 3650

@@ -2,6 +2,7 @@
 onestop_intake) plus the desk's reception rules."""
 
 import datetime as dt
+from typing import ClassVar
 
 from pydantic import field_validator
 
@@ -10,6 +11,10 @@ from onestop_chassis.config import ServiceSettings
 
 class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
+    # Production needs where citizens reach the lookup page (printed as a QR code on every receipt)
+    # and where the documents service is; their defaults are this machine's (onestop_chassis.config).
+    PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = (
+        "mongodb_uri", "amqp_uri", "public_lookup_url", "documents_address")
     # "HH:MM": dossiers received at or after it on a working day count from the next working day.
     # Empty: no cut-off. (Each province sets its own in its one-stop regulation.)
     reception_cutoff: str = ""

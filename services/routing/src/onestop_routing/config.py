@@ -1,5 +1,7 @@
 """Routing's settings: the chassis defaults (gRPC 50052, metrics 9152/9252, database onestop_routing)."""
 
+from typing import ClassVar
+
 from onestop_chassis.config import ServiceSettings
 
 
@@ -7,6 +9,7 @@ class RoutingSettings(ServiceSettings):
     service_name: str = "routing"
     # Intake's gRPC address: the api reads the unit list there to check process templates' units.
     intake_address: str = "127.0.0.1:50051"
+    PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = ("mongodb_uri", "amqp_uri", "intake_address")
     intake_timeout_seconds: float = 5.0
     # The overdue scan (overdue.py): its period, the keys it reads per page, the seconds after which
     # a pass starts no new page (a mark costs about 30 ms: bench/routing.py), and the share of a

@@ -70,10 +70,14 @@ def _joined(chunks: list[bytes]) -> bytes:
 
 
 class MinioStore:
-    def __init__(self, client: Minio, part_size: int = PART_SIZE, bucket_prefix: str = "onestop"):
+    def __init__(self, client: Minio, part_size: int = PART_SIZE, bucket_prefix: str = "onestop",
+                 signer: Minio | None = None):
+        """`signer` signs download links for the host citizens reach (MINIO_PUBLIC_ENDPOINT); by
+        default `client` does, for its own host."""
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"S3 parts are at least {MIN_PART_SIZE} bytes")
         self._client = client
+        self._signer = signer or client
         self._bucket_prefix = bucket_prefix  # the instance's (ServiceSettings.resource_prefix)
         self._part_size = part_size
         self._buckets: set[str] = set()
@@ -81,7 +85,13 @@ class MinioStore:
     @classmethod
     def from_settings(cls, settings) -> MinioStore:
         """A stopped MinIO fails a call within MINIO_TIMEOUT_SECONDS (the chassis' HTTP pool)."""
-        return cls(storage.minio_client(settings, cls=_Minio), bucket_prefix=settings.resource_prefix)
+        signer = None
+        if settings.minio_public_endpoint:
+            # Signing is local arithmetic once the region is known: this client never connects.
+            signer = Minio(settings.minio_public_endpoint, access_key=settings.minio_access_key,
+                           secret_key=settings.minio_secret_key, secure=settings.minio_public_secure,
+                           region=settings.minio_region)
+        return cls(storage.minio_client(settings, cls=_Minio), bucket_prefix=settings.resource_prefix, signer=signer)
 
     def ensure_bucket(self, bucket: str) -> None:
         if bucket in self._buckets:
@@ -155,7 +165,7 @@ class MinioStore:
 
     def presign(self, bucket: str, key: str, version: str, ttl: dt.timedelta) -> str:
         extra = {"versionId": version} if version else None
-        return self._client.presigned_get_object(bucket, key, expires=ttl, extra_query_params=extra)
+        return self._signer.presigned_get_object(bucket, key, expires=ttl, extra_query_params=extra)
 
     def retain(self, bucket: str, key: str, version: str, retention: domain.Retention) -> None:
         mode = COMPLIANCE if retention.mode == domain.RetentionMode.COMPLIANCE else GOVERNANCE
