@@ -105,6 +105,10 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.2
     outbox_batch_size: int = 100
     outbox_grace_seconds: float = 60.0
+    # However many relay (or worker) replicas run, one holds the outbox's lease and publishes
+    # (onestop_chassis.leases): a term of this many seconds; a dead holder's successor takes over
+    # within two terms.
+    outbox_lease_seconds: float = 10.0
     # The relay runs as a process of its own (`onestop-<svc>-relay`, onestop_chassis.relay), so CPU
     # work on the worker's eventlet hub (rendering a form) never delays event delivery. True puts it
     # back on the worker's hub, as before: for comparison (`make bench relay`) and for a deployment

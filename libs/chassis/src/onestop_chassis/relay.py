@@ -18,7 +18,9 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 
-from . import metrics, mongo, tracing
+import mongoengine
+
+from . import leases, metrics, mongo, tracing
 from .config import ServiceSettings
 from .logs import configure_logging, get_logger
 from .outbox import OutboxRelay, relay_pass
@@ -28,11 +30,12 @@ log = get_logger("onestop.relay")
 
 
 def relay_until(service: str, relays: list[OutboxRelay], interval: float, stopped: Callable[[], bool],
-                sleep: Callable[[float], None] = time.sleep) -> None:
+                sleep: Callable[[float], None] = time.sleep, held: Callable[[], bool] = lambda: True) -> None:
     """Relays until `stopped()`: a pass, and another at once while a pass published anything, else
-    a sleep of `interval` seconds (OUTBOX_POLL_SECONDS). A pass in progress always finishes."""
+    a sleep of `interval` seconds (OUTBOX_POLL_SECONDS). A pass in progress always finishes. Only
+    while `held()` (the relay's lease, leases.Lease): of several relay replicas, one publishes."""
     while not stopped():
-        if relay_pass(service, relays):
+        if leases.holding(held, service) and relay_pass(service, relays):
             continue  # more may be waiting: go again without sleeping
         sleep(interval)
 
@@ -69,10 +72,12 @@ def run_relay(settings: ServiceSettings, collections: Sequence[Callable[[], obje
               for collection in collections]
     for relay in relays:
         relay.ensure_indexes()
+    lease = leases.Lease(mongoengine.get_db()[leases.COLLECTION], f"{settings.service_name}.relay",
+                         leases.holder_name(), term_seconds=settings.outbox_lease_seconds)
     log.info("relay started", metrics=f"{settings.metrics_host}:{settings.relay_metrics_port}",
              amqp=settings.amqp_uri.rsplit("@", 1)[-1], collections=len(relays))
     try:
-        relay_until(settings.service_name, relays, settings.outbox_poll_seconds, lambda: bool(stop))
+        relay_until(settings.service_name, relays, settings.outbox_poll_seconds, lambda: bool(stop), held=lease.held)
     finally:
         mongo.disconnect()  # after the last pass: the database closes only once the relay has stopped
     log.info("relay stopped")

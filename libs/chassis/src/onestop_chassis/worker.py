@@ -14,6 +14,7 @@ import signal
 import time
 
 import eventlet
+import mongoengine
 import structlog
 from nameko import config as nameko_config
 from nameko.events import EventHandler
@@ -23,7 +24,7 @@ from nameko.timer import Timer
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from . import events, metrics, mongo, storage, tracing
+from . import events, leases, metrics, mongo, storage, tracing
 from .config import ServiceSettings
 from .consuming import OUTAGE_PAUSE_SECONDS, ReliableEventHandler, event_handler  # noqa: F401 (the worker's API)
 from .logs import configure_logging, get_logger
@@ -139,7 +140,11 @@ class SettingsTimer(Timer):
     """nameko's timer entrypoint whose interval (seconds) is a field of the worker's settings, read
     when the worker starts: `@periodic("orphan_sweep_seconds")`. A tick waits for the previous one
     to finish; on shutdown nameko stops entrypoints, waits for running workers, and only then stops
-    dependency providers, so a tick never runs on a closed database connection."""
+    dependency providers, so a tick never runs on a closed database connection.
+
+    However many worker replicas run, each interval's tick runs on one of them: the one that holds
+    the job's lease (`<service>.<method>`, a term of one interval; onestop_chassis.leases) in the
+    service's database. A replica that does not, or cannot tell (database down), skips the tick."""
 
     def __init__(self, setting: str, **kwargs):
         self.setting = setting
@@ -147,7 +152,18 @@ class SettingsTimer(Timer):
 
     def setup(self):
         self.interval = float(getattr(worker_settings(), self.setting))
+        self._lease: leases.Lease | None = None
         super().setup()
+
+    def handle_timer_tick(self):
+        job = f"{self.container.service_name}.{self.method_name}"
+        if self._lease is None:  # the database is connected once every provider's setup() ran
+            self._lease = leases.Lease(mongoengine.get_db()[leases.COLLECTION], job, leases.holder_name(),
+                                       term_seconds=self.interval)
+        if leases.holding(self._lease.held, job):
+            super().handle_timer_tick()
+        else:
+            self.worker_complete.send()  # no worker ran: nameko's loop waits for this before sleeping
 
 
 periodic = SettingsTimer.decorator
@@ -215,6 +231,8 @@ class OutboxRelayRunner(DependencyProvider):
                        for collection in self._collection_fns]
         for relay in self.relays:
             relay.ensure_indexes()
+        self._lease = leases.Lease(mongoengine.get_db()[leases.COLLECTION], f"{self.container.service_name}.relay",
+                                   leases.holder_name(), term_seconds=self._settings.outbox_lease_seconds)
         self._running = True
         self._wake = eventlet.Event()
         self._thread = self.container.spawn_managed_thread(self._loop, identifier="outbox-relay")
@@ -236,7 +254,7 @@ class OutboxRelayRunner(DependencyProvider):
 
     def _loop(self):
         while self._running:
-            if self._relay_all():
+            if leases.holding(self._lease.held, self.container.service_name) and self._relay_all():
                 continue  # more may be waiting: go again without sleeping
             self._wake.wait(self._interval)
 
