@@ -15,7 +15,7 @@ from .bootstrap import Routing, bootstrap, prepare_database
 from .cases import Loaded
 from .config import RoutingSettings
 from .domain.actions import Act, Extend
-from .domain.journey import AssigneeKind, CaseState, CaseView, EntryKind, Handover, StepRun
+from .domain.journey import AssigneeKind, CaseState, CaseView, Handover, StepRun
 from .domain.process import Action, ProcessTemplate
 from .forms.api import CaseFormRpcs
 from .inbox import InboxItem, InboxScope
@@ -69,9 +69,6 @@ def case_to_proto(loaded: Loaded) -> routing_pb2.Case:
     message.opened_at.FromDatetime(case.opened_at)
     if view is not None and template is not None:
         _add_view(message, view, template)
-        extended = [item.entry for item in loaded.log if item.entry.kind is EntryKind.EXTENDED]
-        for extension, entry in zip(message.extensions, extended, strict=False):
-            extension.unit_code = entry.actor.unit_code
     return message
 
 
@@ -82,7 +79,8 @@ def _add_view(message: routing_pb2.Case, view: CaseView, template: ProcessTempla
     message.paused_minutes = view.clock.paused_minutes
     message.steps.extend(run_to_proto(r, template) for r in view.runs)
     for extension in view.extensions:
-        item = message.extensions.add(reason=extension.reason, approved_by=extension.approved_by)
+        item = message.extensions.add(reason=extension.reason, approved_by=extension.approved_by,
+                                      unit_code=extension.unit_code, step_codes=extension.steps)
         item.extra.CopyFrom(common_pb2.WorkingDuration(**extension.extra.__dict__))
         item.at.FromDatetime(extension.at)
         item.new_due_at.FromDatetime(extension.new_due_at)

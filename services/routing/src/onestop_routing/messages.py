@@ -70,7 +70,7 @@ def for_entry(case: domain.Case, template: ProcessTemplate, before: CaseView, af
             extension = after.extensions[-1]
             extended = rev.CaseExtended(header=header, dossier_code=code, reason=entry.reason,
                                         extra=common_pb2.WorkingDuration(**extension.extra.__dict__),
-                                        agency_at_fault=unit_ref(case, entry.actor.unit_code),
+                                        agency_at_fault=unit_ref(case, extension.unit_code),
                                         approved_by=entry.actor.subject)
             extended.new_due_at.FromDatetime(extension.new_due_at)
             return [extended]

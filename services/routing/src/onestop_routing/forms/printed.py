@@ -135,9 +135,9 @@ def extension_letters(loaded: Loaded) -> int:
 
 def render_apology(loaded: Loaded, number: int = 0) -> bytes:
     """Form 04 for the case's `number`-th extension (1, 2, ...; 0: the last one): received time,
-    dossier code, the appointment it replaces, the agency at fault (the extending leader's unit),
-    the reason, the apology and the new date. FAILED_PRECONDITION FORM_NOT_ISSUED when there is no
-    such extension."""
+    dossier code, the appointment it replaces, the agency at fault (the approving leader's unit,
+    whose step was running), the reason, the apology and the new date. FAILED_PRECONDITION
+    FORM_NOT_ISSUED when there is no such extension."""
     count = extension_letters(loaded)
     if count == 0 or number < 0 or number > count:
         raise _not_issued(loaded, Form.APOLOGY, "it was not extended" if count == 0 else f"it has {count} extensions")
@@ -145,8 +145,7 @@ def render_apology(loaded: Loaded, number: int = 0) -> bytes:
     index = (number or count) - 1
     extension = loaded.view.extensions[index]
     before = loaded.case.due_at if index == 0 else loaded.view.extensions[index - 1].new_due_at
-    extended = [logged.entry for logged in loaded.log if logged.entry.kind is EntryKind.EXTENDED]
-    at_fault = extended[index].actor.unit_code if index < len(extended) else ""
+    at_fault = extension.unit_code
     st = pdf.Styles()
     c = loaded.case
     story = _frame(st, loaded, Form.APOLOGY, "VĂN BẢN XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", extension.at)
