@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from openpyxl import Workbook
@@ -28,6 +28,7 @@ from onestop_chassis.worktime import VIETNAM
 from ..cases import Loaded
 from ..domain.clocks import GRADE_VI
 from ..domain.journey import CaseState
+from ..units import label
 
 TITLE = "SỔ THEO DÕI HỒ SƠ"
 FORM_NO = "Mẫu số 07"
@@ -81,8 +82,11 @@ class BookRow:
     timeliness: str
 
 
-def rows(unit_code: str, period: Period, cases: Iterable[Loaded]) -> list[BookRow]:
-    """The book's rows for `unit_code` in `period`, by reception time then code."""
+def rows(unit_code: str, period: Period, cases: Iterable[Loaded],
+         names: Mapping[str, str] | None = None) -> list[BookRow]:
+    """The book's rows for `unit_code` in `period`, by reception time then code; other units by
+    their names in `names` (units.UnitNames), else by code."""
+    names = names or {}
     found: list[tuple[dt.datetime, BookRow]] = []
     for loaded in cases:
         c, view = loaded.case, loaded.view
@@ -94,8 +98,9 @@ def rows(unit_code: str, period: Period, cases: Iterable[Loaded]) -> list[BookRo
         handed, grade = "", ""
         if mine:
             last = mine[-1]
-            target = last.to_unit or f"Bộ phận Một cửa ({c.receiving_unit_code})"
-            handed = (f"Giao {target}" if last.from_unit == unit_code else f"Nhận từ {last.from_unit}") \
+            target = label(last.to_unit, names) if last.to_unit else \
+                f"Bộ phận Một cửa ({label(c.receiving_unit_code, names)})"
+            handed = (f"Giao {target}" if last.from_unit == unit_code else f"Nhận từ {label(last.from_unit, names)}") \
                 + f", {pdf.short_moment(last.at)}"
             grade = GRADE_VI[last.grade]
         due = view.clock.due_at if view is not None else c.due_at
