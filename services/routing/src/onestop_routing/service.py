@@ -38,7 +38,7 @@ from onestop_chassis.worktime import WorkingCalendar
 
 from . import domain, messages
 from .book import BookIndex, NoBook, book_keys
-from .cases import CaseStore, Loaded, Logged, Stored, UnknownCase
+from .cases import CaseNotOpenedYet, CaseStore, Loaded, Logged, Stored, UnknownCase
 from .domain import journey
 from .domain.actions import UNIT_LEADER, Act, Assign, Claim, Command, Extend, Resume, decide
 from .domain.journey import PAYMENT_STATUS, SUPPLEMENT_STATUS, Actor, CaseState, Entry, EntryKind
@@ -112,11 +112,16 @@ class RoutingService:
         self._run(loaded, INTAKE, Resume("Đã nhận hồ sơ bổ sung"), event_id)
         return True
 
-    def _for_intake_event(self, event_type: str, dossier_code: str, event_id: str) -> Loaded | None:
+    def _for_intake_event(self, event_type: str, dossier_code: str, event_id: str, *,
+                          wait: bool = False) -> Loaded | None:
         """The case an intake event is about; None when that event was applied before (its id is
-        an entry's request_id). UnknownCase when routing has no case for the dossier."""
+        an entry's request_id). When routing has no case for the dossier: UnknownCase (dead-lettered
+        at once), or with `wait` CaseNotOpenedYet (retried until the case opens, bounded)."""
         stored = self._cases.load(dossier_code)
         if stored is None:
+            if wait:
+                raise CaseNotOpenedYet(f"{event_type} for dossier {dossier_code}, whose case is not open yet: "
+                                       "retried until its DossierReceived opened it")
             raise UnknownCase(f"{event_type} for dossier {dossier_code}, which has no case")
         loaded = self._fold(stored)
         return None if any(item.entry.request_id == event_id for item in loaded.log) else loaded
@@ -125,8 +130,10 @@ class RoutingService:
         """The desk asked for a supplement on its own (DossierSupplementRequested, no routing_event_id):
         a running routed case pauses (status 5, no event: intake shows 5 and issued form 02) until
         the desk receives it. False when applied before; a case not running is left as it is;
-        UnknownCase without case; ABORTED `CONCURRENT_CHANGE` (retried) on a concurrent append."""
-        loaded = self._for_intake_event("DossierSupplementRequested", dossier_code, event_id)
+        CaseNotOpenedYet (retried, bounded) while the dossier has no case: the request overtook the
+        DossierReceived that opens it, and is applied once the case is open (pausing it from then);
+        ABORTED `CONCURRENT_CHANGE` (retried) on a concurrent append."""
+        loaded = self._for_intake_event("DossierSupplementRequested", dossier_code, event_id, wait=True)
         if loaded is None:
             return False
         view = loaded.view

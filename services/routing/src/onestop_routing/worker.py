@@ -90,8 +90,9 @@ class RoutingWorker(CaseFormFiling):
     def on_supplement_requested(self, event: ev.DossierSupplementRequested) -> bool:
         """The desk asked for a supplement on its own: the routed case pauses (status 5) until the
         desk receives it. A request carrying `routing_event_id` carries out routing's own request
-        (the case paused already) and changes nothing. False when this event was applied before;
-        a dossier routing has no case for is dead-lettered (service.UnknownCase)."""
+        (the case paused already) and changes nothing. False when this event was applied before.
+        A request that overtook the DossierReceived opening the case waits: CaseNotOpenedYet is
+        retried by the chassis (growing delays, bounded) and dead-lettered only if no case opens."""
         if event.routing_event_id:
             return True
         if not codes.DOSSIER_CODE.fullmatch(event.dossier_code):
