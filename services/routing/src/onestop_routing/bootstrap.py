@@ -20,6 +20,7 @@ from .adapters.journey import MongoCaseStore
 from .adapters.mongo import migrate
 from .adapters.templates import MongoTemplates
 from .book import BookIndex
+from .case_due import CaseDueScan
 from .cases import CaseStore
 from .config import RoutingSettings
 from .overdue import OverdueScan
@@ -35,6 +36,7 @@ class Routing:
     templates: TemplateService      # process templates: admin use cases
     overdue: OverdueScan            # the worker's overdue scan (one pass per timer tick)
     unit_names: UnitNames           # units' names from intake, cached (api: answers and forms)
+    case_due: CaseDueScan           # the worker's scan of cases past their own due time
 
 
 def bootstrap(settings: RoutingSettings, *, cases: CaseStore | None = None, templates: TemplateStore | None = None,
@@ -57,6 +59,7 @@ def bootstrap(settings: RoutingSettings, *, cases: CaseStore | None = None, temp
     service = RoutingService(cases, templates, calendar=calendar, clock=clock, due_soon_share=settings.due_soon_share,
                              unit_name=unit_names.name, book=book if book is not None else MongoBookIndex())
     return Routing(service=service, templates=TemplateService(templates, units), unit_names=unit_names,
+                   case_due=CaseDueScan(service, cases, settings.overdue_scan_page, clock),
                    overdue=OverdueScan(service, cases, settings.overdue_scan_page,
                                        settings.overdue_scan_budget_seconds, clock))
 

@@ -38,6 +38,7 @@ from onestop_chassis.worktime import WorkingCalendar
 
 from . import domain, messages
 from .book import BookIndex, NoBook, book_keys
+from .case_due import case_due_items
 from .cases import CaseNotOpenedYet, CaseStore, Loaded, Logged, Stored, UnknownCase
 from .domain import journey
 from .domain.actions import UNIT_LEADER, Act, Assign, Claim, Command, Extend, Resume, decide
@@ -358,7 +359,8 @@ class RoutingService:
         tracking book's keys of that entry (all of them when `repair`ing a projection left behind)."""
         assert loaded.view is not None and loaded.template is not None
         try:
-            self._cases.project(loaded.case, loaded.view, inbox_items(loaded, self._calendar, self._due_soon_share))
+            items = inbox_items(loaded, self._calendar, self._due_soon_share) + case_due_items(loaded)
+            self._cases.project(loaded.case, loaded.view, items)
             self._book.add(book_keys(loaded.view, None if repair else loaded.log[-1].entry.at))
         except Exception:  # the entry is stored: the next read of the case repairs the projection
             log.exception("case projection not written; the next read repairs it")

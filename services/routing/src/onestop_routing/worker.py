@@ -23,6 +23,7 @@ from onestop_chassis.worker import (
 from . import domain
 from .adapters.journey import outbox_collections
 from .bootstrap import bootstrap
+from .case_due import CaseDueResult
 from .forms.filing import CaseFormFiling
 from .overdue import ScanResult
 
@@ -54,6 +55,7 @@ class RoutingWorker(CaseFormFiling):
     outbox = OutboxRelayRunner(*outbox_collections())  # only with OUTBOX_RELAY_IN_WORKER
     routing = Bootstrapped(bootstrap, "service")
     overdue = Bootstrapped(bootstrap, "overdue")
+    case_due = Bootstrapped(bootstrap, "case_due")
 
     # A failure (e.g. the database is down) is retried a bounded number of times; a payload that is
     # not a DossierReceived (InvalidEvent) goes to the dead-letter queue (onestop_chassis.dead_letters).
@@ -84,6 +86,15 @@ class RoutingWorker(CaseFormFiling):
         result = self.overdue.run()
         if result.overdue_marked or result.due_soon_marked:
             log.info("overdue scan", **result.__dict__)
+        return result
+
+    @periodic("overdue_scan_seconds")
+    def scan_case_due(self) -> CaseDueResult:
+        """One pass of the case's own clock (case_due.py): a running case past its due time is
+        marked overdue once per due time, whether or not a step is."""
+        result = self.case_due.run()
+        if result.marked:
+            log.info("case due scan", found=result.found, marked=result.marked)
         return result
 
     @event_handler("intake", "DossierSupplementRequested", message=ev.DossierSupplementRequested)

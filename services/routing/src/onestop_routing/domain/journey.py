@@ -157,6 +157,8 @@ class CaseView:
     paid: bool = False                    # a financial obligation was requested and then confirmed
     seq: int = 0                          # the last entry folded in
     ended_at: dt.datetime | None = None
+    overdue: bool = False                 # the case's own clock was found past its due (an OVERDUE entry without
+    #                                       step); an extension clears it: the new due time can pass again
 
     def run(self, step: str) -> StepRun | None:
         return next((r for r in self.runs if r.step == step), None)
@@ -294,7 +296,7 @@ def _extended(view, template, calendar, entry):
     extension = Extension(reason=entry.reason, extra=entry.extra, approved_by=entry.actor.subject, at=entry.at,
                           new_due_at=clock.due_at, unit_code=unit,
                           steps=tuple(r.step for r in view.runs if r.unit_code == unit))
-    return replace(view, clock=clock, runs=runs, extensions=(*view.extensions, extension))
+    return replace(view, clock=clock, runs=runs, extensions=(*view.extensions, extension), overdue=False)
 
 
 def _ended(view, template, calendar, entry):
@@ -319,6 +321,8 @@ def _added(names: tuple[str, ...], name: str) -> tuple[str, ...]:
 
 
 def _marked(view, template, calendar, entry):
+    if not entry.step:  # the case's own clock (case_due.py)
+        return replace(view, overdue=view.overdue or entry.kind is EntryKind.OVERDUE)
     if entry.kind is EntryKind.DUE_SOON:
         return _update_run(view, entry.step, lambda run: replace(run, due_soon=True))
     return _update_run(view, entry.step, lambda run: replace(run, overdue=True))
