@@ -169,12 +169,13 @@ class _Unit:
 
 def test_unit_names_are_cached_and_intake_down_gives_the_last_names_without_waiting_each_time():
     now = [1000.0]
-    client = IntakeUnits("127.0.0.1:1", lambda: "token", clock=lambda: now[0])
+    aside = []  # refreshes started beside an answer, run when the test says
+    client = IntakeUnits("127.0.0.1:1", lambda: "token", clock=lambda: now[0], aside=aside.append)
     answers = [[_Unit(LAND_UNIT, "Văn phòng A")], _Down(), [_Unit(LAND_UNIT, "Văn phòng B")]]
     calls = []
 
-    def listed():
-        calls.append(now[0])
+    def listed(timeout=None):
+        calls.append(timeout)
         answer = answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -182,14 +183,21 @@ def test_unit_names_are_cached_and_intake_down_gives_the_last_names_without_wait
 
     client._list = listed
     assert client.name(LAND_UNIT) == "" and calls == []  # name() never calls intake
+    # The first read (nothing cached) is waited for, briefly.
     assert client.names() == {LAND_UNIT: "Văn phòng A"} and client.name(LAND_UNIT) == "Văn phòng A"
+    assert calls == [intake_units.NAMES_FIRST_READ_SECONDS]
     now[0] += intake_units.NAMES_TTL_SECONDS - 1
     assert client.names() == {LAND_UNIT: "Văn phòng A"} and len(calls) == 1  # within the cache's time
     now[0] += 2
+    assert client.names() == {LAND_UNIT: "Văn phòng A"} and len(calls) == 1  # old: answered, refreshed aside
+    assert client.names() == {LAND_UNIT: "Văn phòng A"} and len(aside) == 1  # one refresh at a time
+    aside.pop()()
     assert client.names() == {LAND_UNIT: "Văn phòng A"} and len(calls) == 2  # intake down: the last names
     now[0] += intake_units.NAMES_RETRY_SECONDS - 1
-    assert client.names() == {LAND_UNIT: "Văn phòng A"} and len(calls) == 2  # no new try yet
+    assert client.names() == {LAND_UNIT: "Văn phòng A"} and aside == []  # no new try yet
     now[0] += 2
+    client.names()
+    aside.pop()()
     assert client.names() == {LAND_UNIT: "Văn phòng B"} and len(calls) == 3
 
 
