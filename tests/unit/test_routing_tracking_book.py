@@ -114,3 +114,22 @@ def test_get_tracking_book_serves_a_department_only_to_its_own_unit(routing, clo
         routing.tracking_book(TAX_UNIT, 2026, 11, 10, DESK)
     assert refused.value.reason == "OTHER_AGENCY"
     assert routing.tracking_book(TAX_UNIT, 2026, 10, 10, TAX_LEADER) == []
+
+
+def test_a_key_that_could_not_be_written_is_written_by_the_next_read(clock):
+    class FailingOnce(FakeBook):
+        failed = False
+
+        def add(self, keys):
+            if not self.failed and any(k.startswith(TAX_UNIT) for k in keys):
+                self.failed = True
+                raise ConnectionError("database down")
+            super().add(keys)
+
+    book, cases = FailingOnce(), FakeCases()
+    routing = RoutingService(cases, FakeTemplates(land_registration()), calendar=CALENDAR, clock=clock, book=book)
+    _to_tax(routing, clock)  # the forward's projection fails: the entry is stored, its keys are not
+    assert book.failed and not any(k.startswith(TAX_UNIT) for k in book.keys)
+    routing.get_case(CODE, TAX)  # a read finds the view behind its log and repairs it, keys included
+    assert f"{TAX_UNIT}|2026-11|{CODE}" in book.keys
+    assert routing.tracking_book(TAX_UNIT, 2026, 11, 10, TAX_LEADER)[0].case.dossier_code == CODE

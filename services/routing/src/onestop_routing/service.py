@@ -359,9 +359,11 @@ class RoutingService:
         tracking book's keys of that entry (all of them when `repair`ing a projection left behind)."""
         assert loaded.view is not None and loaded.template is not None
         try:
+            # The book's keys first: if they fail, the view stays behind its log and the next read
+            # repairs both (the view written, a lost key would never be written again).
+            self._book.add(book_keys(loaded.view, None if repair else loaded.log[-1].entry.at))
             items = inbox_items(loaded, self._calendar, self._due_soon_share) + case_due_items(loaded)
             self._cases.project(loaded.case, loaded.view, items)
-            self._book.add(book_keys(loaded.view, None if repair else loaded.log[-1].entry.at))
         except Exception:  # the entry is stored: the next read of the case repairs the projection
             log.exception("case projection not written; the next read repairs it")
 
