@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from onestop_chassis.config import ConfigError, ServiceSettings, load_settings
 from onestop_chassis.errors import InvalidArgument
@@ -217,3 +219,36 @@ def test_the_shipped_calendar_files_pass_the_check(shipped, capsys):
 
     root = Path(__file__).resolve().parents[2]
     assert calendar_cli(["check", str(root / shipped)]) == 0, capsys.readouterr().err
+
+
+# Random closures of one agency over two years (Tết, 30/4, 2/9 and their compensatory days inside).
+_days = st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2027, 12, 31))
+_moments = st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 11, 30),
+                        timezones=st.just(VIETNAM)).map(lambda d: d.replace(second=0, microsecond=0))
+
+
+@settings(max_examples=80, deadline=None)
+@given(closed=st.frozensets(_days, max_size=40), start=_moments, budget=st.integers(1, 20 * 450),
+       pause_after=st.integers(0, 30 * 24 * 60), pause_for=st.integers(0, 30 * 24 * 60))
+def test_a_step_of_an_agency_with_closures_counts_only_its_working_days(closed, start, budget, pause_after,
+                                                                          pause_for):
+    """The step's clock counts the performing unit's own calendar: its due is `budget` working
+    minutes of that unit after entry, never on one of its closed days, never before the instance's;
+    a pause credits exactly that unit's working minutes paused. Intake's appointment for the same
+    unit and input is the same moment."""
+    from onestop_chassis.worktime import CalendarDays
+
+    calendar = WorkingCalendar.of(CalendarDays(unit_closures={COMMUNE: closed}))
+    commune = calendar.for_unit(COMMUNE)
+    clock = Clock.start(commune, start, WorkingDuration(minutes=budget))
+    assert commune.working_minutes(start, clock.due_at) == budget
+    due_day = clock.due_at.astimezone(VIETNAM).date()
+    assert due_day not in closed and commune.is_working_day(due_day)
+    assert clock.due_at >= Clock.start(calendar, start, WorkingDuration(minutes=budget)).due_at
+    assert commune.appointment(start, WorkingDuration(minutes=budget)) == \
+        commune.add(commune.counting_start(start), WorkingDuration(minutes=budget))
+    paused_at = start + dt.timedelta(minutes=pause_after)
+    resumed_at = paused_at + dt.timedelta(minutes=pause_for)
+    resumed = clock.pause(paused_at).resume(commune, resumed_at)
+    assert resumed.paused_minutes == commune.working_minutes(paused_at, resumed_at)
+    assert commune.working_minutes(start, resumed.due_at) == budget + resumed.paused_minutes
