@@ -17,6 +17,7 @@ from onestop_chassis.outbox import OutboxRelay
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 from onestop_routing import domain
 from onestop_routing.adapters.journey import MongoCaseStore, outbox_collections
+from onestop_routing.case_due import case_due_items
 from onestop_routing.cases import Logged
 from onestop_routing.domain.actions import Act, Extend
 from onestop_routing.domain.journey import Actor, AssigneeKind, Entry, EntryKind
@@ -239,7 +240,8 @@ def test_a_projection_that_lost_the_race_to_a_later_one_leaves_no_stale_inbox_ke
     keys_now = set(mongo_db["cases"].find_one({"_id": code})["inbox_keys"])
     # A slow writer of seq 3 read the view before seq 4's projection and writes its keys after it.
     late = MongoCaseStore(lambda: _StaleRead(mongo_db, {**at_three, "seq": 2}))
-    late.project(loaded.case, loaded.view, inbox_items(loaded, CALENDAR, 0.8))  # as RoutingService projects
+    items = inbox_items(loaded, CALENDAR, 0.8) + case_due_items(loaded)  # as RoutingService projects
+    late.project(loaded.case, loaded.view, items)
     assert {d["_id"] for d in mongo_db["inbox"].find({})} == keys_now
     assert mongo_db["cases"].find_one({"_id": code})["seq"] == 4
 
