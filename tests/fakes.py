@@ -404,3 +404,21 @@ def only_get_case(cls):
         if m.name != "GetCase" and m.name not in cls.__dict__:
             setattr(cls, m.name, unimplemented(m.name))
     return cls
+
+
+class FakeBook:
+    """routing's tracking-book keys (onestop_routing.book.BookIndex): `keys` as stored, `adds` every
+    key written (a key written again is counted, as the store ignores it)."""
+
+    def __init__(self):
+        self.keys: set[str] = set()
+        self.adds: list[str] = []
+
+    def add(self, keys):
+        keys = sorted(keys)
+        self.adds.extend(keys)
+        self.keys.update(keys)
+
+    def codes(self, unit_code, period, limit):
+        prefix = f"{unit_code}|{period}|"
+        return sorted(k[len(prefix):] for k in self.keys if k.startswith(prefix))[:limit]

@@ -169,7 +169,19 @@ def test_a_dossier_goes_from_the_desk_through_two_agencies_and_back(intake, rout
         dossier_code=code, extra=common_pb2.WorkingDuration(days=2), reason="Chờ xác minh ranh giới thửa đất",
         request_id=str(uuid.uuid4())), metadata=land_leader).case
     assert [e.approved_by for e in extended.extensions] == ["ld-vpdk"]
-    wait_until(lambda: looked().appointment_at.ToDatetime() > before, "the new appointment at intake")
+    # The land office's running step moved with the case; intake's appointment is routing's new due.
+    [extension] = extended.extensions
+    assert (extension.unit_code, list(extension.step_codes)) == (LAND, ["cap_nhat"])
+    [step] = extended.steps
+    assert step.due_at.ToDatetime() > step.entered_at.ToDatetime()
+    new_due = extension.new_due_at.ToDatetime()
+    assert new_due > before and extended.due_at.ToDatetime() == new_due
+    wait_until(lambda: looked().appointment_at.ToDatetime() == new_due, "the new appointment at intake")
+    # The desk's history names the agency at fault (the land office, whose step was running).
+    land_name = intake.GetUnit(ipb.GetUnitRequest(code=LAND), metadata=DESK).unit.name
+    history = intake.GetDossier(ipb.GetDossierRequest(code=code), metadata=DESK).dossier.history
+    assert any("Chờ xác minh ranh giới thửa đất" in h.note and f"cơ quan chậm: {land_name}" in h.note
+               for h in history), history
     act(routing, land, code, "cap_nhat", pb.STEP_ACTION_FORWARD, to_step="ky_duyet")
     claim(routing, land_leader, code, "ky_duyet")
     act(routing, land_leader, code, "ky_duyet", pb.STEP_ACTION_APPROVE, to_step="tra_ket_qua")

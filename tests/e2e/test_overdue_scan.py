@@ -72,6 +72,10 @@ def test_an_overdue_step_is_found_by_the_worker_without_any_call(agency):
     assert (event["step"]["stepCode"], event["overdue"], event["escalatedTo"]) == ("tiep_nhan", True, UNIT)
     time.sleep(1.5)  # three more passes: the step stays marked once
     marks = list(db["journey"].find({"dossier_code": code, "kind": "overdue"}))
-    assert len(marks) == 1 and marks[0]["request_id"].startswith(f"overdue|{code}|tiep_nhan|")
+    steps = [m for m in marks if m["step"]]
+    assert len(steps) == 1 and steps[0]["request_id"].startswith(f"overdue|{code}|tiep_nhan|")
+    # Its appointment (14 days on) passed too: the case's own clock is marked once (case_due.py).
+    due = (OPENED + dt.timedelta(days=14)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert [m["request_id"] for m in marks if not m["step"]] == [f"overdue|{code}|case|{due}"]
     escalated = db["inbox"].find_one({"_id": {"$gte": f"{UNIT}|escalated|", "$lt": f"{UNIT}|escalated|~"}})
     assert escalated is not None and escalated["dossier_code"] == code

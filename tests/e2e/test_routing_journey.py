@@ -90,3 +90,54 @@ def test_every_event_routing_consumes_delivered_again_changes_nothing(intake, ro
     assert after == before
     assert platform.db("routing")["journey"].count_documents({"dossier_code": dossier.code}) == 1
     assert platform.db("routing")["cases"].count_documents({"_id": dossier.code}) == 1
+
+
+def test_a_desk_supplement_request_that_overtook_the_case_s_opening_waits_for_it(stub, platform):
+    """Gaps item 5, on the real broker: intake's DossierSupplementRequested reaches routing before
+    the DossierReceived that opens the case (each event type has its own queue). It is retried, not
+    dead-lettered, pauses the case once it is open, and delivered again changes nothing."""
+    import datetime as dt
+    import random
+
+    from onestop.common.v1 import common_pb2
+    from onestop_chassis.worktime import VIETNAM
+
+    now = dt.datetime.now(dt.UTC)
+    code = f"{UNIT}-{now.astimezone(VIETNAM):%y%m%d}-{random.randrange(10**7, 10**8)}"  # no dossier of intake's
+    request = ev.DossierSupplementRequested(header=events.new_header("intake"), dossier_code=code,
+                                            reason="Thiếu bản sao điều lệ doanh nghiệp")
+    received = ev.DossierReceived(header=events.new_header("intake"), dossier_code=code, procedure_code="2.001610",
+                                  procedure_name="Đăng ký thành lập doanh nghiệp tư nhân",
+                                  channel=common_pb2.CHANNEL_IN_PERSON, process_code="QT.DN.01")
+    received.receiving_unit.code, received.receiving_unit.name = UNIT, "Trung tâm Phục vụ hành chính công"
+    received.applicant.full_name = "Phạm Thu Trang"
+    received.received_at.FromDatetime(now)
+    received.appointment_at.FromDatetime(now + dt.timedelta(days=5))
+    publisher = confirming_publisher(load_settings(ServiceSettings, service_name="e2e", amqp_uri=platform.amqp_uri))
+    calls = _metric(platform, "routing-worker", "onestop_worker_calls_total", handler="on_supplement_requested")
+    publish_event(publisher, "intake", "DossierSupplementRequested", events.to_payload(request), {},
+                  request.header.event_id)
+    _wait(lambda: _metric(platform, "routing-worker", "onestop_worker_calls_total",
+                          handler="on_supplement_requested") >= calls + 1, what="the early request handled once")
+    with pytest.raises(grpc.RpcError) as info:  # no case yet: the request waits on the retry queue
+        stub.GetCase(routing_pb2.GetCaseRequest(dossier_code=code), metadata=bearer())
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    publish_event(publisher, "intake", "DossierReceived", events.to_payload(received), {}, received.header.event_id)
+
+    def journey():
+        try:
+            return stub.GetJourney(routing_pb2.GetJourneyRequest(dossier_code=code), metadata=bearer()).entries
+        except grpc.RpcError:
+            return []
+    _wait(lambda: [e.kind for e in journey()] == ["opened", "paused"], timeout=60, what="the retried request applied")
+    paused = journey()[1]
+    assert (paused.actor, paused.request_id, paused.reason) == ("intake", request.header.event_id, request.reason)
+    case = stub.GetCase(routing_pb2.GetCaseRequest(dossier_code=code), metadata=bearer()).case
+    assert (case.state, case.national_status) == (routing_pb2.CASE_STATE_PAUSED, 5)
+    duplicates = _metric(platform, "routing-worker", "onestop_event_duplicates_total",
+                         event_type="DossierSupplementRequested")
+    publish_event(publisher, "intake", "DossierSupplementRequested", events.to_payload(request), {},
+                  request.header.event_id)
+    _wait(lambda: _metric(platform, "routing-worker", "onestop_event_duplicates_total",
+                          event_type="DossierSupplementRequested") >= duplicates + 1, what="the redelivery counted")
+    assert [e.kind for e in journey()] == ["opened", "paused"]

@@ -17,6 +17,7 @@ from onestop_chassis.outbox import OutboxRelay
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 from onestop_routing import domain
 from onestop_routing.adapters.journey import MongoCaseStore, outbox_collections
+from onestop_routing.case_due import case_due_items
 from onestop_routing.cases import Logged
 from onestop_routing.domain.actions import Act, Extend
 from onestop_routing.domain.journey import Actor, AssigneeKind, Entry, EntryKind
@@ -239,7 +240,8 @@ def test_a_projection_that_lost_the_race_to_a_later_one_leaves_no_stale_inbox_ke
     keys_now = set(mongo_db["cases"].find_one({"_id": code})["inbox_keys"])
     # A slow writer of seq 3 read the view before seq 4's projection and writes its keys after it.
     late = MongoCaseStore(lambda: _StaleRead(mongo_db, {**at_three, "seq": 2}))
-    late.project(loaded.case, loaded.view, inbox_items(loaded, CALENDAR, 0.8))  # as RoutingService projects
+    items = inbox_items(loaded, CALENDAR, 0.8) + case_due_items(loaded)  # as RoutingService projects
+    late.project(loaded.case, loaded.view, items)
     assert {d["_id"] for d in mongo_db["inbox"].find({})} == keys_now
     assert mongo_db["cases"].find_one({"_id": code})["seq"] == 4
 
@@ -254,3 +256,21 @@ def test_a_desks_cases_of_a_month_are_one_id_range_for_the_tracking_book(routing
     assert november == codes[1:4]
     assert store.case_codes(f"{DESK_UNIT}-261101-", f"{DESK_UNIT}-261131-~", 2) == codes[1:3]
     assert [c.case.dossier_code for c in routing.received_by(DESK_UNIT, "261101", "261131", 10, DESK)] == codes[1:4]
+
+
+def test_a_department_s_month_is_one_id_range_of_book_keys_written_with_the_projection(mongo_db, clock):
+    from onestop_routing.adapters.book import MongoBookIndex
+
+    book = MongoBookIndex(lambda: mongo_db)
+    routing = RoutingService(MongoCaseStore(lambda: mongo_db), Templates(land_registration()), calendar=CALENDAR,
+                             clock=lambda: clock[0], book=book)
+    codes = [f"{DESK_UNIT}-261123-000{n}" for n in (2, 1, 3)]
+    for n, code in enumerate(codes):
+        _at_land(routing, code, n)
+    assert book.codes(LAND_UNIT, "2026-11", 10) == sorted(codes)
+    assert book.codes(LAND_UNIT, "2026-11", 2) == sorted(codes)[:2]
+    assert book.codes(LAND_UNIT, "2026-12", 10) == [] and book.codes("000.00.30.H17", "2026-11", 10) == []
+    book.add([f"{LAND_UNIT}|2026-11|{codes[0]}"])  # written again (a repaired projection): still one key
+    assert mongo_db["book"].count_documents({"_id": f"{LAND_UNIT}|2026-11|{codes[0]}"}) == 1
+    leader = auth.Principal("ld-tuan", frozenset({auth.UNIT_LEADER}), LAND_UNIT)
+    assert [c.case.dossier_code for c in routing.tracking_book(LAND_UNIT, 2026, 11, 10, leader)] == sorted(codes)

@@ -85,6 +85,16 @@ def test_other_errors_are_retried_then_dead_lettered_after_the_last_attempt(hand
     assert _dead("retries_exhausted") == before + 1
 
 
+def test_a_case_not_opened_yet_is_retried_not_dead_lettered(handler):
+    """Routing's desk supplement request that overtook the case's opening (gaps item 5) waits."""
+    from onestop_routing.cases import CaseNotOpenedYet
+
+    before = _dead("permanent")
+    message = FakeMessage()
+    handler.handle_message_processed(message, exc_info=_fail(CaseNotOpenedYet("not open yet")))
+    assert handler.retried == [1] and message.outcome == "ack" and _dead("permanent") == before
+
+
 def test_a_retry_that_cannot_be_scheduled_requeues_the_message(handler):
     def broker_down(message, attempts):
         raise ConnectionError("broker down")

@@ -152,6 +152,8 @@ def test_the_whole_journey_through_two_agencies_with_a_supplement_a_payment_and_
     routing.confirm_payment(CODE, "Biên lai 0012345", "r-paid", TAX)
     extended = routing.extend(CODE, Extend(WorkingDuration(days=2), "Chờ xác minh nghĩa vụ thuế"), "r-ext", TAX_LEADER)
     assert extended.view.extensions[0].approved_by == "ld-thue"
+    # The tax authority's step, running when its leader extended the case, got the 2 days too.
+    assert routing.get_case(CODE, TAX).view.run("thue").clock.extended == WorkingDuration(days=2)
     clock.at(20, 10)
     routing.act(CODE, Act("thue", Action.FORWARD), "r-back", TAX)
     routing.assign([CODE], "ky_duyet", LEADER.subject, AssigneeKind.PRIMARY, "r-a2", LEADER)
@@ -178,7 +180,8 @@ def test_the_whole_journey_through_two_agencies_with_a_supplement_a_payment_and_
     assert (case.state, case.national_status, case.process_version) == (routing_pb2.CASE_STATE_FINISHED, 9, 1)
     # paused: two working days for the supplement, then Thu 11:00 - Fri 9:00 (30 + 210 + 90 min) for the payment
     assert case.timeliness == common_pb2.TIMELINESS_EARLY and case.paused_minutes == 2 * 450 + 330
-    assert [(e.approved_by, e.unit_code, e.extra.days) for e in case.extensions] == [("ld-thue", TAX_UNIT, 2)]
+    assert [(e.approved_by, e.unit_code, e.extra.days, list(e.step_codes)) for e in case.extensions] == [
+        ("ld-thue", TAX_UNIT, 2, ["thue"])]
     journey = api.journey_to_proto(done)
     assert [e.kind for e in journey.entries][:4] == ["opened", "claimed", "forwarded", "assigned"]
     assert journey.entries[3].assignee_kind == routing_pb2.ASSIGNEE_KIND_PRIMARY

@@ -119,7 +119,8 @@ def test_the_control_slip_has_one_graded_row_per_handover(routing, clock):
     names = {s.code: s.name for s in land_registration().steps}
     assert [r[0].split(" — ")[0] for r in rows] == [
         f"Giao: {names[code]}" for code in ("tiep_nhan", "tham_dinh", "thue", "ky_duyet", "tra_ket_qua")]
-    assert [r[1] for r in rows][-1] == f"Nhận: Bộ phận Một cửa — {DESK_UNIT} (trả kết quả)"
+    # The receiving unit by the name the case carries; other units by code when no names are given.
+    assert [r[1] for r in rows][-1] == "Nhận: Bộ phận Một cửa — Trung tâm Phục vụ hành chính công (trả kết quả)"
     assert rows[1][0].endswith(f"{LAND_UNIT} / cv-minh") and rows[1][1].endswith(TAX_UNIT)
     assert [r[2] for r in rows][:2] == ["09:00 16/11/2026", "08:00 17/11/2026"]
     assert {r[3] for r in rows} <= {"Trước hạn", "Đúng hạn", "Quá hạn"} and len(rows) == 5

@@ -5,12 +5,14 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from onestop_chassis.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 from onestop_routing.domain import journey
 from onestop_routing.domain.actions import Act, Assign, Claim, Extend, Resume, decide
-from onestop_routing.domain.clocks import Grade
+from onestop_routing.domain.clocks import Grade, grade
 from onestop_routing.domain.journey import Actor, CaseState, Entry, EntryKind
 from onestop_routing.domain.process import Action, Transition
 
@@ -82,7 +84,8 @@ def test_a_dossier_goes_desk_land_office_tax_authority_and_back_with_a_pause_and
     assert slip == [("000.00.21.H17", "000.01.21.H17", Grade.ON_TIME),   # 4 working hours, used 1
                     ("000.01.21.H17", "000.00.30.H17", Grade.EARLY),     # 4 days + the 2 paused
                     ("000.00.30.H17", "000.01.21.H17", Grade.EARLY),
-                    ("000.01.21.H17", "000.00.21.H17", Grade.ON_TIME),   # 1 day: Fri 10:00 -> Mon 10:00
+                    # 1 day + the 2 the leader extended it by: Fri 10:00 -> Wed 10:00, handed over Mon
+                    ("000.01.21.H17", "000.00.21.H17", Grade.EARLY),
                     ("000.00.21.H17", "", Grade.ON_TIME)]
     # The view is a pure fold of the log: recomputed from scratch, it is the same.
     assert journey.fold(CODE, case.template, CALENDAR, reversed(case.log)) == view
@@ -175,3 +178,58 @@ def test_the_log_cannot_have_gaps():
     entry = decide(case.view, case.template, DESK, Claim("tiep_nhan"), at=vn(16, 9))
     with pytest.raises(ValueError, match="follows entry 1"):
         journey.apply(case.view, case.template, CALENDAR, Entry(**{**entry.__dict__, "seq": 3}))
+
+
+def _at_the_land_office(opened_at=None):
+    case = Case(land_registration(), opened_at=opened_at)
+    start = case.view.run("tiep_nhan").entered_at
+    case.do(DESK, Claim("tiep_nhan"), start)
+    case.do(DESK, Act("tiep_nhan", Action.FORWARD), start)
+    case.do(LAND, Claim("tham_dinh"), start)
+    return case
+
+
+def test_an_extension_moves_the_running_step_s_due_time_and_the_slip_grades_against_it():
+    case = _at_the_land_office()
+    step_due = case.view.run("tham_dinh").clock.due_at  # 4 working days from Mon 16 8:00: Fri 20 8:00
+    case_due = case.view.clock.due_at
+    assert step_due == vn(20)
+    view = case.do(LEADER, Extend(WorkingDuration(days=2), "Chờ xác minh ranh giới"), vn(19, 9))
+    assert view.run("tham_dinh").clock.due_at == CALENDAR.add(step_due, WorkingDuration(days=2)) == vn(25)
+    assert view.clock.due_at == CALENDAR.add(case_due, WorkingDuration(days=2))
+    [extension] = view.extensions
+    assert (extension.unit_code, extension.steps, extension.new_due_at) == (LEADER.unit_code, ("tham_dinh",),
+                                                                           view.clock.due_at)
+    # Handed over on Mon 23, past the step's own 4 days but within the extension: graded on its new due.
+    view = case.do(LAND, Act("tham_dinh", Action.FORWARD), vn(23, 10))
+    assert (view.handovers[-1].due_at, view.handovers[-1].grade) == (vn(25), Grade.EARLY)
+
+
+def test_an_extension_moves_only_the_approving_leader_s_unit_s_branch():
+    case = Case(parallel(), limit=WorkingDuration(days=8))
+    before = {r.step: r.clock.due_at for r in case.view.runs}
+    view = case.do(LEADER, Extend(WorkingDuration(hours=3), "Chờ hồ sơ địa chính"), vn(16, 9))
+    assert view.run("a").clock.due_at == CALENDAR.add(before["a"], WorkingDuration(hours=3))  # LEADER's unit
+    assert view.run("b").clock.due_at == before["b"]                                         # the other agency's
+    assert view.extensions[0].steps == ("a",)
+
+
+@settings(max_examples=60, deadline=None)
+@given(opened=st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 12, 1),
+                           timezones=st.just(VIETNAM)).map(lambda d: d.replace(second=0, microsecond=0)),
+       extra=st.integers(1, 10 * 450), extended_after=st.integers(0, 20 * 24 * 60),
+       handed_after=st.integers(0, 30 * 24 * 60))
+def test_an_extension_of_a_running_step_adds_exactly_its_working_time(opened, extra, extended_after, handed_after):
+    """Across weekends, Tết and compensatory days: the step is due `extra` working minutes after its
+    due before, and its handover is graded against that new due time."""
+    case = _at_the_land_office(opened)
+    run = case.view.run("tham_dinh")
+    extended_at = run.entered_at + dt.timedelta(minutes=extended_after)
+    view = case.do(LEADER, Extend(WorkingDuration(minutes=extra), "Chờ ý kiến"), extended_at)
+    due = view.run("tham_dinh").clock.due_at
+    assert due == CALENDAR.add(run.clock.due_at, WorkingDuration(minutes=extra))
+    assert CALENDAR.working_minutes(run.entered_at, due) == CALENDAR.working_minutes(run.entered_at,
+                                                                                    run.clock.due_at) + extra
+    handed_at = extended_at + dt.timedelta(minutes=handed_after)
+    view = case.do(LAND, Act("tham_dinh", Action.FORWARD), handed_at)
+    assert (view.handovers[-1].due_at, view.handovers[-1].grade) == (due, grade(handed_at, due))

@@ -294,10 +294,15 @@ def test_routing_does_not_pause_again_for_the_desks_request_carrying_out_its_own
     assert cases.appends == appended
 
 
-def test_routing_dead_letters_a_desk_supplement_request_for_an_unknown_dossier(routing_with_template):
+def test_routing_retries_a_desk_supplement_request_for_a_dossier_without_case(routing_with_template):
+    """Gaps item 5 changed this: the request may have overtaken the case's opening, so it is retried
+    (growing delays, EVENT_MAX_ATTEMPTS) and dead-lettered only after the last attempt
+    (test_dead_letter_policy), not at once. Nothing is stored meanwhile."""
+    from onestop_routing.cases import CaseNotOpenedYet
+
     container, cases, _ = routing_with_template
     with entrypoint_hook(container, "on_supplement_requested") as handle, \
-            pytest.raises(PermanentError, match="no case"):
+            pytest.raises(CaseNotOpenedYet, match="not open yet"):
         handle(_supplement_requested("evt-desk-4"))
     assert cases.cases == {} and cases.events == []
 
@@ -535,3 +540,34 @@ def test_intake_refuses_a_malformed_event(filing, handler):
     with entrypoint_hook(container, handler) as handle, pytest.raises(events.InvalidEvent):
         handle({"dossierCode": CODE})
     assert published == []
+
+
+def test_a_desk_supplement_request_that_overtook_the_case_s_opening_waits_and_applies_once(routing_with_template):
+    """Gaps item 5: each event type has its own queue, so the desk's request can arrive before the
+    DossierReceived that opens the case. It is retried (not dead-lettered) until the case is open,
+    then pauses it once; delivered again, it changes nothing."""
+    from onestop_routing.cases import CaseNotOpenedYet
+
+    container, cases, service = routing_with_template
+    with entrypoint_hook(container, "on_supplement_requested") as handle, \
+            pytest.raises(CaseNotOpenedYet, match="not open yet") as waiting:
+        handle(_supplement_requested("evt-early"))
+    assert not isinstance(waiting.value, PermanentError)  # the chassis retries it with growing delays
+    assert cases.cases == {} and cases.events == [] and cases.appends == 0
+    _processing(container, service)  # the DossierReceived comes: the case opens and runs
+    with entrypoint_hook(container, "on_supplement_requested") as handle:
+        assert handle(_supplement_requested("evt-early")) is True   # the retry applies it
+        appended = cases.appends
+        assert handle(_supplement_requested("evt-early")) is False  # a redelivery changes nothing
+    assert cases.appends == appended
+    paused = cases.logs[CODE][-1].entry
+    assert (paused.kind, paused.pause, paused.request_id) == ("paused", "supplement", "evt-early")
+    desk = auth.Principal("desk-lan", frozenset({auth.DESK_OFFICER}), UNIT)
+    assert service.get_case(CODE, desk).view.supplements == 1
+
+
+def test_a_supplement_received_for_an_unknown_dossier_is_still_dead_lettered_at_once(routing_with_template):
+    container, cases, _ = routing_with_template
+    with entrypoint_hook(container, "on_supplement_received") as handle, pytest.raises(PermanentError):
+        handle(_supplement_received(code="000.00.21.H17-261101-0042"))
+    assert cases.appends == 0

@@ -11,11 +11,13 @@ counts from the next opening.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 import holidays
 
+from .codes import is_unit_code, normalise_code
 from .datafiles import Reader, label, line_of, parse_file
 from .errors import FieldViolation, InvalidArgument
 
@@ -41,11 +43,29 @@ class WorkingCalendar:
     # (quy định giờ tiếp nhận: e.g. 16:00). None: it counts from the moment of reception.
     cutoff: dt.time | None = None
     _holidays: holidays.HolidayBase = field(default_factory=lambda: holidays.country_holidays("VN"))
+    # One agency's own closed days (unit code -> days), on top of `closures`: see `for_unit`.
+    unit_closures: Mapping[str, frozenset[dt.date]] = field(default_factory=dict)
+    _units: dict[str, WorkingCalendar] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def of(cls, days: CalendarDays, **options) -> WorkingCalendar:
-        """The national calendar with an agency's closures and make-up days (`calendar_days`)."""
-        return cls(closures=days.closures, make_up_days=days.make_up_days, **options)
+        """The national calendar with the instance's closures and make-up days and each agency's
+        own closures (`calendar_days`)."""
+        return cls(closures=days.closures, make_up_days=days.make_up_days, unit_closures=days.unit_closures,
+                   **options)
+
+    def for_unit(self, unit_code: str) -> WorkingCalendar:
+        """The calendar of one unit (by its national code, e.g. "000.00.40.H17"): this one plus the
+        days that unit alone is closed (`agency_closures` of the calendar file). The same object for
+        a unit without closures of its own; built once per unit. A unit's closures are its own: a
+        closure of an agency does not close the units under it (each is listed by its code)."""
+        own = self.unit_closures.get(unit_code)
+        if not own:
+            return self
+        found = self._units.get(unit_code)
+        if found is None:
+            found = self._units[unit_code] = replace(self, closures=self.closures | own, unit_closures={})
+        return found
 
     def is_working_day(self, day: dt.date) -> bool:
         if day in self._holidays or day in self.closures:  # (also loads that year's make-up days)
@@ -115,22 +135,27 @@ CALENDAR_FILE_MAX_BYTES = 256 * 1024
 
 @dataclass(frozen=True)
 class CalendarDays:
-    """What an agency's calendar file adds to the national calendar."""
-    closures: frozenset[dt.date] = frozenset()      # days off (nghỉ): an office move, a local holiday
+    """What the instance's calendar file adds to the national calendar."""
+    closures: frozenset[dt.date] = frozenset()      # days off (nghỉ) of every agency: an office move, a local holiday
     make_up_days: frozenset[dt.date] = frozenset()  # weekend days worked (ngày làm bù)
+    # Days one agency alone is closed, by unit code (a commune office closed for an election day).
+    unit_closures: Mapping[str, frozenset[dt.date]] = field(default_factory=dict)
 
 
 def calendar_file(content: bytes) -> CalendarDays:
-    """Reads an agency's calendar file (YAML):
+    """Reads the instance's calendar file (YAML):
 
-        closures:      [{date: 2026-12-31, note: "Chuyển trụ sở"}]
-        make_up_days:  [{date: 2027-01-09, note: "Làm bù cho ngày 2/1"}]
+        closures:        [{date: 2026-12-31, note: "Chuyển trụ sở"}]
+        make_up_days:    [{date: 2027-01-09, note: "Làm bù cho ngày 2/1"}]
+        agency_closures: [{unit_code: 000.00.40.H17, date: 2027-03-15, note: "Bầu cử"}]
 
-    InvalidArgument naming the line of every problem: not a date, a date listed twice, a closure
-    that is a make-up day too, a make-up day that is not a weekend day."""
+    InvalidArgument naming the line of every problem: not a date, a date listed twice (for one
+    unit, in agency_closures), a closure that is a make-up day too, a make-up day that is not a
+    weekend day, an agency closure without a national unit code or on a day every agency is closed
+    already (listed in `closures`)."""
     data, lines = parse_file(content, "yaml", max_bytes=CALENDAR_FILE_MAX_BYTES)
     reader = Reader()
-    root = reader.mapping(data if data is not None else {}, (), ("closures", "make_up_days"))
+    root = reader.mapping(data if data is not None else {}, (), ("closures", "make_up_days", "agency_closures"))
     days: dict[str, dict[dt.date, tuple]] = {"closures": {}, "make_up_days": {}}
     for key, found in days.items():
         for i, item in enumerate(reader.items(root, (), key)):
@@ -150,10 +175,38 @@ def calendar_file(content: bytes) -> CalendarDays:
     for day, path in days["make_up_days"].items():
         if day in days["closures"]:
             reader.bad((*path, "date"), f"{day.isoformat()} is a closure too ({label(days['closures'][day])})")
+    units = _agency_closures(reader, root, days["closures"])
     if reader.problems:
         raise InvalidArgument.from_violations([FieldViolation(f"line {line_of(lines, p)}: {label(p)}", problem)
                                                for p, problem in reader.problems])
-    return CalendarDays(frozenset(days["closures"]), frozenset(days["make_up_days"]))
+    return CalendarDays(frozenset(days["closures"]), frozenset(days["make_up_days"]),
+                        {unit: frozenset(found) for unit, found in units.items()})
+
+
+def _agency_closures(reader: Reader, root: dict, closures: Mapping[dt.date, tuple]) -> dict[str, dict[dt.date, tuple]]:
+    """`agency_closures` entries {unit_code, date, note} by unit code; problems go to `reader`."""
+    units: dict[str, dict[dt.date, tuple]] = {}
+    for i, item in enumerate(reader.items(root, (), "agency_closures")):
+        path = ("agency_closures", i)
+        entry = reader.mapping(item, path, ("unit_code", "date", "note"))
+        unit = normalise_code(reader.text(entry, path, "unit_code"))
+        day = reader.date(entry, path, "date")
+        reader.text(entry, path, "note")
+        if not is_unit_code(unit):
+            reader.bad((*path, "unit_code"), "is required: a national unit code like 000.00.40.H17"
+                       if not unit else f"{unit!r} is not a national unit code like 000.00.40.H17")
+        if day is None:
+            if entry and "date" not in entry:
+                reader.bad((*path, "date"), "is required")
+            continue
+        found = units.setdefault(unit, {})
+        if day in found:
+            reader.bad((*path, "date"), f"repeats {day.isoformat()} for {unit} ({label(found[day])})")
+        elif day in closures:
+            reader.bad((*path, "date"), f"{day.isoformat()} is closed for every agency already "
+                                        f"({label(closures[day])})")
+        found[day] = path
+    return units
 
 
 def calendar_days(path: str) -> CalendarDays:
@@ -163,3 +216,32 @@ def calendar_days(path: str) -> CalendarDays:
         return CalendarDays()
     with open(path, "rb") as file:
         return calendar_file(file.read())
+
+
+def calendar_cli(argv: list[str] | None = None) -> int:
+    """`onestop-calendar check <file>`: reads a calendar file as every service will at start and
+    says what it adds, or names the line of each problem (exit 1; 2 when it cannot be read). Run
+    it before applying the ConfigMap `onestop-working-calendar`: a bad file stops every pod."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="onestop-calendar", description=calendar_cli.__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="check a working-calendar file (WORKING_CALENDAR_FILE)")
+    check.add_argument("file")
+    args = parser.parse_args(argv)
+    try:
+        days = calendar_days(args.file)
+    except OSError as exc:
+        print(f"{args.file}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except InvalidArgument as exc:
+        for violation in exc.violations:
+            print(f"{args.file}: {violation.field}: {violation.description}", file=sys.stderr)
+        return 1
+    agencies = sum(len(found) for found in days.unit_closures.values())
+    print(f"{args.file}: ok: {len(days.closures)} closures of every agency, {len(days.make_up_days)} make-up "
+          f"days, {agencies} closures of {len(days.unit_closures)} agencies of their own")
+    for unit, found in sorted(days.unit_closures.items()):
+        print(f"  {unit}: {', '.join(day.isoformat() for day in sorted(found))}")
+    return 0

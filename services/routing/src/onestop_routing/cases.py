@@ -103,3 +103,10 @@ class Loaded:
 
 class UnknownCase(PermanentError):
     """An event names a dossier routing has no case for: it can never apply (dead-lettered)."""
+
+
+class CaseNotOpenedYet(Exception):
+    """An intake event about a dossier whose case routing has not opened yet: its DossierReceived
+    is still on the bus (each event type has its own queue, so events overtake each other). Not a
+    PermanentError: the chassis retries it with growing delays (1, 2, 4 ... 60 s, EVENT_MAX_ATTEMPTS
+    attempts, about 9 minutes by default) and dead-letters it only when the case never opens."""

@@ -37,7 +37,9 @@ from onestop_chassis.request_ids import reused
 from onestop_chassis.worktime import WorkingCalendar
 
 from . import domain, messages
-from .cases import CaseStore, Loaded, Logged, Stored, UnknownCase
+from .book import BookIndex, NoBook, book_keys
+from .case_due import case_due_items
+from .cases import CaseNotOpenedYet, CaseStore, Loaded, Logged, Stored, UnknownCase
 from .domain import journey
 from .domain.actions import UNIT_LEADER, Act, Assign, Claim, Command, Extend, Resume, decide
 from .domain.journey import PAYMENT_STATUS, SUPPLEMENT_STATUS, Actor, CaseState, Entry, EntryKind
@@ -66,8 +68,12 @@ def _digest(command: Command, subject: str) -> str:
 class RoutingService:
     def __init__(self, cases: CaseStore, templates: TemplateRepository, *,
                  calendar: WorkingCalendar | None = None, clock: Callable[[], dt.datetime] = utcnow,
-                 due_soon_share: float = 0.8):  # of a step's budget: due soon
+                 due_soon_share: float = 0.8,  # of a step's budget: due soon
+                 unit_name: Callable[[str], str] | None = None, book: BookIndex | None = None):
         self._cases = cases
+        self._book = book or NoBook()  # form 07's keys: who had the case in which month
+        # A unit's name for the events, as last read (units.UnitNames.name: never calls intake).
+        self._unit_name = unit_name or (lambda code: "")
         self._templates = templates
         self._calendar = calendar or WorkingCalendar()
         self._clock = clock
@@ -86,7 +92,7 @@ class RoutingService:
             case = replace(case, process_version=template.version, process_agency=template.agency_code)
         first = Entry(seq=1, kind=EntryKind.OPENED, at=now, actor=INTAKE, request_id=cmd.event_id, due_at=cmd.due_at)
         view = journey.opened(cmd.dossier_code, template, self._calendar, first) if template else None
-        if not self._cases.open(case, Logged(first), [messages.case_opened(case, template, view)]):
+        if not self._cases.open(case, Logged(first), [messages.case_opened(case, template, view, self._unit_name)]):
             return False
         if template is not None and view is not None:
             self._project(Loaded(case, (Logged(first),), template, view))
@@ -107,11 +113,16 @@ class RoutingService:
         self._run(loaded, INTAKE, Resume("Đã nhận hồ sơ bổ sung"), event_id)
         return True
 
-    def _for_intake_event(self, event_type: str, dossier_code: str, event_id: str) -> Loaded | None:
+    def _for_intake_event(self, event_type: str, dossier_code: str, event_id: str, *,
+                          wait: bool = False) -> Loaded | None:
         """The case an intake event is about; None when that event was applied before (its id is
-        an entry's request_id). UnknownCase when routing has no case for the dossier."""
+        an entry's request_id). When routing has no case for the dossier: UnknownCase (dead-lettered
+        at once), or with `wait` CaseNotOpenedYet (retried until the case opens, bounded)."""
         stored = self._cases.load(dossier_code)
         if stored is None:
+            if wait:
+                raise CaseNotOpenedYet(f"{event_type} for dossier {dossier_code}, whose case is not open yet: "
+                                       "retried until its DossierReceived opened it")
             raise UnknownCase(f"{event_type} for dossier {dossier_code}, which has no case")
         loaded = self._fold(stored)
         return None if any(item.entry.request_id == event_id for item in loaded.log) else loaded
@@ -120,8 +131,10 @@ class RoutingService:
         """The desk asked for a supplement on its own (DossierSupplementRequested, no routing_event_id):
         a running routed case pauses (status 5, no event: intake shows 5 and issued form 02) until
         the desk receives it. False when applied before; a case not running is left as it is;
-        UnknownCase without case; ABORTED `CONCURRENT_CHANGE` (retried) on a concurrent append."""
-        loaded = self._for_intake_event("DossierSupplementRequested", dossier_code, event_id)
+        CaseNotOpenedYet (retried, bounded) while the dossier has no case: the request overtook the
+        DossierReceived that opens it, and is applied once the case is open (pausing it from then);
+        ABORTED `CONCURRENT_CHANGE` (retried) on a concurrent append."""
+        loaded = self._for_intake_event("DossierSupplementRequested", dossier_code, event_id, wait=True)
         if loaded is None:
             return False
         view = loaded.view
@@ -141,6 +154,19 @@ class RoutingService:
         `CASE_NOT_FOUND`; PERMISSION_DENIED `OTHER_AGENCY` for a case none of the caller's unit's
         steps touched (and for an unknown code of another agency, so codes cannot be probed)."""
         return self._load(dossier_code, actor, "read this case")
+
+    def tracking_book(self, unit_code: str, year: int, month: int, limit: int,
+                      actor: auth.Principal) -> list[Loaded]:
+        """The cases in `unit_code`'s tracking book (form 07) for a month: those it received that
+        month (their codes) and those its steps received or handed over that month (book.py's
+        keys), by code, at most `limit` of each. PERMISSION_DENIED `OTHER_AGENCY` for a caller of
+        another unit."""
+        actor.require_agency(unit_code, action="read the tracking book")
+        day = f"{year % 100:02d}{month:02d}"
+        received = self._cases.case_codes(f"{unit_code}-{day}01-", f"{unit_code}-{day}31-~", limit)
+        handled = self._book.codes(unit_code, f"{year:04d}-{month:02d}", limit)
+        found = (self._cases.load(code) for code in sorted({*received, *handled}))
+        return [self._fold(stored) for stored in found if stored is not None]
 
     def received_by(self, unit_code: str, first_day: str, last_day: str, limit: int,
                     actor: auth.Principal) -> list[Loaded]:
@@ -237,7 +263,7 @@ class RoutingService:
             return None
         loaded = self._fold(stored)
         if loaded.view is not None and stored.projected_seq < loaded.view.seq:
-            self._project(loaded)
+            self._project(loaded, repair=True)
         return loaded
 
     def record(self, loaded: Loaded, entry: Entry, events: Sequence[Message], digest: str) -> bool:
@@ -268,7 +294,7 @@ class RoutingService:
             raise NotFound("CASE_NOT_FOUND", f"no case is open for dossier {code} (yet)",
                            metadata={"dossier_code": code})
         if stored is not None and loaded.view is not None and stored.projected_seq < loaded.view.seq:
-            self._project(loaded)  # the projection was left behind (a crash after the append): repair
+            self._project(loaded, repair=True)  # the projection was left behind (a crash after the append)
         return loaded
 
     def _fold(self, stored: Stored) -> Loaded:
@@ -314,7 +340,7 @@ class RoutingService:
         assert loaded.view is not None and loaded.template is not None  # _decide checked
         after = journey.apply(loaded.view, loaded.template, self._calendar, entry)
         logged = Logged(entry, _digest(command, actor.subject))
-        events = messages.for_entry(loaded.case, loaded.template, loaded.view, after, entry)
+        events = messages.for_entry(loaded.case, loaded.template, loaded.view, after, entry, self._unit_name)
         if not self._cases.append(loaded.case.dossier_code, logged, events):
             again = self._cases.load(loaded.case.dossier_code)
             if request_id and again is not None:
@@ -328,10 +354,16 @@ class RoutingService:
         self._project(done)
         return done
 
-    def _project(self, loaded: Loaded) -> None:
+    def _project(self, loaded: Loaded, *, repair: bool = False) -> None:
+        """Writes the case's projection after its last entry: the view, the inbox keys and the
+        tracking book's keys of that entry (all of them when `repair`ing a projection left behind)."""
         assert loaded.view is not None and loaded.template is not None
         try:
-            self._cases.project(loaded.case, loaded.view, inbox_items(loaded, self._calendar, self._due_soon_share))
+            # The book's keys first: if they fail, the view stays behind its log and the next read
+            # repairs both (the view written, a lost key would never be written again).
+            self._book.add(book_keys(loaded.view, None if repair else loaded.log[-1].entry.at))
+            items = inbox_items(loaded, self._calendar, self._due_soon_share) + case_due_items(loaded)
+            self._cases.project(loaded.case, loaded.view, items)
         except Exception:  # the entry is stored: the next read of the case repairs the projection
             log.exception("case projection not written; the next read repairs it")
 

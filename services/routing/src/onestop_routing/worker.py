@@ -23,6 +23,7 @@ from onestop_chassis.worker import (
 from . import domain
 from .adapters.journey import outbox_collections
 from .bootstrap import bootstrap
+from .case_due import CaseDueResult
 from .forms.filing import CaseFormFiling
 from .overdue import ScanResult
 
@@ -54,6 +55,7 @@ class RoutingWorker(CaseFormFiling):
     outbox = OutboxRelayRunner(*outbox_collections())  # only with OUTBOX_RELAY_IN_WORKER
     routing = Bootstrapped(bootstrap, "service")
     overdue = Bootstrapped(bootstrap, "overdue")
+    case_due = Bootstrapped(bootstrap, "case_due")
 
     # A failure (e.g. the database is down) is retried a bounded number of times; a payload that is
     # not a DossierReceived (InvalidEvent) goes to the dead-letter queue (onestop_chassis.dead_letters).
@@ -86,12 +88,22 @@ class RoutingWorker(CaseFormFiling):
             log.info("overdue scan", **result.__dict__)
         return result
 
+    @periodic("overdue_scan_seconds")
+    def scan_case_due(self) -> CaseDueResult:
+        """One pass of the case's own clock (case_due.py): a running case past its due time is
+        marked overdue once per due time, whether or not a step is."""
+        result = self.case_due.run()
+        if result.marked:
+            log.info("case due scan", found=result.found, marked=result.marked)
+        return result
+
     @event_handler("intake", "DossierSupplementRequested", message=ev.DossierSupplementRequested)
     def on_supplement_requested(self, event: ev.DossierSupplementRequested) -> bool:
         """The desk asked for a supplement on its own: the routed case pauses (status 5) until the
         desk receives it. A request carrying `routing_event_id` carries out routing's own request
-        (the case paused already) and changes nothing. False when this event was applied before;
-        a dossier routing has no case for is dead-lettered (service.UnknownCase)."""
+        (the case paused already) and changes nothing. False when this event was applied before.
+        A request that overtook the DossierReceived opening the case waits: CaseNotOpenedYet is
+        retried by the chassis (growing delays, bounded) and dead-lettered only if no case opens."""
         if event.routing_event_id:
             return True
         if not codes.DOSSIER_CODE.fullmatch(event.dossier_code):

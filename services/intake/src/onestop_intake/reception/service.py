@@ -137,7 +137,8 @@ class IntakeService:
         self._check_desk_serves(unit, procedure)
 
         received_at = self._now()
-        appointment_at = self._calendar.appointment(received_at, procedure.legal_duration)
+        # The receiving unit's calendar: the instance's days and the unit's own closures (chassis worktime).
+        appointment_at = self._calendar.for_unit(unit.code).appointment(received_at, procedure.legal_duration)
         request_id = cmd.request_id or f"auto-{uuid.uuid4()}"
         lookup_secret = "".join(secrets.choice(SECRET_ALPHABET) for _ in range(8))
         day = received_at.astimezone(VIETNAM).date()
@@ -235,7 +236,8 @@ class IntakeService:
 
     def accept(self, code: str, actor: auth.Principal) -> domain.Dossier:
         return self._change(code, actor, "accept", lambda d, at: desk_actions.accept(
-            d, at=at, appointment_at=self._calendar.appointment(at, d.legal_duration), actor=actor.subject))
+            d, at=at, appointment_at=self._calendar.for_unit(d.receiving_unit.code).appointment(at, d.legal_duration),
+            actor=actor.subject))
 
     def request_supplement(self, code: str, reason: str, documents_to_add: list[str],
                            actor: auth.Principal) -> domain.Dossier:
@@ -254,9 +256,10 @@ class IntakeService:
             if appointment is not None and d.paused_at is not None:
                 # The clock stopped while the applicant completed the dossier: the appointment moves
                 # by the working time spent waiting (none when the wait fell outside working hours).
-                waited = self._calendar.working_minutes(d.paused_at, at)
+                calendar = self._calendar.for_unit(d.receiving_unit.code)
+                waited = calendar.working_minutes(d.paused_at, at)
                 if waited:
-                    appointment = self._calendar.add(appointment, worktime.WorkingDuration(minutes=waited))
+                    appointment = calendar.add(appointment, worktime.WorkingDuration(minutes=waited))
             return desk_actions.receive_supplement(d, at=at, appointment_at=appointment, actor=actor.subject, note=note)
         return self._change(code, actor, "receive_supplement", apply)
 

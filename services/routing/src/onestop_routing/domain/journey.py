@@ -18,6 +18,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from onestop_chassis import codes
 from onestop_chassis.worktime import WorkingCalendar, WorkingDuration
 
 from .clocks import Clock, Grade
@@ -130,11 +131,15 @@ class Handover:
 
 @dataclass(frozen=True)
 class Extension:
+    """An approved extension (gia hạn): the case's due time and the due time of the approving
+    leader's unit's running step(s) move by `extra` working time (form 04 names that unit)."""
     reason: str
     extra: WorkingDuration
     approved_by: str
     at: dt.datetime
-    new_due_at: dt.datetime
+    new_due_at: dt.datetime               # the case's new due time (the new appointment)
+    unit_code: str = ""                   # the agency at fault: the approving leader's unit, holding the step(s)
+    steps: tuple[str, ...] = ()           # that unit's steps running then, whose due time moved too
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,8 @@ class CaseView:
     paid: bool = False                    # a financial obligation was requested and then confirmed
     seq: int = 0                          # the last entry folded in
     ended_at: dt.datetime | None = None
+    overdue: bool = False                 # the case's own clock was found past its due (an OVERDUE entry without
+    #                                       step); an extension clears it: the new due time can pass again
 
     def run(self, step: str) -> StepRun | None:
         return next((r for r in self.runs if r.step == step), None)
@@ -206,7 +213,7 @@ def _enter(view: CaseView, template: ProcessTemplate, calendar: WorkingCalendar,
         after = _forward_targets(template, code)[0]  # validate(): a join passes the case on
         return _enter(view, template, calendar, after, entry, from_unit=from_unit, from_officer=from_officer)
     assert step.performer is not None  # validate(): every task has one
-    clock = Clock.start(calendar, entry.at, step.budget)
+    clock = Clock.start(calendar.for_unit(step.performer.unit_code), entry.at, step.budget)
     if view.state is CaseState.PAUSED:
         clock = clock.pause(entry.at)
     run = StepRun(step=code, unit_code=step.performer.unit_code, entered_at=entry.at, clock=clock,
@@ -260,19 +267,36 @@ def _paused(view, template, calendar, entry):
                    supplements=view.supplements + (entry.pause is PauseKind.SUPPLEMENT))
 
 
+def case_calendar(calendar: WorkingCalendar, dossier_code: str) -> WorkingCalendar:
+    """The calendar of the case's own clock: its receiving unit's (the unit the dossier code names),
+    as intake computed the appointment with (chassis `WorkingCalendar.for_unit`)."""
+    return calendar.for_unit(codes.unit_of(dossier_code)) if codes.is_dossier_code(dossier_code) else calendar
+
+
 def _resumed(view, template, calendar, entry):
+    """Each clock credits the working time paused on its own unit's calendar (a step's unit's
+    closures are not its working time; the case's clock counts the receiving unit's days)."""
     return replace(view, state=CaseState.PROCESSING, national_status=PROCESSING_STATUS,
                    paid=view.paid or view.national_status == PAYMENT_STATUS,
-                   clock=view.clock.resume(calendar, entry.at),
-                   runs=tuple(replace(r, clock=r.clock.resume(calendar, entry.at)) for r in view.runs))
+                   clock=view.clock.resume(case_calendar(calendar, view.dossier_code), entry.at),
+                   runs=tuple(replace(r, clock=r.clock.resume(calendar.for_unit(r.unit_code), entry.at))
+                              for r in view.runs))
 
 
 def _extended(view, template, calendar, entry):
+    """The case's clock and the clocks of the approving leader's unit's running steps move by the
+    extra working time (actions.py: that unit holds at least one running step). Steps of other
+    units (another parallel branch) keep their budgets: their units did not ask for more time. A
+    step already marked overdue stays marked (the mark is once per run; it was late)."""
     assert entry.extra is not None
-    clock = view.clock.extend(calendar, entry.extra)
+    clock = view.clock.extend(case_calendar(calendar, view.dossier_code), entry.extra)
+    unit = entry.actor.unit_code
+    runs = tuple(replace(r, clock=r.clock.extend(calendar.for_unit(unit), entry.extra)) if r.unit_code == unit else r
+                 for r in view.runs)
     extension = Extension(reason=entry.reason, extra=entry.extra, approved_by=entry.actor.subject, at=entry.at,
-                          new_due_at=clock.due_at)
-    return replace(view, clock=clock, extensions=(*view.extensions, extension))
+                          new_due_at=clock.due_at, unit_code=unit,
+                          steps=tuple(r.step for r in view.runs if r.unit_code == unit))
+    return replace(view, clock=clock, runs=runs, extensions=(*view.extensions, extension), overdue=False)
 
 
 def _ended(view, template, calendar, entry):
@@ -297,6 +321,8 @@ def _added(names: tuple[str, ...], name: str) -> tuple[str, ...]:
 
 
 def _marked(view, template, calendar, entry):
+    if not entry.step:  # the case's own clock (case_due.py)
+        return replace(view, overdue=view.overdue or entry.kind is EntryKind.OVERDUE)
     if entry.kind is EntryKind.DUE_SOON:
         return _update_run(view, entry.step, lambda run: replace(run, due_soon=True))
     return _update_run(view, entry.step, lambda run: replace(run, overdue=True))

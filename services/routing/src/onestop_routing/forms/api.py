@@ -3,6 +3,8 @@ mixed into the one RoutingServicer (onestop_routing.api)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from onestop.routing.v1 import routing_pb2
 from onestop_chassis import auth
 from onestop_chassis.errors import FailedPrecondition, FieldViolation, InvalidArgument
@@ -22,6 +24,9 @@ class CaseFormRpcs:
 
     _service: RoutingService
 
+    def _names(self) -> Mapping[str, str]:  # the servicer's: intake's unit names, cached
+        raise NotImplementedError
+
     @auth.requires(*READERS)
     def GetCaseForm(self, request, context):
         code = request.dossier_code.strip()
@@ -35,7 +40,7 @@ class CaseFormRpcs:
         assert principal is not None  # the interceptor authenticated every non-public call
         loaded = self._service.get_case(code, principal)  # the caller's agency checks of GetJourney
         form = printed.Form(request.form)
-        return routing_pb2.GetCaseFormResponse(pdf=printed.render(loaded, form, request.number),
+        return routing_pb2.GetCaseFormResponse(pdf=printed.render(loaded, form, request.number, self._names()),
                                                file_name=printed.file_name(form, code, request.number))
 
     @auth.requires(*BOOK_READERS)
@@ -46,13 +51,13 @@ class CaseFormRpcs:
         unit = request.unit_code.strip()
         principal = auth.current_principal()
         assert principal is not None
-        day = f"{period.year % 100:02d}{period.month:02d}"
-        cases = self._service.received_by(unit, f"{day}01", f"{day}31", MAX_BOOK_CASES + 1, principal)
+        cases = self._service.tracking_book(unit, period.year, period.month, MAX_BOOK_CASES + 1, principal)
         if len(cases) > MAX_BOOK_CASES:
-            raise FailedPrecondition("BOOK_TOO_LARGE", f"unit {unit} received more than {MAX_BOOK_CASES} cases in "
+            raise FailedPrecondition("BOOK_TOO_LARGE", f"unit {unit} had more than {MAX_BOOK_CASES} cases in "
                                                        f"{period}", metadata={"unit_code": unit})
-        name = next((c.case.receiving_unit_name for c in cases), "")
-        rows = tracking.rows(unit, period, cases)
+        names = self._names()
+        name = names.get(unit) or next((c.case.receiving_unit_name for c in cases), "")
+        rows = tracking.rows(unit, period, cases, names)
         stem = f"so-theo-doi-{unit}-{period.year}-{period.month:02d}"
         if request.format == routing_pb2.BOOK_FORMAT_XLSX:
             return routing_pb2.GetTrackingBookResponse(content=tracking.render_xlsx(unit, name, period, rows),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop.events.v1 import routing_events_pb2 as rev
@@ -27,11 +28,12 @@ log = get_logger("onestop.routing")
 WORKER = auth.Principal("routing-worker", frozenset({auth.SERVICE}), "")
 
 
-def form_issued(loaded: Loaded, form: printed.Form, number: int = 0) -> ev.FormIssued:
-    """The FormIssued of `form` (the `number`-th apology for form 04); FAILED_PRECONDITION
-    FORM_NOT_ISSUED as `printed.render`. Its request_id is stable for one case, form and content,
-    so a redelivered event files the form once."""
-    pdf = printed.render(loaded, form, number)
+def form_issued(loaded: Loaded, form: printed.Form, number: int = 0,
+                names: Mapping[str, str] = printed.NO_NAMES) -> ev.FormIssued:
+    """The FormIssued of `form` (the `number`-th apology for form 04), units named from `names`;
+    FAILED_PRECONDITION FORM_NOT_ISSUED as `printed.render`. Its request_id is stable for one case,
+    form and content, so a redelivered event files the form once."""
+    pdf = printed.render(loaded, form, number, names)
     digest = hashlib.sha256(pdf).hexdigest()
     code = loaded.case.dossier_code
     return ev.FormIssued(
@@ -64,7 +66,10 @@ class CaseFormFiling:
         if loaded is None or number == 0:
             log.error("CaseExtended names no extension of the case; no form filed", event_id=event.header.event_id)
             return
-        self._file(loaded, printed.Form.APOLOGY, number)
+        # The agency at fault by the name the api process put in the event (the worker asks intake
+        # nothing: grpcio cannot run under eventlet); by its code when the event has none.
+        fault = event.agency_at_fault
+        self._file(loaded, printed.Form.APOLOGY, number, {fault.code: fault.name} if fault.name else {})
 
     @event_handler(PRODUCER, "CaseStopped", message=rev.CaseStopped)
     def file_stop_notice(self, event: rev.CaseStopped) -> None:
@@ -79,9 +84,10 @@ class CaseFormFiling:
             log.error("event for an unknown case; no form filed")
             return None
 
-    def _file(self, loaded: Loaded, form: printed.Form, number: int = 0) -> None:
+    def _file(self, loaded: Loaded, form: printed.Form, number: int = 0,
+              names: Mapping[str, str] = printed.NO_NAMES) -> None:
         try:
-            message = form_issued(loaded, form, number)
+            message = form_issued(loaded, form, number, names)
         except FailedPrecondition as exc:
             log.warning("form not issued; nothing filed", form=int(form), reason=exc.message)
             return

@@ -5,12 +5,14 @@ template and fold). Pure: no grpc, mongo or storage here.
 - 05 Thông báo dừng giải quyết hồ sơ: once the case is stopped, with the STOPPED entry's reason.
 - 06 Phiếu kiểm soát quá trình giải quyết hồ sơ: the header and one row per handover of the fold.
 
-Units are printed by code (routing keeps no unit names but the receiving unit's); steps by their
-Vietnamese names from the case's template version.
+Units are printed by their Vietnamese names (`names`: intake's units as routing's api last read
+them, units.UnitNames; the receiving unit's from the case), by code where a name is not known;
+steps by their Vietnamese names from the case's template version.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum
 
 from reportlab.lib.units import mm
@@ -23,6 +25,7 @@ from onestop_chassis.pdf import markup, markup_cell
 from ..cases import Loaded
 from ..domain.clocks import GRADE_VI
 from ..domain.journey import CaseState, EntryKind, Handover
+from ..units import label, with_name
 
 
 class Form(IntEnum):
@@ -38,6 +41,7 @@ TITLES_VI = {Form.APOLOGY: "Mẫu số 04 — Văn bản xin lỗi và hẹn l�
 FILE_PREFIXES = {Form.APOLOGY: "van-ban-xin-loi", Form.STOP_NOTICE: "thong-bao-dung-giai-quyet",
                  Form.CONTROL_SLIP: "phieu-kiem-soat"}
 CREATOR = "OneStop – Giải quyết thủ tục hành chính"
+NO_NAMES: Mapping[str, str] = {}
 
 
 def file_name(form: Form, code: str, number: int = 0) -> str:
@@ -82,29 +86,37 @@ def _build(story: list, loaded: Loaded, form: Form) -> bytes:
                      subject=f"Hồ sơ {pdf.plain(c.dossier_code)}: {pdf.plain(c.procedure_name)}", creator=CREATOR)
 
 
-def handover_rows(loaded: Loaded) -> list[tuple[str, str, str, str, str]]:
+def with_receiving(loaded: Loaded, names: Mapping[str, str]) -> Mapping[str, str]:
+    """`names`, and the receiving unit's name the case carries (from DossierReceived) if missing."""
+    return with_name(names, loaded.case.receiving_unit_code, loaded.case.receiving_unit_name)
+
+
+def handover_rows(loaded: Loaded, names: Mapping[str, str] = NO_NAMES) -> list[tuple[str, str, str, str, str]]:
     """The control slip's rows as text: (Giao, Nhận, time, grade, note); 'Giao: <step> — <unit> /
-    <officer>', 'Nhận: <step> — <unit>' ('Bộ phận Một cửa' when the case ended at the desk)."""
+    <officer>', 'Nhận: <step> — <unit>' ('Bộ phận Một cửa' when the case ended at the desk); a
+    unit by its name in `names` (or the case's receiving unit's), else its code."""
     if loaded.view is None:
         return []
+    names = with_receiving(loaded, names)
     rows = []
     for h in loaded.view.handovers:
-        rows.append((_giver(loaded, h), _receiver(loaded, h), pdf.short_moment(h.at), GRADE_VI[h.grade], h.note))
+        rows.append((_giver(loaded, h, names), _receiver(loaded, h, names), pdf.short_moment(h.at),
+                     GRADE_VI[h.grade], h.note))
     return rows
 
 
-def _giver(loaded: Loaded, h: Handover) -> str:
-    who = " / ".join(p for p in (h.from_unit, h.from_officer) if p)
+def _giver(loaded: Loaded, h: Handover, names: Mapping[str, str]) -> str:
+    who = " / ".join(p for p in (label(h.from_unit, names) if h.from_unit else "", h.from_officer) if p)
     return f"Giao: {_step_name(loaded, h.from_step)} — {who}" if who else f"Giao: {_step_name(loaded, h.from_step)}"
 
 
-def _receiver(loaded: Loaded, h: Handover) -> str:
+def _receiver(loaded: Loaded, h: Handover, names: Mapping[str, str]) -> str:
     if not h.to_step:
-        return f"Nhận: Bộ phận Một cửa — {loaded.case.receiving_unit_code} (trả kết quả)"
-    return f"Nhận: {_step_name(loaded, h.to_step)} — {h.to_unit}"
+        return f"Nhận: Bộ phận Một cửa — {label(loaded.case.receiving_unit_code, names)} (trả kết quả)"
+    return f"Nhận: {_step_name(loaded, h.to_step)} — {label(h.to_unit, names)}"
 
 
-def render_control_slip(loaded: Loaded) -> bytes:
+def render_control_slip(loaded: Loaded, names: Mapping[str, str] = NO_NAMES) -> bytes:
     """Form 06 of a case that runs a template; FAILED_PRECONDITION FORM_NOT_ISSUED for a case
     without one (the desk handled it alone: there is no handover to control)."""
     if loaded.view is None:
@@ -119,7 +131,7 @@ def render_control_slip(loaded: Loaded) -> bytes:
     head = [Paragraph(h, st.head_c) for h in ("TÊN CƠ QUAN, ĐƠN VỊ", "THỜI GIAN GIAO, NHẬN HỒ SƠ",
                                                "KẾT QUẢ GIẢI QUYẾT HỒ SƠ", "GHI CHÚ")]
     rows: list[list] = [head]
-    for giver, receiver, at, grade, note in handover_rows(loaded):
+    for giver, receiver, at, grade, note in handover_rows(loaded, names):
         rows.append([Paragraph(f"{markup_cell(giver)}<br/>{markup_cell(receiver)}", st.cell),
                      Paragraph(markup(at), st.cell_c), Paragraph(markup(grade), st.cell_c),
                      Paragraph(markup_cell(note), st.cell)])
@@ -133,11 +145,11 @@ def extension_letters(loaded: Loaded) -> int:
     return 0 if loaded.view is None else len(loaded.view.extensions)
 
 
-def render_apology(loaded: Loaded, number: int = 0) -> bytes:
+def render_apology(loaded: Loaded, number: int = 0, names: Mapping[str, str] = NO_NAMES) -> bytes:
     """Form 04 for the case's `number`-th extension (1, 2, ...; 0: the last one): received time,
-    dossier code, the appointment it replaces, the agency at fault (the extending leader's unit),
-    the reason, the apology and the new date. FAILED_PRECONDITION FORM_NOT_ISSUED when there is no
-    such extension."""
+    dossier code, the appointment it replaces, the agency at fault (the approving leader's unit,
+    whose step was running), the reason, the apology and the new date. FAILED_PRECONDITION
+    FORM_NOT_ISSUED when there is no such extension."""
     count = extension_letters(loaded)
     if count == 0 or number < 0 or number > count:
         raise _not_issued(loaded, Form.APOLOGY, "it was not extended" if count == 0 else f"it has {count} extensions")
@@ -145,8 +157,7 @@ def render_apology(loaded: Loaded, number: int = 0) -> bytes:
     index = (number or count) - 1
     extension = loaded.view.extensions[index]
     before = loaded.case.due_at if index == 0 else loaded.view.extensions[index - 1].new_due_at
-    extended = [logged.entry for logged in loaded.log if logged.entry.kind is EntryKind.EXTENDED]
-    at_fault = extended[index].actor.unit_code if index < len(extended) else ""
+    at_fault = label(extension.unit_code, with_receiving(loaded, names))
     st = pdf.Styles()
     c = loaded.case
     story = _frame(st, loaded, Form.APOLOGY, "VĂN BẢN XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", extension.at)
@@ -189,12 +200,12 @@ def render_stop_notice(loaded: Loaded) -> bytes:
     return _build(story, loaded, Form.STOP_NOTICE)
 
 
-def render(loaded: Loaded, form: int, number: int = 0) -> bytes:
-    """The PDF of `form` (4, 5 or 6) for the case; FAILED_PRECONDITION FORM_NOT_ISSUED when the
-    case never reached what issues it."""
+def render(loaded: Loaded, form: int, number: int = 0, names: Mapping[str, str] = NO_NAMES) -> bytes:
+    """The PDF of `form` (4, 5 or 6) for the case, units named from `names` (else by code);
+    FAILED_PRECONDITION FORM_NOT_ISSUED when the case never reached what issues it."""
     kind = Form(form)
     if kind == Form.CONTROL_SLIP:
-        return render_control_slip(loaded)
+        return render_control_slip(loaded, names)
     if kind == Form.APOLOGY:
-        return render_apology(loaded, number)
+        return render_apology(loaded, number, names)
     return render_stop_notice(loaded)

@@ -1,11 +1,14 @@
 """Form 07, the tracking book (Sổ theo dõi hồ sơ) of one unit for one month, as PDF (the chassis'
 kit) and XLSX (openpyxl). Pure: the caller gives the cases as read (`service.Loaded`).
 
-A case is in a unit's book for a month when the unit received it that month (its receiving unit)
-or one of its handovers that month gave it to or from the unit. One row per case: code, procedure,
-applicant, received, due, handed to / returned (the case's last handover involving the unit, in
-the month), result (the case's state), on time or late (the case's grade once ended, else the
-grade of that handover).
+A case is in a unit's book for a month when the unit received it that month (its receiving unit),
+one of its handovers that month gave it to or from the unit, or a step of the unit started that
+month (a unit that performs steps: a department, another agency). One row per case: code,
+procedure, applicant, received, due, handed to / returned (the case's last handover involving the
+unit, in the month), result (the case's state), on time or late. For the receiving unit: the
+dossier's reception, appointment and the case's grade once ended (else the grade of that
+handover). For a unit that performs steps: when it received the case, its step's due time (the
+extensions of its leader included), and the grade of its last handover (none while its step runs).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from openpyxl import Workbook
@@ -28,6 +31,7 @@ from onestop_chassis.worktime import VIETNAM
 from ..cases import Loaded
 from ..domain.clocks import GRADE_VI
 from ..domain.journey import CaseState
+from ..units import label
 
 TITLE = "SỔ THEO DÕI HỒ SƠ"
 FORM_NO = "Mẫu số 07"
@@ -81,32 +85,55 @@ class BookRow:
     timeliness: str
 
 
-def rows(unit_code: str, period: Period, cases: Iterable[Loaded]) -> list[BookRow]:
-    """The book's rows for `unit_code` in `period`, by reception time then code."""
+def rows(unit_code: str, period: Period, cases: Iterable[Loaded],
+         names: Mapping[str, str] | None = None) -> list[BookRow]:
+    """The book's rows for `unit_code` in `period`, by reception time then code; other units by
+    their names in `names` (units.UnitNames), else by code. The receiving unit's row is the
+    dossier's (received, appointment, the case's grade once ended); another unit's (a department,
+    another agency: one that performs steps) is its steps' (when it received the case, its step's
+    due, the grade of its last handover)."""
+    names = names or {}
     found: list[tuple[dt.datetime, BookRow]] = []
     for loaded in cases:
-        c, view = loaded.case, loaded.view
-        received_here = c.receiving_unit_code == unit_code and period.holds(c.received_at)
-        mine = [] if view is None else [h for h in view.handovers if unit_code in (h.from_unit, h.to_unit)
-                                        and period.holds(h.at)]
-        if not (received_here or mine):
-            continue
-        handed, grade = "", ""
-        if mine:
-            last = mine[-1]
-            target = last.to_unit or f"Bộ phận Một cửa ({c.receiving_unit_code})"
-            handed = (f"Giao {target}" if last.from_unit == unit_code else f"Nhận từ {last.from_unit}") \
-                + f", {pdf.short_moment(last.at)}"
-            grade = GRADE_VI[last.grade]
-        due = view.clock.due_at if view is not None else c.due_at
-        result = STATES_VI.get(view.state, "Đang giải quyết") if view is not None else "Đang giải quyết"
-        if view is not None and view.grade is not None:
-            grade = GRADE_VI[view.grade]
-        found.append((c.received_at, BookRow(c.dossier_code, c.procedure_name, c.applicant_name,
-                                             pdf.short_moment(c.received_at), pdf.short_moment(due), handed,
-                                             result, grade)))
+        row = _row(unit_code, period, loaded, names)
+        if row is not None:
+            found.append(row)
     found.sort(key=lambda pair: (pair[0], pair[1].code))
     return [row for _, row in found]
+
+
+def _row(unit_code: str, period: Period, loaded: Loaded,
+         names: Mapping[str, str]) -> tuple[dt.datetime, BookRow] | None:
+    c, view = loaded.case, loaded.view
+    receiving = c.receiving_unit_code == unit_code
+    received_here = receiving and period.holds(c.received_at)
+    handovers = () if view is None else view.handovers
+    mine = [h for h in handovers if unit_code in (h.from_unit, h.to_unit) and period.holds(h.at)]
+    running = [] if view is None or receiving else [r for r in view.runs if r.unit_code == unit_code]
+    if not (received_here or mine or any(period.holds(r.entered_at) for r in running)):
+        return None
+    handed, grade = "", ""
+    if mine:
+        last = mine[-1]
+        target = label(last.to_unit, names) if last.to_unit else \
+            f"Bộ phận Một cửa ({label(c.receiving_unit_code, names)})"
+        handed = (f"Giao {target}" if last.from_unit == unit_code else f"Nhận từ {label(last.from_unit, names)}") \
+            + f", {pdf.short_moment(last.at)}"
+        grade = GRADE_VI[last.grade]
+    result = STATES_VI.get(view.state, "Đang giải quyết") if view is not None else "Đang giải quyết"
+    if receiving or view is None:
+        due = view.clock.due_at if view is not None else c.due_at
+        if view is not None and view.grade is not None:
+            grade = GRADE_VI[view.grade]
+        received = c.received_at
+    else:  # a unit that performs steps: its own times and its step's grade
+        arrivals = [h.at for h in handovers if h.to_unit == unit_code] + [r.entered_at for r in running]
+        received = min((at for at in arrivals if period.holds(at)), default=min(arrivals, default=c.opened_at))
+        gave = [h for h in handovers if h.from_unit == unit_code]
+        due = running[0].clock.due_at if running else gave[-1].due_at if gave else view.clock.due_at
+        grade = GRADE_VI[gave[-1].grade] if gave and not running else ""
+    return received, BookRow(c.dossier_code, c.procedure_name, c.applicant_name, pdf.short_moment(received),
+                             pdf.short_moment(due), handed, result, grade)
 
 
 def _cells(index: int, row: BookRow) -> list[str]:

@@ -1,0 +1,120 @@
+"""The case's own clock scanned (issue 11, gaps item 6; onestop_routing.case_due) through routing's
+worker timer: a running case past its due time is marked overdue once per due time even when no
+step is overdue, with its CaseOverdue event; a paused or ended case is not; an extension gives a
+new due time that can pass again."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from nameko.testing.services import entrypoint_hook
+from test_workers import NOW, _green_waiter, _received, hosted  # noqa: F401  (the fixture is used)
+
+from onestop.events.v1 import intake_events_pb2 as ev
+from onestop_chassis import auth, events
+from onestop_chassis.worktime import WorkingDuration
+from onestop_routing.bootstrap import bootstrap
+from onestop_routing.case_due import CASE_DUE_PREFIX, case_due_items
+from onestop_routing.config import RoutingSettings
+from onestop_routing.domain.actions import Act, Extend
+from onestop_routing.domain.journey import EntryKind
+from onestop_routing.domain.process import Action
+from onestop_routing.inbox import iso_key
+from onestop_routing.worker import RoutingWorker, open_case_command
+
+from fakes import FakeCases, FakeTemplates
+from routing_samples import land_registration
+
+UNIT, LAND_UNIT = "000.00.21.H17", "000.01.21.H17"
+CODE = f"{UNIT}-261117-0001"
+DESK = auth.Principal("desk-lan", frozenset({auth.DESK_OFFICER}), UNIT)
+LAND = auth.Principal("cv-minh", frozenset({auth.PROCESSING_OFFICER}), LAND_UNIT)
+LEADER = auth.Principal("ld-tuan", frozenset({auth.UNIT_LEADER}), LAND_UNIT)
+# The receipt's appointment: NOW + 3 days (Fri 20 Nov, 07:31 Vietnam); the land office's step, entered
+# at NOW, has 4 working days (Mon 23 Nov, 07:31): past the first, the case is late, the step is not.
+CASE_DUE = NOW + dt.timedelta(days=3)
+
+
+class Clock:
+    def __init__(self):
+        self.now = NOW
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def world():
+    clock, cases = Clock(), FakeCases()
+    settings = RoutingSettings(overdue_scan_page=10, overdue_scan_budget_seconds=0)
+    routing = bootstrap(settings, cases=cases, templates=FakeTemplates(land_registration()), clock=clock)
+    with hosted(RoutingWorker, settings, routing=routing.service, case_due=routing.case_due,
+                overdue=routing.overdue) as container:
+        service = routing.service
+        payload = _received(CODE)
+        payload["processCode"] = "QT-1.000948"
+        assert service.open_case(open_case_command(events.from_payload(payload, ev.DossierReceived)))
+        service.claim(CODE, "tiep_nhan", "c-1", DESK)
+        service.act(CODE, Act("tiep_nhan", Action.FORWARD), "f-1", DESK)
+        yield container, cases, service, clock
+
+
+def _tick(container, name="scan_case_due"):
+    with entrypoint_hook(container, name) as tick:
+        return tick()
+
+
+def _case_marks(cases):
+    return [e.entry for e in cases.logs[CODE] if e.entry.kind is EntryKind.OVERDUE and not e.entry.step]
+
+
+def test_a_case_past_its_own_due_is_marked_once_though_no_step_is_overdue(world):
+    container, cases, service, clock = world
+    clock.now = CASE_DUE - dt.timedelta(minutes=1)
+    assert (_tick(container).found, _case_marks(cases)) == (0, [])  # not yet due
+    clock.now = CASE_DUE + dt.timedelta(hours=1)
+    step_scan = _tick(container, "scan_overdue")
+    assert step_scan.overdue_found == 0  # the land office's step is within its 4 days
+    result = _tick(container)
+    assert (result.found, result.marked) == (1, 1)
+    [mark] = _case_marks(cases)
+    assert mark.request_id == f"overdue|{CODE}|case|2026-11-20T00:31:00Z"
+    [event] = [m for m in cases.events if type(m).__name__ == "CaseOverdue"]
+    assert event.dossier_code == CODE and event.due_at.ToDatetime(dt.UTC) == CASE_DUE
+    assert [(s.step_code, s.unit.code) for s in event.steps] == [("tham_dinh", LAND_UNIT)]
+    view = service.get_case(CODE, DESK).view
+    assert view.overdue and not any(r.overdue for r in view.runs)
+    assert not any(k.startswith(CASE_DUE_PREFIX) for k in cases.inbox_items)  # out of the range: marked
+    assert _tick(container) == type(result)(0, 0)  # a second pass finds nothing
+
+
+def test_a_paused_or_ended_case_is_not_in_the_scan(world):
+    container, cases, service, clock = world
+    assert [i.key for i in case_due_items(service.get_case(CODE, DESK))] == [
+        f"{CASE_DUE_PREFIX}2026-11-20T00:31:00Z|{CODE}"]
+    service.claim(CODE, "tham_dinh", "c-2", LAND)
+    service.act(CODE, Act("tham_dinh", Action.REQUEST_SUPPLEMENT, reason="Thiếu bản sao"), "p-1", LAND)
+    assert case_due_items(service.get_case(CODE, DESK)) == []
+    clock.now = CASE_DUE + dt.timedelta(days=2)
+    assert _tick(container).found == 0 and _case_marks(cases) == []  # paused: its clock does not run
+    service.resume_after_supplement(CODE, "evt-received")
+    assert len(case_due_items(service.get_case(CODE, DESK))) == 1  # running again, with the credited due
+    service.act(CODE, Act("tham_dinh", Action.STOP, reason="Người nộp đề nghị dừng"), "s-1", LAND)
+    assert case_due_items(service.get_case(CODE, DESK)) == []
+    clock.now += dt.timedelta(days=30)
+    assert _tick(container).found == 0 and _case_marks(cases) == []
+
+
+def test_an_extension_gives_a_new_due_time_that_can_pass_again(world):
+    container, cases, service, clock = world
+    clock.now = CASE_DUE + dt.timedelta(hours=1)
+    assert _tick(container).marked == 1
+    service.extend(CODE, Extend(WorkingDuration(days=2), "Chờ xác minh"), "e-1", LEADER)
+    view = service.get_case(CODE, DESK).view
+    assert not view.overdue and view.clock.due_at > clock.now
+    assert _tick(container).marked == 0  # the new due time has not passed
+    clock.now = view.clock.due_at + dt.timedelta(minutes=5)
+    assert _tick(container).marked == 1
+    assert [m.request_id.rsplit("|", 1)[1] for m in _case_marks(cases)] == [
+        "2026-11-20T00:31:00Z", iso_key(view.clock.due_at)]
