@@ -55,10 +55,13 @@ class InvitationService:
         """The dossier's one invitation: (it, True) when issued now, (the earlier one, False) on a
         redelivery or a second return event. The claim by dossier code is a unique insert, so two
         workers handling the same event at once issue one invitation."""
-        invitation_id = self._store.claim(event.dossier_code, domain.new_id())
+        candidate = domain.new_id()
+        invitation_id = self._store.claim(event.dossier_code, candidate)
         earlier = self._store.get(invitation_id)
         if earlier is not None:
             return earlier, False
+        # Only the claim's winner says "issued"; a loser that finds no invitation yet (the winner
+        # is writing it, or died before) writes the same one: same id, same token, same content.
         questionnaire = self._questionnaires.get(self._questionnaire_code, 0,
                                                  event.parent_agency_code or event.agency_code)
         now = self._clock()
@@ -71,7 +74,7 @@ class InvitationService:
             questionnaire_version=questionnaire.version, expires_at=domain.expiry(now, self._expiry_days),
             token_hash=domain.token_hash(token), parent_agency_code=event.parent_agency_code)
         self._store.add(invitation)  # a crash before this: the redelivery finds the claim and writes it
-        return invitation, True
+        return invitation, invitation_id == candidate
 
     def get(self, invitation_id: str, actor: auth.Principal) -> DeskView:
         """The invitation `invitation_id` (32 hex characters) with its link, QR code and SMS text.
