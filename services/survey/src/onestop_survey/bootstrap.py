@@ -59,11 +59,12 @@ def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None =
     answer_service = AnswerService(invitation_service, questionnaire_service,
                                    answers if answers is not None else MongoAnswers(),
                                    ratings if ratings is not None else MongoRatings(), tally_store)
-    limits = limits if limits is not None else SurveyLimits(per_kiosk=settings.ratings_per_kiosk,
-                                                            per_client=settings.ratings_per_client)
+    limits = limits if limits is not None else SurveyLimits(
+        per_kiosk=settings.ratings_per_kiosk, per_client=settings.ratings_per_client,
+        token_requests=settings.token_requests_per_client, token_mismatches=settings.unknown_tokens_per_client)
     return Survey(
         settings=settings, questionnaires=questionnaire_service, invitations=invitation_service,
-        answers=answer_service, indices=IndexService(tally_store), limits=limits,
+        answers=answer_service, indices=IndexService(tally_store, clock=clock), limits=limits,
         pages=SurveyPages(answer_service, limits), trusted_proxies=tuple(settings.trusted_networks))
 
 

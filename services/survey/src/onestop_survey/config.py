@@ -22,8 +22,12 @@ class SurveySettings(ServiceSettings):
     # A counter kiosk's ratings, and any address's, within a moving window (answers.limits).
     ratings_per_kiosk: str = "10/minute"
     ratings_per_client: str = "30/minute"
+    # Per address: requests by token (GetSurvey, SubmitAnswers, the page), and unknown tokens.
+    token_requests_per_client: str = "60/minute"
+    unknown_tokens_per_client: str = "20/hour"
 
-    @field_validator("ratings_per_kiosk", "ratings_per_client")
+    @field_validator("ratings_per_kiosk", "ratings_per_client", "token_requests_per_client",
+                     "unknown_tokens_per_client")
     @classmethod
     def _rate(cls, value: str) -> str:
         import limits

@@ -7,6 +7,9 @@ intake's lookup uses them), counted per process:
 - tokens: 60 survey requests a minute per address, and 20 unknown or forged tokens an hour per
   address (a token has 130 bits, so guessing is hopeless; this bounds the noise).
 
+Each is a setting (config.SurveySettings: RATINGS_PER_KIOSK, RATINGS_PER_CLIENT,
+TOKEN_REQUESTS_PER_CLIENT, UNKNOWN_TOKENS_PER_CLIENT); `make bench survey` lifts them.
+
 A spent budget raises RESOURCE_EXHAUSTED `RATE_LIMITED` (metadata `limit`; a RetryInfo on gRPC)
 before anything is read or stored.
 """
