@@ -486,3 +486,22 @@ class FakeTallies:
 
     def range(self, start, end):
         return [t for key, t in sorted(self.items.items()) if start <= key < end]
+
+
+class FakeTallyDays(FakeTallies):
+    """FakeTallies with the closed days' roll-ups (unique by `_id`), and what was read and rolled up."""
+
+    def __init__(self):
+        super().__init__()
+        self.days: dict[str, object] = {}
+        self.range_reads = 0
+
+    def range(self, start, end):
+        self.range_reads += 1
+        return super().range(start, end)
+
+    def day_summaries(self, start, end):
+        return {key: s for key, s in sorted(self.days.items()) if start <= key < end}
+
+    def put_day_summary(self, key, summary):
+        self.days.setdefault(key, summary)

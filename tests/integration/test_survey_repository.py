@@ -75,6 +75,11 @@ def test_tallies_are_read_by_range_and_written_once(survey, mongo_db):
     svc = auth.Principal("svc", frozenset({auth.SERVICE}))
     seventeenth = survey.indices.index(parse_query(UNIT, "desk-an", "", "", "2026-11-17", "2026-11-18"), svc)
     assert (seventeenth.ratings, seventeenth.levels) == (2, {3: 1, 1: 1})
+    three = parse_query(UNIT, "desk-an", "", "", "2026-11-16", "2026-11-18")
+    first = survey.indices.index(three, svc)  # at 10:00 on the 17th: the 16th is closed, rolled up
+    assert (first.ratings, first.levels) == (3, {3: 2, 1: 1})
+    assert [d["_id"][-10:] for d in mongo_db["tally_days"].find()] == ["2026-11-16"]
+    assert survey.indices.index(three, svc) == first and mongo_db["tally_days"].count_documents({}) == 1
     from onestop_survey.answers.adapters.mongo import MongoTallies
     again = MongoTallies().range("", "~")
     MongoTallies().add_all(again)  # a retry: nothing changes, nothing raises

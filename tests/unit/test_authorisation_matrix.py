@@ -80,7 +80,7 @@ from fakes import (
     FakeQuestionnaires,
     FakeRatings,
     FakeSequence,
-    FakeTallies,
+    FakeTallyDays,
     FakeTemplates,
     FakeTickets,
 )
@@ -199,7 +199,7 @@ class World:
         self.documents = FakeDocuments(_document())
         self.templates = FakeTemplates(_own_template())
         self.survey_stores = {"invitations": FakeInvitationStore(), "questionnaires": FakeQuestionnaires(),
-                              "answers": FakeAnswers(), "ratings": FakeRatings(), "tallies": FakeTallies()}
+                              "answers": FakeAnswers(), "ratings": FakeRatings(), "tallies": FakeTallyDays()}
         invitations = _survey(self).invitations
         invitation, _ = invitations.issue(survey_invitations.ResultReturned(
             "e-1", CODE, OWN, "", "1.000948", "Cấp phiếu lý lịch tư pháp", "desk", "desk", 1, NOW))

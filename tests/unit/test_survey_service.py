@@ -30,7 +30,7 @@ from onestop_survey.indices.service import parse_query
 from onestop_survey.invitations import domain
 from onestop_survey.invitations.worker import ReturnedDossiers
 
-from fakes import Clock, FakeAnswers, FakeInvitationStore, FakeQuestionnaires, FakeRatings, FakeTallies
+from fakes import Clock, FakeAnswers, FakeInvitationStore, FakeQuestionnaires, FakeRatings, FakeTallyDays
 
 UNIT, PARENT, OTHER_UNIT = "000.21.21.H17", "000.00.21.H17", "000.00.22.H17"
 NOW = dt.datetime(2026, 11, 17, 3, 0, tzinfo=dt.UTC)   # 10:00 in Vietnam
@@ -51,7 +51,7 @@ class World:
     def __init__(self, settings: SurveySettings = SETTINGS, **limits):
         self.clock = Clock(NOW)
         self.invitation_store, self.answer_store = FakeInvitationStore(), FakeAnswers()
-        self.ratings, self.tallies = FakeRatings(), FakeTallies()
+        self.ratings, self.tallies = FakeRatings(), FakeTallyDays()
         self.survey = bootstrap(settings, invitations=self.invitation_store, questionnaires=FakeQuestionnaires(),
                                 answers=self.answer_store, ratings=self.ratings, tallies=self.tallies,
                                 limits=SurveyLimits(**limits), clock=self.clock)
@@ -255,6 +255,42 @@ def test_the_sipas_index_is_the_mean_of_the_factors_share_satisfied():
     assert s.sipas_index == pytest.approx(0.4)
     assert s.factor("access")[3:] == (3.5, 3.5)  # mean perception, mean expectation: (3 + 4) / 2
     assert (s.sipas_sheets, s.sheets) == (2, 0)
+
+
+def test_closed_days_are_rolled_up_once_and_today_is_read_from_its_tallies():
+    world = World()
+    for n, day in enumerate((15, 16, 17)):
+        world.clock.now = NOW.replace(day=day)
+        _, token = world.invite(f"000.21.21.H17-2611{day}-0001")
+        world.survey.answers.submit(token, FIFTEEN if n != 1 else points(1, 1, 1, 1, 1, 0, 0, 0, 0))
+        world.survey.answers.rate(UNIT, "k1", "desk-an", 3)
+    world.clock.now = NOW.replace(day=17)   # 10:00 on the 17th in Vietnam: the 15th and 16th are closed
+    first = index(world)
+    assert sorted(k.rsplit("|", 1)[1] for k in world.tallies.days if k.startswith("000.21.21.H17|all|")) == [
+        f"2026-11-{d:02d}" for d in range(1, 17)]
+    assert (first.sheets, first.total_points, first.grades, first.ratings) == (3, 35, {"xuat_sac": 2, "yeu": 1}, 3)
+    reads = world.tallies.range_reads
+    again = index(world)
+    assert again == first and world.tallies.range_reads == reads + 1  # only today's tallies were read
+    _, token = world.invite("000.21.21.H17-261117-0009")
+    world.survey.answers.submit(token, FIFTEEN)
+    assert index(world).sheets == 4  # today is open: a new answer counts at once
+    world.clock.now = NOW.replace(day=18, hour=0)   # 07:00 on the 18th: the 17th ended 7 hours ago
+    assert index(world).sheets == 4 and any(k.endswith("|2026-11-17") for k in world.tallies.days)
+
+
+def test_a_summary_stores_and_merges_as_counts():
+    from onestop_survey.indices import domain as indices
+    summary = indices.Summary()
+    summary.add(indices.Tally("a", "q", "points", 15, "xuat_sac"))
+    summary.add(indices.Tally("b", "q", "sipas", sipas=(("access", "satisfaction", 4), ("access", "perception", 2))))
+    summary.add(indices.Tally("c", "k", level=2))
+    assert indices.Summary.from_doc(summary.to_doc()) == summary
+    twice = indices.Summary.from_doc(summary.to_doc())
+    twice.merge(summary)
+    assert (twice.sheets, twice.total_points, twice.grades, twice.levels, twice.sipas_sheets) == (
+        2, 30, {"xuat_sac": 2}, {2: 2}, 2)
+    assert twice.factor("access") == (2, 2, 1.0, 2.0, 0.0)
 
 
 @pytest.mark.parametrize("args, field", [

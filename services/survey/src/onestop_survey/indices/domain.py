@@ -83,14 +83,15 @@ def tallies(places_: list[str], moment: dt.datetime, entry_id: str, **contributi
 
 @dataclass
 class Summary:
-    """An index over tallies (what GetSatisfactionIndex answers)."""
+    """An index over tallies (what GetSatisfactionIndex answers); also one closed day's roll-up.
+    Counts only, so summaries add up (`merge`) and store as plain documents (`to_doc`)."""
     sheets: int = 0                                   # points sheets
     total_points: int = 0
     grades: dict[str, int] = field(default_factory=dict)
     ratings: int = 0
     levels: dict[int, int] = field(default_factory=dict)
     sipas_sheets: int = 0
-    sipas: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (factor, aspect) → values
+    sipas: dict[str, dict[int, int]] = field(default_factory=dict)  # "factor|aspect" → value → answers
 
     def add(self, t: Tally) -> None:
         if t.kind == "k":
@@ -104,7 +105,35 @@ class Summary:
         if t.sipas:
             self.sipas_sheets += 1
             for factor, aspect, value in t.sipas:
-                self.sipas.setdefault((factor, aspect), []).append(value)
+                counts = self.sipas.setdefault(f"{factor}|{aspect}", {})
+                counts[value] = counts.get(value, 0) + 1
+
+    def merge(self, other: Summary) -> None:
+        self.sheets += other.sheets
+        self.total_points += other.total_points
+        self.ratings += other.ratings
+        self.sipas_sheets += other.sipas_sheets
+        for grade, n in other.grades.items():
+            self.grades[grade] = self.grades.get(grade, 0) + n
+        for level, n in other.levels.items():
+            self.levels[level] = self.levels.get(level, 0) + n
+        for pair, counts in other.sipas.items():
+            into = self.sipas.setdefault(pair, {})
+            for value, n in counts.items():
+                into[value] = into.get(value, 0) + n
+
+    def to_doc(self) -> dict:
+        return {"sheets": self.sheets, "total_points": self.total_points, "grades": self.grades,
+                "ratings": self.ratings, "levels": {str(k): v for k, v in self.levels.items()},
+                "sipas_sheets": self.sipas_sheets,
+                "sipas": {p: {str(k): v for k, v in c.items()} for p, c in self.sipas.items()}}
+
+    @classmethod
+    def from_doc(cls, d: dict) -> Summary:
+        return cls(sheets=d["sheets"], total_points=d["total_points"], grades=dict(d["grades"]),
+                   ratings=d["ratings"], levels={int(k): v for k, v in d["levels"].items()},
+                   sipas_sheets=d["sipas_sheets"],
+                   sipas={p: {int(k): v for k, v in c.items()} for p, c in d["sipas"].items()})
 
     @property
     def average_total(self) -> float:
@@ -113,16 +142,29 @@ class Summary:
     def level_share(self, level: int) -> float:
         return self.levels.get(level, 0) / self.ratings if self.ratings else 0.0
 
+    def _values(self, factor: str, aspect: Aspect) -> dict[int, int]:
+        return self.sipas.get(f"{factor}|{aspect.value}", {})
+
     def factor(self, factor: str) -> tuple[int, int, float, float, float]:
         """(satisfaction answers, satisfied, share satisfied, mean perception, mean expectation)."""
-        sat = self.sipas.get((factor, Aspect.SATISFACTION.value), [])
-        happy = sum(1 for v in sat if v >= SATISFIED)
-        per = self.sipas.get((factor, Aspect.PERCEPTION.value), [])
-        exp = self.sipas.get((factor, Aspect.EXPECTATION.value), [])
-        return (len(sat), happy, happy / len(sat) if sat else 0.0,
-                sum(per) / len(per) if per else 0.0, sum(exp) / len(exp) if exp else 0.0)
+        sat = self._values(factor, Aspect.SATISFACTION)
+        answers, happy = sum(sat.values()), sum(n for v, n in sat.items() if v >= SATISFIED)
+        means = []
+        for aspect in (Aspect.PERCEPTION, Aspect.EXPECTATION):
+            counts = self._values(factor, aspect)
+            total = sum(counts.values())
+            means.append(sum(v * n for v, n in counts.items()) / total if total else 0.0)
+        return answers, happy, happy / answers if answers else 0.0, means[0], means[1]
 
     @property
     def sipas_index(self) -> float:
         shares = [self.factor(f)[2] for f in FACTORS if self.factor(f)[0]]
         return sum(shares) / len(shares) if shares else 0.0
+
+
+def closed(day: dt.date, now: dt.datetime, grace: dt.timedelta = dt.timedelta(hours=1)) -> bool:
+    """Whether Vietnam's `day` ended at least `grace` before `now`. Tallies carry the moment of their
+    answer, so a closed day gets no new ones (the grace covers a write that was in flight at
+    midnight) and its roll-up, once written, holds for ever."""
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=VIETNAM)
+    return now >= end + grace

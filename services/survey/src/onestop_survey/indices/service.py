@@ -1,9 +1,17 @@
 """GetSatisfactionIndex: the indices of an agency (or of one officer, procedure or field of it)
-over a period of days, summed from the tallies (indices.domain) with one `_id` range read."""
+over a period of days, summed from the tallies (indices.domain).
+
+A closed day (domain.closed) is read from its roll-up, one small document per place and day
+written once (a unique insert: two readers computing it at once store one); the days without one
+are summed from their tallies in one `_id` range read and rolled up on the way; the open days
+(today, and yesterday within the grace) are always summed from their tallies. So a year is one
+range read of at most 366 roll-ups plus today's tallies, after the first query of each day.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,6 +25,12 @@ MAX_DAYS = 366
 
 class TallyReader(Protocol):
     def range(self, start: str, end: str) -> list[domain.Tally]: ...
+    def day_summaries(self, start: str, end: str) -> dict[str, domain.Summary]:
+        """The roll-ups with `start` <= `_id` < `end`, by `_id` (`<prefix><day>`)."""
+        ...
+    def put_day_summary(self, key: str, summary: domain.Summary) -> None:
+        """Stores a closed day's roll-up; one stored already is left as it is."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -57,17 +71,43 @@ def parse_query(agency_code: str, officer: str, procedure_code: str, field_code:
 
 
 class IndexService:
-    def __init__(self, tallies: TallyReader):
+    def __init__(self, tallies: TallyReader, clock: Callable[[], dt.datetime] | None = None):
         self._tallies = tallies
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     def index(self, query: IndexQuery, actor: auth.Principal) -> domain.Summary:
         """The summary of the query's period. Raises PermissionDenied OTHER_AGENCY for another
         agency than the actor's (SERVICE reads all)."""
         actor.require_agency(query.agency_code, action="read this agency's satisfaction indices")
-        prefix = domain.prefix(query.agency_code, query.dimension, query.value)
         assert query.from_date and query.to_date
+        prefix = domain.prefix(query.agency_code, query.dimension, query.value)
+        now, first, last = self._clock(), query.from_date, query.to_date
+        last_closed = last
+        while last_closed >= first and not domain.closed(last_closed, now):
+            last_closed -= dt.timedelta(days=1)
         summary = domain.Summary()
-        for tally in self._tallies.range(f"{prefix}{query.from_date.isoformat()}",
-                                         f"{prefix}{query.to_date.isoformat()}|~"):
-            summary.add(tally)
+        if last_closed >= first:
+            for day in self._closed_days(prefix, first, last_closed).values():
+                summary.merge(day)
+        opened = max(first, last_closed + dt.timedelta(days=1))
+        if opened <= last:
+            for tally in self._tallies.range(f"{prefix}{opened.isoformat()}", f"{prefix}{last.isoformat()}|~"):
+                summary.add(tally)
         return summary
+
+    def _closed_days(self, prefix: str, first: dt.date, last: dt.date) -> dict[str, domain.Summary]:
+        """Every closed day's roll-up, by day; the missing ones computed from their tallies and stored."""
+        stored = {key[len(prefix):]: s for key, s in
+                  self._tallies.day_summaries(f"{prefix}{first.isoformat()}", f"{prefix}{last.isoformat()}~").items()}
+        days = [(first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+        missing = [d for d in days if d not in stored]
+        if missing:
+            computed = {d: domain.Summary() for d in missing}
+            for tally in self._tallies.range(f"{prefix}{missing[0]}", f"{prefix}{missing[-1]}|~"):
+                day = tally.id[len(prefix):len(prefix) + 10]
+                if day in computed:
+                    computed[day].add(tally)
+            for day, summary in computed.items():
+                self._tallies.put_day_summary(f"{prefix}{day}", summary)
+            stored.update(computed)
+        return stored

@@ -7,6 +7,7 @@ the sheet carries its AnswerRecorded event in its `outbox` array, written in tha
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 from mongoengine.connection import get_db
@@ -22,6 +23,7 @@ from . import events
 ANSWERS = "answers"
 RATINGS = "ratings"
 TALLIES = "tallies"
+DAYS = "tally_days"  # closed days' roll-ups of the tallies, `_id` `<prefix><day>`
 
 
 class MongoAnswers:
@@ -82,6 +84,15 @@ class MongoTallies:
                               grade=d.get("grade", ""), level=d.get("level", 0),
                               sipas=tuple(tuple(x) for x in d.get("sipas", ())))  # type: ignore[misc]
                 for d in self._db()[TALLIES].find({"_id": {"$gte": start, "$lt": end}})]
+
+
+    def day_summaries(self, start: str, end: str) -> dict[str, indices.Summary]:
+        return {d["_id"]: indices.Summary.from_doc(d)
+                for d in self._db()[DAYS].find({"_id": {"$gte": start, "$lt": end}})}
+
+    def put_day_summary(self, key: str, summary: indices.Summary) -> None:
+        with contextlib.suppress(DuplicateKeyError):  # another reader rolled the day up first: the same
+            self._db()[DAYS].insert_one({"_id": key, **summary.to_doc()})
 
 
 def outbox_collections():
