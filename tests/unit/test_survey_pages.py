@@ -64,3 +64,11 @@ def test_the_kiosk_rates_with_large_buttons_until_it_floods():
     assert [r.level for r in world.ratings.items] == [3, 1]
     status, html = world.survey.pages.rate("quay-2", {**form, "muc_do": "7"}, CLIENT)
     assert status == 400 and len(world.ratings.items) == 2
+
+
+def test_a_survey_link_s_token_never_reaches_a_log_line():
+    from onestop_chassis.logs import redact
+    token = "abcdefghijklmnopqrstuvwxyz"
+    line = f'127.0.0.1 - - "POST /khao-sat/{token} HTTP/1.1" 409 https://dvc.example.vn/khao-sat/{token}?x=1'
+    assert token not in redact(line) and redact(line).count("/khao-sat/[redacted]") == 2
+    assert redact("GET /quay/quay-7?co_quan=000.00.21.H17") == "GET /quay/quay-7?co_quan=000.00.21.H17"
