@@ -447,6 +447,9 @@ class FakeInvitationStore:
     def by_token_hash(self, token_hash):
         return next((i for i in self.items.values() if i.token_hash == token_hash), None)
 
+    def by_dossier(self, dossier_code):
+        return self.items.get(self.claims.get(dossier_code, ""))
+
 
 class FakeAnswers:
     """survey's AnswerStore: one sheet per invitation id; `events` as the outbox would hold them."""

@@ -35,15 +35,20 @@ SURVEY_QUEUE = "evt-intake-DossierResultReturned--survey.on_result_returned"
 NINE = {str(i): 2 for i in range(1, 10)}  # 18 points: xuất sắc
 
 
-def _purge_survey_queue() -> None:
+def _purge_survey_queue(delete: bool = False) -> None:
     """Survey's consumer queue on the shared forms vhost: events of other modules' returns, left
-    while no survey worker ran, must not reach this platform (dossier codes repeat across runs)."""
+    while no survey worker ran, must not reach this platform (dossier codes repeat across runs).
+    Deleted at the end, so the other modules' returns do not pile up in it meanwhile."""
     from amqp.exceptions import ChannelError
     from kombu import Connection
     with Connection(AMQP_FORMS_TEST_URI) as connection:
         for queue in (SURVEY_QUEUE, dead_letters.retry_queue(SURVEY_QUEUE)):
             with contextlib.suppress(ChannelError):
-                connection.channel().queue_purge(queue)
+                channel = connection.channel()
+                if delete:
+                    channel.queue_delete(queue)
+                else:
+                    channel.queue_purge(queue)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +66,7 @@ def agency(local_stack, tmp_path_factory):
             yield p
     finally:
         purge_event_queues(AMQP_FORMS_TEST_URI)
-        _purge_survey_queue()
+        _purge_survey_queue(delete=True)
 
 
 @pytest.fixture()
@@ -187,8 +192,8 @@ def test_a_returned_dossier_is_answered_once_in_the_browser(agency, intake, surv
 
 def test_answers_through_the_rpc_once_and_bad_answers_change_nothing(agency, intake, survey):
     code = _returned_at_desk(intake)
-    invitation = survey.GetInvitation(spb.GetInvitationRequest(id=_invitation(agency, code)),
-                                      metadata=bearer()).invitation
+    _invitation(agency, code)  # issued by the worker
+    invitation = survey.GetInvitation(spb.GetInvitationRequest(dossier_code=code), metadata=bearer()).invitation
     token_ = _token(invitation.link)
     skipped = [spb.Answer(question_id=str(i), value=1) for i in range(1, 9)]
     out_of_range = [*skipped, spb.Answer(question_id="9", value=7)]

@@ -116,6 +116,20 @@ def test_get_invitation_refuses_malformed_unknown_and_other_agency():
     assert unknown.value.reason == "INVITATION_NOT_FOUND"
     with pytest.raises(PermissionDenied):
         world.survey.invitations.get(invitation.id, dataclasses.replace(OFFICER, agency=OTHER_UNIT))
+    with pytest.raises(PermissionDenied):
+        world.survey.invitations.get("", dataclasses.replace(OFFICER, agency=OTHER_UNIT), invitation.dossier_code)
+    for both_or_neither in ((invitation.id, invitation.dossier_code), ("", "")):
+        with pytest.raises(InvalidArgument):
+            world.survey.invitations.get(both_or_neither[0], OFFICER, both_or_neither[1])
+    with pytest.raises(NotFound):
+        world.survey.invitations.get("", OFFICER, "000.21.21.H17-261117-0099")
+
+
+def test_the_desk_finds_the_invitation_by_the_dossier_code():
+    world = World()
+    invitation, token = world.invite()
+    view = world.survey.invitations.get("", OFFICER, f" {invitation.dossier_code} ")
+    assert view.invitation == invitation and view.link.endswith(token)
 
 
 def test_intake_tells_the_survey_what_it_needs_of_the_returned_dossier():

@@ -27,5 +27,5 @@ class InvitationRpcs:
 
     @auth.requires(auth.DESK_OFFICER, auth.PROCESSING_OFFICER, auth.AGENCY_ADMIN, auth.SERVICE)
     def GetInvitation(self, request, context):
-        view = self._invitations.get(request.id, auth.current_principal())
+        view = self._invitations.get(request.id, auth.current_principal(), request.dossier_code)
         return survey_pb2.GetInvitationResponse(invitation=invitation_to_proto(view))

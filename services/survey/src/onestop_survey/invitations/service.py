@@ -25,6 +25,7 @@ class InvitationStore(Protocol):
         ...
     def get(self, invitation_id: str) -> domain.Invitation | None: ...
     def by_token_hash(self, token_hash: str) -> domain.Invitation | None: ...
+    def by_dossier(self, dossier_code: str) -> domain.Invitation | None: ...
 
 
 @dataclass(frozen=True)
@@ -76,18 +77,21 @@ class InvitationService:
         self._store.add(invitation)  # a crash before this: the redelivery finds the claim and writes it
         return invitation, invitation_id == candidate
 
-    def get(self, invitation_id: str, actor: auth.Principal) -> DeskView:
-        """The invitation `invitation_id` (32 hex characters) with its link, QR code and SMS text.
-        Raises InvalidArgument (INVALID_FIELDS) for a malformed id, NotFound (INVITATION_NOT_FOUND),
-        PermissionDenied (OTHER_AGENCY) when it belongs to another agency than the actor's
-        (platform accounts, role SERVICE, read every agency's)."""
-        invitation_id = invitation_id.strip().lower()
-        if not domain.ID.fullmatch(invitation_id):
+    def get(self, invitation_id: str, actor: auth.Principal, dossier_code: str = "") -> DeskView:
+        """The invitation `invitation_id` (32 hex characters), or else the one of `dossier_code`, with
+        its link, QR code and SMS text. Raises InvalidArgument (INVALID_FIELDS) for a malformed id or
+        neither or both given, NotFound (INVITATION_NOT_FOUND), PermissionDenied (OTHER_AGENCY) when
+        it belongs to another agency than the actor's (platform accounts, role SERVICE, read every
+        agency's)."""
+        invitation_id, dossier_code = invitation_id.strip().lower(), dossier_code.strip()
+        if bool(invitation_id) == bool(dossier_code):
+            raise InvalidArgument.from_violations([FieldViolation("id", "give the id or the dossier_code, not both")])
+        if invitation_id and not domain.ID.fullmatch(invitation_id):
             raise InvalidArgument.from_violations([FieldViolation("id", "is not an id (32 hexadecimal characters)")])
-        item = self._store.get(invitation_id)
+        item = self._store.get(invitation_id) if invitation_id else self._store.by_dossier(dossier_code)
         if item is None:
-            raise NotFound("INVITATION_NOT_FOUND", f"no invitation has the id {invitation_id}",
-                           metadata={"id": invitation_id})
+            raise NotFound("INVITATION_NOT_FOUND", f"no invitation for {invitation_id or dossier_code}",
+                           metadata={"id": invitation_id, "dossier_code": dossier_code})
         actor.require_agency(item.agency_code, action="read this invitation")  # SERVICE reads all
         return self.desk_view(item)
 

@@ -58,6 +58,10 @@ class MongoInvitations:
         doc = self._db()[INVITATIONS].find_one({"_id": invitation_id})
         return _from_doc(doc) if doc else None
 
+    def by_dossier(self, dossier_code: str) -> domain.Invitation | None:
+        pointer = self._db()[KEYS].find_one({"_id": f"dossier|{dossier_code}"})
+        return self.get(pointer["invitation_id"]) if pointer else None
+
     def by_token_hash(self, token_hash: str) -> domain.Invitation | None:
         pointer = self._db()[KEYS].find_one({"_id": f"token|{token_hash}"})
         return self.get(pointer["invitation_id"]) if pointer else None
