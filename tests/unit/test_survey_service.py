@@ -271,6 +271,15 @@ def test_the_sipas_index_is_the_mean_of_the_factors_share_satisfied():
     assert (s.sipas_sheets, s.sheets) == (2, 0)
 
 
+def test_an_invitation_asking_the_kiosk_question_counts_in_the_kiosk_shares():
+    world = World(SurveySettings(invitation_questionnaire="kiosk-3"))
+    for n, level in enumerate((3, 1)):
+        _, token = world.invite(f"000.21.21.H17-261117-000{n + 1}")
+        world.survey.answers.submit(token, {"muc_do": level})
+    s = index(world, officer="desk-binh")
+    assert (s.ratings, s.levels, s.sheets) == (2, {3: 1, 1: 1}, 0)
+
+
 def test_closed_days_are_rolled_up_once_and_today_is_read_from_its_tallies():
     world = World()
     for n, day in enumerate((15, 16, 17)):

@@ -109,5 +109,6 @@ def sheet_tallies(sheet: domain.AnswerSheet, q: questionnaires.Questionnaire) ->
                   if question.kind == questionnaires.Kind.SCALE and question.id in sheet.values)
     places = indices.places((sheet.agency_code, sheet.parent_agency_code), sheet.officers,
                             sheet.procedure_code, sheet.field_code)
+    level = next(iter(sheet.values.values()), 0) if q.scoring == questionnaires.Scoring.KIOSK else 0
     return indices.tallies(places, sheet.answered_at, sheet.invitation_id, kind="q", scoring=q.scoring.value,
-                           total=sheet.total, grade=sheet.grade, sipas=sipas)
+                           total=sheet.total, grade=sheet.grade, sipas=sipas, level=level)

@@ -94,7 +94,7 @@ class Summary:
     sipas: dict[str, dict[int, int]] = field(default_factory=dict)  # "factor|aspect" → value → answers
 
     def add(self, t: Tally) -> None:
-        if t.kind == "k":
+        if t.kind == "k" or (t.scoring == "kiosk" and t.level):  # a kiosk's rating, or an invitation asking kiosk-3
             self.ratings += 1
             self.levels[t.level] = self.levels.get(t.level, 0) + 1
             return
