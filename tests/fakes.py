@@ -422,3 +422,105 @@ class FakeBook:
     def codes(self, unit_code, period, limit):
         prefix = f"{unit_code}|{period}|"
         return sorted(k[len(prefix):] for k in self.keys if k.startswith(prefix))[:limit]
+# --- survey: questionnaires, invitations, answers, tallies (issue 12, items 2-5) ------------------
+class FakeQuestionnaires:
+    """survey's QuestionnaireStore: versions by (agency, code, version), unique as the `_id`."""
+
+    def __init__(self):
+        self.items: dict[tuple[str, str, int], object] = {}
+
+    def latest(self, agency_code, code):
+        found = [v for (a, c, _), v in sorted(self.items.items()) if (a, c) == (agency_code, code)]
+        return found[-1] if found else None
+
+    def get(self, agency_code, code, version):
+        return self.items.get((agency_code, code, version))
+
+    def add(self, item):
+        key = (item.agency_code, item.code, item.version)
+        if key in self.items:
+            return False
+        self.items[key] = item
+        return True
+
+
+class FakeInvitationStore:
+    """survey's InvitationStore: the claim by dossier code, invitations by id and by token hash."""
+
+    def __init__(self):
+        self.claims: dict[str, str] = {}
+        self.items: dict[str, object] = {}
+
+    def claim(self, dossier_code, invitation_id):
+        return self.claims.setdefault(dossier_code, invitation_id)
+
+    def add(self, item):
+        self.items.setdefault(item.id, item)
+
+    def get(self, invitation_id):
+        return self.items.get(invitation_id)
+
+    def by_token_hash(self, token_hash):
+        return next((i for i in self.items.values() if i.token_hash == token_hash), None)
+
+    def by_dossier(self, dossier_code):
+        return self.items.get(self.claims.get(dossier_code, ""))
+
+
+class FakeAnswers:
+    """survey's AnswerStore: one sheet per invitation id; `events` as the outbox would hold them."""
+
+    def __init__(self):
+        self.items: dict[str, object] = {}
+        self.events: list = []
+
+    def add(self, sheet):
+        if sheet.invitation_id in self.items:
+            return False
+        self.items[sheet.invitation_id] = sheet
+        self.events.append(("AnswerRecorded", sheet))
+        return True
+
+    def get(self, invitation_id):
+        return self.items.get(invitation_id)
+
+
+class FakeRatings:
+    def __init__(self):
+        self.items: list = []
+
+    def add(self, rating):
+        self.items.append(rating)
+
+
+class FakeTallies:
+    """survey's tallies: unique by `_id`, read by `_id` range."""
+
+    def __init__(self):
+        self.items: dict[str, object] = {}
+
+    def add_all(self, tallies):
+        for t in tallies:
+            self.items.setdefault(t.id, t)
+
+    def range(self, start, end):
+        return [t for key, t in sorted(self.items.items()) if start <= key < end]
+
+
+class FakeTallyDays(FakeTallies):
+    """FakeTallies with the closed days' roll-ups (unique by `_id`), and what was read and rolled up."""
+
+    def __init__(self):
+        super().__init__()
+        self.days: dict[str, object] = {}
+        self.range_reads = 0
+
+    def range(self, start, end):
+        self.range_reads += 1
+        return super().range(start, end)
+
+    def day_summaries(self, start, end):
+        return {key: s for key, s in sorted(self.days.items()) if start <= key < end}
+
+    def put_day_summary(self, key, summary):
+        self.days.setdefault(key, summary)

@@ -63,17 +63,24 @@ from onestop_routing.service import RoutingService
 from onestop_routing.templates import files as template_files
 from onestop_routing.templates.api import template_to_proto
 from onestop_routing.templates.service import TemplateService
-from onestop_survey import domain as survey_domain
+from onestop_survey.answers.limits import SurveyLimits
 from onestop_survey.api import SurveyServicer
-from onestop_survey.service import SurveyService
+from onestop_survey.bootstrap import bootstrap as survey_bootstrap
+from onestop_survey.config import SurveySettings
+from onestop_survey.invitations import domain as survey_invitations
 
 from fakes import (
+    FakeAnswers,
     FakeCases,
     FakeCatalogue,
     FakeDocuments,
     FakeDossiers,
+    FakeInvitationStore,
     FakeObjectStore,
+    FakeQuestionnaires,
+    FakeRatings,
     FakeSequence,
+    FakeTallyDays,
     FakeTemplates,
     FakeTickets,
 )
@@ -85,7 +92,6 @@ OTHER = "000.40.21.H17"   # the old district's shared desk: another agency
 NOW = dt.datetime(2026, 11, 17, 2, 0, tzinfo=dt.UTC)
 CODE = f"{OWN}-261117-0001"
 DOC_ID = "doc-own-1"
-INVITATION_ID = "0123456789abcdef0123456789abcdef"
 SHIPMENT_ID = "fedcba9876543210fedcba9876543210"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 NO_TOKEN = "(no token)"
@@ -168,7 +174,9 @@ class World:
     cases: FakeCases = None
     documents: FakeDocuments = None
     templates: FakeTemplates = None
-    invitations: FakeById = None
+    survey_stores: dict = None
+    invitation_id: str = ""
+    survey_token: str = ""
     shipments: FakeById = None
 
     def reset(self):
@@ -190,12 +198,25 @@ class World:
                        auth.Principal("leader", frozenset({auth.UNIT_LEADER}), OWN))
         self.documents = FakeDocuments(_document())
         self.templates = FakeTemplates(_own_template())
-        self.invitations = FakeById(survey_domain.Invitation(INVITATION_ID, OWN, "Hồ sơ mẫu", NOW))
+        self.survey_stores = {"invitations": FakeInvitationStore(), "questionnaires": FakeQuestionnaires(),
+                              "answers": FakeAnswers(), "ratings": FakeRatings(), "tallies": FakeTallyDays()}
+        invitations = _survey(self).invitations
+        invitation, _ = invitations.issue(survey_invitations.ResultReturned(
+            "e-1", CODE, OWN, "", "1.000948", "Cấp phiếu lý lịch tư pháp", "desk", "desk", 1, NOW))
+        self.invitation_id = invitation.id
+        self.survey_token = invitations.desk_view(invitation).link.rsplit("/", 1)[1]
         self.shipments = FakeById(delivery_domain.Shipment(SHIPMENT_ID, OWN, "Hồ sơ mẫu", NOW))
 
 
+def _survey(world: World):
+    """Survey's composition over the world's stores, its public limits lifted."""
+    lifted = SurveyLimits(per_kiosk="100000/minute", per_client="100000/minute", token_requests="100000/minute",
+                          token_mismatches="100000/hour")
+    return survey_bootstrap(SurveySettings(), **world.survey_stores, limits=lifted, clock=lambda: NOW)
+
+
 class FakeById:
-    """An in-memory repository of items with an `id` (survey's invitations, delivery's shipments)."""
+    """An in-memory repository of items with an `id` (delivery's shipments)."""
 
     def __init__(self, *items):
         self.items = {item.id: item for item in items}
@@ -239,7 +260,7 @@ def _servicers(world: World):
         return DocumentsServicer(DocumentsService(world.documents, FakeObjectStore(PDF), Peers(), Policy(),
                                                   clock=lambda: NOW))
     def survey():
-        return SurveyServicer(SurveyService(world.invitations))
+        return SurveyServicer(_survey(world))
 
     def delivery():
         return DeliveryServicer(DeliveryService(world.shipments))
@@ -386,7 +407,17 @@ def _requests(world: World) -> dict[str, object]:
             dossier_code=CODE, source_agency_code=OWN, target_agency_code=OTHER),
         "GetDigitisationStatus": documents_pb2.GetDigitisationStatusRequest(dossier_code=CODE, agency_code=OWN),
         # survey
-        "GetInvitation": survey_pb2.GetInvitationRequest(id=INVITATION_ID),
+        "GetInvitation": survey_pb2.GetInvitationRequest(id=world.invitation_id),
+        "PutQuestionnaire": survey_pb2.PutQuestionnaireRequest(
+            agency_code=OWN, format=survey_pb2.QUESTIONNAIRE_FILE_FORMAT_YAML, content=(
+                "- code: quay-1\n  name: Phiếu tại quầy\n  questions:\n    - id: y-kien\n      kind: text\n"
+                "      text: Ý kiến\n      max_length: 100\n").encode()),
+        "GetSurvey": survey_pb2.GetSurveyRequest(token=world.survey_token),
+        "SubmitAnswers": survey_pb2.SubmitAnswersRequest(token=world.survey_token, answers=[
+            survey_pb2.Answer(question_id=str(i), value=2) for i in range(1, 10)]),
+        "RateOfficer": survey_pb2.RateOfficerRequest(agency_code=OWN, kiosk_id="k1", officer="desk", level=3),
+        "GetSatisfactionIndex": survey_pb2.GetSatisfactionIndexRequest(
+            agency_code=OWN, from_date="2026-11-01", to_date="2026-11-30"),
         # delivery
         "GetShipment": delivery_pb2.GetShipmentRequest(id=SHIPMENT_ID),
     }

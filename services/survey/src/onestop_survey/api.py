@@ -1,38 +1,40 @@
-"""Survey's `api` process: the SurveyService gRPC API."""
+"""Survey's `api` process: the SurveyService gRPC API.
+
+SurveyService is one proto service whose RPCs live with what they act on: questionnaires,
+invitations, answers and indices each hold a mixin of its RPCs; `SurveyServicer` composes them
+into the one servicer the server registers.
+"""
 
 from __future__ import annotations
 
 from onestop.survey.v1 import survey_pb2, survey_pb2_grpc
-from onestop_chassis import auth
 from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit
 
-from . import domain
+from .answers.api import AnswerRpcs
 from .bootstrap import Survey, bootstrap, prepare_database
 from .config import SurveySettings
-from .service import SurveyService
+from .indices.api import IndexRpcs
+from .invitations.api import InvitationRpcs
+from .questionnaires.api import QuestionnaireRpcs
 
 
-def invitation_to_proto(item: domain.Invitation) -> survey_pb2.Invitation:
-    message = survey_pb2.Invitation(id=item.id, agency_code=item.agency_code, title=item.title)
-    message.created_at.FromDatetime(item.created_at)
-    return message
+class SurveyServicer(InvitationRpcs, QuestionnaireRpcs, AnswerRpcs, IndexRpcs,
+                     survey_pb2_grpc.SurveyServiceServicer):
+    """onestop.survey.v1.SurveyService over the composition's use cases."""
 
-
-class SurveyServicer(survey_pb2_grpc.SurveyServiceServicer):
-    def __init__(self, service: SurveyService):
-        self._service = service
-
-    @auth.requires(auth.DESK_OFFICER, auth.PROCESSING_OFFICER, auth.AGENCY_ADMIN, auth.SERVICE)
-    def GetInvitation(self, request, context):
-        item = self._service.get_invitation(request.id, auth.current_principal())
-        return survey_pb2.GetInvitationResponse(invitation=invitation_to_proto(item))
+    def __init__(self, survey: Survey):
+        self._questionnaires = survey.questionnaires
+        self._invitations = survey.invitations
+        self._answers = survey.answers
+        self._indices = survey.indices
+        self._limits = survey.limits
+        self._trusted_proxies = tuple(survey.settings.trusted_networks)
 
 
 def register(server, survey: Survey) -> None:
     """Adds survey's servicers to the chassis gRPC server."""
-    server.add_servicer(survey_pb2_grpc.add_SurveyServiceServicer_to_server,
-                        SurveyServicer(survey.service),
+    server.add_servicer(survey_pb2_grpc.add_SurveyServiceServicer_to_server, SurveyServicer(survey),
                         survey_pb2.DESCRIPTOR.services_by_name["SurveyService"])
 
 

@@ -1,20 +1,21 @@
-"""Survey's `worker` process: the nameko service for its events and timers.
+"""Survey's `worker` process: the nameko service for its events and timers, and the public survey
+page (nameko's web server on WEB_PORT, through the chassis' `@page`).
 
-It has none yet. An event consumer is a method decorated with
-`onestop_chassis.worker.event_handler("<producer>", "<EventName>")` that calls `self.survey`
-(CONTRIBUTING.md, "Add an event and its consumer"); each gets a test with nameko's own
-`worker_factory` / `entrypoint_hook`.
+Mixins, one per package: ReturnedDossiers (invitations: intake's DossierResultReturned issues the
+dossier's invitation) and SurveyPageRoutes (public: /khao-sat/<token> and the kiosk /quay/<kiosk>).
 """
 
 from __future__ import annotations
 
-from onestop_chassis.worker import Bootstrapped, MongoConnection, Observability
+from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRunner
 
-from .bootstrap import bootstrap
+from .answers.adapters.mongo import outbox_collections
+from .invitations.worker import ReturnedDossiers
+from .public.worker import SurveyPageRoutes
 
 
-class SurveyWorker:
+class SurveyWorker(ReturnedDossiers, SurveyPageRoutes):
     name = "survey"
     observability = Observability()
     mongo = MongoConnection()
-    survey = Bootstrapped(bootstrap, "service")
+    outbox = OutboxRelayRunner(*outbox_collections())  # only with OUTBOX_RELAY_IN_WORKER

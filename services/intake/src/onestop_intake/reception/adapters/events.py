@@ -11,6 +11,11 @@ from .. import domain
 PRODUCER = "intake"
 
 
+def _received_by(d) -> str:
+    """The desk officer who received the dossier (status 2); "" when nobody did at a desk."""
+    return next((t.actor for t in d.history if t.status == domain.DossierStatus.RECEIVED), "")
+
+
 def to_message(event):
     d = event.dossier
     if isinstance(event, domain.DossierReceived):
@@ -53,10 +58,17 @@ def to_message(event):
             message.appointment_at.FromDatetime(d.appointment_at)
         return message
     if isinstance(event, domain.DossierResultReturned):
-        r = d.result_return
-        message = ev.DossierResultReturned(header=events.new_header(PRODUCER, r.returned_at), dossier_code=d.code,
-                                           receiving_unit=proto.unit_ref(d.receiving_unit), method=int(r.method),
-                                           postal_tracking_number=r.postal_tracking_number)
-        message.returned_at.FromDatetime(r.returned_at)
-        return message
+        return _result_returned(d)
     raise TypeError(f"no event message for {type(event).__name__}")
+
+
+def _result_returned(d) -> ev.DossierResultReturned:
+    r = d.result_return
+    message = ev.DossierResultReturned(header=events.new_header(PRODUCER, r.returned_at), dossier_code=d.code,
+                                       receiving_unit=proto.unit_ref(d.receiving_unit), method=int(r.method),
+                                       postal_tracking_number=r.postal_tracking_number,
+                                       procedure_code=d.procedure_code, procedure_name=d.procedure_name,
+                                       channel=int(d.channel), receiving_agency_code=d.receiving_unit.parent_code,
+                                       received_by=_received_by(d), returned_by=r.returned_by)
+    message.returned_at.FromDatetime(r.returned_at)
+    return message

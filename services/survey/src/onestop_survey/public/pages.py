@@ -1,0 +1,141 @@
+"""The public survey pages (Vietnamese, phone-sized, no script): the citizen's survey
+/khao-sat/<token> and the counter tablet's kiosk /quay/<kiosk>?co_quan=<agency>&can_bo=<officer>.
+Rendered with Jinja2 (autoescaped), served by the survey worker (worker.py, chassis `@page`).
+
+Each method takes the request's values and the client's address and returns (HTTP status, HTML);
+every refusal is a page in Vietnamese with the status a browser understands (404 unknown link,
+410 expired, 409 answered already, 400 a question to fix, 429 too many).
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Mapping
+
+import jinja2
+
+from onestop_chassis.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted, ServiceError
+from onestop_chassis.worktime import VIETNAM
+
+from ..answers.domain import KIOSK_LEVELS
+from ..answers.limits import SurveyLimits
+from ..answers.service import AnswerService
+from ..questionnaires import domain as questionnaires
+
+_env = jinja2.Environment(loader=jinja2.PackageLoader("onestop_survey.public", "templates"),
+                          autoescape=jinja2.select_autoescape(["html"]))
+SURVEY_URL = "/khao-sat"
+KIOSK_URL = "/quay"
+MAX_FIELD = 2000
+
+REFUSALS_VI = {
+    "INVITATION_NOT_FOUND": (404, "Không tìm thấy phiếu khảo sát",
+                             "Liên kết khảo sát không đúng. Vui lòng kiểm tra lại liên kết trong tin nhắn "
+                             "hoặc quét lại mã QR trên giấy trả kết quả."),
+    "INVITATION_EXPIRED": (410, "Phiếu khảo sát đã hết hạn",
+                           "Thời hạn đánh giá hồ sơ này đã hết. Cảm ơn Ông/Bà đã quan tâm."),
+    "ALREADY_ANSWERED": (409, "Hồ sơ đã được đánh giá",
+                         "Hồ sơ này đã được đánh giá. Mỗi hồ sơ chỉ được đánh giá một lần. Cảm ơn Ông/Bà."),
+    "RATE_LIMITED": (429, "Quá nhiều yêu cầu", "Ông/Bà đã gửi quá nhiều yêu cầu. Vui lòng thử lại sau ít phút."),
+}
+
+
+def message_page(status: int, title: str, message: str, *, kind: str = "error", detail: str = "",
+                 back: str = "") -> tuple[int, str]:
+    return status, _env.get_template("message.html").render(title=title, message=message, kind=kind,
+                                                             detail=detail, back=back)
+
+
+def refusal(exc: ServiceError) -> tuple[int, str]:
+    status, title, message = REFUSALS_VI.get(exc.reason, (400, "Yêu cầu không hợp lệ",
+                                                          "Yêu cầu không hợp lệ. Vui lòng thử lại."))
+    return message_page(status, title, message)
+
+
+def answers_from_form(q: questionnaires.Questionnaire, form: Mapping[str, str]) -> dict[str, int | str]:
+    """The posted answers by question id: option values as numbers (a value that is not a number is
+    kept as text, so the check names the question), text as it is; fields of no question are ignored."""
+    out: dict[str, int | str] = {}
+    for question in q.questions:
+        raw = (form.get(f"q_{question.id}") or "")[:MAX_FIELD]
+        if question.kind == questionnaires.Kind.TEXT:
+            if raw.strip():
+                out[question.id] = raw.strip()
+        elif raw.strip():
+            out[question.id] = int(raw) if raw.strip().lstrip("-").isdigit() else raw
+    return out
+
+
+def errors_vi(q: questionnaires.Questionnaire, error: InvalidArgument) -> list[str]:
+    """One Vietnamese line per refused question, naming it."""
+    out = []
+    for v in error.violations:
+        question = q.question(v.field.removeprefix("answers[").removesuffix("]"))
+        if question is None:
+            continue
+        number = q.questions.index(question) + 1
+        out.append(f"Câu {number} ({question.text}): " + (
+            "vui lòng trả lời câu này." if v.description.startswith("is required") else
+            "câu trả lời không hợp lệ, vui lòng chọn lại."))
+    return out or ["Phiếu chưa hợp lệ. Vui lòng kiểm tra lại."]
+
+
+class SurveyPages:
+    def __init__(self, answers: AnswerService, limits: SurveyLimits):
+        self._answers = answers
+        self._limits = limits
+
+    def _form(self, token: str, status: int = 200, given: Mapping[str, str] | None = None,
+              errors: list[str] | None = None) -> tuple[int, str]:
+        invitation, q = self._answers.survey(token)
+        expires = invitation.expires_at.astimezone(VIETNAM).strftime("%d/%m/%Y") if invitation.expires_at else ""
+        return status, _env.get_template("survey.html").render(
+            questionnaire=q, procedure_name=invitation.title, expires=expires, given=dict(given or {}),
+            errors=errors or [], action=f"{SURVEY_URL}/{urllib.parse.quote(token)}")
+
+    def survey(self, token: str, client: str) -> tuple[int, str]:
+        """GET /khao-sat/<token>: the questionnaire, or why it cannot be answered."""
+        try:
+            return self._limits.token(client=client, use=lambda: self._form(token))
+        except (NotFound, FailedPrecondition, ResourceExhausted) as exc:
+            return refusal(exc)
+
+    def answer(self, token: str, form: Mapping[str, str], client: str) -> tuple[int, str]:
+        """POST /khao-sat/<token>: records the answer; the form again naming each question to fix."""
+        def submit() -> tuple[int, str]:
+            _, q = self._answers.survey(token)
+            given = {k.removeprefix("q_"): v[:MAX_FIELD] for k, v in form.items() if k.startswith("q_")}
+            try:
+                sheet = self._answers.submit(token, answers_from_form(q, form))
+            except InvalidArgument as exc:
+                return self._form(token, 400, given, errors_vi(q, exc))
+            detail = ""
+            if sheet.grade:
+                detail = f"Tổng điểm: {sheet.total}/{q.max_total} — {questionnaires.grade(q, sheet.total).label}."
+            return message_page(200, "Cảm ơn Ông/Bà", "Cảm ơn Ông/Bà đã đánh giá. Ý kiến của Ông/Bà đã được ghi nhận.",
+                                kind="done", detail=detail)
+        try:
+            return self._limits.token(client=client, use=submit)
+        except (NotFound, FailedPrecondition, ResourceExhausted) as exc:
+            return refusal(exc)
+
+    def kiosk(self, kiosk: str, agency: str, officer: str, message: str = "", kind: str = "done",
+              status: int = 200) -> tuple[int, str]:
+        """GET /quay/<kiosk>: three large buttons rating `officer` of `agency`."""
+        return status, _env.get_template("kiosk.html").render(
+            levels=list(KIOSK_LEVELS.items()), agency=agency, officer=officer, message=message, kind=kind,
+            action=f"{KIOSK_URL}/{urllib.parse.quote(kiosk)}")
+
+    def rate(self, kiosk: str, form: Mapping[str, str], client: str) -> tuple[int, str]:
+        """POST /quay/<kiosk>: records the rating and shows the buttons again with a thank-you."""
+        agency, officer = (form.get("co_quan") or "")[:64], (form.get("can_bo") or "")[:128]
+        level = form.get("muc_do") or ""
+        try:
+            self._limits.rating(kiosk=f"{agency}|{kiosk[:64]}", client=client)
+            self._answers.rate(agency, kiosk[:64], officer, int(level) if level.isdigit() else 0)
+        except ResourceExhausted:
+            return self.kiosk(kiosk, agency, officer, REFUSALS_VI["RATE_LIMITED"][2], "error", 429)
+        except InvalidArgument:
+            return message_page(400, "Yêu cầu không hợp lệ", "Máy đánh giá chưa được cài đặt đúng "
+                                "(cơ quan, công chức). Vui lòng báo cán bộ tại quầy.")
+        return self.kiosk(kiosk, agency, officer, "Cảm ơn Ông/Bà đã đánh giá!")

@@ -1,0 +1,82 @@
+"""Questionnaires: the built-in ones (loaded at start) and each agency's own, versioned.
+
+An agency admin puts a file of questionnaires (PutQuestionnaire): each one that differs from its
+latest version becomes the next version; one identical to it stores nothing. Invitations keep the
+(code, version) they were issued with, so a change never alters a running survey.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from onestop_chassis import auth, codes
+from onestop_chassis.errors import FieldViolation, InvalidArgument, NotFound
+
+from . import domain, files
+
+
+class QuestionnaireStore(Protocol):
+    def latest(self, agency_code: str, code: str) -> domain.Questionnaire | None: ...
+    def get(self, agency_code: str, code: str, version: int) -> domain.Questionnaire | None: ...
+    def add(self, item: domain.Questionnaire) -> bool:
+        """Inserts a new version; False when that version exists already (a concurrent put)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Stored:
+    code: str
+    version: int
+    changed: bool  # False: identical to the latest version, nothing stored
+
+
+class QuestionnaireService:
+    def __init__(self, store: QuestionnaireStore, builtin: dict[str, domain.Questionnaire]):
+        self._store = store
+        self._builtin = builtin
+
+    @property
+    def builtin(self) -> dict[str, domain.Questionnaire]:
+        return self._builtin
+
+    def get(self, code: str, version: int = 0, agency_code: str = "") -> domain.Questionnaire:
+        """The questionnaire `code` (built in, or the agency's own), at `version` (0: the latest).
+        Raises NotFound QUESTIONNAIRE_NOT_FOUND."""
+        found = self._builtin.get(code)
+        if found is not None and version not in (0, found.version):
+            found = None
+        if found is None and code not in self._builtin and agency_code:
+            found = (self._store.latest(agency_code, code) if version == 0
+                     else self._store.get(agency_code, code, version))
+        if found is None:
+            raise NotFound("QUESTIONNAIRE_NOT_FOUND", f"no questionnaire {code} (version {version or 'latest'})"
+                           + (f" for agency {agency_code}" if agency_code else ""),
+                           metadata={"code": code, "version": str(version)})
+        return found
+
+    def put(self, agency_code: str, content: bytes, fmt: str, actor: auth.Principal) -> list[Stored]:
+        """Stores the file's questionnaires for `agency_code` (the actor's own; SERVICE: any).
+        Raises InvalidArgument naming the line of every problem (files.read_file), or a code of a
+        built-in questionnaire (reserved); PermissionDenied OTHER_AGENCY. All or nothing: nothing
+        is stored unless the whole file is right."""
+        agency_code = agency_code.strip()
+        if not codes.is_unit_code(agency_code):
+            raise InvalidArgument.from_violations([FieldViolation("agency_code", "is not a unit code")])
+        actor.require_agency(agency_code, action="put this agency's questionnaires")
+        read = files.read_file(content, fmt, agency_code=agency_code)
+        reserved = [q.code for q in read if q.code in self._builtin]
+        if reserved:
+            raise InvalidArgument.from_violations([FieldViolation(
+                "content", f"{', '.join(reserved)}: built-in questionnaire codes; choose another code")])
+        return [self._put_one(q) for q in read]
+
+    def _put_one(self, q: domain.Questionnaire) -> Stored:
+        for _ in range(5):  # a concurrent put of the same code takes the version: number again
+            latest = self._store.latest(q.agency_code, q.code)
+            if latest is not None and latest.content() == q.content():
+                return Stored(q.code, latest.version, changed=False)
+            version = latest.version + 1 if latest else 1
+            if self._store.add(replace(q, version=version)):
+                return Stored(q.code, version, changed=True)
+        raise RuntimeError(f"questionnaire {q.code}: five concurrent versions in a row")
