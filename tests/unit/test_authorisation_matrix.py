@@ -65,6 +65,10 @@ from onestop_routing.templates.api import template_to_proto
 from onestop_routing.templates.service import TemplateService
 from onestop_survey import domain as survey_domain
 from onestop_survey.api import SurveyServicer
+from onestop_survey.bootstrap import feedback_policy
+from onestop_survey.config import SurveySettings
+from onestop_survey.feedback import domain as feedback_domain
+from onestop_survey.feedback.service import FeedbackService
 from onestop_survey.service import SurveyService
 
 from fakes import (
@@ -72,6 +76,7 @@ from fakes import (
     FakeCatalogue,
     FakeDocuments,
     FakeDossiers,
+    FakeFeedback,
     FakeObjectStore,
     FakeSequence,
     FakeTemplates,
@@ -170,6 +175,10 @@ class World:
     templates: FakeTemplates = None
     invitations: FakeById = None
     shipments: FakeById = None
+    feedback: FeedbackService = None  # over a FakeFeedback: an open item of OWN and an answered one
+    feedback_open: str = ""
+    feedback_answered: str = ""
+    feedback_secret: str = ""  # the answered item's
 
     def reset(self):
         self.catalogue = FakeCatalogue([self.procedure], UNITS)
@@ -192,6 +201,15 @@ class World:
         self.templates = FakeTemplates(_own_template())
         self.invitations = FakeById(survey_domain.Invitation(INVITATION_ID, OWN, "Hồ sơ mẫu", NOW))
         self.shipments = FakeById(delivery_domain.Shipment(SHIPMENT_ID, OWN, "Hồ sơ mẫu", NOW))
+        self.feedback = FeedbackService(FakeFeedback(), feedback_policy(SurveySettings()), clock=lambda: NOW)
+        filing = feedback_domain.Filing(
+            code="", secret_hash="", agency_code=OWN, type_code="thu-tuc", content="Hướng dẫn chưa rõ",
+            complainant=feedback_domain.Complainant(feedback_domain.FiledBy.PERSON, "Nguyễn Văn An", "0912345678"))
+        self.feedback_open = self.feedback.file(filing)[0].code
+        answered, self.feedback_secret = self.feedback.file(filing)
+        self.feedback_answered = answered.code
+        self.feedback.answer(answered.code, "Đã hướng dẫn lại", False, "seed",
+                             auth.Principal("seed", frozenset({auth.SERVICE})))
 
 
 class FakeById:
@@ -239,7 +257,7 @@ def _servicers(world: World):
         return DocumentsServicer(DocumentsService(world.documents, FakeObjectStore(PDF), Peers(), Policy(),
                                                   clock=lambda: NOW))
     def survey():
-        return SurveyServicer(SurveyService(world.invitations))
+        return SurveyServicer(SurveyService(world.invitations), feedback=world.feedback)
 
     def delivery():
         return DeliveryServicer(DeliveryService(world.shipments))
@@ -387,9 +405,32 @@ def _requests(world: World) -> dict[str, object]:
         "GetDigitisationStatus": documents_pb2.GetDigitisationStatusRequest(dossier_code=CODE, agency_code=OWN),
         # survey
         "GetInvitation": survey_pb2.GetInvitationRequest(id=INVITATION_ID),
+        "FileFeedback": survey_pb2.FileFeedbackRequest(
+            agency_code=OWN, type_code="thu-tuc", content="Thời gian chờ quá lâu",
+            complainant=survey_pb2.Complainant(kind=1, name="Trần Thị Bình", phone="0987654321")),
+        "GetFeedback": survey_pb2.GetFeedbackRequest(code=world.feedback_answered, secret=world.feedback_secret),
+        "ListFeedback": survey_pb2.ListFeedbackRequest(unit_code=OWN),
+        "AssignFeedback": survey_pb2.AssignFeedbackRequest(code=world.feedback_open, type_code="khac",
+                                                           request_id="m-1"),
+        "AnswerFeedback": survey_pb2.AnswerFeedbackRequest(code=world.feedback_open, answer="Đã xử lý",
+                                                           request_id="m-1"),
+        "PublishFeedback": survey_pb2.PublishFeedbackRequest(code=world.feedback_answered, request_id="m-1"),
+        "ReopenFeedback": survey_pb2.ReopenFeedbackRequest(code=world.feedback_answered,
+                                                           secret=world.feedback_secret, reason="Chưa thỏa đáng"),
+        "RateFeedbackAnswer": survey_pb2.RateFeedbackAnswerRequest(code=world.feedback_answered,
+                                                                   secret=world.feedback_secret, rating=2),
+        "GetFeedbackIndicators": _indicators_request(),
+        "ListPublishedFeedback": survey_pb2.ListPublishedFeedbackRequest(agency_code=OWN),
         # delivery
         "GetShipment": delivery_pb2.GetShipmentRequest(id=SHIPMENT_ID),
     }
+
+
+def _indicators_request():
+    request = survey_pb2.GetFeedbackIndicatorsRequest(agency_code=OWN)
+    request.start.FromDatetime(NOW - dt.timedelta(days=30))
+    request.end.FromDatetime(NOW + dt.timedelta(days=1))
+    return request
 
 
 def _rpcs():

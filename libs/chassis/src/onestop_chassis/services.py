@@ -65,7 +65,7 @@ SERVICES: tuple[Service, ...] = (
     Service("intake", 50051, web_port=8051, processes=("api", "worker", "relay")),
     Service("routing", 50052, processes=("api", "worker", "relay")),
     Service("documents", 50053, processes=("api", "worker", "relay")),
-    Service("survey", 50054),
+    Service("survey", 50054, processes=("api", "worker", "relay")),
     Service("delivery", 50055),
 )
 

@@ -10,6 +10,8 @@ from onestop_chassis.config import load_or_exit
 from . import domain
 from .bootstrap import Survey, bootstrap, prepare_database
 from .config import SurveySettings
+from .feedback.api import FeedbackRpcs
+from .feedback.service import FeedbackService
 from .service import SurveyService
 
 
@@ -19,9 +21,12 @@ def invitation_to_proto(item: domain.Invitation) -> survey_pb2.Invitation:
     return message
 
 
-class SurveyServicer(survey_pb2_grpc.SurveyServiceServicer):
-    def __init__(self, service: SurveyService):
+class SurveyServicer(FeedbackRpcs, survey_pb2_grpc.SurveyServiceServicer):
+    """onestop.survey.v1.SurveyService: each package of survey (feedback/, ...) holds a mixin of its RPCs."""
+
+    def __init__(self, service: SurveyService, *, feedback: FeedbackService):
         self._service = service
+        self._feedback = feedback
 
     @auth.requires(auth.DESK_OFFICER, auth.PROCESSING_OFFICER, auth.AGENCY_ADMIN, auth.SERVICE)
     def GetInvitation(self, request, context):
@@ -32,7 +37,7 @@ class SurveyServicer(survey_pb2_grpc.SurveyServiceServicer):
 def register(server, survey: Survey) -> None:
     """Adds survey's servicers to the chassis gRPC server."""
     server.add_servicer(survey_pb2_grpc.add_SurveyServiceServicer_to_server,
-                        SurveyServicer(survey.service),
+                        SurveyServicer(survey.service, feedback=survey.feedback),
                         survey_pb2.DESCRIPTOR.services_by_name["SurveyService"])
 
 
