@@ -112,6 +112,18 @@ def test_overdue_only_while_unanswered_past_the_deadline():
     assert not done.answered_on_time()
 
 
+def test_on_time_is_judged_against_the_deadline_in_force_at_the_first_answer():
+    filed_at = vn(2026, 5, 4, 9, 0)
+    reclassified = Entry(seq=2, kind=Kind.ASSIGNED, at=filed_at, actor=Actor("ld", auth.UNIT_LEADER, UNIT),
+                         unit_code=UNIT, type_code="thai-do", due_at=filed_at + dt.timedelta(hours=1))
+    late = item(filed_at, filed_at + dt.timedelta(days=10), reclassified, answered(3, filed_at + dt.timedelta(hours=2)))
+    assert not late.answered_on_time()
+    reopened = Entry(seq=4, kind=Kind.REOPENED, at=filed_at, actor=Actor("", "c"),
+                     due_at=filed_at + dt.timedelta(days=9))
+    again = domain.apply(domain.apply(late, reopened), answered(5, filed_at + dt.timedelta(hours=3)))
+    assert not again.answered_on_time()  # a later answer within a new deadline does not make it on time
+
+
 # -- reopening and rating ----------------------------------------------------------------------------
 def test_reopening_is_refused_after_the_window_with_its_end_named():
     at = vn(2026, 5, 4, 9, 0)

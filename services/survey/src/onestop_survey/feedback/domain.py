@@ -133,6 +133,7 @@ class Feedback:
     due_at: dt.datetime          # the current answer deadline
     seq: int
     first_answered_at: dt.datetime | None = None
+    first_due_at: dt.datetime | None = None  # the deadline in force when it was first answered
     answered_at: dt.datetime | None = None
     answer: str = ""
     founded: bool = False
@@ -154,9 +155,10 @@ class Feedback:
         return self.state in OPEN and now > self.due_at
 
     def answered_on_time(self) -> bool:
-        """Its first answer came by its first deadline (indicator 8)."""
-        first_due = self.log[0].due_at
-        return self.first_answered_at is not None and first_due is not None and self.first_answered_at <= first_due
+        """Its first answer came by the deadline then in force (after any reclassification;
+        indicator 8)."""
+        return (self.first_answered_at is not None and self.first_due_at is not None
+                and self.first_answered_at <= self.first_due_at)
 
 
 # -- deadlines ------------------------------------------------------------------------------------
@@ -237,7 +239,8 @@ def apply(item: Feedback, e: Entry) -> Feedback:
                        state=State.ASSIGNED if item.state is State.FILED else item.state)
     elif e.kind is Kind.ANSWERED:
         changes.update(state=State.ANSWERED, answer=e.answer, founded=e.founded, answered_at=e.at,
-                       first_answered_at=item.first_answered_at or e.at)
+                       first_answered_at=item.first_answered_at or e.at,
+                       first_due_at=item.first_due_at or item.due_at)
     elif e.kind is Kind.ESCALATED:
         changes.update(escalations=item.escalations + 1, escalated_due_at=item.due_at)
     elif e.kind is Kind.PUBLISHED:
