@@ -5,6 +5,7 @@ and the bad input issue 12 lists (nothing stored changes on a refusal)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import socket
@@ -25,6 +26,7 @@ from onestop_survey.bootstrap import bootstrap
 from onestop_survey.config import SurveySettings
 from onestop_survey.feedback import domain
 from onestop_survey.feedback.domain import State
+from onestop_survey.feedback.limits import FeedbackLimits
 
 from fakes import Clock, FakeFeedback
 
@@ -180,19 +182,27 @@ def test_indicators_count_the_agencys_items_of_the_period(world):
 
 
 # -- through the gRPC server ---------------------------------------------------------------------------
-@pytest.fixture
-def stub(world):
-    survey, store, clock = world
+@contextlib.contextmanager
+def serving(store, clock, limits: FeedbackLimits | None = None):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     settings = load_settings(SurveySettings, grpc_port=port)
     server = GrpcServer(settings)
-    api.register(server, bootstrap(settings, feedback=store, invitations=None, clock=clock))
+    api.register(server, bootstrap(settings, feedback=store, invitations=None, clock=clock, feedback_limits=limits))
     server.start()
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
-        yield survey_pb2_grpc.SurveyServiceStub(ch), settings, store
-    server.stop(grace=0)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            yield survey_pb2_grpc.SurveyServiceStub(ch), settings, store
+    finally:
+        server.stop(grace=0)
+
+
+@pytest.fixture
+def stub(world):
+    _, store, clock = world
+    with serving(store, clock) as served:
+        yield served
 
 
 def bearer(settings, who: auth.Principal) -> tuple:
@@ -300,3 +310,22 @@ def test_a_request_that_is_not_utf8_is_refused_by_the_server(stub):
             call(raw, timeout=10)
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "UTF-8" in refused.value.details()
     assert store.filings == {}
+
+
+def test_the_public_rpcs_are_budgeted_per_client(world):
+    _, store, clock = world
+    with serving(store, clock, FeedbackLimits(filings="2/hour", secret_uses="3/hour")) as (api_stub, _, _):
+        filed = [api_stub.FileFeedback(file_request(), timeout=10) for _ in range(2)]
+        with pytest.raises(grpc.RpcError) as flooded:
+            api_stub.FileFeedback(file_request(), timeout=10)
+        assert (flooded.value.code(), _reason(flooded.value)) == (grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                                                  "FEEDBACK_RATE_LIMITED")
+        assert len(store.filings) == 2
+        code = filed[0].feedback.code
+        for guess in ("AAAAAAAA", "BBBBBBBB", "CCCCCCCC"):
+            with pytest.raises(grpc.RpcError) as wrong:
+                api_stub.GetFeedback(survey_pb2.GetFeedbackRequest(code=code, secret=guess), timeout=10)
+            assert wrong.value.code() == grpc.StatusCode.NOT_FOUND
+        with pytest.raises(grpc.RpcError) as guessing:  # even the right secret waits now
+            api_stub.GetFeedback(survey_pb2.GetFeedbackRequest(code=code, secret=filed[0].secret), timeout=10)
+        assert guessing.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED

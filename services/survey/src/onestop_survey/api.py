@@ -11,6 +11,7 @@ from . import domain
 from .bootstrap import Survey, bootstrap, prepare_database
 from .config import SurveySettings
 from .feedback.api import FeedbackRpcs
+from .feedback.limits import FeedbackLimits
 from .feedback.service import FeedbackService
 from .service import SurveyService
 
@@ -24,9 +25,11 @@ def invitation_to_proto(item: domain.Invitation) -> survey_pb2.Invitation:
 class SurveyServicer(FeedbackRpcs, survey_pb2_grpc.SurveyServiceServicer):
     """onestop.survey.v1.SurveyService: each package of survey (feedback/, ...) holds a mixin of its RPCs."""
 
-    def __init__(self, service: SurveyService, *, feedback: FeedbackService):
+    def __init__(self, service: SurveyService, *, feedback: FeedbackService,
+                 feedback_limits: FeedbackLimits | None = None):
         self._service = service
         self._feedback = feedback
+        self._feedback_limits = feedback_limits or FeedbackLimits()  # this servicer's own budgets
 
     @auth.requires(auth.DESK_OFFICER, auth.PROCESSING_OFFICER, auth.AGENCY_ADMIN, auth.SERVICE)
     def GetInvitation(self, request, context):
@@ -37,7 +40,8 @@ class SurveyServicer(FeedbackRpcs, survey_pb2_grpc.SurveyServiceServicer):
 def register(server, survey: Survey) -> None:
     """Adds survey's servicers to the chassis gRPC server."""
     server.add_servicer(survey_pb2_grpc.add_SurveyServiceServicer_to_server,
-                        SurveyServicer(survey.service, feedback=survey.feedback),
+                        SurveyServicer(survey.service, feedback=survey.feedback,
+                                       feedback_limits=survey.feedback_limits),
                         survey_pb2.DESCRIPTOR.services_by_name["SurveyService"])
 
 

@@ -18,6 +18,7 @@ from .adapters.mongo import MongoInvitations, ensure_indexes
 from .config import SurveySettings
 from .feedback import domain as feedback_domain
 from .feedback.adapters.mongo import MongoFeedback
+from .feedback.limits import FeedbackLimits
 from .feedback.overdue import FeedbackOverdueScan
 from .feedback.service import FeedbackService, FeedbackStore, Policy
 from .service import InvitationRepository, SurveyService
@@ -31,6 +32,7 @@ class Survey:
     service: SurveyService
     feedback: FeedbackService               # feedback and complaints
     feedback_overdue: FeedbackOverdueScan   # the worker's overdue scan of feedback
+    feedback_limits: FeedbackLimits         # this process's budgets of feedback's public RPCs
 
 
 def feedback_policy(settings: SurveySettings) -> Policy:
@@ -43,18 +45,22 @@ def feedback_policy(settings: SurveySettings) -> Policy:
 
 
 def bootstrap(settings: SurveySettings, *, invitations: InvitationRepository | None = None,
-              feedback: FeedbackStore | None = None, clock: Callable[[], dt.datetime] | None = None) -> Survey:
+              feedback: FeedbackStore | None = None, clock: Callable[[], dt.datetime] | None = None,
+              feedback_limits: FeedbackLimits | None = None) -> Survey:
     """Builds survey from its settings; `invitations` and `feedback` replace the MongoDB stores,
-    `clock` the wall clock (tests). The database connection itself is the process's (chassis
-    `run_api` / `MongoConnection`)."""
+    `clock` the wall clock, `feedback_limits` the public RPCs' budgets (tests). The database
+    connection itself is the process's (chassis `run_api` / `MongoConnection`)."""
     if invitations is None:
         invitations = MongoInvitations()
     clock = clock or utcnow
     feedback_service = FeedbackService(feedback if feedback is not None else MongoFeedback(),
                                        feedback_policy(settings), clock=clock)
+    limits = feedback_limits or FeedbackLimits(settings.feedback_filings_per_client,
+                                               settings.feedback_secret_uses_per_client,
+                                               tuple(settings.trusted_networks))
     return Survey(service=SurveyService(invitations), feedback=feedback_service,
                   feedback_overdue=FeedbackOverdueScan(feedback_service, settings.feedback_overdue_scan_page,
-                                                       clock=clock))
+                                                       clock=clock), feedback_limits=limits)
 
 
 def prepare_database() -> None:

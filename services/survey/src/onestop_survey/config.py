@@ -16,3 +16,6 @@ class SurveySettings(ServiceSettings):
     feedback_max_reopens: int = Field(default=2, ge=0, le=10)
     feedback_overdue_scan_seconds: float = Field(default=60.0, gt=0)
     feedback_overdue_scan_page: int = Field(default=100, ge=1, le=1000)
+    # Budgets per client address of the public feedback RPCs (feedback/limits.py; `limits` notation).
+    feedback_filings_per_client: str = "10/hour"
+    feedback_secret_uses_per_client: str = "60/hour"

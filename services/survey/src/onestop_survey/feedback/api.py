@@ -1,5 +1,6 @@
 """The feedback RPCs of onestop.survey.v1.SurveyService (FileFeedback ... ListPublishedFeedback),
-mixed into the one SurveyServicer (onestop_survey.api).
+mixed into the one SurveyServicer (onestop_survey.api). The public ones spend the caller's budgets
+(limits.FeedbackLimits).
 
 Privacy (issue 12 item 7): `feedback_to_proto` fills the complainant only for officers of the unit
 handling the item; the public views (by code and secret, published items) carry no complainant,
@@ -19,6 +20,7 @@ from onestop_chassis.logs import get_logger
 from onestop_chassis.text import nfc
 
 from . import domain
+from .limits import FeedbackLimits
 from .service import FeedbackService
 
 log = get_logger("onestop.survey")
@@ -89,12 +91,14 @@ class FeedbackRpcs:
     ReopenFeedback, RateFeedbackAnswer, GetFeedbackIndicators, ListPublishedFeedback."""
 
     _feedback: FeedbackService
+    _feedback_limits: FeedbackLimits
 
     def _view(self, item: domain.Feedback, viewer: auth.Principal | None) -> survey_pb2.Feedback:
         return feedback_to_proto(item, self._feedback, viewer)
 
     @auth.public
     def FileFeedback(self, request, context):
+        self._feedback_limits.spend(context, "filing")
         item, secret = self._feedback.file(filing_from_proto(request))
         FEEDBACK_ACTIONS.labels("filed").inc()
         log.info("feedback filed", feedback_code=item.code, type_code=item.type_code)
@@ -103,6 +107,7 @@ class FeedbackRpcs:
     @auth.public
     def GetFeedback(self, request, context):
         if request.secret:
+            self._feedback_limits.spend(context, "secret")
             item = self._feedback.lookup(request.code, request.secret)
             return survey_pb2.GetFeedbackResponse(feedback=self._view(item, None))
         actor = auth.current_principal()
@@ -142,12 +147,14 @@ class FeedbackRpcs:
 
     @auth.public
     def ReopenFeedback(self, request, context):
+        self._feedback_limits.spend(context, "secret")
         item = self._feedback.reopen(request.code, request.secret, nfc(request.reason))
         FEEDBACK_ACTIONS.labels("reopened").inc()
         return survey_pb2.ReopenFeedbackResponse(feedback=self._view(item, None))
 
     @auth.public
     def RateFeedbackAnswer(self, request, context):
+        self._feedback_limits.spend(context, "secret")
         item = self._feedback.rate(request.code, request.secret, request.rating)
         FEEDBACK_ACTIONS.labels("rated").inc()
         return survey_pb2.RateFeedbackAnswerResponse(feedback=self._view(item, None))
