@@ -125,6 +125,9 @@ def test_a_complaint_from_filing_to_rating(survey):  # long: one scenario, step 
                            lambda f: f.escalations == 1, "the escalation")
         assert escalated.overdue and escalated.log[-1].kind == "ESCALATED" and escalated.log[-1].role == "service"
         assert escalated.complainant.phone == "0934567890"  # the handling unit sees the contact
+        leaders = stub.ListFeedback(survey_pb2.ListFeedbackRequest(unit_code=HANDLER, escalated_only=True),
+                                    metadata=_as("unit_leader", HANDLER), timeout=10).items
+        assert code in [i.code for i in leaders]
         overdue = _indicators(stub)
         assert (overdue.protracted, overdue.indicator_8_points) == (before[4] + 1, 0)
 

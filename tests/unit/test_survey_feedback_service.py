@@ -159,9 +159,11 @@ def test_the_overdue_scan_escalates_once_and_catches_up(world):
     assert survey.feedback.get(on_time.code, LEADER).escalations == 0
     (event,) = [e for e in store.events if isinstance(e, ev.FeedbackEscalated)]
     assert (event.code, event.role, event.unit_code) == (late.code, auth.UNIT_LEADER, UNIT)
-    # Answered late, reopened: a new deadline, escalated again when it passes.
+    leaders_list = survey.feedback.list_unit(UNIT, LEADER, 50, "", escalated_only=True)[0]
+    assert [i.code for i in leaders_list] == [late.code]
     survey.feedback.answer(late.code, "Trả lời muộn", False, "r-1", LEADER)
     assert not survey.feedback.get(late.code, LEADER).answered_on_time()
+    assert survey.feedback.list_unit(UNIT, LEADER, 50, "", escalated_only=True)[0] == []  # answered: off the list
 
 
 def test_indicators_count_the_agencys_items_of_the_period(world):

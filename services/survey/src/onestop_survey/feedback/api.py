@@ -120,7 +120,8 @@ class FeedbackRpcs:
     @auth.requires(*HANDLING)
     def ListFeedback(self, request, context):
         actor = auth.current_principal()
-        items, token = self._feedback.list_unit(request.unit_code, actor, request.page_size, request.page_token)
+        items, token = self._feedback.list_unit(request.unit_code, actor, request.page_size, request.page_token,
+                                                request.escalated_only)
         return survey_pb2.ListFeedbackResponse(items=[self._view(i, actor) for i in items], next_page_token=token)
 
     @auth.requires(auth.DESK_OFFICER, auth.UNIT_LEADER, auth.AGENCY_ADMIN, auth.SERVICE)

@@ -154,6 +154,11 @@ class Feedback:
         """Unanswered (FILED, ASSIGNED, REOPENED) past its deadline."""
         return self.state in OPEN and now > self.due_at
 
+    @property
+    def escalated_open(self) -> bool:
+        """Escalated to its unit's leader for its current deadline and still unanswered."""
+        return self.state in OPEN and self.escalated_due_at == self.due_at
+
     def answered_on_time(self) -> bool:
         """Its first answer came by the deadline then in force (after any reclassification;
         indicator 8)."""

@@ -5,7 +5,9 @@
 - `agency|<agency code>|<filed ISO Z>|<code>`: the agency's items by filing time (indicators);
 - `due|<due ISO Z>|<code>`: open items not yet escalated for their deadline (the overdue scan
   reads `due|` up to now);
-- `pub|<agency code>|<filed ISO Z>|<code>`: published items (ListPublishedFeedback).
+- `pub|<agency code>|<filed ISO Z>|<code>`: published items (ListPublishedFeedback);
+- `esc|<unit code>|<filed ISO Z>|<code>`: open items escalated to the unit's leader (ListFeedback
+  with escalated_only).
 """
 
 from __future__ import annotations
@@ -27,9 +29,13 @@ def published_prefix(agency_code: str) -> str:
     return f"pub|{agency_code}|"
 
 
+def escalated_prefix(unit_code: str) -> str:
+    return f"esc|{unit_code}|"
+
+
 def due(item: Feedback) -> str | None:
     """The item's due key while it waits for an answer and was not escalated for this deadline."""
-    if item.state not in OPEN or item.escalated_due_at == item.due_at:
+    if item.state not in OPEN or item.escalated_open:
         return None
     return f"{DUE_PREFIX}{iso_z(item.due_at)}|{item.code}"
 
@@ -41,6 +47,8 @@ def of(item: Feedback) -> list[str]:
            f"{agency_prefix(item.filing.agency_code)}{filed}|{item.code}"]
     if (due_key := due(item)) is not None:
         out.append(due_key)
+    if item.escalated_open:
+        out.append(f"{escalated_prefix(item.unit_code)}{filed}|{item.code}")
     if item.published:
         out.append(f"{published_prefix(item.filing.agency_code)}{filed}|{item.code}")
     return out

@@ -105,12 +105,15 @@ class FeedbackService:
         return self._page(prefix, page_size, page_token, lambda i: i.published and i.filing.agency_code == agency_code)
 
     # -- officers ------------------------------------------------------------------------------------
-    def list_unit(self, unit_code: str, actor: auth.Principal, page_size: int,
-             page_token: str) -> tuple[list[Feedback], str]:
-        """The items `unit_code` handles, oldest filed first; PermissionDenied (OTHER_AGENCY) for
-        another unit's officer."""
+    def list_unit(self, unit_code: str, actor: auth.Principal, page_size: int, page_token: str,
+                  escalated_only: bool = False) -> tuple[list[Feedback], str]:
+        """The items `unit_code` handles, oldest filed first (`escalated_only`: those escalated to
+        its leader and still unanswered); PermissionDenied (OTHER_AGENCY) for another unit's officer."""
         unit_code = _unit(unit_code, "unit_code")
         actor.require_agency(unit_code, action="list feedback")
+        if escalated_only:
+            return self._page(keys.escalated_prefix(unit_code), page_size, page_token,
+                              lambda i: i.unit_code == unit_code and i.escalated_open)
         return self._page(keys.unit_prefix(unit_code), page_size, page_token, lambda i: i.unit_code == unit_code)
 
     def assign(self, code: str, unit_code: str, type_code: str, reason: str, request_id: str,
