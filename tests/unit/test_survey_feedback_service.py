@@ -331,3 +331,24 @@ def test_the_public_rpcs_are_budgeted_per_client(world):
         with pytest.raises(grpc.RpcError) as guessing:  # even the right secret waits now
             api_stub.GetFeedback(survey_pb2.GetFeedbackRequest(code=code, secret=filed[0].secret), timeout=10)
         assert guessing.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_a_code_taken_five_times_is_aborted_and_leaves_no_keys(world, monkeypatch):
+    survey, store, _ = world
+    from onestop_survey.feedback import service as feedback_service
+    monkeypatch.setattr(feedback_service.secrets, "choice", lambda alphabet: alphabet[0])  # always "A"
+    first, _ = survey.feedback.file(draft())
+    assert first.code.endswith("-AAAAAA")
+    before = snapshot(store)
+    with pytest.raises(Aborted) as taken:
+        survey.feedback.file(draft(type_code="thu-tuc", content="Một phản ánh khác"))
+    assert taken.value.reason == "CONCURRENT_CHANGE" and snapshot(store) == before
+
+
+def test_a_stale_key_is_skipped_by_the_lists(world):
+    survey, store, _ = world
+    item, _ = survey.feedback.file(draft())
+    store.put_key(f"unit|{UNIT}|2020-01-01T00:00:00.000Z|{item.code}", item.code)  # a crash's leftover
+    store.put_key(f"pub|{UNIT}|2020-01-01T00:00:00.000Z|{item.code}", item.code)   # never published
+    assert [i.code for i in survey.feedback.list_unit(UNIT, LEADER, 50, "")[0]] == [item.code]
+    assert survey.feedback.published(UNIT, 50, "")[0] == []

@@ -81,6 +81,9 @@ class FeedbackService:
                 self._store.put_key(key, code)
             if self._store.append(code, entry, filing, [messages.filed(item)]):
                 return item, secret
+            taken = self._store.load(code)  # the code is another item's: drop the keys put for this one
+            for key in set(keys.of(item)) - set(keys.of(domain.fold(*taken)) if taken else ()):
+                self._store.delete_key(key)
         raise Aborted("CONCURRENT_CHANGE", "no free tracking code was found; file again")
 
     def lookup(self, code: str, secret: str) -> Feedback:
@@ -102,7 +105,7 @@ class FeedbackService:
         """An agency's published items, oldest filed first (keys.published_prefix)."""
         agency_code = _unit(agency_code, "agency_code")
         prefix = keys.published_prefix(agency_code)
-        return self._page(prefix, page_size, page_token, lambda i: i.published and i.filing.agency_code == agency_code)
+        return self._page(prefix, page_size, page_token)
 
     # -- officers ------------------------------------------------------------------------------------
     def list_unit(self, unit_code: str, actor: auth.Principal, page_size: int, page_token: str,
@@ -112,9 +115,8 @@ class FeedbackService:
         unit_code = _unit(unit_code, "unit_code")
         actor.require_agency(unit_code, action="list feedback")
         if escalated_only:
-            return self._page(keys.escalated_prefix(unit_code), page_size, page_token,
-                              lambda i: i.unit_code == unit_code and i.escalated_open)
-        return self._page(keys.unit_prefix(unit_code), page_size, page_token, lambda i: i.unit_code == unit_code)
+            return self._page(keys.escalated_prefix(unit_code), page_size, page_token)
+        return self._page(keys.unit_prefix(unit_code), page_size, page_token)
 
     def assign(self, code: str, unit_code: str, type_code: str, reason: str, request_id: str,
                actor: auth.Principal) -> Feedback:
@@ -207,10 +209,7 @@ class FeedbackService:
         items, after = [], prefix + domain.iso_z(start)
         while True:
             page = self._store.keys(after, prefix + domain.iso_z(end), 500)
-            for _, code in page:
-                loaded = self._store.load(code)
-                if loaded is not None:
-                    items.append(domain.fold(*loaded))
+            items.extend(self._items(page))
             if len(page) < 500:
                 return items
             after = page[-1][0]
@@ -287,18 +286,23 @@ class FeedbackService:
             self._store.delete_key(key)
         return after
 
-    def _page(self, prefix: str, page_size: int, page_token: str,
-              keep: Callable[[Feedback], bool]) -> tuple[list[Feedback], str]:
+    def _items(self, page: list[tuple[str, str]]) -> list[Feedback]:
+        """The items the keys name, each read by code; a stale key (a moved, answered or
+        unpublished item's, or a write that lost) is not among its item's keys and is skipped."""
+        items = []
+        for key, code in page:
+            loaded = self._store.load(code)
+            if loaded is not None and key in keys.of(item := domain.fold(*loaded)):
+                items.append(item)
+        return items
+
+    def _page(self, prefix: str, page_size: int, page_token: str) -> tuple[list[Feedback], str]:
         size = page_size or 50
         if not 0 < size <= MAX_PAGE:
             raise InvalidArgument.from_violations([FieldViolation("page_size", f"must be 1 to {MAX_PAGE}")])
         after = decode_page_token(page_token, prefix) if page_token else prefix
         page = self._store.keys(after, prefix + "~", size)
-        items = []
-        for _, code in page:
-            loaded = self._store.load(code)
-            if loaded is not None and keep(item := domain.fold(*loaded)):
-                items.append(item)  # a stale key (moved, unpublished) is skipped
+        items = self._items(page)
         token = encode_page_token(page[-1][0], prefix) if len(page) == size else ""
         return items, token
 
