@@ -18,7 +18,14 @@ from onestop.events.v1 import survey_events_pb2 as ev
 from onestop.survey.v1 import survey_pb2, survey_pb2_grpc
 from onestop_chassis import auth
 from onestop_chassis.config import load_settings
-from onestop_chassis.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from onestop_chassis.errors import (
+    Aborted,
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from onestop_chassis.grpc_server import GrpcServer
 from onestop_chassis.worktime import VIETNAM
 from onestop_survey import api
@@ -90,6 +97,9 @@ def test_an_officers_action_repeated_by_request_id_changes_nothing(world):
     before = snapshot(store)
     again = survey.feedback.assign(item.code, HANDLER, "", "", "r-1", LEADER)
     assert again.seq == 2 and snapshot(store) == before
+    with pytest.raises(AlreadyExists) as reused:  # the same id for another action is refused
+        survey.feedback.publish(item.code, "", "r-1", LEADER)
+    assert reused.value.reason == "REQUEST_ID_REUSED" and snapshot(store) == before
 
 
 def test_two_writers_of_the_same_seq_one_wins_the_other_is_aborted(world):

@@ -22,7 +22,7 @@ from google.protobuf.message import Message
 
 from onestop_chassis import auth, codes
 from onestop_chassis.clock import utcnow
-from onestop_chassis.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from onestop_chassis.errors import Aborted, AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from onestop_chassis.paging import decode_page_token, encode_page_token
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar
 
@@ -123,7 +123,7 @@ class FeedbackService:
         """Assigns to `unit_code` (empty: keeps the unit) and classifies as `type_code` (empty:
         keeps it; the deadline then counts from filing with the new type's days). Only the handling
         unit's officers (PermissionDenied OTHER_AGENCY); FailedPrecondition ALREADY_ANSWERED, CLOSED."""
-        item, replayed = self._acting(code, request_id, actor, "assign this feedback")
+        item, replayed = self._acting(code, request_id, actor, Kind.ASSIGNED, "assign this feedback")
         if replayed:
             return item
         unit_code = _unit(unit_code, "unit_code") if unit_code.strip() else item.unit_code
@@ -140,7 +140,7 @@ class FeedbackService:
 
     def answer(self, code: str, answer: str, founded: bool, request_id: str, actor: auth.Principal) -> Feedback:
         """Answers an open item of the actor's unit (PermissionDenied OTHER_AGENCY otherwise)."""
-        item, replayed = self._acting(code, request_id, actor, "answer this feedback")
+        item, replayed = self._acting(code, request_id, actor, Kind.ANSWERED, "answer this feedback")
         if replayed:
             return item
         if not answer.strip() or len(answer) > domain.MAX_ANSWER_CHARS:
@@ -153,7 +153,7 @@ class FeedbackService:
 
     def publish(self, code: str, public_content: str, request_id: str, actor: auth.Principal) -> Feedback:
         """Publishes an answered item (FailedPrecondition NOT_ANSWERED before its first answer)."""
-        item, replayed = self._acting(code, request_id, actor, "publish this feedback")
+        item, replayed = self._acting(code, request_id, actor, Kind.PUBLISHED, "publish this feedback")
         if replayed:
             return item
         if item.first_answered_at is None:
@@ -252,13 +252,19 @@ class FeedbackService:
             raise NotFound("FEEDBACK_NOT_FOUND", f"no feedback has the code {code}", metadata={"code": code})
         return domain.fold(*loaded)
 
-    def _acting(self, code: str, request_id: str, actor: auth.Principal, action: str) -> tuple[Feedback, bool]:
-        """The item an officer acts on, and whether this caller's `request_id` was applied before.
-        Only the handling unit's officers act on it (SERVICE acts for any)."""
+    def _acting(self, code: str, request_id: str, actor: auth.Principal, kind: Kind,
+                action: str) -> tuple[Feedback, bool]:
+        """The item an officer acts on, and whether this caller's `request_id` was applied before
+        (AlreadyExists REQUEST_ID_REUSED when it was for another kind of action). Only the handling
+        unit's officers act on it (SERVICE acts for any)."""
         if not request_id.strip():
             raise InvalidArgument.from_violations([FieldViolation("request_id", "is empty: send an id per action")])
         item = self._load(_code(code))
-        if any(e.request_id == request_id and e.actor.subject == actor.subject for e in item.log):
+        done = next((e for e in item.log if e.request_id == request_id and e.actor.subject == actor.subject), None)
+        if done is not None and done.kind is not kind:
+            raise AlreadyExists("REQUEST_ID_REUSED", f"request_id {request_id} was used for {done.kind} on this "
+                                "feedback: send a new id per action", metadata={"request_id": request_id})
+        if done is not None:
             return item, True  # the same caller's retry: answered as it is, even if it moved on since
         actor.require_agency(item.unit_code, action=action)
         return item, False
