@@ -1,7 +1,8 @@
 """End-to-end: a complaint through survey's real processes (api, worker, relay) on the real stack:
 filed → assigned → overdue (found by the worker's timer, no call) → escalated → answered →
 reopened → answered → rated, the agency's indicators 7 and 8 changing at each step, contact
-details only for the handling unit, and the events on the broker through survey's relay.
+details only for the handling unit, and the events on the broker through survey's relay; and the
+bad input issue 12 lists, refused with its code while nothing stored changes.
 
 The deadline is made short by data, not by a clock: the test's FEEDBACK_TYPES_FILE has a type
 `ngay` whose answer deadline is 0 working days (due at filing, at any hour); the complaint is filed
@@ -39,14 +40,20 @@ EVENTS = ("FeedbackFiled", "FeedbackAnswered", "FeedbackEscalated", "FeedbackReo
 
 
 @pytest.fixture(scope="module")
-def survey(local_stack, tmp_path_factory):
+def feedback_platform(local_stack, tmp_path_factory):
     types = tmp_path_factory.mktemp("e2e-feedback-types") / "types.yaml"
     types.write_text(TYPES, encoding="utf-8")
     # A vhost beside the shared platform's (this checkout's own), so no other worker takes its events.
     with running(Platform(log_dir=tmp_path_factory.mktemp("e2e-feedback-logs"), services=("survey",),
                           prefix="e2efeedback", amqp_uri=AMQP_DOCUMENTS_TEST_URI,
                           extra_env={"FEEDBACK_TYPES_FILE": str(types), "FEEDBACK_OVERDUE_SCAN_SECONDS": "0.5",
-                                     "OUTBOX_POLL_SECONDS": "0.1"})) as p, p.channel("survey") as channel:
+                                     "OUTBOX_POLL_SECONDS": "0.1"})) as p:
+        yield p
+
+
+@pytest.fixture()
+def survey(feedback_platform):
+    with feedback_platform.channel("survey") as channel:
         yield survey_pb2_grpc.SurveyServiceStub(channel)
 
 
@@ -168,3 +175,48 @@ def test_a_complaint_from_filing_to_rating(survey):  # long: one scenario, step 
         seen.extend(_events(bound, code))
     assert {"FeedbackFiled", "FeedbackEscalated", "FeedbackAnswered", "FeedbackReopened", "FeedbackRated"} <= set(
         seen)
+
+
+def _stored(platform) -> tuple[int, int]:
+    db = platform.db("survey")
+    return db["feedback_log"].count_documents({}), db["feedback_keys"].count_documents({})
+
+
+def test_bad_input_gets_its_code_and_reason_and_stores_nothing(feedback_platform, survey):
+    stub = survey
+    filed = stub.FileFeedback(survey_pb2.FileFeedbackRequest(
+        agency_code=UNIT, type_code="thu-tuc", content="Phí, lệ phí niêm yết không rõ",
+        complainant=survey_pb2.Complainant(kind=2, name="Hợp tác xã Bình Minh", email="htx@binhminh.vn")),
+        timeout=10)
+    ISSUED_SECRETS.add(filed.secret)
+    code = filed.feedback.code
+    before = _stored(feedback_platform)
+    good = survey_pb2.FileFeedbackRequest(agency_code=UNIT, type_code="thu-tuc", content="Nội dung",
+                                          complainant=survey_pb2.Complainant(kind=1, name="An", phone="0900000000"))
+    empty, long = survey_pb2.FileFeedbackRequest(), survey_pb2.FileFeedbackRequest()
+    empty.CopyFrom(good)
+    empty.content = " "
+    long.CopyFrom(good)
+    long.content = "ơ" * 5001
+    calls = [
+        (lambda: stub.FileFeedback(empty, timeout=10), grpc.StatusCode.INVALID_ARGUMENT),
+        (lambda: stub.FileFeedback(long, timeout=10), grpc.StatusCode.INVALID_ARGUMENT),
+        (lambda: stub.AnswerFeedback(survey_pb2.AnswerFeedbackRequest(code=code, answer="Không phải đơn vị mình",
+                                                                      request_id="x-1"),
+                                     metadata=_as("processing_officer", HANDLER), timeout=10),
+         grpc.StatusCode.PERMISSION_DENIED),
+        (lambda: stub.ReopenFeedback(survey_pb2.ReopenFeedbackRequest(code=code, secret=filed.secret, reason="x"),
+                                     timeout=10), grpc.StatusCode.FAILED_PRECONDITION),
+        (lambda: stub.RateFeedbackAnswer(survey_pb2.RateFeedbackAnswerRequest(code=code, secret="SAISAISA", rating=2),
+                                         timeout=10), grpc.StatusCode.NOT_FOUND),
+    ]
+    for call, status in calls:
+        with pytest.raises(grpc.RpcError) as refused:
+            call()
+        assert refused.value.code() == status, refused.value.details()
+    raw = good.SerializeToString().replace("Nội dung".encode(), b"N\xf4i d\xfcng!!")  # Latin-1, same length
+    assert len(raw) == len(good.SerializeToString())
+    with feedback_platform.channel("survey") as channel, pytest.raises(grpc.RpcError) as not_utf8:
+        channel.unary_unary("/onestop.survey.v1.SurveyService/FileFeedback")(raw, timeout=10)
+    assert not_utf8.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "UTF-8" in not_utf8.value.details()
+    assert _stored(feedback_platform) == before
