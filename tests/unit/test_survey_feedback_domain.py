@@ -53,6 +53,12 @@ def test_a_deadline_skips_the_april_and_may_holidays_and_the_weekend():
     assert due.tzinfo == dt.UTC
 
 
+def test_a_deadline_skips_tet():
+    # Filed Fri 13/2/2026 10:00; Tết is Mon 16 to Fri 20 February 2026, then a weekend: three
+    # working days are Mon 23, Tue 24, Wed 25 February.
+    assert domain.answer_due(CALENDAR, vn(2026, 2, 13, 10, 0), 3) == vn(2026, 2, 25, 10, 0)
+
+
 def test_filed_after_hours_counts_from_the_next_opening():
     # Friday 8/5/2026 at 20:00: counting starts Monday 11/5 07:30; two working days: Wed 13/5 07:30.
     assert domain.answer_due(CALENDAR, vn(2026, 5, 8, 20, 0), 2) == vn(2026, 5, 13, 7, 30)
