@@ -98,7 +98,7 @@ def test_an_officers_action_repeated_by_request_id_changes_nothing(world):
     again = survey.feedback.assign(item.code, HANDLER, "", "", "r-1", LEADER)
     assert again.seq == 2 and snapshot(store) == before
     with pytest.raises(AlreadyExists) as reused:  # the same id for another action is refused
-        survey.feedback.publish(item.code, "", "r-1", LEADER)
+        survey.feedback.publish(item.code, "Nội dung", "Trả lời", "r-1", LEADER)
     assert reused.value.reason == "REQUEST_ID_REUSED" and snapshot(store) == before
 
 
@@ -126,7 +126,8 @@ def test_bad_input_is_refused_and_nothing_stored_changes(world):
         (lambda: feedback.reopen(item.code, secret, "Chưa trả lời"), FailedPrecondition, "NOT_ANSWERED"),
         (lambda: feedback.reopen(item.code, "WRONGSEC", "x"), NotFound, "NO_MATCH"),
         (lambda: feedback.rate(item.code, secret, 2), FailedPrecondition, "NOT_ANSWERED"),
-        (lambda: feedback.publish(item.code, "", "r-9", LEADER), FailedPrecondition, "NOT_ANSWERED"),
+        (lambda: feedback.publish(item.code, "Nội dung", "Trả lời", "r-9", LEADER), FailedPrecondition,
+         "NOT_ANSWERED"),
         (lambda: feedback.get("PA-000000-AAAAAA", LEADER), NotFound, "FEEDBACK_NOT_FOUND"),
         (lambda: feedback.get("not a code", LEADER), InvalidArgument, "INVALID_FIELDS"),
     ]
@@ -136,6 +137,11 @@ def test_bad_input_is_refused_and_nothing_stored_changes(world):
         assert refused.value.reason == reason
         assert snapshot(store) == before
     feedback.answer(item.code, "Đã trả lời", False, "r-1", LEADER)
+    answered_state = snapshot(store)
+    with pytest.raises(InvalidArgument) as unredacted:
+        feedback.publish(item.code, " ", "", "r-8", LEADER)
+    assert [v.field for v in unredacted.value.violations] == ["public_content", "public_answer"]
+    assert snapshot(store) == answered_state
     feedback.rate(item.code, secret, 2)
     after_rating = snapshot(store)
     with pytest.raises(FailedPrecondition) as twice:
@@ -268,10 +274,12 @@ def test_a_published_item_carries_no_personal_data(stub):
     api_stub.AnswerFeedback(survey_pb2.AnswerFeedbackRequest(code=code, answer="Đã chấn chỉnh", request_id="a"),
                             metadata=leader, timeout=10)
     api_stub.PublishFeedback(survey_pb2.PublishFeedbackRequest(
-        code=code, public_content="Phản ánh về thái độ cán bộ tại quầy", request_id="p"), metadata=leader, timeout=10)
+        code=code, public_content="Phản ánh về thái độ cán bộ tại quầy",
+        public_answer="Đơn vị đã chấn chỉnh cán bộ", request_id="p"), metadata=leader, timeout=10)
     (published,) = api_stub.ListPublishedFeedback(survey_pb2.ListPublishedFeedbackRequest(agency_code=UNIT),
                                                   timeout=10).items
-    assert (published.content, published.answer) == ("Phản ánh về thái độ cán bộ tại quầy", "Đã chấn chỉnh")
+    assert (published.content, published.answer) == ("Phản ánh về thái độ cán bộ tại quầy",
+                                                      "Đơn vị đã chấn chỉnh cán bộ")
     assert not any(value in str(published) for value in PERSONAL) and not published.log
 
 

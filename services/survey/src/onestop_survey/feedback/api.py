@@ -79,9 +79,9 @@ def feedback_to_proto(item: domain.Feedback, service: FeedbackService,
 
 
 def published_to_proto(item: domain.Feedback, service: FeedbackService) -> survey_pb2.Feedback:
-    """A published item: its public content and answer, no personal data."""
+    """A published item: the content and answer written for the public, no personal data."""
     message = feedback_to_proto(item, service, None)
-    message.content = item.public_content
+    message.content, message.answer = item.public_content, item.public_answer
     del message.log[:]  # reasons are free text the public has no need of
     return message
 
@@ -142,7 +142,8 @@ class FeedbackRpcs:
     @auth.requires(auth.UNIT_LEADER, auth.AGENCY_ADMIN, auth.SERVICE)
     def PublishFeedback(self, request, context):
         actor = auth.current_principal()
-        item = self._feedback.publish(request.code, nfc(request.public_content), request.request_id, actor)
+        item = self._feedback.publish(request.code, nfc(request.public_content), nfc(request.public_answer),
+                                      request.request_id, actor)
         FEEDBACK_ACTIONS.labels("published").inc()
         return survey_pb2.PublishFeedbackResponse(feedback=self._view(item, actor))
 

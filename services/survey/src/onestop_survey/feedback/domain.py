@@ -106,6 +106,7 @@ class Entry:
     answer: str = ""             # ANSWERED
     founded: bool = False        # ANSWERED: the complaint was found valid (có cơ sở)
     public_content: str = ""     # PUBLISHED: the content as published (personal data removed)
+    public_answer: str = ""      # PUBLISHED: the answer as published (personal data removed)
     rating: int = 0              # RATED: 1 (not satisfied) .. 3 (very satisfied)
 
 
@@ -139,6 +140,7 @@ class Feedback:
     founded: bool = False
     published: bool = False
     public_content: str = ""
+    public_answer: str = ""
     reopens: int = 0
     rating: int = 0
     escalations: int = 0
@@ -249,7 +251,7 @@ def apply(item: Feedback, e: Entry) -> Feedback:
     elif e.kind is Kind.ESCALATED:
         changes.update(escalations=item.escalations + 1, escalated_due_at=item.due_at)
     elif e.kind is Kind.PUBLISHED:
-        changes.update(published=True, public_content=e.public_content)
+        changes.update(published=True, public_content=e.public_content, public_answer=e.public_answer)
     elif e.kind is Kind.REOPENED:
         changes.update(state=State.REOPENED, reopens=item.reopens + 1, due_at=e.due_at or item.due_at)
     elif e.kind is Kind.RATED:

@@ -151,15 +151,24 @@ class FeedbackService:
         after = domain.apply(item, entry)
         return self._record(item, entry, [messages.answered(after, self.policy.types)])
 
-    def publish(self, code: str, public_content: str, request_id: str, actor: auth.Principal) -> Feedback:
-        """Publishes an answered item (FailedPrecondition NOT_ANSWERED before its first answer)."""
+    def publish(self, code: str, public_content: str, public_answer: str, request_id: str,
+                actor: auth.Principal) -> Feedback:
+        """Publishes an answered item with its content and answer as written for the public (the
+        filed texts may name people: they are never published). InvalidArgument for an empty or
+        over-long public text; FailedPrecondition NOT_ANSWERED before its first answer."""
         item, replayed = self._acting(code, request_id, actor, Kind.PUBLISHED, "publish this feedback")
         if replayed:
             return item
         if item.first_answered_at is None:
             raise FailedPrecondition("NOT_ANSWERED", "feedback is published with its answer: answer it first")
-        content = public_content.strip() or item.filing.content
-        entry = self._entry(item, Kind.PUBLISHED, actor, request_id, "", public_content=content)
+        bad = [FieldViolation(name, f"must have 1 to {most} characters, personal data removed")
+               for name, text, most in (("public_content", public_content, domain.MAX_CONTENT_CHARS),
+                                        ("public_answer", public_answer, domain.MAX_ANSWER_CHARS))
+               if not text.strip() or len(text) > most]
+        if bad:
+            raise InvalidArgument.from_violations(bad)
+        entry = self._entry(item, Kind.PUBLISHED, actor, request_id, "", public_content=public_content.strip(),
+                            public_answer=public_answer.strip())
         return self._record(item, entry, [])
 
     # -- the citizen ----------------------------------------------------------------------------------
