@@ -13,6 +13,8 @@ import socket
 import grpc
 import pytest
 from grpc_status import rpc_status
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from onestop.events.v1 import survey_events_pb2 as ev
 from onestop.survey.v1 import survey_pb2, survey_pb2_grpc
@@ -25,13 +27,14 @@ from onestop_chassis.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ServiceError,
 )
 from onestop_chassis.grpc_server import GrpcServer
 from onestop_chassis.worktime import VIETNAM
 from onestop_survey import api
 from onestop_survey.bootstrap import bootstrap
 from onestop_survey.config import SurveySettings
-from onestop_survey.feedback import domain
+from onestop_survey.feedback import domain, keys
 from onestop_survey.feedback.domain import State
 from onestop_survey.feedback.limits import FeedbackLimits
 
@@ -370,3 +373,40 @@ def test_a_stale_key_is_skipped_by_the_lists(world):
     store.put_key(f"pub|{UNIT}|2020-01-01T00:00:00.000Z|{item.code}", item.code)   # never published
     assert [i.code for i in survey.feedback.list_unit(UNIT, LEADER, 50, "")[0]] == [item.code]
     assert survey.feedback.published(UNIT, 50, "")[0] == []
+
+
+OPERATIONS = st.lists(st.tuples(st.sampled_from(["assign", "answer", "reopen", "rate", "publish", "wait", "scan"]),
+                                st.integers(min_value=0, max_value=2)), max_size=25)
+
+
+@settings(max_examples=40, deadline=None)
+@given(operations=OPERATIONS)
+def test_the_key_documents_are_always_exactly_the_items_keys(operations):
+    """Whatever officers, citizens and the scan do (refusals included), the stored keys are the
+    union of the items' current keys: none missing (a list would miss an item), none stale."""
+    clock, store = Clock(START.astimezone(dt.UTC)), FakeFeedback()
+    survey = bootstrap(load_settings(SurveySettings), feedback=store, invitations=None, clock=clock)
+    filed = [survey.feedback.file(draft(type_code=t)) for t in ("thai-do", "thu-tuc", "kien-nghi")]
+    units = [UNIT, HANDLER, OTHER_UNIT]
+    for n, (operation, which) in enumerate(operations):
+        code, secret = filed[which][0].code, filed[which][1]
+        current = survey.feedback.get(code, auth.Principal("svc", frozenset({auth.SERVICE})))
+        handler = officer(auth.UNIT_LEADER, current.unit_code)
+        with contextlib.suppress(ServiceError):
+            if operation == "assign":
+                survey.feedback.assign(code, units[n % 3], "", "", f"r-{n}", handler)
+            elif operation == "answer":
+                survey.feedback.answer(code, "Trả lời", n % 2 == 0, f"r-{n}", handler)
+            elif operation == "reopen":
+                survey.feedback.reopen(code, secret, "Chưa thỏa đáng")
+            elif operation == "rate":
+                survey.feedback.rate(code, secret, 1 + n % 3)
+            elif operation == "publish":
+                survey.feedback.publish(code, "Nội dung công khai", "Trả lời công khai", f"r-{n}", handler)
+            elif operation == "wait":
+                clock.now += dt.timedelta(days=1 + which * 3)
+            else:
+                survey.feedback_overdue.run()
+        expected = {key: item.code for item in (domain.fold(*store.load(c)) for c in store.filings)
+                    for key in keys.of(item)}
+        assert store.key_docs == expected
