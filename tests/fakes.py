@@ -524,3 +524,39 @@ class FakeTallyDays(FakeTallies):
 
     def put_day_summary(self, key, summary):
         self.days.setdefault(key, summary)
+class FakeFeedback:
+    """survey's FeedbackStore in memory: entries by `<code>|<seq>` (a taken seq refuses the
+    append, as the unique insert does), the key documents, and the events each append carried."""
+
+    def __init__(self):
+        self.filings = {}
+        self.entries = {}  # code -> {seq: entry}
+        self.key_docs = {}  # key -> code
+        self.events = []
+        self.appends = 0
+
+    def append(self, code, entry, filing, events):
+        log = self.entries.setdefault(code, {})
+        if entry.seq in log:
+            return False
+        if filing is not None:
+            self.filings[code] = filing
+        log[entry.seq] = entry
+        self.events.extend(events)
+        self.appends += 1
+        return True
+
+    def load(self, code):
+        if code not in self.filings:
+            return None
+        log = self.entries[code]
+        return self.filings[code], [log[seq] for seq in sorted(log)]
+
+    def put_key(self, key, code):
+        self.key_docs[key] = code
+
+    def delete_key(self, key):
+        self.key_docs.pop(key, None)
+
+    def keys(self, after, before, limit):
+        return [(k, self.key_docs[k]) for k in sorted(self.key_docs) if after < k < before][:limit]

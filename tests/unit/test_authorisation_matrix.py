@@ -66,7 +66,10 @@ from onestop_routing.templates.service import TemplateService
 from onestop_survey.answers.limits import SurveyLimits
 from onestop_survey.api import SurveyServicer
 from onestop_survey.bootstrap import bootstrap as survey_bootstrap
+from onestop_survey.bootstrap import feedback_policy
 from onestop_survey.config import SurveySettings
+from onestop_survey.feedback import domain as feedback_domain
+from onestop_survey.feedback.service import FeedbackService
 from onestop_survey.invitations import domain as survey_invitations
 
 from fakes import (
@@ -75,6 +78,7 @@ from fakes import (
     FakeCatalogue,
     FakeDocuments,
     FakeDossiers,
+    FakeFeedback,
     FakeInvitationStore,
     FakeObjectStore,
     FakeQuestionnaires,
@@ -178,6 +182,11 @@ class World:
     invitation_id: str = ""
     survey_token: str = ""
     shipments: FakeById = None
+    feedback: FeedbackService = None  # over a FakeFeedback: an open item of OWN and an answered one
+    feedback_store: object = None
+    feedback_open: str = ""
+    feedback_answered: str = ""
+    feedback_secret: str = ""  # the answered item's
 
     def reset(self):
         self.catalogue = FakeCatalogue([self.procedure], UNITS)
@@ -206,13 +215,24 @@ class World:
         self.invitation_id = invitation.id
         self.survey_token = invitations.desk_view(invitation).link.rsplit("/", 1)[1]
         self.shipments = FakeById(delivery_domain.Shipment(SHIPMENT_ID, OWN, "Hồ sơ mẫu", NOW))
+        self.feedback_store = FakeFeedback()
+        self.feedback = FeedbackService(self.feedback_store, feedback_policy(SurveySettings()), clock=lambda: NOW)
+        filing = feedback_domain.Filing(
+            code="", secret_hash="", agency_code=OWN, type_code="thu-tuc", content="Hướng dẫn chưa rõ",
+            complainant=feedback_domain.Complainant(feedback_domain.FiledBy.PERSON, "Nguyễn Văn An", "0912345678"))
+        self.feedback_open = self.feedback.file(filing)[0].code
+        answered, self.feedback_secret = self.feedback.file(filing)
+        self.feedback_answered = answered.code
+        self.feedback.answer(answered.code, "Đã hướng dẫn lại", False, "seed",
+                             auth.Principal("seed", frozenset({auth.SERVICE})))
 
 
 def _survey(world: World):
     """Survey's composition over the world's stores, its public limits lifted."""
     lifted = SurveyLimits(per_kiosk="100000/minute", per_client="100000/minute", token_requests="100000/minute",
                           token_mismatches="100000/hour")
-    return survey_bootstrap(SurveySettings(), **world.survey_stores, limits=lifted, clock=lambda: NOW)
+    return survey_bootstrap(SurveySettings(), **world.survey_stores, limits=lifted, clock=lambda: NOW,
+                            feedback=world.feedback_store)
 
 
 class FakeById:
@@ -418,9 +438,33 @@ def _requests(world: World) -> dict[str, object]:
         "RateOfficer": survey_pb2.RateOfficerRequest(agency_code=OWN, kiosk_id="k1", officer="desk", level=3),
         "GetSatisfactionIndex": survey_pb2.GetSatisfactionIndexRequest(
             agency_code=OWN, from_date="2026-11-01", to_date="2026-11-30"),
+        "FileFeedback": survey_pb2.FileFeedbackRequest(
+            agency_code=OWN, type_code="thu-tuc", content="Thời gian chờ quá lâu",
+            complainant=survey_pb2.Complainant(kind=1, name="Trần Thị Bình", phone="0987654321")),
+        "GetFeedback": survey_pb2.GetFeedbackRequest(code=world.feedback_answered, secret=world.feedback_secret),
+        "ListFeedback": survey_pb2.ListFeedbackRequest(unit_code=OWN),
+        "AssignFeedback": survey_pb2.AssignFeedbackRequest(code=world.feedback_open, type_code="khac",
+                                                           request_id="m-1"),
+        "AnswerFeedback": survey_pb2.AnswerFeedbackRequest(code=world.feedback_open, answer="Đã xử lý",
+                                                           request_id="m-1"),
+        "PublishFeedback": survey_pb2.PublishFeedbackRequest(code=world.feedback_answered, request_id="m-1",
+                                                             public_content="Hướng dẫn", public_answer="Đã trả lời"),
+        "ReopenFeedback": survey_pb2.ReopenFeedbackRequest(code=world.feedback_answered,
+                                                           secret=world.feedback_secret, reason="Chưa thỏa đáng"),
+        "RateFeedbackAnswer": survey_pb2.RateFeedbackAnswerRequest(code=world.feedback_answered,
+                                                                   secret=world.feedback_secret, rating=2),
+        "GetFeedbackIndicators": _indicators_request(),
+        "ListPublishedFeedback": survey_pb2.ListPublishedFeedbackRequest(agency_code=OWN),
         # delivery
         "GetShipment": delivery_pb2.GetShipmentRequest(id=SHIPMENT_ID),
     }
+
+
+def _indicators_request():
+    request = survey_pb2.GetFeedbackIndicatorsRequest(agency_code=OWN)
+    request.start.FromDatetime(NOW - dt.timedelta(days=30))
+    request.end.FromDatetime(NOW + dt.timedelta(days=1))
+    return request
 
 
 def _rpcs():

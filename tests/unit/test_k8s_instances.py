@@ -109,6 +109,7 @@ def test_the_network_policy_allows_what_each_process_needs_and_nothing_else():
 
 # What an operator puts in the Secret onestop-secrets of an instance: credentials of its own.
 OPERATOR_SECRET = {"JWT_SECRET": "pR7-vX2q_Lm9sT4wZc8nB1yK6hF3jD0g", "MINIO_ACCESS_KEY": "onestop-hue-documents",
+                   "INVITATION_KEY": "Kd9-Lp2w_Qr7sT1vXz4bNm8cFg3hJy6u",
                    "MINIO_SECRET_KEY": "Yt5-Qe8r_Wu2iO7pAs4dFg1hJk9lZx3c",
                    "AMQP_URI": "amqp://onestop-hue:Nb6-Vc1x@rabbitmq.shared-data.svc:5672/onestop-hue",
                    "MONGODB_URI": "mongodb://onestop-hue:Mn4-Bv7c@mongodb.shared-data.svc:27017/"}
@@ -156,11 +157,13 @@ def test_every_pod_of_an_agency_starts_in_production_with_the_operator_s_secret(
     ("JWT_SECRET", "a" * 32),
     ("MINIO_ACCESS_KEY", "onestop"),
     ("AMQP_URI", "amqp://guest:guest@rabbitmq.shared-data.svc:5672/onestop-hue"),
+    ("INVITATION_KEY", "local-only-survey-invitation-key-do-not-use"),
 ])
 def test_an_agency_pod_refuses_a_public_or_weak_credential(key, value):
     from onestop_chassis.config import ConfigError
     with pytest.raises(ConfigError) as refused:
-        pod_settings(AGENCIES[0], "documents-api", {**OPERATOR_SECRET, key: value})
+        pod_settings(AGENCIES[0], "survey-api" if key == "INVITATION_KEY" else "documents-api",
+                     {**OPERATOR_SECRET, key: value})
     assert key in refused.value.message
 
 

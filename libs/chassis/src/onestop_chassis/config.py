@@ -23,6 +23,7 @@ LOCAL_JWT_SECRET = "onestop-local-development-secret-do-not-use-in-production"
 KNOWN_SECRETS = frozenset({
     LOCAL_JWT_SECRET, "local-only-jwt-secret-do-not-use-in-production",  # deploy/k8s/overlays/local
     "onestop-local-secret", "minioadmin",  # the local stack's MinIO, MinIO's own default
+    "local-only-survey-invitation-key-do-not-use",  # survey's INVITATION_KEY in the local overlay
 })
 KNOWN_ACCESS_KEYS = frozenset({"onestop", "minioadmin"})
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "0.0.0.0")  # noqa: S104 - names to refuse, not to bind

@@ -34,6 +34,11 @@ def holder_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def relay_lease(relays, service: str, term_seconds: float) -> Lease:
+    """The lease of `service`'s outbox relay, kept in the database of its aggregates (OutboxRelay)."""
+    return Lease(relays[0].database[COLLECTION], f"{service}.relay", holder_name(), term_seconds=term_seconds)
+
+
 def holding(held: Callable[[], bool], job: str) -> bool:
     """`held()`, or False when the database cannot say (nobody runs the job meanwhile; the next
     call asks again)."""

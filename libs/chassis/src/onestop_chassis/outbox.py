@@ -114,6 +114,11 @@ class OutboxRelay:
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="outbox-relay") if concurrency > 1 else None
 
+    @property
+    def database(self):
+        """The database of the aggregates (and of their pointers)."""
+        return self._aggregates.database
+
     def ensure_indexes(self) -> None:
         self._pointers.create_index([("created_at", 1), ("order", 1)])
 

@@ -18,8 +18,6 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 
-import mongoengine
-
 from . import leases, metrics, mongo, tracing
 from .config import ServiceSettings
 from .logs import configure_logging, get_logger
@@ -72,8 +70,7 @@ def run_relay(settings: ServiceSettings, collections: Sequence[Callable[[], obje
               for collection in collections]
     for relay in relays:
         relay.ensure_indexes()
-    lease = leases.Lease(mongoengine.get_db()[leases.COLLECTION], f"{settings.service_name}.relay",
-                         leases.holder_name(), term_seconds=settings.outbox_lease_seconds)
+    lease = leases.relay_lease(relays, settings.service_name, settings.outbox_lease_seconds)
     log.info("relay started", metrics=f"{settings.metrics_host}:{settings.relay_metrics_port}",
              amqp=settings.amqp_uri.rsplit("@", 1)[-1], collections=len(relays))
     try:

@@ -231,8 +231,7 @@ class OutboxRelayRunner(DependencyProvider):
                        for collection in self._collection_fns]
         for relay in self.relays:
             relay.ensure_indexes()
-        self._lease = leases.Lease(mongoengine.get_db()[leases.COLLECTION], f"{self.container.service_name}.relay",
-                                   leases.holder_name(), term_seconds=self._settings.outbox_lease_seconds)
+        self._lease = leases.relay_lease(self.relays, self.container.service_name, self._settings.outbox_lease_seconds)
         self._running = True
         self._wake = eventlet.Event()
         self._thread = self.container.spawn_managed_thread(self._loop, identifier="outbox-relay")

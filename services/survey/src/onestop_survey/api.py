@@ -1,8 +1,8 @@
 """Survey's `api` process: the SurveyService gRPC API.
 
 SurveyService is one proto service whose RPCs live with what they act on: questionnaires,
-invitations, answers and indices each hold a mixin of its RPCs; `SurveyServicer` composes them
-into the one servicer the server registers.
+invitations, answers, indices and feedback each hold a mixin of its RPCs; `SurveyServicer` composes
+them into the one servicer the server registers.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from onestop_chassis.config import load_or_exit
 from .answers.api import AnswerRpcs
 from .bootstrap import Survey, bootstrap, prepare_database
 from .config import SurveySettings
+from .feedback.api import FeedbackRpcs
 from .indices.api import IndexRpcs
 from .invitations.api import InvitationRpcs
 from .questionnaires.api import QuestionnaireRpcs
 
 
-class SurveyServicer(InvitationRpcs, QuestionnaireRpcs, AnswerRpcs, IndexRpcs,
+class SurveyServicer(InvitationRpcs, QuestionnaireRpcs, AnswerRpcs, IndexRpcs, FeedbackRpcs,
                      survey_pb2_grpc.SurveyServiceServicer):
     """onestop.survey.v1.SurveyService over the composition's use cases."""
 
@@ -30,6 +31,8 @@ class SurveyServicer(InvitationRpcs, QuestionnaireRpcs, AnswerRpcs, IndexRpcs,
         self._indices = survey.indices
         self._limits = survey.limits
         self._trusted_proxies = tuple(survey.settings.trusted_networks)
+        self._feedback = survey.feedback
+        self._feedback_limits = survey.feedback_limits  # this process's budgets of feedback's public RPCs
 
 
 def register(server, survey: Survey) -> None:

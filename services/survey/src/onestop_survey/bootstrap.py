@@ -7,14 +7,23 @@ adapters they replace. No servicer, worker or entry module constructs an adapter
 from __future__ import annotations
 
 import datetime as dt
+import pathlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+from onestop_chassis.clock import utcnow
+from onestop_chassis.worktime import WorkingCalendar
 
 from .answers.adapters.mongo import MongoAnswers, MongoRatings, MongoTallies
 from .answers.limits import SurveyLimits
 from .answers.service import AnswerService, AnswerStore, RatingStore, TallyStore
 from .config import SurveySettings
+from .feedback import domain as feedback_domain
+from .feedback.adapters.mongo import MongoFeedback
+from .feedback.limits import FeedbackLimits
+from .feedback.overdue import FeedbackOverdueScan
+from .feedback.service import FeedbackService, FeedbackStore, Policy
 from .indices.service import IndexService, TallyReader
 from .invitations.adapters.mongo import MongoInvitations
 from .invitations.service import InvitationService, InvitationStore
@@ -23,9 +32,13 @@ from .questionnaires import files as questionnaire_files
 from .questionnaires.adapters.mongo import MongoQuestionnaires
 from .questionnaires.service import QuestionnaireService, QuestionnaireStore
 
+BUILT_IN_TYPES = pathlib.Path(__file__).parent / "feedback" / "types.yaml"
+
 
 class Tallies(TallyStore, TallyReader, Protocol):
     """The indices' tallies: written per answer, read per index query."""
+
+BUILT_IN_TYPES = pathlib.Path(__file__).parent / "feedback" / "types.yaml"
 
 
 @dataclass(frozen=True)
@@ -39,12 +52,26 @@ class Survey:
     limits: SurveyLimits                  # this process's budgets of the public RPCs and pages
     pages: SurveyPages                    # the public pages /khao-sat and /quay (worker)
     trusted_proxies: tuple                # X-Forwarded-For is read only from these (settings.trusted_networks)
+    feedback: FeedbackService             # feedback and complaints
+    feedback_overdue: FeedbackOverdueScan  # the worker's overdue scan of feedback
+    feedback_limits: FeedbackLimits       # this process's budgets of feedback's public RPCs
+
+
+def feedback_policy(settings: SurveySettings) -> Policy:
+    """Feedback types (FEEDBACK_TYPES_FILE, else the built-in types.yaml), the shared calendar
+    (WORKING_CALENDAR_FILE) and the reopen rules. InvalidArgument naming a bad line of the types file."""
+    path = pathlib.Path(settings.feedback_types_file or BUILT_IN_TYPES)
+    return Policy(types=feedback_domain.load_types(path.read_bytes()),
+                  calendar=WorkingCalendar.of(settings.calendar_days()),
+                  reopen_days=settings.feedback_reopen_days, max_reopens=settings.feedback_max_reopens)
 
 
 def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None = None,
               questionnaires: QuestionnaireStore | None = None, answers: AnswerStore | None = None,
               ratings: RatingStore | None = None, tallies: Tallies | None = None,
-              limits: SurveyLimits | None = None, clock: Callable[[], dt.datetime] | None = None) -> Survey:
+              limits: SurveyLimits | None = None, feedback: FeedbackStore | None = None,
+              feedback_limits: FeedbackLimits | None = None,
+              clock: Callable[[], dt.datetime] | None = None) -> Survey:
     """Builds survey from its settings; each keyword replaces what it names (tests: in-memory
     fakes, a fixed `clock`, lifted limits). The database connection itself is the process's
     (chassis `run_api` / `MongoConnection`)."""
@@ -62,10 +89,18 @@ def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None =
     limits = limits if limits is not None else SurveyLimits(
         per_kiosk=settings.ratings_per_kiosk, per_client=settings.ratings_per_client,
         token_requests=settings.token_requests_per_client, token_mismatches=settings.unknown_tokens_per_client)
+    feedback_service = FeedbackService(feedback if feedback is not None else MongoFeedback(),
+                                       feedback_policy(settings), clock=clock or utcnow)
+    feedback_limits = feedback_limits or FeedbackLimits(settings.feedback_filings_per_client,
+                                                        settings.feedback_secret_uses_per_client,
+                                                        tuple(settings.trusted_networks))
     return Survey(
         settings=settings, questionnaires=questionnaire_service, invitations=invitation_service,
         answers=answer_service, indices=IndexService(tally_store, clock=clock), limits=limits,
-        pages=SurveyPages(answer_service, limits), trusted_proxies=tuple(settings.trusted_networks))
+        pages=SurveyPages(answer_service, limits), trusted_proxies=tuple(settings.trusted_networks),
+        feedback=feedback_service, feedback_limits=feedback_limits,
+        feedback_overdue=FeedbackOverdueScan(feedback_service, settings.feedback_overdue_scan_page,
+                                             clock=clock or utcnow))
 
 
 def prepare_database() -> None:

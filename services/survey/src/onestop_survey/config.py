@@ -1,13 +1,21 @@
 """Survey's settings: the chassis defaults (gRPC 50054, metrics 9154/9254, page 8054, database
-onestop_survey) plus the invitations' and the public page's."""
+onestop_survey) plus the invitations', the public page's and feedback's."""
 
-from pydantic import field_validator
+from typing import ClassVar
 
-from onestop_chassis.config import ServiceSettings
+from pydantic import Field, field_validator, model_validator
+
+from onestop_chassis.config import KNOWN_SECRETS, ServiceSettings
+
+LOCAL_INVITATION_KEY = "onestop-local-survey-key-change-me-in-production"
 
 
 class SurveySettings(ServiceSettings):
     service_name: str = "survey"
+    # Production needs the page's public address (printed as a link and QR code for citizens)
+    # and a key of its own (onestop_chassis.config: unset, empty or loopback values are refused).
+    PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = (
+        "mongodb_uri", "amqp_uri", "survey_base_url", "invitation_key")
 
     # -- invitations, answers, kiosks (issue 12, items 2-5) --------------------------------------
     # The survey page the invitation's link, QR code and SMS open: <base>/<token>.
@@ -18,13 +26,26 @@ class SurveySettings(ServiceSettings):
     invitation_questionnaire: str = "tt01-9"
     # The secret key the tokens are derived from (HMAC-SHA256 of the invitation id). Set it in
     # production (at least 32 characters); changing it makes every link issued before unknown.
-    invitation_key: str = "onestop-local-survey-key-change-me-in-production"
+    invitation_key: str = LOCAL_INVITATION_KEY
     # A counter kiosk's ratings, and any address's, within a moving window (answers.limits).
     ratings_per_kiosk: str = "10/minute"
     ratings_per_client: str = "30/minute"
     # Per address: requests by token (GetSurvey, SubmitAnswers, the page), and unknown tokens.
     token_requests_per_client: str = "60/minute"
     unknown_tokens_per_client: str = "20/hour"
+
+    # -- feedback and complaints (issue 12, item 6) -----------------------------------------------
+    # The types and their deadlines (a YAML file in the format of feedback/types.yaml; empty: that
+    # built-in file), the reopen window in working days after an answer, how many times an item
+    # may be reopened, and the overdue scan's period (seconds) and keys read per pass.
+    feedback_types_file: str = ""
+    feedback_reopen_days: int = Field(default=5, ge=0, le=60)
+    feedback_max_reopens: int = Field(default=2, ge=0, le=10)
+    feedback_overdue_scan_seconds: float = Field(default=60.0, gt=0)
+    feedback_overdue_scan_page: int = Field(default=100, ge=1, le=1000)
+    # Budgets per client address of the public feedback RPCs (feedback/limits.py; `limits` notation).
+    feedback_filings_per_client: str = "10/hour"
+    feedback_secret_uses_per_client: str = "60/hour"
 
     @field_validator("ratings_per_kiosk", "ratings_per_client", "token_requests_per_client",
                      "unknown_tokens_per_client")
@@ -40,3 +61,11 @@ class SurveySettings(ServiceSettings):
         if not 1 <= value <= 365:
             raise ValueError("must be 1 to 365 days")
         return value
+
+    @model_validator(mode="after")
+    def _own_key_in_production(self):
+        if self.onestop_env == "production" and (self.invitation_key in KNOWN_SECRETS | {LOCAL_INVITATION_KEY}
+                                                 or len(self.invitation_key) < 32):
+            raise ValueError("INVITATION_KEY must be at least 32 characters and not a key published in the "
+                             "repository when ONESTOP_ENV=production")
+        return self

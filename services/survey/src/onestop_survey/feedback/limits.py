@@ -1,0 +1,34 @@
+"""Budgets of feedback's public RPCs, per client address (onestop_chassis.ratelimits: moving
+windows, per process): filing (FEEDBACK_FILINGS_PER_CLIENT) and the reads and acts by code and
+secret (FEEDBACK_SECRET_USES_PER_CLIENT: GetFeedback with a secret, ReopenFeedback,
+RateFeedbackAnswer), so nobody floods a unit with items or tries secrets by the thousand."""
+
+from __future__ import annotations
+
+from onestop_chassis.errors import ResourceExhausted
+from onestop_chassis.ratelimits import Budgets, Network, grpc_client
+
+FILINGS_PER_CLIENT = "10/hour"
+SECRET_USES_PER_CLIENT = "60/hour"
+
+
+class FeedbackLimits:
+    """`spend(context, "filing" | "secret")` counts one use by the call's client (X-Forwarded-For
+    believed from `trusted` proxies only); raises RESOURCE_EXHAUSTED `FEEDBACK_RATE_LIMITED` with
+    a RetryInfo and, in metadata `message_vi`, what the page shows the citizen."""
+
+    def __init__(self, filings: str = FILINGS_PER_CLIENT, secret_uses: str = SECRET_USES_PER_CLIENT,
+                 trusted: tuple[Network, ...] = ()):
+        self._budgets = Budgets(filing=filings, secret=secret_uses)
+        self._trusted = trusted
+
+    def spend(self, context, budget: str) -> None:
+        client = grpc_client(context, self._trusted)
+        if not self._budgets.spend(budget, client):
+            wait = self._budgets.retry_after(budget, client)
+            minutes = max(1, int(wait + 59) // 60)
+            raise ResourceExhausted(
+                "FEEDBACK_RATE_LIMITED", f"too many feedback requests ({budget}) from this address; "
+                f"try again in {int(wait)} s", retry_after=wait,
+                metadata={"limit": budget,
+                          "message_vi": f"Bạn đã gửi quá nhiều yêu cầu. Vui lòng thử lại sau {minutes} phút."})
