@@ -98,3 +98,13 @@ class Lease:
         if now - term * self._term_seconds >= self._renew_share * self._term_seconds:
             self._claim(term + 1)  # lost only if another pod's clock is ahead: it holds from then on
         return True
+
+
+class Always:
+    """No lease: for a process that has no database to agree on one (it runs alone)."""
+
+    def held(self) -> bool:
+        return True
+
+
+ALWAYS = Always()

@@ -152,14 +152,18 @@ class SettingsTimer(Timer):
 
     def setup(self):
         self.interval = float(getattr(worker_settings(), self.setting))
-        self._lease: leases.Lease | None = None
+        self._lease: leases.Lease | leases.Always | None = None
         super().setup()
 
     def handle_timer_tick(self):
         job = f"{self.container.service_name}.{self.method_name}"
         if self._lease is None:  # the database is connected once every provider's setup() ran
-            self._lease = leases.Lease(mongoengine.get_db()[leases.COLLECTION], job, leases.holder_name(),
-                                       term_seconds=self.interval)
+            try:
+                database = mongoengine.get_db()
+            except mongoengine.connection.ConnectionFailure:  # a worker without a database: no replicas
+                database = None                                  # to agree with, so every tick runs
+            self._lease = (leases.Lease(database[leases.COLLECTION], job, leases.holder_name(),
+                                        term_seconds=self.interval) if database is not None else leases.ALWAYS)
         if leases.holding(self._lease.held, job):
             super().handle_timer_tick()
         else:
