@@ -186,6 +186,7 @@ class SandboxApp:
         return answer({"chaos": body})
 
     def reset(self, request: Request) -> Response:
+        self.webhooks.drain()
         self.carrier.reset()
         self.webhooks.plan.clear()
         self.webhooks.chaos = None

@@ -55,6 +55,13 @@ class WebhookSender:
         self._queue.put(None)
         self._thread.join(self.timeout_seconds + 1)
 
+    def drain(self, timeout: float = 10.0) -> None:
+        """Waits until every report submitted so far has been sent (what `/sandbox/reset` does first,
+        so a test's armed mode never applies to an earlier test's report)."""
+        deadline = time.monotonic() + timeout
+        while (self._queue.unfinished_tasks or self._held) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     def submit(self, event: dict[str, Any]) -> None:
         if self.url:
             self._queue.put(event)
@@ -78,18 +85,24 @@ class WebhookSender:
             except queue.Empty:
                 self._release_held(only_older_than=self.late_seconds)
                 continue
-            if event is None:
-                self._release_held()
-                return
-            mode = self._mode()
-            if mode == "late":
-                log.info("webhook held back (late, out of order)", event_id=event["eventId"])
-                self._held.append((event, time.monotonic()))
-                continue
-            self._post(event, bad_signature=mode == "bad-signature")
-            if mode == "duplicate":
-                self._post(event)
-            self._release_held()
+            try:
+                if event is None:
+                    self._release_held()
+                    return
+                self._send(event)
+            finally:
+                self._queue.task_done()
+
+    def _send(self, event: dict[str, Any]) -> None:
+        mode = self._mode()
+        if mode == "late":
+            log.info("webhook held back (late, out of order)", event_id=event["eventId"])
+            self._held.append((event, time.monotonic()))
+            return
+        self._post(event, bad_signature=mode == "bad-signature")
+        if mode == "duplicate":
+            self._post(event)
+        self._release_held()
 
     def _release_held(self, only_older_than: float | None = None) -> None:
         now = time.monotonic()
