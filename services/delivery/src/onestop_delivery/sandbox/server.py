@@ -99,10 +99,13 @@ class SandboxApp:
         """The carrier's own routes: token, commanded faults, then the work."""
         if self.token and request.headers.get("Authorization", "") != f"Bearer {self.token}":
             return refuse(401, "Sai mã truy cập API (token)", "UNAUTHORIZED")
-        if self.carrier.faults.take_down():
+        with self.carrier.lock:
+            down, delay = self.carrier.faults.take_down(), 0.0
+            if not down:
+                delay = self.carrier.faults.take_slow()
+        if down:
             log.info("answering 503 (sandbox told to be down)", path=request.path)
             return refuse(503, "Hệ thống tạm ngừng phục vụ (sandbox down)", "UNAVAILABLE")
-        delay = self.carrier.faults.take_slow()
         try:
             response = handler(request, **args)
         except NoSuchParcel as exc:
