@@ -165,3 +165,20 @@ def test_webhooks_twice_and_late_arrive_as_commanded_and_read_alike(sandbox, inb
     assert [e.status for e in events] == [S.ACCEPTED, S.ACCEPTED, S.IN_TRANSIT, S.PICKED_UP]
     assert events[0].event_id == events[1].event_id and events[3].at <= events[2].at
     assert json.loads(inbox.about(receipt.waybill)[0][0])["events"][0]["statusText"] == "Đã tiếp nhận đơn hàng"
+
+
+def test_the_sandbox_down_for_a_while_is_waited_out_and_orders_once(sandbox):
+    sandbox.control("/sandbox/down", {"seconds": 0.8})
+    receipt = adapter(sandbox, attempts=8, backoff_max_seconds=0.4).create_order(ORDER)
+    state = sandbox.orders()
+    assert [o["itemCode"] for o in state["orders"]] == [receipt.waybill] and state["createRequests"] == 1
+
+
+def test_parcels_move_on_by_themselves_on_the_schedule(tmp_path, inbox):
+    with sandbox_process(tmp_path, inbox.url, "--seconds-per-stage", "0.2") as scheduled:
+        carrier = adapter(scheduled)
+        receipt = carrier.create_order(ORDER)
+        reports = inbox.wait_for(5, receipt.waybill)  # accepted, then four stages on the schedule
+        events = [e for body, headers in reports for e in carrier.read_webhook(body, headers)]
+        assert [e.status for e in events] == [S.ACCEPTED, S.PICKED_UP, S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELIVERED]
+        assert carrier.track(receipt.waybill) == events

@@ -149,3 +149,23 @@ def test_the_control_routes_advance_fail_and_track(client):
     assert client.post("/sandbox/advance", data="{", content_type="application/json").status_code == 400
     listed = json.loads(client.get(f"/sandbox/orders?orderNumber={order()['orderNumber']}").get_data())
     assert [o["itemCode"] for o in listed["orders"]] == [item]
+
+
+def _chaos_run(seed: int) -> tuple[list[str], list[str]]:
+    import random
+    carrier = SandboxCarrier(lambda event: None, max_attempts=2)
+    carrier.chaos, carrier.chaos_failure_rate = random.Random(seed), 0.5
+    webhooks = WebhookSender("", b"secret")
+    webhooks.chaos, webhooks.chaos_rate = random.Random(seed + 1), 0.5
+    for n in range(8):
+        carrier.create(order(f"CHAOS-{n}"))
+    carrier.advance(stages=12)
+    return [p.status for p in carrier.by_item.values()], [webhooks._mode() for _ in range(30)]
+
+
+def test_chaos_with_a_seed_is_the_same_run_after_run():
+    statuses, modes = _chaos_run(7)
+    assert (statuses, modes) == _chaos_run(7)
+    assert set(statuses) == {DELIVERED, RETURNED}, "every parcel ends; chaos failed some attempts to the end"
+    assert set(modes) == {"normal", "duplicate", "late", "bad-signature"}
+    assert _chaos_run(8) != (statuses, modes)

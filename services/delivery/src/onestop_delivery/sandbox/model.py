@@ -139,8 +139,8 @@ class SandboxCarrier:
         self.by_number: dict[str, Parcel] = {}
         self.by_item: dict[str, Parcel] = {}
         self.create_requests = 0
-        # waybills differ from one sandbox run to the next (a database may keep the last run's)
-        self.serial = int(time.time()) % 9_000 * 10_000
+        # waybills differ from one sandbox process to the next (a database may keep the last run's)
+        self.serial = random.SystemRandom().randrange(10_000_000, 90_000_000)
         self.faults = Faults()
         self.chaos: random.Random | None = None
         self.chaos_failure_rate = 0.0
