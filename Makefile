@@ -94,7 +94,7 @@ test-integration: install stack  ## integration tests against the real local sta
 test-e2e: install stack  ## end-to-end: services as processes, called over gRPC
 	$(PYTEST) tests/e2e
 
-BENCH_SECTIONS := outbox documents intake relay routing survey
+BENCH_SECTIONS := outbox documents intake relay routing survey delivery
 bench: install stack  ## benchmarks, all or some (`make bench relay`); writes bench/reports/
 	$(PY) -m bench $(filter $(BENCH_SECTIONS),$(MAKECMDGOALS))
 ifneq ($(filter bench,$(MAKECMDGOALS)),)

@@ -11,10 +11,10 @@ import sys
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))  # the local-stack launcher shared with the e2e tests
 
-from bench import documents, intake, outbox, relay, routing, survey  # noqa: E402 - they import `stack`, found through sys.path above
+from bench import delivery, documents, intake, outbox, relay, routing, survey  # noqa: E402 - they import `stack`, found through sys.path above
 
 SECTIONS = {"outbox": outbox.run, "documents": documents.run, "intake": intake.run, "relay": relay.run,
-            "routing": routing.run, "survey": survey.run}
+            "routing": routing.run, "survey": survey.run, "delivery": delivery.run}
 
 
 def main() -> None:

@@ -24,6 +24,17 @@ declare -A GRPC=()
 while read -r name grpc _; do GRPC[$name]=$grpc; done < <(python3 "$SERVICES_PY" table)
 mkdir -p "$DATA/run" "$DATA/logs"
 
+# Delivery's carrier is the CARRIER SANDBOX (onestop-carrier-sandbox, not a carrier), a process of its
+# own. Its API token and webhook secret are generated once into $DATA/secrets/ (git-ignored) and the
+# same files are read by the sandbox and by delivery (CARRIER_*_FILE); never committed.
+CARRIER_SANDBOX_PORT="${CARRIER_SANDBOX_PORT:-8955}"
+CARRIER_SANDBOX_SECONDS_PER_STAGE="${CARRIER_SANDBOX_SECONDS_PER_STAGE:-30}"
+export CARRIER_BASE_URL="${CARRIER_BASE_URL:-http://127.0.0.1:$CARRIER_SANDBOX_PORT}"
+# where the sandbox POSTs tracking events: delivery's webhook endpoint
+CARRIER_WEBHOOK_URL="${CARRIER_WEBHOOK_URL:-http://127.0.0.1:8055/carrier/webhook}"
+export CARRIER_API_TOKEN_FILE="${CARRIER_API_TOKEN_FILE:-$DATA/secrets/carrier-api-token}"
+export CARRIER_WEBHOOK_SECRET_FILE="${CARRIER_WEBHOOK_SECRET_FILE:-$DATA/secrets/carrier-webhook-secret}"
+
 # The pid in the file is alive and is one of ours (a pid reused after a reboot is not).
 alive() { [ -f "$1" ] && grep -qa "onestop-" "/proc/$(cat "$1")/cmdline" 2>/dev/null; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -35,7 +46,24 @@ start() {  # start SERVICE PROCESS
   echo $! > "$pidfile"
 }
 
+start_carrier_sandbox() {
+  local pidfile="$DATA/run/carrier-sandbox.pid"
+  mkdir -p "$DATA/secrets" && chmod 700 "$DATA/secrets"
+  for f in "$CARRIER_API_TOKEN_FILE" "$CARRIER_WEBHOOK_SECRET_FILE"; do
+    [ -s "$f" ] || (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > "$f")
+  done
+  if alive "$pidfile"; then return; fi
+  nohup "$VENV_BIN/onestop-carrier-sandbox" --port "$CARRIER_SANDBOX_PORT" --webhook-url "$CARRIER_WEBHOOK_URL" \
+    --secret-file "$CARRIER_WEBHOOK_SECRET_FILE" --token-file "$CARRIER_API_TOKEN_FILE" \
+    --seconds-per-stage "$CARRIER_SANDBOX_SECONDS_PER_STAGE" >> "$DATA/logs/carrier-sandbox.log" 2>&1 &
+  echo $! > "$pidfile"
+  for _ in $(seq 1 50); do port_open "$CARRIER_SANDBOX_PORT" && return; sleep 0.2; done
+  echo "ERROR: the carrier sandbox did not open port $CARRIER_SANDBOX_PORT; see $DATA/logs/carrier-sandbox.log" >&2
+  tail -5 "$DATA/logs/carrier-sandbox.log" >&2; exit 1
+}
+
 up() {
+  [[ " ${SERVICES[*]} " != *" delivery "* ]] || start_carrier_sandbox
   # every process of each service, the api last (its port tells that the service is up)
   for s in "${SERVICES[@]}"; do
     for p in $(python3 "$SERVICES_PY" processes "$s"); do [ "$p" = api ] || start "$s" "$p"; done
@@ -53,7 +81,8 @@ up() {
 down() {
   for f in "$DATA"/run/*.pid; do
     [ -e "$f" ] || continue
-    [ -z "$ONLY" ] || [[ " ${SERVICES[*]} " == *" $(basename "$f" | sed 's/-[a-z]*\.pid$//') "* ]] || continue
+    svc=$(basename "$f" | sed 's/-[a-z]*\.pid$//'); [ "$svc" != carrier ] || svc=delivery  # delivery's sandbox
+    [ -z "$ONLY" ] || [[ " ${SERVICES[*]} " == *" $svc "* ]] || continue
     kill "$(cat "$f")" 2>/dev/null || true
     for _ in $(seq 1 50); do alive "$f" || break; sleep 0.2; done
     alive "$f" && kill -9 "$(cat "$f")" 2>/dev/null || true
@@ -68,6 +97,10 @@ status() {
       alive "$DATA/run/$s-$p.pid" && echo "$s-$p running (pid $(cat "$DATA/run/$s-$p.pid"))" || echo "$s-$p stopped"
     done
   done
+  if [[ " ${SERVICES[*]} " == *" delivery "* ]]; then
+    alive "$DATA/run/carrier-sandbox.pid" && echo "carrier-sandbox running (pid $(cat "$DATA/run/carrier-sandbox.pid"))" \
+      || echo "carrier-sandbox stopped"
+  fi
 }
 
 case "${1:-}" in

@@ -363,3 +363,16 @@ def test_documents_deployments_read_their_config_and_an_optional_service_token()
     (routing,) = deployment(docs, "routing", "api")["spec"]["template"]["spec"]["containers"]
     assert mebibytes(api["resources"]["limits"]["memory"]) > mebibytes(routing["resources"]["limits"]["memory"]), \
         "streamed uploads hold ~5 MiB each: the documents api needs more memory than the other apis"
+
+
+def test_delivery_takes_the_carriers_endpoint_and_credentials_from_a_secret_never_a_literal():
+    docs = build(PLAIN)
+    secrets = {s["metadata"]["name"].rsplit("-", 1)[0]: s.get("data", {}) for s in of_kind(docs, "Secret")}
+    for component in ("api", "worker"):
+        (container,) = deployment(docs, "delivery", component)["spec"]["template"]["spec"]["containers"]
+        variables = env_names(container)
+        for name in ("CARRIER_BASE_URL", "CARRIER_CUSTOMER_CODE", "CARRIER_API_TOKEN", "CARRIER_WEBHOOK_SECRET"):
+            assert "value" not in variables[name], f"{component}: {name} must come from a Secret"
+            ref = variables[name]["valueFrom"]["secretKeyRef"]
+            assert ref["name"].startswith("delivery-carrier-") and not ref.get("optional"), component
+            assert name in secrets["delivery-carrier"], name

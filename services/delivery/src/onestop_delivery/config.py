@@ -1,7 +1,57 @@
-"""Delivery's settings: the chassis defaults (gRPC 50055, metrics 9155/9255, database onestop_delivery)."""
+"""Delivery's settings: the chassis defaults (gRPC 50055, metrics 9155/9255, database onestop_delivery)
+and the carrier's address and credentials."""
+
+import pathlib
+from typing import ClassVar
+
+from pydantic import Field, model_validator
 
 from onestop_chassis.config import ServiceSettings
+
+# Used only when nothing else is given and ONESTOP_ENV=local (production refuses them): `make run`
+# generates its own into .local/secrets/ and hands the same files to the carrier sandbox.
+LOCAL_CARRIER_API_TOKEN = "onestop-local-carrier-token-do-not-use-in-production"
+LOCAL_CARRIER_WEBHOOK_SECRET = "onestop-local-carrier-webhook-secret-do-not-use-in-production"
 
 
 class DeliverySettings(ServiceSettings):
     service_name: str = "delivery"
+
+    # The carrier (adapters/vnpost.py, VNPost's order API shape). Locally: the carrier sandbox
+    # (`onestop-carrier-sandbox`, started by `make run` on 127.0.0.1:8955), which is not a carrier.
+    carrier_base_url: str = "http://127.0.0.1:8955"
+    carrier_customer_code: str = "ONESTOP-DEMO"  # the agency's contract with the carrier (mã khách hàng)
+    # Credentials: the value, or (in Kubernetes, from a Secret mounted as a file) the file holding it.
+    carrier_api_token: str = ""
+    carrier_api_token_file: str = ""
+    carrier_webhook_secret: str = ""  # the key of the webhooks' HMAC-SHA256 signature
+    carrier_webhook_secret_file: str = ""
+    # Seconds to connect and for each answer; tries in all for an idempotent call (create by its
+    # order number, cancel, track) and the longest wait between two tries (exponential from 0.2 s).
+    carrier_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    carrier_attempts: int = Field(default=4, ge=1, le=10)
+    carrier_backoff_max_seconds: float = Field(default=2.0, ge=0, le=60)
+
+    PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = (*ServiceSettings.PRODUCTION_REQUIRED, "carrier_base_url",
+                                                      "carrier_customer_code")
+
+    @model_validator(mode="after")
+    def _carrier_credentials(self):
+        """Reads the credential files; ValueError naming the variable when one cannot be read, or when
+        production would run on a missing or local credential."""
+        for name in ("carrier_api_token", "carrier_webhook_secret"):
+            path = getattr(self, f"{name}_file")
+            if path:
+                try:
+                    setattr(self, name, pathlib.Path(path).read_text(encoding="utf-8").strip())
+                except OSError as exc:
+                    raise ValueError(f"{name.upper()}_FILE: cannot read {path}: {exc.strerror}") from None
+        local = {"carrier_api_token": LOCAL_CARRIER_API_TOKEN, "carrier_webhook_secret": LOCAL_CARRIER_WEBHOOK_SECRET}
+        for name, default in local.items():
+            value = getattr(self, name)
+            if self.onestop_env == "production" and (not value or value == default):
+                raise ValueError(f"{name.upper()} (or {name.upper()}_FILE) must be set, and not to the local "
+                                 "default, when ONESTOP_ENV=production")
+            if not value:
+                setattr(self, name, default)
+        return self
