@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pymongo
+from pymongo import monitoring
 from test_routing_repository import CALENDAR, DESK, LAND, Templates, _command
 
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 from onestop_routing.adapters.journey import MongoCaseStore
+from onestop_routing.adapters.templates import MongoTemplates
 from onestop_routing.domain.actions import Act
 from onestop_routing.domain.journey import EntryKind
 from onestop_routing.domain.process import Action
@@ -83,3 +86,63 @@ def test_a_pass_marks_each_due_step_once_with_its_event_and_skips_a_paused_one(m
     escalated = [d["_id"] for d in mongo_db["inbox"].find({"_id": {"$gte": "000.00.21.H17|escalated|",
                                                                    "$lt": "000.00.21.H17|escalated|~"}})]
     assert [key.split("|")[3] for key in escalated] == codes[:2]
+
+
+class _Commands(monitoring.CommandListener):
+    """The database commands a client sent (name and collection), for counting a mark's calls."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, str]] = []
+
+    def started(self, event):
+        self.sent.append((event.command_name, str(event.command.get(event.command_name, ""))))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def test_the_scan_keys_are_small_documents_of_their_own_collection(mongo_db):
+    clock = [OPENED[0]]
+    routing = _routing(mongo_db, clock)
+    [code, *_] = _open_three(routing, clock)
+    scan_docs = list(mongo_db["scan"].find({"_id": {"$gte": "all|", "$lt": "all|~"}}))
+    assert {d["_id"].split("|")[1] for d in scan_docs if d["_id"].split("|")[3] == code} == {"running", "duesoon"}
+    assert all(set(d) == {"_id", "entered_at", "due_at"} for d in scan_docs)
+    assert mongo_db["inbox"].count_documents({"_id": {"$gte": "all|", "$lt": "all|~"}}) == 0
+    clock[0] = CALENDAR.add(OPENED[0], DESK_BUDGET)
+    [item] = _scan(routing, clock).due(RUNNING_PREFIX, 100)
+    assert (item.dossier_code, item.step_code, item.entered_at) == (code, "tiep_nhan", OPENED[0])
+
+
+def test_a_mark_costs_seven_database_commands_once_the_template_is_read(mongo_db, local_stack):
+    """The case's view and log (2), the entry's outbox pointer and the entry (2), the inbox keys
+    and the scan keys each one batched write, and the view's update (3); the template version is
+    read once per process. Before: twelve, the template read and parsed at every mark."""
+    clock = [OPENED[0]]
+    commands = _Commands()
+    client = pymongo.MongoClient(local_stack["mongodb_uri"], event_listeners=[commands], tz_aware=True)
+    try:
+        db = client[mongo_db.name]
+        templates = MongoTemplates(db)
+        templates.put(land_registration(), published_by="test", published_at=OPENED[0])
+        routing = RoutingService(MongoCaseStore(lambda: db), templates, calendar=CALENDAR, clock=lambda: clock[0],
+                                 due_soon_share=0.5)
+        for n, moment in enumerate(OPENED[:2], start=1):
+            clock[0] = moment
+            routing.open_case(_command(f"000.00.21.H17-261123-{n:04d}", "QT-1.000948", f"e-{n}"))
+        clock[0] = CALENDAR.add(OPENED[0], DESK_BUDGET) + dt.timedelta(minutes=1)  # the first is due, not the second
+        scan = OverdueScan(routing, routing._cases, page=100, clock=lambda: clock[0])
+        assert scan.run().overdue_marked == 1  # reads the template version
+        clock[0] = CALENDAR.add(OPENED[1], DESK_BUDGET) + dt.timedelta(minutes=1)
+        commands.sent.clear()
+        result = scan.run()
+        assert (result.overdue_found, result.overdue_marked) == (1, 1)
+        ranges = [c for c in commands.sent if c == ("find", "scan")]
+        assert len(ranges) == 2  # the two ranges, a page each
+        assert len(commands.sent) - len(ranges) == 7, commands.sent
+        assert not [c for c in commands.sent if c[1] == "process_templates"]
+    finally:
+        client.close()

@@ -49,7 +49,7 @@ def bootstrap(settings: RoutingSettings, *, cases: CaseStore | None = None, temp
     service = RoutingService(cases, templates, calendar=calendar, clock=clock, due_soon_share=settings.due_soon_share)
     return Routing(service=service, templates=TemplateService(templates, units),
                    overdue=OverdueScan(service, cases, settings.overdue_scan_page,
-                                       settings.overdue_scan_budget_seconds, clock))
+                                       settings.overdue_scan_budget_seconds, clock, settings.overdue_scan_workers))
 
 
 def prepare_database() -> None:

@@ -39,6 +39,9 @@ def key(process_code: str, agency_code: str, version: int) -> str:
 class MongoTemplates:
     def __init__(self, database=None):
         self._database = database  # None: mongoengine's default connection, looked up at first use
+        # Stored versions never change (a new version is a new document): each is read and parsed
+        # once per process, not at every fold of a case (the overdue scan folds hundreds a pass).
+        self._versions: dict[tuple[str, str, int], ProcessTemplate] = {}
 
     @property
     def _collection(self):
@@ -62,8 +65,14 @@ class MongoTemplates:
         return None
 
     def version(self, process_code: str, agency_code: str, version: int) -> ProcessTemplate | None:
+        cached = self._versions.get((process_code, agency_code, version))
+        if cached is not None:
+            return cached
         found = self.published(process_code, agency_code, version) if version > 0 else None
-        return found.template if found else None
+        if found is None:
+            return None
+        self._versions[(process_code, agency_code, version)] = found.template
+        return found.template
 
     def latest_all(self, agency_codes: tuple[str, ...]) -> list[Published]:
         # Every version in key order, the last of each (process, agency) kept: templates are tens to
