@@ -12,6 +12,7 @@ from test_routing_repository import CALENDAR, DESK, LAND, Templates, _command
 
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 from onestop_routing.adapters.journey import MongoCaseStore
+from onestop_routing.adapters.mongo import migrate_scan_keys
 from onestop_routing.adapters.templates import MongoTemplates
 from onestop_routing.domain.actions import Act
 from onestop_routing.domain.journey import EntryKind
@@ -146,3 +147,26 @@ def test_a_mark_costs_seven_database_commands_once_the_template_is_read(mongo_db
         assert not [c for c in commands.sent if c[1] == "process_templates"]
     finally:
         client.close()
+
+
+def test_scan_keys_stored_in_the_inbox_before_the_upgrade_move_to_their_collection_once(mongo_db):
+    """A database written before the scan keys had a collection of their own: the keys its views
+    still hold move (small), a stale one is dropped, both leave `inbox`; the scan finds the moved
+    step, and the migration runs once."""
+    clock = [OPENED[0]]
+    routing = _routing(mongo_db, clock)
+    [code, *_] = _open_three(routing, clock)
+    old = [{"_id": d["_id"], "dossier_code": code, "procedure_name": "Đăng ký", "applicant_name": "Nguyễn Văn An",
+            "step_code": "tiep_nhan", "step_name": "Tiếp nhận", "unit_code": "000.00.21.H17",
+            "entered_at": d["entered_at"], "due_at": d["due_at"], "case_due_at": d["due_at"], "primary": "",
+            "co_handlers": [], "watchers": [], "due_soon": False, "overdue": False, "paused": False}
+           for d in mongo_db["scan"].find({"_id": {"$gte": "all|running|", "$lt": "all|running|~"}})]
+    stale = {**old[0], "_id": f"all|running|2026-11-20T01:00:00Z|{code}|tiep_nhan"}
+    mongo_db["scan"].delete_many({})
+    mongo_db["inbox"].insert_many([*old, stale])
+    assert migrate_scan_keys(mongo_db) == {"moved": 3, "dropped": 1}
+    assert mongo_db["inbox"].count_documents({"_id": {"$gte": "all|", "$lt": "all|~"}}) == 0
+    assert {d["_id"] for d in mongo_db["scan"].find({})} == {d["_id"] for d in old}
+    assert migrate_scan_keys(mongo_db) is None
+    clock[0] = CALENDAR.add(OPENED[0], DESK_BUDGET) + dt.timedelta(minutes=1)
+    assert _scan(routing, clock).run().overdue_marked == 1

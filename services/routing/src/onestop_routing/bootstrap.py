@@ -16,7 +16,7 @@ from onestop_chassis.worktime import WorkingCalendar
 
 from .adapters.intake_units import IntakeUnits
 from .adapters.journey import MongoCaseStore
-from .adapters.mongo import migrate
+from .adapters.mongo import migrate, migrate_scan_keys
 from .adapters.templates import MongoTemplates
 from .cases import CaseStore
 from .config import RoutingSettings
@@ -55,3 +55,4 @@ def bootstrap(settings: RoutingSettings, *, cases: CaseStore | None = None, temp
 def prepare_database() -> None:
     """Once per process start, before serving: migrations of what is stored (idempotent)."""
     migrate()
+    migrate_scan_keys()

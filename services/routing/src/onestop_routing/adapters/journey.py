@@ -44,6 +44,7 @@ JOURNEY, CASES, INBOX, SCAN = "journey", "cases", "inbox", "scan"
 # An inbox document's fields left out when they hold their default (a step nobody is assigned to,
 # no flag set): most items of a unit's list are unassigned and unflagged.
 _DEFAULTS = {"primary": "", "co_handlers": [], "watchers": [], "due_soon": False, "overdue": False, "paused": False}
+_ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(InboxItem) if f.name not in ("key", "step_code", "unit_code"))
 CASE_FIELDS = [f.name for f in dataclasses.fields(domain.Case)]
 
 
@@ -110,17 +111,15 @@ def item_from_doc(doc: dict) -> InboxItem:
     item has no names (the scan needs the dossier, the step and its entry time only)."""
     key = doc["_id"]
     parts = key.split("|")  # <unit>|<scope>|<due>|<dossier>|<step>; all|running|<due>|<dossier>|<step>
-    data = {f.name: doc[f.name] for f in dataclasses.fields(InboxItem) if f.name in doc and f.name != "key"}
+    if key.startswith(SCAN_PREFIX):  # tens of thousands in a catch-up: no more than needed
+        due = as_utc(doc["due_at"])
+        return InboxItem(key, parts[-2], "", "", parts[-1], "", "", as_utc(doc["entered_at"]), due, due)
+    data = {name: doc[name] for name in _ITEM_FIELDS if name in doc}
     data.setdefault("dossier_code", parts[-2])
-    data.setdefault("step_code", parts[-1])
-    data.setdefault("unit_code", "" if key.startswith(SCAN_PREFIX) else parts[0])
-    for name in ("procedure_name", "applicant_name", "step_name"):
-        data.setdefault(name, "")
-    data.setdefault("case_due_at", doc["due_at"])
     for name in ("entered_at", "due_at", "case_due_at"):
         data[name] = as_utc(data[name])
     data["co_handlers"], data["watchers"] = tuple(data.get("co_handlers", ())), tuple(data.get("watchers", ()))
-    return InboxItem(key=key, **data)
+    return InboxItem(key=key, step_code=parts[-1], unit_code=parts[0], **data)
 
 
 class MongoCaseStore:
