@@ -111,7 +111,7 @@ def test_the_scan_keys_are_small_documents_of_their_own_collection(mongo_db):
     [code, *_] = _open_three(routing, clock)
     scan_docs = list(mongo_db["scan"].find({"_id": {"$gte": "all|", "$lt": "all|~"}}))
     assert {d["_id"].split("|")[1] for d in scan_docs if d["_id"].split("|")[3] == code} == {"running", "duesoon"}
-    assert all(set(d) == {"_id", "entered_at", "due_at"} for d in scan_docs)
+    assert all(set(d) == {"_id", "entered_at"} for d in scan_docs)
     assert mongo_db["inbox"].count_documents({"_id": {"$gte": "all|", "$lt": "all|~"}}) == 0
     clock[0] = CALENDAR.add(OPENED[0], DESK_BUDGET)
     [item] = _scan(routing, clock).due(RUNNING_PREFIX, 100)
@@ -158,7 +158,7 @@ def test_scan_keys_stored_in_the_inbox_before_the_upgrade_move_to_their_collecti
     [code, *_] = _open_three(routing, clock)
     old = [{"_id": d["_id"], "dossier_code": code, "procedure_name": "Đăng ký", "applicant_name": "Nguyễn Văn An",
             "step_code": "tiep_nhan", "step_name": "Tiếp nhận", "unit_code": "000.00.21.H17",
-            "entered_at": d["entered_at"], "due_at": d["due_at"], "case_due_at": d["due_at"], "primary": "",
+            "entered_at": d["entered_at"], "due_at": OPENED[0], "case_due_at": OPENED[0], "primary": "",
             "co_handlers": [], "watchers": [], "due_soon": False, "overdue": False, "paused": False}
            for d in mongo_db["scan"].find({"_id": {"$gte": "all|running|", "$lt": "all|running|~"}})]
     stale = {**old[0], "_id": f"all|running|2026-11-20T01:00:00Z|{code}|tiep_nhan"}

@@ -13,7 +13,7 @@ only those from an index; our build answers code-like ranges with their sort and
   Lean: what the key holds (step, unit) and fields at their default (no assignee, no flag) are not
   stored, since FerretDB's cost per document read grows with its fields (docs/design.md).
 - `scan`: the overdue scan's keys (`all|running|...`, `all|duesoon|...`: inbox.RUNNING_PREFIX,
-  DUE_SOON_PREFIX) apart from the inboxes, each `{_id, entered_at, due_at}` and nothing else, so
+  DUE_SOON_PREFIX) apart from the inboxes, each `{_id, entered_at}` and nothing else, so
   reading every step due among 100,000 open cases reads small documents of a small table.
 
 A projection knows the keys it replaces from the view `load` read (`Stored.projected_keys`) when
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 
 from mongoengine.connection import get_db
@@ -98,7 +99,7 @@ def item_to_doc(item: InboxItem) -> dict:
     """The stored form of an item: a scan key keeps its entry and due times only; an inbox key
     leaves out what its key holds (step, unit) and the fields at their default."""
     if collection_of(item.key) == SCAN:
-        return {"_id": item.key, "entered_at": item.entered_at, "due_at": item.due_at}
+        return {"_id": item.key, "entered_at": item.entered_at}  # the moment is in the key
     doc = dataclasses.asdict(item)
     doc["_id"] = doc.pop("key")
     del doc["step_code"], doc["unit_code"]
@@ -108,11 +109,12 @@ def item_to_doc(item: InboxItem) -> dict:
 
 def item_from_doc(doc: dict) -> InboxItem:
     """The item back from its document (either form): step and unit from the key; a scan key's
-    item has no names (the scan needs the dossier, the step and its entry time only)."""
+    item has no names, and its due_at is the moment in its key (the step's due time, or when it
+    is due soon): the scan needs the dossier, the step and its entry time only."""
     key = doc["_id"]
     parts = key.split("|")  # <unit>|<scope>|<due>|<dossier>|<step>; all|running|<due>|<dossier>|<step>
     if key.startswith(SCAN_PREFIX):  # tens of thousands in a catch-up: no more than needed
-        due = as_utc(doc["due_at"])
+        due = dt.datetime.strptime(parts[2], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
         return InboxItem(key, parts[-2], "", "", parts[-1], "", "", as_utc(doc["entered_at"]), due, due)
     data = {name: doc[name] for name in _ITEM_FIELDS if name in doc}
     data.setdefault("dossier_code", parts[-2])

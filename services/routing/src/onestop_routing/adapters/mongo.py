@@ -38,8 +38,7 @@ def move_scan_keys(db) -> dict:
         key = doc["_id"]
         view = cases.find_one({"_id": key.split("|")[-2]}, {"inbox_keys": 1}) or {}
         if key in (view.get("inbox_keys") or []):
-            scan.replace_one({"_id": key}, {"_id": key, "entered_at": doc["entered_at"], "due_at": doc["due_at"]},
-                             upsert=True)
+            scan.replace_one({"_id": key}, {"_id": key, "entered_at": doc["entered_at"]}, upsert=True)
             moved += 1
         else:
             dropped += 1
