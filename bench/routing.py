@@ -4,16 +4,19 @@ raw find rate of the same database (FerretDB) in the same run.
 
 - Opens: BENCH_ROUTING_OPENS DossierReceived events (default 500, process QT-1.000948) are queued
   while routing's worker is held (SIGSTOP); it is let go and timed until every case is open (the
-  worker's consume → template → OPENED entry with its outbox → projection: case view, 4 inbox keys).
+  worker's consume → template → OPENED entry with its outbox → projection: case view, 2 inbox keys,
+  2 scan keys).
 - The open cases: bulk-inserted in the shape the adapters store (a case the worker opened is the
-  template: its OPENED entry, its view, its inbox keys), opened at moments spread over ±3 days around
-  now, so about half of the desk steps are past due, every key rewritten with its own due time.
+  template: its OPENED entry, its view, its inbox and scan keys, written by the adapter's own
+  `item_to_doc`), opened at moments spread over ±3 days around now, so about half of the desk steps
+  are past due, every key rewritten with its own due time.
 - ListInbox (SCOPE_UNASSIGNED and SCOPE_UNIT, a page of 50) over gRPC by the unit's leader, one
   caller, INBOX_CALLS calls each, next to pymongo's find of the same `_id` range with limit 51.
-- The overdue scan: the range of every due step (`all|running|` .. now) read whole (what a worker
-  down for days must find), and one pass of the worker's scan (a page of 200 per range, each found
-  step marked: its log read and folded, an entry appended, the projection rewritten), next to
-  pymongo's find_one by `_id` from one thread on the same database.
+- The overdue scan: the range of every due step (`all|running|` .. now) read whole through the
+  store's `inbox` range, as the scan reads its pages (what a worker down for days must find), and
+  one pass of the worker's scan (a page of 200 per range, its cases marked OVERDUE_SCAN_WORKERS at
+  a time, each found step marked: its log read and folded, an entry appended, the projection
+  rewritten), next to pymongo's find_one by `_id` from one thread on the same database.
 
 Isolation as in bench/intake.py: a FerretDB of its own and a RabbitMQ vhost made for the run.
 """
