@@ -96,8 +96,9 @@ def collection_of(key: str) -> str:
 
 
 def item_to_doc(item: InboxItem) -> dict:
-    """The stored form of an item: a scan key keeps its entry and due times only; an inbox key
-    leaves out what its key holds (step, unit) and the fields at their default."""
+    """The stored form of an item: a scan key keeps its entry time only (its moment, dossier and
+    step are in the key); an inbox key leaves out what its key holds (step, unit) and the fields
+    at their default."""
     if collection_of(item.key) == SCAN:
         return {"_id": item.key, "entered_at": item.entered_at}  # the moment is in the key
     doc = dataclasses.asdict(item)
