@@ -4,16 +4,19 @@ raw find rate of the same database (FerretDB) in the same run.
 
 - Opens: BENCH_ROUTING_OPENS DossierReceived events (default 500, process QT-1.000948) are queued
   while routing's worker is held (SIGSTOP); it is let go and timed until every case is open (the
-  worker's consume → template → OPENED entry with its outbox → projection: case view, 4 inbox keys).
+  worker's consume → template → OPENED entry with its outbox → projection: case view, 2 inbox keys,
+  2 scan keys).
 - The open cases: bulk-inserted in the shape the adapters store (a case the worker opened is the
-  template: its OPENED entry, its view, its inbox keys), opened at moments spread over ±3 days around
-  now, so about half of the desk steps are past due, every key rewritten with its own due time.
+  template: its OPENED entry, its view, its inbox and scan keys, written by the adapter's own
+  `item_to_doc`), opened at moments spread over ±3 days around now, so about half of the desk steps
+  are past due, every key rewritten with its own due time.
 - ListInbox (SCOPE_UNASSIGNED and SCOPE_UNIT, a page of 50) over gRPC by the unit's leader, one
   caller, INBOX_CALLS calls each, next to pymongo's find of the same `_id` range with limit 51.
-- The overdue scan: the range of every due step (`all|running|` .. now) read whole (what a worker
-  down for days must find), and one pass of the worker's scan (a page of 200 per range, each found
-  step marked: its log read and folded, an entry appended, the projection rewritten), next to
-  pymongo's find_one by `_id` from one thread on the same database.
+- The overdue scan: the range of every due step (`all|running|` .. now) read whole through the
+  store's `inbox` range, as the scan reads its pages (what a worker down for days must find), and
+  one pass of the worker's scan (a page of 200 per range, its cases marked OVERDUE_SCAN_WORKERS at
+  a time, each found step marked: its log read and folded, an entry appended, the projection
+  rewritten), next to pymongo's find_one by `_id` from one thread on the same database.
 
 Isolation as in bench/intake.py: a FerretDB of its own and a RabbitMQ vhost made for the run.
 """
@@ -28,6 +31,7 @@ import signal
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 
 import grpc
 import pymongo
@@ -41,8 +45,9 @@ from onestop_chassis.auth import mint_token
 from onestop_chassis.config import LOCAL_JWT_SECRET, ServiceSettings, load_settings
 from onestop_chassis.publishing import confirming_publisher, publish_event
 from onestop_chassis.worktime import WorkingCalendar
-from onestop_routing.adapters.journey import MongoCaseStore
+from onestop_routing.adapters.journey import INBOX, SCAN, MongoCaseStore, collection_of, item_from_doc, item_to_doc
 from onestop_routing.adapters.templates import MongoTemplates
+from onestop_routing.config import RoutingSettings
 from onestop_routing.domain.clocks import Clock
 from onestop_routing.domain.journey import StepRun
 from onestop_routing.inbox import DUE_SOON_PREFIX, RUNNING_PREFIX, due_soon_at, iso_key
@@ -60,6 +65,7 @@ RAW_FINDS = 2000
 BULK_BATCH = 1000
 PER_DAY = 5000  # codes <unit>-YYMMDD-NNNN on past days (2025), never today's numbering
 SCAN_PAGE = 200
+SCAN_WORKERS = RoutingSettings.model_fields["overdue_scan_workers"].default  # as the worker marks
 DUE_SOON_SHARE = 0.8
 
 
@@ -106,17 +112,18 @@ def _opens(platform: LocalPlatform, db, amqp_uri: str) -> dict:
 
 
 def _bulk(db, calendar: WorkingCalendar) -> dict:
-    """CASES open cases cloned from the one the worker opened, each with its own code and times."""
+    """CASES open cases cloned from the one the worker opened, each with its own code and times, its
+    keys in the documents the adapter writes (adapters.journey: inbox keys lean, scan keys apart)."""
     template_case = db["cases"].find_one({"_id": f"{UNIT}-241231-0001"})
     template_entry = db["journey"].find_one({"_id": f"{UNIT}-241231-0001|000001"}, {"outbox": 0})
-    template_items = [db["inbox"].find_one({"_id": k}) for k in template_case["inbox_keys"]]
+    template_items = [item_from_doc(db[collection_of(k)].find_one({"_id": k})) for k in template_case["inbox_keys"]]
     budget = land_registration().step("tiep_nhan").budget
     now = dt.datetime.now(dt.UTC)
     rng = random.Random(11)
     started, stored, due = time.perf_counter(), 0, 0
     codes = []
     while stored < CASES:
-        entries, views, items = [], [], []
+        entries, views, docs = [], [], {INBOX: [], SCAN: []}
         for _ in range(min(BULK_BATCH, CASES - stored)):
             day = dt.date(2025, 1, 1) + dt.timedelta(days=stored // PER_DAY)
             code = f"{UNIT}-{day:%y%m%d}-{stored % PER_DAY + 1:04d}"
@@ -129,24 +136,26 @@ def _bulk(db, calendar: WorkingCalendar) -> dict:
                             "request_id": f"bench-{code}", "due_at": case["due_at"], "case": case})
             keys = []
             for item in template_items:
-                prefix = "|".join(item["_id"].split("|")[:-3])  # <unit>|<scope> or all|running, all|duesoon
+                prefix = "|".join(item.key.split("|")[:-3])  # <unit>|<scope> or all|running, all|duesoon
                 moment = step_due
-                if item["_id"].startswith(DUE_SOON_PREFIX):
+                if item.key.startswith(DUE_SOON_PREFIX):
                     run = StepRun("tiep_nhan", UNIT, opened, Clock(step_due))
                     moment = due_soon_at(calendar, run, budget, DUE_SOON_SHARE) or step_due
                 key = f"{prefix}|{iso_key(moment)}|{code}|tiep_nhan"
                 keys.append(key)
-                items.append({**item, "_id": key, "dossier_code": code, "entered_at": opened, "due_at": step_due,
-                              "case_due_at": case["due_at"]})
+                clone = replace(item, key=key, dossier_code=code, entered_at=opened, due_at=step_due,
+                                case_due_at=case["due_at"])
+                docs[collection_of(key)].append(item_to_doc(clone))
             views.append({**template_case, **{k: case[k] for k in ("received_at", "opened_at", "due_at")},
                           "_id": code, "inbox_keys": keys, "current_due_at": step_due})
             codes.append(code)
             stored += 1
         db["journey"].insert_many(entries, ordered=False)
         db["cases"].insert_many(views, ordered=False)
-        db["inbox"].insert_many(items, ordered=False)
+        for name, batch in docs.items():
+            db[name].insert_many(batch, ordered=False)
     return {"seconds": time.perf_counter() - started, "due": due, "codes": codes,
-            "inbox_docs": db["inbox"].count_documents({})}
+            "inbox_docs": db[INBOX].count_documents({}), "scan_docs": db[SCAN].count_documents({})}
 
 
 def _timed(call, n: int) -> list[float]:
@@ -183,16 +192,14 @@ def _inbox(port: int, db) -> dict:
 
 
 def _scan(db, codes: list[str], calendar: WorkingCalendar) -> dict:
-    inbox = db["inbox"]
-    now = dt.datetime.now(dt.UTC)
-    started = time.perf_counter()
-    found = len(list(inbox.find({"_id": {"$gt": RUNNING_PREFIX, "$lt": RUNNING_PREFIX + iso_key(now) + "~"}},
-                                {"_id": 1}).sort("_id", 1)))
-    range_seconds = time.perf_counter() - started
-    soon = inbox.count_documents({"_id": {"$gt": DUE_SOON_PREFIX, "$lt": DUE_SOON_PREFIX + iso_key(now) + "~"}})
     cases = MongoCaseStore(lambda: db)
+    now = dt.datetime.now(dt.UTC)
+    started = time.perf_counter()  # what the scan reads, as it reads it (the store's range), in one go
+    found = len(cases.inbox(RUNNING_PREFIX, RUNNING_PREFIX + iso_key(now) + "~", 10 * CASES))
+    range_seconds = time.perf_counter() - started
+    soon = db[SCAN].count_documents({"_id": {"$gt": DUE_SOON_PREFIX, "$lt": DUE_SOON_PREFIX + iso_key(now) + "~"}})
     service = RoutingService(cases, MongoTemplates(db), calendar=calendar, due_soon_share=DUE_SOON_SHARE)
-    scan = OverdueScan(service, cases, SCAN_PAGE)  # one page per range: the budget is 0
+    scan = OverdueScan(service, cases, SCAN_PAGE, workers=SCAN_WORKERS)  # one page per range: the budget is 0
     started = time.perf_counter()
     one = scan.run()
     pass_seconds = time.perf_counter() - started
@@ -243,7 +250,7 @@ def _report(opens: dict, bulk: dict, inbox: dict, scan: dict) -> str:
         f"case opened with its template, OPENED entry + outbox, view, inbox keys): {opens['opens']} cases in "
         f"{opens['seconds']:.1f} s = **{opens['rate']:.1f} cases/s**.",
         f"- **Open cases stored**: {CASES:,} (bulk-inserted in {bulk['seconds']:.0f} s; {bulk['inbox_docs']:,} inbox "
-        f"keys), {bulk['due']:,} of their desk steps past due.",
+        f"keys, {bulk['scan_docs']:,} scan keys), {bulk['due']:,} of their desk steps past due.",
         "",
         "| ListInbox, page of 50 | calls | p50 ms | p99 ms | raw find of the same range (limit 51) p50 / p99 ms |",
         "|---|---|---|---|---|",
@@ -254,10 +261,12 @@ def _report(opens: dict, bulk: dict, inbox: dict, scan: dict) -> str:
                      f"{raw['p50']:.1f} / {raw['p99']:.1f} |")
     lines += [
         "",
-        f"- **Overdue scan, what is due**: the range `all|running|` .. now read whole: {scan['found']:,} keys in "
+        f"- **Overdue scan, what is due**: the range `all|running|` .. now read whole through the store (as the "
+        f"scan reads its pages): {scan['found']:,} keys in "
         f"**{scan['range_seconds']:.2f} s** ({scan['found'] / max(scan['range_seconds'], 1e-9):,.0f} keys/s); "
         f"{scan['due_soon_keys']:,} keys in the due-soon range.",
-        f"- **One pass of the worker's scan** (page {SCAN_PAGE} per range): {one.overdue_marked} overdue and "
+        f"- **One pass of the worker's scan** (page {SCAN_PAGE} per range, {SCAN_WORKERS} cases at once): "
+        f"{one.overdue_marked} overdue and "
         f"{one.due_soon_marked} due-soon marks in **{scan['pass_seconds']:.2f} s** "
         f"({(one.overdue_marked + one.due_soon_marked) / max(scan['pass_seconds'], 1e-9):.0f} marks/s).",
         f"- **Raw find_one by `_id`** (one thread, {scan['raw']['n']} cases): {scan['raw_rate']:.0f}/s "

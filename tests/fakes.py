@@ -192,7 +192,7 @@ class FakeCases:
     def case_codes(self, after, before, limit):
         return sorted(code for code in self.cases if after < code < before)[:limit]
 
-    def project(self, case, view, items):
+    def project(self, case, view, items, previous=None):
         if self.projected.get(case.dossier_code, 0) >= view.seq:
             return
         for key in self.keys_of.get(case.dossier_code, []):

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pymongo
+from pymongo import monitoring
 from test_routing_repository import CALENDAR, DESK, LAND, Templates, _command
 
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 from onestop_routing.adapters.journey import MongoCaseStore
+from onestop_routing.adapters.mongo import migrate_scan_keys
+from onestop_routing.adapters.templates import MongoTemplates
 from onestop_routing.domain.actions import Act
 from onestop_routing.domain.journey import EntryKind
 from onestop_routing.domain.process import Action
@@ -83,3 +87,86 @@ def test_a_pass_marks_each_due_step_once_with_its_event_and_skips_a_paused_one(m
     escalated = [d["_id"] for d in mongo_db["inbox"].find({"_id": {"$gte": "000.00.21.H17|escalated|",
                                                                    "$lt": "000.00.21.H17|escalated|~"}})]
     assert [key.split("|")[3] for key in escalated] == codes[:2]
+
+
+class _Commands(monitoring.CommandListener):
+    """The database commands a client sent (name and collection), for counting a mark's calls."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, str]] = []
+
+    def started(self, event):
+        self.sent.append((event.command_name, str(event.command.get(event.command_name, ""))))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def test_the_scan_keys_are_small_documents_of_their_own_collection(mongo_db):
+    clock = [OPENED[0]]
+    routing = _routing(mongo_db, clock)
+    [code, *_] = _open_three(routing, clock)
+    scan_docs = list(mongo_db["scan"].find({"_id": {"$gte": "all|", "$lt": "all|~"}}))
+    assert {d["_id"].split("|")[1] for d in scan_docs if d["_id"].split("|")[3] == code} == {"running", "duesoon"}
+    assert all(set(d) == {"_id", "entered_at"} for d in scan_docs)
+    assert mongo_db["inbox"].count_documents({"_id": {"$gte": "all|", "$lt": "all|~"}}) == 0
+    clock[0] = CALENDAR.add(OPENED[0], DESK_BUDGET)
+    [item] = _scan(routing, clock).due(RUNNING_PREFIX, 100)
+    assert (item.dossier_code, item.step_code, item.entered_at) == (code, "tiep_nhan", OPENED[0])
+
+
+def test_a_mark_costs_seven_database_commands_once_the_template_is_read(mongo_db, local_stack):
+    """The case's view and log (2), the entry's outbox pointer and the entry (2), the inbox keys
+    and the scan keys each one batched write, and the view's update (3); the template version is
+    read once per process. Before: twelve, the template read and parsed at every mark."""
+    clock = [OPENED[0]]
+    commands = _Commands()
+    client = pymongo.MongoClient(local_stack["mongodb_uri"], event_listeners=[commands], tz_aware=True)
+    try:
+        db = client[mongo_db.name]
+        templates = MongoTemplates(db)
+        templates.put(land_registration(), published_by="test", published_at=OPENED[0])
+        routing = RoutingService(MongoCaseStore(lambda: db), templates, calendar=CALENDAR, clock=lambda: clock[0],
+                                 due_soon_share=0.5)
+        for n, moment in enumerate(OPENED[:2], start=1):
+            clock[0] = moment
+            routing.open_case(_command(f"000.00.21.H17-261123-{n:04d}", "QT-1.000948", f"e-{n}"))
+        clock[0] = CALENDAR.add(OPENED[0], DESK_BUDGET) + dt.timedelta(minutes=1)  # the first is due, not the second
+        scan = OverdueScan(routing, routing._cases, page=100, clock=lambda: clock[0])
+        assert scan.run().overdue_marked == 1  # reads the template version
+        clock[0] = CALENDAR.add(OPENED[1], DESK_BUDGET) + dt.timedelta(minutes=1)
+        commands.sent.clear()
+        result = scan.run()
+        assert (result.overdue_found, result.overdue_marked) == (1, 1)
+        ranges = [c for c in commands.sent if c == ("find", "scan")]
+        assert len(ranges) == 2  # the two ranges, a page each
+        assert len(commands.sent) - len(ranges) == 7, commands.sent
+        assert not [c for c in commands.sent if c[1] == "process_templates"]
+    finally:
+        client.close()
+
+
+def test_scan_keys_stored_in_the_inbox_before_the_upgrade_move_to_their_collection_once(mongo_db):
+    """A database written before the scan keys had a collection of their own: the keys its views
+    still hold move (small), a stale one is dropped, both leave `inbox`; the scan finds the moved
+    step, and the migration runs once."""
+    clock = [OPENED[0]]
+    routing = _routing(mongo_db, clock)
+    [code, *_] = _open_three(routing, clock)
+    old = [{"_id": d["_id"], "dossier_code": code, "procedure_name": "Đăng ký", "applicant_name": "Nguyễn Văn An",
+            "step_code": "tiep_nhan", "step_name": "Tiếp nhận", "unit_code": "000.00.21.H17",
+            "entered_at": d["entered_at"], "due_at": OPENED[0], "case_due_at": OPENED[0], "primary": "",
+            "co_handlers": [], "watchers": [], "due_soon": False, "overdue": False, "paused": False}
+           for d in mongo_db["scan"].find({"_id": {"$gte": "all|running|", "$lt": "all|running|~"}})]
+    stale = {**old[0], "_id": f"all|running|2026-11-20T01:00:00Z|{code}|tiep_nhan"}
+    mongo_db["scan"].delete_many({})
+    mongo_db["inbox"].insert_many([*old, stale])
+    assert migrate_scan_keys(mongo_db) == {"moved": 3, "dropped": 1}
+    assert mongo_db["inbox"].count_documents({"_id": {"$gte": "all|", "$lt": "all|~"}}) == 0
+    assert {d["_id"] for d in mongo_db["scan"].find({})} == {d["_id"] for d in old}
+    assert migrate_scan_keys(mongo_db) is None
+    clock[0] = CALENDAR.add(OPENED[0], DESK_BUDGET) + dt.timedelta(minutes=1)
+    assert _scan(routing, clock).run().overdue_marked == 1

@@ -202,6 +202,7 @@ def test_the_whole_way_through_two_agencies_is_stored_with_its_events_in_order(r
         "CaseOpened", "CaseProgressed", "CaseSupplementRequested", "CaseResumed", "CaseProgressed",
         "CasePaymentRequested", "CaseResumed", "CaseExtended", "CaseProgressed", "CaseProgressed", "CaseFinished"]
     assert mongo_db["inbox"].count_documents({}) == 0  # ended: in no inbox
+    assert mongo_db["scan"].count_documents({}) == 0  # nor in the overdue scan's ranges
     again = routing.get_case(code, tax)  # the tax authority still sees the case it worked on
     assert [h.to_step for h in again.view.handovers][-1] == ""
 
@@ -242,7 +243,8 @@ def test_a_projection_that_lost_the_race_to_a_later_one_leaves_no_stale_inbox_ke
     late = MongoCaseStore(lambda: _StaleRead(mongo_db, {**at_three, "seq": 2}))
     items = inbox_items(loaded, CALENDAR, 0.8) + case_due_items(loaded)  # as RoutingService projects
     late.project(loaded.case, loaded.view, items)
-    assert {d["_id"] for d in mongo_db["inbox"].find({})} == keys_now
+    stored = {d["_id"] for name in ("inbox", "scan") for d in mongo_db[name].find({})}  # the scan's keys apart
+    assert stored == keys_now
     assert mongo_db["cases"].find_one({"_id": code})["seq"] == 4
 
 

@@ -22,7 +22,7 @@ from onestop_routing.inbox import DUE_SOON_PREFIX, RUNNING_PREFIX
 from onestop_routing.worker import RoutingWorker, open_case_command
 
 from fakes import FakeCases, FakeTemplates
-from routing_samples import land_registration
+from routing_samples import land_registration, parallel
 
 UNIT = "000.00.21.H17"
 # Opened at 07:31 (Vietnam) on Tuesday 17 Nov 2026; the desk step has 4 working hours: due 13:31
@@ -150,3 +150,24 @@ def test_a_pass_within_its_time_budget_reads_page_after_page():
         result = _pass(container)
     assert (result.overdue_found, result.overdue_marked) == (5, 5)  # pages of 2, 2 and 1
     assert all(_marks(cases, code) == [(EntryKind.OVERDUE, "tiep_nhan")] for code in codes)
+
+
+def test_several_cases_are_marked_at_once_and_the_branches_of_one_case_in_turn():
+    """Three cases marked at a time; a case whose two parallel branches are both past due has both
+    found in one page, and both marked (one after the other: two marks at once on one case would
+    race for the same seq, and one would be left to the next pass)."""
+    clock, cases = Clock(), FakeCases()
+    settings = RoutingSettings(overdue_scan_page=20, overdue_scan_budget_seconds=0, overdue_scan_workers=3)
+    routing = bootstrap(settings, cases=cases, templates=FakeTemplates(land_registration(), parallel()), clock=clock)
+    codes = [_open(routing.service, n) for n in range(1, 6)]
+    payload = _received(f"{UNIT}-261117-0009")
+    payload["processCode"] = "QT-2"
+    assert routing.service.open_case(open_case_command(events.from_payload(payload, ev.DossierReceived)))
+    clock.now = NOW + dt.timedelta(days=10)  # past the desk's 4 hours and both branches' 3 and 5 days
+    with hosted(RoutingWorker, settings, routing=routing.service, overdue=routing.overdue) as container:
+        result = _pass(container)
+        assert (result.overdue_found, result.overdue_marked) == (7, 7)
+        assert _pass(container).overdue_found == 0
+    assert all(_marks(cases, code) == [(EntryKind.OVERDUE, "tiep_nhan")] for code in codes)
+    assert sorted(_marks(cases, f"{UNIT}-261117-0009")) == [(EntryKind.OVERDUE, "a"), (EntryKind.OVERDUE, "b")]
+    assert len(_step_overdue(cases)) == 7

@@ -17,7 +17,7 @@ from onestop_chassis.worktime import WorkingCalendar
 from .adapters.book import MongoBookIndex
 from .adapters.intake_units import IntakeUnits
 from .adapters.journey import MongoCaseStore
-from .adapters.mongo import migrate
+from .adapters.mongo import migrate, migrate_scan_keys
 from .adapters.templates import MongoTemplates
 from .book import BookIndex, NoBook
 from .case_due import CaseDueScan
@@ -63,9 +63,10 @@ def bootstrap(settings: RoutingSettings, *, cases: CaseStore | None = None, temp
     return Routing(service=service, templates=TemplateService(templates, units), unit_names=unit_names,
                    case_due=CaseDueScan(service, cases, settings.overdue_scan_page, clock),
                    overdue=OverdueScan(service, cases, settings.overdue_scan_page,
-                                       settings.overdue_scan_budget_seconds, clock))
+                                       settings.overdue_scan_budget_seconds, clock, settings.overdue_scan_workers))
 
 
 def prepare_database() -> None:
     """Once per process start, before serving: migrations of what is stored (idempotent)."""
     migrate()
+    migrate_scan_keys()

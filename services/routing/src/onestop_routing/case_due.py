@@ -3,7 +3,7 @@ pauses credited, extensions added) counts as overdue even when none of its steps
 that each kept their budgets whose sum, with the desk's time, passed the legal limit.
 
 Kept out of overdue.py and inbox.py (being rewritten for speed): `case_due_items` gives the one
-scan key of a running case, `all|casedue|<case due ISO Z>|<dossier>`, which the service's projection
+scan key of a running case, `all|casedue|<case due ISO Z>|<dossier>|`, which the service's projection
 writes with the inbox keys; `CaseDueScan.run` reads that range up to now and marks each case once
 per due time: a journey entry OVERDUE without step (request_id `overdue|<dossier>|case|<due ISO Z>`)
 with its `CaseOverdue` event. The worker runs it on the overdue timer (`RoutingWorker.scan_case_due`);
@@ -39,7 +39,9 @@ def case_due_items(loaded: Loaded) -> list[InboxItem]:
     if view is None or view.state is not CaseState.PROCESSING or view.overdue:
         return []
     due = view.clock.due_at
-    return [InboxItem(key=f"{CASE_DUE_PREFIX}{iso_key(due)}|{case.dossier_code}", dossier_code=case.dossier_code,
+    # Shaped as the step scan's keys, `<scope>|<due>|<dossier>|<step>`, with no step: stored with them
+    # (adapters/journey.py keeps `all|` keys apart, in the `scan` collection).
+    return [InboxItem(key=f"{CASE_DUE_PREFIX}{iso_key(due)}|{case.dossier_code}|", dossier_code=case.dossier_code,
                       procedure_name=case.procedure_name, applicant_name=case.applicant_name, step_code="",
                       step_name="", unit_code="", entered_at=case.opened_at, due_at=due, case_due_at=due)]
 

@@ -31,10 +31,12 @@ class Logged:
 @dataclass(frozen=True)
 class Stored:
     """What the store holds of one case: its header (from DossierReceived), its log in seq order,
-    and the seq its projection (view document, inbox keys) was last written for."""
+    the seq its projection (view document, inbox keys) was last written for and that projection's
+    keys."""
     case: domain.Case
     log: tuple[Logged, ...]
     projected_seq: int = 0
+    projected_keys: tuple[str, ...] = ()
 
 
 class CaseStore(Protocol):
@@ -54,9 +56,12 @@ class CaseStore(Protocol):
         seq is taken (another writer won), and nothing is written."""
         ...
 
-    def project(self, case: domain.Case, view: CaseView, items: Sequence[InboxItem]) -> None:
+    def project(self, case: domain.Case, view: CaseView, items: Sequence[InboxItem],
+                previous: tuple[int, Sequence[str]] | None = None) -> None:
         """Writes the case view for `view.seq` and replaces the case's inbox keys by `items`;
-        does nothing when a projection of a later seq is stored."""
+        does nothing when a projection of a later seq is stored. `previous`: the (seq, keys) of
+        the projection `load` found, which spares reading them again when that seq is the one
+        just before `view.seq`."""
         ...
 
     def inbox(self, after: str, before: str, limit: int) -> list[InboxItem]:
@@ -72,11 +77,12 @@ class CaseStore(Protocol):
 @dataclass(frozen=True)
 class Loaded:
     """A case as read: header, log, the template version it runs and its fold (None for a case
-    without template)."""
+    without template), and the (seq, keys) of its projection as read (None: not read)."""
     case: domain.Case
     log: tuple[Logged, ...]
     template: ProcessTemplate | None
     view: CaseView | None
+    projected: tuple[int, tuple[str, ...]] | None = None
 
     def __getattr__(self, name: str):
         if name == "case":

@@ -12,9 +12,11 @@ class RoutingSettings(ServiceSettings):
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = ("mongodb_uri", "amqp_uri", "intake_address")
     intake_timeout_seconds: float = 5.0
     # The overdue scan (overdue.py): its period, the keys it reads per page, the seconds after which
-    # a pass starts no new page (a mark costs about 30 ms: bench/routing.py), and the share of a
-    # step's budget used when the step is due soon (0..1).
+    # a pass starts no new page (bench/routing.py measures a mark), the cases it marks at once
+    # (their database calls overlap), and the share of a step's budget used when the step is due
+    # soon (0..1).
     overdue_scan_seconds: float = 60.0
     overdue_scan_page: int = 100
     overdue_scan_budget_seconds: float = 20.0
+    overdue_scan_workers: int = 4
     due_soon_share: float = 0.8

@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # the service imports this module
 
 INBOX_PAGE_DEFAULT = 50
 INBOX_PAGE_MAX = 200
+# The overdue scan's keys begin so (no unit code is "all"); the store keeps them apart (adapters).
+SCAN_PREFIX = "all|"
 # Every running step of every unit by due time, for a scan of what is overdue: one `_id` range
 # `all|running|` .. `all|running|<now>` (no unit code is "all").
 RUNNING_PREFIX = "all|running|"

@@ -10,7 +10,9 @@ drops its key), so each range holds only work to do. The ranges are by due time,
 schedule: a worker that was down for a day finds everything that fell due meanwhile on its first
 passes. A pass reads OVERDUE_SCAN_PAGE keys per page and starts no new page after
 OVERDUE_SCAN_BUDGET_SECONDS, so one pass never holds the worker for long (each mark's database
-calls yield the worker's hub); what is left is the next pass's.
+calls yield the worker's hub); what is left is the next pass's. The cases of a page are marked
+OVERDUE_SCAN_WORKERS at a time (threads; green threads in the eventlet worker), the steps of one
+case one after the other, so a case's marks never race each other.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from prometheus_client import Counter
@@ -49,13 +52,14 @@ class ScanResult:
 
 class OverdueScan:
     """The scan of one process: the service it marks through, the store whose scan ranges it reads,
-    the keys it reads per page (`page` > 0) and the seconds after which a pass starts no new page
-    (`budget_seconds`; 0: one page per range and pass)."""
+    the keys it reads per page (`page` > 0), the seconds after which a pass starts no new page
+    (`budget_seconds`; 0: one page per range and pass) and the cases it marks at once (`workers`)."""
 
     def __init__(self, service: RoutingService, cases: CaseStore, page: int, budget_seconds: float = 0.0,
-                 clock: Callable[[], dt.datetime] = utcnow):
+                 clock: Callable[[], dt.datetime] = utcnow, workers: int = 1):
         self._service, self._cases, self._page, self._budget, self._clock = (service, cases, page, budget_seconds,
                                                                             clock)
+        self._workers = max(1, workers)
 
     def due(self, prefix: str, limit: int, after: str = "") -> list[InboxItem]:
         """The scan list `prefix` (RUNNING_PREFIX or DUE_SOON_PREFIX) up to now, soonest first, at
@@ -68,25 +72,35 @@ class OverdueScan:
         (the database, a template missing) is logged and left for the next pass."""
         started = time.monotonic()
         counts = {}
-        for name, prefix, overdue in (("overdue", RUNNING_PREFIX, True), ("due_soon", DUE_SOON_PREFIX, False)):
-            found = marked = 0
-            after = prefix
-            while True:
-                items = self.due(prefix, self._page, after)
-                for item in items:
-                    try:
-                        if self.mark(item, overdue):
-                            marked += 1
-                            MARKED.labels(name).inc()
-                    except Exception:
-                        log.exception("overdue scan: step not marked", dossier_code=item.dossier_code,
-                                      step=item.step_code)
-                found += len(items)
-                if len(items) < self._page or time.monotonic() - started >= self._budget:
-                    break
-                after = items[-1].key
-            counts[f"{name}_found"], counts[f"{name}_marked"] = found, marked
+        with ThreadPoolExecutor(self._workers, thread_name_prefix="overdue-scan") as pool:
+            for name, prefix, overdue in (("overdue", RUNNING_PREFIX, True), ("due_soon", DUE_SOON_PREFIX, False)):
+                found = marked = 0
+                after = prefix
+                while True:
+                    items = self.due(prefix, self._page, after)
+                    by_case: dict[str, list[InboxItem]] = {}
+                    for item in items:
+                        by_case.setdefault(item.dossier_code, []).append(item)
+                    marked += sum(pool.map(lambda steps, o=overdue, n=name: self._mark_all(steps, o, n),
+                                           by_case.values()))
+                    found += len(items)
+                    if len(items) < self._page or time.monotonic() - started >= self._budget:
+                        break
+                    after = items[-1].key
+                counts[f"{name}_found"], counts[f"{name}_marked"] = found, marked
         return ScanResult(**counts)
+
+    def _mark_all(self, items: list[InboxItem], overdue: bool, name: str) -> int:
+        """Marks the steps of one case found in one page, one after the other; how many it marked."""
+        marked = 0
+        for item in items:
+            try:
+                if self.mark(item, overdue):
+                    marked += 1
+                    MARKED.labels(name).inc()
+            except Exception:
+                log.exception("overdue scan: step not marked", dossier_code=item.dossier_code, step=item.step_code)
+        return marked
 
     def mark(self, item: InboxItem, overdue: bool) -> bool:
         """Marks the step run `item` names once: an OVERDUE entry (escalated to its unit's leader:

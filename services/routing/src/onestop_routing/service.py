@@ -94,8 +94,8 @@ class RoutingService:
         view = journey.opened(cmd.dossier_code, template, self._calendar, first) if template else None
         if not self._cases.open(case, Logged(first), [messages.case_opened(case, template, view, self._unit_name)]):
             return False
-        if template is not None and view is not None:
-            self._project(Loaded(case, (Logged(first),), template, view))
+        if template is not None and view is not None:  # open() stored the view at seq 0, without keys
+            self._project(Loaded(case, (Logged(first),), template, view, (0, ())))
         return True
 
     def resume_after_supplement(self, dossier_code: str, event_id: str) -> bool:
@@ -145,7 +145,7 @@ class RoutingService:
         after = journey.apply(view, loaded.template, self._calendar, entry)
         if not self._cases.append(dossier_code, Logged(entry), []):  # idempotent by the event id (request_id)
             raise Aborted("CONCURRENT_CHANGE", f"case {dossier_code} changed at the same moment: retried")
-        self._project(Loaded(loaded.case, (*loaded.log, Logged(entry)), loaded.template, after))
+        self._project(Loaded(loaded.case, (*loaded.log, Logged(entry)), loaded.template, after, loaded.projected))
         return True
 
     # --- reads -------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ class RoutingService:
         logged = Logged(entry, digest)
         if not self._cases.append(loaded.case.dossier_code, logged, events):
             return False
-        self._project(Loaded(loaded.case, (*loaded.log, logged), loaded.template, after))
+        self._project(Loaded(loaded.case, (*loaded.log, logged), loaded.template, after, loaded.projected))
         return True
 
     # --- internals ---------------------------------------------------------------------------
@@ -299,14 +299,15 @@ class RoutingService:
 
     def _fold(self, stored: Stored) -> Loaded:
         case = stored.case
+        projected = (stored.projected_seq, stored.projected_keys)
         if not case.process_version:
-            return Loaded(case, stored.log, None, None)
+            return Loaded(case, stored.log, None, None, projected)
         template = self._templates.version(case.process_code, case.process_agency, case.process_version)
         if template is None:
             raise FailedPrecondition("TEMPLATE_MISSING", f"case {case.dossier_code} runs {case.process_code} "
                                                          f"version {case.process_version}, which is not stored")
         view = journey.fold(case.dossier_code, template, self._calendar, [item.entry for item in stored.log])
-        return Loaded(case, stored.log, template, view)
+        return Loaded(case, stored.log, template, view, projected)
 
     def _performer_role(self, loaded: Loaded, step: str) -> str:
         if loaded.template is None or step not in loaded.template.step_codes:
@@ -350,7 +351,7 @@ class RoutingService:
             raise Aborted("CONCURRENT_CHANGE", f"case {loaded.case.dossier_code} changed at the same moment "
                                                "(another officer acted): reload it and retry",
                           metadata={"dossier_code": loaded.case.dossier_code})
-        done = Loaded(loaded.case, (*loaded.log, logged), loaded.template, after)
+        done = Loaded(loaded.case, (*loaded.log, logged), loaded.template, after, loaded.projected)
         self._project(done)
         return done
 
@@ -363,7 +364,7 @@ class RoutingService:
             # repairs both (the view written, a lost key would never be written again).
             self._book.add(book_keys(loaded.view, None if repair else loaded.log[-1].entry.at))
             items = inbox_items(loaded, self._calendar, self._due_soon_share) + case_due_items(loaded)
-            self._cases.project(loaded.case, loaded.view, items)
+            self._cases.project(loaded.case, loaded.view, items, loaded.projected)
         except Exception:  # the entry is stored: the next read of the case repairs the projection
             log.exception("case projection not written; the next read repairs it")
 

@@ -39,6 +39,10 @@ def key(process_code: str, agency_code: str, version: int) -> str:
 class MongoTemplates:
     def __init__(self, database=None):
         self._database = database  # None: mongoengine's default connection, looked up at first use
+        # Stored versions never change (a new version is a new document): each is parsed once per
+        # process, by its `_id`, and a case's own version is read once, not at every fold of the case
+        # (the overdue scan folds hundreds a pass; every new case parsed its template).
+        self._parsed: dict[str, Published] = {}
 
     @property
     def _collection(self):
@@ -47,12 +51,19 @@ class MongoTemplates:
     # -- reads ---------------------------------------------------------------------------------------
     def published(self, process_code: str, agency_code: str, version: int = 0) -> Published | None:
         if version:
+            cached = self._parsed.get(key(process_code, agency_code, version))
+            if cached is not None:
+                return cached
             doc = self._collection.find_one({"_id": key(process_code, agency_code, version)})
         else:
             start = prefix(process_code, agency_code)
             doc = next(iter(self._collection.find({"_id": {"$gte": start, "$lt": start + "~"}})
                             .sort("_id", -1).limit(1)), None)
-        return _published(doc) if doc else None
+        if not doc:
+            return None
+        if doc["_id"] not in self._parsed:
+            self._parsed[doc["_id"]] = _published(doc)
+        return self._parsed[doc["_id"]]
 
     def for_case(self, process_code: str, agency_code: str) -> ProcessTemplate | None:
         for agency in dict.fromkeys((agency_code, "")):  # the agency's own, then every agency's
