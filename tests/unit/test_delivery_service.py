@@ -253,3 +253,42 @@ def test_the_rpcs_answer_through_the_chassis(channel, world):
         stub.GetShipment(delivery_pb2.GetShipmentRequest(id=made.id), metadata=bearer(auth.DESK_OFFICER, OTHER_UNIT),
                          timeout=10)
     assert other.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_report_may_name_the_order_number_when_it_has_no_waybill(world):
+    s = world.book()
+    event = TrackingEvent("o1", "", s.id, CarrierStatus.PICKED_UP, NOW + dt.timedelta(minutes=5))
+    moved, applied = world.service.record_report("", event, Source.CARRIER_POLL, CARRIER)
+    assert applied and moved.state is State.PICKED_UP
+    with pytest.raises(NotFound) as unknown:
+        world.service.record_report("", TrackingEvent("o2", "", f"{NOT_CHOSEN}-R1", CarrierStatus.PICKED_UP, NOW),
+                                    Source.CARRIER_POLL, CARRIER)
+    assert unknown.value.reason == "WAYBILL_NOT_FOUND" and f"{NOT_CHOSEN}-R1" not in world.store.logs
+
+
+def _pdf_text(body: bytes) -> str:
+    import io
+    import re
+    import unicodedata
+
+    import pypdf
+    reader = pypdf.PdfReader(io.BytesIO(body))
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", " ".join(p.extract_text() for p in reader.pages)))
+
+
+def test_handover_records_are_issued_when_the_parcel_leaves_the_desk_and_reaches_the_applicant(world):
+    s = world.ordered()
+    world.report(s.waybill, CarrierStatus.PICKED_UP, "e1", 10)
+    world.report(s.waybill, CarrierStatus.OUT_FOR_DELIVERY, "e2", 60)
+    world.report(s.waybill, CarrierStatus.DELIVERED, "e3", 120)
+    world.report(s.waybill, CarrierStatus.DELIVERED, "e4", 130)  # already delivered: no second record
+    forms = [e for e in world.store.events if type(e).__name__ == "FormIssued"]
+    assert [(f.form, f.dossier_code, f.agency_code) for f in forms] == [(11, CODE, UNIT), (12, CODE, UNIT)]
+    first, second = (_pdf_text(f.pdf) for f in forms)
+    for text in (first, second):
+        assert "EB000000001VN" in text and f"{CODE}-R1" in text and "BÊN GIAO" in text and "BÊN NHẬN" in text
+    assert "BIÊN BẢN BÀN GIAO KẾT QUẢ GIẢI QUYẾT TTHC CHO DOANH NGHIỆP BƯU CHÍNH" in first
+    assert "Trung tâm Phục vụ hành chính công" in first and "Nguyễn Văn An" in second
+    assert "50.000" in second  # the fees collected on delivery
+    import hashlib
+    assert all(hashlib.sha256(f.pdf).hexdigest() == f.sha256 and f.request_id.startswith("handover-") for f in forms)

@@ -100,8 +100,8 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
     @auth.requires(auth.SERVICE)
     def RecordCarrierReport(self, request, context):
         v = []
-        if not request.waybill.strip():
-            v.append(FieldViolation("waybill", "is required"))
+        if not (request.waybill.strip() or request.order_number.strip()):
+            v.append(FieldViolation("waybill", "is required (or order_number)"))
         if not request.event_id.strip():
             v.append(FieldViolation("event_id", "is required: the carrier's id of the report"))
         if request.state not in REPORTED:
@@ -110,7 +110,8 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
             v.append(FieldViolation("happened_at", "is required"))
         if v:
             raise InvalidArgument.from_violations(v)
-        event = TrackingEvent(event_id=request.event_id.strip(), waybill=request.waybill.strip(), order_number="",
+        event = TrackingEvent(event_id=request.event_id.strip(), waybill=request.waybill.strip(),
+                              order_number=request.order_number.strip(),
                               status=REPORTED[request.state], at=request.happened_at.ToDatetime(dt.UTC),
                               note=request.note.strip())
         shipment, applied = self._service.record_report(event.waybill, event, Source.CARRIER_POLL,

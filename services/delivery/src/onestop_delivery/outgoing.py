@@ -8,6 +8,7 @@ from google.protobuf.message import Message
 from onestop.events.v1 import delivery_events_pb2 as ev
 from onestop_chassis import events
 
+from . import handover
 from .carrier import Direction
 from .domain import Entry, Kind, Shipment, State
 
@@ -25,7 +26,17 @@ def created(s: Shipment) -> list[Message]:
 
 
 def after(before: Shipment, s: Shipment, entry: Entry) -> list[Message]:
-    """The events of `entry`, which turned `before` into `s`."""
+    """The events of `entry`, which turned `before` into `s`, and the handover records it completes
+    (an outbound parcel leaving the desk, then reaching the applicant: handover.py)."""
+    records: list[Message] = []
+    if s.header.direction is Direction.OUTBOUND and s.picked_up_at and not before.picked_up_at:
+        records.append(handover.form_issued(s, handover.Record.AGENCY_TO_POST, s.picked_up_at, ""))
+    if s.header.direction is Direction.OUTBOUND and s.state is State.DELIVERED and before.state is not State.DELIVERED:
+        records.append(handover.form_issued(s, handover.Record.POST_TO_APPLICANT, entry.happened_at, ""))
+    return _state_events(before, s, entry) + records
+
+
+def _state_events(before: Shipment, s: Shipment, entry: Entry) -> list[Message]:
     header = events.new_header(PRODUCER, entry.at)
     if entry.kind is Kind.ORDERED:
         return [ev.ShipmentOrdered(header=header, shipment=ref(s), postal_charge_vnd=s.postal_charge)]

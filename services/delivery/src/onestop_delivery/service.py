@@ -114,16 +114,34 @@ class DeliveryService:
         if cmd.weight_grams < 0 or cmd.weight_grams > 30000:
             v.add("weight_grams", "must be 0 (the default parcel) to 30000 grams")
         v.raise_if_any()
-        assert cmd.applicant is not None
         agency, ref, procedure = self._eligible(cmd, actor)
+        header = self._header(cmd, agency, ref, procedure)
+        return self._book(header, actor, Source.DESK)
+
+    def book_result(self, dossier_code: str, procedure_code: str, applicant: Party, event_id: str) -> bool:
+        """Books the outbound shipment of a dossier whose result is ready and whose applicant chose
+        postal return (intake's `DossierFinished`; intake checked the procedure at submission).
+        False when it was booked before (by the desk, or this event again). Raises InvalidArgument
+        for an address a carrier cannot take, FailedPrecondition POSTAL_NOT_CONFIGURED."""
+        problems = check_party(applicant, "applicant")
+        if problems or not codes.DOSSIER_CODE.fullmatch(dossier_code):
+            raise InvalidArgument.from_violations(problems or [FieldViolation("dossier_code", "is not a dossier code")])
+        cmd = NewShipment(Direction.OUTBOUND, dossier_code=dossier_code, procedure_code=procedure_code,
+                          applicant=applicant)
+        header = self._header(cmd, codes.unit_of(dossier_code), dossier_code, procedure_code)
+        shipment, first = domain.start(header, f"intake:{event_id}", Source.SYSTEM)
+        return self._store.create(shipment, first, outgoing.created(shipment))
+
+    def _header(self, cmd: NewShipment, agency: str, ref: str, procedure: str) -> domain.ShipmentHeader:
+        """The header of a first booking, its postal charge from the agency's table."""
+        assert cmd.applicant is not None
         table = self._tables.get(agency)
         if table is None:
             raise FailedPrecondition("POSTAL_NOT_CONFIGURED", f"agency {agency} has no postal charge table",
                                      metadata={"agency_code": agency})
         charge = table.charge(table.sender.province_code, cmd.applicant.province_code.strip(), cmd.weight_grams)
         outbound = cmd.direction is Direction.OUTBOUND
-        now = self._clock()
-        header = domain.ShipmentHeader(
+        return domain.ShipmentHeader(
             id=domain.shipment_id(ref, cmd.direction, 1), agency_code=agency, ref=ref, direction=cmd.direction,
             booking=1, sender=table.sender if outbound else cmd.applicant,
             receiver=cmd.applicant if outbound else table.sender,
@@ -131,8 +149,7 @@ class DeliveryService:
             content=(f"Kết quả giải quyết TTHC hồ sơ {ref}" if outbound
                      else f"Hồ sơ TTHC {procedure} (tiếp nhận qua bưu chính)"),
             fees=domain.Fees(postal_charge=charge, cod=cmd.cod_vnd, payer="agency" if cmd.agency_pays else "receiver"),
-            procedure_code=procedure, created_at=now, max_attempts=self._max_attempts)
-        return self._book(header, actor, Source.DESK)
+            procedure_code=procedure, created_at=self._clock(), max_attempts=self._max_attempts)
 
     def _eligible(self, cmd: NewShipment, actor: auth.Principal) -> tuple[str, str, str]:
         """(agency, ref, procedure) of an allowed booking; raises as create_shipment says."""
@@ -240,12 +257,16 @@ class DeliveryService:
 
     def record_report(self, waybill: str, event: TrackingEvent, source: Source,
                       actor: auth.Principal) -> tuple[Shipment, bool]:
-        """Applies one carrier report to the shipment of `waybill` (or of the report's order
+        """Applies one carrier report to the shipment of `waybill` (or, empty, of the report's order
         number). Returns the shipment and whether the report moved it (False: a repeat or out of
         order, see domain). Raises UnknownWaybill (WAYBILL_NOT_FOUND), Aborted (CONCURRENT_CHANGE)."""
-        shipment_id = self._store.by_waybill(waybill.strip())
+        if waybill.strip():
+            shipment_id = self._store.by_waybill(waybill.strip())
+        else:  # a report by order number (= the shipment id)
+            known = domain.SHIPMENT_ID.fullmatch(event.order_number) and self._store.load(event.order_number)
+            shipment_id = event.order_number if known else None
         if shipment_id is None:
-            raise UnknownWaybill(waybill.strip())
+            raise UnknownWaybill(waybill.strip() or event.order_number)
 
         def report(s: Shipment) -> Entry | None:
             return domain.report_entry(s, event.status, event.event_id, event.at, source, self._clock(), event.note)
