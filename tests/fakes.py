@@ -441,8 +441,9 @@ class FakeShipmentStore:
         self.views[shipment.id], self.events = shipment, self.events + list(events)
         h = shipment.header
         key = f"{h.agency_code}|{h.created_at:%Y-%m}|{h.id}"
+        if entry.waybill:
+            self.waybills.setdefault(entry.waybill, shipment.id)
         if entry.kind.value == "ordered":
-            self.waybills[entry.waybill] = shipment.id
             self.fees[key]["postal_charge"] = shipment.postal_charge
         if shipment.state.value == "cancelled":
             self.due.discard(shipment.id)

@@ -38,14 +38,15 @@ def stubs(platform):
         yield intake_pb2_grpc.IntakeServiceStub(i), delivery_pb2_grpc.DeliveryServiceStub(d)
 
 
-def _submit(intake, procedure_code: str, by_post: bool, codes: bool = True) -> str:
+def _submit(intake, procedure_code: str, by_post: bool, codes: bool = True, answer: bool = False):
     procedure = intake.GetProcedure(pb.GetProcedureRequest(code=procedure_code)).procedure
     request = submit_request(procedure_code=procedure_code, return_by_post=by_post, documents=[
         pb.SubmittedDocument(name=d.name, copy_kind=d.copy_kind, count=1)
         for d in procedure.required_documents if d.required])
     if codes:
         request.applicant.address.commune_code, request.applicant.address.province_code = "26734", "79"
-    return intake.SubmitDossier(request, metadata=bearer()).dossier.code
+    submitted = intake.SubmitDossier(request, metadata=bearer())
+    return submitted if answer else submitted.dossier.code
 
 
 def _refused(call, request) -> tuple[grpc.StatusCode, str, list[str]]:
@@ -99,7 +100,8 @@ def _wait(check, what: str, timeout: float = 30.0):
 
 def test_a_delivered_report_sets_status_10_by_post_at_intake(platform, stubs):
     intake, delivery = stubs
-    code = _submit(intake, POSTAL, by_post=True)
+    submitted = _submit(intake, POSTAL, by_post=True, answer=True)
+    code = submitted.dossier.code
     intake.RecordResult(pb.RecordResultRequest(code=code, summary="Giấy chứng nhận đăng ký doanh nghiệp"),
                         metadata=bearer())
     # intake's DossierFinished books the outbound shipment through delivery's worker
@@ -113,7 +115,8 @@ def test_a_delivered_report_sets_status_10_by_post_at_intake(platform, stubs):
     with pytest.raises(grpc.RpcError) as err:
         delivery.RecordCarrierReport(unknown, metadata=carrier, timeout=10)
     assert (err.value.code(), error_info(err.value)[0]) == (grpc.StatusCode.NOT_FOUND, "WAYBILL_NOT_FOUND")
-    report = dpb.RecordCarrierReportRequest(order_number=shipment_id, event_id="e2e-1",
+    # no carrier here: the report names the order and the waybill the carrier gave it
+    report = dpb.RecordCarrierReportRequest(order_number=shipment_id, waybill="EB000000123VN", event_id="e2e-1",
                                             state=dpb.SHIPMENT_STATE_DELIVERED)
     report.happened_at.GetCurrentTime()
     answer = delivery.RecordCarrierReport(report, metadata=carrier, timeout=10)
@@ -125,4 +128,7 @@ def test_a_delivered_report_sets_status_10_by_post_at_intake(platform, stubs):
         return d if d.status == common_pb2.DOSSIER_STATUS_RESULT_RETURNED else None
     dossier = _wait(returned, "status 10 at intake")
     assert dossier.result_return.method == pb.RETURN_METHOD_BY_POST
-    assert dossier.result_return.returned_by == "delivery"
+    assert (dossier.result_return.returned_by, dossier.result_return.postal_tracking_number) == (
+        "delivery", "EB000000123VN")
+    lookup = intake.LookupDossier(pb.LookupDossierRequest(code=code, secret=submitted.lookup_secret)).dossier
+    assert lookup.postal_notice.startswith("Đã phát kết quả qua bưu chính, số hiệu bưu gửi EB000000123VN")

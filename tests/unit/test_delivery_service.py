@@ -259,7 +259,10 @@ def test_a_report_may_name_the_order_number_when_it_has_no_waybill(world):
     s = world.book()
     event = TrackingEvent("o1", "", s.id, CarrierStatus.PICKED_UP, NOW + dt.timedelta(minutes=5))
     moved, applied = world.service.record_report("", event, Source.CARRIER_POLL, CARRIER)
-    assert applied and moved.state is State.PICKED_UP
+    assert applied and moved.state is State.PICKED_UP and moved.waybill == ""
+    taught = TrackingEvent("o3", "EB000000555VN", s.id, CarrierStatus.IN_TRANSIT, NOW + dt.timedelta(minutes=9))
+    moved, _ = world.service.record_report("EB000000555VN", taught, Source.CARRIER_POLL, CARRIER)
+    assert moved.waybill == "EB000000555VN" and world.store.by_waybill("EB000000555VN") == s.id
     with pytest.raises(NotFound) as unknown:
         world.service.record_report("", TrackingEvent("o2", "", f"{NOT_CHOSEN}-R1", CarrierStatus.PICKED_UP, NOW),
                                     Source.CARRIER_POLL, CARRIER)

@@ -179,6 +179,8 @@ def apply(shipment: Shipment, entry: Entry) -> Shipment:
         return replace(s, waybill=entry.waybill, postal_charge=entry.postal_charge or s.postal_charge)
     if entry.kind is Kind.REBOOKED:
         return replace(s, rebooked_as=entry.note)
+    if entry.waybill and not s.waybill:
+        s = replace(s, waybill=entry.waybill)
     if not entry.applied or entry.state is None:
         return s
     state, attempts = entry.state, s.attempts
@@ -201,13 +203,15 @@ def fold(header: ShipmentHeader, entries: list[Entry]) -> Shipment:
 
 
 def report_entry(s: Shipment, status: CarrierStatus, event_id: str, happened_at: dt.datetime,
-                 source: Source, at: dt.datetime, note: str = "") -> Entry | None:
+                 source: Source, at: dt.datetime, note: str = "", waybill: str = "") -> Entry | None:
     """The log entry of a carrier report, or None when the report was seen before (its event_id):
-    a repeat changes nothing and is not logged again. See the module's rules for what is applied."""
+    a repeat changes nothing and is not logged again. See the module's rules for what is applied.
+    `waybill`: the carrier's, learnt from a report naming the order when the order's answer was lost."""
     if event_id and event_id in s.event_ids:
         return None
     target = State.CREATED if status is CarrierStatus.ACCEPTED else _FROM_CARRIER[status]
-    base = Entry(s.seq + 1, Kind.REPORT, source, at, happened_at, target, event_id=event_id, note=note)
+    base = Entry(s.seq + 1, Kind.REPORT, source, at, happened_at, target, event_id=event_id, note=note,
+                 waybill="" if s.waybill else waybill)
     why = _not_applied(s, target, happened_at)
     if why:
         return replace(base, applied=False, note=f"{why}; {note}" if note else why)

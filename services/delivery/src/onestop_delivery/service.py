@@ -260,16 +260,16 @@ class DeliveryService:
         """Applies one carrier report to the shipment of `waybill` (or, empty, of the report's order
         number). Returns the shipment and whether the report moved it (False: a repeat or out of
         order, see domain). Raises UnknownWaybill (WAYBILL_NOT_FOUND), Aborted (CONCURRENT_CHANGE)."""
-        if waybill.strip():
-            shipment_id = self._store.by_waybill(waybill.strip())
-        else:  # a report by order number (= the shipment id)
+        shipment_id = self._store.by_waybill(waybill.strip()) if waybill.strip() else None
+        if shipment_id is None and event.order_number:  # by order number (= the shipment id)
             known = domain.SHIPMENT_ID.fullmatch(event.order_number) and self._store.load(event.order_number)
             shipment_id = event.order_number if known else None
         if shipment_id is None:
             raise UnknownWaybill(waybill.strip() or event.order_number)
 
         def report(s: Shipment) -> Entry | None:
-            return domain.report_entry(s, event.status, event.event_id, event.at, source, self._clock(), event.note)
+            return domain.report_entry(s, event.status, event.event_id, event.at, source, self._clock(), event.note,
+                                       waybill.strip())
         shipment, entry = self._change(shipment_id, actor, report)
         return shipment, bool(entry and entry.applied)
 

@@ -119,9 +119,10 @@ class MongoShipments:
     def _project(self, s: Shipment, entry: Entry) -> None:
         self._c(VIEWS).update_one({"_id": s.id, "seq": {"$lt": s.seq}}, {"$set": view_doc(s)})
         h = s.header
-        if entry.kind is Kind.ORDERED:
+        if entry.waybill:  # ORDERED, or a report that named the order and its waybill
             with contextlib.suppress(DuplicateKeyError):
                 self._c(WAYBILLS).insert_one({"_id": entry.waybill, "shipment_id": s.id})
+        if entry.kind is Kind.ORDERED:
             self._c(FEES).update_one({"_id": f"{h.agency_code}|{h.created_at:%Y-%m}|{s.id}"},
                                      {"$set": {"postal_charge": s.postal_charge}})
         if entry.kind is Kind.CANCELLED or (entry.kind is Kind.REPORT and s.state is State.CANCELLED):
