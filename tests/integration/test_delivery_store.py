@@ -57,4 +57,6 @@ def test_a_shipment_round_trips_through_ferretdb(mongo_db):
     assert store.fee_totals(UNIT, "2026-11") == {"shipments": 2, "postal_charge_vnd": 2 * 23100, "cod_vnd": 30000}
     kinds = [e["event_type"] for d in mongo_db[LOG].find({"_id": {"$gt": f"{first.id}|", "$lt": f"{first.id}|~"}})
              for e in d["outbox"]]
-    assert kinds == ["ShipmentCreated", "ShipmentOrdered", "ShipmentProgressed", "ShipmentDelivered"]
+    # the handover records (FormIssued) travel with the entry that completes them
+    assert kinds == ["ShipmentCreated", "ShipmentOrdered", "ShipmentProgressed", "FormIssued", "ShipmentDelivered",
+                     "FormIssued"]
