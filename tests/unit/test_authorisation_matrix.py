@@ -423,6 +423,7 @@ def _requests(world: World) -> dict[str, object]:
         "ListShipments": delivery_pb2.ListShipmentsRequest(agency_code=OWN),
         "CancelShipment": delivery_pb2.CancelShipmentRequest(id=UNPICKED_ID, reason="Công dân đổi ý"),
         "RebookShipment": delivery_pb2.RebookShipmentRequest(id=SHIPMENT_ID),
+        "GetPostalTotals": delivery_pb2.GetPostalTotalsRequest(agency_code=OWN, month="2026-11"),
         "RecordCarrierReport": delivery_pb2.RecordCarrierReportRequest(
             waybill=WAYBILL, event_id="m-2", state=delivery_pb2.SHIPMENT_STATE_OUT_FOR_DELIVERY,
             happened_at=timestamp_pb2.Timestamp(seconds=int(NOW.timestamp()) + 7200)),

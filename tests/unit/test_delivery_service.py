@@ -249,6 +249,13 @@ def test_the_rpcs_answer_through_the_chassis(channel, world):
     assert [e.kind for e in got.log] == ["created", "ordered", "report"]
     listed = stub.ListShipments(delivery_pb2.ListShipmentsRequest(), metadata=bearer(auth.DESK_OFFICER), timeout=10)
     assert [s.id for s in listed.shipments] == [made.id]
+    totals = stub.GetPostalTotals(delivery_pb2.GetPostalTotalsRequest(month="2026-11"),
+                                  metadata=bearer(auth.DESK_OFFICER), timeout=10)
+    assert (totals.agency_code, totals.shipments, totals.postal_charge_vnd) == (UNIT, 1, 23100)
+    with pytest.raises(grpc.RpcError) as bad_month:
+        stub.GetPostalTotals(delivery_pb2.GetPostalTotalsRequest(month="11/2026"), metadata=bearer(auth.DESK_OFFICER),
+                             timeout=10)
+    assert bad_month.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.RpcError) as other:
         stub.GetShipment(delivery_pb2.GetShipmentRequest(id=made.id), metadata=bearer(auth.DESK_OFFICER, OTHER_UNIT),
                          timeout=10)

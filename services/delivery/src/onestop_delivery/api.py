@@ -119,6 +119,15 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
         return delivery_pb2.RecordCarrierReportResponse(shipment=shipment_to_proto(shipment), applied=applied)
 
 
+    @auth.requires(*READERS)
+    def GetPostalTotals(self, request, context):
+        principal = auth.current_principal()
+        totals = self._service.fee_totals(request.agency_code, request.month, principal)
+        return delivery_pb2.GetPostalTotalsResponse(
+            agency_code=request.agency_code.strip() or principal.agency, month=request.month.strip(),
+            shipments=totals["shipments"], postal_charge_vnd=totals["postal_charge_vnd"], cod_vnd=totals["cod_vnd"])
+
+
 def register(server, delivery: Delivery) -> None:
     """Adds delivery's servicers to the chassis gRPC server."""
     server.add_servicer(delivery_pb2_grpc.add_DeliveryServiceServicer_to_server,

@@ -218,9 +218,19 @@ class DeliveryService:
         rows = rows[:limit]
         return [s for _, s in rows], (paging.encode_page_token(rows[-1][0], agency) if more else "")
 
-    def fee_totals(self, agency_code: str, month: str) -> dict[str, int]:
-        """{"shipments", "postal_charge_vnd", "cod_vnd"} booked by an agency in a month ("2026-11")."""
-        return self._store.fee_totals(agency_code, month)
+    def fee_totals(self, agency_code: str, month: str, actor: auth.Principal | None = None) -> dict[str, int]:
+        """{"shipments", "postal_charge_vnd", "cod_vnd"} booked by an agency (empty: the actor's) in a
+        month ("2026-11"). Raises InvalidArgument (agency_code, month), PermissionDenied (OTHER_AGENCY)."""
+        agency = agency_code.strip() or (actor.agency if actor else "")
+        v = Violations()
+        if not codes.UNIT_CODE.fullmatch(agency):
+            v.add("agency_code", "is not a unit code like 000.00.21.H17")
+        if not re.fullmatch(r"20[0-9]{2}-(0[1-9]|1[0-2])", month.strip()):
+            v.add("month", "must be a month YYYY-MM, e.g. 2026-11")
+        v.raise_if_any()
+        if actor is not None:
+            actor.require_agency(agency, action="read its postal totals")
+        return self._store.fee_totals(agency, month.strip())
 
     # --- changes -----------------------------------------------------------------------------------
     def cancel(self, shipment_id: str, reason: str, by_citizen: bool, actor: auth.Principal) -> Shipment:
