@@ -132,3 +132,30 @@ def test_a_delivered_report_sets_status_10_by_post_at_intake(platform, stubs):
         "delivery", "EB000000123VN")
     lookup = intake.LookupDossier(pb.LookupDossierRequest(code=code, secret=submitted.lookup_secret)).dossier
     assert lookup.postal_notice.startswith("Đã phát kết quả qua bưu chính, số hiệu bưu gửi EB000000123VN")
+
+
+def test_a_parcel_returned_after_its_last_failed_attempt_is_back_at_the_desk(platform, stubs):
+    intake, delivery = stubs
+    submitted = _submit(intake, POSTAL, by_post=True, answer=True)
+    code = submitted.dossier.code
+    intake.RecordResult(pb.RecordResultRequest(code=code, summary="Giấy chứng nhận đăng ký doanh nghiệp"),
+                        metadata=bearer())
+    _wait(lambda: platform.db("delivery")["shipment_log"].find_one({"_id": f"{code}-R1|000001"}),
+          "the shipment booked from DossierFinished")
+    carrier = (("authorization", f"Bearer {token(roles=('service',), agency='', subject='carrier')}"),)
+    for attempt in range(1, 4):  # max_delivery_attempts: 3
+        report = dpb.RecordCarrierReportRequest(order_number=f"{code}-R1", waybill="EB000000124VN",
+                                                event_id=f"e2e-f{attempt}", state=dpb.SHIPMENT_STATE_FAILED_ATTEMPT,
+                                                note="Không có người nhận")
+        report.happened_at.GetCurrentTime()
+        answer = delivery.RecordCarrierReport(report, metadata=carrier, timeout=10)
+    assert answer.shipment.state == dpb.SHIPMENT_STATE_RETURNED_TO_SENDER and answer.shipment.failed_attempts == 3
+    assert _refused(delivery.RebookShipment, dpb.RebookShipmentRequest(id=f"{code}-R1"))[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION, "RETURNED_TO_SENDER")
+
+    def notice():
+        found = intake.LookupDossier(pb.LookupDossierRequest(code=code, secret=submitted.lookup_secret)).dossier
+        return found if found.postal_notice else None
+    lookup = _wait(notice, "the lookup's notice of the returned parcel")
+    assert lookup.postal_notice == "Bưu điện đã hoàn trả kết quả; mời nhận tại bộ phận một cửa"
+    assert lookup.status == common_pb2.DOSSIER_STATUS_FINISHED
