@@ -39,9 +39,12 @@ TITLES_VI = {
 
 
 def _party(st: pdf.Styles, role: str, p: Party) -> list:
-    return [Paragraph(f"<b>{markup(role)}</b>: {markup(p.name)}", st.body),
-            Paragraph(f"Địa chỉ: {markup(p.address_line)} (mã xã {markup(p.commune_code)}, mã tỉnh "
-                      f"{markup(p.province_code)}); điện thoại: {markup(p.phone)}", st.body)]
+    """The party's name, and its address and phone when known (the postal operator's are its own)."""
+    lines = [Paragraph(f"<b>{markup(role)}</b>: {markup(p.name)}", st.body)]
+    if p.address_line:
+        lines.append(Paragraph(f"Địa chỉ: {markup(p.address_line)} (mã xã {markup(p.commune_code)}, mã tỉnh "
+                               f"{markup(p.province_code)}); điện thoại: {markup(p.phone)}", st.body))
+    return lines
 
 
 def render(s: Shipment, record: Record, at: dt.datetime, carrier: str) -> bytes:
@@ -53,10 +56,7 @@ def render(s: Shipment, record: Record, at: dt.datetime, carrier: str) -> bytes:
                    Paragraph(TITLES_VI[record].upper(), st.title), Spacer(1, 6),
                    Paragraph(f"Hồi {pdf.format_moment(at)}, hai bên bàn giao bưu gửi số hiệu "
                              f"<b>{markup(s.waybill or '(chưa có)')}</b>, mã đơn hàng <b>{markup(s.id)}</b>.", st.just)]
-    story += _party(st, "Bên giao", giver) if giver is not post else [Paragraph(f"<b>Bên giao</b>: {markup(post.name)}",
-                                                                                 st.body)]
-    story += _party(st, "Bên nhận", taker) if taker is not post else [Paragraph(f"<b>Bên nhận</b>: {markup(post.name)}",
-                                                                                 st.body)]
+    story += _party(st, "Bên giao", giver) + _party(st, "Bên nhận", taker)
     rows = [[Paragraph(x, st.head_c) for x in ("STT", "Nội dung", "Khối lượng (g)", "Thu hộ (đồng)", "Cước (đồng)")],
             [Paragraph("1", st.cell_c), Paragraph(markup_cell(h.content), st.cell),
              Paragraph(f"{h.weight_grams:,}".replace(",", "."), st.cell_c),
