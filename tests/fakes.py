@@ -560,3 +560,137 @@ class FakeFeedback:
 
     def keys(self, after, before, limit):
         return [(k, self.key_docs[k]) for k in sorted(self.key_docs) if after < k < before][:limit]
+# --- delivery --------------------------------------------------------------------------------------
+
+class FakeShipmentStore:
+    """delivery's ShipmentStore with the Mongo adapter's unique keys: `<shipment>|<seq>` log entries.
+    `events` records every event written; `lose_next` makes that many appends lose a race."""
+
+    def __init__(self):
+        self.logs: dict[str, list] = {}      # shipment id → [header, entries...]
+        self.views: dict[str, object] = {}
+        self.waybills: dict[str, str] = {}
+        self.due: set[str] = set()
+        self.fees: dict[str, dict] = {}      # `<agency>|<month>|<id>` → amounts
+        self.events: list = []
+        self.lose_next = 0
+
+    def create(self, shipment, first, events):
+        if shipment.id in self.logs:
+            return False
+        self.logs[shipment.id] = [shipment.header, first]
+        self.views[shipment.id], self.events = shipment, self.events + list(events)
+        self.due.add(shipment.id)
+        h = shipment.header
+        self.fees[f"{h.agency_code}|{h.created_at:%Y-%m}|{h.id}"] = {
+            "postal_charge": h.fees.postal_charge, "cod": h.fees.cod, "cancelled": False}
+        return True
+
+    def append(self, shipment, entry, events):
+        log = self.logs[shipment.id]
+        if self.lose_next or len(log) != entry.seq:  # seq taken
+            self.lose_next = max(0, self.lose_next - 1)
+            return False
+        log.append(entry)
+        self.views[shipment.id], self.events = shipment, self.events + list(events)
+        h = shipment.header
+        key = f"{h.agency_code}|{h.created_at:%Y-%m}|{h.id}"
+        if entry.waybill:
+            self.waybills.setdefault(entry.waybill, shipment.id)
+        if entry.kind.value == "ordered":
+            self.fees[key]["postal_charge"] = shipment.postal_charge
+        if shipment.state.value == "cancelled":
+            self.due.discard(shipment.id)
+            self.fees[key]["cancelled"] = True
+        return True
+
+    def load(self, shipment_id):
+        from onestop_delivery import domain as delivery_domain
+        from onestop_delivery.service import Loaded
+        if shipment_id not in self.logs:
+            return None
+        header, *entries = self.logs[shipment_id]
+        return Loaded(delivery_domain.fold(header, entries), tuple(entries))
+
+    def latest(self, ref):
+        found = [s for i, s in self.views.items() if i.startswith(f"{ref}-R")]
+        return max(found, key=lambda s: s.header.booking) if found else None
+
+    def page(self, agency_code, after, limit):
+        keys = sorted(f"{s.agency_code}|{99_999_999_999 - int(s.header.created_at.timestamp()):011d}|{s.id}"
+                      for s in self.views.values() if s.agency_code == agency_code)
+        return [(k, self.views[k.rsplit("|", 1)[1]]) for k in keys if k > after][:limit]
+
+    def by_waybill(self, waybill):
+        return self.waybills.get(waybill)
+
+    def orders_due(self, limit):
+        return sorted(self.due)[:limit]
+
+    def order_done(self, shipment_id):
+        self.due.discard(shipment_id)
+
+    def fee_totals(self, agency_code, month):
+        kept = [v for k, v in self.fees.items() if k.startswith(f"{agency_code}|{month}|") and not v["cancelled"]]
+        return {"shipments": len(kept), "postal_charge_vnd": sum(v["postal_charge"] for v in kept),
+                "cod_vnd": sum(v["cod"] for v in kept)}
+
+
+class FakeIntakeFacts:
+    """delivery's Intake port: `dossiers` by code (DossierFacts), `procedures` code → postal allowed."""
+
+    def __init__(self, dossiers=(), procedures: Mapping[str, bool] | None = None):
+        self.dossiers = {d.code: d for d in dossiers}
+        self.procedures = dict(procedures or {})
+
+    def dossier(self, code):
+        return self.dossiers.get(code)
+
+    def postal_allowed(self, procedure_code):
+        return self.procedures.get(procedure_code)
+
+
+class FakeCarrier:
+    """The carrier port in memory, keyed by order number as a real carrier is (create twice: one
+    order). `down = True` answers CarrierUnavailable; `lost_answer = True` creates the order and
+    then raises CarrierUnavailable (a timeout after the carrier acted). `secret` signs webhooks:
+    the body is JSON [{event_id, waybill, status, at, note}], header X-Signature = secret."""
+    name = "fake"
+
+    def __init__(self, secret: str = "s3cret"):
+        self.orders: dict[str, object] = {}  # order number → CarrierReceipt
+        self.calls: list[str] = []           # every create_order's order number, in order
+        self.down = False
+        self.lost_answer = False
+        self.refuse = ""
+        self.secret = secret
+
+    def create_order(self, order):
+        from onestop_delivery.carrier import CarrierReceipt, CarrierRefused, CarrierUnavailable
+        self.calls.append(order.order_number)
+        if self.down:
+            raise CarrierUnavailable("503 from the carrier")
+        if self.refuse:
+            raise CarrierRefused(self.refuse)
+        if order.order_number not in self.orders:
+            self.orders[order.order_number] = CarrierReceipt(order.order_number, f"EB{len(self.orders) + 1:09d}VN",
+                                                             23100)
+        if self.lost_answer:
+            self.lost_answer = False
+            raise CarrierUnavailable("timed out")
+        return self.orders[order.order_number]
+
+    def cancel_order(self, waybill):
+        pass
+
+    def track(self, waybill):
+        return []
+
+    def read_webhook(self, body, headers):
+        import json
+
+        from onestop_delivery.carrier import BadSignature, CarrierStatus, TrackingEvent
+        if headers.get("X-Signature") != self.secret:
+            raise BadSignature("signature does not match")
+        return [TrackingEvent(r["event_id"], r["waybill"], r.get("order_number", ""), CarrierStatus(r["status"]),
+                              dt.datetime.fromisoformat(r["at"]), r.get("note", "")) for r in json.loads(body)]

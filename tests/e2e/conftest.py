@@ -139,11 +139,12 @@ def purge_event_queues(amqp_uri: str) -> None:
 
     from onestop_chassis import dead_letters
     from onestop_chassis.consuming import ReliableEventHandler
+    from onestop_delivery.worker import DeliveryWorker
     from onestop_documents.worker import DocumentsWorker
     from onestop_intake.worker import IntakeWorker
     from onestop_routing.worker import RoutingWorker
     names = [f"evt-{handler.source_service}-{handler.event_type}--{worker.name}.{method}"
-             for worker in (IntakeWorker, RoutingWorker, DocumentsWorker) for method in dir(worker)
+             for worker in (IntakeWorker, RoutingWorker, DocumentsWorker, DeliveryWorker) for method in dir(worker)
              for handler in getattr(getattr(worker, method), ENTRYPOINT_EXTENSIONS_ATTR, ())
              if isinstance(handler, ReliableEventHandler)]
     with Connection(amqp_uri) as connection:

@@ -23,6 +23,7 @@ import socket
 
 import grpc
 import pytest
+from google.protobuf import timestamp_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -36,9 +37,14 @@ from onestop_chassis import auth
 from onestop_chassis.config import ServiceSettings, load_settings
 from onestop_chassis.grpc_server import GrpcServer
 from onestop_chassis.worktime import VIETNAM, WorkingDuration
-from onestop_delivery import domain as delivery_domain
+from onestop_delivery import fees as delivery_fees
 from onestop_delivery.api import DeliveryServicer
-from onestop_delivery.service import DeliveryService
+from onestop_delivery.bootstrap import Delivery
+from onestop_delivery.bootstrap import bootstrap as delivery_bootstrap
+from onestop_delivery.carrier import CarrierStatus, Direction, Party, TrackingEvent
+from onestop_delivery.config import PACKAGED_TABLES, DeliverySettings
+from onestop_delivery.domain import Source as DeliverySource
+from onestop_delivery.service import DossierFacts, NewShipment
 from onestop_documents import domain as docs_domain
 from onestop_documents.api import DocumentsServicer
 from onestop_documents.service import DocumentsService, PeerReceipt, Policy
@@ -74,16 +80,19 @@ from onestop_survey.invitations import domain as survey_invitations
 
 from fakes import (
     FakeAnswers,
+    FakeCarrier,
     FakeCases,
     FakeCatalogue,
     FakeDocuments,
     FakeDossiers,
     FakeFeedback,
+    FakeIntakeFacts,
     FakeInvitationStore,
     FakeObjectStore,
     FakeQuestionnaires,
     FakeRatings,
     FakeSequence,
+    FakeShipmentStore,
     FakeTallyDays,
     FakeTemplates,
     FakeTickets,
@@ -96,7 +105,9 @@ OTHER = "000.40.21.H17"   # the old district's shared desk: another agency
 NOW = dt.datetime(2026, 11, 17, 2, 0, tzinfo=dt.UTC)
 CODE = f"{OWN}-261117-0001"
 DOC_ID = "doc-own-1"
-SHIPMENT_ID = "fedcba9876543210fedcba9876543210"
+POSTAL_CODE, PICKUP_CODE = f"{OWN}-261117-0008", f"{OWN}-261117-0009"  # delivery's seeded shipments
+SHIPMENT_ID, WAYBILL, UNPICKED_ID = f"{POSTAL_CODE}-R1", "EB000000001VN", f"{PICKUP_CODE}-R1"
+CITIZEN_PARTY = Party("Nguyễn Văn An", "0912345678", "12 Lê Lợi", "20200", "48")
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 NO_TOKEN = "(no token)"
 AGENCY_EXEMPT = {("SubmitDossier", auth.CITIZEN)}  # citizens submit online to any agency's desk
@@ -181,12 +192,12 @@ class World:
     survey_stores: dict = None
     invitation_id: str = ""
     survey_token: str = ""
-    shipments: FakeById = None
     feedback: FeedbackService = None  # over a FakeFeedback: an open item of OWN and an answered one
     feedback_store: object = None
     feedback_open: str = ""
     feedback_answered: str = ""
     feedback_secret: str = ""  # the answered item's
+    delivery: Delivery = None
 
     def reset(self):
         self.catalogue = FakeCatalogue([self.procedure], UNITS)
@@ -214,7 +225,6 @@ class World:
             "e-1", CODE, OWN, "", "1.000948", "Cấp phiếu lý lịch tư pháp", "desk", "desk", 1, NOW))
         self.invitation_id = invitation.id
         self.survey_token = invitations.desk_view(invitation).link.rsplit("/", 1)[1]
-        self.shipments = FakeById(delivery_domain.Shipment(SHIPMENT_ID, OWN, "Hồ sơ mẫu", NOW))
         self.feedback_store = FakeFeedback()
         self.feedback = FeedbackService(self.feedback_store, feedback_policy(SurveySettings()), clock=lambda: NOW)
         filing = feedback_domain.Filing(
@@ -225,6 +235,7 @@ class World:
         self.feedback_answered = answered.code
         self.feedback.answer(answered.code, "Đã hướng dẫn lại", False, "seed",
                              auth.Principal("seed", frozenset({auth.SERVICE})))
+        self.delivery = _delivery_world()
 
 
 def _survey(world: World):
@@ -235,17 +246,20 @@ def _survey(world: World):
                             feedback=world.feedback_store)
 
 
-class FakeById:
-    """An in-memory repository of items with an `id` (delivery's shipments)."""
-
-    def __init__(self, *items):
-        self.items = {item.id: item for item in items}
-
-    def add(self, item):
-        self.items[item.id] = item
-
-    def get(self, item_id):
-        return self.items.get(item_id)
+def _delivery_world() -> Delivery:
+    """Delivery over fakes: CODE chose postal return; POSTAL_CODE's shipment was ordered and failed
+    one attempt (rebookable); PICKUP_CODE's is booked, not picked up (cancellable)."""
+    facts = [DossierFacts(code, OWN, "1.000001", True, True) for code in (CODE, POSTAL_CODE, PICKUP_CODE)]
+    delivery = delivery_bootstrap(
+        DeliverySettings(), shipments=FakeShipmentStore(), intake=FakeIntakeFacts(facts, {"1.000001": True}),
+        tables=delivery_fees.read_tables(PACKAGED_TABLES), carrier=FakeCarrier(), clock=lambda: NOW)
+    desk = auth.Principal("desk", frozenset({auth.DESK_OFFICER}), OWN)
+    delivery.service.create_shipment(NewShipment(Direction.OUTBOUND, POSTAL_CODE, applicant=CITIZEN_PARTY), desk)
+    assert delivery.ordering is not None and delivery.ordering.place_due().placed == 1
+    delivery.service.record_report(WAYBILL, TrackingEvent("m-1", WAYBILL, "", CarrierStatus.FAILED_ATTEMPT, NOW),
+                                   DeliverySource.CARRIER_POLL, auth.Principal("carrier", frozenset({auth.SERVICE})))
+    delivery.service.create_shipment(NewShipment(Direction.OUTBOUND, PICKUP_CODE, applicant=CITIZEN_PARTY), desk)
+    return delivery
 
 
 class Delegate:
@@ -283,7 +297,7 @@ def _servicers(world: World):
         return SurveyServicer(_survey(world))
 
     def delivery():
-        return DeliveryServicer(DeliveryService(world.shipments))
+        return DeliveryServicer(world.delivery.service)
     return {"intake": intake, "queue": queue, "routing": routing, "documents": documents,
             "survey": survey, "delivery": delivery}
 
@@ -457,6 +471,17 @@ def _requests(world: World) -> dict[str, object]:
         "ListPublishedFeedback": survey_pb2.ListPublishedFeedbackRequest(agency_code=OWN),
         # delivery
         "GetShipment": delivery_pb2.GetShipmentRequest(id=SHIPMENT_ID),
+        "CreateShipment": delivery_pb2.CreateShipmentRequest(
+            direction=delivery_pb2.DIRECTION_OUTBOUND, dossier_code=CODE,
+            applicant=delivery_pb2.PostalParty(name="Nguyễn Văn An", phone="0912345678", address_line="12 Lê Lợi",
+                                               commune_code="20200", province_code="48")),
+        "ListShipments": delivery_pb2.ListShipmentsRequest(agency_code=OWN),
+        "CancelShipment": delivery_pb2.CancelShipmentRequest(id=UNPICKED_ID, reason="Công dân đổi ý"),
+        "RebookShipment": delivery_pb2.RebookShipmentRequest(id=SHIPMENT_ID),
+        "GetPostalTotals": delivery_pb2.GetPostalTotalsRequest(agency_code=OWN, month="2026-11"),
+        "RecordCarrierReport": delivery_pb2.RecordCarrierReportRequest(
+            waybill=WAYBILL, event_id="m-2", state=delivery_pb2.SHIPMENT_STATE_OUT_FOR_DELIVERY,
+            happened_at=timestamp_pb2.Timestamp(seconds=int(NOW.timestamp()) + 7200)),
     }
 
 
@@ -578,7 +603,9 @@ def test_matrix(platform, service_name, servicer, method):
 # action from another status is FAILED_PRECONDITION; the authorisation checks ran before that).
 NOT_OK_ALONE = {"ReceiveSupplement", "ReturnResult", "AcceptDossier",
                 # the seeded case does not wait for a payment (its officers' refusals are FAILED_PRECONDITION)
-                "ConfirmPayment"}
+                "ConfirmPayment",
+                # carriers' reports: SERVICE only, and the own-agency check leaves SERVICE out
+                "RecordCarrierReport"}
 # Routing decides who acts on a step per step, not per RPC (onestop_routing.domain.actions): of an
 # RPC's roles, an officer of the own agency who is not the step's assigned handler, or not of the
 # role that performs it, is refused with these reasons; the agency rules above still hold.

@@ -31,7 +31,8 @@ def test_ports_are_unique_and_the_chassis_defaults_come_from_the_list():
     ports += [s.web_port for s in services.SERVICES if s.web_port]
     assert len(ports) == len(set(ports)), "two services share a port"
     assert {s.name: s.grpc_port for s in services.SERVICES} == config.GRPC_PORTS
-    assert config.WORKER_METRICS_PORTS["intake"] == 9251 and config.WEB_PORTS == {"intake": 8051, "survey": 8054}
+    assert config.WORKER_METRICS_PORTS["intake"] == 9251 and config.WEB_PORTS == {
+        "intake": 8051, "survey": 8054, "delivery": 8055}
 
 
 @pytest.mark.parametrize("name", [s.name for s in services.SERVICES])

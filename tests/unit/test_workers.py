@@ -46,6 +46,7 @@ from onestop_chassis.worker import (
     nameko_config_for,
     periodic,
 )
+from onestop_delivery.booking import ShipmentBooking
 from onestop_documents import domain as docs
 from onestop_documents.adapters.peers import NoPeers
 from onestop_documents.bootstrap import bootstrap
@@ -55,6 +56,7 @@ from onestop_intake.config import IntakeSettings
 from onestop_intake.forms.filing import FormFiling
 from onestop_intake.forms.issued import Form
 from onestop_intake.reception.following_worker import RoutingFollowing
+from onestop_intake.reception.postal_worker import PostalFollowing
 from onestop_routing.bootstrap import bootstrap as routing_bootstrap
 from onestop_routing.config import RoutingSettings
 from onestop_routing.domain.actions import Act
@@ -102,7 +104,8 @@ def _calls(service: str, handler: str, outcome: str) -> float:
     return _count("onestop_worker_calls_total", service=service, handler=handler, outcome=outcome)
 
 
-@pytest.mark.parametrize("service_cls", [RoutingWorker, DocumentsWorker, FormFiling, RoutingFollowing],
+@pytest.mark.parametrize("service_cls", [RoutingWorker, DocumentsWorker, FormFiling, RoutingFollowing,
+                                        PostalFollowing, ShipmentBooking],
                          ids=lambda c: c.__name__)
 def test_every_consumer_gets_its_event_parsed_by_the_chassis(service_cls):
     """Each handler names its message type (event_handler(..., message=...)), so none repeats the

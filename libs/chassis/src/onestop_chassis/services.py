@@ -66,7 +66,7 @@ SERVICES: tuple[Service, ...] = (
     Service("routing", 50052, processes=("api", "worker", "relay")),
     Service("documents", 50053, processes=("api", "worker", "relay")),
     Service("survey", 50054, web_port=8054, processes=("api", "worker", "relay")),
-    Service("delivery", 50055),
+    Service("delivery", 50055, web_port=8055, processes=("api", "worker", "relay")),
 )
 
 BY_NAME = {s.name: s for s in SERVICES}

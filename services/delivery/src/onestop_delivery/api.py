@@ -2,20 +2,58 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from onestop.delivery.v1 import delivery_pb2, delivery_pb2_grpc
 from onestop_chassis import auth
 from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit
+from onestop_chassis.errors import FieldViolation, InvalidArgument
 
 from . import domain
 from .bootstrap import Delivery, bootstrap, prepare_database
+from .carrier import CarrierStatus, Direction, Party, TrackingEvent
 from .config import DeliverySettings
-from .service import DeliveryService
+from .domain import Source
+from .service import DeliveryService, NewShipment
+
+STATES = {state: i for i, state in enumerate(domain.State, start=1)}  # proto ShipmentState numbers
+DIRECTIONS = {Direction.OUTBOUND: delivery_pb2.DIRECTION_OUTBOUND, Direction.INBOUND: delivery_pb2.DIRECTION_INBOUND}
+REPORTED = {STATES[domain.State(s.value)]: s for s in CarrierStatus if s is not CarrierStatus.ACCEPTED}
+DESK = (auth.DESK_OFFICER, auth.AGENCY_ADMIN, auth.SERVICE)
+READERS = (auth.DESK_OFFICER, auth.PROCESSING_OFFICER, auth.UNIT_LEADER, auth.AGENCY_ADMIN, auth.SERVICE)
 
 
-def shipment_to_proto(item: domain.Shipment) -> delivery_pb2.Shipment:
-    message = delivery_pb2.Shipment(id=item.id, agency_code=item.agency_code, title=item.title)
-    message.created_at.FromDatetime(item.created_at)
+def party_to_proto(p: Party) -> delivery_pb2.PostalParty:
+    return delivery_pb2.PostalParty(name=p.name, phone=p.phone, address_line=p.address_line,
+                                    commune_code=p.commune_code, province_code=p.province_code)
+
+
+def party_from_proto(m: delivery_pb2.PostalParty) -> Party:
+    return Party(m.name.strip(), m.phone.strip(), m.address_line.strip(), m.commune_code.strip(),
+                 m.province_code.strip())
+
+
+def shipment_to_proto(s: domain.Shipment) -> delivery_pb2.Shipment:
+    h = s.header
+    message = delivery_pb2.Shipment(
+        id=s.id, agency_code=s.agency_code, title=h.content, direction=DIRECTIONS[h.direction], ref=h.ref,
+        booking=h.booking, state=STATES[s.state], failed_attempts=s.attempts, max_attempts=h.max_attempts,
+        waybill=s.waybill, sender=party_to_proto(h.sender), receiver=party_to_proto(h.receiver),
+        weight_grams=h.weight_grams, postal_charge_vnd=s.postal_charge, cod_vnd=h.fees.cod,
+        agency_pays=h.fees.payer == "agency", rebooked_as=s.rebooked_as)
+    message.created_at.FromDatetime(h.created_at)
+    if s.state_at:
+        message.state_at.FromDatetime(s.state_at)
+    return message
+
+
+def entry_to_proto(e: domain.Entry) -> delivery_pb2.LogEntry:
+    message = delivery_pb2.LogEntry(seq=e.seq, kind=e.kind.value, source=e.source.value,
+                                    state=STATES[e.state] if e.state else 0, applied=e.applied,
+                                    event_id=e.event_id, note=e.note)
+    message.recorded_at.FromDatetime(e.at)
+    message.happened_at.FromDatetime(e.happened_at)
     return message
 
 
@@ -23,10 +61,71 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
     def __init__(self, service: DeliveryService):
         self._service = service
 
-    @auth.requires(auth.DESK_OFFICER, auth.PROCESSING_OFFICER, auth.AGENCY_ADMIN, auth.SERVICE)
+    @auth.requires(*DESK)
+    def CreateShipment(self, request, context):
+        directions = {v: k for k, v in DIRECTIONS.items()}
+        if request.direction not in directions:
+            raise InvalidArgument.from_violations([FieldViolation("direction", "must be OUTBOUND or INBOUND")])
+        cmd = NewShipment(direction=directions[request.direction], dossier_code=request.dossier_code,
+                          procedure_code=request.procedure_code,
+                          applicant=party_from_proto(request.applicant) if request.HasField("applicant") else None,
+                          weight_grams=request.weight_grams, cod_vnd=request.cod_vnd, agency_pays=request.agency_pays)
+        shipment = self._service.create_shipment(cmd, auth.current_principal())
+        return delivery_pb2.CreateShipmentResponse(shipment=shipment_to_proto(shipment))
+
+    @auth.requires(*READERS)
     def GetShipment(self, request, context):
-        item = self._service.get_shipment(request.id, auth.current_principal())
-        return delivery_pb2.GetShipmentResponse(shipment=shipment_to_proto(item))
+        loaded = self._service.get(request.id, request.dossier_code, auth.current_principal())
+        return delivery_pb2.GetShipmentResponse(shipment=shipment_to_proto(loaded.shipment),
+                                                log=[entry_to_proto(e) for e in loaded.log])
+
+    @auth.requires(*READERS)
+    def ListShipments(self, request, context):
+        items, token = self._service.list(request.agency_code, request.page_size, request.page_token,
+                                          auth.current_principal())
+        return delivery_pb2.ListShipmentsResponse(shipments=[shipment_to_proto(s) for s in items],
+                                                  next_page_token=token)
+
+    @auth.requires(*DESK)
+    def CancelShipment(self, request, context):
+        shipment = self._service.cancel(request.id, request.reason, request.by_citizen, auth.current_principal())
+        return delivery_pb2.CancelShipmentResponse(shipment=shipment_to_proto(shipment))
+
+    @auth.requires(*DESK)
+    def RebookShipment(self, request, context):
+        receiver = party_from_proto(request.receiver) if request.HasField("receiver") else None
+        shipment = self._service.rebook(request.id, receiver, auth.current_principal())
+        return delivery_pb2.RebookShipmentResponse(shipment=shipment_to_proto(shipment))
+
+    @auth.requires(auth.SERVICE)
+    def RecordCarrierReport(self, request, context):
+        v = []
+        if not (request.waybill.strip() or request.order_number.strip()):
+            v.append(FieldViolation("waybill", "is required (or order_number)"))
+        if not request.event_id.strip():
+            v.append(FieldViolation("event_id", "is required: the carrier's id of the report"))
+        if request.state not in REPORTED:
+            v.append(FieldViolation("state", "must be a state a carrier reports (PICKED_UP ... CANCELLED)"))
+        if not request.HasField("happened_at"):
+            v.append(FieldViolation("happened_at", "is required"))
+        if v:
+            raise InvalidArgument.from_violations(v)
+        event = TrackingEvent(event_id=request.event_id.strip(), waybill=request.waybill.strip(),
+                              order_number=request.order_number.strip(),
+                              status=REPORTED[request.state], at=request.happened_at.ToDatetime(dt.UTC),
+                              note=request.note.strip())
+        shipment, applied = self._service.record_report(event.waybill, event, Source.CARRIER_POLL,
+                                                        auth.current_principal())
+        return delivery_pb2.RecordCarrierReportResponse(shipment=shipment_to_proto(shipment), applied=applied)
+
+
+    @auth.requires(*READERS)
+    def GetPostalTotals(self, request, context):
+        principal = auth.current_principal()
+        totals = self._service.fee_totals(request.agency_code, request.month, principal)
+        return delivery_pb2.GetPostalTotalsResponse(
+            agency_code=request.agency_code.strip() or principal.agency, month=request.month.strip(),
+            shipments=totals["shipments"], postal_charge_vnd=totals["postal_charge_vnd"], cod_vnd=totals["cod_vnd"])
 
 
 def register(server, delivery: Delivery) -> None:

@@ -6,25 +6,51 @@ adapters they replace. No servicer, worker or entry module constructs an adapter
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+from onestop_chassis import auth
+from onestop_chassis.clock import utcnow
+
+from .adapters.intake import IntakeDossiers
 from .adapters.mongo import MongoShipments, ensure_indexes
-from .config import DeliverySettings
-from .service import DeliveryService, ShipmentRepository
+from .adapters.vnpost import VNPostCarrier
+from .carrier import Carrier
+from .config import PACKAGED_TABLES, DeliverySettings
+from .fees import ChargeTable, read_tables
+from .ordering import Ordering
+from .service import DeliveryService, Intake, ShipmentStore
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """Everything delivery's processes use, built once per process."""
+    """Everything delivery's processes use, built once per process. `ordering` places carrier
+    orders and reads the carrier's webhooks (the worker's)."""
     service: DeliveryService
+    ordering: Ordering
 
 
-def bootstrap(settings: DeliverySettings, *, shipments: ShipmentRepository | None = None) -> Delivery:
-    """Builds delivery from its settings; `shipments` replaces the MongoDB repository (tests).
-    The database connection itself is the process's (chassis `run_api` / `MongoConnection`)."""
+def bootstrap(settings: DeliverySettings, *, shipments: ShipmentStore | None = None, intake: Intake | None = None,
+              tables: Mapping[str, ChargeTable] | None = None, carrier: Carrier | None = None,
+              clock: Callable | None = None) -> Delivery:
+    """Builds delivery from its settings; tests replace the store, intake, the charge tables, the
+    carrier and the clock. The database connection itself is the process's (chassis `run_api` /
+    `MongoConnection`). The carrier is VNPost's order API (adapters/vnpost.py) at CARRIER_BASE_URL,
+    locally the carrier sandbox."""
     if shipments is None:
         shipments = MongoShipments()
-    return Delivery(service=DeliveryService(shipments))
+    if intake is None:
+        intake = IntakeDossiers(settings.intake_address, lambda: auth.service_token(settings),
+                                settings.intake_timeout_seconds)
+    if tables is None:
+        tables = read_tables(Path(settings.postal_tables_dir) if settings.postal_tables_dir else PACKAGED_TABLES)
+    clock = clock or utcnow
+    service = DeliveryService(shipments, intake, tables, clock=clock, max_attempts=settings.max_delivery_attempts)
+    if carrier is None:
+        carrier = VNPostCarrier.from_settings(settings)
+    ordering = Ordering(service, shipments, carrier, tables, clock)
+    return Delivery(service=service, ordering=ordering)
 
 
 def prepare_database() -> None:

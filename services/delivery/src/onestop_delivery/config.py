@@ -12,6 +12,8 @@ from onestop_chassis.config import ServiceSettings
 # generates its own into .local/secrets/ and hands the same files to the carrier sandbox.
 LOCAL_CARRIER_API_TOKEN = "onestop-local-carrier-token-do-not-use-in-production"
 LOCAL_CARRIER_WEBHOOK_SECRET = "onestop-local-carrier-webhook-secret-do-not-use-in-production"
+# The example charge tables shipped with the package (one YAML file per agency, fees.py).
+PACKAGED_TABLES = pathlib.Path(__file__).parent / "postal"
 
 
 class DeliverySettings(ServiceSettings):
@@ -32,8 +34,18 @@ class DeliverySettings(ServiceSettings):
     carrier_attempts: int = Field(default=4, ge=1, le=10)
     carrier_backoff_max_seconds: float = Field(default=2.0, ge=0, le=60)
 
+    # Intake's gRPC address: the api reads a dossier's postal choice and its procedure's rule there.
+    intake_address: str = "127.0.0.1:50051"
+    intake_timeout_seconds: float = 5.0
+    # The folder of the agencies' postal charge tables (fees.py); empty: the packaged examples.
+    postal_tables_dir: str = ""
+    # Failed delivery attempts before the parcel is returned to sender (domain.py).
+    max_delivery_attempts: int = 3
+    # The worker's order timer: seconds between passes over the orders still to place.
+    order_retry_seconds: float = 30.0
+
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = (*ServiceSettings.PRODUCTION_REQUIRED, "carrier_base_url",
-                                                      "carrier_customer_code")
+                                                      "carrier_customer_code", "intake_address")
 
     @model_validator(mode="after")
     def _carrier_credentials(self):

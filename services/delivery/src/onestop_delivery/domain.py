@@ -1,29 +1,272 @@
-"""Delivery's domain: Postal return of results and postal intake (bưu chính công ích).
+"""Delivery's domain: shipments of the public postal service (bưu chính công ích), Decision 45/2016/QĐ-TTg.
 
-Plain Python: no database, no gRPC, no chassis.
+Plain Python: no database, no gRPC, no chassis. A shipment is its append-only log: the first entry
+holds the header (`ShipmentHeader`), every later entry one change with its time and source, and
+the shipment's state is the fold of the log (`fold`). The rules of the state machine:
+
+- states: created → picked up → in transit → out for delivery → delivered; out for delivery →
+  failed attempt (counted) → out for delivery again ... → returned to sender: the failed attempt
+  that reaches `ShipmentHeader.max_attempts` (3 by default) moves the shipment there, whether or not
+  the carrier reports the return; cancelled by the desk or the citizen before the parcel is picked
+  up. Delivered, returned to sender and cancelled are final.
+- a carrier report seen before (same carrier `event_id`) is not logged again and changes nothing;
+- a report older than the state (by its rank in the chain above, or by its time when of the same
+  rank) is logged, marked not applied, and does not move the state back ("out of order");
+- a report no state reaches from the current one (e.g. DELIVERED after RETURNED_TO_SENDER) is
+  logged, not applied, with the reason.
+- rebooking (the citizen asks for another attempt): allowed after a failed attempt or a
+  cancellation, as a new booking (a new shipment, order number `<ref>-R<n+1>`); refused after the
+  parcel was returned to sender: the result is back at the desk, where the citizen collects it, or
+  the desk books a new outbound shipment (Decision 45/2016 art. 5: the choice of postal return was
+  carried out once; a second postal return is a new choice, recorded by the desk).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
-# Ids are random (uuid4, 32 lowercase hex characters): answering "another agency's" instead of "not
-# found" tells a caller nothing it could have guessed.
-ID = re.compile(r"[0-9a-f]{32}")
+from .carrier import CarrierStatus, Direction, Party
+
+DEFAULT_MAX_ATTEMPTS = 3
+# A shipment's id is its carrier order number: the dossier code (or, for a postal intake, the pickup
+# reference), the direction letter and the booking number; code-like, so `_id` ranges serve it.
+SHIPMENT_ID = re.compile(r"(?P<ref>[0-9A-Za-z.]+(?:-[0-9A-Za-z.]+)*)-(?P<dir>[RN])(?P<booking>[1-9][0-9]{0,2})")
+PICKUP_REF = re.compile(r"BC[0-9A-F]{10}")
+
+
+class State(enum.Enum):
+    CREATED = "created"
+    PICKED_UP = "picked_up"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    FAILED_ATTEMPT = "failed_attempt"
+    DELIVERED = "delivered"
+    RETURNED_TO_SENDER = "returned_to_sender"
+    CANCELLED = "cancelled"
+
+
+FINAL = frozenset({State.DELIVERED, State.RETURNED_TO_SENDER, State.CANCELLED})
+# How far along the chain a state is: a report of a lower rank than the state is out of order.
+# A failed attempt and out-for-delivery share a rank (one follows the other, attempt after attempt).
+RANK = {State.CREATED: 0, State.PICKED_UP: 1, State.IN_TRANSIT: 2, State.OUT_FOR_DELIVERY: 3,
+        State.FAILED_ATTEMPT: 3, State.DELIVERED: 4, State.RETURNED_TO_SENDER: 4, State.CANCELLED: 4}
+_FROM_CARRIER = {CarrierStatus.PICKED_UP: State.PICKED_UP, CarrierStatus.IN_TRANSIT: State.IN_TRANSIT,
+                 CarrierStatus.OUT_FOR_DELIVERY: State.OUT_FOR_DELIVERY, CarrierStatus.DELIVERED: State.DELIVERED,
+                 CarrierStatus.FAILED_ATTEMPT: State.FAILED_ATTEMPT,
+                 CarrierStatus.RETURNED_TO_SENDER: State.RETURNED_TO_SENDER, CarrierStatus.CANCELLED: State.CANCELLED}
+
+
+class Source(enum.Enum):
+    """Where a change came from."""
+    DESK = "desk"                      # an officer of the agency
+    CITIZEN = "citizen"                # the applicant (cancel, rebook)
+    CARRIER_WEBHOOK = "carrier_webhook"
+    CARRIER_POLL = "carrier_poll"      # `Carrier.track`, or a report posted through gRPC
+    SYSTEM = "system"                  # delivery itself (intake's result event, the order timer)
+
+
+class Kind(enum.Enum):
+    CREATED = "created"          # seq 1: the header
+    ORDERED = "ordered"          # the carrier accepted the order: waybill and postal charge
+    REPORT = "report"            # a carrier report (applied or not)
+    CANCELLED = "cancelled"      # cancelled by the desk or the citizen
+    REBOOKED = "rebooked"        # superseded by the next booking (its id in `note`)
+    ORDER_REFUSED = "order_refused"  # the carrier refused the order for good (its reason in `note`)
+
+
+@dataclass(frozen=True)
+class Fees:
+    """Money of one shipment, whole VND. `postal_charge` is the carrier's tariff (the agency's table,
+    fees.py), `cod` the procedure's fees collected from the receiver on delivery (cash on delivery,
+    Decision 45/2016 art. 11: fees may be paid to the public postal operator)."""
+    postal_charge: int = 0
+    cod: int = 0
+    payer: str = "receiver"  # who pays the postal charge: "receiver" or "agency"
+
+
+@dataclass(frozen=True)
+class ShipmentHeader:
+    """What a shipment is, fixed at creation."""
+    id: str                    # = the carrier order number, e.g. "000.00.21.H17-261130-0001-R1"
+    agency_code: str           # the agency whose desk sends or receives, e.g. "000.00.21.H17"
+    ref: str                   # the dossier code (outbound) or the pickup reference (inbound)
+    direction: Direction
+    booking: int               # 1, 2, ... (rebookings)
+    sender: Party
+    receiver: Party
+    weight_grams: int
+    content: str
+    fees: Fees
+    procedure_code: str
+    created_at: dt.datetime    # UTC
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a shipment's log. `at` is when delivery recorded it; `happened_at` when it
+    happened by its source (a carrier's report time). `applied` is False for a report logged
+    without moving the state (out of order, impossible), `note` says why."""
+    seq: int
+    kind: Kind
+    source: Source
+    at: dt.datetime
+    happened_at: dt.datetime
+    state: State | None = None       # the state a REPORT/CANCELLED entry asks for
+    applied: bool = True
+    event_id: str = ""               # the carrier's report id (REPORT)
+    waybill: str = ""                # ORDERED
+    postal_charge: int = 0           # ORDERED: the carrier's charge, VND
+    note: str = ""
+    actor: str = ""
 
 
 @dataclass(frozen=True)
 class Shipment:
-    """One shipment, owned by one agency."""
-    id: str
-    agency_code: str  # the owning unit's code (mã định danh đơn vị), e.g. "000.00.21.H17"
-    title: str
-    created_at: dt.datetime  # UTC
+    """A shipment as its log folds up: header plus the current state."""
+    header: ShipmentHeader
+    state: State = State.CREATED
+    state_at: dt.datetime | None = None   # when the state was reached, by its source's time
+    attempts: int = 0                     # failed delivery attempts so far
+    waybill: str = ""
+    postal_charge: int = 0                # the carrier's charge once ordered (else the table's)
+    seq: int = 1
+    event_ids: frozenset[str] = field(default_factory=frozenset)
+    rebooked_as: str = ""
+    picked_up_at: dt.datetime | None = None  # when the parcel left its sender (the first report past created)
+
+    @property
+    def id(self) -> str:
+        return self.header.id
+
+    @property
+    def agency_code(self) -> str:
+        return self.header.agency_code
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL
 
 
-def new_shipment(agency_code: str, title: str, created_at: dt.datetime) -> Shipment:
-    """A new shipment with a fresh random id."""
-    return Shipment(id=uuid.uuid4().hex, agency_code=agency_code, title=title, created_at=created_at)
+class Refused(Exception):
+    """A change the shipment's state does not allow. `reason` is an UPPER_SNAKE code."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def shipment_id(ref: str, direction: Direction, booking: int) -> str:
+    """The order number `<ref>-R<booking>` (outbound) or `<ref>-N<booking>` (inbound)."""
+    return f"{ref}-{'R' if direction is Direction.OUTBOUND else 'N'}{booking}"
+
+
+def start(header: ShipmentHeader, actor: str, source: Source) -> tuple[Shipment, Entry]:
+    """A new shipment and its first log entry."""
+    first = Entry(1, Kind.CREATED, source, header.created_at, header.created_at, State.CREATED, actor=actor)
+    return Shipment(header, state_at=header.created_at, postal_charge=header.fees.postal_charge), first
+
+
+def apply(shipment: Shipment, entry: Entry) -> Shipment:
+    """The shipment after `entry` (which must be the next seq). Entries not applied only count."""
+    s = replace(shipment, seq=entry.seq)
+    if entry.event_id:
+        s = replace(s, event_ids=s.event_ids | {entry.event_id})
+    if entry.kind is Kind.ORDERED:
+        return replace(s, waybill=entry.waybill, postal_charge=entry.postal_charge or s.postal_charge)
+    if entry.kind is Kind.REBOOKED:
+        return replace(s, rebooked_as=entry.note)
+    if entry.waybill and not s.waybill:
+        s = replace(s, waybill=entry.waybill)
+    if not entry.applied or entry.state is None:
+        return s
+    state, attempts = entry.state, s.attempts
+    if state is State.FAILED_ATTEMPT:
+        attempts += 1
+        if attempts >= s.header.max_attempts:
+            state = State.RETURNED_TO_SENDER  # the last allowed attempt failed: the parcel goes back
+    picked_up_at = s.picked_up_at
+    if picked_up_at is None and RANK[entry.state] > 0 and entry.state is not State.CANCELLED:
+        picked_up_at = entry.happened_at
+    return replace(s, state=state, state_at=entry.happened_at, attempts=attempts, picked_up_at=picked_up_at)
+
+
+def fold(header: ShipmentHeader, entries: list[Entry]) -> Shipment:
+    """The shipment its log describes (entries in seq order, the CREATED entry first)."""
+    shipment = Shipment(header, state_at=header.created_at, postal_charge=header.fees.postal_charge)
+    for entry in entries[1:]:
+        shipment = apply(shipment, entry)
+    return shipment
+
+
+def report_entry(s: Shipment, status: CarrierStatus, event_id: str, happened_at: dt.datetime,
+                 source: Source, at: dt.datetime, note: str = "", waybill: str = "") -> Entry | None:
+    """The log entry of a carrier report, or None when the report was seen before (its event_id):
+    a repeat changes nothing and is not logged again. See the module's rules for what is applied.
+    `waybill`: the carrier's, learnt from a report naming the order when the order's answer was lost."""
+    if event_id and event_id in s.event_ids:
+        return None
+    target = State.CREATED if status is CarrierStatus.ACCEPTED else _FROM_CARRIER[status]
+    base = Entry(s.seq + 1, Kind.REPORT, source, at, happened_at, target, event_id=event_id, note=note,
+                 waybill="" if s.waybill else waybill)
+    why = _not_applied(s, target, happened_at)
+    if why:
+        return replace(base, applied=False, note=f"{why}; {note}" if note else why)
+    if target is State.FAILED_ATTEMPT and s.attempts + 1 >= s.header.max_attempts:
+        # The last allowed attempt failed: the carrier returns the parcel; the log says so.
+        return replace(base, note=(note + "; " if note else "") + f"lần phát thứ {s.attempts + 1} "
+                       f"(tối đa {s.header.max_attempts}) không thành công")
+    return base
+
+
+def _not_applied(s: Shipment, target: State, happened_at: dt.datetime) -> str:
+    """Why a report to `target` does not move the state; "" when it does."""
+    if s.final:
+        return f"out of order: the shipment is already {s.state.value}"
+    if RANK[target] < RANK[s.state]:
+        return f"out of order: {target.value} is behind {s.state.value}"
+    if s.state_at and happened_at < s.state_at and RANK[target] == RANK[s.state]:
+        return f"out of order: older than the {s.state.value} report"
+    if target is State.CANCELLED and s.state is not State.CREATED:
+        return "not applied: a parcel already picked up is not cancelled"
+    if target is s.state and target is not State.FAILED_ATTEMPT:
+        return f"repeated: already {s.state.value}"
+    return ""
+
+
+def cancel_entry(s: Shipment, source: Source, actor: str, at: dt.datetime, reason: str) -> Entry:
+    """Cancels a shipment not yet picked up. Raises Refused: SHIPMENT_FINAL once it is delivered,
+    returned or cancelled, ALREADY_PICKED_UP once the carrier has it."""
+    if s.final:
+        raise Refused("SHIPMENT_FINAL", f"shipment {s.id} is already {s.state.value}")
+    if s.state is not State.CREATED:
+        raise Refused("ALREADY_PICKED_UP", f"shipment {s.id} is {s.state.value}: the carrier has it")
+    return Entry(s.seq + 1, Kind.CANCELLED, source, at, at, State.CANCELLED, actor=actor, note=reason)
+
+
+def check_rebooking(s: Shipment) -> None:
+    """Raises Refused unless the citizen may book `s` again: RETURNED_TO_SENDER (the result is back
+    at the desk: collect it there, or the desk books anew), ALREADY_DELIVERED, ALREADY_REBOOKED,
+    NOT_REBOOKABLE (the parcel is on its way)."""
+    if s.rebooked_as:
+        raise Refused("ALREADY_REBOOKED", f"shipment {s.id} was rebooked as {s.rebooked_as}")
+    if s.state is State.RETURNED_TO_SENDER:
+        raise Refused("RETURNED_TO_SENDER", f"shipment {s.id} was returned to the agency: the result is "
+                      "collected at the desk (Bưu điện đã hoàn trả kết quả; mời nhận tại bộ phận một cửa)")
+    if s.state is State.DELIVERED:
+        raise Refused("ALREADY_DELIVERED", f"shipment {s.id} was delivered")
+    if s.state not in (State.FAILED_ATTEMPT, State.CANCELLED):
+        raise Refused("NOT_REBOOKABLE", f"shipment {s.id} is {s.state.value}: it can be rebooked after a "
+                      "failed attempt or a cancellation")
+
+
+def rebooked(s: Shipment, receiver: Party | None, at: dt.datetime) -> ShipmentHeader:
+    """The header of the next booking of `s` (check_rebooking first): same parcel, a new order
+    number, the new receiver address if given."""
+    h = s.header
+    booking = h.booking + 1
+    return replace(h, id=shipment_id(h.ref, h.direction, booking), booking=booking,
+                   receiver=receiver or h.receiver, created_at=at)

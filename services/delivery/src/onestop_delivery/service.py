@@ -1,34 +1,302 @@
-"""Delivery's use cases over the ShipmentRepository port."""
+"""Delivery's use cases: booking, reading, cancelling and rebooking shipments, and applying what the
+carrier reports. Ports: ShipmentStore (the log, its views and the outbox), Intake (the dossier's
+postal choice and the procedure's postal rule), the agencies' charge tables (fees.py) and, for the
+worker, the Carrier (carrier.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from onestop_chassis import auth
-from onestop_chassis.errors import FieldViolation, InvalidArgument, NotFound
+from onestop_chassis import auth, codes, paging
+from onestop_chassis.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
 
-from . import domain
+from . import domain, outgoing
+from .carrier import Direction, Party, TrackingEvent
+from .domain import Entry, Shipment, Source
+from .fees import ChargeTable
+
+PARTY_FIELDS = ("name", "phone", "address_line", "commune_code", "province_code")
+UNIT_CODE_DIGITS = re.compile(r"[0-9]{2,6}")
+MAX_RETRIES = 5  # appends lost to a concurrent writer before ABORTED
 
 
-class ShipmentRepository(Protocol):
-    def add(self, item: domain.Shipment) -> None: ...
-    def get(self, item_id: str) -> domain.Shipment | None: ...
+@dataclass(frozen=True)
+class DossierFacts:
+    """What delivery needs to know of a dossier at intake."""
+    code: str
+    agency_code: str            # the receiving agency (its desk returns the result)
+    procedure_code: str
+    return_by_post: bool        # the applicant chose postal return (Decision 45/2016 art. 5)
+    postal_return_allowed: bool  # the procedure allows postal handling
+
+
+class Intake(Protocol):
+    def dossier(self, code: str) -> DossierFacts | None: ...
+    def postal_allowed(self, procedure_code: str) -> bool | None: ...  # None: no such procedure
+
+
+@dataclass(frozen=True)
+class Loaded:
+    shipment: Shipment
+    log: tuple[Entry, ...]
+
+
+class ShipmentStore(Protocol):
+    """The log (`<shipment>|<seq>` documents, the unique insert being the concurrency control), the
+    views by id, by agency (`<agency>|<created>|<id>`) and by waybill, the orders still to place,
+    and the fee counters (`<agency>|<month>|<id>`), with the events of each entry in its outbox."""
+    def create(self, shipment: Shipment, first: Entry, events: Sequence) -> bool: ...
+    def append(self, shipment: Shipment, entry: Entry, events: Sequence) -> bool: ...
+    def load(self, shipment_id: str) -> Loaded | None: ...
+    def latest(self, ref: str) -> Shipment | None: ...
+    def page(self, agency_code: str, after: str, limit: int) -> list[tuple[str, Shipment]]: ...
+    def by_waybill(self, waybill: str) -> str | None: ...
+    def orders_due(self, limit: int) -> list[str]: ...
+    def order_done(self, shipment_id: str) -> None: ...
+    def fee_totals(self, agency_code: str, month: str) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class NewShipment:
+    """The desk's booking (CreateShipment)."""
+    direction: Direction
+    dossier_code: str = ""
+    procedure_code: str = ""
+    applicant: Party | None = None
+    weight_grams: int = 0
+    cod_vnd: int = 0
+    agency_pays: bool = False
+
+
+class UnknownWaybill(NotFound):
+    def __init__(self, waybill: str):
+        super().__init__("WAYBILL_NOT_FOUND", f"no shipment has the waybill {waybill}", metadata={"waybill": waybill})
+
+
+def check_party(party: Party | None, field: str) -> list[FieldViolation]:
+    """The problems of a sender/receiver: every field required, unit codes as digits."""
+    if party is None:
+        return [FieldViolation(field, "is required")]
+    v = [FieldViolation(f"{field}.{key}", "is required") for key in PARTY_FIELDS if not getattr(party, key).strip()]
+    for key in ("commune_code", "province_code"):
+        value = getattr(party, key).strip()
+        if value and not UNIT_CODE_DIGITS.fullmatch(value):
+            v.append(FieldViolation(f"{field}.{key}", "must be the administrative unit's code: 2 to 6 digits"))
+    return v
 
 
 class DeliveryService:
-    def __init__(self, shipments: ShipmentRepository):
-        self._shipments = shipments
+    def __init__(self, store: ShipmentStore, intake: Intake, tables: Mapping[str, ChargeTable], *,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC), max_attempts: int = 3):
+        self._store, self._intake, self._tables = store, intake, tables
+        self._clock, self._max_attempts = clock, max_attempts
 
-    def get_shipment(self, item_id: str, actor: auth.Principal) -> domain.Shipment:
-        """The shipment `item_id` (32 hex characters). Raises InvalidArgument (INVALID_FIELDS) for a
-        malformed id, NotFound (SHIPMENT_NOT_FOUND), PermissionDenied (OTHER_AGENCY) when it
-        belongs to another agency than the actor's (platform accounts, role SERVICE, read every agency's)."""
-        item_id = item_id.strip().lower()
-        if not domain.ID.fullmatch(item_id):
-            raise InvalidArgument.from_violations([FieldViolation("id", "is not an id (32 hexadecimal characters)")])
-        item = self._shipments.get(item_id)
-        if item is None:
-            raise NotFound("SHIPMENT_NOT_FOUND", f"no shipment has the id {item_id}",
-                           metadata={"id": item_id})
-        actor.require_agency(item.agency_code, action="read this shipment")  # SERVICE reads all
-        return item
+    # --- booking -----------------------------------------------------------------------------------
+    def create_shipment(self, cmd: NewShipment, actor: auth.Principal) -> Shipment:
+        """Books a shipment (see the proto's CreateShipment for the rules). Raises InvalidArgument
+        (INVALID_FIELDS), NotFound (DOSSIER_NOT_FOUND), PermissionDenied (OTHER_AGENCY),
+        FailedPrecondition (POSTAL_RETURN_NOT_CHOSEN, POSTAL_NOT_ALLOWED, POSTAL_NOT_CONFIGURED,
+        SHIPMENT_EXISTS). Nothing is stored on refusal."""
+        v = Violations()
+        for violation in check_party(cmd.applicant, "applicant"):
+            v.add(violation.field, violation.description)
+        if cmd.direction is Direction.OUTBOUND and not codes.DOSSIER_CODE.fullmatch(cmd.dossier_code.strip()):
+            v.add("dossier_code", "is required for an outbound shipment: a dossier code as intake issues them")
+        if cmd.direction is Direction.INBOUND and not cmd.procedure_code.strip():
+            v.add("procedure_code", "is required for a postal intake (inbound) shipment")
+        if cmd.direction is Direction.INBOUND and cmd.cod_vnd:
+            v.add("cod_vnd", "is collected on delivery of a result; the postal worker takes intake fees on a receipt")
+        if cmd.weight_grams < 0 or cmd.weight_grams > 30000:
+            v.add("weight_grams", "must be 0 (the default parcel) to 30000 grams")
+        v.raise_if_any()
+        agency, ref, procedure = self._eligible(cmd, actor)
+        header = self._header(cmd, agency, ref, procedure)
+        return self._book(header, actor, Source.DESK)
+
+    def book_result(self, dossier_code: str, procedure_code: str, applicant: Party, event_id: str) -> bool:
+        """Books the outbound shipment of a dossier whose result is ready and whose applicant chose
+        postal return (intake's `DossierFinished`; intake checked the procedure at submission).
+        False when it was booked before (by the desk, or this event again). Raises InvalidArgument
+        for an address a carrier cannot take, FailedPrecondition POSTAL_NOT_CONFIGURED."""
+        problems = check_party(applicant, "applicant")
+        if problems or not codes.DOSSIER_CODE.fullmatch(dossier_code):
+            raise InvalidArgument.from_violations(problems or [FieldViolation("dossier_code", "is not a dossier code")])
+        cmd = NewShipment(Direction.OUTBOUND, dossier_code=dossier_code, procedure_code=procedure_code,
+                          applicant=applicant)
+        header = self._header(cmd, codes.unit_of(dossier_code), dossier_code, procedure_code)
+        shipment, first = domain.start(header, f"intake:{event_id}", Source.SYSTEM)
+        return self._store.create(shipment, first, outgoing.created(shipment))
+
+    def _header(self, cmd: NewShipment, agency: str, ref: str, procedure: str) -> domain.ShipmentHeader:
+        """The header of a first booking, its postal charge from the agency's table."""
+        assert cmd.applicant is not None
+        table = self._tables.get(agency)
+        if table is None:
+            raise FailedPrecondition("POSTAL_NOT_CONFIGURED", f"agency {agency} has no postal charge table",
+                                     metadata={"agency_code": agency})
+        charge = table.charge(table.sender.province_code, cmd.applicant.province_code.strip(), cmd.weight_grams)
+        outbound = cmd.direction is Direction.OUTBOUND
+        return domain.ShipmentHeader(
+            id=domain.shipment_id(ref, cmd.direction, 1), agency_code=agency, ref=ref, direction=cmd.direction,
+            booking=1, sender=table.sender if outbound else cmd.applicant,
+            receiver=cmd.applicant if outbound else table.sender,
+            weight_grams=cmd.weight_grams or table.default_weight_grams,
+            content=(f"Kết quả giải quyết TTHC hồ sơ {ref}" if outbound
+                     else f"Hồ sơ TTHC {procedure} (tiếp nhận qua bưu chính)"),
+            fees=domain.Fees(postal_charge=charge, cod=cmd.cod_vnd, payer="agency" if cmd.agency_pays else "receiver"),
+            procedure_code=procedure, created_at=self._clock(), max_attempts=self._max_attempts)
+
+    def _eligible(self, cmd: NewShipment, actor: auth.Principal) -> tuple[str, str, str]:
+        """(agency, ref, procedure) of an allowed booking; raises as create_shipment says."""
+        if cmd.direction is Direction.INBOUND:
+            allowed = self._intake.postal_allowed(cmd.procedure_code.strip())
+            if allowed is None:
+                raise NotFound("PROCEDURE_NOT_FOUND", f"no procedure has the code {cmd.procedure_code.strip()}")
+            if not allowed:
+                raise FailedPrecondition("POSTAL_NOT_ALLOWED", f"procedure {cmd.procedure_code.strip()} is "
+                                         "excluded from postal handling (Decision 45/2016/QĐ-TTg)")
+            if not actor.agency:
+                raise InvalidArgument.from_violations([FieldViolation("agency", "the caller acts for no agency")])
+            return actor.agency, f"BC{secrets.token_hex(5).upper()}", cmd.procedure_code.strip()
+        code = cmd.dossier_code.strip()
+        facts = self._intake.dossier(code)
+        if facts is None:
+            raise NotFound("DOSSIER_NOT_FOUND", f"no dossier has the code {code}", metadata={"dossier_code": code})
+        actor.require_agency(facts.agency_code, action="send this dossier's result by post")
+        if not facts.postal_return_allowed:
+            raise FailedPrecondition("POSTAL_NOT_ALLOWED", f"procedure {facts.procedure_code} excludes postal "
+                                     "return of results (Decision 45/2016/QĐ-TTg art. 5)")
+        if not facts.return_by_post:
+            raise FailedPrecondition("POSTAL_RETURN_NOT_CHOSEN", f"the applicant of {code} did not choose to "
+                                     "receive the result by post: return it at the desk")
+        return facts.agency_code, code, facts.procedure_code
+
+    def _book(self, header: domain.ShipmentHeader, actor: auth.Principal, source: Source) -> Shipment:
+        shipment, first = domain.start(header, actor.subject, source)
+        if not self._store.create(shipment, first, outgoing.created(shipment)):
+            raise FailedPrecondition("SHIPMENT_EXISTS", f"shipment {header.id} exists: read it, or rebook it",
+                                     metadata={"shipment_id": header.id})
+        return shipment
+
+    # --- reading -----------------------------------------------------------------------------------
+    def get(self, shipment_id: str, dossier_code: str, actor: auth.Principal) -> Loaded:
+        """A shipment and its log, by id or (the latest outbound booking) by dossier code. Raises
+        InvalidArgument (INVALID_FIELDS), NotFound (SHIPMENT_NOT_FOUND), PermissionDenied (OTHER_AGENCY)."""
+        shipment_id, dossier_code = shipment_id.strip(), dossier_code.strip()
+        if bool(shipment_id) == bool(dossier_code):
+            raise InvalidArgument.from_violations([FieldViolation("id", "give the shipment's id or a dossier_code")])
+        if dossier_code:
+            latest = self._store.latest(dossier_code) if codes.DOSSIER_CODE.fullmatch(dossier_code) else None
+            shipment_id = latest.id if latest else ""
+        elif not domain.SHIPMENT_ID.fullmatch(shipment_id):
+            raise InvalidArgument.from_violations([FieldViolation("id", "is not a shipment id (<dossier>-R1)")])
+        loaded = self._store.load(shipment_id) if shipment_id else None
+        if loaded is None:
+            wanted = shipment_id or dossier_code
+            raise NotFound("SHIPMENT_NOT_FOUND", f"no shipment for {wanted}", metadata={"id": wanted})
+        actor.require_agency(loaded.shipment.agency_code, action="read this shipment")
+        return loaded
+
+    def list(self, agency_code: str, page_size: int, page_token: str,
+             actor: auth.Principal) -> tuple[list[Shipment], str]:
+        """One page of an agency's shipments, newest first; the next page's token ("" at the end)."""
+        agency = agency_code.strip() or actor.agency
+        if not codes.UNIT_CODE.fullmatch(agency):
+            raise InvalidArgument.from_violations([FieldViolation("agency_code", "is not a unit code")])
+        actor.require_agency(agency, action="list its shipments")
+        if page_size > 200:
+            raise InvalidArgument.from_violations([FieldViolation("page_size", "must be 1 to 200 (0: 50)")])
+        limit = page_size or 50
+        after = paging.decode_page_token(page_token, agency) if page_token else ""
+        rows = self._store.page(agency, after, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return [s for _, s in rows], (paging.encode_page_token(rows[-1][0], agency) if more else "")
+
+    def fee_totals(self, agency_code: str, month: str, actor: auth.Principal | None = None) -> dict[str, int]:
+        """{"shipments", "postal_charge_vnd", "cod_vnd"} booked by an agency (empty: the actor's) in a
+        month ("2026-11"). Raises InvalidArgument (agency_code, month), PermissionDenied (OTHER_AGENCY)."""
+        agency = agency_code.strip() or (actor.agency if actor else "")
+        v = Violations()
+        if not codes.UNIT_CODE.fullmatch(agency):
+            v.add("agency_code", "is not a unit code like 000.00.21.H17")
+        if not re.fullmatch(r"20[0-9]{2}-(0[1-9]|1[0-2])", month.strip()):
+            v.add("month", "must be a month YYYY-MM, e.g. 2026-11")
+        v.raise_if_any()
+        if actor is not None:
+            actor.require_agency(agency, action="read its postal totals")
+        return self._store.fee_totals(agency, month.strip())
+
+    # --- changes -----------------------------------------------------------------------------------
+    def cancel(self, shipment_id: str, reason: str, by_citizen: bool, actor: auth.Principal) -> Shipment:
+        """Cancels before pickup. Raises as `get`, FailedPrecondition (ALREADY_PICKED_UP,
+        SHIPMENT_FINAL), Aborted (CONCURRENT_CHANGE)."""
+        source = Source.CITIZEN if by_citizen else Source.DESK
+
+        def change(s: Shipment) -> Entry | None:
+            return domain.cancel_entry(s, source, actor.subject, self._clock(), reason.strip())
+        return self._change(shipment_id, actor, change)[0]
+
+    def rebook(self, shipment_id: str, receiver: Party | None, actor: auth.Principal) -> Shipment:
+        """The next booking of a failed or cancelled shipment (domain.check_rebooking's rule).
+        Raises as `get`, InvalidArgument (receiver.*), FailedPrecondition (RETURNED_TO_SENDER,
+        ALREADY_DELIVERED, ALREADY_REBOOKED, NOT_REBOOKABLE), Aborted (CONCURRENT_CHANGE)."""
+        if receiver is not None:
+            problems = check_party(receiver, "receiver")
+            if problems:
+                raise InvalidArgument.from_violations(problems)
+        loaded = self.get(shipment_id, "", actor)
+        try:
+            domain.check_rebooking(loaded.shipment)
+        except domain.Refused as refused:
+            raise FailedPrecondition(refused.reason, str(refused), metadata={"shipment_id": loaded.shipment.id}) \
+                from None
+        header = domain.rebooked(loaded.shipment, receiver, self._clock())
+        new = self._book(header, actor, Source.CITIZEN)
+
+        def mark(s: Shipment) -> Entry | None:
+            return Entry(s.seq + 1, domain.Kind.REBOOKED, Source.CITIZEN, self._clock(), self._clock(),
+                         note=new.id, actor=actor.subject)
+        self._change(loaded.shipment.id, actor, mark)
+        return new
+
+    def record_report(self, waybill: str, event: TrackingEvent, source: Source,
+                      actor: auth.Principal) -> tuple[Shipment, bool]:
+        """Applies one carrier report to the shipment of `waybill` (or, empty, of the report's order
+        number). Returns the shipment and whether the report moved it (False: a repeat or out of
+        order, see domain). Raises UnknownWaybill (WAYBILL_NOT_FOUND), Aborted (CONCURRENT_CHANGE)."""
+        shipment_id = self._store.by_waybill(waybill.strip()) if waybill.strip() else None
+        if shipment_id is None and event.order_number:  # by order number (= the shipment id)
+            known = domain.SHIPMENT_ID.fullmatch(event.order_number) and self._store.load(event.order_number)
+            shipment_id = event.order_number if known else None
+        if shipment_id is None:
+            raise UnknownWaybill(waybill.strip() or event.order_number)
+
+        def report(s: Shipment) -> Entry | None:
+            return domain.report_entry(s, event.status, event.event_id, event.at, source, self._clock(), event.note,
+                                       waybill.strip())
+        shipment, entry = self._change(shipment_id, actor, report)
+        return shipment, bool(entry and entry.applied)
+
+    def _change(self, shipment_id: str, actor: auth.Principal,
+                make: Callable[[Shipment], Entry | None]) -> tuple[Shipment, Entry | None]:
+        """Appends make(current)'s entry with its events; on a lost race (the seq taken by another
+        writer) reloads and asks again. None from `make`: nothing to write."""
+        for _ in range(MAX_RETRIES):
+            loaded = self.get(shipment_id, "", actor)
+            try:
+                entry = make(loaded.shipment)
+            except domain.Refused as refused:
+                raise FailedPrecondition(refused.reason, str(refused), metadata={"shipment_id": shipment_id}) \
+                    from None
+            if entry is None:
+                return loaded.shipment, None
+            after = domain.apply(loaded.shipment, entry)
+            if self._store.append(after, entry, outgoing.after(loaded.shipment, after, entry)):
+                return after, entry
+        raise Aborted("CONCURRENT_CHANGE", f"shipment {shipment_id} kept changing: try again")

@@ -82,6 +82,11 @@ class DocumentsWorker:
         """Routing's forms (04 apology, 05 stop notice): filed as the desk's are."""
         return self._file_form(event)
 
+    @event_handler("delivery", "FormIssued", message=ev.FormIssued)
+    def file_delivery_record(self, event: ev.FormIssued) -> bool:
+        """Delivery's handover records of a result's parcel (biên bản bàn giao): filed as the desk's forms."""
+        return self._file_form(event)
+
     @event_handler("intake", "FormIssued", message=ev.FormIssued)
     def file_form(self, event: ev.FormIssued) -> bool:
         """Files the form as a FORM document; False when this form was filed before (a replay)."""

@@ -27,6 +27,7 @@ from .queue.service import QueueDesk, TicketStore
 from .reception.adapters import mongo as reception_mongo
 from .reception.adapters.documents_client import DocumentsClient
 from .reception.following import RoutedDossiers
+from .reception.postal import PostalReturns
 from .reception.service import CodeSequence, DossierRepository, IntakeService
 from .units.service import UnitDirectory, UnitService, UnitStore
 
@@ -46,6 +47,7 @@ class Intake:
     queue: QueueDesk                # queue tickets
     dossiers: DossierRepository     # the stored dossiers (form filing reads them)
     routed: RoutedDossiers          # the dossiers' status from routing's events (worker)
+    postal: PostalReturns           # the dossiers' status from delivery's parcels of results (worker)
     documents: DocumentsClient | None  # the documents service (result links); None: no such service
     lookup_limits: LookupLimits     # this process's budgets of the public lookup
     ticket_limits: TicketLimits     # this process's budgets of TakeTicket
@@ -78,7 +80,8 @@ def bootstrap(settings: IntakeSettings, *, dossiers: DossierRepository | None = 
         unit_directory=store,
         queue=QueueDesk(tickets if tickets is not None else MongoTickets(),
                         unit_exists=lambda code: store.unit(code) is not None, **timed),
-        dossiers=dossiers, routed=RoutedDossiers(dossiers, store), documents=documents, lookup_limits=lookups,
+        dossiers=dossiers, routed=RoutedDossiers(dossiers, store), postal=PostalReturns(dossiers),
+        documents=documents, lookup_limits=lookups,
         ticket_limits=ticket_limits if ticket_limits is not None else TicketLimits(
             parse_networks(settings.queue_kiosks), settings.tickets_per_kiosk, settings.tickets_per_client),
         page_lookup=PageLookup(reception.lookup, lookups, settings.trusted_networks),

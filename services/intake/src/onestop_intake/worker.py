@@ -17,13 +17,14 @@ from .forms.filing import FormFiling
 from .public import pages
 from .reception.adapters import mongo as intake_mongo
 from .reception.following_worker import RoutingFollowing
+from .reception.postal_worker import PostalFollowing
 
 HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 STATUS = {"NO_MATCH": 404, "RATE_LIMITED": 429}
 # The catalogue changes rarely: a minute of public caching; error pages are not cached.
 CATALOGUE_HTML = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "public, max-age=60"}
 
-class IntakeWorker(FormFiling, RoutingFollowing):
+class IntakeWorker(FormFiling, RoutingFollowing, PostalFollowing):
     name = "intake"
     observability = Observability()
     mongo = MongoConnection()

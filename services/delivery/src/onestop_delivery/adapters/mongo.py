@@ -1,34 +1,180 @@
-"""MongoDB adapter of Delivery's ShipmentRepository."""
+"""MongoDB / FerretDB adapter of delivery's ShipmentStore. Every hot query is by `_id` or an `_id`
+range (FerretDB v1 answers only those from an index):
+
+- `shipment_log`: one document per entry, `_id` = `<shipment id>|<seq, 6 digits>`; the unique insert
+  is the concurrency control (two writers of one seq: one wins, the other reloads), and the document
+  carries the entry's events (`outbox`, published by delivery's relay). Entry 1 holds the header.
+  A shipment is one range read of its log, folded (domain.fold).
+- `shipments`: the folded view by `_id` = shipment id, written forward only (by seq): for lists and
+  for the latest booking of a dossier (`<dossier>-R` range).
+- `shipments_by_agency`: `_id` = `<agency>|<inverted creation time>|<id>`: newest first in one range.
+- `waybills`: `_id` = the carrier's waybill → the shipment id.
+- `orders_due`: `_id` = shipment id, for the order timer; removed once ordered, refused or cancelled.
+- `fee_counters`: `_id` = `<agency>|<YYYY-MM>|<id>`, one per booking (its charge and COD): an
+  agency's month is one range read, summed.
+"""
 
 from __future__ import annotations
 
-import mongoengine as me
+import contextlib
+import dataclasses
+from collections.abc import Callable, Sequence
+
+from mongoengine.connection import get_db
+from pymongo.errors import DuplicateKeyError
 
 from onestop_chassis.clock import as_utc
+from onestop_chassis.outbox import OUTBOX, OutboxWriter
 
 from .. import domain
+from ..carrier import Direction, Party
+from ..domain import Entry, Kind, Shipment, Source, State
+from ..service import Loaded
+
+LOG, VIEWS, BY_AGENCY, WAYBILLS, DUE, FEES = (
+    "shipment_log", "shipments", "shipments_by_agency", "waybills", "orders_due", "fee_counters")
+FAR = 99_999_999_999  # seconds: inverted times sort newest first
 
 
-class ShipmentDoc(me.Document):
-    meta = {"collection": "shipments"}
-    id = me.StringField(primary_key=True)
-    agency_code = me.StringField(required=True)
-    title = me.StringField(default="")
-    created_at = me.DateTimeField(required=True)
+def entry_doc(shipment_id: str, e: Entry) -> dict:
+    return {"_id": f"{shipment_id}|{e.seq:06d}", "shipment_id": shipment_id, "seq": e.seq, "kind": e.kind.value,
+            "source": e.source.value, "at": e.at, "happened_at": e.happened_at,
+            "state": e.state.value if e.state else None, "applied": e.applied, "event_id": e.event_id,
+            "waybill": e.waybill, "postal_charge": e.postal_charge, "note": e.note, "actor": e.actor}
+
+
+def entry_from(doc: dict) -> Entry:
+    return Entry(seq=doc["seq"], kind=Kind(doc["kind"]), source=Source(doc["source"]), at=as_utc(doc["at"]),
+                 happened_at=as_utc(doc["happened_at"]), state=State(doc["state"]) if doc.get("state") else None,
+                 applied=doc.get("applied", True), event_id=doc.get("event_id", ""), waybill=doc.get("waybill", ""),
+                 postal_charge=doc.get("postal_charge", 0), note=doc.get("note", ""), actor=doc.get("actor", ""))
+
+
+def header_doc(h: domain.ShipmentHeader) -> dict:
+    doc = dataclasses.asdict(h)
+    doc["direction"] = h.direction.value
+    return doc
+
+
+def header_from(doc: dict) -> domain.ShipmentHeader:
+    return domain.ShipmentHeader(**{**doc, "direction": Direction(doc["direction"]), "sender": Party(**doc["sender"]),
+                                    "receiver": Party(**doc["receiver"]), "fees": domain.Fees(**doc["fees"]),
+                                    "created_at": as_utc(doc["created_at"])})
+
+
+def view_doc(s: Shipment) -> dict:
+    return {"_id": s.id, "header": header_doc(s.header), "state": s.state.value, "state_at": s.state_at,
+            "attempts": s.attempts, "waybill": s.waybill, "postal_charge": s.postal_charge, "seq": s.seq,
+            "rebooked_as": s.rebooked_as, "picked_up_at": s.picked_up_at}
+
+
+def view_from(doc: dict) -> Shipment:
+    return Shipment(header=header_from(doc["header"]), state=State(doc["state"]),
+                    state_at=as_utc(doc["state_at"]) if doc.get("state_at") else None, attempts=doc["attempts"],
+                    waybill=doc.get("waybill", ""), postal_charge=doc.get("postal_charge", 0), seq=doc["seq"],
+                    rebooked_as=doc.get("rebooked_as", ""),
+                    picked_up_at=as_utc(doc["picked_up_at"]) if doc.get("picked_up_at") else None)
 
 
 class MongoShipments:
-    def add(self, item: domain.Shipment) -> None:
-        ShipmentDoc(**item.__dict__).save(force_insert=True)
+    """delivery's ShipmentStore on the process's database connection (`db`: tests pass their own)."""
 
-    def get(self, item_id: str) -> domain.Shipment | None:
-        doc = ShipmentDoc.objects(id=item_id).first()
-        if doc is None:
+    def __init__(self, db: Callable[[], object] = get_db):
+        self._db = db
+
+    def _c(self, name: str):
+        return self._db()[name]  # type: ignore[index]  # a pymongo Database
+
+    def create(self, shipment: Shipment, first: Entry, events: Sequence) -> bool:
+        doc = {**entry_doc(shipment.id, first), "header": header_doc(shipment.header)}
+        if not self._insert(doc, events):
+            return False
+        h = shipment.header
+        inverted = FAR - int(h.created_at.timestamp())
+        # The views after the log: a crash in between is repaired by the next append's projection
+        # (lists may miss the shipment until then; reads by id fold the log).
+        for name, extra in ((VIEWS, view_doc(shipment)), (DUE, {"_id": shipment.id}),
+                            (BY_AGENCY, {"_id": f"{h.agency_code}|{inverted:011d}|{shipment.id}"}),
+                            (FEES, {"_id": f"{h.agency_code}|{h.created_at:%Y-%m}|{shipment.id}",
+                                    "postal_charge": h.fees.postal_charge, "cod": h.fees.cod, "cancelled": False})):
+            with contextlib.suppress(DuplicateKeyError):
+                self._c(name).insert_one(extra)
+        return True
+
+    def append(self, shipment: Shipment, entry: Entry, events: Sequence) -> bool:
+        if not self._insert(entry_doc(shipment.id, entry), events):
+            return False
+        self._project(shipment, entry)
+        return True
+
+    def _insert(self, doc: dict, events: Sequence) -> bool:
+        log = self._c(LOG)
+        try:
+            with OutboxWriter(log).staged(doc["_id"], list(events)) as outbox:
+                log.insert_one({**doc, OUTBOX: outbox})  # the entry and its events: one write
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def _project(self, s: Shipment, entry: Entry) -> None:
+        self._c(VIEWS).update_one({"_id": s.id, "seq": {"$lt": s.seq}}, {"$set": view_doc(s)})
+        h = s.header
+        if entry.waybill:  # ORDERED, or a report that named the order and its waybill
+            with contextlib.suppress(DuplicateKeyError):
+                self._c(WAYBILLS).insert_one({"_id": entry.waybill, "shipment_id": s.id})
+        if entry.kind is Kind.ORDERED:
+            self._c(FEES).update_one({"_id": f"{h.agency_code}|{h.created_at:%Y-%m}|{s.id}"},
+                                     {"$set": {"postal_charge": s.postal_charge}})
+        if entry.kind is Kind.CANCELLED or (entry.kind is Kind.REPORT and s.state is State.CANCELLED):
+            self._c(DUE).delete_one({"_id": s.id})
+            self._c(FEES).update_one({"_id": f"{h.agency_code}|{h.created_at:%Y-%m}|{s.id}"},
+                                     {"$set": {"cancelled": True}})
+
+    def load(self, shipment_id: str) -> Loaded | None:
+        docs = list(self._c(LOG).find({"_id": {"$gte": f"{shipment_id}|", "$lt": f"{shipment_id}|~"}},
+                                      {OUTBOX: 0}).sort("_id", 1))
+        if not docs or "header" not in docs[0]:
             return None
-        return domain.Shipment(id=doc.id, agency_code=doc.agency_code, title=doc.title,
-                         created_at=as_utc(doc.created_at))
+        log = tuple(entry_from(d) for d in docs)
+        return Loaded(domain.fold(header_from(docs[0]["header"]), list(log)), log)
+
+    def latest(self, ref: str) -> Shipment | None:
+        docs = list(self._c(VIEWS).find({"_id": {"$gt": f"{ref}-R", "$lt": f"{ref}-R~"}}))
+        if not docs:
+            return None
+        return view_from(max(docs, key=lambda d: d["header"]["booking"]))
+
+    def page(self, agency_code: str, after: str, limit: int) -> list[tuple[str, Shipment]]:
+        lower = after or f"{agency_code}|"
+        keys = self._c(BY_AGENCY).find({"_id": {"$gt": lower, "$lt": f"{agency_code}|~"}}).sort("_id", 1).limit(limit)
+        rows = []
+        for key in keys:
+            doc = self._c(VIEWS).find_one({"_id": key["_id"].rsplit("|", 1)[1]})
+            if doc is not None:
+                rows.append((key["_id"], view_from(doc)))
+        return rows
+
+    def by_waybill(self, waybill: str) -> str | None:
+        doc = self._c(WAYBILLS).find_one({"_id": waybill})
+        return doc["shipment_id"] if doc else None
+
+    def orders_due(self, limit: int) -> list[str]:
+        return [d["_id"] for d in self._c(DUE).find().sort("_id", 1).limit(limit)]
+
+    def order_done(self, shipment_id: str) -> None:
+        self._c(DUE).delete_one({"_id": shipment_id})
+
+    def fee_totals(self, agency_code: str, month: str) -> dict[str, int]:
+        docs = self._c(FEES).find({"_id": {"$gt": f"{agency_code}|{month}|", "$lt": f"{agency_code}|{month}|~"}})
+        kept = [d for d in docs if not d.get("cancelled")]
+        return {"shipments": len(kept), "postal_charge_vnd": sum(d["postal_charge"] for d in kept),
+                "cod_vnd": sum(d["cod"] for d in kept)}
+
+
+def outbox_collections() -> list[Callable[[], object]]:
+    """The aggregates whose events delivery's relay publishes: the log entries."""
+    return [lambda: get_db()[LOG]]
 
 
 def ensure_indexes() -> None:
-    """The collection's indexes (idempotent)."""
-    ShipmentDoc.ensure_indexes()
+    """Nothing beyond `_id`: every query is by `_id` or an `_id` range."""

@@ -55,6 +55,7 @@ def lookup_page(code: str = "", dossier: domain.Dossier | None = None, error: Se
             "history": [{"at": _when(t.at), "label": domain.STATUS_LABELS_VI[t.status]}
                         for t in routed.status_changes(dossier)],
             "current_steps": [routed.step_vi(s) for s in dossier.current_steps],
+            "postal_notice": dossier.postal_notice,
         }
     message = MESSAGES_VI.get(error.reason, "Không tra cứu được lúc này. Vui lòng thử lại.") if error else ""
     retry_after = getattr(error, "retry_after", None)

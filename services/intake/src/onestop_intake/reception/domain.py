@@ -14,11 +14,13 @@ from enum import IntEnum
 
 from onestop_chassis import codes, identity
 from onestop_chassis.errors import InvalidArgument, Violations
-from onestop_chassis.text import graphemes, name_key
+from onestop_chassis.text import name_key
 from onestop_chassis.worktime import WorkingDuration
 
 from ..catalogue.domain import Fee, Procedure
 from ..units.domain import Unit
+from . import postal_choice
+from .masking import mask_name  # noqa: F401 (re-exported: the lookup's pages and answers read domain.mask_name)
 
 
 class Channel(IntEnum):
@@ -64,6 +66,8 @@ class Address:
     line: str = ""
     commune: str = ""
     province: str = ""
+    commune_code: str = ""  # the national administrative unit codes: a postal return needs them
+    province_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,8 @@ class Dossier:
     routing_at: dt.datetime | None = None  # when routing's last status or appointment change happened
     steps_at: dt.datetime | None = None  # when routing's last change of the steps happened
     process_code: str = ""  # the catalogue's quy trình code, for routing (DossierReceived); "" if none
+    return_by_post: bool = False  # the applicant's choice (Decision 45/2016/QĐ-TTg art. 5): postal_choice
+    postal_notice: str = ""  # what the lookup tells of the result's parcel (reception.postal); "" before
 
 
 @dataclass(frozen=True)
@@ -204,6 +210,7 @@ class SubmitDossier:
     receiving_unit_code: str = ""
     request_content: str = ""
     documents: tuple[SubmittedDocument, ...] = ()
+    return_by_post: bool = False
 
 
 # Domain events, turned into onestop.events.v1 messages by the adapters.
@@ -327,18 +334,7 @@ def _validate_applicant(v: Violations, a: Applicant, channel: int) -> None:
         check_text(v, f"applicant.address.{part}", getattr(a.address, part), part)
     if channel == Channel.POSTAL and not a.address.line.strip():
         v.add("applicant.address.line", "is required for postal dossiers (results go back by post)")
-
-
-def mask_name(full_name: str) -> str:
-    """'Nguyễn Thị Hồng Nhung' → 'Ng**** Th* Hồ** Nh***': enough to recognise, not to identify.
-    Counted in letters as a reader sees them (`text.graphemes`), so a name stored decomposed (NFD)
-    is masked the same and never shows a bare accent or its length in code points."""
-    masked = []
-    for word in full_name.split():
-        letters = graphemes(word)
-        shown = 2 if len(letters) > 2 else 1
-        masked.append("".join(letters[:shown]) + "*" * (len(letters) - shown))
-    return " ".join(masked)
+    postal_choice.check_address_codes(v, a.address)
 
 
 def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: str, fingerprint: str,
@@ -361,6 +357,7 @@ def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: st
         request_content=cmd.request_content, lookup_secret=lookup_secret,
         documents=list(cmd.documents), fees=list(procedure.fees),
         postal_return_allowed=procedure.postal_return_allowed, process_code=procedure.process_code,
+        return_by_post=cmd.return_by_post,
         history=[Transition(at=received_at, status=status, actor=actor,
                             note=f"{'Đăng ký trực tuyến' if online else 'Tiếp nhận hồ sơ'} "
                                  f"({STATUS_LABELS_VI[status]})")],

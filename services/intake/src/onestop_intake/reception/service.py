@@ -28,7 +28,7 @@ from onestop_chassis.worktime import VIETNAM, WorkingCalendar
 
 from ..catalogue import domain as catalogue
 from ..units import domain as units
-from . import desk_actions, domain
+from . import desk_actions, domain, postal_choice
 
 
 class DuplicateRequest(Exception):
@@ -130,6 +130,7 @@ class IntakeService:
                                      metadata={"procedure_code": procedure.code})
         # The dossier keeps the catalogue's wording of each component, however it was typed.
         cmd = replace(cmd, documents=domain.check_documents(cmd, procedure))
+        postal_choice.check_postal_return(cmd, procedure)
         unit = self._catalogue.unit(unit_code)
         if unit is None:
             raise NotFound("UNIT_NOT_FOUND", f"no desk is registered for unit code {unit_code}",

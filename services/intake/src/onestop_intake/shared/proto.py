@@ -34,7 +34,9 @@ def applicant_from_proto(a: common.Applicant) -> domain.Applicant:
         kind=a.kind, full_name=a.full_name.strip(), citizen_id=a.citizen_id.strip(),
         organisation_name=a.organisation_name.strip(), tax_code=a.tax_code.strip(),
         phone=a.phone.strip(), email=a.email.strip(),
-        address=domain.Address(line=a.address.line, commune=a.address.commune, province=a.address.province),
+        address=domain.Address(line=a.address.line, commune=a.address.commune, province=a.address.province,
+                               commune_code=a.address.commune_code.strip(),
+                               province_code=a.address.province_code.strip()),
         identity=identity_from_proto(a, "identity_document"))
 
 
@@ -44,7 +46,8 @@ def applicant_to_proto(a: domain.Applicant) -> common.Applicant:
     return common.Applicant(
         kind=a.kind, full_name=a.full_name, citizen_id=a.identity.personal_number if a.identity else a.citizen_id,
         organisation_name=a.organisation_name, tax_code=a.tax_code, phone=a.phone, email=a.email,
-        address=common.Address(line=a.address.line, commune=a.address.commune, province=a.address.province),
+        address=common.Address(line=a.address.line, commune=a.address.commune, province=a.address.province,
+                               commune_code=a.address.commune_code, province_code=a.address.province_code),
         identity_document=identity_to_proto(a.identity))
 
 
@@ -62,7 +65,7 @@ def submit_command(request: pb.SubmitDossierRequest) -> domain.SubmitDossier:
         applicant=applicant_from_proto(request.applicant), channel=request.channel,
         receiving_unit_code=request.receiving_unit_code.strip(), request_content=request.request_content,
         documents=tuple(domain.SubmittedDocument(name=d.name.strip(), copy_kind=d.copy_kind, count=d.count or 1)
-                        for d in request.documents))
+                        for d in request.documents), return_by_post=request.return_by_post)
 
 
 def fee_to_proto(f: catalogue.Fee) -> pb.Fee:
@@ -79,7 +82,7 @@ def dossier_to_proto(d: domain.Dossier) -> pb.Dossier:
         supplement_requested=d.supplement_requested, version=d.version,
         documents=[pb.SubmittedDocument(name=x.name, copy_kind=int(x.copy_kind), count=x.count) for x in d.documents],
         fees=[fee_to_proto(f) for f in d.fees], current_steps=[routed.step_vi(s) for s in d.current_steps],
-        process_version=d.process_version)
+        process_version=d.process_version, return_by_post=d.return_by_post)
     for t in d.history:
         change = message.history.add(status=int(t.status), actor=t.actor, note=t.note)
         change.at.FromDatetime(t.at)
@@ -127,7 +130,7 @@ def public_dossier(d: domain.Dossier) -> pb.PublicDossier:
         status=int(d.status), status_label=domain.STATUS_LABELS_VI[d.status],
         applicant_name_masked=domain.mask_name(d.applicant.full_name),
         collect_at=f"Bộ phận Một cửa — {d.receiving_unit.name}",
-        current_steps=[routed.step_vi(s) for s in d.current_steps])
+        current_steps=[routed.step_vi(s) for s in d.current_steps], postal_notice=d.postal_notice)
     message.received_at.FromDatetime(d.received_at)
     if d.appointment_at is not None:
         message.appointment_at.FromDatetime(d.appointment_at)

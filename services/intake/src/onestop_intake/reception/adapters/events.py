@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from onestop.common.v1 import common_pb2 as common
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import events
 
@@ -50,13 +51,7 @@ def to_message(event):
         return ev.DossierWithdrawalRequested(header=events.new_header(PRODUCER), dossier_code=d.code,
                                              reason=event.reason)
     if isinstance(event, domain.DossierFinished):
-        message = ev.DossierFinished(header=events.new_header(PRODUCER, d.result.finished_at), dossier_code=d.code,
-                                     receiving_unit=proto.unit_ref(d.receiving_unit), procedure_code=d.procedure_code,
-                                     timeliness=int(d.result.timeliness))
-        message.finished_at.FromDatetime(d.result.finished_at)
-        if d.appointment_at is not None:
-            message.appointment_at.FromDatetime(d.appointment_at)
-        return message
+        return _finished(d)
     if isinstance(event, domain.DossierResultReturned):
         return _result_returned(d)
     raise TypeError(f"no event message for {type(event).__name__}")
@@ -71,4 +66,20 @@ def _result_returned(d) -> ev.DossierResultReturned:
                                        channel=int(d.channel), receiving_agency_code=d.receiving_unit.parent_code,
                                        received_by=_received_by(d), returned_by=r.returned_by)
     message.returned_at.FromDatetime(r.returned_at)
+    return message
+
+
+def _finished(d: domain.Dossier) -> ev.DossierFinished:
+    """DossierFinished; with the applicant (name, phone, address) only when they chose postal return,
+    for delivery to book the parcel."""
+    message = ev.DossierFinished(header=events.new_header(PRODUCER, d.result.finished_at), dossier_code=d.code,
+                                 receiving_unit=proto.unit_ref(d.receiving_unit), procedure_code=d.procedure_code,
+                                 timeliness=int(d.result.timeliness), return_by_post=d.return_by_post)
+    if d.return_by_post:
+        a = d.applicant
+        message.applicant.MergeFrom(common.Applicant(kind=a.kind, full_name=a.full_name, phone=a.phone,
+                                                     address=proto.applicant_to_proto(a).address))
+    message.finished_at.FromDatetime(d.result.finished_at)
+    if d.appointment_at is not None:
+        message.appointment_at.FromDatetime(d.appointment_at)
     return message

@@ -63,6 +63,8 @@ class DossierDoc(me.Document):
     routing_at = me.DateTimeField()
     steps_at = me.DateTimeField()
     process_code = me.StringField(default="")
+    return_by_post = me.BooleanField(default=False)
+    postal_notice = me.StringField(default="")
     outbox = me.ListField(me.DictField())
 
 
@@ -80,7 +82,7 @@ def _to_doc(d: domain.Dossier, outbox: list[dict]) -> DossierDoc:
         documents=[dict(x.__dict__) for x in d.documents],
         fees=[{**f.__dict__, "exemptions": list(f.exemptions)} for f in d.fees],
         postal_return_allowed=d.postal_return_allowed, process_code=d.process_code,
-        procedure_code=d.procedure_code, procedure_name=d.procedure_name,
+        return_by_post=d.return_by_post, procedure_code=d.procedure_code, procedure_name=d.procedure_name,
         applicant={**{k: v for k, v in a.__dict__.items() if k not in ("address", "identity", "citizen_id")},
                    "address": dict(a.address.__dict__),
                    # receive() leaves only `identity`; a dossier built with the deprecated field keeps it too
@@ -105,7 +107,7 @@ def _mutable(d: domain.Dossier) -> dict:
         "supplement_request": _plain(d.supplement_request), "refusal_reasons": list(d.refusal_reasons),
         "result": _plain(d.result), "result_return": _plain(d.result_return),
         "process_version": d.process_version, "current_steps": [dict(s.__dict__) for s in d.current_steps],
-        "routing_at": d.routing_at, "steps_at": d.steps_at,
+        "routing_at": d.routing_at, "steps_at": d.steps_at, "postal_notice": d.postal_notice,
     }
 
 
@@ -164,6 +166,7 @@ def _from_doc(doc: DossierDoc) -> domain.Dossier:
         paused_at=as_utc(doc.paused_at),
         status_before_pause=domain.DossierStatus(doc.status_before_pause) if doc.status_before_pause else None,
         postal_return_allowed=bool(doc.postal_return_allowed), process_code=doc.process_code or "",
+        return_by_post=bool(doc.return_by_post), postal_notice=doc.postal_notice or "",
         supplement_request=domain.SupplementRequest(
             requested_at=as_utc(doc.supplement_request["requested_at"]), reason=doc.supplement_request["reason"],
             documents_to_add=tuple(doc.supplement_request["documents_to_add"]),

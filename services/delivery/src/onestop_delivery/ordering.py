@@ -1,0 +1,120 @@
+"""Placing carrier orders and reading the carrier's reports: what delivery's worker does with the
+Carrier port. An order is placed by a timer (`order_retry_seconds`) for every shipment still due, so
+a carrier that is down (CarrierUnavailable: timeout, 5xx) is simply asked again on the next pass;
+the shipment id is the order number, the carrier's idempotency key, so a retry after a timeout
+whose order did go through finds that order instead of making a second."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from onestop_chassis import auth
+from onestop_chassis.errors import NotFound, ServiceError
+from onestop_chassis.logs import get_logger
+
+from . import domain, outgoing
+from .carrier import BadSignature, Carrier, CarrierOrder, CarrierRefused, CarrierUnavailable
+from .domain import Entry, Kind, Shipment, Source
+from .fees import ChargeTable
+from .service import DeliveryService, ShipmentStore
+
+log = get_logger("onestop.delivery")
+WORKER = auth.Principal("delivery-worker", frozenset({auth.SERVICE}))
+
+
+@dataclass(frozen=True)
+class OrderPass:
+    placed: int = 0
+    unavailable: int = 0
+    refused: int = 0
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    """What a webhook call did: `status` is the HTTP status to answer (200, 401 bad signature,
+    404 an unknown waybill, 503 the carrier's reports could not be read)."""
+    status: int
+    applied: int = 0
+    ignored: int = 0
+
+
+def order_of(s: Shipment, table: ChargeTable) -> CarrierOrder:
+    h = s.header
+    return CarrierOrder(order_number=h.id, customer_code=table.customer_code, direction=h.direction,
+                        sender=h.sender, receiver=h.receiver, weight_grams=h.weight_grams,
+                        cod_amount_vnd=h.fees.cod, content=h.content)
+
+
+class Ordering:
+    def __init__(self, service: DeliveryService, store: ShipmentStore, carrier: Carrier,
+                 tables: Mapping[str, ChargeTable], clock: Callable):
+        self._service, self._store, self._carrier, self._tables, self._clock = service, store, carrier, tables, clock
+
+    def place_due(self, limit: int = 100) -> OrderPass:
+        """One pass over the shipments still to order (oldest first); stops at the first
+        CarrierUnavailable (the next pass retries). A refused order is logged on the shipment."""
+        placed = refused = 0
+        for shipment_id in self._store.orders_due(limit):
+            try:
+                outcome = self._place(shipment_id)
+            except CarrierUnavailable as exc:
+                log.warning("carrier unavailable", shipment_id=shipment_id, error=str(exc))
+                return OrderPass(placed, 1, refused)
+            placed += outcome == "placed"
+            refused += outcome == "refused"
+        return OrderPass(placed, 0, refused)
+
+    def _place(self, shipment_id: str) -> str:
+        loaded = self._store.load(shipment_id)
+        if loaded is None:
+            return "gone"
+        s = loaded.shipment
+        if s.waybill or s.state is not domain.State.CREATED:
+            self._append(s, None)  # ordered or cancelled already: only clears it from the due list
+            return "done"
+        try:
+            receipt = self._carrier.create_order(order_of(s, self._tables[s.agency_code]))
+        except CarrierRefused as refused:
+            self._append(s, Entry(s.seq + 1, Kind.ORDER_REFUSED, Source.SYSTEM, self._clock(), self._clock(),
+                                  applied=False, note=refused.reason))
+            return "refused"
+        now = self._clock()
+        self._append(s, Entry(s.seq + 1, Kind.ORDERED, Source.SYSTEM, now, now, waybill=receipt.waybill,
+                              postal_charge=receipt.postal_charge_vnd, note=self._carrier.name))
+        return "placed"
+
+    def _append(self, s: Shipment, entry: Entry | None) -> None:
+        if entry is None:
+            self._store.order_done(s.id)
+            return
+        after = domain.apply(s, entry)
+        if self._store.append(after, entry, outgoing.after(s, after, entry)):
+            self._store.order_done(s.id)
+        # else another writer changed it: the next pass sees it again (the order number is the key)
+
+    def webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
+        """Reads and applies a tracking webhook's reports. A bad signature applies nothing (401);
+        an unknown waybill is logged and answered 404 (the others of the same call are applied)."""
+        try:
+            reports = self._carrier.read_webhook(body, headers)
+        except BadSignature:
+            log.warning("webhook with a bad signature ignored", carrier=self._carrier.name)
+            return WebhookResult(401)
+        except CarrierUnavailable:
+            return WebhookResult(503)
+        applied = ignored = unknown = 0
+        for report in reports:
+            try:
+                _, moved = self._service.record_report(report.waybill, report, Source.CARRIER_WEBHOOK, WORKER)
+            except NotFound:
+                log.warning("webhook for an unknown waybill", waybill=report.waybill[:64])
+                unknown += 1
+                continue
+            except ServiceError as exc:
+                log.warning("webhook report not applied", waybill=report.waybill[:64], reason=exc.reason)
+                ignored += 1
+                continue
+            applied += moved
+            ignored += not moved
+        return WebhookResult(404 if unknown and not (applied or ignored) else 200, applied, ignored)

@@ -1,0 +1,62 @@
+"""Delivery's shipment store (adapters.mongo) against the real FerretDB: a booking, its order, the
+carrier's reports (repeated and out of order), the log's unique seq, lists by `_id` range, the
+month's fee totals and the events in the log's outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from onestop_chassis import auth
+from onestop_delivery import fees
+from onestop_delivery.adapters.mongo import LOG, MongoShipments
+from onestop_delivery.bootstrap import bootstrap
+from onestop_delivery.carrier import CarrierStatus, Direction, Party, TrackingEvent
+from onestop_delivery.config import PACKAGED_TABLES, DeliverySettings
+from onestop_delivery.domain import Entry, Kind, Source, State
+from onestop_delivery.service import DossierFacts, NewShipment
+
+from fakes import Clock, FakeCarrier, FakeIntakeFacts
+
+UNIT = "000.00.21.H17"
+CODES = [f"{UNIT}-261130-{n:04d}" for n in (1, 2)]
+NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
+DESK = auth.Principal("desk", frozenset({auth.DESK_OFFICER}), UNIT)
+CARRIER = auth.Principal("carrier", frozenset({auth.SERVICE}))
+CITIZEN = Party("Nguyễn Văn An", "0912345678", "12 Lê Lợi", "20200", "48")
+
+
+def test_a_shipment_round_trips_through_ferretdb(mongo_db):
+    store, clock = MongoShipments(lambda: mongo_db), Clock(NOW)
+    delivery = bootstrap(DeliverySettings(), shipments=store, carrier=FakeCarrier(), clock=clock,
+                         intake=FakeIntakeFacts([DossierFacts(c, UNIT, "1.000001", True, True) for c in CODES]),
+                         tables=fees.read_tables(PACKAGED_TABLES))
+    first = delivery.service.create_shipment(NewShipment(Direction.OUTBOUND, CODES[0], applicant=CITIZEN), DESK)
+    clock.now = NOW + dt.timedelta(minutes=1)
+    second = delivery.service.create_shipment(NewShipment(Direction.OUTBOUND, CODES[1], applicant=CITIZEN,
+                                                          cod_vnd=30000), DESK)
+    assert store.orders_due(10) == [first.id, second.id]
+    assert delivery.ordering.place_due().placed == 2 and store.orders_due(10) == []
+    loaded = store.load(first.id)
+    waybill = loaded.shipment.waybill
+    assert store.by_waybill(waybill) == first.id and loaded.shipment.header == first.header
+
+    def report(status, event_id, minutes):
+        event = TrackingEvent(event_id, waybill, "", status, NOW + dt.timedelta(minutes=minutes))
+        return delivery.service.record_report(waybill, event, Source.CARRIER_WEBHOOK, CARRIER)
+    assert report(CarrierStatus.IN_TRANSIT, "e2", 30)[1]
+    assert not report(CarrierStatus.IN_TRANSIT, "e2", 30)[1]        # repeated: not logged
+    assert not report(CarrierStatus.PICKED_UP, "e1", 20)[1]         # out of order: logged, not applied
+    assert report(CarrierStatus.DELIVERED, "e3", 90)[0].state is State.DELIVERED
+    log = store.load(first.id).log
+    assert [(e.kind, e.applied) for e in log] == [(Kind.CREATED, True), (Kind.ORDERED, True), (Kind.REPORT, True),
+                                                  (Kind.REPORT, False), (Kind.REPORT, True)]
+    stale = Entry(3, Kind.REPORT, Source.CARRIER_POLL, NOW, NOW, State.CANCELLED)
+    assert store.append(store.load(first.id).shipment, stale, []) is False  # seq 3 is taken
+    assert [s.id for _, s in store.page(UNIT, "", 10)] == [second.id, first.id]  # newest first
+    assert store.latest(CODES[0]).state is State.DELIVERED
+    assert store.fee_totals(UNIT, "2026-11") == {"shipments": 2, "postal_charge_vnd": 2 * 23100, "cod_vnd": 30000}
+    kinds = [e["event_type"] for d in mongo_db[LOG].find({"_id": {"$gt": f"{first.id}|", "$lt": f"{first.id}|~"}})
+             for e in d["outbox"]]
+    # the handover records (FormIssued) travel with the entry that completes them
+    assert kinds == ["ShipmentCreated", "ShipmentOrdered", "ShipmentProgressed", "FormIssued", "ShipmentDelivered",
+                     "FormIssued"]

@@ -1,0 +1,170 @@
+"""Delivery's worker (intake's DossierFinished books the outbound shipment; the order timer) and
+intake's side of it (delivery's ShipmentDelivered → status 10 by post; ShipmentReturnedToSender → the
+result back at the desk and the lookup says so), each through nameko's entrypoint_hook with the
+shared fakes. See test_workers.py for why the waiter is green."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+
+import eventlet
+import nameko.testing.waiting
+import pytest
+from nameko import config as nameko_config
+from nameko.containers import ServiceContainer
+from nameko.testing.services import entrypoint_hook, replace_dependencies
+from test_intake_units_results import _dossier
+
+from onestop.events.v1 import delivery_events_pb2 as dev
+from onestop.events.v1 import intake_events_pb2 as ev
+from onestop_chassis import events
+from onestop_chassis.errors import PermanentError
+from onestop_chassis.worker import Observability, nameko_config_for
+from onestop_delivery import fees
+from onestop_delivery.booking import ShipmentBooking
+from onestop_delivery.bootstrap import bootstrap
+from onestop_delivery.config import PACKAGED_TABLES, DeliverySettings
+from onestop_intake.config import IntakeSettings
+from onestop_intake.reception import domain as intake_domain
+from onestop_intake.reception.postal import RETURNED_NOTICE_VI, PostalReturns
+from onestop_intake.reception.postal_worker import PostalFollowing
+from onestop_intake.shared import proto as intake_proto
+
+from fakes import Clock, FakeCarrier, FakeDossiers, FakeIntakeFacts, FakeShipmentStore
+
+UNIT = "000.00.21.H17"
+CODE = f"{UNIT}-261130-0001"
+NOW = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _green_waiter(monkeypatch):
+    monkeypatch.setattr(nameko.testing.waiting, "Semaphore", eventlet.semaphore.Semaphore)
+
+
+@contextlib.contextmanager
+def hosted(service_cls, settings, **replacements):
+    with nameko_config.patch(nameko_config_for(settings)):
+        container = ServiceContainer(service_cls)
+        mocked = [d.attr_name for d in container.dependencies
+                  if d.attr_name not in replacements and not isinstance(d, Observability)]
+        replace_dependencies(container, *mocked, **replacements)
+        for provider in container.dependencies:
+            if isinstance(provider, Observability):
+                provider.setup()
+        yield container
+
+
+class BookingWorker(ShipmentBooking):
+    """DeliveryWorker's handler and timer with its observability, without its webhook (nameko's web
+    server, imported, would change the threads of the tests after these)."""
+    name = "delivery"
+    observability = Observability()
+
+
+@pytest.fixture
+def delivery():
+    store, carrier = FakeShipmentStore(), FakeCarrier()
+    built = bootstrap(DeliverySettings(), shipments=store, intake=FakeIntakeFacts(), carrier=carrier,
+                      tables=fees.read_tables(PACKAGED_TABLES), clock=Clock(NOW))
+    with hosted(BookingWorker, DeliverySettings(), delivery=built.service, ordering=built.ordering) as container:
+        yield container, store, carrier
+
+
+def _finished(province_code: str = "48", by_post: bool = True) -> dict:
+    message = ev.DossierFinished(header=events.new_header("intake"), dossier_code=CODE, procedure_code="1.000001",
+                                 timeliness=2, return_by_post=by_post)
+    message.finished_at.FromDatetime(NOW)
+    if by_post:
+        message.applicant.full_name, message.applicant.phone = "Nguyễn Văn An", "0912345678"
+        message.applicant.address.line, message.applicant.address.commune_code = "12 Lê Lợi", "20200"
+        message.applicant.address.province_code = province_code
+    return events.to_payload(message)
+
+
+def test_a_finished_dossier_that_chose_postal_return_is_booked_once_and_ordered(delivery):
+    container, store, carrier = delivery
+    payload = _finished()
+    with entrypoint_hook(container, "on_dossier_finished") as handle:
+        assert handle(payload) is True
+        assert handle(payload) is False  # redelivered: the booking exists
+        assert handle(_finished(by_post=False)) is True
+    assert list(store.logs) == [f"{CODE}-R1"] and store.views[f"{CODE}-R1"].header.receiver.province_code == "48"
+    carrier.down = True
+    with entrypoint_hook(container, "place_orders") as tick:
+        tick()
+        assert carrier.orders == {} and store.due == {f"{CODE}-R1"}
+        carrier.down = False
+        tick()
+    assert list(carrier.orders) == [f"{CODE}-R1"] and store.due == set()
+
+
+def test_a_postal_return_without_unit_codes_is_dead_lettered(delivery):
+    container, store, _ = delivery
+    with entrypoint_hook(container, "on_dossier_finished") as handle, pytest.raises(PermanentError):
+        handle(_finished(province_code=""))
+    assert store.logs == {}
+
+
+def _shipment_event(cls, event_id: str = "", **times):
+    message = cls(header=events.new_header("delivery"),
+                  shipment=dev.ShipmentRef(shipment_id=f"{CODE}-R1", ref=CODE, agency_code=UNIT, direction=1,
+                                           waybill="EB000000001VN"))
+    if event_id:
+        message.header.event_id = event_id
+    for name, at in times.items():
+        getattr(message, name).FromDatetime(at)
+    return events.to_payload(message)
+
+
+class PostalWorker(PostalFollowing):
+    """IntakeWorker's handlers of delivery's events with its observability, without its web pages."""
+    name = "intake"
+    observability = Observability()
+
+
+@pytest.fixture
+def intake():
+    dossiers = FakeDossiers()
+    d = _dossier(intake_domain.DossierStatus.FINISHED, postal_return_allowed=True, return_by_post=True)
+    dossiers.items[d.code] = d
+    with hosted(PostalWorker, IntakeSettings(), postal=PostalReturns(dossiers)) as container:
+        yield container, dossiers, d.code
+
+
+def test_intake_marks_a_delivered_result_returned_by_post_once(intake):
+    container, dossiers, code = intake
+    assert code == CODE
+    delivered = _shipment_event(dev.ShipmentDelivered, "d-1", delivered_at=NOW + dt.timedelta(days=1, hours=4),
+                                picked_up_at=NOW)
+    with entrypoint_hook(container, "on_shipment_delivered") as handle:
+        assert handle(delivered) is True
+        assert handle(delivered) is False
+    d = dossiers.items[CODE]
+    assert d.status is intake_domain.DossierStatus.RESULT_RETURNED
+    assert d.result_return.method is intake_domain.ReturnMethod.BY_POST
+    assert d.result_return.postal_tracking_number == "EB000000001VN"
+    assert "1 ngày 4 giờ (không tính vào thời hạn giải quyết)" in d.postal_notice
+    assert [type(e).__name__ for e in dossiers.events] == ["DossierResultReturned"]
+    assert intake_proto.public_dossier(d).postal_notice == d.postal_notice
+
+
+def test_intake_puts_a_returned_result_back_at_the_desk_and_the_lookup_says_so(intake):
+    container, dossiers, _ = intake
+    returned = _shipment_event(dev.ShipmentReturnedToSender, "r-1", returned_at=NOW + dt.timedelta(days=5))
+    with entrypoint_hook(container, "on_shipment_returned") as handle:
+        assert handle(returned) is True
+        assert handle(returned) is False
+    d = dossiers.items[CODE]
+    assert d.status is intake_domain.DossierStatus.FINISHED and d.postal_notice == RETURNED_NOTICE_VI
+    assert intake_proto.public_dossier(d).postal_notice == "Bưu điện đã hoàn trả kết quả; mời nhận tại bộ phận một cửa"
+
+
+def test_intake_dead_letters_a_delivery_for_a_dossier_not_at_nine(intake):
+    container, dossiers, _ = intake
+    dossiers.items[CODE] = dataclasses.replace(dossiers.items[CODE], status=intake_domain.DossierStatus.PROCESSING)
+    with entrypoint_hook(container, "on_shipment_delivered") as handle, pytest.raises(PermanentError):
+        handle(_shipment_event(dev.ShipmentDelivered, "d-2", delivered_at=NOW))
+    assert dossiers.items[CODE].status is intake_domain.DossierStatus.PROCESSING and dossiers.events == []
