@@ -112,7 +112,11 @@ OPERATOR_SECRET = {"JWT_SECRET": "pR7-vX2q_Lm9sT4wZc8nB1yK6hF3jD0g", "MINIO_ACCE
                    "INVITATION_KEY": "Kd9-Lp2w_Qr7sT1vXz4bNm8cFg3hJy6u",
                    "MINIO_SECRET_KEY": "Yt5-Qe8r_Wu2iO7pAs4dFg1hJk9lZx3c",
                    "AMQP_URI": "amqp://onestop-hue:Nb6-Vc1x@rabbitmq.shared-data.svc:5672/onestop-hue",
-                   "MONGODB_URI": "mongodb://onestop-hue:Mn4-Bv7c@mongodb.shared-data.svc:27017/"}
+                   "MONGODB_URI": "mongodb://onestop-hue:Mn4-Bv7c@mongodb.shared-data.svc:27017/",
+                   # the Secret delivery-carrier: the agency's contract with its carrier
+                   "CARRIER_BASE_URL": "https://donhang.carrier.example", "CARRIER_CUSTOMER_CODE": "KH-HUE-01",
+                   "CARRIER_API_TOKEN": "Vb3-Nm8q_Wx1cZ6rT9yU4iO7pA2sD5fG", "CARRIER_WEBHOOK_SECRET":
+                   "Hj6-Kl9z_Xc2vB5nM8qW1eR4tY7uI0oP"}
 
 
 def pod_settings(overlay: str, deployment_name: str, secret: dict[str, str]):
@@ -168,9 +172,8 @@ def test_an_agency_pod_refuses_a_public_or_weak_credential(key, value):
 
 
 def test_the_local_overlay_runs_in_local_mode_with_its_throw_away_secret():
-    secret = {s["metadata"]["name"]: s for s in of_kind(build("overlays/local"), "Secret")}
-    (local_secret,) = secret.values()
     import base64
-    values = {k: base64.b64decode(v).decode() for k, v in local_secret["data"].items()}
+    values = {k: base64.b64decode(v).decode() for s in of_kind(build("overlays/local"), "Secret")
+              for k, v in s["data"].items()}  # onestop-secrets and delivery-carrier
     for name in deployment_names("overlays/local"):
         assert pod_settings("overlays/local", name, values).onestop_env == "local", name

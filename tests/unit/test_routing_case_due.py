@@ -92,7 +92,7 @@ def test_a_case_past_its_own_due_is_marked_once_though_no_step_is_overdue(world)
 def test_a_paused_or_ended_case_is_not_in_the_scan(world):
     container, cases, service, clock = world
     assert [i.key for i in case_due_items(service.get_case(CODE, DESK))] == [
-        f"{CASE_DUE_PREFIX}2026-11-20T00:31:00Z|{CODE}"]
+        f"{CASE_DUE_PREFIX}2026-11-20T00:31:00Z|{CODE}|"]  # a scan key's shape, with no step
     service.claim(CODE, "tham_dinh", "c-2", LAND)
     service.act(CODE, Act("tham_dinh", Action.REQUEST_SUPPLEMENT, reason="Thiếu bản sao"), "p-1", LAND)
     assert case_due_items(service.get_case(CODE, DESK)) == []

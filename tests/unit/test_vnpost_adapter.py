@@ -226,9 +226,11 @@ def test_the_settings_read_the_credentials_from_files(tmp_path, monkeypatch):
 def test_production_refuses_missing_or_local_carrier_credentials():
     from onestop_chassis.config import ConfigError, load_settings
     from onestop_delivery.config import LOCAL_CARRIER_API_TOKEN, DeliverySettings
-    common = {"onestop_env": "production", "jwt_secret": "x" * 40, "mongodb_uri": "mongodb://db/",
-              "amqp_uri": "amqp://mq/", "carrier_base_url": "https://carrier.example/",
-              "carrier_customer_code": "KH-1"}
+    # Everything else production needs, strong and not loopback (onestop_chassis.config), so the
+    # carrier's credentials are what is refused.
+    common = {"onestop_env": "production", "jwt_secret": "pR7-vX2q_Lm9sT4wZc8nB1yK6hF3jD0g", "mongodb_uri": "mongodb://db/",
+              "amqp_uri": "amqp://delivery:pw@mq/", "carrier_base_url": "https://carrier.example/",
+              "carrier_customer_code": "KH-1", "intake_address": "intake:50051"}
     for token in ({}, {"carrier_api_token": LOCAL_CARRIER_API_TOKEN}):
         with pytest.raises(ConfigError) as error:
             load_settings(DeliverySettings, **common, **token, carrier_webhook_secret="s" * 32)
