@@ -127,8 +127,9 @@ from onestop_documents.worker import DocumentsWorker
 from onestop_intake.worker import IntakeWorker
 from onestop_routing.worker import RoutingWorker
 from onestop_delivery.worker import DeliveryWorker
+from onestop_survey.worker import SurveyWorker
 found = []
-for cls in (IntakeWorker, RoutingWorker, DocumentsWorker, DeliveryWorker):
+for cls in (IntakeWorker, RoutingWorker, DocumentsWorker, DeliveryWorker, SurveyWorker):
     for attr in dir(cls):
         for entrypoint in getattr(getattr(cls, attr), ENTRYPOINT_EXTENSIONS_ATTR, ()):
             if isinstance(entrypoint, EventHandler):
@@ -147,6 +148,7 @@ def test_every_service_worker_uses_the_chassis_handler():
     # + routing's DossierSupplementReceived and DossierSupplementRequested; + intake following 8 routing
     # events; + routing filing forms 04 and 05 and documents filing routing's FormIssued; + intake following
     # delivery's ShipmentDelivered and ShipmentReturnedToSender, delivery booking on DossierFinished and
-    # documents filing delivery's handover records (FormIssued)
-    assert len(found) == 6 + 2 + 8 + 3 + 2 + 1 + 1
+    # documents filing delivery's handover records (FormIssued); + survey issuing invitations on
+    # DossierResultReturned
+    assert len(found) == 6 + 2 + 8 + 3 + 2 + 1 + 1 + 1
     assert [f"{cls}.{attr}" for cls, attr, chassis in found if not chassis] == []

@@ -11,15 +11,23 @@ from nameko.testing.services import entrypoint_hook
 from test_workers import _green_waiter, hosted  # noqa: F401  (the fixture is used)
 
 from onestop_chassis import auth
+from onestop_chassis.worker import Observability
 from onestop_chassis.worktime import VIETNAM
 from onestop_survey.bootstrap import bootstrap
 from onestop_survey.config import SurveySettings
 from onestop_survey.feedback import domain
-from onestop_survey.worker import SurveyWorker
+from onestop_survey.feedback.worker import FeedbackTimers
 
 from fakes import Clock, FakeFeedback
 
 UNIT = "000.00.21.H17"
+
+
+class FeedbackWorker(FeedbackTimers):
+    """SurveyWorker's feedback timer with its observability, without the page (nameko.web stays out
+    of unit tests: it breaks the threads of later tests in the same process)."""
+    name = "survey"
+    observability = Observability()
 LEADER = auth.Principal("leader", frozenset({auth.UNIT_LEADER}), UNIT)
 FILED = dt.datetime(2026, 5, 4, 9, 0, tzinfo=VIETNAM)
 
@@ -41,7 +49,7 @@ def test_the_timer_escalates_overdue_items_once_and_catches_up_page_by_page():
     survey = bootstrap(settings, feedback=store, invitations=None, clock=clock)
     first, second, answered = _file(survey), _file(survey), _file(survey)
     survey.feedback.answer(answered, "Đã giải quyết", False, "r-1", LEADER)
-    with hosted(SurveyWorker, settings, feedback_overdue=survey.feedback_overdue) as container:
+    with hosted(FeedbackWorker, settings, feedback_overdue=survey.feedback_overdue) as container:
         assert _pass(container) == (0, 0)  # nothing is due yet
         clock.now += dt.timedelta(days=14)  # the worker was down for two weeks
         assert _pass(container) == (1, 1)  # a page of one per pass
