@@ -60,8 +60,8 @@ def minio(settings) -> Minio:
     return Minio(settings.minio_endpoint, settings.minio_access_key, settings.minio_secret_key, secure=False)
 
 
-def objects_under(minio: Minio, code: str) -> list:
-    bucket = domain.bucket_for(AGENCY)
+def objects_under(minio: Minio, code: str, prefix: str = "onestop") -> list:
+    bucket = domain.bucket_for(AGENCY, prefix)
     if not minio.bucket_exists(bucket):
         return []
     return [o for o in minio.list_objects(bucket, prefix=code + "/", recursive=True, include_version=True)
@@ -268,9 +268,14 @@ def test_digitisation_status(service):
     assert service.digitisation(code, "", OFFICER) == {"components": 1, "results": 1}
 
 
-def test_the_sweep_removes_only_unreferenced_old_objects(service, minio, settings):
+def test_the_sweep_removes_only_unreferenced_old_objects(minio, settings):
+    # An instance of its own (ONESTOP_INSTANCE): the sweep sees this test's bucket only, never the
+    # objects other runs and checkouts keep in the shared MinIO (it would remove them as orphans).
+    settings = settings.model_copy(update={"onestop_instance": f"it{uuid.uuid4().hex[:8]}"})
+    service = bootstrap(settings).service
     code = dossier()
     kept = service.upload(request(code), [pdf(8192)], OFFICER).document
+    assert kept.bucket == domain.bucket_for(AGENCY, settings.resource_prefix)
     orphan_key = f"{code}/{uuid.uuid4()}"
     minio.put_object(kept.bucket, orphan_key, io.BytesIO(b"%PDF-orphan"), 11)
     built = bootstrap(settings)
@@ -279,19 +284,21 @@ def test_the_sweep_removes_only_unreferenced_old_objects(service, minio, setting
                             now=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5))
     assert orphan_key in [key for _, key, _ in removed]
     assert kept.object_key not in [key for _, key, _ in removed]
-    assert [o.object_name for o in objects_under(minio, code)] == [kept.object_key]
+    assert [o.object_name for o in objects_under(minio, code, settings.resource_prefix)] == [kept.object_key]
 
 
-def test_the_sweep_never_touches_another_instance_s_buckets(service, minio, settings):
-    """Two agencies' instances on one MinIO (ONESTOP_INSTANCE): the default instance's sweep sees
-    'onestop-<instance>-<agency>' buckets as not its own, however unreferenced their objects."""
+def test_the_sweep_never_touches_another_instance_s_buckets(minio, settings):
+    """Two agencies' instances on one MinIO (ONESTOP_INSTANCE): an instance's sweep sees
+    'onestop-<other>-<agency>' buckets as not its own, however unreferenced their objects."""
+    ours = settings.model_copy(update={"onestop_instance": f"it{uuid.uuid4().hex[:8]}"})
     other_bucket = domain.bucket_for(AGENCY, f"onestop-it{uuid.uuid4().hex[:8]}")
     minio.make_bucket(other_bucket)
     try:
         minio.put_object(other_bucket, "dossier/other-instance", io.BytesIO(b"%PDF-theirs"), 11)
-        service.upload(request(dossier()), [pdf(8192)], OFFICER)  # so the sweep has a bucket of its own
-        built = bootstrap(settings)
-        assert other_bucket not in built.store.buckets() and domain.bucket_for(AGENCY) in built.store.buckets()
+        built = bootstrap(ours)
+        built.service.upload(request(dossier()), [pdf(8192)], OFFICER)  # so the sweep has a bucket of its own
+        assert other_bucket not in built.store.buckets()
+        assert domain.bucket_for(AGENCY, ours.resource_prefix) in built.store.buckets()
         removed = sweep_orphans(built.store, built.documents, dt.timedelta(0),
                                 now=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5))
         assert other_bucket not in {bucket for bucket, _, _ in removed}
