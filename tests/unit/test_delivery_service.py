@@ -125,6 +125,23 @@ def test_a_carrier_that_is_down_or_times_out_is_asked_again_and_orders_once(worl
     assert world.ordering.place_due().placed == 0 and len(world.carrier.calls) == 3
 
 
+def test_the_order_is_logged_when_the_carriers_first_webhook_comes_before_its_answer(world):
+    s = world.book()
+    create = world.carrier.create_order
+
+    def answered_after_the_webhook(order):  # the carrier's "accepted" report, by order number, wins the race
+        receipt = create(order)
+        event = TrackingEvent(f"{receipt.waybill}-1", receipt.waybill, order.order_number, CarrierStatus.ACCEPTED, NOW)
+        world.service.record_report(receipt.waybill, event, Source.CARRIER_WEBHOOK, CARRIER)
+        return receipt
+    world.carrier.create_order = answered_after_the_webhook
+    assert world.ordering.place_due().placed == 1
+    loaded = world.service.get(s.id, "", OFFICER)
+    assert [e.kind.value for e in loaded.log] == ["created", "report", "ordered"]
+    assert (loaded.shipment.waybill, loaded.shipment.postal_charge) == ("EB000000001VN", 23100)
+    assert world.store.due == set() and world.carrier.calls == [s.id]
+
+
 def test_reports_unknown_repeated_and_out_of_order(world):
     s = world.ordered()
     with pytest.raises(NotFound) as unknown:
