@@ -15,6 +15,7 @@ import json
 import pathlib
 import time
 
+import grpc
 import pytest
 import requests
 from conftest import UNIT, bearer, on_forms_vhost
@@ -27,12 +28,13 @@ from onestop.documents.v1 import documents_pb2_grpc
 from onestop.intake.v1 import intake_pb2 as pb
 from onestop.intake.v1 import intake_pb2_grpc
 
-from support import submit_request
+from support import error_info, submit_request
 
 POSTAL = "2.001610"  # a demo procedure that allows postal return
 RESULT = "Giấy chứng nhận đăng ký doanh nghiệp"
 TO_POST = "Biên bản bàn giao kết quả giải quyết TTHC cho doanh nghiệp bưu chính"
 TO_APPLICANT = "Biên bản bàn giao kết quả giải quyết TTHC cho tổ chức, cá nhân"
+TO_DESK = "Biên bản bàn giao hồ sơ TTHC tiếp nhận qua bưu chính cho bộ phận một cửa"
 
 
 @pytest.fixture(scope="module")
@@ -71,15 +73,19 @@ def _sandbox_orders(platform, order_number: str | None = None) -> dict:
     return requests.get(platform.sandbox_url + "/sandbox/orders", params=params, timeout=10).json()
 
 
+def _submitted(intake, **overrides) -> pb.SubmitDossierResponse:
+    procedure = intake.GetProcedure(pb.GetProcedureRequest(code=POSTAL)).procedure
+    request = submit_request(procedure_code=POSTAL, documents=[
+        pb.SubmittedDocument(name=d.name, copy_kind=d.copy_kind, count=1)
+        for d in procedure.required_documents if d.required], **overrides)
+    request.applicant.address.commune_code, request.applicant.address.province_code = "26734", "79"
+    return intake.SubmitDossier(request, metadata=bearer())
+
+
 def _finished_by_post(intake) -> tuple[str, str]:
     """A dossier that chose postal return, its result recorded (intake's DossierFinished books the
     outbound shipment at delivery); its code and lookup secret."""
-    procedure = intake.GetProcedure(pb.GetProcedureRequest(code=POSTAL)).procedure
-    request = submit_request(procedure_code=POSTAL, return_by_post=True, documents=[
-        pb.SubmittedDocument(name=d.name, copy_kind=d.copy_kind, count=1)
-        for d in procedure.required_documents if d.required])
-    request.applicant.address.commune_code, request.applicant.address.province_code = "26734", "79"
-    submitted = intake.SubmitDossier(request, metadata=bearer())
+    submitted = _submitted(intake, return_by_post=True)
     code = submitted.dossier.code
     intake.RecordResult(pb.RecordResultRequest(code=code, summary=RESULT), metadata=bearer())
     return code, submitted.lookup_secret
@@ -89,10 +95,10 @@ def _shipment(delivery, shipment_id: str) -> dpb.GetShipmentResponse:
     return delivery.GetShipment(dpb.GetShipmentRequest(id=shipment_id), metadata=bearer(), timeout=10)
 
 
-def _ordered(platform, delivery, code: str) -> str:
-    """Waits until the worker has ordered the result's parcel and the sandbox's first report
-    (accepted, `<waybill>-1`) is in the log; the waybill."""
-    shipment_id = f"{code}-R1"
+def _ordered(platform, delivery, code: str, shipment_id: str = "") -> str:
+    """Waits until the worker has ordered the result's parcel (or `shipment_id`) and the sandbox's
+    first report (accepted, `<waybill>-1`) is in the log; the waybill."""
+    shipment_id = shipment_id or f"{code}-R1"
 
     def accepted():
         try:
@@ -226,25 +232,73 @@ def test_webhooks_repeated_and_out_of_order_leave_the_log_right(platform, stubs)
     assert [e.seq for e in got.log] == list(range(1, len(got.log) + 1))
 
 
+def _unavailable(platform, error: str) -> bool:
+    """Whether delivery's worker logged the carrier as unavailable with `error` (its log lines)."""
+    lines = platform.processes["delivery-worker"].lines()
+    return any("carrier unavailable" in line and error in line for line in lines)
+
+
+def _booked(platform, code: str) -> None:
+    _wait(lambda: platform.db("delivery")["shipment_log"].find_one({"_id": f"{code}-R1|000001"}),
+          f"the booking of {code}")
+
+
 def test_orders_made_while_the_sandbox_is_down_are_placed_once_it_is_back(platform, stubs):
     intake, delivery, _ = stubs
-    platform.stop_sandbox()  # the carrier gone: connections refused
+    # down in the carrier's own way first (every API call answered 503), then gone (connections refused)
+    _sandbox(platform, "/sandbox/down", {"requests": 100000})
+    codes = [_finished_by_post(intake)[0]]
+    _booked(platform, codes[0])
+    _wait(lambda: _unavailable(platform, "answered 503"), "the order timer meeting the carrier's 503")
+    platform.stop_sandbox()
     try:
-        codes = [_finished_by_post(intake)[0] for _ in range(2)]
-        for code in codes:  # booked at delivery, not ordered
-            _wait(lambda c=code: platform.db("delivery")["shipment_log"].find_one({"_id": f"{c}-R1|000001"}),
-                  f"the booking of {code}")
+        codes.append(_finished_by_post(intake)[0])
+        _booked(platform, codes[1])
+        _wait(lambda: _unavailable(platform, "cannot be reached"), "the order timer finding the carrier gone")
+        assert all(not _shipment(delivery, f"{code}-R1").shipment.waybill for code in codes)
     finally:
-        platform.start_sandbox()  # a new process: it knows no order
-    # then down again in the carrier's own way (503) for its next few calls: the timer asks again
-    _sandbox(platform, "/sandbox/down", {"requests": 3})
+        platform.start_sandbox()  # a new process: up, and it knows no order
     waybills = [_ordered(platform, delivery, code) for code in codes]
     time.sleep(2)  # more passes of the order timer: none may order again
     seen = _sandbox_orders(platform)
-    unavailable = [line for line in platform.processes["delivery-worker"].lines() if "carrier unavailable" in line]
-    assert any("Connection refused" in line or "connect" in line.lower() for line in unavailable)  # stopped
-    assert any("503" in line for line in unavailable)  # then answering 503
     for code, waybill in zip(codes, waybills, strict=True):
         assert [o["itemCode"] for o in seen["orders"] if o["orderNumber"] == f"{code}-R1"] == [waybill]
         log = _shipment(delivery, f"{code}-R1").log
         assert [e.kind for e in log].count("ordered") == 1
+
+
+def test_a_dossier_picked_up_by_post_reaches_the_desk_on_channel_3_with_its_handover_record(platform, stubs):
+    intake, delivery, documents = stubs
+    pickup = delivery.CreateShipment(dpb.CreateShipmentRequest(
+        direction=dpb.DIRECTION_INBOUND, procedure_code=POSTAL, applicant=dpb.PostalParty(
+            name="Nguyễn Thị Hồng Nhung", phone="0912345678", address_line="12 Lê Lợi", commune_code="26734",
+            province_code="79")), metadata=bearer(), timeout=10).shipment
+    assert pickup.id.endswith("-N1") and pickup.receiver.name  # to the agency's desk
+    waybill = _ordered(platform, delivery, "", pickup.id)
+    by_post = _submitted(intake, channel=common_pb2.CHANNEL_POSTAL).dossier.code
+    at_desk = _submitted(intake).dossier.code
+
+    def refused(code: str) -> tuple[grpc.StatusCode, str]:
+        logged = len(_shipment(delivery, pickup.id).log)
+        with pytest.raises(grpc.RpcError) as err:
+            delivery.HandOverPickup(dpb.HandOverPickupRequest(shipment_id=pickup.id, dossier_code=code),
+                                    metadata=bearer(), timeout=10)
+        assert len(_shipment(delivery, pickup.id).log) == logged  # nothing stored
+        return err.value.code(), error_info(err.value)[0]
+    assert refused(by_post) == (grpc.StatusCode.FAILED_PRECONDITION, "NOT_DELIVERED")
+    # picked up at the applicant's, in transit, out for delivery, delivered to the desk
+    _sandbox(platform, "/sandbox/advance", {"itemCode": waybill, "stages": 4})
+    _settled(delivery, pickup.id, {f"{waybill}-{n}" for n in range(1, 6)})
+    assert refused(at_desk) == (grpc.StatusCode.FAILED_PRECONDITION, "NOT_POSTAL_CHANNEL")
+    handed = delivery.HandOverPickup(dpb.HandOverPickupRequest(shipment_id=pickup.id, dossier_code=by_post),
+                                     metadata=bearer(), timeout=10).shipment
+    assert (handed.state, handed.dossier_code) == (dpb.SHIPMENT_STATE_DELIVERED, by_post)
+    assert _dossier(intake, by_post).channel == common_pb2.CHANNEL_POSTAL
+    assert _shipment(delivery, pickup.id).log[-1].kind == "handed_over"
+
+    def filed():
+        listed = documents.ListDocuments(docpb.ListDocumentsRequest(dossier_code=by_post, agency_code=UNIT),
+                                         metadata=bearer()).documents
+        return [d for d in listed if d.kind == docpb.DOCUMENT_KIND_FORM and d.component == TO_DESK]
+    record = _wait(filed, "the handover record post → desk at documents")
+    assert len(record) == 1 and record[0].content_type == "application/pdf"
