@@ -72,6 +72,10 @@ class LocalPlatform:
     web_ports: dict[str, int] = field(default_factory=dict)
     databases: dict[str, str] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
+    # With delivery: its carrier, a CARRIER SANDBOX process (`onestop-carrier-sandbox`) on a free port,
+    # POSTing to this platform's delivery webhook, with a token and a secret of its own (files in log_dir).
+    carrier_sandbox: bool = True
+    sandbox_port: int = 0
 
     def __post_init__(self):
         run_id = uuid.uuid4().hex[:8]
@@ -80,6 +84,25 @@ class LocalPlatform:
         self.metrics.update({f"{s}-relay": free_port() for s in self.relays})
         self.web_ports = {s: free_port() for s in self.services}
         self.databases = {s: f"{self.prefix}_{s}_{run_id}" for s in self.services}
+        if self.with_sandbox:
+            self.sandbox_port = free_port()
+
+    @property
+    def with_sandbox(self) -> bool:
+        return self.carrier_sandbox and "delivery" in self.services
+
+    @property
+    def sandbox_url(self) -> str:
+        """The carrier sandbox's base URL (its control routes: /sandbox/...)."""
+        return f"http://127.0.0.1:{self.sandbox_port}"
+
+    def _carrier_env(self) -> dict[str, str]:
+        if not self.with_sandbox:
+            return {}
+        secrets_dir = self.log_dir / "carrier-secrets"
+        return {"CARRIER_BASE_URL": self.sandbox_url,
+                "CARRIER_API_TOKEN_FILE": str(secrets_dir / "carrier-api-token"),
+                "CARRIER_WEBHOOK_SECRET_FILE": str(secrets_dir / "carrier-webhook-secret")}
 
     @property
     def relays(self) -> list[str]:
@@ -103,6 +126,7 @@ class LocalPlatform:
                 "INTAKE_ADDRESS": (f"127.0.0.1:{self.grpc_ports['intake']}" if "intake" in self.grpc_ports else ""),
                 "PYTHONUNBUFFERED": "1",
                 **({"RELAY_METRICS_PORT": str(self.metrics[f"{service}-relay"])} if service in self.relays else {}),
+                **(self._carrier_env() if service == "delivery" else {}),
                 **self.extra_env}
 
     def start(self) -> LocalPlatform:
@@ -110,6 +134,8 @@ class LocalPlatform:
             subprocess.run([VENV_BIN / "onestop-intake-seed"], env=self.env("intake"), check=True,
                            capture_output=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.with_sandbox:
+            self.start_sandbox()
         for service in self.services:
             # every process the one list declares (the relay only where it runs on its own), the api last
             kinds = [k for k in BY_NAME[service].processes if k != "relay" or service in self.relays]
@@ -126,6 +152,36 @@ class LocalPlatform:
             subprocess.run([VENV_BIN / "onestop-routing-seed"], env=self.env("routing"), check=True,  # units
                            capture_output=True, timeout=120)  # checked by this platform's running intake
         return self
+
+    def start_sandbox(self) -> None:
+        """Starts the carrier sandbox (again, after `stop_sandbox`: same port, same credentials, and
+        none of the parcels it had: they lived in its memory)."""
+        import secrets
+        env = self._carrier_env()
+        token, secret = pathlib.Path(env["CARRIER_API_TOKEN_FILE"]), pathlib.Path(env["CARRIER_WEBHOOK_SECRET_FILE"])
+        if not token.exists():
+            token.parent.mkdir(parents=True, exist_ok=True)
+            token.write_text(secrets.token_urlsafe(24))
+            secret.write_text(secrets.token_urlsafe(24))
+        log = self.log_dir / "carrier-sandbox.log"
+        webhook = f"http://127.0.0.1:{self.web_ports['delivery']}/carrier/webhook"
+        with open(log, "a", encoding="utf-8") as out:
+            popen = subprocess.Popen([VENV_BIN / "onestop-carrier-sandbox", "--port", str(self.sandbox_port),
+                                      "--webhook-url", webhook, "--secret-file", str(secret),
+                                      "--token-file", str(token), "--late-seconds", "1"],
+                                     stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.processes["carrier-sandbox"] = proc = Process("carrier-sandbox", popen, log)
+        self._wait_port(proc, self.sandbox_port)
+
+    def stop_sandbox(self) -> None:
+        """Stops the carrier sandbox's process (as a carrier that is gone: connections refused)."""
+        popen = self.processes["carrier-sandbox"].popen
+        popen.send_signal(signal.SIGTERM)
+        try:
+            popen.wait(10)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait(5)
 
     def _wait_port(self, proc: Process, port: int, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

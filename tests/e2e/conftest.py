@@ -154,13 +154,15 @@ def purge_event_queues(amqp_uri: str) -> None:
 
 
 @contextlib.contextmanager
-def on_forms_vhost(tmp_path_factory, prefix: str, services: tuple[str, ...]):
+def on_forms_vhost(tmp_path_factory, prefix: str, services: tuple[str, ...], extra_env: dict | None = None):
     """A module's own platform (`services`, with documents where forms are filed) on the shared
-    forms vhost, its consumers' queues emptied before and after (purge_event_queues)."""
+    forms vhost, its consumers' queues emptied before and after (purge_event_queues); `extra_env`
+    adds settings of its processes."""
     purge_event_queues(AMQP_FORMS_TEST_URI)
     try:
         with running(Platform(log_dir=tmp_path_factory.mktemp(f"{prefix}-logs"), services=services, prefix=prefix,
-                              amqp_uri=AMQP_FORMS_TEST_URI, extra_env={"OUTBOX_POLL_SECONDS": "0.1"})) as p:
+                              amqp_uri=AMQP_FORMS_TEST_URI,
+                              extra_env={"OUTBOX_POLL_SECONDS": "0.1", **(extra_env or {})})) as p:
             yield p
     finally:
         purge_event_queues(AMQP_FORMS_TEST_URI)  # what the stopped workers left, for the next module

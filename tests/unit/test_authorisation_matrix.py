@@ -478,6 +478,7 @@ def _requests(world: World) -> dict[str, object]:
         "ListShipments": delivery_pb2.ListShipmentsRequest(agency_code=OWN),
         "CancelShipment": delivery_pb2.CancelShipmentRequest(id=UNPICKED_ID, reason="Công dân đổi ý"),
         "RebookShipment": delivery_pb2.RebookShipmentRequest(id=SHIPMENT_ID),
+        "HandOverPickup": delivery_pb2.HandOverPickupRequest(shipment_id=UNPICKED_ID, dossier_code=PICKUP_CODE),
         "GetPostalTotals": delivery_pb2.GetPostalTotalsRequest(agency_code=OWN, month="2026-11"),
         "RecordCarrierReport": delivery_pb2.RecordCarrierReportRequest(
             waybill=WAYBILL, event_id="m-2", state=delivery_pb2.SHIPMENT_STATE_OUT_FOR_DELIVERY,
@@ -605,7 +606,9 @@ NOT_OK_ALONE = {"ReceiveSupplement", "ReturnResult", "AcceptDossier",
                 # the seeded case does not wait for a payment (its officers' refusals are FAILED_PRECONDITION)
                 "ConfirmPayment",
                 # carriers' reports: SERVICE only, and the own-agency check leaves SERVICE out
-                "RecordCarrierReport"}
+                "RecordCarrierReport",
+                # the seeded shipments carry results, not picked-up dossiers (NOT_INBOUND)
+                "HandOverPickup"}
 # Routing decides who acts on a step per step, not per RPC (onestop_routing.domain.actions): of an
 # RPC's roles, an officer of the own agency who is not the step's assigned handler, or not of the
 # role that performs it, is refused with these reasons; the agency rules above still hold.

@@ -125,6 +125,23 @@ def test_a_carrier_that_is_down_or_times_out_is_asked_again_and_orders_once(worl
     assert world.ordering.place_due().placed == 0 and len(world.carrier.calls) == 3
 
 
+def test_the_order_is_logged_when_the_carriers_first_webhook_comes_before_its_answer(world):
+    s = world.book()
+    create = world.carrier.create_order
+
+    def answered_after_the_webhook(order):  # the carrier's "accepted" report, by order number, wins the race
+        receipt = create(order)
+        event = TrackingEvent(f"{receipt.waybill}-1", receipt.waybill, order.order_number, CarrierStatus.ACCEPTED, NOW)
+        world.service.record_report(receipt.waybill, event, Source.CARRIER_WEBHOOK, CARRIER)
+        return receipt
+    world.carrier.create_order = answered_after_the_webhook
+    assert world.ordering.place_due().placed == 1
+    loaded = world.service.get(s.id, "", OFFICER)
+    assert [e.kind.value for e in loaded.log] == ["created", "report", "ordered"]
+    assert (loaded.shipment.waybill, loaded.shipment.postal_charge) == ("EB000000001VN", 23100)
+    assert world.store.due == set() and world.carrier.calls == [s.id]
+
+
 def test_reports_unknown_repeated_and_out_of_order(world):
     s = world.ordered()
     with pytest.raises(NotFound) as unknown:
@@ -302,3 +319,37 @@ def test_handover_records_are_issued_when_the_parcel_leaves_the_desk_and_reaches
     assert "50.000" in second  # the fees collected on delivery
     import hashlib
     assert all(hashlib.sha256(f.pdf).hexdigest() == f.sha256 and f.request_id.startswith("handover-") for f in forms)
+
+
+def test_a_delivered_pickup_is_handed_over_to_the_dossier_the_desk_received_by_post(world):
+    by_post, at_desk, other = f"{UNIT}-261117-0004", f"{UNIT}-261117-0005", f"{UNIT}-261117-0006"
+    for code, channel, procedure in ((by_post, 3, "1.000001"), (at_desk, 1, "1.000001"), (other, 3, "2.000002")):
+        world.intake.dossiers[code] = DossierFacts(code, UNIT, procedure, False, True, channel)
+    outbound = world.ordered()
+    pickup = world.service.create_shipment(NewShipment(Direction.INBOUND, procedure_code="1.000001",
+                                                       applicant=CITIZEN), OFFICER)
+
+    def refused(shipment_id, code):
+        logged = len(world.store.logs[pickup.id])
+        with pytest.raises((FailedPrecondition, NotFound, InvalidArgument)) as err:
+            world.service.hand_over_pickup(shipment_id, code, OFFICER)
+        assert len(world.store.logs[pickup.id]) == logged  # nothing stored
+        return err.value.reason
+    assert refused(pickup.id, "not a code") == "INVALID_FIELDS"
+    assert refused(outbound.id, by_post) == "NOT_INBOUND"
+    assert refused(pickup.id, by_post) == "NOT_DELIVERED"
+    world.ordering.place_due()
+    waybill = world.service.get(pickup.id, "", OFFICER).shipment.waybill
+    world.report(waybill, CarrierStatus.DELIVERED, "p-1", 5)
+    assert refused(pickup.id, f"{UNIT}-261117-0099") == "DOSSIER_NOT_FOUND"
+    assert refused(pickup.id, at_desk) == "NOT_POSTAL_CHANNEL"
+    assert refused(pickup.id, other) == "PROCEDURE_MISMATCH"
+    events_before = len(world.store.events)
+    s = world.service.hand_over_pickup(pickup.id, by_post, OFFICER)
+    assert s.dossier_code == by_post and world.service.get(pickup.id, "", OFFICER).log[-1].kind.value == "handed_over"
+    record = world.store.events[events_before:]
+    assert [(type(e).__name__, e.dossier_code, e.form) for e in record] == [("FormIssued", by_post, 13)]
+    assert record[0].pdf.startswith(b"%PDF") and record[0].title.startswith("Biên bản bàn giao hồ sơ")
+    assert world.service.hand_over_pickup(pickup.id, by_post, OFFICER).seq == s.seq  # again: nothing changes
+    world.intake.dossiers[other] = DossierFacts(other, UNIT, "1.000001", False, True, 3)
+    assert refused(pickup.id, other) == "ALREADY_HANDED_OVER"

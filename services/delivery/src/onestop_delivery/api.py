@@ -41,7 +41,7 @@ def shipment_to_proto(s: domain.Shipment) -> delivery_pb2.Shipment:
         booking=h.booking, state=STATES[s.state], failed_attempts=s.attempts, max_attempts=h.max_attempts,
         waybill=s.waybill, sender=party_to_proto(h.sender), receiver=party_to_proto(h.receiver),
         weight_grams=h.weight_grams, postal_charge_vnd=s.postal_charge, cod_vnd=h.fees.cod,
-        agency_pays=h.fees.payer == "agency", rebooked_as=s.rebooked_as)
+        agency_pays=h.fees.payer == "agency", rebooked_as=s.rebooked_as, dossier_code=s.dossier_code)
     message.created_at.FromDatetime(h.created_at)
     if s.state_at:
         message.state_at.FromDatetime(s.state_at)
@@ -96,6 +96,14 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
         receiver = party_from_proto(request.receiver) if request.HasField("receiver") else None
         shipment = self._service.rebook(request.id, receiver, auth.current_principal())
         return delivery_pb2.RebookShipmentResponse(shipment=shipment_to_proto(shipment))
+
+    @auth.requires(*DESK)
+    def HandOverPickup(self, request, context):
+        if not request.shipment_id.strip():
+            raise InvalidArgument.from_violations([FieldViolation("shipment_id", "is required")])
+        shipment = self._service.hand_over_pickup(request.shipment_id, request.dossier_code,
+                                                  auth.current_principal())
+        return delivery_pb2.HandOverPickupResponse(shipment=shipment_to_proto(shipment))
 
     @auth.requires(auth.SERVICE)
     def RecordCarrierReport(self, request, context):

@@ -75,6 +75,7 @@ class Kind(enum.Enum):
     CANCELLED = "cancelled"      # cancelled by the desk or the citizen
     REBOOKED = "rebooked"        # superseded by the next booking (its id in `note`)
     ORDER_REFUSED = "order_refused"  # the carrier refused the order for good (its reason in `note`)
+    HANDED_OVER = "handed_over"  # inbound: the desk received the parcel as the dossier in `note`
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class Shipment:
     event_ids: frozenset[str] = field(default_factory=frozenset)
     rebooked_as: str = ""
     picked_up_at: dt.datetime | None = None  # when the parcel left its sender (the first report past created)
+    dossier_code: str = ""  # inbound: the dossier the desk received from the parcel (HANDED_OVER)
 
     @property
     def id(self) -> str:
@@ -179,6 +181,8 @@ def apply(shipment: Shipment, entry: Entry) -> Shipment:
         return replace(s, waybill=entry.waybill, postal_charge=entry.postal_charge or s.postal_charge)
     if entry.kind is Kind.REBOOKED:
         return replace(s, rebooked_as=entry.note)
+    if entry.kind is Kind.HANDED_OVER:
+        return replace(s, dossier_code=entry.note)
     if entry.waybill and not s.waybill:
         s = replace(s, waybill=entry.waybill)
     if not entry.applied or entry.state is None:

@@ -4,8 +4,9 @@ to the applicant (Decision 45/2016/QĐ-TTg: each handover between the agency, th
 the applicant is recorded with both parties, what was handed and when). Filed with the documents
 service as the desk's forms are (FormIssued, producer delivery; kind FORM under the dossier code).
 
-Postal intake's records (applicant → post, post → desk) are not filed here: the dossier code that
-files them exists only once the desk receives the parcel (channel 3)."""
+Postal intake: the record post → desk is filed once the desk has received the parcel as a dossier
+(channel 3, HandOverPickup), under that dossier's code; the applicant → post one stays the postal
+worker's (no dossier code exists at the pickup)."""
 
 from __future__ import annotations
 
@@ -30,11 +31,13 @@ class Record(enum.IntEnum):
     """FormIssued.form numbers of delivery's records (11 and up: intake's and routing's are 1-7)."""
     AGENCY_TO_POST = 11   # the desk hands the result to the postal service
     POST_TO_APPLICANT = 12  # the postal service delivers it
+    POST_TO_AGENCY = 13  # postal intake: the postal service hands the sealed dossier to the desk
 
 
 TITLES_VI = {
     Record.AGENCY_TO_POST: "Biên bản bàn giao kết quả giải quyết TTHC cho doanh nghiệp bưu chính",
     Record.POST_TO_APPLICANT: "Biên bản bàn giao kết quả giải quyết TTHC cho tổ chức, cá nhân",
+    Record.POST_TO_AGENCY: "Biên bản bàn giao hồ sơ TTHC tiếp nhận qua bưu chính cho bộ phận một cửa",
 }
 
 
@@ -52,7 +55,8 @@ def render(s: Shipment, record: Record, at: dt.datetime, carrier: str) -> bytes:
     st, h = pdf.Styles(), s.header
     post = Party(f"Doanh nghiệp bưu chính ({carrier or 'bưu chính công ích'})", "", "", "", "")
     giver, taker = ((h.sender, post) if record is Record.AGENCY_TO_POST else (post, h.receiver))
-    story: list = [pdf.header(st, h.sender.name, h.agency_code, f"Biên bản số {int(record)}", pdf.long_date(at)),
+    agency = h.receiver if record is Record.POST_TO_AGENCY else h.sender
+    story: list = [pdf.header(st, agency.name, h.agency_code, f"Biên bản số {int(record)}", pdf.long_date(at)),
                    Paragraph(TITLES_VI[record].upper(), st.title), Spacer(1, 6),
                    Paragraph(f"Hồi {pdf.format_moment(at)}, hai bên bàn giao bưu gửi số hiệu "
                              f"<b>{markup(s.waybill or '(chưa có)')}</b>, mã đơn hàng <b>{markup(s.id)}</b>.", st.just)]
@@ -67,7 +71,7 @@ def render(s: Shipment, record: Record, at: dt.datetime, carrier: str) -> bytes:
               Paragraph("Bưu gửi được niêm phong, nguyên vẹn khi bàn giao. Biên bản lập thành 02 bản, mỗi bên giữ "
                         "01 bản (Quyết định 45/2016/QĐ-TTg).", st.just), Spacer(1, 8),
               pdf.signatures(st, [("BÊN GIAO", giver.name), ("BÊN NHẬN", taker.name)])]
-    return pdf.build(story, title=TITLES_VI[record], code=h.ref, author=h.sender.name,
+    return pdf.build(story, title=TITLES_VI[record], code=s.dossier_code or h.ref, author=agency.name,
                      subject=f"Bưu gửi {pdf.plain(s.id)}", creator=CREATOR)
 
 
@@ -76,7 +80,7 @@ def form_issued(s: Shipment, record: Record, at: dt.datetime, carrier: str) -> e
     shipment, record and content, so a redelivered event files it once."""
     body = render(s, record, at, carrier)
     digest = hashlib.sha256(body).hexdigest()
-    return ev.FormIssued(header=events.new_header(PRODUCER, at), dossier_code=s.header.ref,
+    return ev.FormIssued(header=events.new_header(PRODUCER, at), dossier_code=s.dossier_code or s.header.ref,
                          agency_code=s.agency_code, form=int(record), title=TITLES_VI[record],
                          file_name=f"bien-ban-{int(record)}-{s.id}.pdf", pdf=body, sha256=digest,
                          request_id=f"handover-{int(record)}-{s.id}-{digest[:16]}")

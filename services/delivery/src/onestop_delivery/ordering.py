@@ -17,7 +17,7 @@ from . import domain, outgoing
 from .carrier import BadSignature, Carrier, CarrierOrder, CarrierRefused, CarrierUnavailable
 from .domain import Entry, Kind, Shipment, Source
 from .fees import ChargeTable
-from .service import DeliveryService, ShipmentStore
+from .service import MAX_RETRIES, DeliveryService, ShipmentStore
 
 log = get_logger("onestop.delivery")
 WORKER = auth.Principal("delivery-worker", frozenset({auth.SERVICE}))
@@ -79,10 +79,23 @@ class Ordering:
             self._append(s, Entry(s.seq + 1, Kind.ORDER_REFUSED, Source.SYSTEM, self._clock(), self._clock(),
                                   applied=False, note=refused.reason))
             return "refused"
-        now = self._clock()
-        self._append(s, Entry(s.seq + 1, Kind.ORDERED, Source.SYSTEM, now, now, waybill=receipt.waybill,
-                              postal_charge=receipt.postal_charge_vnd, note=self._carrier.name))
-        return "placed"
+        # The carrier's first webhook ("accepted", naming the order number) may be logged between its
+        # answer and this entry (seen end to end with the sandbox): the ORDERED entry, with the
+        # carrier's charge, then goes after it instead of being lost to the next pass (which would
+        # find the waybill already known and log no order).
+        for _ in range(MAX_RETRIES):
+            now = self._clock()
+            entry = Entry(s.seq + 1, Kind.ORDERED, Source.SYSTEM, now, now, waybill=receipt.waybill,
+                          postal_charge=receipt.postal_charge_vnd, note=self._carrier.name)
+            after = domain.apply(s, entry)
+            if self._store.append(after, entry, outgoing.after(s, after, entry)):
+                self._store.order_done(s.id)
+                return "placed"
+            reloaded = self._store.load(shipment_id)
+            if reloaded is None:
+                return "gone"
+            s = reloaded.shipment
+        return "placed"  # still due: the next pass clears it (the order number keeps it from a second order)
 
     def _append(self, s: Shipment, entry: Entry | None) -> None:
         if entry is None:

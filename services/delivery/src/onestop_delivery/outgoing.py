@@ -33,6 +33,8 @@ def after(before: Shipment, s: Shipment, entry: Entry) -> list[Message]:
         records.append(handover.form_issued(s, handover.Record.AGENCY_TO_POST, s.picked_up_at, ""))
     if s.header.direction is Direction.OUTBOUND and s.state is State.DELIVERED and before.state is not State.DELIVERED:
         records.append(handover.form_issued(s, handover.Record.POST_TO_APPLICANT, entry.happened_at, ""))
+    if entry.kind is Kind.HANDED_OVER:  # postal intake reached the desk: filed under the new dossier
+        records.append(handover.form_issued(s, handover.Record.POST_TO_AGENCY, entry.happened_at, ""))
     return _state_events(before, s, entry) + records
 
 

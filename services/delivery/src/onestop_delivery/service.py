@@ -23,6 +23,7 @@ from .fees import ChargeTable
 PARTY_FIELDS = ("name", "phone", "address_line", "commune_code", "province_code")
 UNIT_CODE_DIGITS = re.compile(r"[0-9]{2,6}")
 MAX_RETRIES = 5  # appends lost to a concurrent writer before ABORTED
+CHANNEL_POSTAL = 3  # common.v1.Channel: a dossier that reached the desk by post (Decision 45/2016/QĐ-TTg)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class DossierFacts:
     procedure_code: str
     return_by_post: bool        # the applicant chose postal return (Decision 45/2016 art. 5)
     postal_return_allowed: bool  # the procedure allows postal handling
+    channel: int = 0             # common.v1.Channel the desk received it on (3: by post)
 
 
 class Intake(Protocol):
@@ -264,6 +266,47 @@ class DeliveryService:
                          note=new.id, actor=actor.subject)
         self._change(loaded.shipment.id, actor, mark)
         return new
+
+    def hand_over_pickup(self, shipment_id: str, dossier_code: str, actor: auth.Principal) -> Shipment:
+        """Postal intake reaches the desk: links the delivered INBOUND shipment to the dossier the desk
+        received from it on channel 3, and files the record post → agency (outgoing, handover.py).
+        The same dossier again changes nothing. Raises as `get`, InvalidArgument (dossier_code),
+        NotFound (DOSSIER_NOT_FOUND), FailedPrecondition (NOT_INBOUND, ALREADY_HANDED_OVER,
+        NOT_DELIVERED, NOT_POSTAL_CHANNEL, PROCEDURE_MISMATCH), Aborted (CONCURRENT_CHANGE)."""
+        code = dossier_code.strip()
+        if not codes.DOSSIER_CODE.fullmatch(code):
+            raise InvalidArgument.from_violations([FieldViolation("dossier_code", "is required: a dossier code "
+                                                                  "as intake issues them")])
+        s = self.get(shipment_id, "", actor).shipment
+        meta = {"shipment_id": s.id, "dossier_code": code}
+        if s.header.direction is not Direction.INBOUND:
+            raise FailedPrecondition("NOT_INBOUND", f"{s.id} carries a result, not a dossier", metadata=meta)
+        if s.dossier_code == code:
+            return s
+        if s.dossier_code:
+            raise FailedPrecondition("ALREADY_HANDED_OVER", f"{s.id} was received as {s.dossier_code}", metadata=meta)
+        if s.state is not domain.State.DELIVERED:
+            raise FailedPrecondition("NOT_DELIVERED", f"{s.id} has not reached the desk ({s.state.value})",
+                                     metadata=meta)
+        facts = self._intake.dossier(code)
+        if facts is None:
+            raise NotFound("DOSSIER_NOT_FOUND", f"no dossier has the code {code}", metadata=meta)
+        actor.require_agency(facts.agency_code, action="receive this parcel")
+        if facts.channel != CHANNEL_POSTAL:
+            raise FailedPrecondition("NOT_POSTAL_CHANNEL", f"{code} was not received on channel 3 (by post): "
+                                     "submit it with channel CHANNEL_POSTAL", metadata=meta)
+        if facts.procedure_code != s.header.procedure_code:
+            raise FailedPrecondition("PROCEDURE_MISMATCH", f"{code} is of procedure {facts.procedure_code}; the "
+                                     f"parcel was picked up for {s.header.procedure_code}", metadata=meta)
+
+        def hand_over(current: Shipment) -> Entry | None:
+            if current.dossier_code == code:
+                return None
+            if current.dossier_code:
+                raise domain.Refused("ALREADY_HANDED_OVER", f"{s.id} was received as {current.dossier_code}")
+            return Entry(current.seq + 1, domain.Kind.HANDED_OVER, Source.DESK, self._clock(), self._clock(),
+                         note=code, actor=actor.subject)
+        return self._change(s.id, actor, hand_over)[0]
 
     def record_report(self, waybill: str, event: TrackingEvent, source: Source,
                       actor: auth.Principal) -> tuple[Shipment, bool]:
