@@ -125,9 +125,10 @@ stubs: tools  ## partner kit: Go, Java, Python and TypeScript stubs from protos/
 	PATH="$(BIN):$(ONESTOP_CACHE)/ts-proto/node_modules/.bin:$$PATH" $(BIN)/buf generate --template buf.gen.yaml -o $(STUBS_OUT)
 	cp deploy/partner-kit/go.mod $(STUBS_OUT)/gen/go/go.mod
 
+DIST_DIR ?= dist
 dist: install  ## partner kit: the onestop-contracts wheel (the Python stubs) into dist/
-	$(PY) -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w dist libs/contracts
-	@ls dist/onestop_contracts-*.whl
+	$(PY) -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w $(DIST_DIR) libs/contracts
+	@ls $(DIST_DIR)/onestop_contracts-*.whl
 
 asyncapi: install  ## partner kit: regenerate docs/asyncapi.yaml from the event protos
 	$(PY) libs/contracts/asyncapi.py

@@ -11,6 +11,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import sys
 
 import pytest
 from conftest import Platform, bearer, running
@@ -75,3 +76,25 @@ def test_a_go_client_from_the_generated_stubs_lists_procedures_and_looks_a_dossi
     wrong = subprocess.run([str(go_client), address, submitted.dossier.code, "WRONGSEC"],
                            capture_output=True, text=True, timeout=60)
     assert wrong.returncode == 1 and wrong.stderr.startswith("NotFound"), wrong.stderr
+
+
+def test_the_contracts_wheel_installs_into_a_fresh_venv_and_its_stubs_import(tmp_path):
+    """`make dist`'s wheel, installed with --no-deps beside the pinned grpcio and protobuf (the same
+    constraints.txt), gives a partner the Python stubs without this repository."""
+    subprocess.run(["make", "-s", "dist", f"DIST_DIR={tmp_path / 'dist'}"], cwd=ROOT, check=True, timeout=600)
+    wheel, = (tmp_path / "dist").glob("onestop_contracts-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    pip = [str(venv / "bin/python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--no-deps", str(wheel)], check=True, timeout=300)
+    subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), "grpcio", "protobuf", "googleapis-common-protos"],
+                   check=True, timeout=600)
+    probe = ("import onestop.intake.v1.intake_pb2_grpc as g, onestop.common.v1.errors_pb2 as e, "
+             "onestop.intake.v1.intake_pb2 as m, onestop, pathlib;"
+             "print(pathlib.Path(onestop.__file__).parent.parent.name, hasattr(g, 'IntakeServiceStub'),"
+             " e.ErrorReason.Value('ERROR_REASON_DOSSIER_NOT_FOUND') > 0,"
+             " m.LookupDossierRequest(code='X').code)")
+    ran = subprocess.run([str(venv / "bin/python"), "-c", probe], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["site-packages", "True", "True", "X"]
