@@ -120,7 +120,7 @@ constraints:  ## re-pin every installed package into constraints.txt
 
 STUBS_OUT ?= .
 stubs: tools  ## partner kit: Go, Java, Python and TypeScript stubs from protos/ into gen/ (buf.gen.yaml, local plugins)
-	@bash deploy/local/build-tools.sh protoc ts-proto
+	@bash deploy/local/build-tools.sh protoc protoc-gen-grpc-java ts-proto
 	rm -rf $(STUBS_OUT)/gen
 	PATH="$(BIN):$(ONESTOP_CACHE)/ts-proto/node_modules/.bin:$$PATH" $(BIN)/buf generate --template buf.gen.yaml -o $(STUBS_OUT)
 	cp deploy/partner-kit/go.mod $(STUBS_OUT)/gen/go/go.mod

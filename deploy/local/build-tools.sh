@@ -26,6 +26,8 @@ declare -A PKG=(
 # binary from Maven Central (a registry package, fetched by mvn), pinned to the libprotoc of the
 # pinned Python protobuf (7.36.x: libprotoc 36).
 PROTOC_ARTIFACT=com.google.protobuf:protoc:4.36.2:exe:linux-x86_64
+# Java's gRPC service stubs: grpc-java's plugin binary, from Maven Central the same way.
+GRPC_JAVA_ARTIFACT=io.grpc:protoc-gen-grpc-java:1.76.0:exe:linux-x86_64
 # ts-proto, buf.gen.yaml's TypeScript plugin: npm ci of deploy/partner-kit/package-lock.json.
 PARTNER_KIT="$(cd "$(dirname "$0")/../partner-kit" && pwd)"
 TS_PROTO="$CACHE/ts-proto"
@@ -82,13 +84,13 @@ tools=("$@")
 [ ${#tools[@]} -gt 0 ] || tools=(ferretdb minio grpcurl buf ghz kustomize kubeconform k8s-schemas \
                                  protoc-gen-go protoc-gen-go-grpc protoc-gen-doc)
 for name in "${tools[@]}"; do
-  if [ "$name" = protoc ]; then
-    [ "$(cat "$BIN/protoc.artifact" 2>/dev/null)" = "$PROTOC_ARTIFACT" ] && [ -x "$BIN/protoc" ] && continue
-    echo "fetching protoc ($PROTOC_ARTIFACT) from Maven Central with mvn (first time only)"
-    command -v mvn >/dev/null || { echo "protoc needs mvn (Debian: apt-get install maven)" >&2; exit 1; }
-    rm -rf "$CACHE/src/protoc" && mvn -q dependency:copy -Dartifact="$PROTOC_ARTIFACT" \
-      -DoutputDirectory="$CACHE/src/protoc" -Dmdep.stripVersion=true
-    install -m 0755 "$CACHE/src/protoc"/protoc-*.exe "$BIN/protoc" && echo "$PROTOC_ARTIFACT" > "$BIN/protoc.artifact"
+  if [ "$name" = protoc ] || [ "$name" = protoc-gen-grpc-java ]; then
+    artifact=$PROTOC_ARTIFACT; [ "$name" = protoc ] || artifact=$GRPC_JAVA_ARTIFACT
+    [ "$(cat "$BIN/$name.artifact" 2>/dev/null)" = "$artifact" ] && [ -x "$BIN/$name" ] && continue
+    echo "fetching $name ($artifact) from Maven Central with mvn (first time only)"
+    command -v mvn >/dev/null || { echo "$name needs mvn (Debian: apt-get install maven)" >&2; exit 1; }
+    rm -rf "$CACHE/src/$name" && mvn -q dependency:copy -Dartifact="$artifact" -DoutputDirectory="$CACHE/src/$name"
+    install -m 0755 "$CACHE/src/$name"/*.exe "$BIN/$name" && echo "$artifact" > "$BIN/$name.artifact"
     continue
   fi
   if [ "$name" = ts-proto ]; then

@@ -33,6 +33,7 @@ def go_client(tmp_path_factory) -> pathlib.Path:
     # Every language of buf.gen.yaml was generated.
     assert (out / "gen/go/onestop/intake/v1/intake_grpc.pb.go").is_file()
     assert (out / "gen/java/vn/onestop/intake/v1/LookupDossierRequest.java").is_file()
+    assert (out / "gen/java/vn/onestop/intake/v1/IntakeServiceGrpc.java").is_file()
     assert (out / "gen/python/onestop/intake/v1/intake_pb2.py").is_file()
     assert "IntakeServiceClient" in (out / "gen/ts/onestop/intake/v1/intake.ts").read_text(encoding="utf-8")
     module = out / "client"
