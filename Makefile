@@ -17,7 +17,8 @@ GENERATED := libs/contracts/src/onestop/__init__.py
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
 .PHONY: help deps tools install protos lint lint-protos breaking stack stack-down run stop status \
-        token test test-unit test-integration test-e2e bench clean constraints image service
+        token test test-unit test-integration test-e2e bench clean constraints image service \
+        stubs dist asyncapi docs
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -116,6 +117,24 @@ service:  ## a new service from the template (NAME=<name>, AGGREGATE=<Word>): re
 
 constraints:  ## re-pin every installed package into constraints.txt
 	@{ head -2 constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^onestop-'; } > constraints.new && mv constraints.new constraints.txt
+
+STUBS_OUT ?= .
+stubs: tools  ## partner kit: Go, Java, Python and TypeScript stubs from protos/ into gen/ (buf.gen.yaml, local plugins)
+	@bash deploy/local/build-tools.sh protoc protoc-gen-grpc-java ts-proto
+	rm -rf $(STUBS_OUT)/gen
+	PATH="$(BIN):$(ONESTOP_CACHE)/ts-proto/node_modules/.bin:$$PATH" $(BIN)/buf generate --template buf.gen.yaml -o $(STUBS_OUT)
+	cp deploy/partner-kit/go.mod $(STUBS_OUT)/gen/go/go.mod
+
+DIST_DIR ?= dist
+dist: install  ## partner kit: the onestop-contracts wheel (the Python stubs) into dist/
+	$(PY) -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w $(DIST_DIR) libs/contracts
+	@ls $(DIST_DIR)/onestop_contracts-*.whl
+
+asyncapi: install  ## partner kit: regenerate docs/asyncapi.yaml from the event protos
+	$(PY) libs/contracts/asyncapi.py
+
+docs: install tools  ## partner kit: the contracts' Markdown reference into docs/reference/ (protoc-gen-doc)
+	$(PY) libs/contracts/reference.py
 
 clean:  ## remove the virtualenv, generated stubs and local data (not the tool cache)
 	rm -rf $(VENV) libs/contracts/src .local

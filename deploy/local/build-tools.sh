@@ -17,7 +17,20 @@ declare -A PKG=(
   [mc]=github.com/minio/mc@v0.0.0-20250313080218-cf909e1063a9
   [kustomize]=sigs.k8s.io/kustomize/kustomize/v5@v5.8.2
   [kubeconform]=github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0
+  # The partner kit (buf.gen.yaml, `make stubs`, `make docs`).
+  [protoc-gen-go]=google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+  [protoc-gen-go-grpc]=google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
+  [protoc-gen-doc]=github.com/pseudomuto/protoc-gen-doc/cmd/protoc-gen-doc@v1.5.1
 )
+# protoc itself, for buf's built-in Java and Python generators (`make stubs` only): Google's release
+# binary from Maven Central (a registry package, fetched by mvn), pinned to the libprotoc of the
+# pinned Python protobuf (7.36.x: libprotoc 36).
+PROTOC_ARTIFACT=com.google.protobuf:protoc:4.36.2:exe:linux-x86_64
+# Java's gRPC service stubs: grpc-java's plugin binary, from Maven Central the same way.
+GRPC_JAVA_ARTIFACT=io.grpc:protoc-gen-grpc-java:1.76.0:exe:linux-x86_64
+# ts-proto, buf.gen.yaml's TypeScript plugin: npm ci of deploy/partner-kit/package-lock.json.
+PARTNER_KIT="$(cd "$(dirname "$0")/../partner-kit" && pwd)"
+TS_PROTO="$CACHE/ts-proto"
 FERRETDB_VERSION=v1.24.0
 # Our fixes to FerretDB, applied in name order (see deploy/local/patches/README.md).
 FERRETDB_PATCHES=("$(cd "$(dirname "$0")" && pwd)"/patches/ferretdb-"$FERRETDB_VERSION"-*.patch)
@@ -68,8 +81,26 @@ build_k8s_schemas() {
 }
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(ferretdb minio grpcurl buf ghz kustomize kubeconform k8s-schemas)
+[ ${#tools[@]} -gt 0 ] || tools=(ferretdb minio grpcurl buf ghz kustomize kubeconform k8s-schemas \
+                                 protoc-gen-go protoc-gen-go-grpc protoc-gen-doc)
 for name in "${tools[@]}"; do
+  if [ "$name" = protoc ] || [ "$name" = protoc-gen-grpc-java ]; then
+    artifact=$PROTOC_ARTIFACT; [ "$name" = protoc ] || artifact=$GRPC_JAVA_ARTIFACT
+    [ "$(cat "$BIN/$name.artifact" 2>/dev/null)" = "$artifact" ] && [ -x "$BIN/$name" ] && continue
+    echo "fetching $name ($artifact) from Maven Central with mvn (first time only)"
+    command -v mvn >/dev/null || { echo "$name needs mvn (Debian: apt-get install maven)" >&2; exit 1; }
+    rm -rf "$CACHE/src/$name" && mvn -q dependency:copy -Dartifact="$artifact" -DoutputDirectory="$CACHE/src/$name"
+    install -m 0755 "$CACHE/src/$name"/*.exe "$BIN/$name" && echo "$artifact" > "$BIN/$name.artifact"
+    continue
+  fi
+  if [ "$name" = ts-proto ]; then
+    cmp -s "$PARTNER_KIT/package-lock.json" "$TS_PROTO/package-lock.json" && \
+      [ -x "$TS_PROTO/node_modules/.bin/protoc-gen-ts_proto" ] && continue
+    echo "installing ts-proto into $TS_PROTO with npm ci (first time only)"
+    rm -rf "$TS_PROTO" && mkdir -p "$TS_PROTO" && cp "$PARTNER_KIT"/package.json "$PARTNER_KIT"/package-lock.json "$TS_PROTO"/
+    (cd "$TS_PROTO" && npm ci --no-audit --no-fund --silent)
+    continue
+  fi
   if [ "$name" = k8s-schemas ]; then
     [ "$(cat "$K8S_SCHEMAS/PACKAGE" 2>/dev/null)" = "$SCHEMAS_PACKAGE" ] && continue
     echo "making kubeconform's Kubernetes schemas into $K8S_SCHEMAS (first time only)"

@@ -1,0 +1,10 @@
+// The Go module of the generated stubs (`make stubs` copies this file to gen/go/go.mod). A partner
+// imports onestop.local/contracts/onestop/<service>/v1 and points a `replace` at gen/go.
+module onestop.local/contracts
+
+go 1.23
+
+require (
+	google.golang.org/grpc v1.72.0
+	google.golang.org/protobuf v1.36.12
+)
