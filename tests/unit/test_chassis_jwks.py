@@ -229,3 +229,13 @@ def test_local_service_tokens_live_no_longer_than_the_service_maximum():
     import jwt
     claims = jwt.decode(auth.service_token(settings), options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == settings.jwt_max_service_lifetime_seconds
+
+
+def test_the_token_command_refuses_a_lifetime_the_services_would_refuse(capsys):
+    with pytest.raises(SystemExit):
+        auth.token_cli(["--ttl", str(auth.DEFAULT_MAX_LIFETIME_SECONDS + 1)])
+    assert "JWT_MAX_LIFETIME_SECONDS" in capsys.readouterr().err
+    auth.token_cli(["--ttl", str(auth.DEFAULT_MAX_LIFETIME_SECONDS)])
+    printed = capsys.readouterr().out.strip()
+    settings = load_settings(ServiceSettings)
+    assert auth.TokenVerifier.from_settings(settings).verify(printed).subject == "demo-officer"

@@ -302,5 +302,8 @@ def token_cli(argv: list[str] | None = None) -> None:
     unknown = set(roles) - ROLES
     if unknown:
         parser.error(f"unknown roles {sorted(unknown)}")
+    limit = settings.jwt_max_service_lifetime_seconds if set(roles) == {SERVICE} else settings.jwt_max_lifetime_seconds
+    if args.ttl > limit:
+        parser.error(f"--ttl {args.ttl} is longer than the {limit:g} s the services accept (JWT_MAX_LIFETIME_SECONDS)")
     print(mint_token(settings.jwt_secret, subject=args.subject, roles=roles, agency=args.agency,
                      ttl_seconds=args.ttl, audience=settings.jwt_audience, issuer=settings.jwt_issuer))
