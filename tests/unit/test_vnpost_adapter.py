@@ -224,9 +224,9 @@ def test_the_settings_read_the_credentials_from_files(tmp_path, monkeypatch):
 
 
 def test_production_refuses_missing_or_local_carrier_credentials():
+    from onestop_chassis.auth import mint_token
     from onestop_chassis.config import ConfigError, load_settings
     from onestop_delivery.config import LOCAL_CARRIER_API_TOKEN, DeliverySettings
-    from onestop_chassis.auth import mint_token
     # Tokens from the identity provider (no JWT_SECRET in production) and a RabbitMQ user of its own.
     common = {"onestop_env": "production", "jwt_jwks_url": "https://sso.example/certs",
               "jwt_issuer": "https://sso.example", "jwt_audience": "onestop", "intake_address": "intake:50051",
