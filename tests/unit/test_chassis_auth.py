@@ -50,7 +50,7 @@ def test_token_for_another_audience(verifier):
     token = auth.mint_token(SECRET, subject="s", roles=[], audience="another-platform")
     with pytest.raises(Unauthenticated) as info:
         verifier.verify(token)
-    assert _reason(info) == "TOKEN_INVALID"
+    assert _reason(info) == "WRONG_AUDIENCE"
 
 
 @pytest.mark.parametrize("header", ["Token abc.def.ghi", "abc.def.ghi", "Bearer ", "Basic dXNlcjpwdw=="])

@@ -2,6 +2,7 @@ from typing import ClassVar
 
 import pytest
 
+from onestop_chassis.auth import mint_token
 from onestop_chassis.config import LOCAL_JWT_SECRET, ConfigError, ServiceSettings, load_settings
 
 
@@ -59,19 +60,24 @@ def test_port_out_of_range_is_refused(monkeypatch):
     assert "GRPC_PORT" in info.value.message
 
 
-def test_production_requires_a_jwt_secret(monkeypatch):
+def test_production_requires_the_identity_provider_s_keys(monkeypatch):
     monkeypatch.setenv("ONESTOP_ENV", "production")
     with pytest.raises(ConfigError) as info:
         load_settings(IntakeLikeSettings)
-    assert "JWT_SECRET" in info.value.message
+    assert "JWT_JWKS_URL" in info.value.message
 
 
 PRODUCTION_SECRET = "a-real-production-secret-of-32-chars-or-more"
+JWKS_URL = "https://idp.prod/realms/motcua/protocol/openid-connect/certs"
+# What the identity provider issued this service for calling others: the role "service" alone.
+SERVICE_TOKEN = mint_token("the-identity-provider-s-own-key", subject="svc", roles=["service"])
 
 
 def _production(monkeypatch, **env):
     monkeypatch.setenv("ONESTOP_ENV", "production")
-    for name, value in {"JWT_SECRET": PRODUCTION_SECRET, "MONGODB_URI": "mongodb://db.prod:27017/",
+    for name, value in {"JWT_JWKS_URL": JWKS_URL, "JWT_ISSUER": "https://idp.prod/realms/motcua",
+                        "JWT_AUDIENCE": "onestop", "SERVICE_TOKEN": SERVICE_TOKEN,
+                        "MONGODB_URI": "mongodb://db.prod:27017/",
                         "AMQP_URI": "amqp://svc:pw@mq.prod:5672/", **env}.items():
         if value is None:
             monkeypatch.delenv(name, raising=False)
@@ -82,12 +88,14 @@ def _production(monkeypatch, **env):
 def test_production_with_its_own_settings_loads(monkeypatch):
     _production(monkeypatch)
     s = load_settings(IntakeLikeSettings)
-    assert (s.onestop_env, s.jwt_secret, s.mongodb_uri) == ("production", PRODUCTION_SECRET, "mongodb://db.prod:27017/")
+    assert (s.onestop_env, s.jwt_jwks_url, s.mongodb_uri) == ("production", JWKS_URL, "mongodb://db.prod:27017/")
+    assert s.jwt_secret == "", "no shared signing secret in a production process"
 
 
 @pytest.mark.parametrize("env, named", [
     ({"JWT_SECRET": LOCAL_JWT_SECRET}, "JWT_SECRET"),
     ({"JWT_SECRET": "too-short"}, "JWT_SECRET"),
+    ({"JWT_SECRET": PRODUCTION_SECRET}, "JWT_SECRET must not be set"),  # a strong one too: no shared secret
     ({"MONGODB_URI": None}, "MONGODB_URI"),
     ({"AMQP_URI": None}, "AMQP_URI"),
 ])

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from test_k8s_manifests import K8S, KUSTOMIZE, _tool, build, config_map, generated_name, of_kind
 
+from onestop_chassis.auth import mint_token
 from onestop_chassis.config import load_settings
 from onestop_chassis.services import built
 from onestop_documents import domain as documents_domain
@@ -104,11 +105,20 @@ def test_the_network_policy_allows_what_each_process_needs_and_nothing_else():
         assert allowed(urllib.parse.urlparse(uri).port), uri
     assert all(allowed(s.grpc_port) for s in built()), "a service calls another's api"
     assert allowed(53) and not allowed(22) and not allowed(443)
+    # Only the apis reach HTTPS: the identity provider's published keys (JWT_JWKS_URL).
+    idp = policies["onestop-identity-provider-out"]
+    assert idp["podSelector"] == {"matchLabels": {"app.kubernetes.io/component": "api"}}
+    assert [p for rule in idp["egress"] for p in rule["ports"]] == [{"port": 443, "protocol": "TCP"}]
+    assert urllib.parse.urlparse(data["JWT_JWKS_URL"]).port in (None, 443)
     assert [p["metadata"]["name"] for p in of_kind(docs, "PodMonitor")] == ["onestop"]
 
 
 # What an operator puts in the Secret onestop-secrets of an instance: credentials of its own.
-OPERATOR_SECRET = {"JWT_SECRET": "pR7-vX2q_Lm9sT4wZc8nB1yK6hF3jD0g", "MINIO_ACCESS_KEY": "onestop-hue-documents",
+# No JWT_SECRET: tokens are checked with the identity provider's keys (JWT_JWKS_URL); SERVICE_TOKEN
+# is the identity provider's token for the services that call others, with the role "service" alone.
+OPERATOR_SECRET = {"SERVICE_TOKEN": mint_token("the-identity-provider-s-own-signing-key", subject="onestop-hue",
+                                               roles=["service"], ttl_seconds=24 * 3600),
+                   "MINIO_ACCESS_KEY": "onestop-hue-documents",
                    "INVITATION_KEY": "Kd9-Lp2w_Qr7sT1vXz4bNm8cFg3hJy6u",
                    "MINIO_SECRET_KEY": "Yt5-Qe8r_Wu2iO7pAs4dFg1hJk9lZx3c",
                    "AMQP_URI": "amqp://onestop-hue:Nb6-Vc1x@rabbitmq.shared-data.svc:5672/onestop-hue",
@@ -150,6 +160,8 @@ def test_every_pod_of_an_agency_starts_in_production_with_the_operator_s_secret(
     for name in deployment_names(overlay):
         settings = pod_settings(overlay, name, OPERATOR_SECRET)
         assert settings.onestop_env == "production", name
+        assert settings.jwt_jwks_url.startswith("https://") and settings.jwt_issuer, name
+        assert settings.jwt_secret == "", f"{name}: no shared signing secret in a production pod"
     documents = pod_settings(overlay, "documents-api", OPERATOR_SECRET)
     assert documents.minio_public_endpoint.endswith(".example") and documents.minio_public_secure
     intake = pod_settings(overlay, "intake-api", OPERATOR_SECRET)
@@ -159,6 +171,9 @@ def test_every_pod_of_an_agency_starts_in_production_with_the_operator_s_secret(
 @pytest.mark.parametrize("key, value", [
     ("JWT_SECRET", "local-only-jwt-secret-do-not-use-in-production"),  # the local overlay's, public here
     ("JWT_SECRET", "a" * 32),
+    ("JWT_SECRET", "pR7-vX2q_Lm9sT4wZc8nB1yK6hF3jD0g"),  # a strong one too: no signing secret in a pod
+    ("SERVICE_TOKEN", mint_token("the-identity-provider-s-own-signing-key", subject="too-much",
+                                 roles=["service", "agency_admin"])),
     ("MINIO_ACCESS_KEY", "onestop"),
     ("AMQP_URI", "amqp://guest:guest@rabbitmq.shared-data.svc:5672/onestop-hue"),
     ("INVITATION_KEY", "local-only-survey-invitation-key-do-not-use"),

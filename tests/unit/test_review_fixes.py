@@ -37,7 +37,7 @@ def test_rs256_tokens_verify_with_the_public_key_only():
     public = key.public_key().public_bytes(serialization.Encoding.PEM,
                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     claims = {"sub": "idp-user", "roles": ["desk_officer"], "agency": "000.00.21.H17", "aud": "onestop",
-              "exp": dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)}
+              "iat": dt.datetime.now(dt.UTC), "exp": dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)}
     verifier = auth.TokenVerifier(public_key=public)
     principal = verifier.verify(jwt.encode(claims, key, algorithm="RS256"))
     assert (principal.subject, principal.agency) == ("idp-user", "000.00.21.H17")

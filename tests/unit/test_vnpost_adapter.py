@@ -224,13 +224,16 @@ def test_the_settings_read_the_credentials_from_files(tmp_path, monkeypatch):
 
 
 def test_production_refuses_missing_or_local_carrier_credentials():
+    from onestop_chassis.auth import mint_token
     from onestop_chassis.config import ConfigError, load_settings
     from onestop_delivery.config import LOCAL_CARRIER_API_TOKEN, DeliverySettings
-    # Everything else production needs, strong and not loopback (onestop_chassis.config), so the
-    # carrier's credentials are what is refused.
-    common = {"onestop_env": "production", "jwt_secret": "pR7-vX2q_Lm9sT4wZc8nB1yK6hF3jD0g", "mongodb_uri": "mongodb://db/",
-              "amqp_uri": "amqp://delivery:pw@mq/", "carrier_base_url": "https://carrier.example/",
-              "carrier_customer_code": "KH-1", "intake_address": "intake:50051"}
+    # Tokens from the identity provider (no JWT_SECRET in production) and a RabbitMQ user of its own.
+    common = {"onestop_env": "production", "jwt_jwks_url": "https://sso.example/certs",
+              "jwt_issuer": "https://sso.example", "jwt_audience": "onestop", "intake_address": "intake:50051",
+              "service_token": mint_token("the-identity-provider-s-own-signing-key", subject="delivery",
+                                          roles=["service"]),
+              "mongodb_uri": "mongodb://db/", "amqp_uri": "amqp://delivery:Pw7-q@mq/",
+              "carrier_base_url": "https://carrier.example/", "carrier_customer_code": "KH-1"}
     for token in ({}, {"carrier_api_token": LOCAL_CARRIER_API_TOKEN}):
         with pytest.raises(ConfigError) as error:
             load_settings(DeliverySettings, **common, **token, carrier_webhook_secret="s" * 32)

@@ -13,7 +13,15 @@ from typing import ClassVar, Literal, TypeVar
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .auth import DEFAULT_LEEWAY_SECONDS, MAX_LEEWAY_SECONDS
+from .auth import (
+    DEFAULT_JWKS_CACHE_SECONDS,
+    DEFAULT_JWKS_COOLDOWN_SECONDS,
+    DEFAULT_LEEWAY_SECONDS,
+    DEFAULT_MAX_LIFETIME_SECONDS,
+    DEFAULT_MAX_SERVICE_LIFETIME_SECONDS,
+    MAX_LEEWAY_SECONDS,
+    SERVICE,
+)
 from .services import SERVICES
 
 LOCAL_JWT_SECRET = "onestop-local-development-secret-do-not-use-in-production"
@@ -91,10 +99,20 @@ class ServiceSettings(BaseSettings):
     working_calendar_file: str = ""
     _calendar_days: object = PrivateAttr(default=None)  # read once, when the settings are checked
 
+    # How tokens are checked (onestop_chassis.auth.TokenVerifier), exactly one of: JWT_SECRET (HS256,
+    # local mode only), JWT_PUBLIC_KEY_FILE (PEM) or JWT_JWKS_URL (the identity provider's published
+    # keys, https in production). Production also needs JWT_ISSUER and JWT_AUDIENCE set.
     jwt_secret: str = ""
     jwt_public_key_file: str = ""
+    jwt_jwks_url: str = ""
+    jwt_jwks_cache_seconds: float = Field(default=DEFAULT_JWKS_CACHE_SECONDS, gt=0, le=86400)
+    jwt_jwks_cooldown_seconds: float = Field(default=DEFAULT_JWKS_COOLDOWN_SECONDS, ge=0, le=3600)
     jwt_audience: str = "onestop"
     jwt_issuer: str = ""
+    # The longest a token may live, exp - iat, in seconds: people's tokens, and tokens whose only
+    # role is "service" (SERVICE_TOKEN, which a process reads once).
+    jwt_max_lifetime_seconds: float = Field(default=DEFAULT_MAX_LIFETIME_SECONDS, gt=0)
+    jwt_max_service_lifetime_seconds: float = Field(default=DEFAULT_MAX_SERVICE_LIFETIME_SECONDS, gt=0)
     # Seconds of clock skew allowed on a token's iat, nbf and exp (RFC 7519), 0 to 300. 30 s covers
     # machines whose clocks drift without NTP for a while, and is small next to a token's life
     # (1 to 8 hours), which it lengthens by as much.
@@ -102,6 +120,8 @@ class ServiceSettings(BaseSettings):
     # Bearer token this service presents when it calls other services (role "service", issued by
     # the identity provider). Empty: minted from JWT_SECRET, which only works with a shared secret.
     service_token: str = ""
+    # Services that call another service's api (production then requires SERVICE_TOKEN).
+    CALLS_PEERS: ClassVar[bool] = False
 
     outbox_poll_seconds: float = 0.2
     outbox_batch_size: int = 100
@@ -142,8 +162,10 @@ class ServiceSettings(BaseSettings):
         self._check_ranges()
         if self.onestop_env == "production":
             self._check_production()
-        elif not (self.jwt_secret or self.jwt_public_key_file):
+        elif not (self.jwt_secret or self.jwt_public_key_file or self.jwt_jwks_url):
             self.jwt_secret = LOCAL_JWT_SECRET
+        if sum(map(bool, (self.jwt_secret, self.jwt_public_key_file, self.jwt_jwks_url))) > 1:
+            raise ValueError("set only one of JWT_SECRET, JWT_PUBLIC_KEY_FILE and JWT_JWKS_URL")
         return self
 
     def _fill_defaults(self) -> None:
@@ -193,17 +215,44 @@ class ServiceSettings(BaseSettings):
 
     def _check_production(self) -> None:
         """ValueError when a local default (JWT secret, database or broker URI) would reach production."""
-        if not (self.jwt_secret or self.jwt_public_key_file):
-            raise ValueError("JWT_SECRET or JWT_PUBLIC_KEY_FILE is required when ONESTOP_ENV=production")
-        if self.jwt_secret and (self.jwt_secret == LOCAL_JWT_SECRET or len(self.jwt_secret) < 32):
-            raise ValueError("JWT_SECRET must be at least 32 characters and not the local default "
-                             "when ONESTOP_ENV=production")
+        self._check_production_tokens()
         missing = [name.upper() for name in self.PRODUCTION_REQUIRED
                    if name not in self.model_fields_set or getattr(self, name) in ("", None)]
         if missing:
             raise ValueError(f"{', '.join(missing)} must be set when ONESTOP_ENV=production "
                              "(the local defaults point at 127.0.0.1 with demo credentials)")
         self._check_production_values()
+
+    def _check_production_tokens(self) -> None:
+        """ValueError unless tokens are checked with the identity provider's keys (JWT_JWKS_URL over
+        https, or JWT_PUBLIC_KEY_FILE) for a named issuer and audience, no pod holds a signing secret,
+        and a service that calls peers has a SERVICE_TOKEN with the role "service" alone."""
+        if self.jwt_secret:
+            self._check_production_values()  # names a published or weak secret first
+            raise ValueError("JWT_SECRET must not be set when ONESTOP_ENV=production: a shared secret lets "
+                             "every pod mint a token for any role; set JWT_JWKS_URL (the identity provider's "
+                             "keys) instead, and SERVICE_TOKEN for calls to other services")
+        if not (self.jwt_jwks_url or self.jwt_public_key_file):
+            raise ValueError("JWT_JWKS_URL (or JWT_PUBLIC_KEY_FILE) is required when ONESTOP_ENV=production")
+        if self.jwt_jwks_url and urllib.parse.urlsplit(self.jwt_jwks_url).scheme != "https":
+            raise ValueError("JWT_JWKS_URL must be https when ONESTOP_ENV=production (a key set read over "
+                             "plain HTTP can be replaced on the way)")
+        for name in ("jwt_issuer", "jwt_audience"):
+            if name not in self.model_fields_set or not getattr(self, name):
+                raise ValueError(f"{name.upper()} must be set when ONESTOP_ENV=production (the identity "
+                                 "provider's issuer and this platform's audience, as in its tokens)")
+        if self.CALLS_PEERS and not self.service_token:
+            raise ValueError("SERVICE_TOKEN must be set when ONESTOP_ENV=production: this service calls "
+                             "others with a token from the identity provider (role \"service\" only)")
+        if self.service_token:
+            import jwt
+            try:
+                roles = jwt.decode(self.service_token, options={"verify_signature": False}).get("roles")
+            except jwt.InvalidTokenError as exc:
+                raise ValueError(f"SERVICE_TOKEN is not a JWT: {exc}") from None
+            if roles != [SERVICE]:
+                raise ValueError(f"SERVICE_TOKEN must carry the role \"service\" alone (least privilege), "
+                                 f"not {roles!r}")
 
     def _check_production_values(self) -> None:
         """ValueError naming the first setting that holds a public or weak credential, or an address

@@ -44,6 +44,7 @@ class DeliverySettings(ServiceSettings):
     # The worker's order timer: seconds between passes over the orders still to place.
     order_retry_seconds: float = 30.0
 
+    CALLS_PEERS: ClassVar[bool] = True  # production requires SERVICE_TOKEN (chassis config)
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = (*ServiceSettings.PRODUCTION_REQUIRED, "carrier_base_url",
                                                       "carrier_customer_code", "intake_address")
 

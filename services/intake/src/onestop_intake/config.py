@@ -13,6 +13,7 @@ class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
     # Production needs where citizens reach the lookup page (printed as a QR code on every receipt)
     # and where the documents service is; their defaults are this machine's (onestop_chassis.config).
+    CALLS_PEERS: ClassVar[bool] = True  # production requires SERVICE_TOKEN (chassis config)
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = (
         "mongodb_uri", "amqp_uri", "public_lookup_url", "documents_address")
     # "HH:MM": dossiers received at or after it on a working day count from the next working day.

@@ -9,6 +9,7 @@ class RoutingSettings(ServiceSettings):
     service_name: str = "routing"
     # Intake's gRPC address: the api reads the unit list there to check process templates' units.
     intake_address: str = "127.0.0.1:50051"
+    CALLS_PEERS: ClassVar[bool] = True  # production requires SERVICE_TOKEN (chassis config)
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = ("mongodb_uri", "amqp_uri", "intake_address")
     intake_timeout_seconds: float = 5.0
     # The overdue scan (overdue.py): its period, the keys it reads per page, the seconds after which

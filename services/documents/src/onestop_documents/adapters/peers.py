@@ -39,9 +39,9 @@ class GrpcPeers:
 
     @classmethod
     def from_settings(cls, settings) -> GrpcPeers:
-        token = settings.service_token or auth.mint_token(
-            settings.jwt_secret, subject="documents-service", roles=[auth.SERVICE],
-            ttl_seconds=10 * 365 * 24 * 3600, audience=settings.jwt_audience, issuer=settings.jwt_issuer)
+        # SERVICE_TOKEN, or (local mode) one minted from JWT_SECRET that peers' lifetime limit accepts;
+        # nothing in production without SERVICE_TOKEN, where there is no secret to sign with.
+        token = auth.service_token(settings) if settings.service_token or settings.jwt_secret else ""
         return cls(parse_peers(settings.documents_peers), token)
 
     def knows(self, agency_code: str) -> bool:
