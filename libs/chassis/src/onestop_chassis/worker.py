@@ -146,6 +146,8 @@ class SettingsTimer(Timer):
     the job's lease (`<service>.<method>`, a term of one interval; onestop_chassis.leases) in the
     service's database. A replica that does not, or cannot tell (database down), skips the tick."""
 
+    heartbeat: health.Heartbeat | None = None  # set in setup()
+
     def __init__(self, setting: str, **kwargs):
         self.setting = setting
         super().__init__(interval=None, **kwargs)
@@ -160,7 +162,8 @@ class SettingsTimer(Timer):
         super().setup()
 
     def handle_timer_tick(self):
-        self.heartbeat.beat()
+        if self.heartbeat is not None:
+            self.heartbeat.beat()
         job = f"{self.container.service_name}.{self.method_name}"
         if self._lease is None:  # the database is connected once every provider's setup() ran
             try:
