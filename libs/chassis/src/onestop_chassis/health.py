@@ -5,9 +5,9 @@ relay. Both serve, on their metrics port next to /metrics:
   an event consumer has been disconnected from RabbitMQ for LIVENESS_GRACE_SECONDS, or a loop (the
   outbox relay, a @periodic timer) has not completed a pass (a lease check counts) for
   `STALE_PASSES` of its intervals and at least LIVENESS_GRACE_SECONDS;
-- `GET /healthz/ready`: 200 while every event consumer is connected and every loop is fresh, else
-  503 (a worker that reconnects is taken out of nothing: it serves no traffic, but the pod's Ready
-  condition tells an operator).
+- `GET /healthz/ready`: 200 once the process has started, while every event consumer is connected
+  and every loop is fresh, else 503 (no traffic goes to a worker; the pod's Ready condition tells
+  an operator that it is not consuming).
 
 The body is JSON: `{"status": "ok"|"failing", "problems": [...], "consumers": {...}, "loops": {...}}`.
 
