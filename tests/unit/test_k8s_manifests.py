@@ -170,7 +170,7 @@ def test_api_serves_grpc_on_its_default_port_with_grpc_probes(service):
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_worker_runs_the_worker_script_and_is_probed_on_its_metrics(service):
+def test_worker_runs_the_worker_script_and_is_probed_on_its_health_endpoints(service):
     docs = build(PLAIN)
     api, worker = deployment(docs, service, "api"), deployment(docs, service, "worker")
     (container,) = worker["spec"]["template"]["spec"]["containers"]
@@ -183,8 +183,9 @@ def test_worker_runs_the_worker_script_and_is_probed_on_its_metrics(service):
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     pages = {"web": BY_NAME[service].web_port} if BY_NAME[service].web_port else {}  # its public pages
     assert ports == {"metrics": WORKER_METRICS_PORTS[service], **pages}
-    probe = container["livenessProbe"]["httpGet"]
-    assert probe["path"] == "/metrics" and probe["port"] in ("metrics", WORKER_METRICS_PORTS[service])
+    for kind, path in (("livenessProbe", "/healthz/live"), ("readinessProbe", "/healthz/ready")):
+        probe = container[kind]["httpGet"]  # onestop_chassis.health, next to /metrics
+        assert probe["path"] == path and probe["port"] in ("metrics", WORKER_METRICS_PORTS[service])
 
 
 def test_the_services_with_an_outbox_have_a_relay():
@@ -193,7 +194,7 @@ def test_the_services_with_an_outbox_have_a_relay():
 
 @pytest.mark.parametrize("overlay", [PLAIN, OTEL])
 @pytest.mark.parametrize("service", RELAYED)
-def test_relay_runs_the_relay_script_with_the_worker_settings_and_is_probed_on_its_metrics(overlay, service):
+def test_relay_runs_the_relay_script_with_the_worker_settings_and_is_probed_on_its_health(overlay, service):
     docs = build(overlay)
     worker, relay = deployment(docs, service, "worker"), deployment(docs, service, "relay")
     assert relay["spec"]["replicas"] == 1, "one relay is enough; a second would only publish events twice"
@@ -208,7 +209,9 @@ def test_relay_runs_the_relay_script_with_the_worker_settings_and_is_probed_on_i
     assert "OUTBOX_RELAY_IN_WORKER" not in env_names(worker_container), "the worker must not relay as well"
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"metrics": RELAY_METRICS_PORTS[service]}
-    assert container["livenessProbe"]["httpGet"]["port"] in ("metrics", RELAY_METRICS_PORTS[service])
+    for kind, path in (("livenessProbe", "/healthz/live"), ("readinessProbe", "/healthz/ready")):
+        probe = container[kind]["httpGet"]  # onestop_chassis.health, next to /metrics
+        assert probe["path"] == path and probe["port"] in ("metrics", RELAY_METRICS_PORTS[service])
     annotations = relay["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/port"] == str(RELAY_METRICS_PORTS[service])
 
@@ -376,3 +379,22 @@ def test_delivery_takes_the_carriers_endpoint_and_credentials_from_a_secret_neve
             ref = variables[name]["valueFrom"]["secretKeyRef"]
             assert ref["name"].startswith("delivery-carrier-") and not ref.get("optional"), component
             assert name in secrets["delivery-carrier"], name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_worker_and_relay_is_probed_on_its_health_endpoints_in_every_overlay(overlay):
+    """A worker whose AMQP consumer died, or a relay whose loop hung, fails /healthz/live
+    (onestop_chassis.health); /metrics alone answered as long as the process lived."""
+    probed = 0
+    for doc in of_kind(build(overlay), "Deployment"):
+        component = doc["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+        if component not in ("worker", "relay"):
+            continue
+        for container in containers(doc["spec"]["template"]["spec"]):
+            ports = {p["name"] for p in container.get("ports", [])}
+            for kind, path in (("livenessProbe", "/healthz/live"), ("readinessProbe", "/healthz/ready")):
+                probe = container[kind]["httpGet"]
+                assert probe["path"] == path, (overlay, doc["metadata"]["name"], kind)
+                assert probe["port"] == "metrics" and "metrics" in ports, (overlay, doc["metadata"]["name"])
+            probed += 1
+    assert probed >= 2 * len(SERVICES)

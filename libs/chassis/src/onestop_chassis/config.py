@@ -138,6 +138,11 @@ class ServiceSettings(BaseSettings):
     # Aggregates the relay process relays at once (threads; each aggregate's events stay in order).
     # The worker's relay goes one by one.
     outbox_relay_concurrency: int = Field(default=8, ge=1, le=64)
+    # Probes of the worker and relay (onestop_chassis.health, /healthz/live on the metrics port):
+    # liveness fails once a worker's event consumer has been disconnected from RabbitMQ this long,
+    # or a loop (relay, @periodic timer) has not completed a pass for 3 of its intervals and at
+    # least this long (a pass may wait on a database timeout).
+    liveness_grace_seconds: float = 60.0
 
     # Event handlers (onestop_chassis.dead_letters): a message whose handler keeps failing is tried
     # EVENT_MAX_ATTEMPTS times in all, waiting 1, 2, 4 ... seconds (at most EVENT_RETRY_MAX_SECONDS)
@@ -188,6 +193,8 @@ class ServiceSettings(BaseSettings):
         self.trusted_networks  # noqa: B018 - raises ValueError naming a bad TRUSTED_PROXIES entry
         if self.outbox_poll_seconds <= 0:
             raise ValueError("OUTBOX_POLL_SECONDS must be greater than 0")
+        if self.liveness_grace_seconds <= 0:
+            raise ValueError("LIVENESS_GRACE_SECONDS must be greater than 0")
         for seconds in ("mongodb_timeout_seconds", "mongodb_socket_timeout_seconds", "minio_timeout_seconds",
                         "dependency_check_seconds"):
             if getattr(self, seconds) <= 0:

@@ -12,7 +12,7 @@ from kombu import Connection
 from kombu.pools import producers
 from nameko.events import SERVICE_POOL, EventHandler
 
-from . import dead_letters, dependencies, events, metrics
+from . import dead_letters, dependencies, events, health, metrics
 from .errors import PermanentError
 from .logs import bind_dossier, get_logger
 from .worker_config import worker_settings
@@ -26,7 +26,10 @@ class ReliableEventHandler(EventHandler):
     """nameko's event handler (a SERVICE_POOL queue per service and method) whose messages never
     loop: bounded retries through `<queue>.retry`, then `<queue>.dead` (see
     onestop_chassis.dead_letters for the whole behaviour and the upgrade of existing queues).
-    Use it through `event_handler(source_service, event_type)`; `requeue_on_error` is not taken."""
+    Use it through `event_handler(source_service, event_type)`; `requeue_on_error` is not taken.
+    Its consumer keeps a health.Link named after the queue (the worker's liveness probe)."""
+
+    consumer_cls = health.WatchedConsumer
 
     def __init__(self, source_service, event_type, **kwargs):
         kwargs.pop("requeue_on_error", None)  # replaced by bounded retries
@@ -41,6 +44,7 @@ class ReliableEventHandler(EventHandler):
         self.consumer_options["on_decode_error"] = self._undecodable
         super().setup()  # builds self.queue: nameko's name, exchange and binding
         name = self.queue.name
+        self.consumer.link.name = name
         self.queue.queue_arguments = dead_letters.queue_arguments(name)
         self._connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True})
         dead_letters.declare(self.amqp_uri, name, self.queue.exchange.name, self.queue.routing_key)

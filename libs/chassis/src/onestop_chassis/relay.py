@@ -18,7 +18,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 
-from . import leases, metrics, mongo, tracing
+from . import health, leases, mongo, tracing
 from .config import ServiceSettings
 from .logs import configure_logging, get_logger
 from .outbox import OutboxRelay, relay_pass
@@ -28,14 +28,18 @@ log = get_logger("onestop.relay")
 
 
 def relay_until(service: str, relays: list[OutboxRelay], interval: float, stopped: Callable[[], bool],
-                sleep: Callable[[float], None] = time.sleep, held: Callable[[], bool] = lambda: True) -> None:
+                sleep: Callable[[float], None] = time.sleep, held: Callable[[], bool] = lambda: True,
+                heartbeat: health.Heartbeat | None = None) -> None:
     """Relays until `stopped()`: a pass, and another at once while a pass published anything, else
     a sleep of `interval` seconds (OUTBOX_POLL_SECONDS). A pass in progress always finishes. Only
-    while `held()` (the relay's lease, leases.Lease): of several relay replicas, one publishes."""
+    while `held()` (the relay's lease, leases.Lease): of several relay replicas, one publishes.
+    `heartbeat` beats after every pass or lease check (the relay's /healthz/live)."""
     while not stopped():
-        if leases.holding(held, service) and relay_pass(service, relays):
-            continue  # more may be waiting: go again without sleeping
-        sleep(interval)
+        busy = leases.holding(held, service) and relay_pass(service, relays)
+        if heartbeat is not None:
+            heartbeat.beat()
+        if not busy:
+            sleep(interval)  # else more may be waiting: go again without sleeping
 
 
 def run_relay(settings: ServiceSettings, collections: Sequence[Callable[[], object]]) -> None:
@@ -44,12 +48,17 @@ def run_relay(settings: ServiceSettings, collections: Sequence[Callable[[], obje
 
     Metrics on RELAY_METRICS_PORT (default 93xx): onestop_outbox_published_total,
     onestop_outbox_relay_delay_seconds, onestop_outbox_pending_events,
-    onestop_outbox_relay_passes_total. Raises (the process exits non-zero, to be restarted) when
+    onestop_outbox_relay_passes_total; and the probes /healthz/live, /healthz/ready (failing once
+    the loop has not completed a pass for 3 × OUTBOX_POLL_SECONDS and LIVENESS_GRACE_SECONDS:
+    onestop_chassis.health). Raises (the process exits non-zero, to be restarted) when
     the database cannot be reached at start.
     """
     configure_logging(settings.service_name, "relay", settings.log_level)
     tracing.configure_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
-    metrics.start_metrics_server(settings.metrics_host, settings.relay_metrics_port, settings.service_name, "relay")
+    heartbeat = health.Heartbeat(f"{settings.service_name}.relay", settings.outbox_poll_seconds,
+                                 settings.liveness_grace_seconds)
+    health.PROCESS.add(heartbeat)
+    health.start_probe_server(settings.metrics_host, settings.relay_metrics_port, settings.service_name, "relay")
     stop = []
 
     def shutdown(_signum, _frame):
@@ -71,10 +80,12 @@ def run_relay(settings: ServiceSettings, collections: Sequence[Callable[[], obje
     for relay in relays:
         relay.ensure_indexes()
     lease = leases.relay_lease(relays, settings.service_name, settings.outbox_lease_seconds)
+    health.PROCESS.started = True
     log.info("relay started", metrics=f"{settings.metrics_host}:{settings.relay_metrics_port}",
              amqp=settings.amqp_uri.rsplit("@", 1)[-1], collections=len(relays))
     try:
-        relay_until(settings.service_name, relays, settings.outbox_poll_seconds, lambda: bool(stop), held=lease.held)
+        relay_until(settings.service_name, relays, settings.outbox_poll_seconds, lambda: bool(stop), held=lease.held,
+                    heartbeat=heartbeat)
     finally:
         mongo.disconnect()  # after the last pass: the database closes only once the relay has stopped
     log.info("relay stopped")

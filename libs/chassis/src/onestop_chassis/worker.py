@@ -24,7 +24,7 @@ from nameko.timer import Timer
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from . import events, leases, metrics, mongo, storage, tracing
+from . import events, health, leases, metrics, mongo, storage, tracing
 from .config import ServiceSettings
 from .consuming import OUTAGE_PAUSE_SECONDS, ReliableEventHandler, event_handler  # noqa: F401 (the worker's API)
 from .logs import configure_logging, get_logger
@@ -146,6 +146,8 @@ class SettingsTimer(Timer):
     the job's lease (`<service>.<method>`, a term of one interval; onestop_chassis.leases) in the
     service's database. A replica that does not, or cannot tell (database down), skips the tick."""
 
+    heartbeat: health.Heartbeat | None = None  # set in setup()
+
     def __init__(self, setting: str, **kwargs):
         self.setting = setting
         super().__init__(interval=None, **kwargs)
@@ -153,9 +155,15 @@ class SettingsTimer(Timer):
     def setup(self):
         self.interval = float(getattr(worker_settings(), self.setting))
         self._lease: leases.Lease | leases.Always | None = None
+        # the loop comes round to a tick only once the previous one finished: a tick that never
+        # returns makes it stale (WorkerHealth, /healthz/live)
+        self.heartbeat = health.Heartbeat(f"{self.container.service_name}.{self.method_name}", self.interval,
+                                          worker_settings().liveness_grace_seconds)
         super().setup()
 
     def handle_timer_tick(self):
+        if self.heartbeat is not None:
+            self.heartbeat.beat()
         job = f"{self.container.service_name}.{self.method_name}"
         if self._lease is None:  # the database is connected once every provider's setup() ran
             try:
@@ -221,6 +229,9 @@ class OutboxRelayRunner(DependencyProvider):
         self._settings = settings = worker_settings()
         self._interval = settings.outbox_poll_seconds
         self._publisher = confirming_publisher(settings)
+        self.heartbeat = (health.Heartbeat(f"{self.container.service_name}.relay", self._interval,
+                                           settings.liveness_grace_seconds)
+                          if settings.outbox_relay_in_worker else None)
 
     def _publish(self, entry: dict, headers: dict) -> None:
         publish_event(self._publisher, entry["producer"], entry["event_type"], entry["payload"], headers,
@@ -257,16 +268,45 @@ class OutboxRelayRunner(DependencyProvider):
 
     def _loop(self):
         while self._running:
-            if leases.holding(self._lease.held, self.container.service_name) and self._relay_all():
-                continue  # more may be waiting: go again without sleeping
-            self._wake.wait(self._interval)
+            busy = leases.holding(self._lease.held, self.container.service_name) and self._relay_all()
+            if self.heartbeat is not None:
+                self.heartbeat.beat()  # a pass, or a lease check, completed
+            if not busy:
+                self._wake.wait(self._interval)  # else more may be waiting: go again without sleeping
+
+
+class WorkerHealth(DependencyProvider):
+    """Puts what the worker's probes watch (onestop_chassis.health) into the process's Watch when
+    the container starts, and takes it out when it stops: the Link of every event handler's AMQP
+    consumer (health.WatchedConsumer) and the Heartbeat of every loop (@periodic timers, the
+    in-worker outbox relay). run_worker adds it to every worker service."""
+
+    def _parts(self) -> list:
+        container = self.container
+        links = [getattr(getattr(e, "consumer", None), "link", None) for e in container.entrypoints]
+        beats = [getattr(x, "heartbeat", None) for x in (*container.entrypoints, *container.dependencies)]
+        return [p for p in (*links, *beats) if isinstance(p, health.Link | health.Heartbeat)]
+
+    def start(self):
+        self._watched = self._parts()
+        health.PROCESS.add(*self._watched)
+
+    def stop(self):
+        health.PROCESS.remove(*getattr(self, "_watched", ()))
+
+    kill = stop
 
 
 def run_worker(service_cls, settings: ServiceSettings) -> None:
-    """Runs one nameko service until SIGTERM/SIGINT. Call after eventlet.monkey_patch()."""
+    """Runs one nameko service until SIGTERM/SIGINT. Call after eventlet.monkey_patch().
+
+    Serves /metrics, /healthz/live and /healthz/ready on WORKER_METRICS_PORT (onestop_chassis.health)."""
     configure_logging(settings.service_name, "worker", settings.log_level)
     tracing.configure_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
-    metrics.start_metrics_server(settings.metrics_host, settings.worker_metrics_port, settings.service_name, "worker")
+    health.PROCESS.grace = settings.liveness_grace_seconds
+    health.start_probe_server(settings.metrics_host, settings.worker_metrics_port, settings.service_name, "worker")
+    if not any(isinstance(v, WorkerHealth) for v in vars(service_cls).values()):
+        service_cls.onestop_health = WorkerHealth()  # nameko collects providers from class attributes
     nameko_config.setup(nameko_config_for(settings))
     runner = ServiceRunner()
     runner.add_service(service_cls)
@@ -276,7 +316,8 @@ def run_worker(service_cls, settings: ServiceSettings) -> None:
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    runner.start()
+    runner.start()  # returns once every consumer has connected (nameko waits for it)
+    health.PROCESS.started = True
     log.info("worker started", metrics=f"{settings.metrics_host}:{settings.worker_metrics_port}",
              amqp=settings.amqp_uri.rsplit("@", 1)[-1])
     waiter = eventlet.spawn(runner.wait)
