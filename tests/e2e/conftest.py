@@ -143,8 +143,10 @@ def purge_event_queues(amqp_uri: str) -> None:
     from onestop_documents.worker import DocumentsWorker
     from onestop_intake.worker import IntakeWorker
     from onestop_routing.worker import RoutingWorker
+    from onestop_survey.worker import SurveyWorker
     names = [f"evt-{handler.source_service}-{handler.event_type}--{worker.name}.{method}"
-             for worker in (IntakeWorker, RoutingWorker, DocumentsWorker, DeliveryWorker) for method in dir(worker)
+             for worker in (IntakeWorker, RoutingWorker, DocumentsWorker, DeliveryWorker, SurveyWorker)
+             for method in dir(worker)
              for handler in getattr(getattr(worker, method), ENTRYPOINT_EXTENSIONS_ATTR, ())
              if isinstance(handler, ReliableEventHandler)]
     with Connection(amqp_uri) as connection:

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -213,9 +214,17 @@ def _wait_serving(port: int, timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
-def _metrics(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
-        return answer.read().decode()
+def _metrics(port: int, timeout: float = 30) -> str:
+    """The process's /metrics, waiting for it to listen: the worker starts after the api answers
+    SERVING, and on a loaded machine its server came up later than the api's (refused once)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+                return answer.read().decode()
+        except urllib.error.URLError:
+            assert time.monotonic() < deadline, f"nothing answers /metrics on port {port}"
+            time.sleep(0.2)
 
 
 @contextlib.contextmanager

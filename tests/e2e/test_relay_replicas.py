@@ -16,7 +16,7 @@ import time
 import kombu
 import pymongo
 import pytest
-from conftest import Platform, bearer, running
+from conftest import Platform, bearer, purge_event_queues, running
 
 from onestop.intake.v1 import intake_pb2_grpc
 from onestop_chassis import leases
@@ -32,6 +32,9 @@ def replicas(local_stack, tmp_path_factory):
     logs = tmp_path_factory.mktemp("e2e-relay-replicas")
     platform = Platform(log_dir=logs, services=("intake",), prefix="e2ereplicas", amqp_uri=AMQP_RELAY_TEST_URI,
                         extra_env={"OUTBOX_POLL_SECONDS": "0.1", "OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS)})
+    # The relay vhost is shared with test_relay_process, whose documents worker would file the
+    # receipts this intake leaves queued for the same dossier codes: emptied before and after.
+    purge_event_queues(AMQP_RELAY_TEST_URI)
     with running(platform) as p:
         extra = []
         for i in (2, 3):
@@ -52,6 +55,7 @@ def replicas(local_stack, tmp_path_factory):
                     proc.wait(15)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+    purge_event_queues(AMQP_RELAY_TEST_URI)
 
 
 class Received:
