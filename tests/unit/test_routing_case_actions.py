@@ -344,3 +344,30 @@ def test_every_refusal_is_a_service_error_with_a_reason(routing, cases, clock):
         routing.act(CODE, Act("thue", Action.FORWARD), "r-x", LAND)
     assert (info.value.code, info.value.reason) == ("FAILED_PRECONDITION", "STEP_NOT_CURRENT")
     assert Aborted("CONCURRENT_CHANGE", "x").code == "ABORTED"
+
+
+def _vn(day, hour=8):
+    return dt.datetime(2026, 11, day, hour, 0, tzinfo=VIETNAM)
+
+
+def test_a_desk_pause_is_timed_by_its_events_not_by_when_routing_processed_them(routing, cases, clock):
+    _at_land(routing, clock)
+    due_before = routing.get_case(CODE, LAND).view.clock.due_at
+    clock.at(19)  # the desk asked on Tue 17 08:00; routing's worker was down until Thu
+    assert routing.pause_for_desk_supplement(CODE, "evt-req", "Thiếu bản sao", occurred_at=_vn(17)) is True
+    assert routing.get_case(CODE, LAND).view.state is CaseState.PAUSED
+    clock.at(23)  # received Wed 18 08:00, processed the next Monday (a backlog)
+    assert routing.resume_after_supplement(CODE, "evt-recv", occurred_at=_vn(18)) is True
+    resumed = routing.get_case(CODE, LAND)
+    assert resumed.view.state is CaseState.PROCESSING
+    assert resumed.view.clock.due_at == CALENDAR.add(due_before, WorkingDuration(days=1))  # Tue 08:00 → Wed 08:00
+
+
+def test_an_event_older_than_the_case_s_last_entry_is_timed_at_that_entry(routing, cases, clock):
+    _at_land(routing, clock)  # last entry Mon 16 10:00
+    due_before = routing.get_case(CODE, LAND).view.clock.due_at
+    routing.pause_for_desk_supplement(CODE, "evt-req", "Thiếu", occurred_at=_vn(16, 7))
+    clock.at(20)
+    routing.resume_after_supplement(CODE, "evt-recv", occurred_at=_vn(17, 10))  # one working day after 16 10:00
+    assert routing.get_case(CODE, LAND).view.clock.due_at == CALENDAR.add(due_before, WorkingDuration(days=1))
+

@@ -98,9 +98,12 @@ class RoutingService:
             self._project(Loaded(case, (Logged(first),), template, view, (0, ())))
         return True
 
-    def resume_after_supplement(self, dossier_code: str, event_id: str) -> bool:
+    def resume_after_supplement(self, dossier_code: str, event_id: str, *,
+                                occurred_at: dt.datetime | None = None) -> bool:
         """Intake received the supplement: a case paused for it runs again (its clocks credit the
-        paused working time). False when this event was applied before. A case that does not wait
+        paused working time up to `occurred_at`, the event's header time, never before the case's
+        last entry: a backlog or a worker down for a day does not lengthen the citizen's pause;
+        routing's clock when not given). False when this event was applied before. A case that does not wait
         for a supplement (the desk's own request before processing, no template) is left as it is.
         UnknownCase when routing has no case for the dossier."""
         loaded = self._for_intake_event("DossierSupplementReceived", dossier_code, event_id)
@@ -110,7 +113,7 @@ class RoutingService:
         if view is None or view.state is not CaseState.PAUSED or view.national_status != SUPPLEMENT_STATUS:
             log.info("supplement received for a case not paused for one: nothing to resume")
             return True
-        self._run(loaded, INTAKE, Resume("Đã nhận hồ sơ bổ sung"), event_id)
+        self._run(loaded, INTAKE, Resume("Đã nhận hồ sơ bổ sung"), event_id, at=occurred_at)
         return True
 
     def _for_intake_event(self, event_type: str, dossier_code: str, event_id: str, *,
@@ -127,20 +130,23 @@ class RoutingService:
         loaded = self._fold(stored)
         return None if any(item.entry.request_id == event_id for item in loaded.log) else loaded
 
-    def pause_for_desk_supplement(self, dossier_code: str, event_id: str, reason: str) -> bool:
+    def pause_for_desk_supplement(self, dossier_code: str, event_id: str, reason: str, *,
+                                  occurred_at: dt.datetime | None = None) -> bool:
         """The desk asked for a supplement on its own (DossierSupplementRequested, no routing_event_id):
         a running routed case pauses (status 5, no event: intake shows 5 and issued form 02) until
         the desk receives it. False when applied before; a case not running is left as it is;
         CaseNotOpenedYet (retried, bounded) while the dossier has no case: the request overtook the
         DossierReceived that opens it, and is applied once the case is open (pausing it from then);
-        ABORTED `CONCURRENT_CHANGE` (retried) on a concurrent append."""
+        ABORTED `CONCURRENT_CHANGE` (retried) on a concurrent append. The pause starts at
+        `occurred_at` (the event's header time; routing's clock when not given), never before the
+        case's last entry."""
         loaded = self._for_intake_event("DossierSupplementRequested", dossier_code, event_id, wait=True)
         if loaded is None:
             return False
         view = loaded.view
         if view is None or loaded.template is None or view.state is not CaseState.PROCESSING:
             return True  # nothing runs that could pause
-        entry = Entry(view.seq + 1, EntryKind.PAUSED, max(self._clock(), loaded.log[-1].entry.at), INTAKE,
+        entry = Entry(view.seq + 1, EntryKind.PAUSED, self._at(loaded, occurred_at), INTAKE,
                       event_id, reason.strip() or "Bộ phận Một cửa yêu cầu bổ sung", pause=journey.PauseKind.SUPPLEMENT)
         after = journey.apply(view, loaded.template, self._calendar, entry)
         if not self._cases.append(dossier_code, Logged(entry), []):  # idempotent by the event id (request_id)
@@ -325,19 +331,25 @@ class RoutingService:
             raise reused(request_id, "action")
         return prior
 
-    def _decide(self, loaded: Loaded, actor: Actor, command: Command, request_id: str) -> Entry:
+    def _at(self, loaded: Loaded, occurred_at: dt.datetime | None = None) -> dt.datetime:
+        """An entry's time: `occurred_at` (an event's) or now, never before the case's last entry
+        (api processes' clocks may differ by a little; an event may predate a later entry)."""
+        return max(occurred_at or self._clock(), loaded.log[-1].entry.at)
+
+    def _decide(self, loaded: Loaded, actor: Actor, command: Command, request_id: str,
+                at: dt.datetime | None = None) -> Entry:
         if loaded.view is None or loaded.template is None:
             raise FailedPrecondition("NO_PROCESS", f"case {loaded.case.dossier_code} has no process template: "
                                                    "the desk records its result (intake's RecordResult)")
-        # Never before the last entry: api processes' clocks may differ by a little.
-        at = max(self._clock(), loaded.log[-1].entry.at)
-        return decide(loaded.view, loaded.template, actor, command, at=at, request_id=request_id)
+        return decide(loaded.view, loaded.template, actor, command, at=self._at(loaded, at),
+                      request_id=request_id)
 
-    def _run(self, loaded: Loaded, actor: Actor, command: Command, request_id: str) -> Loaded:
+    def _run(self, loaded: Loaded, actor: Actor, command: Command, request_id: str, *,
+             at: dt.datetime | None = None) -> Loaded:
         prior = self._replay(loaded, request_id, command, actor.subject)
         if prior is not None:
             return loaded.as_of(prior.entry.seq, self._calendar)
-        entry = self._decide(loaded, actor, command, request_id)
+        entry = self._decide(loaded, actor, command, request_id, at)
         assert loaded.view is not None and loaded.template is not None  # _decide checked
         after = journey.apply(loaded.view, loaded.template, self._calendar, entry)
         logged = Logged(entry, _digest(command, actor.subject))
