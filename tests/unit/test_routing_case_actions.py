@@ -5,6 +5,7 @@ reason, and nothing stored."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -27,7 +28,7 @@ from onestop_routing import api, domain
 from onestop_routing.cases import UnknownCase
 from onestop_routing.domain.actions import Act, Extend
 from onestop_routing.domain.journey import AssigneeKind, CaseState
-from onestop_routing.domain.process import Action
+from onestop_routing.domain.process import Action, Transition
 from onestop_routing.inbox import RUNNING_PREFIX, InboxScope
 from onestop_routing.service import RoutingService
 
@@ -371,3 +372,17 @@ def test_an_event_older_than_the_case_s_last_entry_is_timed_at_that_entry(routin
     routing.resume_after_supplement(CODE, "evt-recv", occurred_at=_vn(17, 10))  # one working day after 16 10:00
     assert routing.get_case(CODE, LAND).view.clock.due_at == CALENDAR.add(due_before, WorkingDuration(days=1))
 
+
+def test_a_finish_from_one_branch_is_refused_while_another_branch_runs(cases, clock):
+    template = parallel()
+    template = dataclasses.replace(template, transitions=(*template.transitions, Transition("a", Action.FINISH),
+                                                          Transition("a", Action.STOP)))
+    routing = RoutingService(cases, FakeTemplates(template), calendar=CALENDAR, clock=clock)
+    _open(routing, process_code="QT-2")
+    a_officer = officer("cv-a", LAND_UNIT)
+    routing.claim(CODE, "a", "c-a", a_officer)
+    error = _refused(cases, lambda: routing.act(CODE, Act("a", Action.FINISH), "fin-a", a_officer),
+                     FailedPrecondition, "BRANCH_OPEN")
+    assert "b" in error.message and error.metadata["open_steps"] == "b"
+    stopped = routing.act(CODE, Act("a", Action.STOP, reason="Người nộp rút hồ sơ"), "stop-a", a_officer)
+    assert stopped.view.state is CaseState.STOPPED  # stop ends the whole case, on purpose
