@@ -103,17 +103,24 @@ class RoutingService:
         """Intake received the supplement: a case paused for it runs again (its clocks credit the
         paused working time up to `occurred_at`, the event's header time, never before the case's
         last entry: a backlog or a worker down for a day does not lengthen the citizen's pause;
-        routing's clock when not given). False when this event was applied before. A case that does not wait
-        for a supplement (the desk's own request before processing, no template) is left as it is.
-        UnknownCase when routing has no case for the dossier."""
-        loaded = self._for_intake_event("DossierSupplementReceived", dossier_code, event_id)
+        routing's clock when not given). False when this event was applied before. A running case
+        not paused for a supplement records the receipt (SUPPLEMENT_RECEIVED): the desk's request
+        it answers, on another queue, was not processed yet, and will not pause the case when it
+        is. A case without template or ended is left as it is. CaseNotOpenedYet (retried,
+        bounded, then dead-lettered) while routing has no case for the dossier."""
+        loaded = self._for_intake_event("DossierSupplementReceived", dossier_code, event_id, wait=True)
         if loaded is None:
             return False
         view = loaded.view
-        if view is None or view.state is not CaseState.PAUSED or view.national_status != SUPPLEMENT_STATUS:
-            log.info("supplement received for a case not paused for one: nothing to resume")
+        if view is None or loaded.template is None or view.state in journey.ENDED:
+            log.info("supplement received for a case without process or ended: nothing to resume")
             return True
-        self._run(loaded, INTAKE, Resume("Đã nhận hồ sơ bổ sung"), event_id, at=occurred_at)
+        if view.state is CaseState.PAUSED and view.national_status == SUPPLEMENT_STATUS:
+            self._run(loaded, INTAKE, Resume("Đã nhận hồ sơ bổ sung"), event_id, at=occurred_at)
+            return True
+        entry = Entry(view.seq + 1, EntryKind.SUPPLEMENT_RECEIVED, self._at(loaded, occurred_at), INTAKE, event_id,
+                      "Đã nhận hồ sơ bổ sung trước khi xử lý yêu cầu bổ sung")
+        self._append_intake_entry(loaded, entry)
         return True
 
     def _for_intake_event(self, event_type: str, dossier_code: str, event_id: str, *,
@@ -146,13 +153,22 @@ class RoutingService:
         view = loaded.view
         if view is None or loaded.template is None or view.state is not CaseState.PROCESSING:
             return True  # nothing runs that could pause
+        if any(item.entry.kind is EntryKind.SUPPLEMENT_RECEIVED for item in loaded.log):
+            log.info("the desk's supplement request was answered before it was processed: no pause")
+            return True
         entry = Entry(view.seq + 1, EntryKind.PAUSED, self._at(loaded, occurred_at), INTAKE,
                       event_id, reason.strip() or "Bộ phận Một cửa yêu cầu bổ sung", pause=journey.PauseKind.SUPPLEMENT)
-        after = journey.apply(view, loaded.template, self._calendar, entry)
-        if not self._cases.append(dossier_code, Logged(entry), []):  # idempotent by the event id (request_id)
-            raise Aborted("CONCURRENT_CHANGE", f"case {dossier_code} changed at the same moment: retried")
-        self._project(Loaded(loaded.case, (*loaded.log, Logged(entry)), loaded.template, after, loaded.projected))
+        self._append_intake_entry(loaded, entry)
         return True
+
+    def _append_intake_entry(self, loaded: Loaded, entry: Entry) -> None:
+        """Appends an entry caused by intake's event (no event of routing's) and projects it;
+        ABORTED `CONCURRENT_CHANGE` (the chassis retries the event) when its seq was taken."""
+        assert loaded.view is not None and loaded.template is not None
+        after = journey.apply(loaded.view, loaded.template, self._calendar, entry)
+        if not self._cases.append(loaded.case.dossier_code, Logged(entry), []):  # idempotent by the event id
+            raise Aborted("CONCURRENT_CHANGE", f"case {loaded.case.dossier_code} changed at the same moment: retried")
+        self._project(Loaded(loaded.case, (*loaded.log, Logged(entry)), loaded.template, after, loaded.projected))
 
     # --- reads -------------------------------------------------------------------------------
     def get_case(self, dossier_code: str, actor: auth.Principal) -> Loaded:

@@ -77,9 +77,11 @@ class RoutingWorker(CaseFormFiling):
 
     @event_handler("intake", "DossierSupplementReceived", message=ev.DossierSupplementReceived)
     def on_supplement_received(self, event: ev.DossierSupplementReceived) -> bool:
-        """The desk received the supplement a step asked for: the case's clocks run again. False
-        when this event was applied before; a dossier routing has no case for is dead-lettered
-        (service.UnknownCase, a PermanentError)."""
+        """The desk received the supplement a step asked for: the case's clocks run again (the
+        pause ends at the event's occurred_at). False when this event was applied before. A receipt
+        that overtook the desk's request is recorded so that the request does not pause the case;
+        one that overtook the DossierReceived opening the case waits for it (CaseNotOpenedYet,
+        retried with growing delays, dead-lettered only if no case opens)."""
         if not codes.DOSSIER_CODE.fullmatch(event.dossier_code):
             raise events.InvalidEvent(f"DossierSupplementReceived has no valid dossier code: "
                                       f"{event.dossier_code[:40]!r}")
