@@ -42,7 +42,8 @@ ASSIGNEE_KINDS = {routing_pb2.ASSIGNEE_KIND_PRIMARY: AssigneeKind.PRIMARY,
 SCOPES = {routing_pb2.ListInboxRequest.SCOPE_UNSPECIFIED: InboxScope.MINE,
           routing_pb2.ListInboxRequest.SCOPE_MINE: InboxScope.MINE,
           routing_pb2.ListInboxRequest.SCOPE_UNASSIGNED: InboxScope.UNASSIGNED,
-          routing_pb2.ListInboxRequest.SCOPE_UNIT: InboxScope.UNIT}
+          routing_pb2.ListInboxRequest.SCOPE_UNIT: InboxScope.UNIT,
+          routing_pb2.ListInboxRequest.SCOPE_ESCALATED: InboxScope.ESCALATED}
 OFFICERS = (auth.DESK_OFFICER, auth.PROCESSING_OFFICER, auth.UNIT_LEADER)
 
 

@@ -203,13 +203,15 @@ class RoutingService:
               page_size: int = 0, page_token: str = "") -> tuple[list[InboxItem], str]:
         """One page of a unit's inbox, soonest step due first, and the next page's token ("" on
         the last). `unit_code` empty: the caller's. PERMISSION_DENIED `OTHER_AGENCY` for another
-        unit, `LEADER_REQUIRED` for the whole unit's list; INVALID_ARGUMENT for a foreign token."""
+        unit, `LEADER_REQUIRED` for the whole unit's list or its escalated one (the steps the
+        overdue scan found late, `<unit>|escalated|` keys); INVALID_ARGUMENT for a foreign token."""
         unit = unit_code.strip() or actor.agency
         if not unit:
             raise InvalidArgument.from_violations([FieldViolation("unit_code", "is required (no agency in the token)")])
         actor.require_agency(unit, action="read this unit's inbox")
-        if scope is InboxScope.UNIT and not actor.has_any({UNIT_LEADER, auth.SERVICE}):
-            raise PermissionDenied("LEADER_REQUIRED", f"only the leader of unit {unit} lists all of its steps")
+        if scope in (InboxScope.UNIT, InboxScope.ESCALATED) and not actor.has_any({UNIT_LEADER, auth.SERVICE}):
+            what = "all of its steps" if scope is InboxScope.UNIT else "the steps escalated to it"
+            raise PermissionDenied("LEADER_REQUIRED", f"only the leader of unit {unit} lists {what}")
         prefix = inbox_prefix(unit, f"mine:{actor.subject}" if scope is InboxScope.MINE else str(scope))
         if page_token and not page_token.startswith(prefix):
             raise InvalidArgument.from_violations([FieldViolation("page.page_token", "is not a token of this inbox")])
