@@ -432,3 +432,26 @@ def test_a_receipt_that_overtook_the_case_s_opening_waits_and_then_applies(routi
     assert routing.resume_after_supplement(CODE, "evt-recv", occurred_at=_vn(18)) is True  # the retry
     assert routing.pause_for_desk_supplement(CODE, "evt-req", "Thiếu", occurred_at=_vn(17)) is True
     assert routing.get_case(CODE, LAND).view.state is CaseState.PROCESSING
+
+
+class _FirstProjectionFails(FakeCases):
+    def __init__(self):
+        super().__init__()
+        self.failures = 1
+
+    def project(self, case, view, items, previous=None):
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("the database went away after the open")
+        return super().project(case, view, items, previous)
+
+
+def test_a_new_case_whose_projection_failed_is_repaired_by_the_redelivered_dossier_received(clock):
+    cases = _FirstProjectionFails()
+    routing = RoutingService(cases, FakeTemplates(land_registration()), calendar=CALENDAR, clock=clock)
+    assert _open(routing) is True
+    assert cases.projected.get(CODE, 0) == 0 and cases.inbox_items == {}  # nobody would see the case
+    assert _open(routing) is False  # the broker redelivers the DossierReceived
+    assert cases.projected[CODE] == 1 and cases.appends == 0
+    items, _ = routing.inbox(DESK, DESK_UNIT, InboxScope.UNASSIGNED)
+    assert [(i.dossier_code, i.step_code) for i in items] == [(CODE, "tiep_nhan")]

@@ -83,7 +83,8 @@ class RoutingService:
     def open_case(self, cmd: domain.OpenCase) -> bool:
         """Opens the dossier's case once, with the latest template for its receiving unit or its
         agency (template_for_case; kept for life; version 0 without). False when the
-        dossier had a case already (a redelivered event): nothing changes."""
+        dossier had a case already (a redelivered event): nothing changes, except that a case whose
+        first projection failed (its inbox keys missing: nobody would see it) is projected now."""
         now = self._clock()
         template = template_for_case(self._templates, cmd.process_code, cmd.receiving_unit_code,
                                      cmd.receiving_agency_code)
@@ -93,6 +94,7 @@ class RoutingService:
         first = Entry(seq=1, kind=EntryKind.OPENED, at=now, actor=INTAKE, request_id=cmd.event_id, due_at=cmd.due_at)
         view = journey.opened(cmd.dossier_code, template, self._calendar, first) if template else None
         if not self._cases.open(case, Logged(first), [messages.case_opened(case, template, view, self._unit_name)]):
+            self.loaded(cmd.dossier_code)  # repairs a projection behind its log
             return False
         if template is not None and view is not None:  # open() stored the view at seq 0, without keys
             self._project(Loaded(case, (Logged(first),), template, view, (0, ())))
