@@ -197,3 +197,16 @@ def _desk_claimed(service, code):
     desk = auth.Principal("desk-lan", frozenset({auth.DESK_OFFICER}), UNIT)
     service.claim(code, "tiep_nhan", f"c-{code}", desk)
     return desk
+
+
+def test_a_stale_step_key_is_deleted_by_the_scan_and_marks_nothing(scan):
+    container, cases, service, clock = scan
+    code = _open(service)
+    [old] = [i for k, i in cases.inbox_items.items() if k.startswith(RUNNING_PREFIX)]
+    service.act(code, Act("tiep_nhan", Action.FORWARD), "f-1", _desk_claimed(service, code))
+    cases.inbox_items[old.key] = old  # the desk step's key, as a projection that lost a race left it
+    clock.now = DESK_DUE + dt.timedelta(minutes=1)
+    result = _pass(container)
+    assert (result.overdue_found, result.overdue_marked) == (1, 0)
+    assert old.key not in cases.inbox_items and _marks(cases, code) == []
+    assert _pass(container).overdue_found == 0  # not read again on every pass

@@ -595,8 +595,12 @@ def test_a_desk_supplement_request_that_overtook_the_case_s_opening_waits_and_ap
     assert service.get_case(CODE, desk).view.supplements == 1
 
 
-def test_a_supplement_received_for_an_unknown_dossier_is_still_dead_lettered_at_once(routing_with_template):
+def test_a_supplement_received_for_an_unknown_dossier_waits_like_the_request(routing_with_template):
+    """Was dead-lettered at once; the review of issue 11 makes it wait for the case's opening as the
+    request does (retried, bounded, then dead-lettered: test_dead_letter_policy)."""
+    from onestop_routing.cases import CaseNotOpenedYet
+
     container, cases, _ = routing_with_template
-    with entrypoint_hook(container, "on_supplement_received") as handle, pytest.raises(PermanentError):
+    with entrypoint_hook(container, "on_supplement_received") as handle, pytest.raises(CaseNotOpenedYet):
         handle(_supplement_received(code="000.00.21.H17-261101-0042"))
     assert cases.appends == 0

@@ -39,10 +39,11 @@ from onestop_chassis.worktime import WorkingCalendar
 from . import domain, messages
 from .book import BookIndex, NoBook, book_keys
 from .case_due import case_due_items
-from .cases import CaseNotOpenedYet, CaseStore, Loaded, Logged, Stored, UnknownCase
+from .cases import CaseStore, Loaded, Logged, Stored
+from .desk_events import INTAKE, DeskEvents
 from .domain import journey
 from .domain.actions import UNIT_LEADER, Act, Assign, Claim, Command, Extend, Resume, decide
-from .domain.journey import PAYMENT_STATUS, SUPPLEMENT_STATUS, Actor, CaseState, Entry, EntryKind
+from .domain.journey import PAYMENT_STATUS, Actor, CaseState, Entry, EntryKind
 from .domain.process import TemplateRepository, template_for_case
 from .inbox import (
     INBOX_PAGE_DEFAULT,
@@ -56,16 +57,13 @@ from .inbox import (
 
 log = get_logger("onestop.routing")
 
-INTAKE = Actor("intake", auth.SERVICE, "")  # the actor of entries caused by intake's events
-
-
 def _digest(command: Command, subject: str) -> str:
     body = json.dumps({"type": type(command).__name__, "fields": asdict(command), "subject": subject},
                       sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()[:32]
 
 
-class RoutingService:
+class RoutingService(DeskEvents):
     def __init__(self, cases: CaseStore, templates: TemplateRepository, *,
                  calendar: WorkingCalendar | None = None, clock: Callable[[], dt.datetime] = utcnow,
                  due_soon_share: float = 0.8,  # of a step's budget: due soon
@@ -99,78 +97,6 @@ class RoutingService:
         if template is not None and view is not None:  # open() stored the view at seq 0, without keys
             self._project(Loaded(case, (Logged(first),), template, view, (0, ())))
         return True
-
-    def resume_after_supplement(self, dossier_code: str, event_id: str, *,
-                                occurred_at: dt.datetime | None = None) -> bool:
-        """Intake received the supplement: a case paused for it runs again (its clocks credit the
-        paused working time up to `occurred_at`, the event's header time, never before the case's
-        last entry: a backlog or a worker down for a day does not lengthen the citizen's pause;
-        routing's clock when not given). False when this event was applied before. A running case
-        not paused for a supplement records the receipt (SUPPLEMENT_RECEIVED): the desk's request
-        it answers, on another queue, was not processed yet, and will not pause the case when it
-        is. A case without template or ended is left as it is. CaseNotOpenedYet (retried,
-        bounded, then dead-lettered) while routing has no case for the dossier."""
-        loaded = self._for_intake_event("DossierSupplementReceived", dossier_code, event_id, wait=True)
-        if loaded is None:
-            return False
-        view = loaded.view
-        if view is None or loaded.template is None or view.state in journey.ENDED:
-            log.info("supplement received for a case without process or ended: nothing to resume")
-            return True
-        if view.state is CaseState.PAUSED and view.national_status == SUPPLEMENT_STATUS:
-            self._run(loaded, INTAKE, Resume("Đã nhận hồ sơ bổ sung"), event_id, at=occurred_at)
-            return True
-        entry = Entry(view.seq + 1, EntryKind.SUPPLEMENT_RECEIVED, self._at(loaded, occurred_at), INTAKE, event_id,
-                      "Đã nhận hồ sơ bổ sung trước khi xử lý yêu cầu bổ sung")
-        self._append_intake_entry(loaded, entry)
-        return True
-
-    def _for_intake_event(self, event_type: str, dossier_code: str, event_id: str, *,
-                          wait: bool = False) -> Loaded | None:
-        """The case an intake event is about; None when that event was applied before (its id is
-        an entry's request_id). When routing has no case for the dossier: UnknownCase (dead-lettered
-        at once), or with `wait` CaseNotOpenedYet (retried until the case opens, bounded)."""
-        stored = self._cases.load(dossier_code)
-        if stored is None:
-            if wait:
-                raise CaseNotOpenedYet(f"{event_type} for dossier {dossier_code}, whose case is not open yet: "
-                                       "retried until its DossierReceived opened it")
-            raise UnknownCase(f"{event_type} for dossier {dossier_code}, which has no case")
-        loaded = self._fold(stored)
-        return None if any(item.entry.request_id == event_id for item in loaded.log) else loaded
-
-    def pause_for_desk_supplement(self, dossier_code: str, event_id: str, reason: str, *,
-                                  occurred_at: dt.datetime | None = None) -> bool:
-        """The desk asked for a supplement on its own (DossierSupplementRequested, no routing_event_id):
-        a running routed case pauses (status 5, no event: intake shows 5 and issued form 02) until
-        the desk receives it. False when applied before; a case not running is left as it is;
-        CaseNotOpenedYet (retried, bounded) while the dossier has no case: the request overtook the
-        DossierReceived that opens it, and is applied once the case is open (pausing it from then);
-        ABORTED `CONCURRENT_CHANGE` (retried) on a concurrent append. The pause starts at
-        `occurred_at` (the event's header time; routing's clock when not given), never before the
-        case's last entry."""
-        loaded = self._for_intake_event("DossierSupplementRequested", dossier_code, event_id, wait=True)
-        if loaded is None:
-            return False
-        view = loaded.view
-        if view is None or loaded.template is None or view.state is not CaseState.PROCESSING:
-            return True  # nothing runs that could pause
-        if any(item.entry.kind is EntryKind.SUPPLEMENT_RECEIVED for item in loaded.log):
-            log.info("the desk's supplement request was answered before it was processed: no pause")
-            return True
-        entry = Entry(view.seq + 1, EntryKind.PAUSED, self._at(loaded, occurred_at), INTAKE,
-                      event_id, reason.strip() or "Bộ phận Một cửa yêu cầu bổ sung", pause=journey.PauseKind.SUPPLEMENT)
-        self._append_intake_entry(loaded, entry)
-        return True
-
-    def _append_intake_entry(self, loaded: Loaded, entry: Entry) -> None:
-        """Appends an entry caused by intake's event (no event of routing's) and projects it;
-        ABORTED `CONCURRENT_CHANGE` (the chassis retries the event) when its seq was taken."""
-        assert loaded.view is not None and loaded.template is not None
-        after = journey.apply(loaded.view, loaded.template, self._calendar, entry)
-        if not self._cases.append(loaded.case.dossier_code, Logged(entry), []):  # idempotent by the event id
-            raise Aborted("CONCURRENT_CHANGE", f"case {loaded.case.dossier_code} changed at the same moment: retried")
-        self._project(Loaded(loaded.case, (*loaded.log, Logged(entry)), loaded.template, after, loaded.projected))
 
     # --- reads -------------------------------------------------------------------------------
     def get_case(self, dossier_code: str, actor: auth.Principal) -> Loaded:
@@ -291,6 +217,20 @@ class RoutingService:
         if loaded.view is not None and stored.projected_seq < loaded.view.seq:
             self._project(loaded, repair=True)
         return loaded
+
+    def drop_if_stale(self, loaded: Loaded | None, key: str) -> bool:
+        """Deletes the scan key `key` when the case (`loaded`, None when there is none) does not
+        hold it any more: a projection that lost a race or whose delete failed left it behind, and
+        no later projection knows it. True when deleted; the scans then mark nothing for it."""
+        held: set[str] = set()
+        if loaded is not None and loaded.view is not None and loaded.template is not None:
+            items = inbox_items(loaded, self._calendar, self._due_soon_share) + case_due_items(loaded)
+            held = {item.key for item in items}
+        if key in held:
+            return False
+        self._cases.drop_keys([key])
+        log.info("stale scan key deleted", key=key)
+        return True
 
     def record(self, loaded: Loaded, entry: Entry, events: Sequence[Message], digest: str) -> bool:
         """Appends the scan's entry with its events and projects it; False when its seq was taken."""

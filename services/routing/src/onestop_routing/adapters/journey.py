@@ -222,6 +222,9 @@ class MongoCaseStore:
         docs = collection.find({"_id": {"$gt": after, "$lt": before}}).sort("_id", 1).limit(limit)
         return [item_from_doc(d) for d in docs]
 
+    def drop_keys(self, keys: Sequence[str]) -> None:
+        self._write_keys([], keys)
+
     def case_codes(self, after: str, before: str, limit: int) -> list[str]:
         docs = self._collection(CASES).find({"_id": {"$gt": after, "$lt": before}}, {"_id": 1}).sort("_id", 1)
         return [d["_id"] for d in docs.limit(limit)]
