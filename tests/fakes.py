@@ -192,6 +192,10 @@ class FakeCases:
     def case_codes(self, after, before, limit):
         return sorted(code for code in self.cases if after < code < before)[:limit]
 
+    def drop_keys(self, keys):
+        for key in keys:
+            self.inbox_items.pop(key, None)
+
     def project(self, case, view, items, previous=None):
         if self.projected.get(case.dossier_code, 0) >= view.seq:
             return

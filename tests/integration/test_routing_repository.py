@@ -276,3 +276,22 @@ def test_a_department_s_month_is_one_id_range_of_book_keys_written_with_the_proj
     assert mongo_db["book"].count_documents({"_id": f"{LAND_UNIT}|2026-11|{codes[0]}"}) == 1
     leader = auth.Principal("ld-tuan", frozenset({auth.UNIT_LEADER}), LAND_UNIT)
     assert [c.case.dossier_code for c in routing.tracking_book(LAND_UNIT, 2026, 11, 10, leader)] == sorted(codes)
+
+
+def test_a_stale_scan_key_is_deleted_by_the_case_due_scan_on_the_real_database(routing, mongo_db, clock):
+    """Review of issue 11: a scan key the case no longer holds (left by a failed delete) is deleted
+    from the `scan` collection when the scan reads it, and the case is not marked."""
+    from onestop_routing.case_due import CASE_DUE_PREFIX, CaseDueScan
+    from onestop_routing.inbox import iso_key
+
+    code = "000.00.21.H17-261123-0001"
+    _at_land(routing, code)
+    [held] = [d["_id"] for d in mongo_db["scan"].find({}) if d["_id"].startswith(CASE_DUE_PREFIX)]
+    stale = f"{CASE_DUE_PREFIX}{iso_key(NOW)}|{code}|"  # an older due time of the same case
+    mongo_db["scan"].insert_one({"_id": stale, "entered_at": NOW})
+    entries = mongo_db["journey"].count_documents({"dossier_code": code})
+    scan = CaseDueScan(routing, MongoCaseStore(lambda: mongo_db), page=10, clock=lambda: NOW + dt.timedelta(hours=1))
+    result = scan.run()
+    assert (result.found, result.marked) == (1, 0)
+    assert {d["_id"] for d in mongo_db["scan"].find({}) if d["_id"].startswith(CASE_DUE_PREFIX)} == {held}
+    assert mongo_db["journey"].count_documents({"dossier_code": code}) == entries

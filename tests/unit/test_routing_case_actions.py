@@ -5,6 +5,7 @@ reason, and nothing stored."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -24,10 +25,10 @@ from onestop_chassis.errors import (
 )
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 from onestop_routing import api, domain
-from onestop_routing.cases import UnknownCase
+from onestop_routing.cases import CaseNotOpenedYet, UnknownCase
 from onestop_routing.domain.actions import Act, Extend
-from onestop_routing.domain.journey import AssigneeKind, CaseState
-from onestop_routing.domain.process import Action
+from onestop_routing.domain.journey import AssigneeKind, CaseState, EntryKind
+from onestop_routing.domain.process import Action, Transition
 from onestop_routing.inbox import RUNNING_PREFIX, InboxScope
 from onestop_routing.service import RoutingService
 
@@ -259,17 +260,28 @@ def test_a_request_id_answers_the_same_again_and_refuses_other_content(routing, 
              AlreadyExists, "REQUEST_ID_REUSED")  # another officer's request under the same id
 
 
-def test_an_event_for_an_unknown_dossier_is_refused_for_the_dead_letter_queue(routing, cases):
-    with pytest.raises(UnknownCase, match="no case"):
+def test_an_event_for_an_unknown_dossier_waits_for_its_case_then_is_refused(routing, cases):
+    # Both desk events wait (retried, bounded, then dead-lettered by the chassis) for the
+    # DossierReceived that opens the case: they travel on other queues and may overtake it.
+    with pytest.raises(CaseNotOpenedYet, match="not open yet"):
         routing.resume_after_supplement(CODE, "evt-1")
+    with pytest.raises(CaseNotOpenedYet, match="not open yet"):
+        routing.pause_for_desk_supplement(CODE, "evt-2", "Thiếu")
     assert cases.logs == {} and cases.events == []
+    with pytest.raises(UnknownCase, match="no case"):  # an event that never waits is refused at once
+        routing._for_intake_event("DossierWithdrawalRequested", CODE, "evt-3")
 
 
-def test_a_supplement_received_for_a_case_not_waiting_changes_nothing(routing, cases, clock):
-    _at_land(routing, clock)
-    appends = cases.appends
+def test_a_supplement_received_for_a_case_not_waiting_changes_nothing_but_is_recorded(routing, cases, clock):
+    before = _at_land(routing, clock)
+    appends, events = cases.appends, list(cases.events)
     assert routing.resume_after_supplement(CODE, "evt-desk") is True
-    assert cases.appends == appends
+    assert routing.resume_after_supplement(CODE, "evt-desk") is False  # redelivered
+    assert cases.appends == appends + 1 and cases.events == events  # one marker, no event
+    after = routing.get_case(CODE, LAND)
+    assert after.log[-1].entry.kind is EntryKind.SUPPLEMENT_RECEIVED
+    assert (after.view.state, after.view.runs, after.view.clock) == (before.view.state, before.view.runs,
+                                                                     before.view.clock)
 
 
 def test_the_loser_of_a_concurrent_action_gets_aborted(routing, cases, clock):
@@ -344,3 +356,102 @@ def test_every_refusal_is_a_service_error_with_a_reason(routing, cases, clock):
         routing.act(CODE, Act("thue", Action.FORWARD), "r-x", LAND)
     assert (info.value.code, info.value.reason) == ("FAILED_PRECONDITION", "STEP_NOT_CURRENT")
     assert Aborted("CONCURRENT_CHANGE", "x").code == "ABORTED"
+
+
+def _vn(day, hour=8):
+    return dt.datetime(2026, 11, day, hour, 0, tzinfo=VIETNAM)
+
+
+def test_a_desk_pause_is_timed_by_its_events_not_by_when_routing_processed_them(routing, cases, clock):
+    _at_land(routing, clock)
+    due_before = routing.get_case(CODE, LAND).view.clock.due_at
+    clock.at(19)  # the desk asked on Tue 17 08:00; routing's worker was down until Thu
+    assert routing.pause_for_desk_supplement(CODE, "evt-req", "Thiếu bản sao", occurred_at=_vn(17)) is True
+    assert routing.get_case(CODE, LAND).view.state is CaseState.PAUSED
+    clock.at(23)  # received Wed 18 08:00, processed the next Monday (a backlog)
+    assert routing.resume_after_supplement(CODE, "evt-recv", occurred_at=_vn(18)) is True
+    resumed = routing.get_case(CODE, LAND)
+    assert resumed.view.state is CaseState.PROCESSING
+    assert resumed.view.clock.due_at == CALENDAR.add(due_before, WorkingDuration(days=1))  # Tue 08:00 → Wed 08:00
+
+
+def test_an_event_older_than_the_case_s_last_entry_is_timed_at_that_entry(routing, cases, clock):
+    _at_land(routing, clock)  # last entry Mon 16 10:00
+    due_before = routing.get_case(CODE, LAND).view.clock.due_at
+    routing.pause_for_desk_supplement(CODE, "evt-req", "Thiếu", occurred_at=_vn(16, 7))
+    clock.at(20)
+    routing.resume_after_supplement(CODE, "evt-recv", occurred_at=_vn(17, 10))  # one working day after 16 10:00
+    assert routing.get_case(CODE, LAND).view.clock.due_at == CALENDAR.add(due_before, WorkingDuration(days=1))
+
+
+def test_a_finish_from_one_branch_is_refused_while_another_branch_runs(cases, clock):
+    template = parallel()
+    template = dataclasses.replace(template, transitions=(*template.transitions, Transition("a", Action.FINISH),
+                                                          Transition("a", Action.STOP)))
+    routing = RoutingService(cases, FakeTemplates(template), calendar=CALENDAR, clock=clock)
+    _open(routing, process_code="QT-2")
+    a_officer = officer("cv-a", LAND_UNIT)
+    routing.claim(CODE, "a", "c-a", a_officer)
+    error = _refused(cases, lambda: routing.act(CODE, Act("a", Action.FINISH), "fin-a", a_officer),
+                     FailedPrecondition, "BRANCH_OPEN")
+    assert "b" in error.message and error.metadata["open_steps"] == "b"
+    stopped = routing.act(CODE, Act("a", Action.STOP, reason="Người nộp rút hồ sơ"), "stop-a", a_officer)
+    assert stopped.view.state is CaseState.STOPPED  # stop ends the whole case, on purpose
+
+
+def test_a_receipt_processed_before_the_desk_s_request_keeps_the_case_running(routing, cases, clock):
+    _at_land(routing, clock)
+    due = routing.get_case(CODE, LAND).view.clock.due_at
+    events = len(cases.events)
+    clock.at(18)
+    # The desk asked on Tue 17 and received on Wed 18; the receipt's queue was faster.
+    assert routing.resume_after_supplement(CODE, "evt-recv", occurred_at=_vn(18)) is True
+    assert routing.pause_for_desk_supplement(CODE, "evt-req", "Thiếu bản sao", occurred_at=_vn(17)) is True
+    case = routing.get_case(CODE, LAND)
+    assert (case.view.state, case.view.national_status) == (CaseState.PROCESSING, 4)  # not paused for ever
+    assert case.view.clock.due_at == due  # the request and its receipt credited nothing
+    assert len(cases.events) == events  # nothing told intake: it shows its own statuses
+    routing.act(CODE, Act("tham_dinh", Action.FORWARD), "r-on", LAND)  # the officer works on
+
+
+def test_a_receipt_processed_after_the_desk_s_request_resumes_the_case(routing, cases, clock):
+    _at_land(routing, clock)
+    due = routing.get_case(CODE, LAND).view.clock.due_at
+    routing.pause_for_desk_supplement(CODE, "evt-req", "Thiếu bản sao", occurred_at=_vn(17))
+    routing.resume_after_supplement(CODE, "evt-recv", occurred_at=_vn(18))
+    case = routing.get_case(CODE, LAND)
+    assert case.view.state is CaseState.PROCESSING
+    assert case.view.clock.due_at == CALENDAR.add(due, WorkingDuration(days=1))
+    assert [item.entry.kind for item in case.log][-2:] == [EntryKind.PAUSED, EntryKind.RESUMED]
+
+
+def test_a_receipt_that_overtook_the_case_s_opening_waits_and_then_applies(routing, cases, clock):
+    with pytest.raises(CaseNotOpenedYet):
+        routing.resume_after_supplement(CODE, "evt-recv", occurred_at=_vn(18))
+    _at_land(routing, clock)
+    assert routing.resume_after_supplement(CODE, "evt-recv", occurred_at=_vn(18)) is True  # the retry
+    assert routing.pause_for_desk_supplement(CODE, "evt-req", "Thiếu", occurred_at=_vn(17)) is True
+    assert routing.get_case(CODE, LAND).view.state is CaseState.PROCESSING
+
+
+class _FirstProjectionFails(FakeCases):
+    def __init__(self):
+        super().__init__()
+        self.failures = 1
+
+    def project(self, case, view, items, previous=None):
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("the database went away after the open")
+        return super().project(case, view, items, previous)
+
+
+def test_a_new_case_whose_projection_failed_is_repaired_by_the_redelivered_dossier_received(clock):
+    cases = _FirstProjectionFails()
+    routing = RoutingService(cases, FakeTemplates(land_registration()), calendar=CALENDAR, clock=clock)
+    assert _open(routing) is True
+    assert cases.projected.get(CODE, 0) == 0 and cases.inbox_items == {}  # nobody would see the case
+    assert _open(routing) is False  # the broker redelivers the DossierReceived
+    assert cases.projected[CODE] == 1 and cases.appends == 0
+    items, _ = routing.inbox(DESK, DESK_UNIT, InboxScope.UNASSIGNED)
+    assert [(i.dossier_code, i.step_code) for i in items] == [(CODE, "tiep_nhan")]

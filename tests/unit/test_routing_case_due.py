@@ -5,6 +5,7 @@ new due time that can pass again."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -118,3 +119,34 @@ def test_an_extension_gives_a_new_due_time_that_can_pass_again(world):
     assert _tick(container).marked == 1
     assert [m.request_id.rsplit("|", 1)[1] for m in _case_marks(cases)] == [
         "2026-11-20T00:31:00Z", iso_key(view.clock.due_at)]
+
+
+def test_a_stale_case_due_key_is_deleted_by_the_scan_and_marks_nothing(world):
+    container, cases, service, clock = world
+    [held] = [i for k, i in cases.inbox_items.items() if k.startswith(CASE_DUE_PREFIX)]
+    old_due = CASE_DUE - dt.timedelta(days=1)  # as a projection that lost a race could leave behind
+    stale = f"{CASE_DUE_PREFIX}{iso_key(old_due)}|{CODE}|"
+    cases.inbox_items[stale] = dataclasses.replace(held, key=stale, due_at=old_due, case_due_at=old_due)
+    clock.now = CASE_DUE - dt.timedelta(hours=1)  # past the stale key's time, not the case's due
+    first = _tick(container)
+    assert (first.found, first.marked) == (1, 0)  # the stale key read once, and deleted
+    assert stale not in cases.inbox_items and held.key in cases.inbox_items
+    assert _case_marks(cases) == []
+    assert _tick(container).found == 0  # nothing left to read on every pass
+
+
+def test_a_case_due_pass_within_its_time_budget_reads_page_after_page():
+    clock, cases = Clock(), FakeCases()
+    settings = RoutingSettings(overdue_scan_page=2, overdue_scan_budget_seconds=600)
+    routing = bootstrap(settings, cases=cases, templates=FakeTemplates(land_registration()), clock=clock)
+    codes = []
+    for n in range(1, 6):
+        payload = _received(f"{UNIT}-261117-{n:04d}")
+        payload["processCode"] = "QT-1.000948"
+        assert routing.service.open_case(open_case_command(events.from_payload(payload, ev.DossierReceived)))
+        codes.append(payload["dossierCode"])
+    clock.now = CASE_DUE + dt.timedelta(hours=1)
+    with hosted(RoutingWorker, settings, routing=routing.service, case_due=routing.case_due) as container:
+        result = _tick(container)
+    assert (result.found, result.marked) == (5, 5)  # pages of 2, 2 and 1
+    assert all(any(e.entry.kind is EntryKind.OVERDUE and not e.entry.step for e in cases.logs[c]) for c in codes)

@@ -171,3 +171,42 @@ def test_several_cases_are_marked_at_once_and_the_branches_of_one_case_in_turn()
     assert all(_marks(cases, code) == [(EntryKind.OVERDUE, "tiep_nhan")] for code in codes)
     assert sorted(_marks(cases, f"{UNIT}-261117-0009")) == [(EntryKind.OVERDUE, "a"), (EntryKind.OVERDUE, "b")]
     assert len(_step_overdue(cases)) == 7
+
+
+def test_the_unit_s_leader_reads_the_steps_escalated_to_it_and_an_officer_may_not(scan):
+    from onestop_chassis.errors import PermissionDenied
+    from onestop_routing.inbox import InboxScope
+
+    container, cases, service, clock = scan
+    late, handled = _open(service, 1), _open(service, 2)
+    clock.now = DESK_DUE + dt.timedelta(minutes=1)
+    _pass(container)
+    leader = auth.Principal("ld-tn", frozenset({auth.UNIT_LEADER}), UNIT)
+    items, token = service.inbox(leader, UNIT, InboxScope.ESCALATED)
+    assert [(i.dossier_code, i.step_code, i.overdue) for i in items] == [
+        (late, "tiep_nhan", True), (handled, "tiep_nhan", True)] and token == ""
+    service.act(handled, Act("tiep_nhan", Action.FORWARD), "f-1", _desk_claimed(service, handled))  # leaves the list
+    assert [i.dossier_code for i in service.inbox(leader, UNIT, InboxScope.ESCALATED)[0]] == [late]
+    officer = auth.Principal("cv-tn", frozenset({auth.DESK_OFFICER}), UNIT)
+    with pytest.raises(PermissionDenied) as info:
+        service.inbox(officer, UNIT, InboxScope.ESCALATED)
+    assert info.value.reason == "LEADER_REQUIRED"
+
+
+def _desk_claimed(service, code):
+    desk = auth.Principal("desk-lan", frozenset({auth.DESK_OFFICER}), UNIT)
+    service.claim(code, "tiep_nhan", f"c-{code}", desk)
+    return desk
+
+
+def test_a_stale_step_key_is_deleted_by_the_scan_and_marks_nothing(scan):
+    container, cases, service, clock = scan
+    code = _open(service)
+    [old] = [i for k, i in cases.inbox_items.items() if k.startswith(RUNNING_PREFIX)]
+    service.act(code, Act("tiep_nhan", Action.FORWARD), "f-1", _desk_claimed(service, code))
+    cases.inbox_items[old.key] = old  # the desk step's key, as a projection that lost a race left it
+    clock.now = DESK_DUE + dt.timedelta(minutes=1)
+    result = _pass(container)
+    assert (result.overdue_found, result.overdue_marked) == (1, 0)
+    assert old.key not in cases.inbox_items and _marks(cases, code) == []
+    assert _pass(container).overdue_found == 0  # not read again on every pass

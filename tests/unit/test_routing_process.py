@@ -144,3 +144,18 @@ def test_a_case_runs_its_desks_own_template_else_its_agencys_else_every_agencys(
     assert template_for_case(templates, "QT-KHONG-CO", "000.40.21.H17", "000.00.40.H17") is None
     assert template_for_case(FakeTemplates(generic, district, desk_own), code, "000.40.21.H17",
                              "000.00.40.H17") == desk_own
+
+
+def test_a_send_back_out_of_a_parallel_branch_is_refused_naming_the_transition():
+    within = Transition("a", Action.SEND_BACK, "a")
+    inside = dataclasses.replace(parallel(), transitions=(*parallel().transitions, within))
+    assert problems(inside) == set()  # within its own branch
+    template = parallel()
+    out = dataclasses.replace(template, steps=(*template.steps, task("truoc", budget=days(1))),
+                              start_step="truoc",
+                              transitions=(Transition("truoc", Action.FORWARD, "tach"), *template.transitions,
+                                           Transition("b", Action.SEND_BACK, "truoc"),
+                                           Transition("a", Action.SEND_BACK, "b")))
+    found = problems(out)
+    assert {field for field, _ in found} == {"transitions[7].to_step", "transitions[8].to_step"}
+    assert any("'b' → 'truoc'" in text and "split 'tach'" in text for _, text in found)

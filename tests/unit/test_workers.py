@@ -241,12 +241,38 @@ def test_routing_resumes_a_case_once_when_the_desk_received_the_supplement(routi
     assert cases.logs[CODE][-1].entry.request_id == "evt-supp-1"
 
 
-def test_routing_dead_letters_a_supplement_for_an_unknown_dossier(routing_with_template):
+def test_routing_retries_a_supplement_received_for_a_dossier_without_case(routing_with_template):
+    """Review of issue 11: the receipt may overtake the DossierReceived that opens the case, as the
+    request may: retried with growing delays and dead-lettered only after the last attempt
+    (test_dead_letter_policy), not at once. Nothing is stored meanwhile."""
+    from onestop_routing.cases import CaseNotOpenedYet
+
     container, cases, _ = routing_with_template
     with entrypoint_hook(container, "on_supplement_received") as handle, \
-            pytest.raises(PermanentError, match="no case"):
+            pytest.raises(CaseNotOpenedYet, match="not open yet") as waiting:
         handle(_supplement_received())
+    assert not isinstance(waiting.value, PermanentError)
     assert cases.cases == {} and cases.events == []
+
+
+def test_routing_times_the_desk_s_pause_by_the_events_occurred_at(routing_with_template):
+    """Review of issue 11: the handlers pass the header's occurred_at, so a backlog does not lengthen
+    the pause: the paused entry is dated when the desk asked, the resumed one when it received."""
+    container, cases, service = routing_with_template
+    _processing(container, service)
+    last = cases.logs[CODE][-1].entry.at  # the desk asked an hour after it, received a day after
+    asked, received = last + dt.timedelta(hours=1), last + dt.timedelta(days=1)
+    requested = _supplement_requested("evt-asked")
+    requested["header"]["occurredAt"] = asked.isoformat().replace("+00:00", "Z")
+    answered = _supplement_received(event_id="evt-answered")
+    answered["header"]["occurredAt"] = received.isoformat().replace("+00:00", "Z")
+    with entrypoint_hook(container, "on_supplement_requested") as handle:
+        assert handle(requested) is True
+    with entrypoint_hook(container, "on_supplement_received") as handle:
+        assert handle(answered) is True
+    paused, resumed = (item.entry for item in cases.logs[CODE][-2:])
+    assert (paused.kind, resumed.kind) == ("paused", "resumed")
+    assert (paused.at, resumed.at) == (asked, received)
 
 
 def _supplement_requested(event_id: str, routing_event_id: str = "") -> dict:
@@ -569,8 +595,12 @@ def test_a_desk_supplement_request_that_overtook_the_case_s_opening_waits_and_ap
     assert service.get_case(CODE, desk).view.supplements == 1
 
 
-def test_a_supplement_received_for_an_unknown_dossier_is_still_dead_lettered_at_once(routing_with_template):
+def test_a_supplement_received_for_an_unknown_dossier_waits_like_the_request(routing_with_template):
+    """Was dead-lettered at once; the review of issue 11 makes it wait for the case's opening as the
+    request does (retried, bounded, then dead-lettered: test_dead_letter_policy)."""
+    from onestop_routing.cases import CaseNotOpenedYet
+
     container, cases, _ = routing_with_template
-    with entrypoint_hook(container, "on_supplement_received") as handle, pytest.raises(PermanentError):
+    with entrypoint_hook(container, "on_supplement_received") as handle, pytest.raises(CaseNotOpenedYet):
         handle(_supplement_received(code="000.00.21.H17-261101-0042"))
     assert cases.appends == 0

@@ -42,7 +42,8 @@ ASSIGNEE_KINDS = {routing_pb2.ASSIGNEE_KIND_PRIMARY: AssigneeKind.PRIMARY,
 SCOPES = {routing_pb2.ListInboxRequest.SCOPE_UNSPECIFIED: InboxScope.MINE,
           routing_pb2.ListInboxRequest.SCOPE_MINE: InboxScope.MINE,
           routing_pb2.ListInboxRequest.SCOPE_UNASSIGNED: InboxScope.UNASSIGNED,
-          routing_pb2.ListInboxRequest.SCOPE_UNIT: InboxScope.UNIT}
+          routing_pb2.ListInboxRequest.SCOPE_UNIT: InboxScope.UNIT,
+          routing_pb2.ListInboxRequest.SCOPE_ESCALATED: InboxScope.ESCALATED}
 OFFICERS = (auth.DESK_OFFICER, auth.PROCESSING_OFFICER, auth.UNIT_LEADER)
 
 
@@ -147,6 +148,16 @@ def _action(request) -> Action:
     return ACTIONS[request.action]
 
 
+def _request_id(request) -> str:
+    """The request's idempotency key: INVALID_ARGUMENT naming `request_id` when empty, so that a
+    retried action can never act twice (every mutating case RPC needs one)."""
+    request_id = request.request_id.strip()
+    if not request_id:
+        raise InvalidArgument.from_violations([FieldViolation(
+            "request_id", "is required: a new id per action, the same id when retrying it")])
+    return request_id
+
+
 class RoutingServicer(TemplateRpcs, CaseFormRpcs, routing_pb2_grpc.RoutingServiceServicer):
     def __init__(self, service: RoutingService, templates: TemplateService, unit_names: UnitNames | None = None):
         self._service = service
@@ -181,14 +192,15 @@ class RoutingServicer(TemplateRpcs, CaseFormRpcs, routing_pb2_grpc.RoutingServic
     @auth.requires(*OFFICERS)
     def ClaimStep(self, request, context):
         bind_dossier(request.dossier_code.strip())
-        loaded = self._service.claim(request.dossier_code, request.step_code.strip(), request.request_id, _principal())
+        loaded = self._service.claim(request.dossier_code, request.step_code.strip(), _request_id(request),
+                                     _principal())
         return routing_pb2.ClaimStepResponse(case=case_to_proto(loaded, self._names()))
 
     @auth.requires(auth.UNIT_LEADER)
     def AssignSteps(self, request, context):
         kind = ASSIGNEE_KINDS.get(request.kind, AssigneeKind.PRIMARY)
         done = self._service.assign(list(request.dossier_codes), request.step_code.strip(), request.assignee, kind,
-                                    request.request_id, _principal())
+                                    _request_id(request), _principal())
         names = self._names()
         return routing_pb2.AssignStepsResponse(cases=[case_to_proto(loaded, names) for loaded in done])
 
@@ -197,7 +209,7 @@ class RoutingServicer(TemplateRpcs, CaseFormRpcs, routing_pb2_grpc.RoutingServic
         bind_dossier(request.dossier_code.strip())
         command = Act(request.step_code.strip(), _action(request), request.to_step.strip(), request.reason)
         names = self._names()  # read before the action: its events name the units too
-        loaded = self._service.act(request.dossier_code, command, request.request_id, _principal())
+        loaded = self._service.act(request.dossier_code, command, _request_id(request), _principal())
         return routing_pb2.ActOnStepResponse(case=case_to_proto(loaded, names))
 
     @auth.requires(auth.UNIT_LEADER)
@@ -205,14 +217,14 @@ class RoutingServicer(TemplateRpcs, CaseFormRpcs, routing_pb2_grpc.RoutingServic
         bind_dossier(request.dossier_code.strip())
         extra = WorkingDuration(request.extra.days, request.extra.hours, request.extra.minutes)
         names = self._names()  # read before the action: CaseExtended names the agency at fault (form 04)
-        loaded = self._service.extend(request.dossier_code, Extend(extra, request.reason), request.request_id,
+        loaded = self._service.extend(request.dossier_code, Extend(extra, request.reason), _request_id(request),
                                       _principal())
         return routing_pb2.ExtendCaseResponse(case=case_to_proto(loaded, names))
 
     @auth.requires(*OFFICERS)
     def ConfirmPayment(self, request, context):
         bind_dossier(request.dossier_code.strip())
-        loaded = self._service.confirm_payment(request.dossier_code, request.note, request.request_id, _principal())
+        loaded = self._service.confirm_payment(request.dossier_code, request.note, _request_id(request), _principal())
         return routing_pb2.ConfirmPaymentResponse(case=case_to_proto(loaded, self._names()))
 
 

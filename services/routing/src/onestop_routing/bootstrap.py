@@ -61,7 +61,8 @@ def bootstrap(settings: RoutingSettings, *, cases: CaseStore | None = None, temp
     service = RoutingService(cases, templates, calendar=calendar, clock=clock, due_soon_share=settings.due_soon_share,
                              unit_name=unit_names.name, book=book)
     return Routing(service=service, templates=TemplateService(templates, units), unit_names=unit_names,
-                   case_due=CaseDueScan(service, cases, settings.overdue_scan_page, clock),
+                   case_due=CaseDueScan(service, cases, settings.overdue_scan_page, clock,
+                                        settings.overdue_scan_budget_seconds),
                    overdue=OverdueScan(service, cases, settings.overdue_scan_page,
                                        settings.overdue_scan_budget_seconds, clock, settings.overdue_scan_workers))
 

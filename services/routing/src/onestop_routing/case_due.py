@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,27 +60,39 @@ class CaseDueResult:
 
 
 class CaseDueScan:
-    """One pass over `all|casedue|` up to now, at most `page` keys; marks through the service (its
-    `loaded` / `record`, as the step scan does)."""
+    """One pass over `all|casedue|` up to now, `page` keys a page, page after page (after the last
+    key read) while the page was full and the pass is within `budget_seconds` (0: one page), as
+    the step scan does; marks through the service (its `loaded` / `record`)."""
 
-    def __init__(self, service, cases: CaseStore, page: int, clock: Callable[[], dt.datetime] = utcnow):
+    def __init__(self, service, cases: CaseStore, page: int, clock: Callable[[], dt.datetime] = utcnow,
+                 budget_seconds: float = 0.0):
         self._service, self._cases, self._page, self._clock = service, cases, page, clock
+        self._budget = budget_seconds
 
     def run(self) -> CaseDueResult:
-        items = self._cases.inbox(CASE_DUE_PREFIX, CASE_DUE_PREFIX + iso_key(self._clock()) + "~", self._page)
-        marked = 0
-        for item in items:
-            try:
-                marked += self.mark(item.dossier_code)
-            except Exception:  # left for the next pass, as the step scan does
-                log.exception("case due scan: case not marked", dossier_code=item.dossier_code)
-        return CaseDueResult(len(items), marked)
+        started = time.monotonic()
+        before = CASE_DUE_PREFIX + iso_key(self._clock()) + "~"
+        after, found, marked = CASE_DUE_PREFIX, 0, 0
+        while True:
+            items = self._cases.inbox(after, before, self._page)
+            for item in items:
+                try:
+                    marked += self.mark(item.dossier_code, item.key)
+                except Exception:  # left for the next pass, as the step scan does
+                    log.exception("case due scan: case not marked", dossier_code=item.dossier_code)
+            found += len(items)
+            if len(items) < self._page or time.monotonic() - started >= self._budget:
+                return CaseDueResult(found, marked)
+            after = items[-1].key
 
-    def mark(self, dossier_code: str) -> bool:
+    def mark(self, dossier_code: str, key: str = "") -> bool:
         """Marks the case overdue once for its current due time; False (writing nothing but a
         repaired projection) when it is not overdue, paused, ended, marked already, or another
-        writer appended at the same moment (the next pass looks again)."""
+        writer appended at the same moment (the next pass looks again). The scan `key` it was found
+        by is deleted when the case does not hold it any more (a stale key is read every pass)."""
         loaded = self._service.loaded(dossier_code)
+        if key and self._service.drop_if_stale(loaded, key):
+            return False
         if loaded is None or loaded.view is None or loaded.template is None:
             return False
         now = max(self._clock(), loaded.log[-1].entry.at)

@@ -68,6 +68,10 @@ class CaseStore(Protocol):
         """Inbox items with after < key < before, by key, at most `limit`."""
         ...
 
+    def drop_keys(self, keys: Sequence[str]) -> None:
+        """Deletes these inbox or scan keys (a scan key no case holds any more)."""
+        ...
+
     def case_codes(self, after: str, before: str, limit: int) -> list[str]:
         """Dossier codes of the cases with after < code < before, by code, at most `limit` (one
         `_id` range: a receiving unit's cases of some days, form 07)."""

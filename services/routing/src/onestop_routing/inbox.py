@@ -58,6 +58,7 @@ class InboxScope(StrEnum):
     MINE = "mine"
     UNASSIGNED = "unassigned"
     UNIT = "unit"
+    ESCALATED = ESCALATED_SCOPE  # the unit's steps the overdue scan found late (its leader's)
 
 
 def iso_key(moment: dt.datetime) -> str:

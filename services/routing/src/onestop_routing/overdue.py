@@ -1,14 +1,16 @@
 """Overdue found by itself (issue 11 item 5): one pass of the scan that routing's worker runs on a
 timer (`RoutingWorker.scan_overdue`, every OVERDUE_SCAN_SECONDS).
 
-A pass reads two `_id` ranges of the inbox collection, each up to now: `all|running|<step due>`
+A pass reads two `_id` ranges of the `scan` collection (adapters/journey.py keeps the `all|` keys
+there, apart from the inboxes), each up to now: `all|running|<step due>`
 (running steps past their due time) and `all|duesoon|<due-soon moment>` (running steps that used
 DUE_SOON_SHARE of their budget), and marks each step run found once through the service (a
 journey entry OVERDUE / DUE_SOON with its StepOverdue event; an overdue step is escalated to its
-unit's leader). A paused step is not in either range, nor a step marked before (the projection
-drops its key), so each range holds only work to do. The ranges are by due time, not by
-schedule: a worker that was down for a day finds everything that fell due meanwhile on its first
-passes. A pass reads OVERDUE_SCAN_PAGE keys per page and starts no new page after
+unit's leader, whose ListInbox SCOPE_ESCALATED lists it). A paused step is not in either range,
+nor a step marked before (the projection drops its key), so each range holds only work to do; a
+key the projection failed to drop is deleted when a mark finds its case does not hold it. The
+ranges are by due time, not by schedule: a worker that was down for a day finds everything that
+fell due meanwhile on its first passes. A pass reads OVERDUE_SCAN_PAGE keys per page and starts no new page after
 OVERDUE_SCAN_BUDGET_SECONDS, so one pass never holds the worker for long (each mark's database
 calls yield the worker's hub); what is left is the next pass's. The cases of a page are marked
 OVERDUE_SCAN_WORKERS at a time (threads; green threads in the eventlet worker), the steps of one
@@ -109,8 +111,11 @@ class OverdueScan:
         (`due_soon|...`) and the run's own flag make it once per run. False, writing nothing but a
         repaired projection, when the run is gone (moved on, case ended), paused, not yet due,
         marked before, or another writer appended at the same moment (the next pass sees it again
-        if it is still due)."""
+        if it is still due); a key the case does not hold any more is deleted (it would be read on
+        every pass)."""
         loaded = self._service.loaded(item.dossier_code)
+        if self._service.drop_if_stale(loaded, item.key):
+            return False
         if loaded is None or loaded.view is None or loaded.template is None:
             return False
         view = loaded.view

@@ -39,10 +39,11 @@ from onestop_chassis.worktime import WorkingCalendar
 from . import domain, messages
 from .book import BookIndex, NoBook, book_keys
 from .case_due import case_due_items
-from .cases import CaseNotOpenedYet, CaseStore, Loaded, Logged, Stored, UnknownCase
+from .cases import CaseStore, Loaded, Logged, Stored
+from .desk_events import INTAKE, DeskEvents
 from .domain import journey
 from .domain.actions import UNIT_LEADER, Act, Assign, Claim, Command, Extend, Resume, decide
-from .domain.journey import PAYMENT_STATUS, SUPPLEMENT_STATUS, Actor, CaseState, Entry, EntryKind
+from .domain.journey import PAYMENT_STATUS, Actor, CaseState, Entry, EntryKind
 from .domain.process import TemplateRepository, template_for_case
 from .inbox import (
     INBOX_PAGE_DEFAULT,
@@ -56,16 +57,13 @@ from .inbox import (
 
 log = get_logger("onestop.routing")
 
-INTAKE = Actor("intake", auth.SERVICE, "")  # the actor of entries caused by intake's events
-
-
 def _digest(command: Command, subject: str) -> str:
     body = json.dumps({"type": type(command).__name__, "fields": asdict(command), "subject": subject},
                       sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()[:32]
 
 
-class RoutingService:
+class RoutingService(DeskEvents):
     def __init__(self, cases: CaseStore, templates: TemplateRepository, *,
                  calendar: WorkingCalendar | None = None, clock: Callable[[], dt.datetime] = utcnow,
                  due_soon_share: float = 0.8,  # of a step's budget: due soon
@@ -83,7 +81,8 @@ class RoutingService:
     def open_case(self, cmd: domain.OpenCase) -> bool:
         """Opens the dossier's case once, with the latest template for its receiving unit or its
         agency (template_for_case; kept for life; version 0 without). False when the
-        dossier had a case already (a redelivered event): nothing changes."""
+        dossier had a case already (a redelivered event): nothing changes, except that a case whose
+        first projection failed (its inbox keys missing: nobody would see it) is projected now."""
         now = self._clock()
         template = template_for_case(self._templates, cmd.process_code, cmd.receiving_unit_code,
                                      cmd.receiving_agency_code)
@@ -93,59 +92,10 @@ class RoutingService:
         first = Entry(seq=1, kind=EntryKind.OPENED, at=now, actor=INTAKE, request_id=cmd.event_id, due_at=cmd.due_at)
         view = journey.opened(cmd.dossier_code, template, self._calendar, first) if template else None
         if not self._cases.open(case, Logged(first), [messages.case_opened(case, template, view, self._unit_name)]):
+            self.loaded(cmd.dossier_code)  # repairs a projection behind its log
             return False
         if template is not None and view is not None:  # open() stored the view at seq 0, without keys
             self._project(Loaded(case, (Logged(first),), template, view, (0, ())))
-        return True
-
-    def resume_after_supplement(self, dossier_code: str, event_id: str) -> bool:
-        """Intake received the supplement: a case paused for it runs again (its clocks credit the
-        paused working time). False when this event was applied before. A case that does not wait
-        for a supplement (the desk's own request before processing, no template) is left as it is.
-        UnknownCase when routing has no case for the dossier."""
-        loaded = self._for_intake_event("DossierSupplementReceived", dossier_code, event_id)
-        if loaded is None:
-            return False
-        view = loaded.view
-        if view is None or view.state is not CaseState.PAUSED or view.national_status != SUPPLEMENT_STATUS:
-            log.info("supplement received for a case not paused for one: nothing to resume")
-            return True
-        self._run(loaded, INTAKE, Resume("Đã nhận hồ sơ bổ sung"), event_id)
-        return True
-
-    def _for_intake_event(self, event_type: str, dossier_code: str, event_id: str, *,
-                          wait: bool = False) -> Loaded | None:
-        """The case an intake event is about; None when that event was applied before (its id is
-        an entry's request_id). When routing has no case for the dossier: UnknownCase (dead-lettered
-        at once), or with `wait` CaseNotOpenedYet (retried until the case opens, bounded)."""
-        stored = self._cases.load(dossier_code)
-        if stored is None:
-            if wait:
-                raise CaseNotOpenedYet(f"{event_type} for dossier {dossier_code}, whose case is not open yet: "
-                                       "retried until its DossierReceived opened it")
-            raise UnknownCase(f"{event_type} for dossier {dossier_code}, which has no case")
-        loaded = self._fold(stored)
-        return None if any(item.entry.request_id == event_id for item in loaded.log) else loaded
-
-    def pause_for_desk_supplement(self, dossier_code: str, event_id: str, reason: str) -> bool:
-        """The desk asked for a supplement on its own (DossierSupplementRequested, no routing_event_id):
-        a running routed case pauses (status 5, no event: intake shows 5 and issued form 02) until
-        the desk receives it. False when applied before; a case not running is left as it is;
-        CaseNotOpenedYet (retried, bounded) while the dossier has no case: the request overtook the
-        DossierReceived that opens it, and is applied once the case is open (pausing it from then);
-        ABORTED `CONCURRENT_CHANGE` (retried) on a concurrent append."""
-        loaded = self._for_intake_event("DossierSupplementRequested", dossier_code, event_id, wait=True)
-        if loaded is None:
-            return False
-        view = loaded.view
-        if view is None or loaded.template is None or view.state is not CaseState.PROCESSING:
-            return True  # nothing runs that could pause
-        entry = Entry(view.seq + 1, EntryKind.PAUSED, max(self._clock(), loaded.log[-1].entry.at), INTAKE,
-                      event_id, reason.strip() or "Bộ phận Một cửa yêu cầu bổ sung", pause=journey.PauseKind.SUPPLEMENT)
-        after = journey.apply(view, loaded.template, self._calendar, entry)
-        if not self._cases.append(dossier_code, Logged(entry), []):  # idempotent by the event id (request_id)
-            raise Aborted("CONCURRENT_CHANGE", f"case {dossier_code} changed at the same moment: retried")
-        self._project(Loaded(loaded.case, (*loaded.log, Logged(entry)), loaded.template, after, loaded.projected))
         return True
 
     # --- reads -------------------------------------------------------------------------------
@@ -181,13 +131,15 @@ class RoutingService:
               page_size: int = 0, page_token: str = "") -> tuple[list[InboxItem], str]:
         """One page of a unit's inbox, soonest step due first, and the next page's token ("" on
         the last). `unit_code` empty: the caller's. PERMISSION_DENIED `OTHER_AGENCY` for another
-        unit, `LEADER_REQUIRED` for the whole unit's list; INVALID_ARGUMENT for a foreign token."""
+        unit, `LEADER_REQUIRED` for the whole unit's list or its escalated one (the steps the
+        overdue scan found late, `<unit>|escalated|` keys); INVALID_ARGUMENT for a foreign token."""
         unit = unit_code.strip() or actor.agency
         if not unit:
             raise InvalidArgument.from_violations([FieldViolation("unit_code", "is required (no agency in the token)")])
         actor.require_agency(unit, action="read this unit's inbox")
-        if scope is InboxScope.UNIT and not actor.has_any({UNIT_LEADER, auth.SERVICE}):
-            raise PermissionDenied("LEADER_REQUIRED", f"only the leader of unit {unit} lists all of its steps")
+        if scope in (InboxScope.UNIT, InboxScope.ESCALATED) and not actor.has_any({UNIT_LEADER, auth.SERVICE}):
+            what = "all of its steps" if scope is InboxScope.UNIT else "the steps escalated to it"
+            raise PermissionDenied("LEADER_REQUIRED", f"only the leader of unit {unit} lists {what}")
         prefix = inbox_prefix(unit, f"mine:{actor.subject}" if scope is InboxScope.MINE else str(scope))
         if page_token and not page_token.startswith(prefix):
             raise InvalidArgument.from_violations([FieldViolation("page.page_token", "is not a token of this inbox")])
@@ -266,6 +218,20 @@ class RoutingService:
             self._project(loaded, repair=True)
         return loaded
 
+    def drop_if_stale(self, loaded: Loaded | None, key: str) -> bool:
+        """Deletes the scan key `key` when the case (`loaded`, None when there is none) does not
+        hold it any more: a projection that lost a race or whose delete failed left it behind, and
+        no later projection knows it. True when deleted; the scans then mark nothing for it."""
+        held: set[str] = set()
+        if loaded is not None and loaded.view is not None and loaded.template is not None:
+            items = inbox_items(loaded, self._calendar, self._due_soon_share) + case_due_items(loaded)
+            held = {item.key for item in items}
+        if key in held:
+            return False
+        self._cases.drop_keys([key])
+        log.info("stale scan key deleted", key=key)
+        return True
+
     def record(self, loaded: Loaded, entry: Entry, events: Sequence[Message], digest: str) -> bool:
         """Appends the scan's entry with its events and projects it; False when its seq was taken."""
         assert loaded.view is not None and loaded.template is not None
@@ -325,19 +291,25 @@ class RoutingService:
             raise reused(request_id, "action")
         return prior
 
-    def _decide(self, loaded: Loaded, actor: Actor, command: Command, request_id: str) -> Entry:
+    def _at(self, loaded: Loaded, occurred_at: dt.datetime | None = None) -> dt.datetime:
+        """An entry's time: `occurred_at` (an event's) or now, never before the case's last entry
+        (api processes' clocks may differ by a little; an event may predate a later entry)."""
+        return max(occurred_at or self._clock(), loaded.log[-1].entry.at)
+
+    def _decide(self, loaded: Loaded, actor: Actor, command: Command, request_id: str,
+                at: dt.datetime | None = None) -> Entry:
         if loaded.view is None or loaded.template is None:
             raise FailedPrecondition("NO_PROCESS", f"case {loaded.case.dossier_code} has no process template: "
                                                    "the desk records its result (intake's RecordResult)")
-        # Never before the last entry: api processes' clocks may differ by a little.
-        at = max(self._clock(), loaded.log[-1].entry.at)
-        return decide(loaded.view, loaded.template, actor, command, at=at, request_id=request_id)
+        return decide(loaded.view, loaded.template, actor, command, at=self._at(loaded, at),
+                      request_id=request_id)
 
-    def _run(self, loaded: Loaded, actor: Actor, command: Command, request_id: str) -> Loaded:
+    def _run(self, loaded: Loaded, actor: Actor, command: Command, request_id: str, *,
+             at: dt.datetime | None = None) -> Loaded:
         prior = self._replay(loaded, request_id, command, actor.subject)
         if prior is not None:
             return loaded.as_of(prior.entry.seq, self._calendar)
-        entry = self._decide(loaded, actor, command, request_id)
+        entry = self._decide(loaded, actor, command, request_id, at)
         assert loaded.view is not None and loaded.template is not None  # _decide checked
         after = journey.apply(loaded.view, loaded.template, self._calendar, entry)
         logged = Logged(entry, _digest(command, actor.subject))

@@ -48,6 +48,12 @@ def open_case_command(event: ev.DossierReceived) -> domain.OpenCase:
         process_code=event.process_code.strip(), receiving_agency_code=event.receiving_agency_code.strip())
 
 
+def occurred_at(event: ev.DossierSupplementReceived | ev.DossierSupplementRequested) -> dt.datetime | None:
+    """When the desk's event happened (its header), which times the pause, not when routing
+    processes it; None when the header has no time (routing's clock then)."""
+    return event.header.occurred_at.ToDatetime(dt.UTC) if event.header.HasField("occurred_at") else None
+
+
 class RoutingWorker(CaseFormFiling):
     name = "routing"
     observability = Observability()
@@ -71,13 +77,16 @@ class RoutingWorker(CaseFormFiling):
 
     @event_handler("intake", "DossierSupplementReceived", message=ev.DossierSupplementReceived)
     def on_supplement_received(self, event: ev.DossierSupplementReceived) -> bool:
-        """The desk received the supplement a step asked for: the case's clocks run again. False
-        when this event was applied before; a dossier routing has no case for is dead-lettered
-        (service.UnknownCase, a PermanentError)."""
+        """The desk received the supplement a step asked for: the case's clocks run again (the
+        pause ends at the event's occurred_at). False when this event was applied before. A receipt
+        that overtook the desk's request is recorded so that the request does not pause the case;
+        one that overtook the DossierReceived opening the case waits for it (CaseNotOpenedYet,
+        retried with growing delays, dead-lettered only if no case opens)."""
         if not codes.DOSSIER_CODE.fullmatch(event.dossier_code):
             raise events.InvalidEvent(f"DossierSupplementReceived has no valid dossier code: "
                                       f"{event.dossier_code[:40]!r}")
-        return self.routing.resume_after_supplement(event.dossier_code, event.header.event_id)
+        return self.routing.resume_after_supplement(event.dossier_code, event.header.event_id,
+                                                    occurred_at=occurred_at(event))
 
     @periodic("overdue_scan_seconds")
     def scan_overdue(self) -> ScanResult:
@@ -109,4 +118,5 @@ class RoutingWorker(CaseFormFiling):
         if not codes.DOSSIER_CODE.fullmatch(event.dossier_code):
             raise events.InvalidEvent(f"DossierSupplementRequested has no valid dossier code: "
                                       f"{event.dossier_code[:40]!r}")
-        return self.routing.pause_for_desk_supplement(event.dossier_code, event.header.event_id, event.reason)
+        return self.routing.pause_for_desk_supplement(event.dossier_code, event.header.event_id, event.reason,
+                                                      occurred_at=occurred_at(event))

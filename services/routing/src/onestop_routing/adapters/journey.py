@@ -9,12 +9,16 @@ only those from an index; our build answers code-like ranges with their sort and
 - `cases`: the case view by `_id` = dossier code: the header, the `seq` it folds up to and its
   inbox keys; written forward only.
 - `inbox`: one document per (unit, scope, step due, dossier, step), `_id` = that key
-  (service.InboxItem); ListInbox is one range `<unit>|<scope>|...` sorted by `_id` with a limit.
+  (inbox.InboxItem; scopes `unit`, `unassigned`, `mine:<subject>`, `escalated`); ListInbox is one
+  range `<unit>|<scope>|...` sorted by `_id` with a limit.
   Lean: what the key holds (step, unit) and fields at their default (no assignee, no flag) are not
   stored, since FerretDB's cost per document read grows with its fields (docs/design.md).
-- `scan`: the overdue scan's keys (`all|running|...`, `all|duesoon|...`: inbox.RUNNING_PREFIX,
-  DUE_SOON_PREFIX) apart from the inboxes, each `{_id, entered_at}` and nothing else, so
-  reading every step due among 100,000 open cases reads small documents of a small table.
+- `scan`: the scans' keys, every `_id` beginning `all|` (inbox.SCAN_PREFIX): the step scan's
+  `all|running|...` and `all|duesoon|...` (inbox.RUNNING_PREFIX, DUE_SOON_PREFIX) and the case-due
+  scan's `all|casedue|<case due>|<dossier>|` (case_due.CASE_DUE_PREFIX), apart from the inboxes,
+  each `{_id, entered_at}` and nothing else, so reading every step due among 100,000 open cases
+  reads small documents of a small table. A key no case holds any more is deleted by the scan
+  that reads it (`drop_keys`).
 
 A projection knows the keys it replaces from the view `load` read (`Stored.projected_keys`) when
 nothing was projected since, and writes its keys and removes the stale ones in one batched write
@@ -221,6 +225,9 @@ class MongoCaseStore:
         collection = self._collection(collection_of(after))
         docs = collection.find({"_id": {"$gt": after, "$lt": before}}).sort("_id", 1).limit(limit)
         return [item_from_doc(d) for d in docs]
+
+    def drop_keys(self, keys: Sequence[str]) -> None:
+        self._write_keys([], keys)
 
     def case_codes(self, after: str, before: str, limit: int) -> list[str]:
         docs = self._collection(CASES).find({"_id": {"$gt": after, "$lt": before}}, {"_id": 1}).sort("_id", 1)

@@ -3,9 +3,10 @@
 `decide` checks a command against the case view and its template and returns the one `Entry` to
 append, or raises: FAILED_PRECONDITION when the case is not where the action needs it (ended,
 not at that step, an action the template does not allow there, a guard not met, a second
-supplement request), PERMISSION_DENIED when the officer may not act (another unit, not the
-assigned officer, not a leader), INVALID_ARGUMENT when the command lacks what it needs (a reason,
-a positive extension). Nothing is written by a refused action.
+supplement request, a finish while another parallel branch runs: `BRANCH_OPEN`), PERMISSION_DENIED
+when the officer may not act (another unit, not the assigned officer, not a leader),
+INVALID_ARGUMENT when the command lacks what it needs (a reason, a positive extension). Nothing
+is written by a refused action.
 
 Rules: only the assigned (primary) officer of the performing unit moves a step on (OpenCPS
 #489/#552 let anyone act); the unit's leader assigns, reassigns without a send-back (#1174) and
@@ -142,6 +143,11 @@ def _act(view: CaseView, template: ProcessTemplate, actor: Actor, command: Act, 
         raise FailedPrecondition("CASE_PAUSED", f"case {view.dossier_code} waits for the citizen "
                                                 f"(status {view.national_status}); it resumes first")
     _check_guards(view, run, transition)
+    if command.action is Action.FINISH and len(view.runs) > 1:
+        # A finish from one branch would end the others unheard; STOP ends the whole case on purpose.
+        open_ = ", ".join(r.step for r in view.runs if r is not run)
+        raise FailedPrecondition("BRANCH_OPEN", f"case {view.dossier_code} cannot finish while parallel "
+                                                f"step(s) still run: {open_}", metadata={"open_steps": open_})
     entry = _with(entry, step=run.step, reason=command.reason.strip())
     if command.action in MOVES:
         return _with(entry, kind=MOVES[command.action], to_step=transition.to_step)

@@ -46,6 +46,10 @@ class EntryKind(StrEnum):
     DUE_SOON = "due_soon"    # found by the overdue scan, once per step run
     OVERDUE = "overdue"      # idem
     CORRECTED = "corrected"  # a correction of an earlier entry (`corrects`), with its reason
+    # The desk received a supplement while the case was not paused for one: its request (intake's
+    # DossierSupplementRequested, on another queue) was not processed yet. Changes no state; that
+    # request, when it comes, finds it answered and does not pause (intake asks once per dossier).
+    SUPPLEMENT_RECEIVED = "supplement_received"
 
 
 class PauseKind(StrEnum):

@@ -163,13 +163,15 @@ def validate(template: ProcessTemplate, *, unit_exists: Callable[[str], bool], r
     `transitions[0].to_step`): duplicate step codes, a step without a performer, an unknown unit or
     role, a transition to an unknown step, a step unreachable from the start, a step from which no
     FINISH can be reached, a parallel split or join with fewer than two branches, a loop of forward
-    actions, and a critical path (the longest chain of step budgets through forward actions,
-    parallel branches counted once) longer than the legal limit. An empty list: it can run."""
+    actions, a send_back that leaves a parallel branch (to a step before its split or into
+    another branch: the other branches would run on beside it), and a critical path (the longest
+    chain of step budgets through forward actions, parallel branches counted once) longer than the
+    legal limit. An empty list: it can run."""
     problems = _step_problems(template, unit_exists, frozenset(roles))
     problems += _transition_problems(template)
     if problems:
         return problems  # the graph checks need well-formed steps and edges
-    problems += _graph_problems(template)
+    problems += _graph_problems(template) + _branch_problems(template)
     if not problems:
         problems += _budget_problems(template, minutes_per_day)
     return problems
@@ -256,6 +258,27 @@ def _graph_problems(template: ProcessTemplate) -> list[FieldViolation]:
                                               and t.action in FORWARD_ACTIONS and t.from_step in reachable) < 2:
             problems.append(FieldViolation(where, f"join {step.code!r} waits for fewer than two branches"))
     return problems
+
+
+def _branch_problems(template: ProcessTemplate) -> list[FieldViolation]:
+    """Each send_back from a step of a parallel branch (the steps forward actions reach from a
+    split's next step, up to a join) to a step outside that branch, naming the transition."""
+    kinds = {s.code: s.kind for s in template.steps}
+    forward = {s.code: [t.to_step for t in template.outgoing(s.code)
+                        if t.action in FORWARD_ACTIONS and kinds.get(t.to_step) is not StepKind.JOIN]
+               for s in template.steps}
+    found: dict[int, FieldViolation] = {}
+    for split in (s for s in template.steps if s.kind is StepKind.SPLIT):
+        for start in forward[split.code]:
+            branch = _closure([start], forward)
+            for i, t in enumerate(template.transitions):
+                if t.action is Action.SEND_BACK and t.from_step in branch and t.to_step not in branch:
+                    found.setdefault(i, FieldViolation(
+                        f"transitions[{i}].to_step",
+                        f"send_back {t.from_step!r} → {t.to_step!r} leaves the parallel branch of split "
+                        f"{split.code!r} that starts at {start!r}; the other branches would run on beside "
+                        "it: send back within the branch"))
+    return [found[i] for i in sorted(found)]
 
 
 def _closure(starts: Iterable[str], edges: dict[str, list[str]]) -> set[str]:
