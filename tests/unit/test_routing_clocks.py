@@ -79,6 +79,34 @@ def test_a_paused_clock_is_never_overdue_and_its_remaining_time_stands_still():
     assert clock.remaining_minutes(CALENDAR, vn(2026, 11, 30, 9)) == 60
 
 
+# Agencies' own calendars: some weekend days made up as working days, some working days closed.
+days = st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2027, 12, 31))
+weekend_days, week_days = days.filter(lambda d: d.weekday() >= 5), days.filter(lambda d: d.weekday() < 5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(make_up=st.frozensets(weekend_days, max_size=12), closures=st.frozensets(week_days, max_size=12),
+       start=moments, budget=st.integers(1, 30 * 450), pause_after=st.integers(0, 40 * 24 * 60),
+       pause_for=st.integers(0, 40 * 24 * 60))
+def test_pauses_credit_exactly_under_make_up_days_and_closures(make_up, closures, start, budget, pause_after,
+                                                                pause_for):
+    """The pause property above, on calendars with make-up working days (a Saturday worked to make
+    up for a bridge day, Decision of the Prime Minister each year) and an agency's closures."""
+    calendar = WorkingCalendar(make_up_days=make_up, closures=closures)
+    start = calendar.next_working_moment(start)
+    clock = Clock.start(calendar, start, WorkingDuration(minutes=budget))
+    assert calendar.working_minutes(start, clock.due_at) == budget
+    paused_at = start + dt.timedelta(minutes=pause_after)
+    resumed_at = paused_at + dt.timedelta(minutes=pause_for)
+    resumed = clock.pause(paused_at).resume(calendar, resumed_at)
+    credit = calendar.working_minutes(paused_at, resumed_at)
+    assert resumed.paused_minutes == credit
+    assert calendar.working_minutes(start, resumed.due_at) == budget + credit
+    # A made-up day counts: the due time is never later than with the closures alone.
+    without_make_up = Clock.start(WorkingCalendar(closures=closures), start, WorkingDuration(minutes=budget))
+    assert clock.due_at <= without_make_up.due_at
+
+
 def test_a_make_up_working_day_counts_and_an_agency_closure_does_not():
     saturday = dt.date(2026, 11, 21)
     calendar = WorkingCalendar(make_up_days=frozenset({saturday}), closures=frozenset({dt.date(2026, 11, 23)}))
