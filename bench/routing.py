@@ -47,6 +47,7 @@ from onestop_chassis.publishing import confirming_publisher, publish_event
 from onestop_chassis.worktime import WorkingCalendar
 from onestop_routing.adapters.journey import INBOX, SCAN, MongoCaseStore, collection_of, item_from_doc, item_to_doc
 from onestop_routing.adapters.templates import MongoTemplates
+from onestop_routing.case_due import CASE_DUE_PREFIX
 from onestop_routing.config import RoutingSettings
 from onestop_routing.domain.clocks import Clock
 from onestop_routing.domain.journey import StepRun
@@ -142,8 +143,11 @@ def _bulk(db, calendar: WorkingCalendar) -> dict:
                     run = StepRun("tiep_nhan", UNIT, opened, Clock(step_due))
                     moment = due_soon_at(calendar, run, budget, DUE_SOON_SHARE) or step_due
                 key = f"{prefix}|{iso_key(moment)}|{code}|tiep_nhan"
+                due_at = step_due
+                if item.key.startswith(CASE_DUE_PREFIX):  # the case's own clock: its due, no step
+                    key, due_at = f"{CASE_DUE_PREFIX}{iso_key(case['due_at'])}|{code}|", case["due_at"]
                 keys.append(key)
-                clone = replace(item, key=key, dossier_code=code, entered_at=opened, due_at=step_due,
+                clone = replace(item, key=key, dossier_code=code, entered_at=opened, due_at=due_at,
                                 case_due_at=case["due_at"])
                 docs[collection_of(key)].append(item_to_doc(clone))
             views.append({**template_case, **{k: case[k] for k in ("received_at", "opened_at", "due_at")},
