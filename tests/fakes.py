@@ -698,3 +698,21 @@ class FakeCarrier:
             raise BadSignature("signature does not match")
         return [TrackingEvent(r["event_id"], r["waybill"], r.get("order_number", ""), CarrierStatus(r["status"]),
                               dt.datetime.fromisoformat(r["at"]), r.get("note", "")) for r in json.loads(body)]
+
+
+class FakeGrants:
+    """documents' Grants (who a dossier was handed to) with the Mongo adapter's unique `_id`
+    `<dossier>|<agency>`: `grants` maps it to the fields stored."""
+
+    def __init__(self):
+        self.grants: dict[str, dict] = {}
+
+    def add(self, dossier_code, agency_code, fields):
+        key = f"{dossier_code}|{agency_code}"
+        if key in self.grants:
+            return False
+        self.grants[key] = dict(fields)
+        return True
+
+    def has(self, dossier_code, agency_code):
+        return f"{dossier_code}|{agency_code}" in self.grants

@@ -15,10 +15,12 @@ import grpc
 import pytest
 import yaml
 from conftest import UNIT, bearer, on_forms_vhost, token
+from test_documents import messages, metadata_for, pdf
 from test_results_and_forms import filed_form, wait_until
 from test_routing_journey import _metric
 
 from onestop.common.v1 import common_pb2
+from onestop.documents.v1 import documents_pb2 as dpb
 from onestop.documents.v1 import documents_pb2_grpc
 from onestop.intake.v1 import intake_pb2 as ipb
 from onestop.intake.v1 import intake_pb2_grpc
@@ -332,3 +334,54 @@ def test_the_desks_own_supplement_request_pauses_the_routed_case_once(intake, ro
     assert (second.value.code(), error_info(second.value)[0]) == (grpc.StatusCode.FAILED_PRECONDITION,
                                                                    "SECOND_SUPPLEMENT")
     assert looked() == 4
+
+
+def test_an_agency_handed_the_dossier_reads_its_files_and_another_agency_does_not(intake, routing, documents):
+    """Liên thông (issue 11, item 8): the land office reads the desk's scans once the case is
+    handed to it, and files its step's result with the dossier; the tax authority, with no step
+    yet, is refused."""
+    code = submit(intake, "1.013831").dossier.code  # QT.DD.02: desk → land registration office
+    scan = pdf(16 * 1024)
+    stored = documents.UploadDocument(messages(metadata_for(code, component="Đơn đăng ký biến động đất đai"),
+                                               scan), metadata=DESK).document
+    land, tax = officer(LAND, "cv-vpdk"), officer(TAX, "cv-thue")
+
+    def listing(metadata) -> list[dpb.Document]:
+        return list(documents.ListDocuments(dpb.ListDocumentsRequest(dossier_code=code, agency_code=UNIT),
+                                            metadata=metadata).documents)
+
+    def refused(call) -> grpc.RpcError:
+        with pytest.raises(grpc.RpcError) as caught:
+            call()
+        assert (caught.value.code(), error_info(caught.value)[0]) == (grpc.StatusCode.PERMISSION_DENIED,
+                                                                      "OTHER_AGENCY")
+        return caught.value
+
+    refused(lambda: listing(land))  # not handed yet
+    wait_for_case(routing, code, DESK)
+    claim(routing, DESK, code, "tiep_nhan")
+    act(routing, DESK, code, "tiep_nhan", pb.STEP_ACTION_FORWARD)  # → tham_dinh at the land office
+
+    def readable() -> list[dpb.Document] | None:
+        try:
+            return listing(land)
+        except grpc.RpcError:
+            return None  # documents' worker has not taken routing's CaseProgressed yet
+
+    assert [d.document_id for d in wait_until(readable, "the land office's grant")] == [stored.document_id]
+    replies = list(documents.DownloadDocument(dpb.DownloadDocumentRequest(document_id=stored.document_id),
+                                              metadata=land))
+    assert b"".join(r.chunk for r in replies[1:]) == scan
+    result = documents.UploadDocument(messages(metadata_for(
+        code, kind=dpb.DOCUMENT_KIND_RESULT, component="Phiếu chuyển thông tin địa chính", agency_code=UNIT),
+        pdf(8 * 1024)), metadata=land).document
+    assert (result.agency_code, result.uploaded_by) == (UNIT, "cv-vpdk")
+    assert {d.document_id for d in listing(DESK)} >= {stored.document_id, result.document_id}
+
+    # The tax authority has no step on the dossier yet: nothing of it is readable.
+    denied = refused(lambda: listing(tax))
+    assert "never handed" in denied.details()
+    refused(lambda: list(documents.DownloadDocument(dpb.DownloadDocumentRequest(document_id=stored.document_id),
+                                                    metadata=tax)))
+    refused(lambda: documents.GetDownloadLink(dpb.GetDownloadLinkRequest(document_id=stored.document_id),
+                                              metadata=tax))

@@ -14,9 +14,10 @@ from onestop_chassis import storage
 
 from . import domain
 from .adapters.minio_store import MinioStore
-from .adapters.mongo import MongoDocuments, ensure_indexes
+from .adapters.mongo import MongoDocuments, MongoGrants, ensure_indexes
 from .adapters.peers import GrpcPeers, NoPeers
 from .config import DocumentsSettings
+from .handover import Grants
 from .service import DocumentRepository, DocumentsService, ObjectStore, Peers, Policy
 
 
@@ -40,16 +41,18 @@ def policy(settings: DocumentsSettings) -> Policy:
 
 def bootstrap(settings: DocumentsSettings, *, documents: DocumentRepository | None = None,
               store: ObjectStore | None = None, peers: Peers | None = None,
-              store_probe: Callable[[], None] | None = None) -> Documents:
+              store_probe: Callable[[], None] | None = None, grants: Grants | None = None) -> Documents:
     """Builds documents from its settings; `documents` (MongoDB), `store` (MinIO) and `peers`
     (other agencies' documents services over gRPC) and `store_probe` (MinIO's health check)
-    replace the real adapters (tests). Nothing
+    replace the real adapters (tests), and `grants` (MongoDB: who each dossier was handed to). Nothing
     connects here: the database connection is the process's (chassis `run_api` /
     `MongoConnection`), MinIO and peers are reached on first use."""
     documents = documents if documents is not None else MongoDocuments()
     store = store if store is not None else MinioStore.from_settings(settings)
     peers = peers if peers is not None else GrpcPeers.from_settings(settings)
-    return Documents(service=DocumentsService(documents, store, peers, policy(settings)), documents=documents,
+    grants = grants if grants is not None else MongoGrants()
+    service = DocumentsService(documents, store, peers, policy(settings), grants=grants)
+    return Documents(service=service, documents=documents,
                      store=store, store_probe=store_probe or storage.prober(settings))
 
 

@@ -12,11 +12,20 @@ from typing import Protocol
 
 from onestop_chassis import auth, codes, request_ids
 from onestop_chassis.clock import utcnow
-from onestop_chassis.errors import Cancelled, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
+from onestop_chassis.errors import (
+    Cancelled,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 from onestop_chassis.text import name_key
 
 from . import domain
 from .domain import Document, Kind, State, UploadRequest
+from .handover import Access, Grants, NoGrants, holds
 from .incoming import IncomingFile
 
 
@@ -93,13 +102,19 @@ class Policy:
 MAX_VERSION_ATTEMPTS = 50
 
 
-def _agency(requested: str, actor: auth.Principal, action: str) -> str:
+def _agency_code(requested: str, actor: auth.Principal) -> str:
+    """The agency that keeps the files: as requested, else the caller's (token `agency`)."""
     agency = codes.normalise_code(requested) or actor.agency
     if not agency:
         raise InvalidArgument.from_violations([FieldViolation(
             "agency_code", "is required when the caller's token names no agency")])
     if not codes.is_unit_code(agency):
         raise InvalidArgument.from_violations([FieldViolation("agency_code", "is not a national unit code")])
+    return agency
+
+
+def _agency(requested: str, actor: auth.Principal, action: str) -> str:
+    agency = _agency_code(requested, actor)
     actor.require_agency(agency, action=action)
     return agency
 
@@ -120,8 +135,10 @@ def _same_component(a: Document, b: Document) -> bool:
 
 class DocumentsService:
     def __init__(self, documents: DocumentRepository, store: ObjectStore, peers: Peers,
-                 policy: Policy = Policy(), clock: Callable[[], dt.datetime] = utcnow):
+                 policy: Policy = Policy(), clock: Callable[[], dt.datetime] = utcnow,
+                 grants: Grants | None = None):
         self._documents = documents
+        self._access = Access(grants if grants is not None else NoGrants())
         self._store = store
         self._peers = peers
         self._policy = policy
@@ -134,7 +151,13 @@ class DocumentsService:
         normal end of file, and its partial bytes must never be registered as the document."""
         req = domain.normalised(req)
         domain.validate_upload(req)
-        agency = _agency(req.agency_code, actor, "store documents")
+        agency = _agency_code(req.agency_code, actor)
+        self._access.require(agency, req.dossier_code, actor, "store documents", handed=True)
+        if req.kind != Kind.RESULT and not holds(agency, actor):
+            raise PermissionDenied("OTHER_AGENCY", f"{actor.subject} acts for agency {actor.agency}, which dossier "
+                                   f"{req.dossier_code} was handed to: it files the results of its step (kind 2) "
+                                   f"only; components and forms are kept by agency {agency}",
+                                   metadata={"caller_agency": actor.agency, "unit_code": agency})
         incoming = IncomingFile(chunks, self._policy.max_upload_bytes)
         if req.request_id and req.sha256:
             # A retry that vouches for its bytes (a resumed transfer) is answered without reading them.
@@ -223,17 +246,23 @@ class DocumentsService:
             return Uploaded(earlier, replayed=True)
         raise request_ids.reused(req.request_id, "file")
 
+    # -- liên thông -------------------------------------------------------------------------------
+    def hand_over(self, dossier_code: str, agency_codes: Iterable[str], fields: dict) -> builtins.list[str]:
+        """`handover.Access.hand_over`: routing handed the dossier's case to these agencies."""
+        return self._access.hand_over(dossier_code, agency_codes, fields)
+
     # -- reading --------------------------------------------------------------------------------
-    def _readable(self, document_id: str, actor: auth.Principal, action: str) -> Document:
+    def _readable(self, document_id: str, actor: auth.Principal, action: str, handed: bool = False) -> Document:
+        """The document, if the caller may `action` on it (`handed`: a grant is enough)."""
         document = self._documents.get(document_id)
         if document is None:
             raise NotFound("DOCUMENT_NOT_FOUND", f"no document has id {document_id!r}",
                            metadata={"document_id": document_id})
-        actor.require_agency(document.agency_code, action=action)
+        self._access.require(document.agency_code, document.dossier_code, actor, action, handed)
         return document
 
     def download(self, document_id: str, actor: auth.Principal) -> tuple[Document, Iterator[bytes]]:
-        document = self._readable(document_id, actor, "read this document")
+        document = self._readable(document_id, actor, "read this document", handed=True)
         return document, self._store.open(document.bucket, document.object_key, document.object_version)
 
     def download_link(self, document_id: str, ttl_seconds: int, actor: auth.Principal) -> tuple[str, dt.datetime]:
@@ -241,15 +270,16 @@ class DocumentsService:
         if not 1 <= ttl <= self._policy.max_link_seconds:
             raise InvalidArgument.from_violations([FieldViolation(
                 "ttl_seconds", f"must be between 1 and {self._policy.max_link_seconds} seconds")])
-        document = self._readable(document_id, actor, "read this document")
+        document = self._readable(document_id, actor, "read this document", handed=True)
         url = self._store.presign(document.bucket, document.object_key, document.object_version,
                                   dt.timedelta(seconds=ttl))
         return url, self._clock() + dt.timedelta(seconds=ttl)
 
     def list(self, dossier_code: str, agency_code: str, actor: auth.Principal,
              include_withdrawn: bool = False) -> list[Document]:
-        agency = _agency(agency_code, actor, "read documents")
-        documents = self._documents.for_dossier(agency, _dossier(dossier_code))
+        agency, dossier = _agency_code(agency_code, actor), _dossier(dossier_code)
+        self._access.require(agency, dossier, actor, "read documents", handed=True)
+        documents = self._documents.for_dossier(agency, dossier)
         documents = [d for d in documents if include_withdrawn or d.state == State.ACTIVE]
         return sorted(documents, key=lambda d: (d.kind, d.component, -d.version))
 

@@ -1,5 +1,6 @@
 """Documents' `worker` process: relays its outbox, sweeps orphaned objects, files the forms intake
-issues (FormIssued) and puts a finished dossier's files under retention (DossierFinished)."""
+issues (FormIssued), puts a finished dossier's files under retention (DossierFinished) and records
+who routing handed a dossier to (CaseOpened, CaseProgressed: liên thông grants)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import datetime as dt
 from prometheus_client import Counter
 
 from onestop.events.v1 import intake_events_pb2 as ev
+from onestop.events.v1 import routing_events_pb2 as rev
 from onestop_chassis import auth
 from onestop_chassis.errors import InvalidArgument, PermanentError, ServiceError, Unavailable
 from onestop_chassis.logs import get_logger
@@ -121,3 +123,33 @@ class DocumentsWorker:
         except ServiceError as exc:
             raise PermanentError(f"retention refused: {exc.reason}: {exc.message}") from exc
         log.info("dossier finished: documents retained", documents=len(retained))
+
+    @event_handler("routing", "CaseOpened", message=rev.CaseOpened)
+    def grant_opened_case(self, event: rev.CaseOpened) -> bool | None:
+        """The case's first steps: their units' officers may read the dossier's files."""
+        return self._hand_over(event, event.steps)
+
+    @event_handler("routing", "CaseProgressed", message=rev.CaseProgressed)
+    def grant_handed_case(self, event: rev.CaseProgressed) -> bool | None:
+        """The steps the case moved to (liên thông): their units' officers may read the dossier's
+        files and file their step's results. False when every unit had its grant (a redelivery, or
+        a step at a unit the case was at before): nothing changes."""
+        return self._hand_over(event, event.steps)
+
+    def _hand_over(self, event: rev.CaseOpened | rev.CaseProgressed, steps) -> bool | None:
+        if not steps:
+            return None  # no step running (a template without steps): no one to hand it to
+        header = event.header
+        fields = {"at": header.occurred_at.ToDatetime(tzinfo=dt.UTC) if header.HasField("occurred_at")
+                  else dt.datetime.now(dt.UTC), "event_id": header.event_id,
+                  "steps": sorted(s.step_code for s in steps)}
+        try:
+            granted = self.documents.hand_over(event.dossier_code, [s.unit.code for s in steps], fields)
+        except Unavailable as exc:
+            _requeue_later(exc)
+            raise
+        except InvalidArgument as exc:  # a code that is not one: a redelivery cannot mend it
+            raise PermanentError(f"hand-over refused: {exc.reason}: {exc.message}") from exc
+        if granted:
+            log.info("dossier handed over: its files are readable by", agencies=granted)
+        return bool(granted)

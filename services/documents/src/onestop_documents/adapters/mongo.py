@@ -176,6 +176,29 @@ class MongoDocuments:
         return {d.object_key for d in DocumentDoc.objects(bucket=bucket).only("object_key")}
 
 
+GRANTS = "documents_grants"
+
+
+class MongoGrants:
+    """Who each dossier was handed to (`handover.Grants`): one record per `<dossier>|<agency>`
+    `_id`, written by a unique insert and read by `_id` (no scan on FerretDB)."""
+
+    @staticmethod
+    def _collection():
+        return DocumentDoc._get_db()[GRANTS]
+
+    def add(self, dossier_code: str, agency_code: str, fields: dict) -> bool:
+        try:
+            self._collection().insert_one({"_id": f"{dossier_code}|{agency_code}", "dossier_code": dossier_code,
+                                           "agency_code": agency_code, **fields})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def has(self, dossier_code: str, agency_code: str) -> bool:
+        return self._collection().find_one({"_id": f"{dossier_code}|{agency_code}"}, {"_id": 1}) is not None
+
+
 def ensure_indexes() -> None:
     """Migrates what is stored (`migrate`, once per database), then makes the indexes. Every
     process of the service calls it when it starts."""
