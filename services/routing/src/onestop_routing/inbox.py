@@ -73,7 +73,9 @@ def due_soon_at(calendar: WorkingCalendar, run: StepRun, budget: WorkingDuration
                 share: float) -> dt.datetime | None:
     """When `share` (0..1) of the step's budget is used: its entry plus that share of the budget
     (with its extensions) in working minutes, plus the working minutes its pauses credited (a
-    working day = the calendar's windows). None for a step without a budget."""
+    working day = the calendar's windows), counted on the step's unit's calendar (`for_unit`: its
+    own closures are not its working time, as for its due time). None for a step without a budget."""
+    calendar = calendar.for_unit(run.unit_code)
     day = sum((dt.datetime.combine(dt.date.min, end) - dt.datetime.combine(dt.date.min, start)).seconds // 60
               for start, end in calendar.windows)
     minutes = working_minutes(budget, day) + working_minutes(run.clock.extended, day)
