@@ -7,7 +7,11 @@ import pytest
 from onestop_chassis.worktime import WorkingDuration
 from onestop_routing.domain.process import (
     Action,
+    Guard,
     Performer,
+    ProcessTemplate,
+    Step,
+    StepKind,
     Transition,
     critical_path_minutes,
     template_for_case,
@@ -159,3 +163,36 @@ def test_a_send_back_out_of_a_parallel_branch_is_refused_naming_the_transition()
     found = problems(out)
     assert {field for field, _ in found} == {"transitions[7].to_step", "transitions[8].to_step"}
     assert any("'b' → 'truoc'" in text and "split 'tach'" in text for _, text in found)
+
+
+def _nested(*extra: Transition) -> ProcessTemplate:
+    """Two branches (a1 … a2, c1); in the first, a nested split gives two opinions (b1, b2) whose
+    join passes the case on to a2, still in the first branch."""
+    T = Transition
+    return ProcessTemplate(
+        process_code="QT-3", version=1, name="Ý kiến lồng nhau", legal_limit=days(20), start_step="tach",
+        steps=(Step("tach", "Lấy ý kiến", StepKind.SPLIT), task("a1"), Step("tach2", "Hai ý kiến", StepKind.SPLIT),
+               task("b1"), task("b2", "000.00.30.H17"), Step("gop2", "Tổng hợp hai ý kiến", StepKind.JOIN),
+               task("a2"), task("c1", "000.00.30.H17"), Step("gop", "Tổng hợp ý kiến", StepKind.JOIN),
+               task("quyet_dinh", role="unit_leader")),
+        transitions=(T("tach", Action.FORWARD, "a1"), T("tach", Action.FORWARD, "c1"),
+                     T("a1", Action.FORWARD, "tach2"), T("tach2", Action.FORWARD, "b1"),
+                     T("tach2", Action.FORWARD, "b2"), T("b1", Action.FORWARD, "gop2"), T("b2", Action.FORWARD, "gop2"),
+                     T("gop2", Action.FORWARD, "a2", (Guard.ALL_BRANCHES_DONE,)), T("a2", Action.FORWARD, "gop"),
+                     T("c1", Action.FORWARD, "gop"), T("gop", Action.FORWARD, "quyet_dinh", (Guard.ALL_BRANCHES_DONE,)),
+                     T("quyet_dinh", Action.FINISH), *extra))
+
+
+def test_a_branch_runs_on_past_a_nested_join_for_the_send_back_check():
+    """The branch of a split is every step up to its own join: a nested split's join does not end
+    it, so a send_back after the nested join is checked against the whole branch."""
+    assert problems(_nested()) == set()
+    # Within the first branch, across the nested split and join: valid.
+    assert problems(_nested(Transition("a2", Action.SEND_BACK, "a1"), Transition("b1", Action.SEND_BACK, "b1"))) \
+        == set()
+    # From after the nested join into the other branch: refused, naming the outer split.
+    [(field, text)] = problems(_nested(Transition("a2", Action.SEND_BACK, "c1")))
+    assert field == "transitions[12].to_step" and "'a2' → 'c1'" in text and "split 'tach'" in text
+    # Out of a nested branch (before its split): refused, naming the nested split.
+    [(field, text)] = problems(_nested(Transition("b1", Action.SEND_BACK, "a1")))
+    assert "split 'tach2'" in text

@@ -261,16 +261,12 @@ def _graph_problems(template: ProcessTemplate) -> list[FieldViolation]:
 
 
 def _branch_problems(template: ProcessTemplate) -> list[FieldViolation]:
-    """Each send_back from a step of a parallel branch (the steps forward actions reach from a
-    split's next step, up to a join) to a step outside that branch, naming the transition."""
-    kinds = {s.code: s.kind for s in template.steps}
-    forward = {s.code: [t.to_step for t in template.outgoing(s.code)
-                        if t.action in FORWARD_ACTIONS and kinds.get(t.to_step) is not StepKind.JOIN]
-               for s in template.steps}
+    """Each send_back from a step of a parallel branch (`_branch`) to a step outside that branch,
+    naming the transition."""
     found: dict[int, FieldViolation] = {}
     for split in (s for s in template.steps if s.kind is StepKind.SPLIT):
-        for start in forward[split.code]:
-            branch = _closure([start], forward)
+        for start in [t.to_step for t in template.outgoing(split.code) if t.action in FORWARD_ACTIONS]:
+            branch = _branch(template, start)
             for i, t in enumerate(template.transitions):
                 if t.action is Action.SEND_BACK and t.from_step in branch and t.to_step not in branch:
                     found.setdefault(i, FieldViolation(
@@ -279,6 +275,31 @@ def _branch_problems(template: ProcessTemplate) -> list[FieldViolation]:
                         f"{split.code!r} that starts at {start!r}; the other branches would run on beside "
                         "it: send back within the branch"))
     return [found[i] for i in sorted(found)]
+
+
+def _branch(template: ProcessTemplate, start: str) -> set[str]:
+    """The steps of the parallel branch that starts at `start` (a split's next step): what forward
+    actions reach from it up to the join that closes it. A split nested in the branch opens its
+    own branches, and its join closes them only: their steps and the steps after that join, up to
+    this branch's join, are this branch's too."""
+    kinds = {s.code: s.kind for s in template.steps}
+    nesting = sum(kind is StepKind.SPLIT for kind in kinds.values())  # bounds a forward loop's depth
+    steps: set[str] = set()
+    seen: set[tuple[str, int]] = set()
+    todo = [(start, 0)]  # (step, splits opened inside the branch and not joined yet)
+    while todo:
+        code, depth = todo.pop()
+        if (code, depth) in seen or depth > nesting:
+            continue
+        seen.add((code, depth))
+        if kinds.get(code) is StepKind.JOIN:
+            if depth == 0:
+                continue  # the branch's own join: the branch ends here
+            depth -= 1
+        steps.add(code)
+        depth += kinds.get(code) is StepKind.SPLIT
+        todo.extend((t.to_step, depth) for t in template.outgoing(code) if t.action in FORWARD_ACTIONS)
+    return steps
 
 
 def _closure(starts: Iterable[str], edges: dict[str, list[str]]) -> set[str]:
