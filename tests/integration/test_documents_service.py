@@ -15,7 +15,7 @@ from minio import Minio
 
 from onestop_chassis import auth
 from onestop_chassis.config import load_settings
-from onestop_chassis.errors import AlreadyExists, InvalidArgument, Unavailable
+from onestop_chassis.errors import AlreadyExists, InvalidArgument, PermissionDenied, Unavailable
 from onestop_documents import domain
 from onestop_documents.adapters import mongo
 from onestop_documents.bootstrap import bootstrap, prepare_database
@@ -321,3 +321,21 @@ def test_object_store_down_gives_unavailable_and_registers_nothing(settings):
         service.upload(request(code), [pdf(8192)], OFFICER)
     assert refused.value.reason == "OBJECT_STORE_UNAVAILABLE"
     assert mongo.MongoDocuments().for_dossier(AGENCY, code) == []
+
+
+def test_a_grant_is_one_unique_record_read_by_its_id(service, mongo_db):
+    """Liên thông: the land office's officer reads the desk's file once routing handed the case to
+    it, the grant stored once however often the event comes; another agency stays refused."""
+    code, land = dossier(), "000.01.13.H17"
+    stored = service.upload(request(code, "r-grant"), [pdf(4096)], OFFICER).document
+    reader = auth.Principal("cv-vpdk", frozenset({auth.PROCESSING_OFFICER}), land)
+    with pytest.raises(PermissionDenied):
+        service.list(code, AGENCY, reader)
+    at = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
+    assert service.hand_over(code, [land], {"at": at, "event_id": "e-1"}) == [land]
+    assert service.hand_over(code, [land], {"at": at, "event_id": "e-1"}) == []  # redelivered
+    assert [d.document_id for d in service.list(code, AGENCY, reader)] == [stored.document_id]
+    [grant] = mongo_db[mongo.GRANTS].find({"dossier_code": code})
+    assert (grant["_id"], grant["agency_code"], grant["event_id"]) == (f"{code}|{land}", land, "e-1")
+    with pytest.raises(PermissionDenied):
+        service.list(code, AGENCY, auth.Principal("cv-thue", frozenset({auth.PROCESSING_OFFICER}), "000.01.15.H17"))
