@@ -65,8 +65,8 @@ def _steps(message, *steps):
     return message
 
 
-def duplicates(agency, event_type: str) -> float:
-    body = urllib.request.urlopen(f"http://127.0.0.1:{agency.metrics['intake-worker']}/metrics", timeout=5).read()
+def duplicates(agency, event_type: str, worker: str = "intake-worker") -> float:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{agency.metrics[worker]}/metrics", timeout=5).read()
     found = re.search(rf'onestop_event_duplicates_total{{[^}}]*event_type="{event_type}"[^}}]*}} ([0-9.e+]+)',
                       body.decode())
     return float(found.group(1)) if found else 0.0
@@ -147,8 +147,12 @@ def test_the_lookup_follows_routing_through_two_agencies_and_back(agency, intake
     # Every event again: nothing changes, each is counted as a duplicate by the worker.
     before_public, before_officer = looked(), officer()
     counts = {t: duplicates(agency, t) for t in {type(m).__name__ for m in sent}}
+    # Documents' worker follows the steps' units too (liên thông grants): each of these is a duplicate there.
+    granting = {t: duplicates(agency, t, "documents-worker") for t in ("CaseOpened", "CaseProgressed")}
     for message in sent:
         publish(publisher, message)
     expected = {t: counts[t] + sum(type(m).__name__ == t for m in sent) for t in counts}
     wait_until(lambda: all(duplicates(agency, t) >= n for t, n in expected.items()), "every redelivery counted")
+    wait_until(lambda: all(duplicates(agency, t, "documents-worker") >= n + sum(type(m).__name__ == t for m in sent)
+                           for t, n in granting.items()), "documents' worker to count every redelivered step")
     assert looked() == before_public and officer() == before_officer
