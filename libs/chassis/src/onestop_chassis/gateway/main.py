@@ -32,7 +32,7 @@ log = get_logger("onestop.gateway")
 class GatewaySettings(BaseSettings):
     """The gateway's environment. Sizes in bytes, times in seconds."""
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="allow")
 
     onestop_env: Literal["local", "production"] = "local"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -47,14 +47,15 @@ class GatewaySettings(BaseSettings):
     gateway_timeout_seconds: float = Field(default=30.0, gt=0)
     gateway_openapi_file: str = ""
 
-    # Service name → "host:port"; from <NAME>_ADDRESS when not given.
+    # Service name → "host:port"; from <NAME>_ADDRESS (a keyword or the environment) when not given.
     addresses: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _addresses(self):
         for service in built():
             variable = f"{service.name.upper()}_ADDRESS"
-            given = self.addresses.get(service.name) or os.environ.get(variable, "")
+            given = (self.addresses.get(service.name) or str((self.model_extra or {}).get(variable.lower(), ""))
+                     or os.environ.get(variable, ""))
             if self.onestop_env == "production" and (not given or any(h in given for h in LOOPBACK)):
                 raise ValueError(f"{variable} must be set to the {service.name} service's address (host:port "
                                  "other pods can reach) when ONESTOP_ENV=production")
