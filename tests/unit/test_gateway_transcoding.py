@@ -143,7 +143,8 @@ def test_the_whole_body_becomes_the_request_and_auth_and_request_id_pass_through
     http, fake = client
     body = {"requestId": "req-0001", "procedure_code": "1.000948", "applicant": {"fullName": "Nguyễn Văn A"},
             "channel": "CHANNEL_IN_PERSON", "documents": [{"name": "Tờ khai", "count": 2}]}
-    response = http.post("/v1/dossiers", json=body, headers={"Authorization": BEARER},
+    trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    response = http.post("/v1/dossiers", json=body, headers={"Authorization": BEARER, "traceparent": trace},
                          environ_base={"REMOTE_ADDR": "198.51.100.7"})
     assert response.status_code == 200
     assert _json(response) == {"dossier": {"code": "000.00.21.H17-261130-0001", "procedureCode": "1.000948"},
@@ -153,6 +154,7 @@ def test_the_whole_body_becomes_the_request_and_auth_and_request_id_pass_through
     assert request.applicant.full_name == "Nguyễn Văn A" and request.documents[0].count == 2
     assert metadata["authorization"] == BEARER
     assert metadata["x-forwarded-for"] == "198.51.100.7"
+    assert metadata["traceparent"] == trace
 
 
 def test_no_authorization_header_sends_no_token(client):
@@ -268,6 +270,18 @@ def test_an_unknown_path_is_404_and_a_wrong_method_is_405(client):
     response = http.delete("/v1/dossiers")
     assert _refusal(response, 405, "METHOD_NOT_ALLOWED")["code"] == code_pb2.UNIMPLEMENTED
     assert response.headers["Allow"] == "POST"
+
+
+def test_a_fault_of_the_gateway_itself_is_a_json_500(client, monkeypatch):
+    http, fake = client
+
+    def broken(*args):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr("onestop_chassis.gateway.transcoding.build_request", broken)
+    response = http.get("/v1/procedures")
+    assert response.status_code == 500
+    assert _json(response) == {"code": code_pb2.INTERNAL, "message": "the REST gateway failed on this request"}
+    assert fake.calls == []
 
 
 def test_the_openapi_document_is_served(client):

@@ -10,6 +10,7 @@
   refusals have the same shape, in the domain "gateway.onestop": INVALID_JSON (400),
   ROUTE_NOT_FOUND (404), METHOD_NOT_ALLOWED (405, with Allow), REQUEST_TOO_LARGE (413).
 - Idempotency: nothing is retried here; a `request_id` in the body reaches the service unchanged.
+- Tracing: `traceparent` and `tracestate` headers go on as metadata of the same names.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .routes import Route, url_map
 log = get_logger("onestop.gateway")
 DOMAIN = "gateway.onestop"
 JSON = "application/json; charset=utf-8"
+TRACE_HEADERS = ("traceparent", "tracestate")
 REQUESTS = Counter("onestop_gateway_requests", "REST gateway requests, by route and HTTP status",
                    ["route", "status"])
 LATENCY = Histogram("onestop_gateway_request_duration_seconds",
@@ -93,6 +95,10 @@ class Gateway:
                 response = self._serve(route, values, request)
         except ServiceError as err:
             response = self._refusal(err)
+        except Exception:  # a fault of the gateway itself: JSON like every other answer, and logged
+            log.exception("gateway_failed", route=label, method=request.method)
+            response = self._status_response(status_pb2.Status(
+                code=grpc.StatusCode.INTERNAL.value[0], message="the REST gateway failed on this request"))
         REQUESTS.labels(label, str(response.status_code)).inc()
         LATENCY.labels(label).observe(time.perf_counter() - started)
         return response(environ, start_response)
@@ -143,6 +149,9 @@ class Gateway:
         metadata: list[tuple[str, str | bytes]] = []
         if request.headers.get("Authorization"):
             metadata.append(("authorization", request.headers["Authorization"]))
+        for header in TRACE_HEADERS:  # the caller's trace continues in the service (W3C Trace Context)
+            if request.headers.get(header):
+                metadata.append((header, request.headers[header]))
         forwarded = request.headers.get("X-Forwarded-For", "")
         client = request.remote_addr or ""
         if client:
