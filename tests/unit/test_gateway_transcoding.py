@@ -4,6 +4,7 @@ real contracts' `google.api.http` options; requests go through werkzeug's test c
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 from concurrent import futures
@@ -18,10 +19,16 @@ from werkzeug.routing import Map, Rule
 from werkzeug.test import Client
 
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc
-from onestop_chassis.gateway import routes as gateway_routes
+from onestop_chassis.gateway import transcoding
 from onestop_chassis.gateway.app import Gateway, Upstreams
 from onestop_chassis.gateway.main import GatewaySettings
-from onestop_chassis.gateway.routes import TemplateError, contract_files, routes_of, werkzeug_rule
+from onestop_chassis.gateway.routes import (
+    SegmentsConverter,
+    TemplateError,
+    contract_files,
+    routes_of,
+    werkzeug_rule,
+)
 
 BEARER = "Bearer header.payload.signature"
 
@@ -131,8 +138,7 @@ def test_path_templates_become_werkzeug_rules():
 
 def test_a_template_variable_matches_a_whole_segment_only():
     rule, variables = werkzeug_rule("/v1/{name=units/*}")
-    url_map = Map([Rule(rule, endpoint="x")],
-                                 converters={"segments": gateway_routes.SegmentsConverter})
+    url_map = Map([Rule(rule, endpoint="x")], converters={"segments": SegmentsConverter})
     adapter = url_map.bind("gateway")
     assert adapter.match("/v1/units/000.00.21.H17") == ("x", {"v0": "units/000.00.21.H17"})
     with pytest.raises(NotFound):
@@ -185,7 +191,7 @@ def test_a_body_field_and_a_nested_path_variable(client):
     assert _json(response)["created"] is True
 
 
-def test_query_parameters_fill_scalars_booleans_enums_and_nested_names(client):
+def test_query_parameters_fill_scalars_booleans_and_enums(client):
     http, fake = client
     assert http.get("/v1/procedures?page_size=5&includeInactive=true&text=khai+sinh").status_code == 200
     _, request, _ = fake.calls[-1]
@@ -194,6 +200,26 @@ def test_query_parameters_fill_scalars_booleans_enums_and_nested_names(client):
     assert units.status_code == 200
     _, request, _ = fake.calls[-1]
     assert request.parent_code == "000.00.00.H17" and request.kind == intake_pb2.UNIT_KIND_DEPARTMENT
+
+
+def _route(http_method: str, template: str):
+    (route,) = [r for r in routes_of(contract_files()) if (r.http_method, r.template) == (http_method, template)]
+    return route
+
+
+def test_body_then_query_then_path_each_win_over_the_one_before():
+    route = _route("PUT", "/v1/units/{unit.code}")
+    request = transcoding.build_request(
+        route, {"v0": "000.00.21.H17"}, [("unit.name", "Sở Tư pháp"), ("unit.parentCode", "000.00.00.H17")],
+        b'{"code": "IGNORED", "name": "from the body", "parent_code": "X", "kind": "UNIT_KIND_DEPARTMENT"}')
+    assert request.unit.code == "000.00.21.H17" and request.unit.name == "Sở Tư pháp"
+    assert request.unit.parent_code == "000.00.00.H17" and request.unit.kind == intake_pb2.UNIT_KIND_DEPARTMENT
+
+
+def test_a_response_body_answers_that_field_alone():
+    route = dataclasses.replace(_route("POST", "/v1/dossiers/{code}:lookup"), response_body="dossier")
+    reply = intake_pb2.LookupDossierResponse(dossier=intake_pb2.PublicDossier(code="C-1", status_label="Đã trả"))
+    assert json.loads(transcoding.response_json(route, reply)) == {"code": "C-1", "statusLabel": "Đã trả"}
 
 
 @pytest.mark.parametrize("code, http_status", [
@@ -305,8 +331,7 @@ def test_any_detail_type_survives_the_json_mapping():
     status = status_pb2.Status(code=3, message="m")
     status.details.add().Pack(error_details_pb2.PreconditionFailure())
     assert isinstance(status.details[0], any_pb2.Any)
-    from onestop_chassis.gateway.transcoding import status_json
-    assert json.loads(status_json(status))["details"] == [
+    assert json.loads(transcoding.status_json(status))["details"] == [
         {"@type": "type.googleapis.com/google.rpc.PreconditionFailure"}]
 
 
