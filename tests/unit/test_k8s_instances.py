@@ -111,6 +111,14 @@ def test_the_network_policy_allows_what_each_process_needs_and_nothing_else():
     assert [p for rule in idp["egress"] for p in rule["ports"]] == [{"port": 443, "protocol": "TCP"}]
     assert urllib.parse.urlparse(data["JWT_JWKS_URL"]).port in (None, 443)
     assert [p["metadata"]["name"] for p in of_kind(docs, "PodMonitor")] == ["onestop"]
+    # The REST gateway: reached on its `http` port (a port its pod has), reaching every api it routes to.
+    gateway_in = policies["onestop-gateway-http-in"]
+    assert gateway_in["podSelector"] == {"matchLabels": {"app.kubernetes.io/component": "gateway"}}
+    assert [p for rule in gateway_in["ingress"] for p in rule["ports"]] == [{"port": "http", "protocol": "TCP"}]
+    (gateway,) = [d for d in of_kind(docs, "Deployment") if d["metadata"]["name"] == "gateway"]
+    assert "http" in {p["name"] for p in gateway["spec"]["template"]["spec"]["containers"][0]["ports"]}
+    addresses = pod_settings(AGENCIES[0], "gateway", OPERATOR_SECRET).addresses.values()
+    assert addresses and all(allowed(int(address.rsplit(":", 1)[1])) for address in addresses)
 
 
 # What an operator puts in the Secret onestop-secrets of an instance: credentials of its own.
