@@ -88,7 +88,7 @@ class Gateway:
         started, label = time.perf_counter(), "unmatched"
         try:
             if self._openapi is not None and request.path == "/openapi.json" and request.method in ("GET", "HEAD"):
-                response = Response(self._openapi, content_type=JSON)
+                label, response = "GET /openapi.json", Response(self._openapi, content_type=JSON)
             else:
                 route, values = self._match(request)
                 label = route.endpoint

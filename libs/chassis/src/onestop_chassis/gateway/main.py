@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from ..config import LOOPBACK
-from ..health import start_probe_server
+from ..health import PROCESS, start_probe_server
 from ..logs import configure_logging, get_logger
 from ..services import built
 from .app import Gateway, Upstreams
@@ -90,6 +90,7 @@ def main() -> None:
     server = make_server(settings.gateway_host, settings.gateway_port, gateway, threaded=True,
                          request_handler=_QuietHandler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # out of serve_forever, through `finally`
+    PROCESS.started = True  # ready once it listens (it holds no connection of its own to watch)
     log.info("gateway_started", port=server.server_port, routes=len(gateway.routes))
     try:
         server.serve_forever()
