@@ -166,3 +166,14 @@ def test_the_openapi_document_is_served_and_valid(platform):
     assert served.status_code == 200
     assert served.json() == json.loads((ROOT / "docs/openapi/onestop.swagger.json").read_text(encoding="utf-8"))
     validate(served.json(), cls=OpenAPIV2SpecValidator)
+
+
+def test_the_gateway_is_live_ready_and_counts_its_requests(platform):
+    probes = f"http://127.0.0.1:{platform.metrics['gateway']}"
+    assert requests.get(f"{probes}/healthz/live", timeout=5).status_code == 200
+    ready = requests.get(f"{probes}/healthz/ready", timeout=5)
+    assert ready.status_code == 200 and ready.json()["status"] == "ok"
+    _rest(platform, "GET", "/v1/procedures?page_size=1")
+    metrics = requests.get(f"{probes}/metrics", timeout=5).text
+    assert 'onestop_gateway_requests_total{route="GET /v1/procedures",status="200"}' in metrics
+    assert 'onestop_build_info{process="gateway"' in metrics
