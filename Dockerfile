@@ -24,6 +24,7 @@ COPY constraints.txt ./
 RUN pip install -c constraints.txt grpcio-tools
 
 COPY protos/ protos/
+COPY third_party/ third_party/
 COPY libs/ libs/
 COPY services/${SERVICE}/ services/${SERVICE}/
 

@@ -18,7 +18,7 @@ PYTEST := $(PY) -m pytest -p no:cacheprovider
 
 .PHONY: help deps tools install protos lint lint-protos breaking stack stack-down run stop status \
         token test test-unit test-integration test-e2e bench clean constraints image service \
-        stubs dist asyncapi docs
+        stubs dist asyncapi docs openapi
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -135,6 +135,9 @@ asyncapi: install  ## partner kit: regenerate docs/asyncapi.yaml from the event 
 
 docs: install tools  ## partner kit: the contracts' Markdown reference into docs/reference/ (protoc-gen-doc)
 	$(PY) libs/contracts/reference.py
+
+openapi: install tools  ## partner kit: the REST gateway's OpenAPI document into docs/openapi/ (protoc-gen-openapiv2)
+	$(PY) libs/contracts/openapi.py
 
 clean:  ## remove the virtualenv, generated stubs and local data (not the tool cache)
 	rm -rf $(VENV) libs/contracts/src .local

@@ -76,6 +76,9 @@ class LocalPlatform:
     # POSTing to this platform's delivery webhook, with a token and a secret of its own (files in log_dir).
     carrier_sandbox: bool = True
     sandbox_port: int = 0
+    # The REST gateway (`onestop-gateway`) in front of this platform's services, on a free port.
+    gateway: bool = False
+    gateway_port: int = 0
 
     def __post_init__(self):
         run_id = uuid.uuid4().hex[:8]
@@ -86,6 +89,26 @@ class LocalPlatform:
         self.databases = {s: f"{self.prefix}_{s}_{run_id}" for s in self.services}
         if self.with_sandbox:
             self.sandbox_port = free_port()
+        if self.gateway:
+            self.gateway_port, self.metrics["gateway"] = free_port(), free_port()
+
+    @property
+    def gateway_url(self) -> str:
+        """The REST gateway's base URL, e.g. http://127.0.0.1:41234."""
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def start_gateway(self) -> None:
+        """Starts onestop-gateway, each service's address this platform's (<NAME>_ADDRESS)."""
+        env = {**os.environ, "ONESTOP_ENV": "local", "GATEWAY_PORT": str(self.gateway_port),
+               "GATEWAY_METRICS_PORT": str(self.metrics["gateway"]), "PYTHONUNBUFFERED": "1",
+               "GATEWAY_OPENAPI_FILE": str(ROOT / "docs/openapi/onestop.swagger.json"),
+               **{f"{s.upper()}_ADDRESS": f"127.0.0.1:{p}" for s, p in self.grpc_ports.items()}}
+        log = self.log_dir / "gateway.log"
+        with open(log, "w", encoding="utf-8") as out:
+            popen = subprocess.Popen([VENV_BIN / "onestop-gateway"], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                     cwd=ROOT)
+        self.processes["gateway"] = proc = Process("gateway", popen, log)
+        self._wait_port(proc, self.gateway_port)
 
     @property
     def with_sandbox(self) -> bool:
@@ -151,6 +174,8 @@ class LocalPlatform:
         if {"intake", "routing"} <= set(self.services):  # as `make run`: the shipped process templates,
             subprocess.run([VENV_BIN / "onestop-routing-seed"], env=self.env("routing"), check=True,  # units
                            capture_output=True, timeout=120)  # checked by this platform's running intake
+        if self.gateway:
+            self.start_gateway()
         return self
 
     def start_sandbox(self) -> None:

@@ -21,6 +21,8 @@ declare -A PKG=(
   [protoc-gen-go]=google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
   [protoc-gen-go-grpc]=google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
   [protoc-gen-doc]=github.com/pseudomuto/protoc-gen-doc/cmd/protoc-gen-doc@v1.5.1
+  # The REST gateway's OpenAPI document (`make openapi`) from the google.api.http options.
+  [protoc-gen-openapiv2]=github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@v2.33.0
 )
 # protoc itself, for buf's built-in Java and Python generators (`make stubs` only): Google's release
 # binary from Maven Central (a registry package, fetched by mvn), pinned to the libprotoc of the
@@ -82,7 +84,7 @@ build_k8s_schemas() {
 
 tools=("$@")
 [ ${#tools[@]} -gt 0 ] || tools=(ferretdb minio grpcurl buf ghz kustomize kubeconform k8s-schemas \
-                                 protoc-gen-go protoc-gen-go-grpc protoc-gen-doc)
+                                 protoc-gen-go protoc-gen-go-grpc protoc-gen-doc protoc-gen-openapiv2)
 for name in "${tools[@]}"; do
   if [ "$name" = protoc ] || [ "$name" = protoc-gen-grpc-java ]; then
     artifact=$PROTOC_ARTIFACT; [ "$name" = protoc ] || artifact=$GRPC_JAVA_ARTIFACT

@@ -13,6 +13,7 @@ $(python3 "$(dirname "$0")/../../libs/chassis/src/onestop_chassis/services.py" t
   minio       http://127.0.0.1:9000
   lookup page http://127.0.0.1:8051/tra-cuu   (tra cứu hồ sơ, in Vietnamese)
   catalogue   http://127.0.0.1:8051/thu-tuc   (danh mục thủ tục hành chính, in Vietnamese)
+  REST        http://127.0.0.1:8080/v1/...    (the REST gateway; its routes: http://127.0.0.1:8080/openapi.json)
 
 Try it (a demo desk-officer token for unit 000.00.21.H17):
   TOKEN=\$(.venv/bin/onestop-token)

@@ -62,6 +62,20 @@ start_carrier_sandbox() {
   tail -5 "$DATA/logs/carrier-sandbox.log" >&2; exit 1
 }
 
+# The REST gateway (onestop-gateway, JSON over HTTP for partners without gRPC) in front of every service,
+# with the whole platform only (not with `up <service>`). It serves its OpenAPI document too.
+GATEWAY_PORT="${GATEWAY_PORT:-8080}"
+start_gateway() {
+  local pidfile="$DATA/run/gateway.pid"
+  if alive "$pidfile"; then return; fi
+  GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_OPENAPI_FILE="$ROOT/docs/openapi/onestop.swagger.json" \
+    nohup "$VENV_BIN/onestop-gateway" >> "$DATA/logs/gateway.log" 2>&1 &
+  echo $! > "$pidfile"
+  for _ in $(seq 1 50); do port_open "$GATEWAY_PORT" && return; sleep 0.2; done
+  echo "ERROR: the REST gateway did not open port $GATEWAY_PORT; see $DATA/logs/gateway.log" >&2
+  tail -5 "$DATA/logs/gateway.log" >&2; exit 1
+}
+
 up() {
   [[ " ${SERVICES[*]} " != *" delivery "* ]] || start_carrier_sandbox
   # every process of each service, the api last (its port tells that the service is up)
@@ -76,12 +90,14 @@ up() {
       alive "$DATA/run/$s-$p.pid" || { echo "ERROR: $s $p exited; see $DATA/logs/$s-$p.log" >&2; tail -5 "$DATA/logs/$s-$p.log" >&2; exit 1; }
     done
   done
+  [ -n "$ONLY" ] || start_gateway
 }
 
 down() {
   for f in "$DATA"/run/*.pid; do
     [ -e "$f" ] || continue
     svc=$(basename "$f" | sed 's/-[a-z]*\.pid$//'); [ "$svc" != carrier ] || svc=delivery  # delivery's sandbox
+    [ "$svc" != gateway.pid ] || svc=gateway  # the REST gateway: stopped with the whole platform only
     [ -z "$ONLY" ] || [[ " ${SERVICES[*]} " == *" $svc "* ]] || continue
     kill "$(cat "$f")" 2>/dev/null || true
     for _ in $(seq 1 50); do alive "$f" || break; sleep 0.2; done
@@ -101,6 +117,8 @@ status() {
     alive "$DATA/run/carrier-sandbox.pid" && echo "carrier-sandbox running (pid $(cat "$DATA/run/carrier-sandbox.pid"))" \
       || echo "carrier-sandbox stopped"
   fi
+  [ -n "$ONLY" ] || { alive "$DATA/run/gateway.pid" && echo "gateway running (pid $(cat "$DATA/run/gateway.pid"))" \
+    || echo "gateway stopped"; }
 }
 
 case "${1:-}" in

@@ -67,8 +67,9 @@ def descriptors(protos_dir: pathlib.Path = PROTOS) -> descriptor_pb2.FileDescrip
     well_known = pathlib.Path(protoc.__file__).parent / "_proto"
     with tempfile.TemporaryDirectory() as tmp:
         out = pathlib.Path(tmp) / "set.pb"
-        args = ["protoc", f"-I{protos_dir}", f"-I{well_known}", "--include_imports", "--include_source_info",
-                f"--descriptor_set_out={out}", *files]
+        third_party = ROOT / "third_party"  # google/api/*.proto, imported by the services
+        args = ["protoc", f"-I{protos_dir}", f"-I{third_party}", f"-I{well_known}", "--include_imports",
+                "--include_source_info", f"--descriptor_set_out={out}", *files]
         if protoc.main(args) != 0:
             raise SystemExit("protoc failed")
         return descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())

@@ -13,6 +13,9 @@ from grpc_tools import protoc
 
 HERE = pathlib.Path(__file__).resolve().parent
 PROTOS = HERE.parent.parent / "protos"
+# google/api/*.proto (the REST routes' option): imported, never generated here; their Python modules
+# come from the pinned googleapis-common-protos wheel.
+THIRD_PARTY = HERE.parent.parent / "third_party"
 OUT = HERE / "src"
 
 
@@ -25,7 +28,7 @@ def main() -> int:
     shutil.rmtree(OUT / "onestop", ignore_errors=True)
     OUT.mkdir(exist_ok=True)
     well_known = pathlib.Path(protoc.__file__).parent / "_proto"
-    args = ["protoc", f"-I{protos_dir}", f"-I{well_known}", f"--python_out={OUT}",
+    args = ["protoc", f"-I{protos_dir}", f"-I{THIRD_PARTY}", f"-I{well_known}", f"--python_out={OUT}",
             f"--pyi_out={OUT}", f"--grpc_python_out={OUT}", *files]
     if protoc.main(args) != 0:
         print("protoc failed", file=sys.stderr)

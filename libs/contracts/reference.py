@@ -18,6 +18,7 @@ from grpc_tools import protoc
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 PROTOS = ROOT / "protos"
+THIRD_PARTY = ROOT / "third_party"  # google/api/*.proto, imported only
 OUTPUT = ROOT / "docs" / "reference"
 CACHE = pathlib.Path(os.environ.get("ONESTOP_CACHE", pathlib.Path.home() / ".cache" / "onestop"))
 PLUGIN = CACHE / "bin" / "protoc-gen-doc"
@@ -41,7 +42,7 @@ def render() -> dict[str, str]:
     pages = {}
     with tempfile.TemporaryDirectory() as tmp:
         for page, files in packages().items():
-            args = ["protoc", f"-I{PROTOS}", f"-I{well_known}", f"--plugin=protoc-gen-doc={PLUGIN}",
+            args = ["protoc", f"-I{PROTOS}", f"-I{THIRD_PARTY}", f"-I{well_known}", f"--plugin=protoc-gen-doc={PLUGIN}",
                     f"--doc_out={tmp}", f"--doc_opt=markdown,{page}.md", *files]
             if protoc.main(args) != 0:
                 raise SystemExit(f"protoc-gen-doc failed on {page}")

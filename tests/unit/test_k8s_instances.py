@@ -111,6 +111,14 @@ def test_the_network_policy_allows_what_each_process_needs_and_nothing_else():
     assert [p for rule in idp["egress"] for p in rule["ports"]] == [{"port": 443, "protocol": "TCP"}]
     assert urllib.parse.urlparse(data["JWT_JWKS_URL"]).port in (None, 443)
     assert [p["metadata"]["name"] for p in of_kind(docs, "PodMonitor")] == ["onestop"]
+    # The REST gateway: reached on its `http` port (a port its pod has), reaching every api it routes to.
+    gateway_in = policies["onestop-gateway-http-in"]
+    assert gateway_in["podSelector"] == {"matchLabels": {"app.kubernetes.io/component": "gateway"}}
+    assert [p for rule in gateway_in["ingress"] for p in rule["ports"]] == [{"port": "http", "protocol": "TCP"}]
+    (gateway,) = [d for d in of_kind(docs, "Deployment") if d["metadata"]["name"] == "gateway"]
+    assert "http" in {p["name"] for p in gateway["spec"]["template"]["spec"]["containers"][0]["ports"]}
+    addresses = pod_settings(AGENCIES[0], "gateway", OPERATOR_SECRET).addresses.values()
+    assert addresses and all(allowed(int(address.rsplit(":", 1)[1])) for address in addresses)
 
 
 # What an operator puts in the Secret onestop-secrets of an instance: credentials of its own.
@@ -147,6 +155,9 @@ def pod_settings(overlay: str, deployment_name: str, secret: dict[str, str]):
             env[variable["name"]] = secret[ref["key"]]
     env["WORKING_CALENDAR_FILE"] = ""  # mounted in the pod; the base's file is checked elsewhere
     service = d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"].removeprefix("onestop-")
+    if service == "gateway":  # the REST gateway: chassis code with settings of its own
+        from onestop_chassis.gateway.main import GatewaySettings
+        return load_settings(GatewaySettings, **{k.lower(): v for k, v in env.items()})
     cls = getattr(importlib.import_module(f"onestop_{service}.config"), f"{service.capitalize()}Settings")
     return load_settings(cls, **{k.lower(): v for k, v in env.items()})
 
@@ -160,6 +171,9 @@ def test_every_pod_of_an_agency_starts_in_production_with_the_operator_s_secret(
     for name in deployment_names(overlay):
         settings = pod_settings(overlay, name, OPERATOR_SECRET)
         assert settings.onestop_env == "production", name
+        if name == "gateway":  # checks no token itself; reaches every api by its Service's name
+            assert settings.addresses == {s.name: f"{s.name}:{s.grpc_port}" for s in built()}
+            continue
         assert settings.jwt_jwks_url.startswith("https://") and settings.jwt_issuer, name
         assert settings.jwt_secret == "", f"{name}: no shared signing secret in a production pod"
     documents = pod_settings(overlay, "documents-api", OPERATOR_SECRET)

@@ -68,7 +68,8 @@ def test_the_makefile_and_the_local_scripts_read_the_list(tmp_path):
     status = subprocess.run(["bash", str(ROOT / "deploy/local/services.sh"), "status"], capture_output=True,
                             text=True, check=True, env={**os.environ, "ONESTOP_DATA": str(tmp_path)})
     assert [line.split()[0] for line in status.stdout.splitlines()] == \
-        [f"{n}-{p}" for n in BUILT for p in services.BY_NAME[n].processes] + ["carrier-sandbox"]  # delivery's
+        [f"{n}-{p}" for n in BUILT for p in services.BY_NAME[n].processes] + ["carrier-sandbox", "gateway"]
+    # delivery's carrier sandbox, and the REST gateway in front of every service
 
 
 def test_the_cli_refuses_an_unknown_service():
