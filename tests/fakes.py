@@ -598,10 +598,15 @@ class FakeShipmentStore:
             self.waybills.setdefault(entry.waybill, shipment.id)
         if shipment.state.value == "cancelled":
             self.due.discard(shipment.id)
-        for e in events:  # the adapter's unique insert: a line once per fee_id
-            if type(e).__name__ == "PostalFeeRecorded":
-                self.fees.setdefault(e.fee_id, {"kind": e.kind, "amount_vnd": e.amount_vnd})
+        self.record_fees(events)
         return True
+
+    def record_fees(self, events):
+        added = 0
+        for e in events:  # the adapter's unique insert: a line once per fee_id
+            if type(e).__name__ == "PostalFeeRecorded" and e.fee_id not in self.fees:
+                self.fees[e.fee_id], added = {"kind": e.kind, "amount_vnd": e.amount_vnd}, added + 1
+        return added
 
     def load(self, shipment_id):
         from onestop_delivery import domain as delivery_domain

@@ -108,19 +108,22 @@ class MongoShipments:
         if not self._insert(entry_doc(shipment.id, entry), events):
             return False
         self._project(shipment, entry)
-        self._record_fees(events)
+        self.record_fees(events)
         return True
 
-    def _record_fees(self, events: Sequence) -> None:
-        """A line per PostalFeeRecorded of the entry just written, by unique insert (again: nothing).
-        A crash between the entry and its lines loses them here as it delays the views (module doc);
-        the events still reach the reports projection through the outbox."""
+    def record_fees(self, events: Sequence) -> int:
+        """A line per PostalFeeRecorded among `events`, by unique insert; how many were new (a line
+        written before is left as it is). Called after the entry that carries the events, and by the
+        worker for each one published (fee_lines.py: a crash in between lost nothing for good)."""
+        added = 0
         for e in events:
             if isinstance(e, ev.PostalFeeRecorded):
                 with contextlib.suppress(DuplicateKeyError):
                     self._c(FEES).insert_one({"_id": e.fee_id, "kind": e.kind, "amount_vnd": e.amount_vnd,
                                               "shipment_id": e.shipment.shipment_id, "payer": e.payer,
                                               "receipt": e.receipt_number})
+                    added += 1
+        return added
 
     def _insert(self, doc: dict, events: Sequence) -> bool:
         log = self._c(LOG)
