@@ -575,7 +575,7 @@ class FakeShipmentStore:
         self.views: dict[str, object] = {}
         self.waybills: dict[str, str] = {}
         self.due: set[str] = set()
-        self.fees: dict[str, dict] = {}      # `<agency>|<month>|<id>` → amounts
+        self.fees: dict[str, dict] = {}      # `<agency>|<day>|<id>|<kind>` → the PostalFeeRecorded line
         self.events: list = []
         self.lose_next = 0
 
@@ -585,9 +585,6 @@ class FakeShipmentStore:
         self.logs[shipment.id] = [shipment.header, first]
         self.views[shipment.id], self.events = shipment, self.events + list(events)
         self.due.add(shipment.id)
-        h = shipment.header
-        self.fees[f"{h.agency_code}|{h.created_at:%Y-%m}|{h.id}"] = {
-            "postal_charge": h.fees.postal_charge, "cod": h.fees.cod, "cancelled": False}
         return True
 
     def append(self, shipment, entry, events):
@@ -597,16 +594,19 @@ class FakeShipmentStore:
             return False
         log.append(entry)
         self.views[shipment.id], self.events = shipment, self.events + list(events)
-        h = shipment.header
-        key = f"{h.agency_code}|{h.created_at:%Y-%m}|{h.id}"
         if entry.waybill:
             self.waybills.setdefault(entry.waybill, shipment.id)
-        if entry.kind.value == "ordered":
-            self.fees[key]["postal_charge"] = shipment.postal_charge
         if shipment.state.value == "cancelled":
             self.due.discard(shipment.id)
-            self.fees[key]["cancelled"] = True
+        self.record_fees(events)
         return True
+
+    def record_fees(self, events):
+        added = 0
+        for e in events:  # the adapter's unique insert: a line once per fee_id
+            if type(e).__name__ == "PostalFeeRecorded" and e.fee_id not in self.fees:
+                self.fees[e.fee_id], added = {"kind": e.kind, "amount_vnd": e.amount_vnd}, added + 1
+        return added
 
     def load(self, shipment_id):
         from onestop_delivery import domain as delivery_domain
@@ -634,10 +634,9 @@ class FakeShipmentStore:
     def order_done(self, shipment_id):
         self.due.discard(shipment_id)
 
-    def fee_totals(self, agency_code, month):
-        kept = [v for k, v in self.fees.items() if k.startswith(f"{agency_code}|{month}|") and not v["cancelled"]]
-        return {"shipments": len(kept), "postal_charge_vnd": sum(v["postal_charge"] for v in kept),
-                "cod_vnd": sum(v["cod"] for v in kept)}
+    def fee_amounts(self, agency_code, first, last):
+        return [(v["kind"], v["amount_vnd"]) for k, v in sorted(self.fees.items())
+                if f"{agency_code}|{first}" < k < f"{agency_code}|{last}"]
 
 
 class FakeIntakeFacts:

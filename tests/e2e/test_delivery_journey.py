@@ -9,6 +9,7 @@ On the forms vhost, its consumers' queues emptied before and after (`on_forms_vh
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -27,6 +28,7 @@ from onestop.documents.v1 import documents_pb2 as docpb
 from onestop.documents.v1 import documents_pb2_grpc
 from onestop.intake.v1 import intake_pb2 as pb
 from onestop.intake.v1 import intake_pb2_grpc
+from onestop_chassis.worktime import VIETNAM
 
 from support import error_info, submit_request
 
@@ -35,6 +37,8 @@ RESULT = "Giấy chứng nhận đăng ký doanh nghiệp"
 TO_POST = "Biên bản bàn giao kết quả giải quyết TTHC cho doanh nghiệp bưu chính"
 TO_APPLICANT = "Biên bản bàn giao kết quả giải quyết TTHC cho tổ chức, cá nhân"
 TO_DESK = "Biên bản bàn giao hồ sơ TTHC tiếp nhận qua bưu chính cho bộ phận một cửa"
+AT_PICKUP = "Biên bản giao nhận hồ sơ TTHC giữa tổ chức, cá nhân và doanh nghiệp bưu chính"
+RECEIPT = "Biên lai thu tiền (thu hộ phí, lệ phí thủ tục hành chính và cước bưu chính)"
 
 
 @pytest.fixture(scope="module")
@@ -149,14 +153,20 @@ def test_a_result_fails_once_then_is_delivered_by_post(platform, stubs):
                           dpb.SHIPMENT_STATE_OUT_FOR_DELIVERY, dpb.SHIPMENT_STATE_DELIVERED]
     assert all(e.source == "carrier_webhook" for e in got.log if e.kind == "report")
 
-    # both handover records (agency → post at pickup, post → applicant at delivery) filed as PDFs
+    # the postage the applicant paid on delivery: a numbered receipt, recorded on the delivery's entry
+    assert [e.receipt_number for e in got.log if e.receipt_number] == [f"BL-{code}-R1"]
+    assert next(e for e in got.log if e.receipt_number).state == dpb.SHIPMENT_STATE_DELIVERED
+
+    # both handover records (agency → post at pickup, post → applicant at delivery) and the receipt
+    # filed as PDFs
     def filed():
         listed = documents.ListDocuments(docpb.ListDocumentsRequest(dossier_code=code, agency_code=UNIT),
                                          metadata=bearer()).documents
         forms = {d.component: d for d in listed if d.kind == docpb.DOCUMENT_KIND_FORM}
-        return forms if {TO_POST, TO_APPLICANT} <= set(forms) else None
-    forms = _wait(filed, "the two handover records at documents")
-    assert all(forms[t].content_type == "application/pdf" and forms[t].size_bytes > 0 for t in (TO_POST, TO_APPLICANT))
+        return forms if {TO_POST, TO_APPLICANT, RECEIPT} <= set(forms) else None
+    forms = _wait(filed, "the two handover records and the receipt at documents")
+    assert all(forms[t].content_type == "application/pdf" and forms[t].size_bytes > 0
+               for t in (TO_POST, TO_APPLICANT, RECEIPT))
 
 
 def test_a_parcel_returned_after_its_last_failed_attempt_is_back_at_the_desk(platform, stubs):
@@ -267,10 +277,16 @@ def test_orders_made_while_the_sandbox_is_down_are_placed_once_it_is_back(platfo
         assert [e.kind for e in log].count("ordered") == 1
 
 
+def _totals(delivery) -> dpb.GetPostalTotalsResponse:
+    year = str(dt.datetime.now(VIETNAM).year)
+    return delivery.GetPostalTotals(dpb.GetPostalTotalsRequest(period=year), metadata=bearer(), timeout=10)
+
+
 def test_a_dossier_picked_up_by_post_reaches_the_desk_on_channel_3_with_its_handover_record(platform, stubs):
     intake, delivery, documents = stubs
+    before = _totals(delivery)
     pickup = delivery.CreateShipment(dpb.CreateShipmentRequest(
-        direction=dpb.DIRECTION_INBOUND, procedure_code=POSTAL, applicant=dpb.PostalParty(
+        direction=dpb.DIRECTION_INBOUND, procedure_code=POSTAL, pickup_fees_vnd=30000, applicant=dpb.PostalParty(
             name="Nguyễn Thị Hồng Nhung", phone="0912345678", address_line="12 Lê Lợi", commune_code="26734",
             province_code="79")), metadata=bearer(), timeout=10).shipment
     assert pickup.id.endswith("-N1") and pickup.receiver.name  # to the agency's desk
@@ -288,7 +304,14 @@ def test_a_dossier_picked_up_by_post_reaches_the_desk_on_channel_3_with_its_hand
     assert refused(by_post) == (grpc.StatusCode.FAILED_PRECONDITION, "NOT_DELIVERED")
     # picked up at the applicant's, in transit, out for delivery, delivered to the desk
     _sandbox(platform, "/sandbox/advance", {"itemCode": waybill, "stages": 4})
-    _settled(delivery, pickup.id, {f"{waybill}-{n}" for n in range(1, 6)})
+    picked = _settled(delivery, pickup.id, {f"{waybill}-{n}" for n in range(1, 6)})
+    # the fees and the postage the postal worker collected at the pickup: a numbered receipt there
+    assert [(e.state, e.receipt_number) for e in picked.log if e.receipt_number] == [
+        (dpb.SHIPMENT_STATE_PICKED_UP, f"BL-{pickup.id}")]
+    after = _totals(delivery)
+    assert (after.shipments - before.shipments, after.postal_charge_vnd - before.postal_charge_vnd,
+            after.delivered - before.delivered, after.pickup_fees_vnd - before.pickup_fees_vnd,
+            after.cod_vnd - before.cod_vnd) == (1, picked.shipment.postal_charge_vnd, 1, 30000, 0)
     assert refused(at_desk) == (grpc.StatusCode.FAILED_PRECONDITION, "NOT_POSTAL_CHANNEL")
     handed = delivery.HandOverPickup(dpb.HandOverPickupRequest(shipment_id=pickup.id, dossier_code=by_post),
                                      metadata=bearer(), timeout=10).shipment
@@ -296,9 +319,13 @@ def test_a_dossier_picked_up_by_post_reaches_the_desk_on_channel_3_with_its_hand
     assert _dossier(intake, by_post).channel == common_pb2.CHANNEL_POSTAL
     assert _shipment(delivery, pickup.id).log[-1].kind == "handed_over"
 
+    # filed under the new dossier: the pickup's record applicant → post, its receipt, the record post → desk
     def filed():
         listed = documents.ListDocuments(docpb.ListDocumentsRequest(dossier_code=by_post, agency_code=UNIT),
                                          metadata=bearer()).documents
-        return [d for d in listed if d.kind == docpb.DOCUMENT_KIND_FORM and d.component == TO_DESK]
-    record = _wait(filed, "the handover record post → desk at documents")
-    assert len(record) == 1 and record[0].content_type == "application/pdf"
+        forms = [d for d in listed if d.kind == docpb.DOCUMENT_KIND_FORM]
+        return forms if {TO_DESK, AT_PICKUP, RECEIPT} <= {d.component for d in forms} else None
+    forms = _wait(filed, "the handover records and the receipt of the pickup at documents")
+    records = [d for d in forms if d.component in (TO_DESK, AT_PICKUP, RECEIPT)]
+    assert sorted(d.component for d in records) == sorted([TO_DESK, AT_PICKUP, RECEIPT])  # each once
+    assert all(d.content_type == "application/pdf" and d.size_bytes > 0 for d in records)

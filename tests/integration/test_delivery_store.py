@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from onestop_chassis import auth
-from onestop_delivery import fees
-from onestop_delivery.adapters.mongo import LOG, MongoShipments
+from onestop_delivery import domain, fees, outgoing, totals
+from onestop_delivery.adapters.mongo import FEES, LOG, MongoShipments
 from onestop_delivery.bootstrap import bootstrap
 from onestop_delivery.carrier import CarrierStatus, Direction, Party, TrackingEvent
 from onestop_delivery.config import PACKAGED_TABLES, DeliverySettings
@@ -54,9 +54,52 @@ def test_a_shipment_round_trips_through_ferretdb(mongo_db):
     assert store.append(store.load(first.id).shipment, stale, []) is False  # seq 3 is taken
     assert [s.id for _, s in store.page(UNIT, "", 10)] == [second.id, first.id]  # newest first
     assert store.latest(CODES[0]).state is State.DELIVERED
-    assert store.fee_totals(UNIT, "2026-11") == {"shipments": 2, "postal_charge_vnd": 2 * 23100, "cod_vnd": 30000}
+    # the first parcel was taken by the post (its postage) and delivered (no COD); the second is only ordered
+    assert totals.summed(store.fee_amounts(UNIT, *totals.period_range("2026-11"))) == {
+        "shipments": 1, "postal_charge_vnd": 23100, "delivered": 1, "cod_vnd": 0, "pickup_fees_vnd": 0}
     kinds = [e["event_type"] for d in mongo_db[LOG].find({"_id": {"$gt": f"{first.id}|", "$lt": f"{first.id}|~"}})
              for e in d["outbox"]]
-    # the handover records (FormIssued) travel with the entry that completes them
-    assert kinds == ["ShipmentCreated", "ShipmentOrdered", "ShipmentProgressed", "FormIssued", "ShipmentDelivered",
-                     "FormIssued"]
+    # the handover records and the receipt (FormIssued) and the fee lines travel with the entry that makes them
+    assert kinds == ["ShipmentCreated", "ShipmentOrdered", "ShipmentProgressed", "PostalFeeRecorded", "FormIssued",
+                     "ShipmentDelivered", "PostalFeeRecorded", "FormIssued", "FormIssued"]
+
+
+def test_postal_totals_are_summed_from_lines_kept_once_on_ferretdb(mongo_db):
+    """Each amount one line by unique insert (a repeated report, or the same events written again,
+    adds nothing), summed over `_id` ranges of a month, a quarter and a year, other agencies apart."""
+    store, clock = MongoShipments(lambda: mongo_db), Clock(NOW)
+    codes = [f"{UNIT}-261130-{n:04d}" for n in (3, 4)]
+    delivery = bootstrap(DeliverySettings(), shipments=store, carrier=FakeCarrier(), clock=clock,
+                         intake=FakeIntakeFacts([DossierFacts(c, UNIT, "1.000001", True, True) for c in codes]),
+                         tables=fees.read_tables(PACKAGED_TABLES))
+    made = [delivery.service.create_shipment(NewShipment(Direction.OUTBOUND, c, applicant=CITIZEN, cod_vnd=40000),
+                                             DESK) for c in codes]
+    delivery.ordering.place_due()
+    assert mongo_db[FEES].count_documents({}) == 0  # nothing at booking or ordering
+    for n, s in enumerate(made):
+        clock.now = NOW + dt.timedelta(days=31 * n)  # 30 November, then 31 December (Vietnam's days)
+        waybill = store.load(s.id).shipment.waybill
+        for status, event_id in ((CarrierStatus.PICKED_UP, "p"), (CarrierStatus.DELIVERED, "d"),
+                                 (CarrierStatus.DELIVERED, "d"), (CarrierStatus.DELIVERED, "d2")):
+            delivery.service.record_report(waybill, TrackingEvent(f"{event_id}-{n}", waybill, "", status, clock.now),
+                                           Source.CARRIER_WEBHOOK, CARRIER)
+    ids = sorted(d["_id"] for d in mongo_db[FEES].find())
+    assert ids == [f"{UNIT}|2026-11-30|{made[0].id}|delivered", f"{UNIT}|2026-11-30|{made[0].id}|postage",
+                   f"{UNIT}|2026-12-31|{made[1].id}|delivered", f"{UNIT}|2026-12-31|{made[1].id}|postage"]
+    last = store.load(made[1].id)
+    written = [e for d in mongo_db[LOG].find({"_id": {"$gt": f"{made[1].id}|", "$lt": f"{made[1].id}|~"}})
+               for e in d["outbox"] if e["event_type"] == "PostalFeeRecorded"]
+    assert len(written) == 2  # once each, in the outbox of the entries that made them
+    before = domain.fold(last.shipment.header, list(last.log[:-2]))
+    again = outgoing.after(before, domain.apply(before, last.log[-2]), last.log[-2])
+    assert store.record_fees(again) == 0  # the same fee lines again (a replay): nothing changes
+    assert mongo_db[FEES].count_documents({}) == 4
+
+    def summed(period):
+        return totals.summed(store.fee_amounts(UNIT, *totals.period_range(period)))
+    one = {"shipments": 1, "postal_charge_vnd": 23100, "delivered": 1, "cod_vnd": 40000, "pickup_fees_vnd": 0}
+    assert summed("2026-11") == summed("2026-12") == one
+    assert summed("2026-Q4") == summed("2026") == {**one, "shipments": 2, "postal_charge_vnd": 46200, "delivered": 2,
+                                                   "cod_vnd": 80000}
+    assert summed("2026-10") == summed("2027") == {k: 0 for k in one}
+    assert totals.summed(store.fee_amounts("000.40.21.H17", *totals.period_range("2026"))) == {k: 0 for k in one}

@@ -71,7 +71,9 @@ def test_the_desk_books_the_result_of_a_dossier_that_chose_postal_return(world):
     assert (s.header.fees.postal_charge, s.header.fees.cod) == (16500, 50000)  # nội tỉnh, 250 g
     assert [type(e).__name__ for e in world.store.events] == ["ShipmentCreated"]
     assert world.service.get("", CODE, OFFICER).shipment.id == s.id
-    assert world.service.fee_totals(UNIT, "2026-11") == {"shipments": 1, "postal_charge_vnd": 16500, "cod_vnd": 50000}
+    # nothing is charged or collected at booking: postage when the post takes the parcel, COD on delivery
+    assert world.service.fee_totals(UNIT, "2026-11") == {"shipments": 0, "postal_charge_vnd": 0, "delivered": 0,
+                                                         "cod_vnd": 0, "pickup_fees_vnd": 0}
 
 
 @pytest.mark.parametrize("code, reason", [(NOT_CHOSEN, "POSTAL_RETURN_NOT_CHOSEN"), (NO_POSTAL, "POSTAL_NOT_ALLOWED")])
@@ -264,6 +266,7 @@ def test_the_rpcs_answer_through_the_chassis(channel, world):
     assert answer.applied and answer.shipment.state == delivery_pb2.SHIPMENT_STATE_DELIVERED
     got = stub.GetShipment(delivery_pb2.GetShipmentRequest(id=made.id), metadata=bearer(auth.DESK_OFFICER), timeout=10)
     assert [e.kind for e in got.log] == ["created", "ordered", "report"]
+    assert [e.receipt_number for e in got.log] == ["", "", f"BL-{made.id}"]  # the postage paid on delivery
     listed = stub.ListShipments(delivery_pb2.ListShipmentsRequest(), metadata=bearer(auth.DESK_OFFICER), timeout=10)
     assert [s.id for s in listed.shipments] == [made.id]
     totals = stub.GetPostalTotals(delivery_pb2.GetPostalTotalsRequest(month="2026-11"),
@@ -273,6 +276,15 @@ def test_the_rpcs_answer_through_the_chassis(channel, world):
         stub.GetPostalTotals(delivery_pb2.GetPostalTotalsRequest(month="11/2026"), metadata=bearer(auth.DESK_OFFICER),
                              timeout=10)
     assert bad_month.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    quarter = stub.GetPostalTotals(delivery_pb2.GetPostalTotalsRequest(period="2026-Q4"),
+                                   metadata=bearer(auth.UNIT_LEADER), timeout=10)
+    assert (quarter.period, quarter.shipments, quarter.postal_charge_vnd, quarter.delivered) == ("2026-Q4", 1, 23100, 1)
+    for bad in (delivery_pb2.GetPostalTotalsRequest(period="2026-Q4", month="2026-11"),
+                delivery_pb2.GetPostalTotalsRequest(), delivery_pb2.GetPostalTotalsRequest(month="2026-Q4"),
+                delivery_pb2.GetPostalTotalsRequest(period="2026-Q9")):
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.GetPostalTotals(bad, metadata=bearer(auth.DESK_OFFICER), timeout=10)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.RpcError) as other:
         stub.GetShipment(delivery_pb2.GetShipmentRequest(id=made.id), metadata=bearer(auth.DESK_OFFICER, OTHER_UNIT),
                          timeout=10)
@@ -310,15 +322,17 @@ def test_handover_records_are_issued_when_the_parcel_leaves_the_desk_and_reaches
     world.report(s.waybill, CarrierStatus.DELIVERED, "e3", 120)
     world.report(s.waybill, CarrierStatus.DELIVERED, "e4", 130)  # already delivered: no second record
     forms = [e for e in world.store.events if type(e).__name__ == "FormIssued"]
-    assert [(f.form, f.dossier_code, f.agency_code) for f in forms] == [(11, CODE, UNIT), (12, CODE, UNIT)]
-    first, second = (_pdf_text(f.pdf) for f in forms)
+    assert [(f.form, f.dossier_code, f.agency_code) for f in forms] == [(11, CODE, UNIT), (12, CODE, UNIT),
+                                                                        (15, CODE, UNIT)]  # and the COD's receipt
+    first, second = (_pdf_text(f.pdf) for f in forms[:2])
     for text in (first, second):
         assert "EB000000001VN" in text and f"{CODE}-R1" in text and "BÊN GIAO" in text and "BÊN NHẬN" in text
     assert "BIÊN BẢN BÀN GIAO KẾT QUẢ GIẢI QUYẾT TTHC CHO DOANH NGHIỆP BƯU CHÍNH" in first
     assert "Trung tâm Phục vụ hành chính công" in first and "Nguyễn Văn An" in second
     assert "50.000" in second  # the fees collected on delivery
     import hashlib
-    assert all(hashlib.sha256(f.pdf).hexdigest() == f.sha256 and f.request_id.startswith("handover-") for f in forms)
+    assert all(hashlib.sha256(f.pdf).hexdigest() == f.sha256 for f in forms)
+    assert [f.request_id.split("-")[0] for f in forms] == ["handover", "handover", "receipt"]
 
 
 def test_a_delivered_pickup_is_handed_over_to_the_dossier_the_desk_received_by_post(world):
@@ -348,8 +362,10 @@ def test_a_delivered_pickup_is_handed_over_to_the_dossier_the_desk_received_by_p
     s = world.service.hand_over_pickup(pickup.id, by_post, OFFICER)
     assert s.dossier_code == by_post and world.service.get(pickup.id, "", OFFICER).log[-1].kind.value == "handed_over"
     record = world.store.events[events_before:]
-    assert [(type(e).__name__, e.dossier_code, e.form) for e in record] == [("FormIssued", by_post, 13)]
-    assert record[0].pdf.startswith(b"%PDF") and record[0].title.startswith("Biên bản bàn giao hồ sơ")
+    # the pickup's record applicant → post and its receipt (the applicant paid the postage), then post → desk
+    assert [(type(e).__name__, e.dossier_code, e.form) for e in record] == [
+        ("FormIssued", by_post, 14), ("FormIssued", by_post, 15), ("FormIssued", by_post, 13)]
+    assert record[2].pdf.startswith(b"%PDF") and record[2].title.startswith("Biên bản bàn giao hồ sơ")
     assert world.service.hand_over_pickup(pickup.id, by_post, OFFICER).seq == s.seq  # again: nothing changes
     world.intake.dossiers[other] = DossierFacts(other, UNIT, "1.000001", False, True, 3)
     assert refused(pickup.id, other) == "ALREADY_HANDED_OVER"

@@ -26,6 +26,7 @@ from onestop_delivery import fees
 from onestop_delivery.booking import ShipmentBooking
 from onestop_delivery.bootstrap import bootstrap
 from onestop_delivery.config import PACKAGED_TABLES, DeliverySettings
+from onestop_delivery.fee_lines import FeeLines
 from onestop_intake.config import IntakeSettings
 from onestop_intake.reception import domain as intake_domain
 from onestop_intake.reception.postal import RETURNED_NOTICE_VI, PostalReturns
@@ -168,3 +169,32 @@ def test_intake_dead_letters_a_delivery_for_a_dossier_not_at_nine(intake):
     with entrypoint_hook(container, "on_shipment_delivered") as handle, pytest.raises(PermanentError):
         handle(_shipment_event(dev.ShipmentDelivered, "d-2", delivered_at=NOW))
     assert dossiers.items[CODE].status is intake_domain.DossierStatus.PROCESSING and dossiers.events == []
+
+
+class FeeWorker(FeeLines):
+    """DeliveryWorker's handler of its own PostalFeeRecorded, with its observability, without its webhook."""
+    name = "delivery"
+    observability = Observability()
+
+
+def _fee(**overrides) -> dict:
+    message = dev.PostalFeeRecorded(
+        header=events.new_header("delivery"), fee_id=f"{UNIT}|2026-11-30|{CODE}-R1|delivered", kind="delivered",
+        amount_vnd=50000, day="2026-11-30", payer="receiver", receipt_number=f"BL-{CODE}-R1",
+        shipment=dev.ShipmentRef(shipment_id=f"{CODE}-R1", ref=CODE, agency_code=UNIT, direction=1))
+    for name, value in overrides.items():
+        setattr(message, name, value)
+    return events.to_payload(message)
+
+
+def test_a_fee_line_lost_after_its_entry_is_restored_once_from_its_event():
+    store = FakeShipmentStore()
+    with hosted(FeeWorker, DeliverySettings(), shipments=store) as container, \
+            entrypoint_hook(container, "on_fee_recorded") as handle:
+        assert handle(_fee()) is True
+        assert handle(_fee()) is True  # redelivered, or the line was written by the entry's process
+        assert store.fee_amounts(UNIT, "2026-11-", "2026-11-~") == [("delivered", 50000)]
+        for bad in (_fee(fee_id="garbage"), _fee(kind="postage"), _fee(fee_id=f"{UNIT}|2026-11-30|other-R1|delivered")):
+            with pytest.raises(PermanentError):
+                handle(bad)
+    assert list(store.fees) == [f"{UNIT}|2026-11-30|{CODE}-R1|delivered"]

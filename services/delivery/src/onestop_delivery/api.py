@@ -10,7 +10,7 @@ from onestop_chassis.api import run_api
 from onestop_chassis.config import load_or_exit
 from onestop_chassis.errors import FieldViolation, InvalidArgument
 
-from . import domain
+from . import domain, totals
 from .bootstrap import Delivery, bootstrap, prepare_database
 from .carrier import CarrierStatus, Direction, Party, TrackingEvent
 from .config import DeliverySettings
@@ -41,7 +41,8 @@ def shipment_to_proto(s: domain.Shipment) -> delivery_pb2.Shipment:
         booking=h.booking, state=STATES[s.state], failed_attempts=s.attempts, max_attempts=h.max_attempts,
         waybill=s.waybill, sender=party_to_proto(h.sender), receiver=party_to_proto(h.receiver),
         weight_grams=h.weight_grams, postal_charge_vnd=s.postal_charge, cod_vnd=h.fees.cod,
-        agency_pays=h.fees.payer == "agency", rebooked_as=s.rebooked_as, dossier_code=s.dossier_code)
+        agency_pays=h.fees.payer == "agency", rebooked_as=s.rebooked_as, dossier_code=s.dossier_code,
+        pickup_fees_vnd=h.fees.pickup_fees)
     message.created_at.FromDatetime(h.created_at)
     if s.state_at:
         message.state_at.FromDatetime(s.state_at)
@@ -51,7 +52,7 @@ def shipment_to_proto(s: domain.Shipment) -> delivery_pb2.Shipment:
 def entry_to_proto(e: domain.Entry) -> delivery_pb2.LogEntry:
     message = delivery_pb2.LogEntry(seq=e.seq, kind=e.kind.value, source=e.source.value,
                                     state=STATES[e.state] if e.state else 0, applied=e.applied,
-                                    event_id=e.event_id, note=e.note)
+                                    event_id=e.event_id, note=e.note, receipt_number=e.receipt)
     message.recorded_at.FromDatetime(e.at)
     message.happened_at.FromDatetime(e.happened_at)
     return message
@@ -69,7 +70,8 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
         cmd = NewShipment(direction=directions[request.direction], dossier_code=request.dossier_code,
                           procedure_code=request.procedure_code,
                           applicant=party_from_proto(request.applicant) if request.HasField("applicant") else None,
-                          weight_grams=request.weight_grams, cod_vnd=request.cod_vnd, agency_pays=request.agency_pays)
+                          weight_grams=request.weight_grams, cod_vnd=request.cod_vnd, agency_pays=request.agency_pays,
+                          pickup_fees_vnd=request.pickup_fees_vnd)
         shipment = self._service.create_shipment(cmd, auth.current_principal())
         return delivery_pb2.CreateShipmentResponse(shipment=shipment_to_proto(shipment))
 
@@ -130,10 +132,18 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
     @auth.requires(*READERS)
     def GetPostalTotals(self, request, context):
         principal = auth.current_principal()
-        totals = self._service.fee_totals(request.agency_code, request.month, principal)
+        period, month = request.period.strip(), request.month.strip()
+        if bool(period) == bool(month):
+            raise InvalidArgument.from_violations([FieldViolation("period", "set period (2026-11, 2026-Q4, 2026) "
+                                                                  "or month, not both")])
+        if month and not totals.MONTH.fullmatch(month):
+            raise InvalidArgument.from_violations([FieldViolation("month", "must be a month YYYY-MM, e.g. 2026-11")])
+        amounts = self._service.fee_totals(request.agency_code, period or month, principal,
+                                          "period" if period else "month")
         return delivery_pb2.GetPostalTotalsResponse(
-            agency_code=request.agency_code.strip() or principal.agency, month=request.month.strip(),
-            shipments=totals["shipments"], postal_charge_vnd=totals["postal_charge_vnd"], cod_vnd=totals["cod_vnd"])
+            agency_code=request.agency_code.strip() or principal.agency, month=month, period=period or month,
+            shipments=amounts["shipments"], postal_charge_vnd=amounts["postal_charge_vnd"],
+            cod_vnd=amounts["cod_vnd"], delivered=amounts["delivered"], pickup_fees_vnd=amounts["pickup_fees_vnd"])
 
 
 def register(server, delivery: Delivery) -> None:

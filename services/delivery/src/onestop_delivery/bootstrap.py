@@ -26,9 +26,11 @@ from .service import DeliveryService, Intake, ShipmentStore
 @dataclass(frozen=True)
 class Delivery:
     """Everything delivery's processes use, built once per process. `ordering` places carrier
-    orders and reads the carrier's webhooks (the worker's)."""
+    orders and reads the carrier's webhooks (the worker's); `shipments` is the store (the worker
+    writes the fee lines of the events it receives back, fee_lines.py)."""
     service: DeliveryService
     ordering: Ordering
+    shipments: ShipmentStore
 
 
 def bootstrap(settings: DeliverySettings, *, shipments: ShipmentStore | None = None, intake: Intake | None = None,
@@ -50,7 +52,7 @@ def bootstrap(settings: DeliverySettings, *, shipments: ShipmentStore | None = N
     if carrier is None:
         carrier = VNPostCarrier.from_settings(settings)
     ordering = Ordering(service, shipments, carrier, tables, clock)
-    return Delivery(service=service, ordering=ordering)
+    return Delivery(service=service, ordering=ordering, shipments=shipments)
 
 
 def prepare_database() -> None:

@@ -86,6 +86,9 @@ class Fees:
     postal_charge: int = 0
     cod: int = 0
     payer: str = "receiver"  # who pays the postal charge: "receiver" or "agency"
+    # INBOUND: the procedure's fees the postal worker collects from the applicant at the pickup,
+    # against a receipt (Decision 45/2016 art. 11; receipts.py)
+    pickup_fees: int = 0
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,7 @@ class Entry:
     postal_charge: int = 0           # ORDERED: the carrier's charge, VND
     note: str = ""
     actor: str = ""
+    receipt: str = ""                # the number of the receipt (biên lai) of a collection (receipts.py)
 
 
 @dataclass(frozen=True)

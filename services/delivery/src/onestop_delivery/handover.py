@@ -4,9 +4,11 @@ to the applicant (Decision 45/2016/QĐ-TTg: each handover between the agency, th
 the applicant is recorded with both parties, what was handed and when). Filed with the documents
 service as the desk's forms are (FormIssued, producer delivery; kind FORM under the dossier code).
 
-Postal intake: the record post → desk is filed once the desk has received the parcel as a dossier
-(channel 3, HandOverPickup), under that dossier's code; the applicant → post one stays the postal
-worker's (no dossier code exists at the pickup)."""
+Postal intake: the records applicant → post (the pickup: the postal worker checked the documents
+against the procedure's published list and sealed the parcel in front of the applicant) and post →
+desk are filed once the desk has received the parcel as a dossier (channel 3, HandOverPickup), under
+that dossier's code: no dossier code exists at the pickup. The pickup's record is dated when the
+carrier reported the pickup."""
 
 from __future__ import annotations
 
@@ -32,12 +34,14 @@ class Record(enum.IntEnum):
     AGENCY_TO_POST = 11   # the desk hands the result to the postal service
     POST_TO_APPLICANT = 12  # the postal service delivers it
     POST_TO_AGENCY = 13  # postal intake: the postal service hands the sealed dossier to the desk
+    APPLICANT_TO_POST = 14  # postal intake: the applicant hands the dossier to the postal worker (pickup)
 
 
 TITLES_VI = {
     Record.AGENCY_TO_POST: "Biên bản bàn giao kết quả giải quyết TTHC cho doanh nghiệp bưu chính",
     Record.POST_TO_APPLICANT: "Biên bản bàn giao kết quả giải quyết TTHC cho tổ chức, cá nhân",
     Record.POST_TO_AGENCY: "Biên bản bàn giao hồ sơ TTHC tiếp nhận qua bưu chính cho bộ phận một cửa",
+    Record.APPLICANT_TO_POST: "Biên bản giao nhận hồ sơ TTHC giữa tổ chức, cá nhân và doanh nghiệp bưu chính",
 }
 
 
@@ -54,8 +58,9 @@ def render(s: Shipment, record: Record, at: dt.datetime, carrier: str) -> bytes:
     """The record's PDF: the two parties, the items handed, the time. Deterministic (filed once)."""
     st, h = pdf.Styles(), s.header
     post = Party(f"Doanh nghiệp bưu chính ({carrier or 'bưu chính công ích'})", "", "", "", "")
-    giver, taker = ((h.sender, post) if record is Record.AGENCY_TO_POST else (post, h.receiver))
-    agency = h.receiver if record is Record.POST_TO_AGENCY else h.sender
+    giver, taker = ((h.sender, post) if record in (Record.AGENCY_TO_POST, Record.APPLICANT_TO_POST)
+                    else (post, h.receiver))
+    agency = h.receiver if record in (Record.POST_TO_AGENCY, Record.APPLICANT_TO_POST) else h.sender
     story: list = [pdf.header(st, agency.name, h.agency_code, f"Biên bản số {int(record)}", pdf.long_date(at)),
                    Paragraph(TITLES_VI[record].upper(), st.title), Spacer(1, 6),
                    Paragraph(f"Hồi {pdf.format_moment(at)}, hai bên bàn giao bưu gửi số hiệu "
@@ -64,9 +69,13 @@ def render(s: Shipment, record: Record, at: dt.datetime, carrier: str) -> bytes:
     rows = [[Paragraph(x, st.head_c) for x in ("STT", "Nội dung", "Khối lượng (g)", "Thu hộ (đồng)", "Cước (đồng)")],
             [Paragraph("1", st.cell_c), Paragraph(markup_cell(h.content), st.cell),
              Paragraph(f"{h.weight_grams:,}".replace(",", "."), st.cell_c),
-             Paragraph(f"{h.fees.cod:,}".replace(",", "."), st.cell_c),
+             Paragraph(f"{h.fees.cod or h.fees.pickup_fees:,}".replace(",", "."), st.cell_c),
              Paragraph(f"{s.postal_charge:,}".replace(",", "."), st.cell_c)]]
     w = pdf.FRAME_W
+    if record is Record.APPLICANT_TO_POST:
+        story.append(Paragraph(f"Nhân viên bưu chính đã kiểm tra thành phần hồ sơ theo danh mục được công bố của thủ "
+                               f"tục {markup(h.procedure_code)} và niêm phong bưu gửi trước mặt người nộp hồ sơ.",
+                               st.just))
     story += [Spacer(1, 6), pdf.grid(rows, [w * 0.08, w * 0.44, w * 0.16, w * 0.16, w * 0.16]), Spacer(1, 6),
               Paragraph("Bưu gửi được niêm phong, nguyên vẹn khi bàn giao. Biên bản lập thành 02 bản, mỗi bên giữ "
                         "01 bản (Quyết định 45/2016/QĐ-TTg).", st.just), Spacer(1, 8),

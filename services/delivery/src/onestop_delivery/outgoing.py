@@ -8,7 +8,7 @@ from google.protobuf.message import Message
 from onestop.events.v1 import delivery_events_pb2 as ev
 from onestop_chassis import events
 
-from . import handover
+from . import handover, receipts, totals
 from .carrier import Direction
 from .domain import Entry, Kind, Shipment, State
 
@@ -33,9 +33,22 @@ def after(before: Shipment, s: Shipment, entry: Entry) -> list[Message]:
         records.append(handover.form_issued(s, handover.Record.AGENCY_TO_POST, s.picked_up_at, ""))
     if s.header.direction is Direction.OUTBOUND and s.state is State.DELIVERED and before.state is not State.DELIVERED:
         records.append(handover.form_issued(s, handover.Record.POST_TO_APPLICANT, entry.happened_at, ""))
+    if s.header.direction is Direction.OUTBOUND and entry.receipt:  # COD collected on delivery
+        records.append(receipts.form_issued(s, entry.happened_at))
     if entry.kind is Kind.HANDED_OVER:  # postal intake reached the desk: filed under the new dossier
+        records += _pickup_records(s)
         records.append(handover.form_issued(s, handover.Record.POST_TO_AGENCY, entry.happened_at, ""))
-    return _state_events(before, s, entry) + records
+    return _state_events(before, s, entry) + totals.recorded(before, s, entry, ref(s)) + records
+
+
+def _pickup_records(s: Shipment) -> list[Message]:
+    """Postal intake: the pickup's record applicant → post and its receipt, dated at the pickup,
+    filed once the dossier exists (HandOverPickup)."""
+    at = s.picked_up_at or s.state_at or s.header.created_at
+    found: list[Message] = [handover.form_issued(s, handover.Record.APPLICANT_TO_POST, at, "")]
+    if receipts.lines(s):
+        found.append(receipts.form_issued(s, at))
+    return found
 
 
 def _state_events(before: Shipment, s: Shipment, entry: Entry) -> list[Message]:

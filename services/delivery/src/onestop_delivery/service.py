@@ -15,7 +15,7 @@ from typing import Protocol
 from onestop_chassis import auth, codes, paging
 from onestop_chassis.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
 
-from . import domain, outgoing
+from . import domain, outgoing, receipts, totals
 from .carrier import Direction, Party, TrackingEvent
 from .domain import Entry, Shipment, Source
 from .fees import ChargeTable
@@ -51,7 +51,8 @@ class Loaded:
 class ShipmentStore(Protocol):
     """The log (`<shipment>|<seq>` documents, the unique insert being the concurrency control), the
     views by id, by agency (`<agency>|<created>|<id>`) and by waybill, the orders still to place,
-    and the fee counters (`<agency>|<month>|<id>`), with the events of each entry in its outbox."""
+    and the postal fee lines (`<agency>|<day>|<id>|<kind>`, totals.py: the store keeps one per
+    PostalFeeRecorded event it writes), with the events of each entry in its outbox."""
     def create(self, shipment: Shipment, first: Entry, events: Sequence) -> bool: ...
     def append(self, shipment: Shipment, entry: Entry, events: Sequence) -> bool: ...
     def load(self, shipment_id: str) -> Loaded | None: ...
@@ -60,7 +61,8 @@ class ShipmentStore(Protocol):
     def by_waybill(self, waybill: str) -> str | None: ...
     def orders_due(self, limit: int) -> list[str]: ...
     def order_done(self, shipment_id: str) -> None: ...
-    def fee_totals(self, agency_code: str, month: str) -> dict[str, int]: ...
+    def fee_amounts(self, agency_code: str, first: str, last: str) -> list[tuple[str, int]]: ...
+    def record_fees(self, events: Sequence) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class NewShipment:
     weight_grams: int = 0
     cod_vnd: int = 0
     agency_pays: bool = False
+    pickup_fees_vnd: int = 0  # INBOUND: the procedure's fees collected at the pickup (receipts.py)
 
 
 class UnknownWaybill(NotFound):
@@ -112,7 +115,9 @@ class DeliveryService:
         if cmd.direction is Direction.INBOUND and not cmd.procedure_code.strip():
             v.add("procedure_code", "is required for a postal intake (inbound) shipment")
         if cmd.direction is Direction.INBOUND and cmd.cod_vnd:
-            v.add("cod_vnd", "is collected on delivery of a result; the postal worker takes intake fees on a receipt")
+            v.add("cod_vnd", "is collected on delivery of a result; the fees of a postal intake are pickup_fees_vnd")
+        if cmd.direction is Direction.OUTBOUND and cmd.pickup_fees_vnd:
+            v.add("pickup_fees_vnd", "is collected at a postal intake's pickup; a result's fees are cod_vnd")
         if cmd.weight_grams < 0 or cmd.weight_grams > 30000:
             v.add("weight_grams", "must be 0 (the default parcel) to 30000 grams")
         v.raise_if_any()
@@ -150,7 +155,8 @@ class DeliveryService:
             weight_grams=cmd.weight_grams or table.default_weight_grams,
             content=(f"Kết quả giải quyết TTHC hồ sơ {ref}" if outbound
                      else f"Hồ sơ TTHC {procedure} (tiếp nhận qua bưu chính)"),
-            fees=domain.Fees(postal_charge=charge, cod=cmd.cod_vnd, payer="agency" if cmd.agency_pays else "receiver"),
+            fees=domain.Fees(postal_charge=charge, cod=cmd.cod_vnd, payer="agency" if cmd.agency_pays else "receiver",
+                             pickup_fees=cmd.pickup_fees_vnd),
             procedure_code=procedure, created_at=self._clock(), max_attempts=self._max_attempts)
 
     def _eligible(self, cmd: NewShipment, actor: auth.Principal) -> tuple[str, str, str]:
@@ -220,19 +226,20 @@ class DeliveryService:
         rows = rows[:limit]
         return [s for _, s in rows], (paging.encode_page_token(rows[-1][0], agency) if more else "")
 
-    def fee_totals(self, agency_code: str, month: str, actor: auth.Principal | None = None) -> dict[str, int]:
-        """{"shipments", "postal_charge_vnd", "cod_vnd"} booked by an agency (empty: the actor's) in a
-        month ("2026-11"). Raises InvalidArgument (agency_code, month), PermissionDenied (OTHER_AGENCY)."""
+    def fee_totals(self, agency_code: str, period: str, actor: auth.Principal | None = None,
+                   field: str = "period") -> dict[str, int]:
+        """An agency's (empty: the actor's) postal totals of a period ("2026-11", "2026-Q4", "2026";
+        Vietnam's days), each amount once (totals.py): {"shipments" (parcels the post accepted),
+        "postal_charge_vnd", "delivered", "cod_vnd", "pickup_fees_vnd"}, VND. Raises InvalidArgument
+        (agency_code, `field`), PermissionDenied (OTHER_AGENCY)."""
         agency = agency_code.strip() or (actor.agency if actor else "")
-        v = Violations()
         if not codes.UNIT_CODE.fullmatch(agency):
-            v.add("agency_code", "is not a unit code like 000.00.21.H17")
-        if not re.fullmatch(r"20[0-9]{2}-(0[1-9]|1[0-2])", month.strip()):
-            v.add("month", "must be a month YYYY-MM, e.g. 2026-11")
-        v.raise_if_any()
+            raise InvalidArgument.from_violations([FieldViolation("agency_code", "is not a unit code like "
+                                                                  "000.00.21.H17")])
+        first, last = totals.period_range(period, field)
         if actor is not None:
             actor.require_agency(agency, action="read its postal totals")
-        return self._store.fee_totals(agency, month.strip())
+        return totals.summed(self._store.fee_amounts(agency, first, last))
 
     # --- changes -----------------------------------------------------------------------------------
     def cancel(self, shipment_id: str, reason: str, by_citizen: bool, actor: auth.Principal) -> Shipment:
@@ -321,8 +328,9 @@ class DeliveryService:
             raise UnknownWaybill(waybill.strip() or event.order_number)
 
         def report(s: Shipment) -> Entry | None:
-            return domain.report_entry(s, event.status, event.event_id, event.at, source, self._clock(), event.note,
-                                       waybill.strip())
+            entry = domain.report_entry(s, event.status, event.event_id, event.at, source, self._clock(),
+                                        event.note, waybill.strip())
+            return receipts.stamped(s, entry)  # the receipt of a collection (COD, or at a pickup)
         shipment, entry = self._change(shipment_id, actor, report)
         return shipment, bool(entry and entry.applied)
 

@@ -15,11 +15,12 @@ from onestop_chassis.worker import MongoConnection, Observability, OutboxRelayRu
 
 from .adapters.mongo import outbox_collections
 from .booking import ShipmentBooking
+from .fee_lines import FeeLines
 
 WEBHOOKS = Counter("onestop_delivery_webhooks", "Carrier webhook calls by HTTP status", ["status"])
 
 
-class DeliveryWorker(ShipmentBooking):
+class DeliveryWorker(ShipmentBooking, FeeLines):
     name = "delivery"
     observability = Observability()
     mongo = MongoConnection()

@@ -10,8 +10,10 @@ range (FerretDB v1 answers only those from an index):
 - `shipments_by_agency`: `_id` = `<agency>|<inverted creation time>|<id>`: newest first in one range.
 - `waybills`: `_id` = the carrier's waybill → the shipment id.
 - `orders_due`: `_id` = shipment id, for the order timer; removed once ordered, refused or cancelled.
-- `fee_counters`: `_id` = `<agency>|<YYYY-MM>|<id>`, one per booking (its charge and COD): an
-  agency's month is one range read, summed.
+- `postal_fees`: `_id` = `<agency>|<YYYY-MM-DD>|<shipment id>|<kind>`, one line per
+  PostalFeeRecorded event an entry writes (totals.py), by unique insert after the entry: a period
+  of an agency is one range read, summed. (`fee_counters`, one per booking, counted COD at booking
+  and was updated in place: no longer written or read.)
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Callable, Sequence
 from mongoengine.connection import get_db
 from pymongo.errors import DuplicateKeyError
 
+from onestop.events.v1 import delivery_events_pb2 as ev
 from onestop_chassis.clock import as_utc
 from onestop_chassis.outbox import OUTBOX, OutboxWriter
 
@@ -32,7 +35,7 @@ from ..domain import Entry, Kind, Shipment, Source, State
 from ..service import Loaded
 
 LOG, VIEWS, BY_AGENCY, WAYBILLS, DUE, FEES = (
-    "shipment_log", "shipments", "shipments_by_agency", "waybills", "orders_due", "fee_counters")
+    "shipment_log", "shipments", "shipments_by_agency", "waybills", "orders_due", "postal_fees")
 FAR = 99_999_999_999  # seconds: inverted times sort newest first
 
 
@@ -40,14 +43,16 @@ def entry_doc(shipment_id: str, e: Entry) -> dict:
     return {"_id": f"{shipment_id}|{e.seq:06d}", "shipment_id": shipment_id, "seq": e.seq, "kind": e.kind.value,
             "source": e.source.value, "at": e.at, "happened_at": e.happened_at,
             "state": e.state.value if e.state else None, "applied": e.applied, "event_id": e.event_id,
-            "waybill": e.waybill, "postal_charge": e.postal_charge, "note": e.note, "actor": e.actor}
+            "waybill": e.waybill, "postal_charge": e.postal_charge, "note": e.note, "actor": e.actor,
+            "receipt": e.receipt}
 
 
 def entry_from(doc: dict) -> Entry:
     return Entry(seq=doc["seq"], kind=Kind(doc["kind"]), source=Source(doc["source"]), at=as_utc(doc["at"]),
                  happened_at=as_utc(doc["happened_at"]), state=State(doc["state"]) if doc.get("state") else None,
                  applied=doc.get("applied", True), event_id=doc.get("event_id", ""), waybill=doc.get("waybill", ""),
-                 postal_charge=doc.get("postal_charge", 0), note=doc.get("note", ""), actor=doc.get("actor", ""))
+                 postal_charge=doc.get("postal_charge", 0), note=doc.get("note", ""), actor=doc.get("actor", ""),
+                 receipt=doc.get("receipt", ""))
 
 
 def header_doc(h: domain.ShipmentHeader) -> dict:
@@ -94,9 +99,7 @@ class MongoShipments:
         # The views after the log: a crash in between is repaired by the next append's projection
         # (lists may miss the shipment until then; reads by id fold the log).
         for name, extra in ((VIEWS, view_doc(shipment)), (DUE, {"_id": shipment.id}),
-                            (BY_AGENCY, {"_id": f"{h.agency_code}|{inverted:011d}|{shipment.id}"}),
-                            (FEES, {"_id": f"{h.agency_code}|{h.created_at:%Y-%m}|{shipment.id}",
-                                    "postal_charge": h.fees.postal_charge, "cod": h.fees.cod, "cancelled": False})):
+                            (BY_AGENCY, {"_id": f"{h.agency_code}|{inverted:011d}|{shipment.id}"})):
             with contextlib.suppress(DuplicateKeyError):
                 self._c(name).insert_one(extra)
         return True
@@ -105,7 +108,22 @@ class MongoShipments:
         if not self._insert(entry_doc(shipment.id, entry), events):
             return False
         self._project(shipment, entry)
+        self.record_fees(events)
         return True
+
+    def record_fees(self, events: Sequence) -> int:
+        """A line per PostalFeeRecorded among `events`, by unique insert; how many were new (a line
+        written before is left as it is). Called after the entry that carries the events, and by the
+        worker for each one published (fee_lines.py: a crash in between lost nothing for good)."""
+        added = 0
+        for e in events:
+            if isinstance(e, ev.PostalFeeRecorded):
+                with contextlib.suppress(DuplicateKeyError):
+                    self._c(FEES).insert_one({"_id": e.fee_id, "kind": e.kind, "amount_vnd": e.amount_vnd,
+                                              "shipment_id": e.shipment.shipment_id, "payer": e.payer,
+                                              "receipt": e.receipt_number})
+                    added += 1
+        return added
 
     def _insert(self, doc: dict, events: Sequence) -> bool:
         log = self._c(LOG)
@@ -118,17 +136,11 @@ class MongoShipments:
 
     def _project(self, s: Shipment, entry: Entry) -> None:
         self._c(VIEWS).update_one({"_id": s.id, "seq": {"$lt": s.seq}}, {"$set": view_doc(s)})
-        h = s.header
         if entry.waybill:  # ORDERED, or a report that named the order and its waybill
             with contextlib.suppress(DuplicateKeyError):
                 self._c(WAYBILLS).insert_one({"_id": entry.waybill, "shipment_id": s.id})
-        if entry.kind is Kind.ORDERED:
-            self._c(FEES).update_one({"_id": f"{h.agency_code}|{h.created_at:%Y-%m}|{s.id}"},
-                                     {"$set": {"postal_charge": s.postal_charge}})
         if entry.kind is Kind.CANCELLED or (entry.kind is Kind.REPORT and s.state is State.CANCELLED):
             self._c(DUE).delete_one({"_id": s.id})
-            self._c(FEES).update_one({"_id": f"{h.agency_code}|{h.created_at:%Y-%m}|{s.id}"},
-                                     {"$set": {"cancelled": True}})
 
     def load(self, shipment_id: str) -> Loaded | None:
         docs = list(self._c(LOG).find({"_id": {"$gte": f"{shipment_id}|", "$lt": f"{shipment_id}|~"}},
@@ -164,11 +176,11 @@ class MongoShipments:
     def order_done(self, shipment_id: str) -> None:
         self._c(DUE).delete_one({"_id": shipment_id})
 
-    def fee_totals(self, agency_code: str, month: str) -> dict[str, int]:
-        docs = self._c(FEES).find({"_id": {"$gt": f"{agency_code}|{month}|", "$lt": f"{agency_code}|{month}|~"}})
-        kept = [d for d in docs if not d.get("cancelled")]
-        return {"shipments": len(kept), "postal_charge_vnd": sum(d["postal_charge"] for d in kept),
-                "cod_vnd": sum(d["cod"] for d in kept)}
+    def fee_amounts(self, agency_code: str, first: str, last: str) -> list[tuple[str, int]]:
+        """(kind, VND) of the lines of days `first` to `last` (totals.period_range's bounds)."""
+        docs = self._c(FEES).find({"_id": {"$gt": f"{agency_code}|{first}", "$lt": f"{agency_code}|{last}"}},
+                                  {"kind": 1, "amount_vnd": 1})
+        return [(d["kind"], int(d["amount_vnd"])) for d in docs]
 
 
 def outbox_collections() -> list[Callable[[], object]]:
