@@ -34,6 +34,12 @@ class SurveySettings(ServiceSettings):
     token_requests_per_client: str = "60/minute"
     unknown_tokens_per_client: str = "20/hour"
 
+    # Intake's gRPC address: the api reads intake's unit tree there (a complaint is assigned only
+    # within the filing agency's tree, feedback.service.check_in_tree), with this deadline (seconds).
+    intake_address: str = "127.0.0.1:50051"
+    intake_timeout_seconds: float = Field(default=5.0, gt=0)
+    CALLS_PEERS: ClassVar[bool] = True  # production requires SERVICE_TOKEN (chassis config)
+
     # -- feedback and complaints (issue 12, item 6) -----------------------------------------------
     # The types and their deadlines (a YAML file in the format of feedback/types.yaml; empty: that
     # built-in file), the reopen window in working days after an answer, how many times an item

@@ -37,8 +37,16 @@ class SurveyLimits:
 
     def rating(self, *, kiosk: str, client: str) -> None:
         """Spends one rating of `kiosk` and of `client`; raises RATE_LIMITED when either is spent."""
+        self.rating_client(client)
+        self.rating_kiosk(kiosk)
+
+    def rating_client(self, client: str) -> None:
+        """Spends one rating of the address `client` (before anything is read)."""
         if not self._budgets.spend("kiosk_client", client):
             raise self._refuse("kiosk_client", (client,), "too many ratings from this address; wait a minute")
+
+    def rating_kiosk(self, kiosk: str) -> None:
+        """Spends one rating of the registered kiosk `kiosk` (`<unit>|<kiosk id>`)."""
         if not self._budgets.spend("kiosk", kiosk):
             raise self._refuse("kiosk", (kiosk,), "too many ratings from this kiosk; wait a minute")
 

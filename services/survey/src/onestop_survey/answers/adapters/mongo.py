@@ -17,11 +17,12 @@ from onestop_chassis.clock import as_utc
 from onestop_chassis.outbox import OUTBOX, OutboxWriter
 
 from ...indices import domain as indices
-from .. import domain
+from .. import domain, kiosks
 from . import events
 
 ANSWERS = "answers"
 RATINGS = "ratings"
+KIOSKS = "kiosks"
 TALLIES = "tallies"
 DAYS = "tally_days"  # closed days' roll-ups of the tallies, `_id` `<prefix><day>`
 
@@ -56,10 +57,44 @@ class MongoRatings:
     def __init__(self, db=get_db):
         self._db = db
 
-    def add(self, rating: domain.Rating) -> None:
+    def add(self, rating: domain.Rating) -> bool:
         collection = self._db()[RATINGS]
-        with OutboxWriter(collection).staged(rating.id, [events.officer_rated(rating)]) as entries:
-            collection.insert_one({**dataclasses.asdict(rating), "_id": rating.id, OUTBOX: entries})
+        if collection.find_one({"_id": rating.id}, {"_id": 1}):
+            return False  # a replay of this kiosk's request_id: no outbox pointer for it
+        try:
+            with OutboxWriter(collection).staged(rating.id, [events.officer_rated(rating)]) as entries:
+                collection.insert_one({**dataclasses.asdict(rating), "_id": rating.id, OUTBOX: entries})
+        except DuplicateKeyError:
+            return False  # a concurrent replay won
+        return True
+
+    def get(self, rating_id: str) -> domain.Rating | None:
+        doc = self._db()[RATINGS].find_one({"_id": rating_id}, {OUTBOX: 0})
+        if doc is None:
+            return None
+        fields = {f.name for f in dataclasses.fields(domain.Rating)}
+        return domain.Rating(**{**{k: v for k, v in doc.items() if k in fields},
+                                "rated_at": as_utc(doc["rated_at"])})
+
+
+class MongoKiosks:
+    """The registered counter kiosks (answers.kiosks), `_id` `<unit>|<kiosk id>`."""
+
+    def __init__(self, db=get_db):
+        self._db = db
+
+    def put(self, kiosk: kiosks.Kiosk) -> None:
+        self._db()[KIOSKS].replace_one({"_id": kiosk.id}, {**dataclasses.asdict(kiosk), "_id": kiosk.id},
+                                       upsert=True)
+
+    def get(self, kiosk_id: str) -> kiosks.Kiosk | None:
+        doc = self._db()[KIOSKS].find_one({"_id": kiosk_id})
+        if doc is None:
+            return None
+        doc.pop("_id")
+        revoked = doc.pop("revoked_at", None)
+        return kiosks.Kiosk(**{**doc, "registered_at": as_utc(doc["registered_at"]),
+                               "revoked_at": as_utc(revoked) if revoked else None})
 
 
 class MongoTallies:
