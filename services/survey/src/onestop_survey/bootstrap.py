@@ -12,8 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from mongoengine.connection import get_db
+
 from onestop_chassis import auth
 from onestop_chassis.clock import utcnow
+from onestop_chassis.shared_budgets import COLLECTION as BUDGETS
 from onestop_chassis.worktime import WorkingCalendar
 
 from .answers.adapters.mongo import MongoAnswers, MongoKiosks, MongoRatings, MongoTallies
@@ -52,7 +55,7 @@ class Survey:
     invitations: InvitationService        # one per returned dossier (the worker issues them)
     answers: AnswerService                # the citizen's answers and the kiosks' ratings
     indices: IndexService                 # GetSatisfactionIndex
-    limits: SurveyLimits                  # this process's budgets of the public RPCs and pages
+    limits: SurveyLimits                  # the budgets of the public RPCs and pages (in the database: all replicas)
     pages: SurveyPages                    # the public pages /khao-sat and /quay (worker)
     trusted_proxies: tuple                # X-Forwarded-For is read only from these (settings.trusted_networks)
     feedback: FeedbackService             # feedback and complaints
@@ -96,7 +99,8 @@ def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None =
                                    ratings if ratings is not None else MongoRatings(), tally_store, kiosk_registry)
     limits = limits if limits is not None else SurveyLimits(
         per_kiosk=settings.ratings_per_kiosk, per_client=settings.ratings_per_client,
-        token_requests=settings.token_requests_per_client, token_mismatches=settings.unknown_tokens_per_client)
+        token_requests=settings.token_requests_per_client, token_mismatches=settings.unknown_tokens_per_client,
+        shared=lambda: get_db()[BUDGETS])
     feedback_service = FeedbackService(feedback if feedback is not None else MongoFeedback(),
                                        feedback_policy(settings), units, clock=clock or utcnow)
     feedback_limits = feedback_limits or FeedbackLimits(settings.feedback_filings_per_client,
