@@ -14,7 +14,7 @@ from onestop_chassis import auth
 from onestop_chassis.errors import AlreadyExists, FailedPrecondition, PermissionDenied
 from onestop_survey.answers import kiosks
 from onestop_survey.answers.adapters.mongo import MongoKiosks
-from onestop_survey.bootstrap import bootstrap
+from onestop_survey.bootstrap import bootstrap, prepare_database
 from onestop_survey.config import SurveySettings
 from onestop_survey.indices.service import parse_query
 from onestop_survey.invitations import domain
@@ -125,6 +125,18 @@ def test_an_answer_sheet_stores_no_dossier_code(survey, mongo_db):
     survey.answers.submit(survey.invitations.desk_view(invitation).link.rsplit("/", 1)[1], NINE)
     stored = mongo_db["answers"].find_one({"_id": invitation.id})
     assert stored["agency_code"] == UNIT and code not in str(stored) and "dossier_code" not in stored
+
+
+def test_sheets_stored_with_a_dossier_code_lose_it_once(survey, mongo_db):
+    code = f"{UNIT}-261117-0004"
+    mongo_db["answers"].insert_many([{"_id": "a" * 32, "agency_code": UNIT, "dossier_code": code},
+                                     {"_id": "b" * 32, "agency_code": UNIT}])
+    prepare_database()
+    assert [d.get("dossier_code") for d in mongo_db["answers"].find({}, {"dossier_code": 1})] == [None, None]
+    assert mongo_db["migrations"].find_one({"_id": "answers-without-dossier-code"})["report"] == {"answers": 1}
+    mongo_db["answers"].insert_one({"_id": "c" * 32, "dossier_code": code})
+    prepare_database()  # done once: a later start reads the marker only
+    assert mongo_db["answers"].find_one({"_id": "c" * 32})["dossier_code"] == code
 
 
 def test_questionnaire_versions_and_the_latest_by_range(survey, mongo_db):

@@ -19,7 +19,7 @@ from onestop_chassis.clock import utcnow
 from onestop_chassis.shared_budgets import COLLECTION as BUDGETS
 from onestop_chassis.worktime import WorkingCalendar
 
-from .answers.adapters.mongo import MongoAnswers, MongoKiosks, MongoRatings, MongoTallies
+from .answers.adapters.mongo import MongoAnswers, MongoKiosks, MongoRatings, MongoTallies, forget_dossier_codes
 from .answers.kiosks import KioskRegistry, KioskStore
 from .answers.limits import SurveyLimits
 from .answers.service import AnswerService, AnswerStore, RatingStore, TallyStore
@@ -117,4 +117,6 @@ def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None =
 
 def prepare_database() -> None:
     """Once per process start, before serving: indexes and migrations of what is stored (idempotent).
-    Every collection of issues 12's items 2-5 is read by `_id` only: nothing to build."""
+    Every collection of issues 12's items 2-5 is read by `_id` only: nothing to build. Answer
+    sheets stored with a dossier code lose it (answers.adapters.mongo.forget_dossier_codes)."""
+    forget_dossier_codes()

@@ -15,7 +15,7 @@ class SurveySettings(ServiceSettings):
     # Production needs the page's public address (printed as a link and QR code for citizens)
     # and a key of its own (onestop_chassis.config: unset, empty or loopback values are refused).
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = (
-        "mongodb_uri", "amqp_uri", "survey_base_url", "invitation_key")
+        "mongodb_uri", "amqp_uri", "survey_base_url", "invitation_key", "intake_address")
 
     # -- invitations, answers, kiosks (issue 12, items 2-5) --------------------------------------
     # The survey page the invitation's link, QR code and SMS open: <base>/<token>.

@@ -13,6 +13,7 @@ import dataclasses
 from mongoengine.connection import get_db
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from onestop_chassis import migrations
 from onestop_chassis.clock import as_utc
 from onestop_chassis.outbox import OUTBOX, OutboxWriter
 
@@ -132,3 +133,18 @@ class MongoTallies:
 
 def outbox_collections():
     return [lambda: get_db()[ANSWERS], lambda: get_db()[RATINGS]]
+
+
+def forget_dossier_codes(db=get_db) -> dict | None:
+    """Once per database (the api runs it at start): answer sheets stored before issue 12's review
+    lose their `dossier_code` (an answer must not lead back to the dossier, nor so to the
+    citizen). One scan, then one `$unset` by `_id` per sheet that has one; None when done before."""
+    def run() -> dict:
+        answers, changed = db()[ANSWERS], 0
+        for doc in answers.find({}, {"_id": 1, "dossier_code": 1}):
+            if "dossier_code" in doc:
+                answers.update_one({"_id": doc["_id"]}, {"$unset": {"dossier_code": ""}})
+                changed += 1
+        return {"answers": changed}
+    return migrations.run_once(db(), "answers-without-dossier-code", run)
+
