@@ -1,7 +1,8 @@
 """Budgets across replicas on the real FerretDB (onestop_chassis.shared_budgets): two processes'
 budgets over one collection spend one amount between them, concurrent spends never pass more than
 the amount, a new window starts afresh and old windows are removed; and survey's kiosk and token
-limits, built by its composition root, hold across two replicas."""
+limits and feedback's filing budget, built by its composition root, hold across two
+replicas."""
 
 from __future__ import annotations
 
@@ -79,3 +80,24 @@ def test_surveys_kiosk_and_token_limits_hold_across_replicas(mongo_db):
     with pytest.raises(NotFound):
         one.token(client="198.51.100.10", use=unknown)
     assert mongo_db[COLLECTION].count_documents({"_id": {"$gte": "mismatches|", "$lt": "mismatches|~"}}) == 1
+
+
+class _Call:
+    """What FeedbackLimits reads of a gRPC call: its peer and metadata."""
+
+    def peer(self) -> str:
+        return "ipv4:198.51.100.11:40000"
+
+    def invocation_metadata(self):
+        return ()
+
+
+def test_feedbacks_filing_budget_holds_across_replicas(mongo_db):
+    settings = SurveySettings(feedback_filings_per_client="2/hour")
+    one, two = bootstrap(settings).feedback_limits, bootstrap(settings).feedback_limits
+    one.spend(_Call(), "filing")
+    two.spend(_Call(), "filing")
+    with pytest.raises(ResourceExhausted) as flooded:
+        one.spend(_Call(), "filing")
+    assert flooded.value.reason == "FEEDBACK_RATE_LIMITED" and flooded.value.metadata["limit"] == "filing"
+    two.spend(_Call(), "secret")  # another budget

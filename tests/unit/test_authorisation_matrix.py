@@ -75,6 +75,7 @@ from onestop_survey.bootstrap import bootstrap as survey_bootstrap
 from onestop_survey.bootstrap import feedback_policy
 from onestop_survey.config import SurveySettings
 from onestop_survey.feedback import domain as feedback_domain
+from onestop_survey.feedback.limits import FeedbackLimits
 from onestop_survey.feedback.service import FeedbackService
 from onestop_survey.invitations import domain as survey_invitations
 
@@ -250,7 +251,7 @@ def _survey(world: World):
     lifted = SurveyLimits(per_kiosk="100000/minute", per_client="100000/minute", token_requests="100000/minute",
                           token_mismatches="100000/hour")
     return survey_bootstrap(SurveySettings(), **world.survey_stores, limits=lifted, clock=lambda: NOW,
-                            feedback=world.feedback_store)
+                            feedback=world.feedback_store, feedback_limits=FeedbackLimits("100000/hour", "100000/hour"))
 
 
 def _delivery_world() -> Delivery:

@@ -258,7 +258,8 @@ def serving(store, clock, limits: FeedbackLimits | None = None):
         port = sock.getsockname()[1]
     settings = load_settings(SurveySettings, grpc_port=port)
     server = GrpcServer(settings)
-    api.register(server, bootstrap(settings, feedback=store, invitations=None, clock=clock, feedback_limits=limits,
+    api.register(server, bootstrap(settings, feedback=store, invitations=None, clock=clock,
+                                   feedback_limits=limits or FeedbackLimits(),
                                    units=FakeUnitTree(TREE)))
     server.start()
     try:

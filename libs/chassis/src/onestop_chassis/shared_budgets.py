@@ -4,8 +4,9 @@
 FerretDB v1 isolates nothing but the unique insert (docs/design.md), so a use is an insert, never
 an update: time is cut into fixed windows of the budget's period (a minute, an hour), and one use
 of `key` within budget `name` is the first free `_id` `<name>|<window>|<key>|<n>` with n below the
-budget's amount. A spend reads the window's uses of the key by one `_id` range (answered from
-FerretDB's index), then inserts the next n; of two replicas inserting the same n, one wins and the
+budget's amount. A spend inserts the next n: the count of the window's uses of the key read by one
+`_id` range (answered from FerretDB's index) the first time this process spends the key in the
+window, then the one after its own last; of two replicas inserting the same n, one wins and the
 other tries n + 1, so exactly `amount` uses pass per window, whatever the replicas. Windows are
 fixed, not moving: at a window's edge a client may spend up to twice the amount within one period.
 Each process removes its budgets' windows older than the previous one, once per window.
@@ -42,6 +43,7 @@ class SharedBudgets:
         self._items = {name: limits.parse(text) for name, text in budgets.items()}
         self._clock = clock
         self._swept: dict[str, int] = {}  # budget name → the window whose older windows were removed
+        self._next: dict[str, int] = {}   # `<name>|<window>|<key>|` → the next use to try
         self._lock = threading.Lock()
 
     def item(self, name: str) -> limits.RateLimitItem:
@@ -66,13 +68,19 @@ class SharedBudgets:
         self._sweep(name, window)
         amount = self._items[name].amount
         prefix = self._prefix(name, window, key)
-        n = self._used(prefix, amount)
+        # The next use this process expects; the window's uses are read only for a key it has not
+        # spent in this window (a lifted budget of thousands would otherwise be read per request).
+        n = self._next.get(prefix)
+        if n is None:
+            n = self._used(prefix, amount)
         while n < amount:
             try:
                 self._collection().insert_one({"_id": f"{prefix}{n:06d}", "at": self._clock()})
+                self._next[prefix] = n + 1
                 return True
             except DuplicateKeyError:
                 n += 1  # another replica (or thread) took this use: the next one
+        self._next[prefix] = amount
         return False
 
     def left(self, name: str, *key: str) -> bool:
@@ -91,4 +99,7 @@ class SharedBudgets:
             if self._swept.get(name) == window:
                 return
             self._swept[name] = window
+            current = f"{name}|{window:012d}|"
+            for prefix in [p for p in list(self._next) if p.startswith(f"{name}|") and not p.startswith(current)]:
+                self._next.pop(prefix, None)
         self._collection().delete_many({"_id": {"$gte": f"{name}|", "$lt": f"{name}|{window - 1:012d}"}})

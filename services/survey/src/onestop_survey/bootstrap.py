@@ -60,7 +60,7 @@ class Survey:
     trusted_proxies: tuple                # X-Forwarded-For is read only from these (settings.trusted_networks)
     feedback: FeedbackService             # feedback and complaints
     feedback_overdue: FeedbackOverdueScan  # the worker's overdue scan of feedback
-    feedback_limits: FeedbackLimits       # this process's budgets of feedback's public RPCs
+    feedback_limits: FeedbackLimits       # the budgets of feedback's public RPCs (in the database)
 
 
 def feedback_policy(settings: SurveySettings) -> Policy:
@@ -105,7 +105,8 @@ def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None =
                                        feedback_policy(settings), units, clock=clock or utcnow)
     feedback_limits = feedback_limits or FeedbackLimits(settings.feedback_filings_per_client,
                                                         settings.feedback_secret_uses_per_client,
-                                                        tuple(settings.trusted_networks))
+                                                        tuple(settings.trusted_networks),
+                                                        shared=lambda: get_db()[BUDGETS])
     return Survey(
         settings=settings, questionnaires=questionnaire_service, invitations=invitation_service,
         answers=answer_service, indices=IndexService(tally_store, clock=clock), limits=limits,
