@@ -494,7 +494,26 @@ class FakeRatings:
         self.items: list = []
 
     def add(self, rating):
+        if any(r.id == rating.id for r in self.items):
+            return False  # the unique insert of the rating's id
         self.items.append(rating)
+        return True
+
+    def get(self, rating_id):
+        return next((r for r in self.items if r.id == rating_id), None)
+
+
+class FakeKiosks:
+    """survey's KioskStore in memory, by `<unit>|<kiosk id>`."""
+
+    def __init__(self):
+        self.items: dict = {}
+
+    def put(self, kiosk):
+        self.items[kiosk.id] = kiosk
+
+    def get(self, kiosk_id):
+        return self.items.get(kiosk_id)
 
 
 class FakeTallies:
@@ -564,6 +583,23 @@ class FakeFeedback:
 
     def keys(self, after, before, limit):
         return [(k, self.key_docs[k]) for k in sorted(self.key_docs) if after < k < before][:limit]
+class FakeUnitTree:
+    """survey's UnitTree (intake's units) in memory: {code: parent code}; `reads` counts the reads,
+    `down` makes every read raise UNITS_UNAVAILABLE as the client does before any answer."""
+
+    def __init__(self, parents=None):
+        self.tree = dict(parents or {})
+        self.reads = 0
+        self.down = False
+
+    def parents(self, fresh=False):
+        from onestop_chassis.errors import Unavailable
+        self.reads += 1
+        if self.down:
+            raise Unavailable("UNITS_UNAVAILABLE", "intake (fake) could not list its units")
+        return self.tree
+
+
 # --- delivery --------------------------------------------------------------------------------------
 
 class FakeShipmentStore:

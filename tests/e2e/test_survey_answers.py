@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import pathlib
+import re
 import shutil
 import subprocess
 import time
@@ -33,6 +34,7 @@ from support import error_info, submit_request
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SURVEY_QUEUE = "evt-intake-DossierResultReturned--survey.on_result_returned"
 NINE = {str(i): 2 for i in range(1, 10)}  # 18 points: xuất sắc
+PROVINCE = "000.00.00.H17"  # the agency of UNIT (the province's service centre) in intake's demo units
 
 
 def _purge_survey_queue(delete: bool = False) -> None:
@@ -135,11 +137,12 @@ def _posting_page(tmp_path: pathlib.Path, url: str, answers: dict[str, int], nam
     return page.as_uri()
 
 
-def _index(survey, **narrow) -> spb.GetSatisfactionIndexResponse:
+def _index(survey, agency_code: str = UNIT, **narrow) -> spb.GetSatisfactionIndexResponse:
     today = dt.datetime.now(VIETNAM).date().isoformat()
-    leader = bearer(token(roles=("unit_leader",), subject="e2e-leader"))
+    reader = bearer(token(roles=("unit_leader",), subject="e2e-leader") if agency_code == UNIT else
+                    token(roles=("service",), agency="", subject="e2e-reports"))
     return survey.GetSatisfactionIndex(spb.GetSatisfactionIndexRequest(
-        agency_code=UNIT, from_date=today, to_date=today, **narrow), metadata=leader)
+        agency_code=agency_code, from_date=today, to_date=today, **narrow), metadata=reader)
 
 
 def test_a_returned_dossier_is_answered_once_in_the_browser(agency, intake, survey, tmp_path):
@@ -213,20 +216,60 @@ def test_answers_through_the_rpc_once_and_bad_answers_change_nothing(agency, int
     assert error_info(second.value)[0] == "ALREADY_ANSWERED"
 
 
-def test_the_kiosk_rates_an_officer_until_it_floods(agency, survey, tmp_path):
-    before = _index(survey, officer="e2e-kiosk-officer").kiosk
-    kiosk = f"http://127.0.0.1:{agency.web_ports['survey']}/quay/quay-7?co_quan={UNIT}&can_bo=e2e-kiosk-officer"
+def _kiosk_press(tmp_path: pathlib.Path, url: str, fields: dict[str, str], name: str) -> str:
+    """A local page that presses one of the kiosk's buttons as the tablet's browser does: it posts
+    that button's form (the kiosk page itself runs no script: its CSP forbids it)."""
+    inputs = "".join(f'<input name="{k}" value="{v}">' for k, v in fields.items())
+    page = tmp_path / f"{name}.html"
+    page.write_text(f"""<!doctype html><meta charset="utf-8"><form id="f" method="post" action="{url}">{inputs}</form>
+<script>document.getElementById("f").submit()</script>""", encoding="utf-8")
+    return page.as_uri()
+
+
+def _hidden(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert found, f"the page has no field {name}"
+    return found.group(1)
+
+
+def test_the_kiosk_rates_an_officer_until_it_floods(agency, survey, tmp_path):  # long: the kiosk's life, step by step
+    officer = "e2e-kiosk-officer"
+    before, before_agency = _index(survey, officer=officer).kiosk, _index(survey, PROVINCE, officer=officer).kiosk
+    leader = bearer(token(roles=("unit_leader",), subject="e2e-leader"))
+    registered = survey.RegisterKiosk(spb.RegisterKioskRequest(unit_code=UNIT, kiosk_id="quay-7"), metadata=leader)
+    ISSUED_SECRETS.add(registered.kiosk_key)
+    assert registered.kiosk.agency_code == PROVINCE  # intake's demo tree: the centre is under the province
+    base = f"http://127.0.0.1:{agency.web_ports['survey']}"
+    unregistered = _chromium(["--virtual-time-budget=10000", "--dump-dom",
+                              f"{base}/quay/quay-8?co_quan={UNIT}&can_bo={officer}&khoa=doan-bua"], tmp_path / "k0")
+    assert "chưa được đơn vị đăng ký" in unregistered and 'id="muc-do-3"' not in unregistered
+    kiosk = f"{base}{registered.page_path}&can_bo={officer}"
     page = _chromium(["--virtual-time-budget=10000", "--dump-dom", kiosk], tmp_path / "k1")
     assert 'id="muc-do-3"' in page and "Rất hài lòng" in page and "Không hài lòng" in page
-    rate = spb.RateOfficerRequest(agency_code=UNIT, kiosk_id="quay-7", officer="e2e-kiosk-officer", level=3)
+    pressed = _chromium(["--virtual-time-budget=10000", "--dump-dom", _kiosk_press(
+        tmp_path, f"{base}/quay/quay-7", {"co_quan": UNIT, "can_bo": officer, "muc_do": "3",
+                                         "khoa": registered.kiosk_key, "ma_yeu_cau": _hidden(page, "ma_yeu_cau")},
+        "press")], tmp_path / "k2")
+    assert "Cảm ơn Ông/Bà đã đánh giá!" in pressed and 'id="muc-do-3"' in pressed
+    rate = spb.RateOfficerRequest(agency_code=UNIT, kiosk_id="quay-7", officer=officer, level=1,
+                                  kiosk_key=registered.kiosk_key, request_id=f"e2e-{time.time_ns()}")
     survey.RateOfficer(rate)
-    survey.RateOfficer(spb.RateOfficerRequest(agency_code=UNIT, kiosk_id="quay-7", officer="e2e-kiosk-officer",
-                                              level=1))
+    rate.level, rate.request_id = 3, f"e2e-{time.time_ns()}"
     survey.RateOfficer(rate)
+    rate.request_id = f"e2e-{time.time_ns()}"
     with pytest.raises(grpc.RpcError) as flooded:
         survey.RateOfficer(rate)
     assert (flooded.value.code(), error_info(flooded.value)[0]) == (grpc.StatusCode.RESOURCE_EXHAUSTED,
                                                                     "RATE_LIMITED")
-    after = _index(survey, officer="e2e-kiosk-officer").kiosk
-    assert after.ratings == before.ratings + 3
-    assert {lv.level: lv.count for lv in after.levels}[3] == {lv.level: lv.count for lv in before.levels}[3] + 2
+    for after, earlier in ((_index(survey, officer=officer).kiosk, before),
+                           (_index(survey, PROVINCE, officer=officer).kiosk, before_agency)):
+        assert after.ratings == earlier.ratings + 3  # the unit's and its agency's indices alike
+        levels, levels_before = ({lv.level: lv.count for lv in x.levels} for x in (after, earlier))
+        assert (levels[3], levels[1]) == (levels_before.get(3, 0) + 2, levels_before.get(1, 0) + 1)
+    survey.RevokeKiosk(spb.RevokeKioskRequest(unit_code=UNIT, kiosk_id="quay-7"), metadata=leader)
+    with pytest.raises(grpc.RpcError) as revoked:
+        survey.RateOfficer(rate)
+    assert (revoked.value.code(), error_info(revoked.value)[0]) == (grpc.StatusCode.PERMISSION_DENIED,
+                                                                    "KIOSK_REVOKED")
+    stopped = _chromium(["--virtual-time-budget=10000", "--dump-dom", kiosk], tmp_path / "k3")
+    assert "đã bị đơn vị thu hồi" in stopped and 'id="muc-do-3"' not in stopped

@@ -22,11 +22,15 @@ from conftest import ISSUED_SECRETS, Platform, bearer, running, token
 from kombu import Connection, Queue
 from nameko.standalone.events import get_event_exchange
 
+from onestop.intake.v1 import intake_pb2, intake_pb2_grpc
 from onestop.survey.v1 import survey_pb2, survey_pb2_grpc
 
 from stack import AMQP_DOCUMENTS_TEST_URI
+from support import error_info
 
-UNIT, HANDLER = "000.00.21.H17", "000.23.21.H17"
+# Intake's demo units: the province's service centre (a desk) and its Department of Justice, both
+# under the province (one unit tree); OTHER_PROVINCE, a root the test adds: another tree.
+UNIT, HANDLER, OTHER_PROVINCE = "000.00.21.H17", "000.00.12.H17", "000.00.00.H46"
 TYPES = """\
 - code: thu-tuc
   name: Phản ánh về thủ tục hành chính
@@ -44,11 +48,17 @@ def feedback_platform(local_stack, tmp_path_factory):
     types = tmp_path_factory.mktemp("e2e-feedback-types") / "types.yaml"
     types.write_text(TYPES, encoding="utf-8")
     # A vhost beside the shared platform's (this checkout's own), so no other worker takes its events.
-    with running(Platform(log_dir=tmp_path_factory.mktemp("e2e-feedback-logs"), services=("survey",),
-                          prefix="e2efeedback", amqp_uri=AMQP_DOCUMENTS_TEST_URI,
-                          extra_env={"FEEDBACK_TYPES_FILE": str(types), "FEEDBACK_OVERDUE_SCAN_SECONDS": "0.5",
-                                     "OUTBOX_POLL_SECONDS": "0.1"})) as p:
-        yield p
+    # Intake runs too: survey reads its unit tree to check each assignment (its demo units, seeded).
+    from conftest import purge_event_queues
+    purge_event_queues(AMQP_DOCUMENTS_TEST_URI)
+    try:
+        with running(Platform(log_dir=tmp_path_factory.mktemp("e2e-feedback-logs"), services=("intake", "survey"),
+                              prefix="e2efeedback", amqp_uri=AMQP_DOCUMENTS_TEST_URI,
+                              extra_env={"FEEDBACK_TYPES_FILE": str(types), "FEEDBACK_OVERDUE_SCAN_SECONDS": "0.5",
+                                         "OUTBOX_POLL_SECONDS": "0.1"})) as p:
+            yield p
+    finally:
+        purge_event_queues(AMQP_DOCUMENTS_TEST_URI)
 
 
 @pytest.fixture()
@@ -198,6 +208,22 @@ def test_bad_input_gets_its_code_and_reason_and_stores_nothing(feedback_platform
     empty.content = " "
     long.CopyFrom(good)
     long.content = "ơ" * 5001
+    with feedback_platform.channel("intake") as channel:  # another province's tree (idempotent)
+        intake_pb2_grpc.IntakeServiceStub(channel).PutUnit(intake_pb2.PutUnitRequest(unit=intake_pb2.Unit(
+            code=OTHER_PROVINCE, name="UBND tỉnh khác (dữ liệu kiểm thử)", kind=intake_pb2.UNIT_KIND_PEOPLES_COMMITTEE,
+            level=intake_pb2.UNIT_LEVEL_PROVINCE)), metadata=_as("service", ""), timeout=10)
+    leader = _as("unit_leader", UNIT)
+
+    def assign(unit: str, request_id: str):
+        return lambda: stub.AssignFeedback(survey_pb2.AssignFeedbackRequest(code=code, unit_code=unit,
+                                                                            request_id=request_id),
+                                           metadata=leader, timeout=10)
+    for unit, status, reason in ((OTHER_PROVINCE, grpc.StatusCode.FAILED_PRECONDITION, "UNIT_OUTSIDE_AGENCY"),
+                                 ("000.99.99.H46", grpc.StatusCode.NOT_FOUND, "UNIT_NOT_FOUND")):
+        with pytest.raises(grpc.RpcError) as outside:
+            assign(unit, f"x-{unit}")()
+        assert (outside.value.code(), error_info(outside.value)[0]) == (status, reason)
+        assert unit in outside.value.details()
     calls = [
         (lambda: stub.FileFeedback(empty, timeout=10), grpc.StatusCode.INVALID_ARGUMENT),
         (lambda: stub.FileFeedback(long, timeout=10), grpc.StatusCode.INVALID_ARGUMENT),

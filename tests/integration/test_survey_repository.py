@@ -11,8 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from onestop_chassis import auth
-from onestop_chassis.errors import FailedPrecondition
-from onestop_survey.bootstrap import bootstrap
+from onestop_chassis.errors import AlreadyExists, FailedPrecondition, PermissionDenied
+from onestop_survey.answers import kiosks
+from onestop_survey.answers.adapters.mongo import MongoKiosks
+from onestop_survey.bootstrap import bootstrap, prepare_database
 from onestop_survey.config import SurveySettings
 from onestop_survey.indices.service import parse_query
 from onestop_survey.invitations import domain
@@ -66,12 +68,19 @@ def test_concurrent_answers_leave_exactly_one(survey, mongo_db):
     assert (summary.sheets, summary.total_points, summary.grades) == (1, 18, {"xuat_sac": 1})
 
 
+def _kiosk(key: str = "the-kiosk-key") -> str:
+    """Registers kiosk k1 of UNIT (agency PARENT) straight in the store; returns its key."""
+    MongoKiosks().put(kiosks.Kiosk(UNIT, "k1", PARENT, kiosks.key_hash(key), NOW, "admin"))
+    return key
+
+
 def test_tallies_are_read_by_range_and_written_once(survey, mongo_db):
+    key = _kiosk()
     for day in (16, 17, 18):
         clocked = bootstrap(SurveySettings(), clock=lambda d=day: NOW.replace(day=d))
-        clocked.answers.rate(UNIT, "k1", "desk-an", 3 if day != 18 else 1)
+        clocked.answers.rate(UNIT, "k1", key, "desk-an", 3 if day != 18 else 1, f"r-{day}")
     before = mongo_db["tallies"].count_documents({})
-    assert before == 6  # per rating: the unit's "all" and the officer's
+    assert before == 12  # per rating: the unit's and its agency's "all" and officer's
     svc = auth.Principal("svc", frozenset({auth.SERVICE}))
     seventeenth = survey.indices.index(parse_query(UNIT, "desk-an", "", "", "2026-11-17", "2026-11-18"), svc)
     assert (seventeenth.ratings, seventeenth.levels) == (2, {3: 1, 1: 1})
@@ -84,6 +93,50 @@ def test_tallies_are_read_by_range_and_written_once(survey, mongo_db):
     again = MongoTallies().range("", "~")
     MongoTallies().add_all(again)  # a retry: nothing changes, nothing raises
     assert mongo_db["tallies"].count_documents({}) == before
+
+
+def test_kiosks_and_ratings_by_request_id_on_the_database(survey, mongo_db):
+    key = _kiosk()
+    stored = mongo_db["kiosks"].find_one({"_id": f"{UNIT}|k1"})
+    assert stored["agency_code"] == PARENT and key not in str(stored)
+
+    def rate(_):
+        try:
+            return survey.answers.rate(UNIT, "k1", key, "desk-an", 3, "r-same").id
+        except AlreadyExists as exc:
+            return exc.reason
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(rate, range(8)))
+    assert len(set(outcomes)) == 1 and len(outcomes[0]) == 32  # every replay answers the one rating
+    assert mongo_db["ratings"].count_documents({}) == 1 and mongo_db["ratings_outbox"].count_documents({}) == 1
+    with pytest.raises(AlreadyExists):
+        survey.answers.rate(UNIT, "k1", key, "desk-an", 1, "r-same")
+    rating = mongo_db["ratings"].find_one({})
+    assert (rating["parent_agency_code"], rating["request_id"]) == (PARENT, "r-same")
+    survey.answers.kiosks.revoke(UNIT, "k1", ADMIN)
+    with pytest.raises(PermissionDenied):
+        survey.answers.rate(UNIT, "k1", key, "desk-an", 3, "r-after")
+    assert MongoKiosks().get(f"{UNIT}|k1").revoked_at == NOW and mongo_db["ratings"].count_documents({}) == 1
+
+
+def test_an_answer_sheet_stores_no_dossier_code(survey, mongo_db):
+    code = f"{UNIT}-261117-0003"
+    invitation, _ = survey.invitations.issue(_returned(code))
+    survey.answers.submit(survey.invitations.desk_view(invitation).link.rsplit("/", 1)[1], NINE)
+    stored = mongo_db["answers"].find_one({"_id": invitation.id})
+    assert stored["agency_code"] == UNIT and code not in str(stored) and "dossier_code" not in stored
+
+
+def test_sheets_stored_with_a_dossier_code_lose_it_once(survey, mongo_db):
+    code = f"{UNIT}-261117-0004"
+    mongo_db["answers"].insert_many([{"_id": "a" * 32, "agency_code": UNIT, "dossier_code": code},
+                                     {"_id": "b" * 32, "agency_code": UNIT}])
+    prepare_database()
+    assert [d.get("dossier_code") for d in mongo_db["answers"].find({}, {"dossier_code": 1})] == [None, None]
+    assert mongo_db["migrations"].find_one({"_id": "answers-without-dossier-code"})["report"] == {"answers": 1}
+    mongo_db["answers"].insert_one({"_id": "c" * 32, "dossier_code": code})
+    prepare_database()  # done once: a later start reads the marker only
+    assert mongo_db["answers"].find_one({"_id": "c" * 32})["dossier_code"] == code
 
 
 def test_questionnaire_versions_and_the_latest_by_range(survey, mongo_db):

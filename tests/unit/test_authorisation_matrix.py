@@ -75,6 +75,7 @@ from onestop_survey.bootstrap import bootstrap as survey_bootstrap
 from onestop_survey.bootstrap import feedback_policy
 from onestop_survey.config import SurveySettings
 from onestop_survey.feedback import domain as feedback_domain
+from onestop_survey.feedback.limits import FeedbackLimits
 from onestop_survey.feedback.service import FeedbackService
 from onestop_survey.invitations import domain as survey_invitations
 
@@ -88,6 +89,7 @@ from fakes import (
     FakeFeedback,
     FakeIntakeFacts,
     FakeInvitationStore,
+    FakeKiosks,
     FakeObjectStore,
     FakeQuestionnaires,
     FakeRatings,
@@ -96,6 +98,7 @@ from fakes import (
     FakeTallyDays,
     FakeTemplates,
     FakeTickets,
+    FakeUnitTree,
 )
 from routing_samples import UNITS as SAMPLE_UNITS
 from routing_samples import land_registration
@@ -192,6 +195,7 @@ class World:
     survey_stores: dict = None
     invitation_id: str = ""
     survey_token: str = ""
+    kiosk_key: str = ""
     feedback: FeedbackService = None  # over a FakeFeedback: an open item of OWN and an answered one
     feedback_store: object = None
     feedback_open: str = ""
@@ -219,14 +223,18 @@ class World:
         self.documents = FakeDocuments(_document())
         self.templates = FakeTemplates(_own_template())
         self.survey_stores = {"invitations": FakeInvitationStore(), "questionnaires": FakeQuestionnaires(),
-                              "answers": FakeAnswers(), "ratings": FakeRatings(), "tallies": FakeTallyDays()}
+                              "answers": FakeAnswers(), "ratings": FakeRatings(), "tallies": FakeTallyDays(),
+                              "kiosks": FakeKiosks(), "units": FakeUnitTree({OWN: "", OTHER: ""})}
         invitations = _survey(self).invitations
+        self.kiosk_key = _survey(self).answers.kiosks.register(OWN, "k1", auth.Principal(
+            "seed", frozenset({auth.SERVICE})))[1]  # the own unit's registered kiosk
         invitation, _ = invitations.issue(survey_invitations.ResultReturned(
             "e-1", CODE, OWN, "", "1.000948", "Cấp phiếu lý lịch tư pháp", "desk", "desk", 1, NOW))
         self.invitation_id = invitation.id
         self.survey_token = invitations.desk_view(invitation).link.rsplit("/", 1)[1]
         self.feedback_store = FakeFeedback()
-        self.feedback = FeedbackService(self.feedback_store, feedback_policy(SurveySettings()), clock=lambda: NOW)
+        self.feedback = FeedbackService(self.feedback_store, feedback_policy(SurveySettings()),
+                                        FakeUnitTree(), clock=lambda: NOW)
         filing = feedback_domain.Filing(
             code="", secret_hash="", agency_code=OWN, type_code="thu-tuc", content="Hướng dẫn chưa rõ",
             complainant=feedback_domain.Complainant(feedback_domain.FiledBy.PERSON, "Nguyễn Văn An", "0912345678"))
@@ -243,7 +251,7 @@ def _survey(world: World):
     lifted = SurveyLimits(per_kiosk="100000/minute", per_client="100000/minute", token_requests="100000/minute",
                           token_mismatches="100000/hour")
     return survey_bootstrap(SurveySettings(), **world.survey_stores, limits=lifted, clock=lambda: NOW,
-                            feedback=world.feedback_store)
+                            feedback=world.feedback_store, feedback_limits=FeedbackLimits("100000/hour", "100000/hour"))
 
 
 def _delivery_world() -> Delivery:
@@ -449,7 +457,10 @@ def _requests(world: World) -> dict[str, object]:
         "GetSurvey": survey_pb2.GetSurveyRequest(token=world.survey_token),
         "SubmitAnswers": survey_pb2.SubmitAnswersRequest(token=world.survey_token, answers=[
             survey_pb2.Answer(question_id=str(i), value=2) for i in range(1, 10)]),
-        "RateOfficer": survey_pb2.RateOfficerRequest(agency_code=OWN, kiosk_id="k1", officer="desk", level=3),
+        "RateOfficer": survey_pb2.RateOfficerRequest(agency_code=OWN, kiosk_id="k1", officer="desk", level=3,
+                                                     kiosk_key=world.kiosk_key, request_id="m-1"),
+        "RegisterKiosk": survey_pb2.RegisterKioskRequest(unit_code=OWN, kiosk_id="k2"),
+        "RevokeKiosk": survey_pb2.RevokeKioskRequest(unit_code=OWN, kiosk_id="k1"),
         "GetSatisfactionIndex": survey_pb2.GetSatisfactionIndexRequest(
             agency_code=OWN, from_date="2026-11-01", to_date="2026-11-30"),
         "FileFeedback": survey_pb2.FileFeedbackRequest(

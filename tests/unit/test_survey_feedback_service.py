@@ -38,10 +38,15 @@ from onestop_survey.feedback import domain, keys
 from onestop_survey.feedback.domain import State
 from onestop_survey.feedback.limits import FeedbackLimits
 
-from fakes import Clock, FakeFeedback
+from fakes import Clock, FakeFeedback, FakeUnitTree
 
 UNIT, OTHER_UNIT, HANDLER = "000.00.21.H17", "000.00.22.H17", "000.23.21.H17"
 START = dt.datetime(2026, 5, 4, 9, 0, tzinfo=VIETNAM)  # a Monday, working hours
+# Intake's units: UNIT (a desk) and a department SIBLING under the province; HANDLER, a division
+# under UNIT; OTHER_UNIT, and a division of it, in another province's tree.
+PROVINCE, SIBLING, OTHER_PROVINCE = "000.00.00.H17", "000.00.12.H17", "000.00.00.H46"
+TREE = {PROVINCE: "", UNIT: PROVINCE, SIBLING: PROVINCE, HANDLER: UNIT, OTHER_PROVINCE: "",
+        OTHER_UNIT: OTHER_PROVINCE, "000.30.22.H17": OTHER_UNIT}
 
 
 def officer(role: str, unit: str = UNIT, subject: str = "") -> auth.Principal:
@@ -63,7 +68,8 @@ def draft(type_code="thai-do", content="Cán bộ quầy số 3 có thái độ 
 def world():
     clock = Clock(START.astimezone(dt.UTC))
     store = FakeFeedback()
-    survey = bootstrap(load_settings(SurveySettings), feedback=store, invitations=None, clock=clock)
+    survey = bootstrap(load_settings(SurveySettings), feedback=store, invitations=None, clock=clock,
+                       units=FakeUnitTree(TREE))
     return survey, store, clock
 
 
@@ -152,6 +158,48 @@ def test_bad_input_is_refused_and_nothing_stored_changes(world):
     assert twice.value.reason == "ALREADY_RATED" and snapshot(store) == after_rating
 
 
+def test_a_complaint_is_assigned_only_within_the_filing_agencys_tree(world):
+    """Issue 12's contact-details leak: a unit of another province's tree, an unknown unit, or no
+    unit tree at all is refused, whoever asks (SERVICE too), and nothing stored changes; a unit of
+    the same tree (a division, a sibling department) is allowed."""
+    survey, store, _ = world
+    feedback, units = survey.feedback, survey.feedback._units
+    item, _ = feedback.file(draft())
+    service = auth.Principal("svc", frozenset({auth.SERVICE}))
+    before = snapshot(store)
+    for unit, who in ((OTHER_UNIT, LEADER), ("000.30.22.H17", LEADER), (OTHER_UNIT, service)):
+        with pytest.raises(FailedPrecondition) as outside:
+            feedback.assign(item.code, unit, "", "", f"r-{unit}-{who.subject}", who)
+        assert outside.value.reason == "UNIT_OUTSIDE_AGENCY"
+        assert outside.value.metadata == {"unit_code": unit, "agency_code": UNIT} and unit in str(outside.value)
+        assert snapshot(store) == before
+    with pytest.raises(NotFound) as unknown:
+        feedback.assign(item.code, "000.99.21.H17", "", "", "r-unknown", LEADER)
+    assert unknown.value.reason == "UNIT_NOT_FOUND" and snapshot(store) == before
+    units.down = True
+    with pytest.raises(ServiceError) as down:
+        feedback.assign(item.code, HANDLER, "", "", "r-down", LEADER)
+    assert down.value.reason == "UNITS_UNAVAILABLE" and snapshot(store) == before
+    units.down = False
+    assert feedback.assign(item.code, SIBLING, "", "", "r-dept", LEADER).unit_code == SIBLING  # same province
+    sibling_leader = officer(auth.UNIT_LEADER, SIBLING)
+    assert feedback.assign(item.code, HANDLER, "", "", "r-in", sibling_leader).unit_code == HANDLER
+    units.down = True  # back to the filing agency itself: no tree needed
+    assert feedback.assign(item.code, UNIT, "", "", "r-back", HANDLER_LEADER).unit_code == UNIT
+
+
+@pytest.mark.parametrize("first, second, kept", [(True, False, True), (False, True, True), (False, False, False)])
+def test_a_later_answer_never_clears_a_founded_verdict(world, first, second, kept):
+    survey, _, clock = world
+    item, secret = survey.feedback.file(draft())  # thai-do: about an officer, counted by indicator 7
+    survey.feedback.answer(item.code, "Có cơ sở: đã nhắc nhở cán bộ", first, "r-1", LEADER)
+    survey.feedback.reopen(item.code, secret, "Cán bộ vẫn chưa xin lỗi")
+    after = survey.feedback.answer(item.code, "Trả lời lại sau khi xem xét", second, "r-2", LEADER)
+    assert after.founded is kept and after.answer == "Trả lời lại sau khi xem xét"
+    found = survey.feedback.indicators(UNIT, START - dt.timedelta(days=1), START + dt.timedelta(days=1), LEADER)
+    assert (found.founded_officer_complaints, found.indicator_7_complaint) == (int(kept), kept)
+
+
 def test_reopening_after_the_window_names_its_end_and_stores_nothing(world):
     survey, store, clock = world
     item, secret = survey.feedback.file(draft())
@@ -210,7 +258,9 @@ def serving(store, clock, limits: FeedbackLimits | None = None):
         port = sock.getsockname()[1]
     settings = load_settings(SurveySettings, grpc_port=port)
     server = GrpcServer(settings)
-    api.register(server, bootstrap(settings, feedback=store, invitations=None, clock=clock, feedback_limits=limits))
+    api.register(server, bootstrap(settings, feedback=store, invitations=None, clock=clock,
+                                   feedback_limits=limits or FeedbackLimits(),
+                                   units=FakeUnitTree(TREE)))
     server.start()
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
@@ -268,6 +318,28 @@ def test_contact_details_reach_only_the_handling_unit(stub):
     assert [i.code for i in listed.items] == [code] and listed.items[0].complainant.phone == PERSON.phone
     assert api_stub.ListFeedback(survey_pb2.ListFeedbackRequest(unit_code=UNIT), metadata=bearer(settings, LEADER),
                                  timeout=10).items == []
+
+
+def test_a_service_account_reads_no_contact_details_the_escalated_leader_does(stub, world):
+    api_stub, settings, _ = stub
+    survey, _, clock = world
+    code = api_stub.FileFeedback(file_request(), timeout=10).feedback.code
+    api_stub.AssignFeedback(survey_pb2.AssignFeedbackRequest(code=code, unit_code=HANDLER, request_id="r-1"),
+                            metadata=bearer(settings, LEADER), timeout=10)
+    service = auth.Principal("notifier", frozenset({auth.SERVICE}), HANDLER)  # even with the unit's claim
+    for principal in (service, auth.Principal("svc", frozenset({auth.SERVICE}))):
+        seen = api_stub.GetFeedback(survey_pb2.GetFeedbackRequest(code=code), metadata=bearer(settings, principal),
+                                    timeout=10).feedback
+        assert seen.code == code and not seen.HasField("complainant")
+        assert not any(value in str(seen) for value in PERSONAL[:4])
+        listed = api_stub.ListFeedback(survey_pb2.ListFeedbackRequest(unit_code=HANDLER),
+                                       metadata=bearer(settings, principal), timeout=10).items
+        assert [i.code for i in listed] == [code] and not listed[0].HasField("complainant")
+    clock.now += dt.timedelta(days=14)
+    assert survey.feedback_overdue.run()[1] == 1
+    (escalated,) = api_stub.ListFeedback(survey_pb2.ListFeedbackRequest(unit_code=HANDLER, escalated_only=True),
+                                         metadata=bearer(settings, HANDLER_LEADER), timeout=10).items
+    assert (escalated.code, escalated.complainant.phone) == (code, PERSON.phone)
 
 
 def test_a_published_item_carries_no_personal_data(stub):
@@ -385,7 +457,8 @@ def test_the_key_documents_are_always_exactly_the_items_keys(operations):
     """Whatever officers, citizens and the scan do (refusals included), the stored keys are the
     union of the items' current keys: none missing (a list would miss an item), none stale."""
     clock, store = Clock(START.astimezone(dt.UTC)), FakeFeedback()
-    survey = bootstrap(load_settings(SurveySettings), feedback=store, invitations=None, clock=clock)
+    survey = bootstrap(load_settings(SurveySettings), feedback=store, invitations=None, clock=clock,
+                       units=FakeUnitTree(TREE))
     filed = [survey.feedback.file(draft(type_code=t)) for t in ("thai-do", "thu-tuc", "kien-nghi")]
     units = [UNIT, HANDLER, OTHER_UNIT]
     for n, (operation, which) in enumerate(operations):

@@ -18,11 +18,21 @@ from onestop.events.v1 import intake_events_pb2 as iev
 from onestop.survey.v1 import survey_pb2, survey_pb2_grpc
 from onestop_chassis import auth, events
 from onestop_chassis.config import load_settings
-from onestop_chassis.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, ResourceExhausted
+from onestop_chassis.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+)
 from onestop_chassis.grpc_server import GrpcServer
 from onestop_intake.reception import domain as intake_domain
 from onestop_intake.reception.adapters import events as intake_events
 from onestop_survey import api
+from onestop_survey.answers.adapters.events import answer_recorded, officer_rated
+from onestop_survey.answers.domain import AnswerSheet
 from onestop_survey.answers.limits import SurveyLimits
 from onestop_survey.bootstrap import bootstrap
 from onestop_survey.config import SurveySettings
@@ -30,7 +40,16 @@ from onestop_survey.indices.service import parse_query
 from onestop_survey.invitations import domain
 from onestop_survey.invitations.worker import ReturnedDossiers
 
-from fakes import Clock, FakeAnswers, FakeInvitationStore, FakeQuestionnaires, FakeRatings, FakeTallyDays
+from fakes import (
+    Clock,
+    FakeAnswers,
+    FakeInvitationStore,
+    FakeKiosks,
+    FakeQuestionnaires,
+    FakeRatings,
+    FakeTallyDays,
+    FakeUnitTree,
+)
 
 UNIT, PARENT, OTHER_UNIT = "000.21.21.H17", "000.00.21.H17", "000.00.22.H17"
 NOW = dt.datetime(2026, 11, 17, 3, 0, tzinfo=dt.UTC)   # 10:00 in Vietnam
@@ -52,9 +71,18 @@ class World:
         self.clock = Clock(NOW)
         self.invitation_store, self.answer_store = FakeInvitationStore(), FakeAnswers()
         self.ratings, self.tallies = FakeRatings(), FakeTallyDays()
+        self.kiosks, self.units = FakeKiosks(), FakeUnitTree({UNIT: PARENT, PARENT: "", OTHER_UNIT: ""})
         self.survey = bootstrap(settings, invitations=self.invitation_store, questionnaires=FakeQuestionnaires(),
                                 answers=self.answer_store, ratings=self.ratings, tallies=self.tallies,
-                                limits=SurveyLimits(**limits), clock=self.clock)
+                                limits=SurveyLimits(**limits), clock=self.clock, kiosks=self.kiosks,
+                                units=self.units)
+        self.key = self.survey.answers.kiosks.register(UNIT, "k1", LEADER)[1]  # the unit's kiosk k1
+        self.requests = 0
+
+    def rate(self, officer: str, level: int, request_id: str = ""):
+        """A rating from the registered kiosk k1, each with a new request id unless given."""
+        self.requests += 1
+        return self.survey.answers.rate(UNIT, "k1", self.key, officer, level, request_id or f"r-{self.requests}")
 
     def invite(self, code: str = "000.21.21.H17-261117-0001", **changes) -> tuple[domain.Invitation, str]:
         invitation, _ = self.survey.invitations.issue(returned(code, **changes))
@@ -184,6 +212,30 @@ def test_an_expired_invitation_is_refused():
     assert world.survey.answers.submit(token, FIFTEEN).total == 15
 
 
+def test_the_expiry_counts_from_the_results_return_not_from_the_issue():
+    """A worker catching up (the event handled 3 days late) does not lengthen the window; an event
+    with no return time (the epoch) or one after the issue counts from the issue."""
+    world = World()
+    world.clock.now = NOW + dt.timedelta(days=3)
+    late, _ = world.survey.invitations.issue(returned())
+    assert late.expires_at == NOW + dt.timedelta(days=30)
+    unset, _ = world.survey.invitations.issue(returned("000.21.21.H17-261117-0002",
+                                                       returned_at=dt.datetime(1970, 1, 1, tzinfo=dt.UTC)))
+    ahead, _ = world.survey.invitations.issue(returned("000.21.21.H17-261117-0003",
+                                                       returned_at=NOW + dt.timedelta(days=5)))
+    assert unset.expires_at == ahead.expires_at == NOW + dt.timedelta(days=33)
+
+
+def test_an_answer_and_its_event_carry_no_dossier_code():
+    world = World()
+    invitation, token = world.invite()
+    sheet = world.survey.answers.submit(token, FIFTEEN)
+    assert sheet.invitation_id == invitation.id and invitation.dossier_code not in repr(sheet)
+    event = answer_recorded(sheet)
+    assert event.invitation_id == invitation.id and event.dossier_code == ""
+    assert invitation.dossier_code not in str(event) and "dossier_code" not in AnswerSheet.__dataclass_fields__
+
+
 def test_a_skipped_required_question_or_an_out_of_range_value_stores_nothing():
     world = World()
     _, token = world.invite()
@@ -202,7 +254,7 @@ def test_the_kiosk_rates_officers_until_it_floods():
     world = World(per_kiosk="3/minute", per_client="100/minute")
     for level in (3, 2, 1):
         world.survey.limits.rating(kiosk="k1", client="10.0.0.5")
-        world.survey.answers.rate(UNIT, "k1", "desk-an", level)
+        world.rate("desk-an", level)
     with pytest.raises(ResourceExhausted) as flooded:
         world.survey.limits.rating(kiosk="k1", client="10.0.0.5")
     assert flooded.value.reason == "RATE_LIMITED"
@@ -218,9 +270,80 @@ def test_the_kiosk_rates_officers_until_it_floods():
 def test_a_bad_rating_is_refused_and_stores_nothing(agency, kiosk, officer, level, field):
     world = World()
     with pytest.raises(InvalidArgument) as refused:
-        world.survey.answers.rate(agency, kiosk, officer, level)
+        world.survey.answers.rate(agency, kiosk, world.key, officer, level, "r-1")
     assert [v.field for v in refused.value.violations] == [field]
     assert world.stored() == ({}, [], {}, [])
+
+
+def test_only_a_registered_kiosk_of_the_unit_rates():
+    world = World()
+    stranger = auth.Principal("leader-x", frozenset({auth.UNIT_LEADER}), OTHER_UNIT)
+    with pytest.raises(PermissionDenied) as other:
+        world.survey.answers.kiosks.register(UNIT, "k2", stranger)
+    assert other.value.reason == "OTHER_AGENCY"
+    with pytest.raises(NotFound) as unknown:
+        world.survey.answers.kiosks.register("000.77.21.H17", "k2", auth.Principal("s", frozenset({auth.SERVICE})))
+    assert unknown.value.reason == "UNIT_NOT_FOUND" and set(world.kiosks.items) == {f"{UNIT}|k1"}
+    for agency, kiosk, key in ((UNIT, "k2", world.key), (UNIT, "k1", ""), (UNIT, "k1", world.key[:-1] + "x"),
+                               (OTHER_UNIT, "k1", world.key)):  # unknown kiosk, no key, wrong key, another unit
+        with pytest.raises(Unauthenticated) as refused:
+            world.survey.answers.rate(agency, kiosk, key, "desk-an", 3, "r-1")
+        assert refused.value.reason == "KIOSK_NOT_REGISTERED" and kiosk in str(refused.value)
+    assert world.stored() == ({}, [], {}, [])
+    assert world.rate("desk-an", 3).parent_agency_code == PARENT
+    revoked = world.survey.answers.kiosks.revoke(UNIT, "k1", LEADER)
+    assert revoked.revoked_at == NOW and world.survey.answers.kiosks.revoke(UNIT, "k1", LEADER) == revoked
+    before = world.stored()
+    with pytest.raises(PermissionDenied) as stopped:
+        world.rate("desk-an", 3)
+    assert stopped.value.reason == "KIOSK_REVOKED" and world.stored() == before
+    with pytest.raises(NotFound) as missing:
+        world.survey.answers.kiosks.revoke(UNIT, "k9", LEADER)
+    assert missing.value.reason == "KIOSK_NOT_FOUND"
+    _, new_key = world.survey.answers.kiosks.register(UNIT, "k1", LEADER)  # registered again: a new key
+    with pytest.raises(Unauthenticated):
+        world.survey.answers.rate(UNIT, "k1", world.key, "desk-an", 3, "r-old-key")
+    assert world.survey.answers.rate(UNIT, "k1", new_key, "desk-an", 3, "r-new-key").level == 3
+    assert new_key not in repr(world.kiosks.items)  # only its hash is stored
+
+
+def test_a_forger_cannot_spend_a_registered_kiosks_budget():
+    world = World(per_kiosk="1/minute")
+    spend = world.survey.limits.rating_kiosk
+    for n in range(3):
+        with pytest.raises(Unauthenticated):
+            world.survey.answers.rate(UNIT, "k1", "forged-key", "desk-an", 1, f"f-{n}", spend=spend)
+    assert world.survey.answers.rate(UNIT, "k1", world.key, "desk-an", 3, "r-1", spend=spend).level == 3
+    with pytest.raises(ResourceExhausted):
+        world.survey.answers.rate(UNIT, "k1", world.key, "desk-an", 3, "r-2", spend=spend)
+    assert [r.level for r in world.ratings.items] == [3]
+
+
+def test_a_rating_is_recorded_once_per_request_id():
+    world = World()
+    first = world.rate("desk-an", 3, request_id="r-1")
+    before = world.stored()
+    world.clock.now = NOW + dt.timedelta(minutes=1)
+    assert world.rate("desk-an", 3, request_id="r-1") == first and world.stored() == before
+    with pytest.raises(AlreadyExists) as reused:
+        world.rate("desk-an", 1, request_id="r-1")
+    assert reused.value.reason == "REQUEST_ID_REUSED" and world.stored() == before
+    with pytest.raises(InvalidArgument) as missing:
+        world.rate("desk-an", 3, request_id=" ")
+    assert [v.field for v in missing.value.violations] == ["request_id"]
+
+
+def test_kiosk_ratings_count_under_the_unit_and_its_agency():
+    world = World()
+    world.rate("desk-an", 3)
+    world.rate("desk-chi", 1)
+    for agency in (UNIT, PARENT):
+        found = index(world, agency=agency)
+        assert (found.ratings, found.levels) == (2, {3: 1, 1: 1}), agency
+        assert index(world, agency=agency, officer="desk-an").levels == {3: 1}
+    assert index(world, agency=OTHER_UNIT).ratings == 0
+    (event,) = [r for r in world.ratings.items if r.officer == "desk-an"]
+    assert officer_rated(event).parent_agency_code == PARENT
 
 
 # --- indices ---------------------------------------------------------------------------------------
@@ -235,8 +358,8 @@ def test_the_indices_count_each_answer_once_where_it_belongs():
     for n, answers in enumerate((FIFTEEN, points(2, 2, 2, 2, 2, 2, 0, 0, 0), points(1, 1, 1, 1, 1, 0, 0, 0, 0))):
         _, token = world.invite(f"000.21.21.H17-261117-000{n + 1}")
         world.survey.answers.submit(token, answers)
-    world.survey.answers.rate(UNIT, "k1", "desk-an", 3)
-    world.survey.answers.rate(UNIT, "k1", "desk-chi", 1)
+    world.rate("desk-an", 3)
+    world.rate("desk-chi", 1)
     unit = index(world)
     assert (unit.sheets, unit.total_points, unit.grades) == (3, 32, {"xuat_sac": 1, "tot": 1, "yeu": 1})
     assert unit.average_total == pytest.approx(32 / 3)
@@ -286,7 +409,7 @@ def test_closed_days_are_rolled_up_once_and_today_is_read_from_its_tallies():
         world.clock.now = NOW.replace(day=day)
         _, token = world.invite(f"000.21.21.H17-2611{day}-0001")
         world.survey.answers.submit(token, FIFTEEN if n != 1 else points(1, 1, 1, 1, 1, 0, 0, 0, 0))
-        world.survey.answers.rate(UNIT, "k1", "desk-an", 3)
+        world.rate("desk-an", 3)
     world.clock.now = NOW.replace(day=17)   # 10:00 on the 17th in Vietnam: the 15th and 16th are closed
     first = index(world)
     assert sorted(k.rsplit("|", 1)[1] for k in world.tallies.days if k.startswith("000.21.21.H17|all|")) == [
@@ -400,12 +523,44 @@ def test_the_public_rpcs_answer_without_a_login(channel):
     with pytest.raises(grpc.RpcError) as forged:
         stub.SubmitAnswers(survey_pb2.SubmitAnswersRequest(token="b" * 26, answers=answers), timeout=10)
     assert (forged.value.code(), _reason(forged.value)) == (grpc.StatusCode.NOT_FOUND, "INVITATION_NOT_FOUND")
-    rate = survey_pb2.RateOfficerRequest(agency_code=UNIT, kiosk_id="k1", officer="desk-an", level=3)
-    stub.RateOfficer(rate, timeout=10)
-    stub.RateOfficer(rate, timeout=10)
+    rate = survey_pb2.RateOfficerRequest(agency_code=UNIT, kiosk_id="k1", officer="desk-an", level=3,
+                                         kiosk_key=world.key, request_id="r-1")
+    first = stub.RateOfficer(rate, timeout=10)
+    assert stub.RateOfficer(rate, timeout=10) == first  # a replay: the same rating
     with pytest.raises(grpc.RpcError) as flooded:
+        stub.RateOfficer(survey_pb2.RateOfficerRequest(agency_code=UNIT, kiosk_id="k1", officer="desk-an",
+                                                       level=3, kiosk_key=world.key, request_id="r-2"), timeout=10)
+    assert flooded.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and len(world.ratings.items) == 1
+
+
+def test_a_unit_registers_and_revokes_its_kiosk_through_the_rpcs(channel):
+    stub, settings, world = channel
+    leader = (("authorization", "Bearer " + auth.mint_token(settings.jwt_secret, subject="leader",
+                                                              roles=[auth.UNIT_LEADER], agency=UNIT)),)
+    registered = stub.RegisterKiosk(survey_pb2.RegisterKioskRequest(unit_code=UNIT, kiosk_id="quay-3"),
+                                    metadata=leader, timeout=10)
+    assert (registered.kiosk.agency_code, registered.kiosk.registered_by) == (PARENT, "leader")
+    assert registered.page_path == f"/quay/quay-3?co_quan={UNIT}&khoa={registered.kiosk_key}"
+    rate = survey_pb2.RateOfficerRequest(agency_code=UNIT, kiosk_id="quay-3", officer="desk-an", level=2,
+                                         kiosk_key=registered.kiosk_key, request_id="r-1")
+    assert len(stub.RateOfficer(rate, timeout=10).rating_id) == 32
+    for bad, code, reason in ((dict(kiosk_key="forged"), grpc.StatusCode.UNAUTHENTICATED, "KIOSK_NOT_REGISTERED"),
+                              (dict(level=1), grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")):
+        request = survey_pb2.RateOfficerRequest()
+        request.CopyFrom(rate)
+        for name, value in bad.items():
+            setattr(request, name, value)
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.RateOfficer(request, timeout=10)
+        assert (refused.value.code(), _reason(refused.value)) == (code, reason)
+    revoked = stub.RevokeKiosk(survey_pb2.RevokeKioskRequest(unit_code=UNIT, kiosk_id="quay-3"), metadata=leader,
+                               timeout=10)
+    assert revoked.kiosk.HasField("revoked_at")
+    rate.request_id = "r-2"
+    with pytest.raises(grpc.RpcError) as stopped:
         stub.RateOfficer(rate, timeout=10)
-    assert flooded.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and len(world.ratings.items) == 2
+    assert (stopped.value.code(), _reason(stopped.value)) == (grpc.StatusCode.PERMISSION_DENIED, "KIOSK_REVOKED")
+    assert [r.level for r in world.ratings.items] == [2]
 
 
 def test_the_desk_and_the_leader_read_through_the_rpcs(channel):

@@ -25,12 +25,14 @@ def _trace_ids(_logger, _method, event_dict):
 
 # Secrets never reach a log line, whoever writes it (our code, an access log, a traceback):
 # fields with these names lose their value, and in any text a secret query parameter
-# (ma_tra_cuu=..., secret=..., X-Amz-Signature=...), a bearer token, or the token in a survey link's
-# path (/khao-sat/<token>: survey's invitation, which lets whoever holds it answer) is replaced.
+# (ma_tra_cuu=..., secret=..., X-Amz-Signature=..., a survey kiosk's khoa=...), a bearer token, or the
+# token in a survey link's path (/khao-sat/<token>: survey's invitation, which lets whoever holds it
+# answer) is replaced.
 SECRET_FIELDS = frozenset({"secret", "lookup_secret", "ma_tra_cuu", "token", "authorization", "password",
-                           "jwt_secret", "minio_secret_key", "service_token"})
+                           "jwt_secret", "minio_secret_key", "service_token", "kiosk_key", "khoa"})
 _SECRET_PARAMETER = re.compile(
-    r"(?i)\b(ma_tra_cuu|secret|lookup_secret|token|access_token|password|x-amz-signature|x-amz-credential)"
+    r"(?i)\b(ma_tra_cuu|secret|lookup_secret|token|access_token|password|x-amz-signature|x-amz-credential"
+    r"|khoa|kiosk_key)"
     r"(=|%3D)[^&\s\"',;]*")
 _SECRET_PATH = re.compile(r"(/khao-sat/)[^/?#\s\"',;]+")
 _BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{16,}")  # a token, not the word "bearer token"

@@ -6,9 +6,10 @@ is believed only when the peer is one of `TRUSTED_PROXIES` (addresses or CIDR ne
 separated), and then only up to the first address that is not a trusted proxy: anything further
 left was written by the client itself and may be forged.
 
-With several replicas each process counts on its own, so a budget of n is n per replica. A shared
-store (`limits` supports Redis and MongoDB) is the step for a bound across replicas; FerretDB v1's
-lost concurrent updates rule it out on the local stack.
+With several replicas each process counts on its own, so a budget of n is n per replica. For a
+bound across replicas use `shared_budgets.SharedBudgets` (the same interface, counted by unique
+inserts in the service's database: `limits`' MongoDB storage updates counters, which FerretDB v1
+loses under concurrency).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ class SurveyServicer(InvitationRpcs, QuestionnaireRpcs, AnswerRpcs, IndexRpcs, F
         self._limits = survey.limits
         self._trusted_proxies = tuple(survey.settings.trusted_networks)
         self._feedback = survey.feedback
-        self._feedback_limits = survey.feedback_limits  # this process's budgets of feedback's public RPCs
+        self._feedback_limits = survey.feedback_limits  # the budgets of feedback's public RPCs
 
 
 def register(server, survey: Survey) -> None:

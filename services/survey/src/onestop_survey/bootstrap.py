@@ -12,18 +12,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from mongoengine.connection import get_db
+
+from onestop_chassis import auth
 from onestop_chassis.clock import utcnow
+from onestop_chassis.shared_budgets import COLLECTION as BUDGETS
 from onestop_chassis.worktime import WorkingCalendar
 
-from .answers.adapters.mongo import MongoAnswers, MongoRatings, MongoTallies
+from .answers.adapters.mongo import MongoAnswers, MongoKiosks, MongoRatings, MongoTallies, forget_dossier_codes
+from .answers.kiosks import KioskRegistry, KioskStore
 from .answers.limits import SurveyLimits
 from .answers.service import AnswerService, AnswerStore, RatingStore, TallyStore
 from .config import SurveySettings
 from .feedback import domain as feedback_domain
+from .feedback.adapters.intake_units import IntakeUnitTree
 from .feedback.adapters.mongo import MongoFeedback
 from .feedback.limits import FeedbackLimits
 from .feedback.overdue import FeedbackOverdueScan
-from .feedback.service import FeedbackService, FeedbackStore, Policy
+from .feedback.service import FeedbackService, FeedbackStore, Policy, UnitTree
 from .indices.service import IndexService, TallyReader
 from .invitations.adapters.mongo import MongoInvitations
 from .invitations.service import InvitationService, InvitationStore
@@ -49,12 +55,12 @@ class Survey:
     invitations: InvitationService        # one per returned dossier (the worker issues them)
     answers: AnswerService                # the citizen's answers and the kiosks' ratings
     indices: IndexService                 # GetSatisfactionIndex
-    limits: SurveyLimits                  # this process's budgets of the public RPCs and pages
+    limits: SurveyLimits                  # the budgets of the public RPCs and pages (in the database: all replicas)
     pages: SurveyPages                    # the public pages /khao-sat and /quay (worker)
     trusted_proxies: tuple                # X-Forwarded-For is read only from these (settings.trusted_networks)
     feedback: FeedbackService             # feedback and complaints
     feedback_overdue: FeedbackOverdueScan  # the worker's overdue scan of feedback
-    feedback_limits: FeedbackLimits       # this process's budgets of feedback's public RPCs
+    feedback_limits: FeedbackLimits       # the budgets of feedback's public RPCs (in the database)
 
 
 def feedback_policy(settings: SurveySettings) -> Policy:
@@ -70,10 +76,12 @@ def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None =
               questionnaires: QuestionnaireStore | None = None, answers: AnswerStore | None = None,
               ratings: RatingStore | None = None, tallies: Tallies | None = None,
               limits: SurveyLimits | None = None, feedback: FeedbackStore | None = None,
-              feedback_limits: FeedbackLimits | None = None,
+              feedback_limits: FeedbackLimits | None = None, units: UnitTree | None = None,
+              kiosks: KioskStore | None = None,
               clock: Callable[[], dt.datetime] | None = None) -> Survey:
     """Builds survey from its settings; each keyword replaces what it names (tests: in-memory
-    fakes, a fixed `clock`, lifted limits). The database connection itself is the process's
+    fakes, a fixed `clock`, lifted limits, a fixed unit tree). The units client opens its channel
+    to INTAKE_ADDRESS at its first call (an assignment to another unit). The database connection itself is the process's
     (chassis `run_api` / `MongoConnection`)."""
     questionnaire_service = QuestionnaireService(
         questionnaires if questionnaires is not None else MongoQuestionnaires(), questionnaire_files.builtin())
@@ -83,17 +91,22 @@ def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None =
         expiry_days=settings.invitation_expiry_days, questionnaire_code=settings.invitation_questionnaire,
         clock=clock)
     tally_store: Tallies = tallies if tallies is not None else MongoTallies()
+    units = units if units is not None else IntakeUnitTree(
+        settings.intake_address, lambda: auth.service_token(settings), settings.intake_timeout_seconds)
+    kiosk_registry = KioskRegistry(kiosks if kiosks is not None else MongoKiosks(), units, clock=clock or utcnow)
     answer_service = AnswerService(invitation_service, questionnaire_service,
                                    answers if answers is not None else MongoAnswers(),
-                                   ratings if ratings is not None else MongoRatings(), tally_store)
+                                   ratings if ratings is not None else MongoRatings(), tally_store, kiosk_registry)
     limits = limits if limits is not None else SurveyLimits(
         per_kiosk=settings.ratings_per_kiosk, per_client=settings.ratings_per_client,
-        token_requests=settings.token_requests_per_client, token_mismatches=settings.unknown_tokens_per_client)
+        token_requests=settings.token_requests_per_client, token_mismatches=settings.unknown_tokens_per_client,
+        shared=lambda: get_db()[BUDGETS])
     feedback_service = FeedbackService(feedback if feedback is not None else MongoFeedback(),
-                                       feedback_policy(settings), clock=clock or utcnow)
+                                       feedback_policy(settings), units, clock=clock or utcnow)
     feedback_limits = feedback_limits or FeedbackLimits(settings.feedback_filings_per_client,
                                                         settings.feedback_secret_uses_per_client,
-                                                        tuple(settings.trusted_networks))
+                                                        tuple(settings.trusted_networks),
+                                                        shared=lambda: get_db()[BUDGETS])
     return Survey(
         settings=settings, questionnaires=questionnaire_service, invitations=invitation_service,
         answers=answer_service, indices=IndexService(tally_store, clock=clock), limits=limits,
@@ -105,4 +118,6 @@ def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None =
 
 def prepare_database() -> None:
     """Once per process start, before serving: indexes and migrations of what is stored (idempotent).
-    Every collection of issues 12's items 2-5 is read by `_id` only: nothing to build."""
+    Every collection of issues 12's items 2-5 is read by `_id` only: nothing to build. Answer
+    sheets stored with a dossier code lose it (answers.adapters.mongo.forget_dossier_codes)."""
+    forget_dossier_codes()

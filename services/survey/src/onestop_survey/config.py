@@ -15,7 +15,7 @@ class SurveySettings(ServiceSettings):
     # Production needs the page's public address (printed as a link and QR code for citizens)
     # and a key of its own (onestop_chassis.config: unset, empty or loopback values are refused).
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = (
-        "mongodb_uri", "amqp_uri", "survey_base_url", "invitation_key")
+        "mongodb_uri", "amqp_uri", "survey_base_url", "invitation_key", "intake_address")
 
     # -- invitations, answers, kiosks (issue 12, items 2-5) --------------------------------------
     # The survey page the invitation's link, QR code and SMS open: <base>/<token>.
@@ -33,6 +33,12 @@ class SurveySettings(ServiceSettings):
     # Per address: requests by token (GetSurvey, SubmitAnswers, the page), and unknown tokens.
     token_requests_per_client: str = "60/minute"
     unknown_tokens_per_client: str = "20/hour"
+
+    # Intake's gRPC address: the api reads intake's unit tree there (a complaint is assigned only
+    # within the filing agency's tree, feedback.service.check_in_tree), with this deadline (seconds).
+    intake_address: str = "127.0.0.1:50051"
+    intake_timeout_seconds: float = Field(default=5.0, gt=0)
+    CALLS_PEERS: ClassVar[bool] = True  # production requires SERVICE_TOKEN (chassis config)
 
     # -- feedback and complaints (issue 12, item 6) -----------------------------------------------
     # The types and their deadlines (a YAML file in the format of feedback/types.yaml; empty: that

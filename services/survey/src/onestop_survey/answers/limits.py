@@ -1,5 +1,7 @@
-"""Abuse limits of survey's public RPCs and pages, on the chassis' moving-window budgets (as
-intake's lookup uses them), counted per process:
+"""Abuse limits of survey's public RPCs and pages. In the service (bootstrap) they are counted in
+survey's database (onestop_chassis.shared_budgets: fixed windows, unique inserts), so they hold
+however many api and worker replicas serve; without a database (tests) on the chassis' moving-window
+budgets, per process:
 
 - a counter kiosk's ratings: `per_kiosk` (default 10 a minute: a counter serves a citizen in
   minutes, so more is a finger drumming on the tablet) and `per_client` per address (30 a minute:
@@ -19,17 +21,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from pymongo.collection import Collection
+
 from onestop_chassis.errors import NotFound, ResourceExhausted
 from onestop_chassis.ratelimits import Budgets
+from onestop_chassis.shared_budgets import SharedBudgets
 
 T = TypeVar("T")
 
 
 class SurveyLimits:
     def __init__(self, *, per_kiosk: str = "10/minute", per_client: str = "30/minute",
-                 token_requests: str = "60/minute", token_mismatches: str = "20/hour"):
-        self._budgets = Budgets(kiosk=per_kiosk, kiosk_client=per_client, tokens=token_requests,
-                                mismatches=token_mismatches)
+                 token_requests: str = "60/minute", token_mismatches: str = "20/hour",
+                 shared: Callable[[], Collection] | None = None):
+        """`shared`: the collection the budgets are counted in across replicas (SharedBudgets);
+        None: in this process only."""
+        amounts = dict(kiosk=per_kiosk, kiosk_client=per_client, tokens=token_requests, mismatches=token_mismatches)
+        self._budgets: Budgets | SharedBudgets = SharedBudgets(shared, **amounts) if shared else Budgets(**amounts)
 
     def _refuse(self, name: str, key: tuple[str, ...], message: str) -> ResourceExhausted:
         return ResourceExhausted("RATE_LIMITED", message, retry_after=self._budgets.retry_after(name, *key),
@@ -37,8 +45,16 @@ class SurveyLimits:
 
     def rating(self, *, kiosk: str, client: str) -> None:
         """Spends one rating of `kiosk` and of `client`; raises RATE_LIMITED when either is spent."""
+        self.rating_client(client)
+        self.rating_kiosk(kiosk)
+
+    def rating_client(self, client: str) -> None:
+        """Spends one rating of the address `client` (before anything is read)."""
         if not self._budgets.spend("kiosk_client", client):
             raise self._refuse("kiosk_client", (client,), "too many ratings from this address; wait a minute")
+
+    def rating_kiosk(self, kiosk: str) -> None:
+        """Spends one rating of the registered kiosk `kiosk` (`<unit>|<kiosk id>`)."""
         if not self._budgets.spend("kiosk", kiosk):
             raise self._refuse("kiosk", (kiosk,), "too many ratings from this kiosk; wait a minute")
 

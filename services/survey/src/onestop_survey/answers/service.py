@@ -1,6 +1,7 @@
-"""Answers: the citizen's one answer per invitation (SubmitAnswers, public) and the counter
-kiosk's ratings (RateOfficer, public). Each writes its event through the outbox (AnswerRecorded,
-OfficerRated) and its tallies for the indices.
+"""Answers: the citizen's one answer per invitation (SubmitAnswers, public) and the registered
+counter kiosks' ratings (RateOfficer, public: the kiosk's key is its credential, answers.kiosks).
+Each writes its event through the outbox (AnswerRecorded, OfficerRated) and its tallies for the
+indices; a rating counts under its unit and its unit's agency.
 
 One answer per invitation: the sheet's `_id` is the invitation's id, so of two answers sent at
 once exactly one insert wins; the other gets ALREADY_ANSWERED. A refused answer stores nothing.
@@ -8,9 +9,11 @@ once exactly one insert wins; the other gets ALREADY_ANSWERED. A refused answer 
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from typing import Protocol
 
-from onestop_chassis.errors import FailedPrecondition
+from onestop_chassis.errors import AlreadyExists, FailedPrecondition
 
 from ..indices import domain as indices
 from ..invitations import domain as invitations
@@ -18,6 +21,7 @@ from ..invitations.service import InvitationService
 from ..questionnaires import domain as questionnaires
 from ..questionnaires.service import QuestionnaireService
 from . import domain
+from .kiosks import KioskRegistry
 
 
 class AnswerStore(Protocol):
@@ -29,9 +33,11 @@ class AnswerStore(Protocol):
 
 
 class RatingStore(Protocol):
-    def add(self, rating: domain.Rating) -> None:
-        """Inserts the rating with its OfficerRated event (outbox)."""
+    def add(self, rating: domain.Rating) -> bool:
+        """Inserts the rating with its OfficerRated event (outbox); False when a rating has its id
+        (the same kiosk's request_id: nothing written)."""
         ...
+    def get(self, rating_id: str) -> domain.Rating | None: ...
 
 
 class TallyStore(Protocol):
@@ -47,7 +53,8 @@ def already_answered(sheet: domain.AnswerSheet) -> FailedPrecondition:
 
 class AnswerService:
     def __init__(self, invitations_: InvitationService, questionnaires_: QuestionnaireService,
-                 answers: AnswerStore, ratings: RatingStore, tallies: TallyStore):
+                 answers: AnswerStore, ratings: RatingStore, tallies: TallyStore, kiosks: KioskRegistry):
+        self.kiosks = kiosks
         self._invitations = invitations_
         self._questionnaires = questionnaires_
         self._answers = answers
@@ -79,8 +86,8 @@ class AnswerService:
         scored = questionnaires.check_answers(questionnaire, answers)
         sheet = domain.AnswerSheet(
             invitation_id=invitation.id, agency_code=invitation.agency_code,
-            parent_agency_code=invitation.parent_agency_code, dossier_code=invitation.dossier_code,
-            procedure_code=invitation.procedure_code, field_code=invitation.field_code,
+            parent_agency_code=invitation.parent_agency_code, procedure_code=invitation.procedure_code,
+            field_code=invitation.field_code,
             officers=invitation.officers, return_method=invitation.return_method,
             questionnaire_code=questionnaire.code, questionnaire_version=questionnaire.version,
             answered_at=self._invitations.now(), values=scored.values,
@@ -92,14 +99,29 @@ class AnswerService:
         self._tallies.add_all(sheet_tallies(sheet, questionnaire))
         return sheet
 
-    def rate(self, agency_code: str, kiosk_id: str, officer: str, level: int) -> domain.Rating:
-        """Records one kiosk rating; raises InvalidArgument (domain.new_rating)."""
+    def rate(self, agency_code: str, kiosk_id: str, kiosk_key: str, officer: str, level: int,
+             request_id: str, spend: Callable[[str], None] = lambda kiosk: None) -> domain.Rating:
+        """Records one rating from a registered kiosk, once per its `request_id`: a replay answers
+        the rating recorded first. `spend(<unit>|<kiosk>)` spends the kiosk's budget once the kiosk
+        is known to be registered (a forger cannot spend a real kiosk's). Raises InvalidArgument
+        (domain.new_rating), Unauthenticated KIOSK_NOT_REGISTERED, PermissionDenied KIOSK_REVOKED
+        (kiosks.KioskRegistry.check), what `spend` raises (RATE_LIMITED), and AlreadyExists
+        REQUEST_ID_REUSED when the request_id was this kiosk's for another rating."""
         rating = domain.new_rating(agency_code.strip(), kiosk_id.strip(), officer.strip(), level,
-                                   self._invitations.now())
-        self._ratings.add(rating)
+                                   self._invitations.now(), request_id.strip())
+        kiosk = self.kiosks.check(rating.agency_code, rating.kiosk_id, kiosk_key.strip())
+        spend(kiosk.id)
+        rating = dataclasses.replace(rating, parent_agency_code=kiosk.agency_code)
+        if not self._ratings.add(rating):
+            earlier = self._ratings.get(rating.id)
+            if earlier is None or not earlier.same_request(rating):
+                raise AlreadyExists("REQUEST_ID_REUSED", f"request_id {rating.request_id} was this kiosk's for "
+                                    "another rating: send a new id per rating",
+                                    metadata={"request_id": rating.request_id})
+            rating = earlier  # a replay; its tallies (same ids) are written again below, harmlessly
         self._tallies.add_all(indices.tallies(
-            indices.places((rating.agency_code,), (rating.officer,), "", ""), rating.rated_at, rating.id,
-            kind="k", level=rating.level))
+            indices.places((rating.agency_code, rating.parent_agency_code), (rating.officer,), "", ""),
+            rating.rated_at, rating.id, kind="k", level=rating.level))
         return rating
 
 

@@ -3,8 +3,8 @@ mixed into the one SurveyServicer (onestop_survey.api). The public ones spend th
 (limits.FeedbackLimits).
 
 Privacy (issue 12 item 7): `feedback_to_proto` fills the complainant only for officers of the unit
-handling the item; the public views (by code and secret, published items) carry no complainant,
-no officer, no dossier code and no log subjects.
+handling the item (never for a SERVICE account); the public views (by code and secret, published
+items) carry no complainant, no officer, no dossier code and no log subjects.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ from .service import FeedbackService
 log = get_logger("onestop.survey")
 FEEDBACK_ACTIONS = Counter("onestop_survey_feedback_actions", "Feedback actions carried out, by action", ["action"])
 HANDLING = (auth.DESK_OFFICER, auth.PROCESSING_OFFICER, auth.UNIT_LEADER, auth.AGENCY_ADMIN, auth.SERVICE)
+# Who reads a complainant's contact details: officers (and the leader an overdue item is escalated
+# to) of the unit handling it. Not SERVICE: no service calls the complainant back (the platform
+# sends nothing to them), so a service account that leaked would leak nobody's phone.
+UNIT_OFFICERS = (auth.DESK_OFFICER, auth.PROCESSING_OFFICER, auth.UNIT_LEADER, auth.AGENCY_ADMIN)
 
 
 def filing_from_proto(request: survey_pb2.FileFeedbackRequest) -> domain.Filing:
@@ -50,7 +54,8 @@ def _at(field, value: dt.datetime | None) -> None:
 def feedback_to_proto(item: domain.Feedback, service: FeedbackService,
                       viewer: auth.Principal | None) -> survey_pb2.Feedback:
     """The item as `viewer` may see it: None is the public (the complainant by secret, anyone for
-    a published item); an officer of another unit sees no contact details."""
+    a published item); the complainant's contact details only for UNIT_OFFICERS of the unit
+    handling it (issue 12 item 7): not another unit's officer, not a SERVICE account."""
     kind = service.policy.types.get(item.type_code)
     message = survey_pb2.Feedback(
         code=item.code, agency_code=item.filing.agency_code, unit_code=item.unit_code, type_code=item.type_code,
@@ -64,7 +69,7 @@ def feedback_to_proto(item: domain.Feedback, service: FeedbackService,
     officer = viewer is not None and viewer.has_any(HANDLING)
     if officer:
         message.dossier_code, message.officer_id = item.filing.dossier_code, item.filing.officer_id
-    if officer and (viewer.agency == item.unit_code or auth.SERVICE in viewer.roles):
+    if viewer is not None and viewer.has_any(UNIT_OFFICERS) and viewer.agency == item.unit_code:
         person = item.filing.complainant
         message.complainant.CopyFrom(survey_pb2.Complainant(kind=int(person.kind), name=person.name,
                                                             phone=person.phone, email=person.email,

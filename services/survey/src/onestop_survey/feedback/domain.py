@@ -245,7 +245,9 @@ def apply(item: Feedback, e: Entry) -> Feedback:
                        due_at=e.due_at or item.due_at,
                        state=State.ASSIGNED if item.state is State.FILED else item.state)
     elif e.kind is Kind.ANSWERED:
-        changes.update(state=State.ANSWERED, answer=e.answer, founded=e.founded, answered_at=e.at,
+        # A founded verdict stays: an answer after a reopening (proto `founded` false is also "not
+        # said") may find the complaint founded, never clear it, so indicator 7 keeps counting it.
+        changes.update(state=State.ANSWERED, answer=e.answer, founded=item.founded or e.founded, answered_at=e.at,
                        first_answered_at=item.first_answered_at or e.at,
                        first_due_at=item.first_due_at or item.due_at)
     elif e.kind is Kind.ESCALATED:

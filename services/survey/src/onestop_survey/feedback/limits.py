@@ -1,12 +1,18 @@
-"""Budgets of feedback's public RPCs, per client address (onestop_chassis.ratelimits: moving
-windows, per process): filing (FEEDBACK_FILINGS_PER_CLIENT) and the reads and acts by code and
-secret (FEEDBACK_SECRET_USES_PER_CLIENT: GetFeedback with a secret, ReopenFeedback,
-RateFeedbackAnswer), so nobody floods a unit with items or tries secrets by the thousand."""
+"""Budgets of feedback's public RPCs, per client address (in the service: counted in survey's
+database across replicas, onestop_chassis.shared_budgets; in tests: per process): filing
+(FEEDBACK_FILINGS_PER_CLIENT) and the reads and acts by code and secret
+(FEEDBACK_SECRET_USES_PER_CLIENT: GetFeedback with a secret, ReopenFeedback, RateFeedbackAnswer),
+so nobody floods a unit with items or tries secrets by the thousand."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from pymongo.collection import Collection
+
 from onestop_chassis.errors import ResourceExhausted
 from onestop_chassis.ratelimits import Budgets, Network, grpc_client
+from onestop_chassis.shared_budgets import SharedBudgets
 
 FILINGS_PER_CLIENT = "10/hour"
 SECRET_USES_PER_CLIENT = "60/hour"
@@ -18,8 +24,11 @@ class FeedbackLimits:
     a RetryInfo and, in metadata `message_vi`, what the page shows the citizen."""
 
     def __init__(self, filings: str = FILINGS_PER_CLIENT, secret_uses: str = SECRET_USES_PER_CLIENT,
-                 trusted: tuple[Network, ...] = ()):
-        self._budgets = Budgets(filing=filings, secret=secret_uses)
+                 trusted: tuple[Network, ...] = (), shared: Callable[[], Collection] | None = None):
+        """`shared`: the collection the budgets are counted in across replicas (SharedBudgets: the
+        service's); None: in this process only (tests)."""
+        amounts = dict(filing=filings, secret=secret_uses)
+        self._budgets: Budgets | SharedBudgets = SharedBudgets(shared, **amounts) if shared else Budgets(**amounts)
         self._trusted = trusted
 
     def spend(self, context, budget: str) -> None:

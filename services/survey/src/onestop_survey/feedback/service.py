@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from google.protobuf.message import Message
@@ -45,6 +45,16 @@ class FeedbackStore(Protocol):
         """(key, code) with after < key < before, in key order, at most `limit`."""
 
 
+class UnitTree(Protocol):
+    def parents(self, fresh: bool = False) -> Mapping[str, str]:
+        """Every unit's parent code by its code ("" for a root), as intake lists them (`fresh`: not
+        from a cache). Raises Unavailable UNITS_UNAVAILABLE when they cannot be read."""
+        ...
+
+
+MAX_TREE_DEPTH = 16  # province → district → department → ...: deeper is a loop in the data
+
+
 @dataclasses.dataclass(frozen=True)
 class Policy:
     """The settings feedback follows: its types, the calendar, the reopen window (working days)
@@ -60,8 +70,9 @@ def secret_hash(secret: str) -> str:
 
 
 class FeedbackService:
-    def __init__(self, store: FeedbackStore, policy: Policy, *, clock: Callable[[], dt.datetime] = utcnow):
-        self._store, self.policy, self._clock = store, policy, clock
+    def __init__(self, store: FeedbackStore, policy: Policy, units: UnitTree, *,
+                 clock: Callable[[], dt.datetime] = utcnow):
+        self._store, self.policy, self._clock, self._units = store, policy, clock, units
         self.clock = clock  # the servicer's `overdue` flag reads the same clock
 
     # -- filing and public reads ---------------------------------------------------------------------
@@ -122,7 +133,9 @@ class FeedbackService:
                actor: auth.Principal) -> Feedback:
         """Assigns to `unit_code` (empty: keeps the unit) and classifies as `type_code` (empty:
         keeps it; the deadline then counts from filing with the new type's days). Only the handling
-        unit's officers (PermissionDenied OTHER_AGENCY); FailedPrecondition ALREADY_ANSWERED, CLOSED."""
+        unit's officers (PermissionDenied OTHER_AGENCY); FailedPrecondition ALREADY_ANSWERED, CLOSED;
+        and only to a unit of the filing agency's tree (`check_in_tree`: its officers will read the
+        complainant's contact details). Raises as check_in_tree."""
         item, replayed = self._acting(code, request_id, actor, Kind.ASSIGNED, "assign this feedback")
         if replayed:
             return item
@@ -131,6 +144,8 @@ class FeedbackService:
         if type_code not in self.policy.types:
             raise InvalidArgument.from_violations([FieldViolation("type_code", "is not a feedback type")])
         _require_open(item)
+        if unit_code != item.unit_code:
+            self.check_in_tree(unit_code, item.filing.agency_code)
         due = item.due_at
         if type_code != item.type_code and item.state is not State.REOPENED:
             due = domain.answer_due(self.policy.calendar, item.filed_at, self.policy.types[type_code].answer_days)
@@ -170,6 +185,29 @@ class FeedbackService:
         entry = self._entry(item, Kind.PUBLISHED, actor, request_id, "", public_content=public_content.strip(),
                             public_answer=public_answer.strip())
         return self._record(item, entry, [])
+
+    def check_in_tree(self, unit_code: str, agency_code: str) -> None:
+        """`unit_code` is in the unit tree of `agency_code`: intake's units under the same root
+        (the province's People's Committee, a ministry), parent by parent, so an item may move to
+        the competent department of the same province but never to another province's or
+        ministry's unit. Raises NotFound UNIT_NOT_FOUND (intake knows no such unit),
+        FailedPrecondition UNIT_OUTSIDE_AGENCY (another tree's unit: its officers may not read this
+        complainant's contact details, issue 12 item 7), Unavailable UNITS_UNAVAILABLE (intake's
+        units could not be read)."""
+        if unit_code == agency_code:
+            return
+        parents = self._units.parents()
+        if unit_code not in parents:  # a unit created since the tree was read
+            parents = self._units.parents(fresh=True)
+        if unit_code not in parents:
+            raise NotFound("UNIT_NOT_FOUND", f"intake knows no unit {unit_code}: check the unit code",
+                           metadata={"unit_code": unit_code})
+        root = _root(agency_code, parents)
+        if _root(unit_code, parents) != root:
+            raise FailedPrecondition("UNIT_OUTSIDE_AGENCY", f"unit {unit_code} is not in the unit tree of agency "
+                                     f"{agency_code} (under {root}), which this feedback was filed with: assign it "
+                                     "to a unit of that tree", metadata={"unit_code": unit_code,
+                                                                         "agency_code": agency_code})
 
     # -- the citizen ----------------------------------------------------------------------------------
     def reopen(self, code: str, secret: str, reason: str) -> Feedback:
@@ -328,6 +366,16 @@ def _require_open(item: Feedback) -> None:
     if item.state is State.ANSWERED:
         raise FailedPrecondition("ALREADY_ANSWERED", "this feedback is answered; it reopens only at the "
                                  "complainant's request")
+
+
+def _root(code: str, parents: Mapping[str, str]) -> str:
+    """The top of `code`'s tree: its last known ancestor (itself for a root or an unknown unit)."""
+    for _ in range(MAX_TREE_DEPTH):
+        parent = parents.get(code, "")
+        if not parent:
+            return code
+        code = parent
+    return code  # a loop in the data: no common root is found for it
 
 
 def _code(code: str) -> str:

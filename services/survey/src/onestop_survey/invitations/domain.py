@@ -84,5 +84,9 @@ def sms_text(invitation: Invitation, url: str) -> str:
             f"(không cần đăng nhập): {url}")
 
 
-def expiry(created_at: dt.datetime, days: int) -> dt.datetime:
-    return created_at + dt.timedelta(days=days)
+def expiry(returned_at: dt.datetime, issued_at: dt.datetime, days: int) -> dt.datetime:
+    """`days` (calendar days, INVITATION_EXPIRY_DAYS) after the result's return, whenever the
+    invitation is issued (a worker catching up on old events does not lengthen the window); from
+    `issued_at` when the event carries no return time (the epoch) or one after the issue."""
+    start = returned_at if dt.datetime(2000, 1, 1, tzinfo=dt.UTC) < returned_at <= issued_at else issued_at
+    return start + dt.timedelta(days=days)

@@ -72,7 +72,8 @@ class InvitationService:
             dossier_code=event.dossier_code, procedure_code=event.procedure_code,
             officers=tuple(dict.fromkeys(o for o in (event.received_by, event.returned_by) if o)),
             return_method=event.return_method, questionnaire_code=questionnaire.code,
-            questionnaire_version=questionnaire.version, expires_at=domain.expiry(now, self._expiry_days),
+            questionnaire_version=questionnaire.version,
+            expires_at=domain.expiry(event.returned_at, now, self._expiry_days),
             token_hash=domain.token_hash(token), parent_agency_code=event.parent_agency_code)
         self._store.add(invitation)  # a crash before this: the redelivery finds the claim and writes it
         return invitation, invitation_id == candidate

@@ -1,20 +1,33 @@
 """The public survey pages (Vietnamese, phone-sized, no script): the citizen's survey
-/khao-sat/<token> and the counter tablet's kiosk /quay/<kiosk>?co_quan=<agency>&can_bo=<officer>.
+/khao-sat/<token> and the counter tablet's kiosk
+/quay/<kiosk>?co_quan=<unit>&can_bo=<officer>&khoa=<kiosk key> (a kiosk its unit registered:
+answers.kiosks).
 Rendered with Jinja2 (autoescaped), served by the survey worker (worker.py, chassis `@page`).
 
 Each method takes the request's values and the client's address and returns (HTTP status, HTML);
 every refusal is a page in Vietnamese with the status a browser understands (404 unknown link,
-410 expired, 409 answered already, 400 a question to fix, 429 too many).
+410 expired, 409 answered already, 400 a question to fix, 403 an unregistered or revoked kiosk,
+429 too many).
 """
 
 from __future__ import annotations
 
 import urllib.parse
+import uuid
 from collections.abc import Mapping
 
 import jinja2
 
-from onestop_chassis.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted, ServiceError
+from onestop_chassis.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    ServiceError,
+    Unauthenticated,
+)
 from onestop_chassis.worktime import VIETNAM
 
 from ..answers.domain import KIOSK_LEVELS
@@ -37,6 +50,14 @@ REFUSALS_VI = {
     "ALREADY_ANSWERED": (409, "Hồ sơ đã được đánh giá",
                          "Hồ sơ này đã được đánh giá. Mỗi hồ sơ chỉ được đánh giá một lần. Cảm ơn Ông/Bà."),
     "RATE_LIMITED": (429, "Quá nhiều yêu cầu", "Ông/Bà đã gửi quá nhiều yêu cầu. Vui lòng thử lại sau ít phút."),
+    "KIOSK_NOT_REGISTERED": (403, "Máy đánh giá chưa được đăng ký",
+                             "Máy đánh giá này chưa được đơn vị đăng ký hoặc đường dẫn cài đặt không đúng. "
+                             "Vui lòng báo cán bộ tại quầy."),
+    "KIOSK_REVOKED": (403, "Máy đánh giá đã bị thu hồi",
+                      "Máy đánh giá này đã bị đơn vị thu hồi, không dùng để đánh giá được nữa. "
+                      "Vui lòng báo cán bộ tại quầy."),
+    "REQUEST_ID_REUSED": (409, "Phiếu đánh giá đã được gửi",
+                          "Phiếu đánh giá này đã được gửi trước đó. Vui lòng đánh giá lại trên màn hình mới."),
 }
 
 
@@ -119,23 +140,33 @@ class SurveyPages:
         except (NotFound, FailedPrecondition, ResourceExhausted) as exc:
             return refusal(exc)
 
-    def kiosk(self, kiosk: str, agency: str, officer: str, message: str = "", kind: str = "done",
+    def kiosk(self, kiosk: str, agency: str, officer: str, key: str, message: str = "", kind: str = "done",
               status: int = 200) -> tuple[int, str]:
-        """GET /quay/<kiosk>: three large buttons rating `officer` of `agency`."""
+        """GET /quay/<kiosk>?co_quan=<unit>&can_bo=<officer>&khoa=<key>: three large buttons rating
+        `officer` of `agency`, on a kiosk its unit registered (answers.kiosks); otherwise why not
+        (403). Each form carries the key and a new request id (a form sent twice rates once)."""
+        try:
+            self._answers.kiosks.check(agency, kiosk[:64], key)
+        except (Unauthenticated, PermissionDenied) as exc:
+            return refusal(exc)
         return status, _env.get_template("kiosk.html").render(
-            levels=list(KIOSK_LEVELS.items()), agency=agency, officer=officer, message=message, kind=kind,
-            action=f"{KIOSK_URL}/{urllib.parse.quote(kiosk)}")
+            levels=list(KIOSK_LEVELS.items()), agency=agency, officer=officer, key=key, message=message, kind=kind,
+            request_id=uuid.uuid4().hex, action=f"{KIOSK_URL}/{urllib.parse.quote(kiosk)}")
 
     def rate(self, kiosk: str, form: Mapping[str, str], client: str) -> tuple[int, str]:
         """POST /quay/<kiosk>: records the rating and shows the buttons again with a thank-you."""
         agency, officer = (form.get("co_quan") or "")[:64], (form.get("can_bo") or "")[:128]
+        key, request_id = (form.get("khoa") or "")[:100], (form.get("ma_yeu_cau") or "")[:100]
         level = form.get("muc_do") or ""
         try:
-            self._limits.rating(kiosk=f"{agency}|{kiosk[:64]}", client=client)
-            self._answers.rate(agency, kiosk[:64], officer, int(level) if level.isdigit() else 0)
+            self._limits.rating_client(client)
+            self._answers.rate(agency, kiosk[:64], key, officer, int(level) if level.isdigit() else 0, request_id,
+                               spend=self._limits.rating_kiosk)
         except ResourceExhausted:
-            return self.kiosk(kiosk, agency, officer, REFUSALS_VI["RATE_LIMITED"][2], "error", 429)
+            return self.kiosk(kiosk, agency, officer, key, REFUSALS_VI["RATE_LIMITED"][2], "error", 429)
+        except (Unauthenticated, PermissionDenied, AlreadyExists) as exc:
+            return refusal(exc)
         except InvalidArgument:
             return message_page(400, "Yêu cầu không hợp lệ", "Máy đánh giá chưa được cài đặt đúng "
                                 "(cơ quan, công chức). Vui lòng báo cán bộ tại quầy.")
-        return self.kiosk(kiosk, agency, officer, "Cảm ơn Ông/Bà đã đánh giá!")
+        return self.kiosk(kiosk, agency, officer, key, "Cảm ơn Ông/Bà đã đánh giá!")

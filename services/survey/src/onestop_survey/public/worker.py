@@ -33,7 +33,7 @@ class SurveyPageRoutes:
     @page("GET", "/quay/<kiosk>")
     def kiosk_page(self, request, kiosk):
         status, html = self.pages.kiosk(kiosk, request.args.get("co_quan", "")[:64],
-                                        request.args.get("can_bo", "")[:128])
+                                        request.args.get("can_bo", "")[:128], request.args.get("khoa", "")[:100])
         return status, HTML, html
 
     @page("POST", "/quay/<kiosk>")

@@ -13,15 +13,17 @@ import dataclasses
 from mongoengine.connection import get_db
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from onestop_chassis import migrations
 from onestop_chassis.clock import as_utc
 from onestop_chassis.outbox import OUTBOX, OutboxWriter
 
 from ...indices import domain as indices
-from .. import domain
+from .. import domain, kiosks
 from . import events
 
 ANSWERS = "answers"
 RATINGS = "ratings"
+KIOSKS = "kiosks"
 TALLIES = "tallies"
 DAYS = "tally_days"  # closed days' roll-ups of the tallies, `_id` `<prefix><day>`
 
@@ -56,10 +58,44 @@ class MongoRatings:
     def __init__(self, db=get_db):
         self._db = db
 
-    def add(self, rating: domain.Rating) -> None:
+    def add(self, rating: domain.Rating) -> bool:
         collection = self._db()[RATINGS]
-        with OutboxWriter(collection).staged(rating.id, [events.officer_rated(rating)]) as entries:
-            collection.insert_one({**dataclasses.asdict(rating), "_id": rating.id, OUTBOX: entries})
+        if collection.find_one({"_id": rating.id}, {"_id": 1}):
+            return False  # a replay of this kiosk's request_id: no outbox pointer for it
+        try:
+            with OutboxWriter(collection).staged(rating.id, [events.officer_rated(rating)]) as entries:
+                collection.insert_one({**dataclasses.asdict(rating), "_id": rating.id, OUTBOX: entries})
+        except DuplicateKeyError:
+            return False  # a concurrent replay won
+        return True
+
+    def get(self, rating_id: str) -> domain.Rating | None:
+        doc = self._db()[RATINGS].find_one({"_id": rating_id}, {OUTBOX: 0})
+        if doc is None:
+            return None
+        fields = {f.name for f in dataclasses.fields(domain.Rating)}
+        return domain.Rating(**{**{k: v for k, v in doc.items() if k in fields},
+                                "rated_at": as_utc(doc["rated_at"])})
+
+
+class MongoKiosks:
+    """The registered counter kiosks (answers.kiosks), `_id` `<unit>|<kiosk id>`."""
+
+    def __init__(self, db=get_db):
+        self._db = db
+
+    def put(self, kiosk: kiosks.Kiosk) -> None:
+        self._db()[KIOSKS].replace_one({"_id": kiosk.id}, {**dataclasses.asdict(kiosk), "_id": kiosk.id},
+                                       upsert=True)
+
+    def get(self, kiosk_id: str) -> kiosks.Kiosk | None:
+        doc = self._db()[KIOSKS].find_one({"_id": kiosk_id})
+        if doc is None:
+            return None
+        doc.pop("_id")
+        revoked = doc.pop("revoked_at", None)
+        return kiosks.Kiosk(**{**doc, "registered_at": as_utc(doc["registered_at"]),
+                               "revoked_at": as_utc(revoked) if revoked else None})
 
 
 class MongoTallies:
@@ -97,3 +133,18 @@ class MongoTallies:
 
 def outbox_collections():
     return [lambda: get_db()[ANSWERS], lambda: get_db()[RATINGS]]
+
+
+def forget_dossier_codes(db=get_db) -> dict | None:
+    """Once per database (the api runs it at start): answer sheets stored before issue 12's review
+    lose their `dossier_code` (an answer must not lead back to the dossier, nor so to the
+    citizen). One scan, then one `$unset` by `_id` per sheet that has one; None when done before."""
+    def run() -> dict:
+        answers, changed = db()[ANSWERS], 0
+        for doc in answers.find({}, {"_id": 1, "dossier_code": 1}):
+            if "dossier_code" in doc:
+                answers.update_one({"_id": doc["_id"]}, {"$unset": {"dossier_code": ""}})
+                changed += 1
+        return {"answers": changed}
+    return migrations.run_once(db(), "answers-without-dossier-code", run)
+
