@@ -12,9 +12,8 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Mapping
 
-import jinja2
-
 from onestop_chassis.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted, ServiceError
+from onestop_chassis.page_templates import page_environment
 from onestop_chassis.worktime import VIETNAM
 
 from ..answers.domain import KIOSK_LEVELS
@@ -22,8 +21,7 @@ from ..answers.limits import SurveyLimits
 from ..answers.service import AnswerService
 from ..questionnaires import domain as questionnaires
 
-_env = jinja2.Environment(loader=jinja2.PackageLoader("onestop_survey.public", "templates"),
-                          autoescape=jinja2.select_autoescape(["html"]))
+_env = page_environment("onestop_survey.public")  # the chassis's base page, no navigation
 SURVEY_URL = "/khao-sat"
 KIOSK_URL = "/quay"
 MAX_FIELD = 2000
