@@ -13,8 +13,11 @@ import pymongo
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from onestop.delivery.v1 import delivery_pb2_grpc
+from onestop.documents.v1 import documents_pb2_grpc
 from onestop.intake.v1 import intake_pb2_grpc
 from onestop.routing.v1 import routing_pb2_grpc
+from onestop.survey.v1 import survey_pb2_grpc
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from onestop_chassis.auth import mint_token  # noqa: E402 - isort keeps first-party after `stack`
@@ -113,16 +116,37 @@ def platform(local_stack, tmp_path_factory):
         yield p
 
 
-@pytest.fixture()
-def intake(platform):
-    with platform.channel("intake") as channel:
-        yield intake_pb2_grpc.IntakeServiceStub(channel)
+# Each service's api as a partner calls it: its gRPC stub (a service may serve others, e.g. intake's
+# QueueService: name the class).
+STUB_CLASSES = {"intake": intake_pb2_grpc.IntakeServiceStub, "routing": routing_pb2_grpc.RoutingServiceStub,
+                "documents": documents_pb2_grpc.DocumentsServiceStub, "survey": survey_pb2_grpc.SurveyServiceStub,
+                "delivery": delivery_pb2_grpc.DeliveryServiceStub}
 
 
-@pytest.fixture()
-def routing(platform):
-    with platform.channel("routing") as channel:
-        yield routing_pb2_grpc.RoutingServiceStub(channel)
+@contextlib.contextmanager
+def stub(platform: Platform, service: str, stub_class=None):
+    """A gRPC stub of `service`'s api on `platform` (STUB_CLASSES, or `stub_class` on the same
+    channel); the channel is closed at the end."""
+    with platform.channel(service) as channel:
+        yield (stub_class or STUB_CLASSES[service])(channel)
+
+
+def stub_fixtures(platform_fixture: str, *services: str, **named: tuple[str, type]) -> tuple:
+    """Function-scoped fixtures yielding stubs on the platform of the fixture `platform_fixture`: one
+    named after each of `services`, and `name=(service, stub class)` for the others. A module binds
+    them to module names so pytest finds them:
+    `intake, routing = stub_fixtures("agency", "intake", "routing")`."""
+    def fixture(name: str, service: str, stub_class):
+        @pytest.fixture(name=name)
+        def _stub(request):
+            with stub(request.getfixturevalue(platform_fixture), service, stub_class) as s:
+                yield s
+        return _stub
+    return tuple(fixture(name, service, stub_class) for name, (service, stub_class)
+                 in {**{s: (s, None) for s in services}, **named}.items())
+
+
+intake, routing = stub_fixtures("platform", "intake", "routing")
 
 
 def purge_event_queues(amqp_uri: str) -> None:

@@ -19,15 +19,12 @@ import time
 import grpc
 import pytest
 import requests
-from conftest import UNIT, bearer, on_forms_vhost
+from conftest import UNIT, bearer, on_forms_vhost, stub
 
 from onestop.common.v1 import common_pb2
 from onestop.delivery.v1 import delivery_pb2 as dpb
-from onestop.delivery.v1 import delivery_pb2_grpc
 from onestop.documents.v1 import documents_pb2 as docpb
-from onestop.documents.v1 import documents_pb2_grpc
 from onestop.intake.v1 import intake_pb2 as pb
-from onestop.intake.v1 import intake_pb2_grpc
 from onestop_chassis.worktime import VIETNAM
 
 from support import error_info, submit_request
@@ -51,9 +48,8 @@ def platform(local_stack, tmp_path_factory):
 
 @pytest.fixture()
 def stubs(platform):
-    with platform.channel("intake") as i, platform.channel("delivery") as d, platform.channel("documents") as c:
-        yield (intake_pb2_grpc.IntakeServiceStub(i), delivery_pb2_grpc.DeliveryServiceStub(d),
-               documents_pb2_grpc.DocumentsServiceStub(c))
+    with stub(platform, "intake") as i, stub(platform, "delivery") as d, stub(platform, "documents") as c:
+        yield i, d, c
 
 
 def _wait(check, what: str, timeout: float = 30.0):

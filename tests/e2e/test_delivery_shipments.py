@@ -11,13 +11,11 @@ import time
 
 import grpc
 import pytest
-from conftest import bearer, on_forms_vhost, token
+from conftest import bearer, on_forms_vhost, stub, token
 
 from onestop.common.v1 import common_pb2
 from onestop.delivery.v1 import delivery_pb2 as dpb
-from onestop.delivery.v1 import delivery_pb2_grpc
 from onestop.intake.v1 import intake_pb2 as pb
-from onestop.intake.v1 import intake_pb2_grpc
 
 from support import error_info, submit_request
 
@@ -34,8 +32,8 @@ def platform(local_stack, tmp_path_factory):
 
 @pytest.fixture()
 def stubs(platform):
-    with platform.channel("intake") as i, platform.channel("delivery") as d:
-        yield intake_pb2_grpc.IntakeServiceStub(i), delivery_pb2_grpc.DeliveryServiceStub(d)
+    with stub(platform, "intake") as i, stub(platform, "delivery") as d:
+        yield i, d
 
 
 def _submit(intake, procedure_code: str, by_post: bool, codes: bool = True, answer: bool = False):

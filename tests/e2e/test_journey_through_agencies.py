@@ -14,18 +14,15 @@ import uuid
 import grpc
 import pytest
 import yaml
-from conftest import UNIT, bearer, on_forms_vhost, token
+from conftest import UNIT, bearer, on_forms_vhost, stub_fixtures, token
 from test_documents import messages, metadata_for, pdf
 from test_results_and_forms import filed_form, wait_until
 from test_routing_journey import _metric
 
 from onestop.common.v1 import common_pb2
 from onestop.documents.v1 import documents_pb2 as dpb
-from onestop.documents.v1 import documents_pb2_grpc
 from onestop.intake.v1 import intake_pb2 as ipb
-from onestop.intake.v1 import intake_pb2_grpc
 from onestop.routing.v1 import routing_pb2 as pb
-from onestop.routing.v1 import routing_pb2_grpc
 from onestop_chassis.config import ServiceSettings, load_settings
 from onestop_chassis.publishing import confirming_publisher, publish_event
 
@@ -49,22 +46,7 @@ def agency(local_stack, tmp_path_factory):
         yield p
 
 
-@pytest.fixture()
-def intake(agency):
-    with agency.channel("intake") as channel:
-        yield intake_pb2_grpc.IntakeServiceStub(channel)
-
-
-@pytest.fixture()
-def routing(agency):
-    with agency.channel("routing") as channel:
-        yield routing_pb2_grpc.RoutingServiceStub(channel)
-
-
-@pytest.fixture()
-def documents(agency):
-    with agency.channel("documents") as channel:
-        yield documents_pb2_grpc.DocumentsServiceStub(channel)
+intake, routing, documents = stub_fixtures("agency", "intake", "routing", "documents")
 
 
 def submit(intake, procedure_code: str, desk=DESK) -> ipb.SubmitDossierResponse:

@@ -1,7 +1,9 @@
 """End-to-end: a partner's plain AMQP consumer (kombu, not nameko) reads DossierReceived from a
 running platform, bound only as docs/asyncapi.yaml says, and the message is what the document
 describes: its payload and headers validate against the document's schemas (closed: no field the
-document leaves out), its properties are the ones the document names."""
+document leaves out), its properties are the ones the document names. Then every event a journey
+through each producer publishes (intake, routing, documents, delivery, survey), read the same way
+from every channel the document lists, validates against its schema."""
 
 from __future__ import annotations
 
@@ -13,11 +15,14 @@ import time
 import kombu
 import pytest
 from asyncapi_schemas import document, validator
-from conftest import Platform, bearer, running
+from conftest import ISSUED_SECRETS, Platform, bearer, on_forms_vhost, running, stub
+from test_delivery_shipments import APPLICANT, POSTAL, _submit
 
+from onestop.delivery.v1 import delivery_pb2 as dpb
 from onestop.intake.v1 import intake_pb2_grpc
+from onestop.survey.v1 import survey_pb2
 
-from stack import AMQP_RELAY_TEST_URI
+from stack import AMQP_FORMS_TEST_URI, AMQP_RELAY_TEST_URI
 from support import submit_request
 
 
@@ -74,3 +79,85 @@ def test_a_plain_amqp_consumer_reads_dossier_received_as_the_asyncapi_document_s
     assert "traceparent" in headers, message.headers
     assert validator(doc, "DossierReceived", part="headers").is_valid(headers), headers
     assert payload["receivingUnit"]["code"] and payload["channel"] == "CHANNEL_IN_PERSON"
+
+
+def _dossier_through_routing_and_documents(platform) -> None:
+    """A dossier received at the desk: intake publishes it, routing opens its case, documents
+    stores the receipt intake's worker files."""
+    with stub(platform, "intake") as intake:
+        intake.SubmitDossier(submit_request(), metadata=bearer(), timeout=10)
+
+
+def _shipment_booked(platform) -> None:
+    """A dossier whose result goes back by post, its shipment booked at the desk."""
+    with stub(platform, "intake") as intake, stub(platform, "delivery") as delivery:
+        code = _submit(intake, POSTAL, by_post=True)
+        delivery.CreateShipment(dpb.CreateShipmentRequest(direction=dpb.DIRECTION_OUTBOUND, dossier_code=code,
+                                                          applicant=APPLICANT), metadata=bearer(), timeout=10)
+
+
+def _feedback_filed(platform) -> None:
+    """A citizen's complaint filed on the public RPC (no token)."""
+    with stub(platform, "survey") as survey:
+        filed = survey.FileFeedback(survey_pb2.FileFeedbackRequest(
+            agency_code="000.00.21.H17", type_code="thu-tuc", content="Thủ tục niêm yết chưa rõ thành phần hồ sơ",
+            complainant=survey_pb2.Complainant(kind=1, name="Lê Văn Bình", phone="0987654321")), timeout=10)
+        ISSUED_SECRETS.add(filed.secret)
+
+
+# Journeys: the platform's services, what is done on it, and the events it publishes at least.
+# Together they cover every producer.
+JOURNEYS = {
+    "intake-routing-documents": (("intake", "routing", "documents"), _dossier_through_routing_and_documents,
+                                 {"DossierReceived", "CaseOpened", "DocumentStored"}),
+    "delivery": (("intake", "delivery"), _shipment_booked, {"DossierReceived", "ShipmentCreated"}),
+    "survey": (("survey",), _feedback_filed, {"FeedbackFiled"}),
+}
+
+
+def test_the_journeys_cover_every_producer_of_the_document():
+    producers = {name.split(".")[0] for name in document()["channels"]}
+    assert producers == {s for services, _, _ in JOURNEYS.values() for s in services} == {
+        "intake", "routing", "documents", "delivery", "survey"}
+
+
+@pytest.mark.parametrize("journey", JOURNEYS)
+def test_a_plain_amqp_consumer_reads_every_event_of_a_journey_as_the_asyncapi_document_says(
+        journey, local_stack, tmp_path_factory):
+    services, act, expected = JOURNEYS[journey]
+    doc = document()
+    channels = {name: c for name, c in doc["channels"].items() if name.split(".")[0] in services}
+    arrived: list[kombu.Message] = []
+    with on_forms_vhost(tmp_path_factory, f"plainamqp{journey.replace('-', '')}", services) as platform, \
+            kombu.Connection(AMQP_FORMS_TEST_URI) as connection:
+        consumer = kombu.Consumer(connection, [_queue_as_documented(doc, name) for name in channels],
+                                  on_message=lambda m: (m.ack(), arrived.append(m)))
+        consumer.consume()
+        act(platform)
+        deadline = time.monotonic() + 60
+
+        def events() -> set[str]:
+            return {m.delivery_info["routing_key"] for m in arrived}
+        while not expected <= events():
+            assert time.monotonic() < deadline, f"{expected - events()} never arrived on the documented bindings"
+            with contextlib.suppress(TimeoutError):
+                connection.drain_events(timeout=0.5)
+        with contextlib.suppress(TimeoutError):  # what the same journey publishes a moment later
+            for _ in range(20):
+                connection.drain_events(timeout=0.5)
+        consumer.cancel()
+
+    assert {m.delivery_info["exchange"].removesuffix(".events") for m in arrived} == set(services)
+    for message in arrived:
+        event = message.delivery_info["routing_key"]
+        producer = message.delivery_info["exchange"].removesuffix(".events")
+        channel = channels[f"{producer}.{event}"]
+        payload = json.loads(message.body)
+        errors = [f"{event}: {e.json_path}: {e.message}" for e in validator(doc, event).iter_errors(payload)]
+        assert not errors, errors
+        assert message.content_type == doc["components"]["messages"][event]["contentType"] == "application/json"
+        assert channel["bindings"]["amqp"]["exchange"]["name"] == message.delivery_info["exchange"]
+        assert message.properties["message_id"] == payload["header"]["eventId"], event
+        assert payload["header"]["producer"] == producer, event
+        headers = {k: v for k, v in (message.headers or {}).items() if k in ("traceparent",)}
+        assert validator(doc, event, part="headers").is_valid(headers), (event, headers)

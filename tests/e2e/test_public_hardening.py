@@ -11,7 +11,7 @@ import urllib.request
 
 import grpc
 import pytest
-from conftest import bearer
+from conftest import bearer, stub_fixtures
 
 from onestop.intake.v1 import queue_pb2, queue_pb2_grpc
 
@@ -70,10 +70,7 @@ def test_a_guesser_on_the_page_is_stopped_and_the_owner_is_not(intake, web):
     assert status == 200 and "Được tiếp nhận" in body
 
 
-@pytest.fixture()
-def queue(platform):
-    with platform.channel("intake") as channel:
-        yield queue_pb2_grpc.QueueServiceStub(channel)
+(queue,) = stub_fixtures("platform", queue=("intake", queue_pb2_grpc.QueueServiceStub))
 
 
 def test_an_anonymous_client_cannot_empty_the_queue_and_the_kiosk_goes_on(queue):

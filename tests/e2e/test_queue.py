@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from conftest import bearer, token
+from conftest import bearer, stub_fixtures, token
 
 from onestop.intake.v1 import queue_pb2, queue_pb2_grpc
 
@@ -13,10 +13,7 @@ from support import error_info
 UNIT = "000.00.21.H17"
 
 
-@pytest.fixture()
-def queue(platform):
-    with platform.channel("intake") as channel:
-        yield queue_pb2_grpc.QueueServiceStub(channel)
+(queue,) = stub_fixtures("platform", queue=("intake", queue_pb2_grpc.QueueServiceStub))
 
 
 def test_kiosk_counter_and_screen(queue):

@@ -16,13 +16,11 @@ import uuid
 
 import grpc
 import pytest
-from conftest import UNIT, bearer, on_forms_vhost, token
+from conftest import UNIT, bearer, on_forms_vhost, stub_fixtures, token
 
 from onestop.common.v1 import common_pb2
 from onestop.documents.v1 import documents_pb2 as dpb
-from onestop.documents.v1 import documents_pb2_grpc
 from onestop.intake.v1 import intake_pb2 as pb
-from onestop.intake.v1 import intake_pb2_grpc
 
 from support import error_info, submit_request
 
@@ -36,16 +34,7 @@ def agency(local_stack, tmp_path_factory):
         yield p
 
 
-@pytest.fixture()
-def intake(agency):
-    with agency.channel("intake") as channel:
-        yield intake_pb2_grpc.IntakeServiceStub(channel)
-
-
-@pytest.fixture()
-def documents(agency):
-    with agency.channel("documents") as channel:
-        yield documents_pb2_grpc.DocumentsServiceStub(channel)
+intake, documents = stub_fixtures("agency", "intake", "documents")
 
 
 def wait_until(probe, what: str, timeout: float = 30.0):

@@ -15,13 +15,12 @@ import urllib.request
 
 import grpc
 import pytest
-from conftest import UNIT, bearer, on_forms_vhost
+from conftest import UNIT, bearer, on_forms_vhost, stub_fixtures
 from nameko.amqp.publish import Publisher
 from test_results_and_forms import documents, filed_form, wait_until  # noqa: F401 - `documents` is a fixture
 
 from onestop.events.v1 import routing_events_pb2 as rev
 from onestop.intake.v1 import intake_pb2 as pb
-from onestop.intake.v1 import intake_pb2_grpc
 from onestop_chassis import events
 from onestop_chassis.publishing import publish_event
 
@@ -38,10 +37,7 @@ def agency(local_stack, tmp_path_factory):
         yield p
 
 
-@pytest.fixture()
-def intake(agency):
-    with agency.channel("intake") as channel:
-        yield intake_pb2_grpc.IntakeServiceStub(channel)
+(intake,) = stub_fixtures("agency", "intake")
 
 
 @pytest.fixture(scope="module")

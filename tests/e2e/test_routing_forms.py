@@ -15,14 +15,12 @@ import grpc
 import openpyxl
 import pypdf
 import pytest
-from conftest import UNIT, bearer, on_forms_vhost, token
+from conftest import UNIT, bearer, on_forms_vhost, stub_fixtures, token
 from test_results_and_forms import filed_form, wait_until
 
 from onestop.common.v1 import common_pb2
-from onestop.documents.v1 import documents_pb2_grpc
-from onestop.intake.v1 import intake_pb2, intake_pb2_grpc
+from onestop.intake.v1 import intake_pb2
 from onestop.routing.v1 import routing_pb2 as pb
-from onestop.routing.v1 import routing_pb2_grpc
 from onestop_chassis import pdf
 
 from support import error_info, submit_request, wait_for_case
@@ -43,22 +41,7 @@ def agency(local_stack, tmp_path_factory):
         yield p
 
 
-@pytest.fixture()
-def intake(agency):
-    with agency.channel("intake") as channel:
-        yield intake_pb2_grpc.IntakeServiceStub(channel)
-
-
-@pytest.fixture()
-def routing(agency):
-    with agency.channel("routing") as channel:
-        yield routing_pb2_grpc.RoutingServiceStub(channel)
-
-
-@pytest.fixture()
-def documents(agency):
-    with agency.channel("documents") as channel:
-        yield documents_pb2_grpc.DocumentsServiceStub(channel)
+intake, routing, documents = stub_fixtures("agency", "intake", "routing", "documents")
 
 
 @pytest.fixture()

@@ -10,7 +10,7 @@ import urllib.request
 
 import grpc
 import pytest
-from conftest import UNIT, bearer, token
+from conftest import UNIT, bearer, stub_fixtures, token
 
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop.routing.v1 import routing_pb2, routing_pb2_grpc
@@ -39,10 +39,7 @@ def _wait(condition, timeout: float = 30, what: str = "") -> None:
         time.sleep(0.2)
 
 
-@pytest.fixture()
-def stub(platform):
-    with platform.channel("routing") as channel:
-        yield routing_pb2_grpc.RoutingServiceStub(channel)
+(stub,) = stub_fixtures("platform", stub=("routing", routing_pb2_grpc.RoutingServiceStub))
 
 
 def test_the_case_opens_with_its_journey_and_the_relay_publishes_its_event(intake, routing, stub, platform):

@@ -19,12 +19,10 @@ import urllib.request
 
 import grpc
 import pytest
-from conftest import ISSUED_SECRETS, UNIT, Platform, bearer, running, token
+from conftest import ISSUED_SECRETS, UNIT, Platform, bearer, running, stub_fixtures, token
 
 from onestop.intake.v1 import intake_pb2 as pb
-from onestop.intake.v1 import intake_pb2_grpc
 from onestop.survey.v1 import survey_pb2 as spb
-from onestop.survey.v1 import survey_pb2_grpc
 from onestop_chassis import dead_letters
 from onestop_chassis.worktime import VIETNAM
 
@@ -71,16 +69,7 @@ def agency(local_stack, tmp_path_factory):
         _purge_survey_queue(delete=True)
 
 
-@pytest.fixture()
-def intake(agency):
-    with agency.channel("intake") as channel:
-        yield intake_pb2_grpc.IntakeServiceStub(channel)
-
-
-@pytest.fixture()
-def survey(agency):
-    with agency.channel("survey") as channel:
-        yield survey_pb2_grpc.SurveyServiceStub(channel)
+intake, survey = stub_fixtures("agency", "intake", "survey")
 
 
 def wait_until(probe, what: str, timeout: float = 60.0):

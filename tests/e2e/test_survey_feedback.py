@@ -18,12 +18,12 @@ import uuid
 
 import grpc
 import pytest
-from conftest import ISSUED_SECRETS, Platform, bearer, running, token
+from conftest import ISSUED_SECRETS, Platform, bearer, running, stub_fixtures, token
 from kombu import Connection, Queue
 from nameko.standalone.events import get_event_exchange
 
 from onestop.intake.v1 import intake_pb2, intake_pb2_grpc
-from onestop.survey.v1 import survey_pb2, survey_pb2_grpc
+from onestop.survey.v1 import survey_pb2
 
 from stack import AMQP_DOCUMENTS_TEST_URI
 from support import error_info
@@ -61,10 +61,7 @@ def feedback_platform(local_stack, tmp_path_factory):
         purge_event_queues(AMQP_DOCUMENTS_TEST_URI)
 
 
-@pytest.fixture()
-def survey(feedback_platform):
-    with feedback_platform.channel("survey") as channel:
-        yield survey_pb2_grpc.SurveyServiceStub(channel)
+(survey,) = stub_fixtures("feedback_platform", "survey")
 
 
 def _as(role: str, unit: str) -> tuple:

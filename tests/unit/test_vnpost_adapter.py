@@ -234,9 +234,11 @@ def test_production_refuses_missing_or_local_carrier_credentials():
                                           roles=["service"]),
               "mongodb_uri": "mongodb://db/", "amqp_uri": "amqp://delivery:Pw7-q@mq/",
               "carrier_base_url": "https://carrier.example/", "carrier_customer_code": "KH-1"}
-    for token in ({}, {"carrier_api_token": LOCAL_CARRIER_API_TOKEN}):
+    secret, token = "Hj6-Kl9z_Xc2vB5nM8qW1eR4tY7uI0oP", "Vb3-Nm8q_Wx1cZ6rT9yU4iO7pA2sD5fG"
+    for given, why in (({}, "must be set"), ({"carrier_api_token": LOCAL_CARRIER_API_TOKEN}, "published"),
+                       ({"carrier_api_token": "t" * 32}, "weak")):
         with pytest.raises(ConfigError) as error:
-            load_settings(DeliverySettings, **common, **token, carrier_webhook_secret="s" * 32)
-        assert "CARRIER_API_TOKEN (or CARRIER_API_TOKEN_FILE) must be set" in error.value.message
-    settings = load_settings(DeliverySettings, **common, carrier_api_token="t" * 32, carrier_webhook_secret="s" * 32)
-    assert settings.carrier_api_token == "t" * 32
+            load_settings(DeliverySettings, **common, **given, carrier_webhook_secret=secret)
+        assert "CARRIER_API_TOKEN (or CARRIER_API_TOKEN_FILE)" in error.value.message and why in error.value.message
+    settings = load_settings(DeliverySettings, **common, carrier_api_token=token, carrier_webhook_secret=secret)
+    assert settings.carrier_api_token == token

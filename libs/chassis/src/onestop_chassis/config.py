@@ -6,6 +6,7 @@ message naming the variable (exit status 2) instead of failing later in an obscu
 
 from __future__ import annotations
 
+import pathlib
 import sys
 import urllib.parse
 from typing import ClassVar, Literal, TypeVar
@@ -27,15 +28,28 @@ from .services import SERVICES
 LOCAL_JWT_SECRET = "onestop-local-development-secret-do-not-use-in-production"
 
 # Credentials that are public (in this repository, or the servers' own defaults): production refuses
-# them whatever else is right. The local overlay's and the local stack's are here too.
+# them whatever else is right, in every setting named in PRODUCTION_SECRETS. Every literal of the
+# services' local defaults, the local overlay's Secrets (deploy/k8s/overlays/local) and the local
+# stack (deploy/local) is here: tests/unit/test_production_secrets.py checks the overlay's.
 KNOWN_SECRETS = frozenset({
     LOCAL_JWT_SECRET, "local-only-jwt-secret-do-not-use-in-production",  # deploy/k8s/overlays/local
     "onestop-local-secret", "minioadmin",  # the local stack's MinIO, MinIO's own default
-    "local-only-survey-invitation-key-do-not-use",  # survey's INVITATION_KEY in the local overlay
+    # survey's INVITATION_KEY: its local default (onestop_survey.config), the local overlay's
+    "onestop-local-survey-key-change-me-in-production", "local-only-survey-invitation-key-do-not-use",
+    # delivery's CARRIER_API_TOKEN and CARRIER_WEBHOOK_SECRET: local defaults, the local overlay's
+    "onestop-local-carrier-token-do-not-use-in-production",
+    "onestop-local-carrier-webhook-secret-do-not-use-in-production",
+    "local-only-carrier-token-do-not-use-in-production",
+    "local-only-carrier-webhook-secret-do-not-use-in-production",
 })
 KNOWN_ACCESS_KEYS = frozenset({"onestop", "minioadmin"})
+OWN_SECRET = ("give it one of its own for ONESTOP_ENV=production (a key: generate it, e.g. "
+              "`openssl rand -base64 48`; a carrier's token: the one the carrier issued)")
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "0.0.0.0")  # noqa: S104 - names to refuse, not to bind
-MIN_DISTINCT_SECRET_CHARACTERS = 10  # a 32-character run of one letter is 32 characters, and 1 distinct
+# The weak-secret rule: a secret shorter than this, or with fewer distinct characters, is refused in
+# production (a 32-character run of one letter is 32 characters, and 1 distinct).
+MIN_SECRET_LENGTH = 32
+MIN_DISTINCT_SECRET_CHARACTERS = 10
 
 # Ports every process uses unless told otherwise, from the one list of services (services.py).
 GRPC_PORTS = {s.name: s.grpc_port for s in SERVICES}
@@ -160,10 +174,17 @@ class ServiceSettings(BaseSettings):
 
     # Settings whose local defaults must never reach production (a service adds its own).
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = ("mongodb_uri", "amqp_uri")
+    # A service's own credentials (survey's INVITATION_KEY, delivery's carrier token): production
+    # requires each set, to a value of its own (not in KNOWN_SECRETS, not weak). Where the settings
+    # also have `<name>_file` and it is set, the value is read from that file at start (a Kubernetes
+    # Secret mounted as a file, or `make run`'s generated ones). JWT_SECRET, and MINIO_SECRET_KEY of a
+    # service that requires it, get the same check without being required.
+    PRODUCTION_SECRETS: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="after")
     def _defaults_and_production_rules(self):
         self._fill_defaults()
+        self._read_secret_files()
         self._check_ranges()
         if self.onestop_env == "production":
             self._check_production()
@@ -182,6 +203,17 @@ class ServiceSettings(BaseSettings):
         self.relay_metrics_port = self.relay_metrics_port or RELAY_METRICS_PORTS.get(name, 9350)
         self.web_port = self.web_port or WEB_PORTS.get(name, 8050)
         self.mongodb_database = self.mongodb_database or f"{self.resource_prefix.replace('-', '_')}_{name}"
+
+    def _read_secret_files(self) -> None:
+        """Each PRODUCTION_SECRETS value whose `<name>_file` is set, from that file (its text, stripped);
+        ValueError naming the variable when the file cannot be read."""
+        for name in self.PRODUCTION_SECRETS:
+            path = getattr(self, f"{name}_file", "")
+            if path:
+                try:
+                    setattr(self, name, pathlib.Path(path).read_text(encoding="utf-8").strip())
+                except OSError as exc:
+                    raise ValueError(f"{name.upper()}_FILE: cannot read {path}: {exc.strerror}") from None
 
     def _check_ranges(self) -> None:
         """ValueError naming the first setting out of its range."""
@@ -264,16 +296,7 @@ class ServiceSettings(BaseSettings):
     def _check_production_values(self) -> None:
         """ValueError naming the first setting that holds a public or weak credential, or an address
         of the machine itself where other pods and citizens must reach it."""
-        secrets = {"JWT_SECRET": self.jwt_secret}
-        if "minio_secret_key" in self.PRODUCTION_REQUIRED:  # only a service that uses the object store
-            secrets["MINIO_SECRET_KEY"] = self.minio_secret_key
-        for name, value in secrets.items():
-            if value and value in KNOWN_SECRETS:
-                raise ValueError(f"{name} is a credential published in the repository or a server's default; "
-                                 "generate one (e.g. `openssl rand -base64 48`) for ONESTOP_ENV=production")
-        if self.jwt_secret and len(set(self.jwt_secret)) < MIN_DISTINCT_SECRET_CHARACTERS:
-            raise ValueError(f"JWT_SECRET is weak (fewer than {MIN_DISTINCT_SECRET_CHARACTERS} distinct characters); "
-                             "generate one (e.g. `openssl rand -base64 48`) for ONESTOP_ENV=production")
+        self._check_production_secrets()
         if "minio_access_key" in self.PRODUCTION_REQUIRED and self.minio_access_key in KNOWN_ACCESS_KEYS:
             raise ValueError("MINIO_ACCESS_KEY is the local stack's or MinIO's default user; give the service a "
                              "user of its own for ONESTOP_ENV=production")
@@ -287,6 +310,25 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(f"{name.upper()}={value} points at the machine the process runs on; in "
                                  "production it must be an address other pods (or citizens) can reach")
 
+    def _check_production_secrets(self) -> None:
+        """ValueError naming the first credential that is unset (PRODUCTION_SECRETS), published (in
+        KNOWN_SECRETS) or weak (shorter than MIN_SECRET_LENGTH, or fewer than
+        MIN_DISTINCT_SECRET_CHARACTERS distinct characters). Never prints the value."""
+        optional = ["jwt_secret"] + ["minio_secret_key"] * ("minio_secret_key" in self.PRODUCTION_REQUIRED)
+        for name in (*optional, *self.PRODUCTION_SECRETS):
+            value = getattr(self, name)
+            label = name.upper() + (f" (or {name.upper()}_FILE)" if f"{name}_file" in type(self).model_fields else "")
+            if name in self.PRODUCTION_SECRETS and (name not in self.model_fields_set or not value):
+                raise ValueError(f"{label} must be set when ONESTOP_ENV=production (its local default is "
+                                 "published in the repository)")
+            if not value:
+                continue
+            if value in KNOWN_SECRETS:
+                raise ValueError(f"{label} is a credential published in the repository or a server's default; "
+                                 f"{OWN_SECRET}")
+            if len(value) < MIN_SECRET_LENGTH or len(set(value)) < MIN_DISTINCT_SECRET_CHARACTERS:
+                raise ValueError(f"{label} is weak (fewer than {MIN_SECRET_LENGTH} characters, or fewer than "
+                                 f"{MIN_DISTINCT_SECRET_CHARACTERS} distinct ones); {OWN_SECRET}")
 
     @property
     def resource_prefix(self) -> str:

@@ -4,7 +4,7 @@ and the carrier's address and credentials."""
 import pathlib
 from typing import ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from onestop_chassis.config import ServiceSettings
 
@@ -23,10 +23,11 @@ class DeliverySettings(ServiceSettings):
     # (`onestop-carrier-sandbox`, started by `make run` on 127.0.0.1:8955), which is not a carrier.
     carrier_base_url: str = "http://127.0.0.1:8955"
     carrier_customer_code: str = "ONESTOP-DEMO"  # the agency's contract with the carrier (mã khách hàng)
-    # Credentials: the value, or (in Kubernetes, from a Secret mounted as a file) the file holding it.
-    carrier_api_token: str = ""
+    # Credentials: the value, or (in Kubernetes, from a Secret mounted as a file) the file holding it,
+    # read at start (onestop_chassis.config: PRODUCTION_SECRETS).
+    carrier_api_token: str = LOCAL_CARRIER_API_TOKEN
     carrier_api_token_file: str = ""
-    carrier_webhook_secret: str = ""  # the key of the webhooks' HMAC-SHA256 signature
+    carrier_webhook_secret: str = LOCAL_CARRIER_WEBHOOK_SECRET  # the key of the webhooks' HMAC-SHA256 signature
     carrier_webhook_secret_file: str = ""
     # Seconds to connect and for each answer; tries in all for an idempotent call (create by its
     # order number, cancel, track) and the longest wait between two tries (exponential from 0.2 s).
@@ -47,24 +48,4 @@ class DeliverySettings(ServiceSettings):
     CALLS_PEERS: ClassVar[bool] = True  # production requires SERVICE_TOKEN (chassis config)
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = (*ServiceSettings.PRODUCTION_REQUIRED, "carrier_base_url",
                                                       "carrier_customer_code", "intake_address")
-
-    @model_validator(mode="after")
-    def _carrier_credentials(self):
-        """Reads the credential files; ValueError naming the variable when one cannot be read, or when
-        production would run on a missing or local credential."""
-        for name in ("carrier_api_token", "carrier_webhook_secret"):
-            path = getattr(self, f"{name}_file")
-            if path:
-                try:
-                    setattr(self, name, pathlib.Path(path).read_text(encoding="utf-8").strip())
-                except OSError as exc:
-                    raise ValueError(f"{name.upper()}_FILE: cannot read {path}: {exc.strerror}") from None
-        local = {"carrier_api_token": LOCAL_CARRIER_API_TOKEN, "carrier_webhook_secret": LOCAL_CARRIER_WEBHOOK_SECRET}
-        for name, default in local.items():
-            value = getattr(self, name)
-            if self.onestop_env == "production" and (not value or value == default):
-                raise ValueError(f"{name.upper()} (or {name.upper()}_FILE) must be set, and not to the local "
-                                 "default, when ONESTOP_ENV=production")
-            if not value:
-                setattr(self, name, default)
-        return self
+    PRODUCTION_SECRETS: ClassVar[tuple[str, ...]] = ("carrier_api_token", "carrier_webhook_secret")

@@ -3,9 +3,9 @@ onestop_survey) plus the invitations', the public page's and feedback's."""
 
 from typing import ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from onestop_chassis.config import KNOWN_SECRETS, ServiceSettings
+from onestop_chassis.config import ServiceSettings
 
 LOCAL_INVITATION_KEY = "onestop-local-survey-key-change-me-in-production"
 
@@ -13,9 +13,11 @@ LOCAL_INVITATION_KEY = "onestop-local-survey-key-change-me-in-production"
 class SurveySettings(ServiceSettings):
     service_name: str = "survey"
     # Production needs the page's public address (printed as a link and QR code for citizens)
-    # and a key of its own (onestop_chassis.config: unset, empty or loopback values are refused).
+    # and a key of its own (onestop_chassis.config: unset, empty or loopback values are refused;
+    # a published or weak key too), and intake's address (the unit tree feedback is assigned in).
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = (
-        "mongodb_uri", "amqp_uri", "survey_base_url", "invitation_key", "intake_address")
+        "mongodb_uri", "amqp_uri", "survey_base_url", "intake_address")
+    PRODUCTION_SECRETS: ClassVar[tuple[str, ...]] = ("invitation_key",)
 
     # -- invitations, answers, kiosks (issue 12, items 2-5) --------------------------------------
     # The survey page the invitation's link, QR code and SMS open: <base>/<token>.
@@ -67,11 +69,3 @@ class SurveySettings(ServiceSettings):
         if not 1 <= value <= 365:
             raise ValueError("must be 1 to 365 days")
         return value
-
-    @model_validator(mode="after")
-    def _own_key_in_production(self):
-        if self.onestop_env == "production" and (self.invitation_key in KNOWN_SECRETS | {LOCAL_INVITATION_KEY}
-                                                 or len(self.invitation_key) < 32):
-            raise ValueError("INVITATION_KEY must be at least 32 characters and not a key published in the "
-                             "repository when ONESTOP_ENV=production")
-        return self

@@ -15,11 +15,10 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import jinja2
-
 from onestop_chassis import codes, dependencies, worktime
 from onestop_chassis.errors import InvalidArgument, NotFound, ServiceError, Unavailable
 from onestop_chassis.logs import get_logger
+from onestop_chassis.page_templates import page_environment
 from onestop_chassis.text import nfc
 from onestop_chassis.worktime import VIETNAM
 
@@ -30,8 +29,9 @@ from ..units.domain import Unit
 from ..units.service import UnitDirectory
 
 log = get_logger("onestop.intake.pages")
-_env = jinja2.Environment(loader=jinja2.PackageLoader("onestop_intake.public", "templates"),
-                          autoescape=jinja2.select_autoescape(["html"]))
+# The chassis's base page (onestop_chassis.page_templates), with the header's two links.
+_env = page_environment("onestop_intake.public",
+                        nav=[("/thu-tuc", "Thủ tục hành chính"), ("/tra-cuu", "Tra cứu hồ sơ")])
 
 MESSAGES_VI = {
     "NO_MATCH": "Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này. Vui lòng kiểm tra lại trên Giấy tiếp nhận.",

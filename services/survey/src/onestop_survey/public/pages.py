@@ -16,8 +16,6 @@ import urllib.parse
 import uuid
 from collections.abc import Mapping
 
-import jinja2
-
 from onestop_chassis.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -28,6 +26,7 @@ from onestop_chassis.errors import (
     ServiceError,
     Unauthenticated,
 )
+from onestop_chassis.page_templates import page_environment
 from onestop_chassis.worktime import VIETNAM
 
 from ..answers.domain import KIOSK_LEVELS
@@ -35,8 +34,7 @@ from ..answers.limits import SurveyLimits
 from ..answers.service import AnswerService
 from ..questionnaires import domain as questionnaires
 
-_env = jinja2.Environment(loader=jinja2.PackageLoader("onestop_survey.public", "templates"),
-                          autoescape=jinja2.select_autoescape(["html"]))
+_env = page_environment("onestop_survey.public")  # the chassis's base page, no navigation
 SURVEY_URL = "/khao-sat"
 KIOSK_URL = "/quay"
 MAX_FIELD = 2000
