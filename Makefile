@@ -133,8 +133,10 @@ dist: install  ## partner kit: the onestop-contracts wheel (the Python stubs) in
 asyncapi: install  ## partner kit: regenerate docs/asyncapi.yaml from the event protos
 	$(PY) libs/contracts/asyncapi.py
 
-docs: install tools  ## partner kit: the contracts' Markdown reference into docs/reference/ (protoc-gen-doc)
+docs: install tools  ## partner kit: everything generated from the protos (reference, AsyncAPI, OpenAPI)
 	$(PY) libs/contracts/reference.py
+	$(PY) libs/contracts/asyncapi.py
+	$(PY) libs/contracts/openapi.py
 
 openapi: install tools  ## partner kit: the REST gateway's OpenAPI document into docs/openapi/ (protoc-gen-openapiv2)
 	$(PY) libs/contracts/openapi.py
