@@ -17,6 +17,7 @@ from onestop_chassis.worktime import WorkingCalendar
 
 from .answers.adapters.mongo import MongoAnswers, MongoRatings, MongoTallies
 from .answers.limits import SurveyLimits
+from .answers.repair import TallyRepair, TallyRepairStore
 from .answers.service import AnswerService, AnswerStore, RatingStore, TallyStore
 from .config import SurveySettings
 from .feedback import domain as feedback_domain
@@ -35,10 +36,8 @@ from .questionnaires.service import QuestionnaireService, QuestionnaireStore
 BUILT_IN_TYPES = pathlib.Path(__file__).parent / "feedback" / "types.yaml"
 
 
-class Tallies(TallyStore, TallyReader, Protocol):
-    """The indices' tallies: written per answer, read per index query."""
-
-BUILT_IN_TYPES = pathlib.Path(__file__).parent / "feedback" / "types.yaml"
+class Tallies(TallyStore, TallyReader, TallyRepairStore, Protocol):
+    """The indices' tallies: written per answer (and again from AnswerRecorded), read per index query."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,7 @@ class Survey:
     feedback: FeedbackService             # feedback and complaints
     feedback_overdue: FeedbackOverdueScan  # the worker's overdue scan of feedback
     feedback_limits: FeedbackLimits       # this process's budgets of feedback's public RPCs
+    tally_repair: TallyRepair             # the worker's rebuild of an answer's tallies from AnswerRecorded
 
 
 def feedback_policy(settings: SurveySettings) -> Policy:
@@ -76,15 +76,15 @@ def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None =
     fakes, a fixed `clock`, lifted limits). The database connection itself is the process's
     (chassis `run_api` / `MongoConnection`)."""
     questionnaire_service = QuestionnaireService(
-        questionnaires if questionnaires is not None else MongoQuestionnaires(), questionnaire_files.builtin())
+        questionnaires if questionnaires is not None else MongoQuestionnaires(), questionnaire_files.builtin(),
+        invitation_default=settings.invitation_questionnaire)
     invitation_service = InvitationService(
         invitations if invitations is not None else MongoInvitations(), questionnaire_service,
         key=settings.invitation_key.encode(), base_url=settings.survey_base_url,
-        expiry_days=settings.invitation_expiry_days, questionnaire_code=settings.invitation_questionnaire,
-        clock=clock)
+        expiry_days=settings.invitation_expiry_days, clock=clock)
     tally_store: Tallies = tallies if tallies is not None else MongoTallies()
-    answer_service = AnswerService(invitation_service, questionnaire_service,
-                                   answers if answers is not None else MongoAnswers(),
+    answer_store = answers if answers is not None else MongoAnswers()
+    answer_service = AnswerService(invitation_service, questionnaire_service, answer_store,
                                    ratings if ratings is not None else MongoRatings(), tally_store)
     limits = limits if limits is not None else SurveyLimits(
         per_kiosk=settings.ratings_per_kiosk, per_client=settings.ratings_per_client,
@@ -100,7 +100,8 @@ def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None =
         pages=SurveyPages(answer_service, limits), trusted_proxies=tuple(settings.trusted_networks),
         feedback=feedback_service, feedback_limits=feedback_limits,
         feedback_overdue=FeedbackOverdueScan(feedback_service, settings.feedback_overdue_scan_page,
-                                             clock=clock or utcnow))
+                                             clock=clock or utcnow),
+        tally_repair=TallyRepair(answer_store, questionnaire_service, tally_store))
 
 
 def prepare_database() -> None:

@@ -22,6 +22,20 @@ class QuestionnaireStore(Protocol):
     def add(self, item: domain.Questionnaire) -> bool:
         """Inserts a new version; False when that version exists already (a concurrent put)."""
         ...
+    def chosen(self, agency_code: str) -> str:
+        """The code the agency chose for its invitations; "" when it chose none."""
+        ...
+    def choose(self, agency_code: str, code: str) -> None:
+        """Sets the agency's choice ("" removes it); the last writer's choice holds."""
+        ...
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What an agency's invitations ask: the questionnaire (its latest version now) and whether
+    it is the platform's default (INVITATION_QUESTIONNAIRE) rather than the agency's choice."""
+    questionnaire: domain.Questionnaire
+    platform_default: bool
 
 
 @dataclass(frozen=True)
@@ -32,9 +46,11 @@ class Stored:
 
 
 class QuestionnaireService:
-    def __init__(self, store: QuestionnaireStore, builtin: dict[str, domain.Questionnaire]):
+    def __init__(self, store: QuestionnaireStore, builtin: dict[str, domain.Questionnaire], *,
+                 invitation_default: str = "tt01-9"):
         self._store = store
         self._builtin = builtin
+        self._invitation_default = invitation_default  # INVITATION_QUESTIONNAIRE
 
     @property
     def builtin(self) -> dict[str, domain.Questionnaire]:
@@ -70,6 +86,32 @@ class QuestionnaireService:
             raise InvalidArgument.from_violations([FieldViolation(
                 "content", f"{', '.join(reserved)}: built-in questionnaire codes; choose another code")])
         return [self._put_one(q) for q in read]
+
+    def for_invitations(self, agency_code: str) -> domain.Questionnaire:
+        """The questionnaire, at its latest version, that invitations of `agency_code` (a dossier's
+        receiving agency, else its unit) ask: the agency's choice, else INVITATION_QUESTIONNAIRE.
+        Raises NotFound QUESTIONNAIRE_NOT_FOUND (a default that names no questionnaire)."""
+        code = self._store.chosen(agency_code) if agency_code else ""
+        return self.get(code or self._invitation_default, 0, agency_code)
+
+    def choose_for_invitations(self, agency_code: str, code: str, actor: auth.Principal) -> Choice:
+        """Sets the questionnaire the invitations of `agency_code` ask from now on: a built-in code
+        or one of the agency's own; "" goes back to the platform's default. Raises InvalidArgument
+        (INVALID_FIELDS) for a malformed agency or questionnaire code, PermissionDenied OTHER_AGENCY
+        (agency admins choose for their agency; SERVICE for any), NotFound QUESTIONNAIRE_NOT_FOUND
+        for a code that is neither built in nor the agency's; nothing changes then."""
+        agency_code, code = agency_code.strip(), code.strip()
+        bad = []
+        if not codes.is_unit_code(agency_code):
+            bad.append(FieldViolation("agency_code", "is not a unit code such as 000.00.21.H17"))
+        if code and not domain.CODE.fullmatch(code):
+            bad.append(FieldViolation("questionnaire_code", "is not a questionnaire code such as tt01-9"))
+        if bad:
+            raise InvalidArgument.from_violations(bad)
+        actor.require_agency(agency_code, action="choose this agency's invitation questionnaire")
+        chosen = self.get(code or self._invitation_default, 0, agency_code)  # NotFound: nothing stored
+        self._store.choose(agency_code, code)
+        return Choice(chosen, platform_default=not code)
 
     def _put_one(self, q: domain.Questionnaire) -> Stored:
         for _ in range(5):  # a concurrent put of the same code takes the version: number again
