@@ -28,6 +28,7 @@ from .feedback.service import FeedbackService, FeedbackStore, Policy
 from .indices.service import IndexService, TallyReader
 from .invitations.adapters.mongo import MongoInvitations
 from .invitations.service import InvitationService, InvitationStore
+from .public.feedback import FeedbackPages
 from .public.pages import SurveyPages
 from .questionnaires import files as questionnaire_files
 from .questionnaires.adapters.mongo import MongoQuestionnaires
@@ -55,6 +56,7 @@ class Survey:
     feedback_overdue: FeedbackOverdueScan  # the worker's overdue scan of feedback
     feedback_limits: FeedbackLimits       # this process's budgets of feedback's public RPCs
     tally_repair: TallyRepair             # the worker's rebuild of an answer's tallies from AnswerRecorded
+    feedback_pages: FeedbackPages         # the public feedback pages /phan-anh (worker)
 
 
 def feedback_policy(settings: SurveySettings) -> Policy:
@@ -101,7 +103,8 @@ def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None =
         feedback=feedback_service, feedback_limits=feedback_limits,
         feedback_overdue=FeedbackOverdueScan(feedback_service, settings.feedback_overdue_scan_page,
                                              clock=clock or utcnow),
-        tally_repair=TallyRepair(answer_store, questionnaire_service, tally_store))
+        tally_repair=TallyRepair(answer_store, questionnaire_service, tally_store),
+        feedback_pages=FeedbackPages(feedback_service, feedback_limits))
 
 
 def prepare_database() -> None:
