@@ -251,6 +251,21 @@ def test_a_root_unit_chooses_under_its_own_code_and_the_default_follows_the_sett
     assert world.invite(f"{UNIT}-261117-0002", parent_agency_code="")[0].questionnaire_code == "sipas-5"
 
 
+def test_a_unit_below_an_agency_chooses_for_itself_and_its_choice_comes_first():
+    world = World()
+    unit_admin = auth.Principal(subject="admin-u", roles=frozenset({auth.AGENCY_ADMIN}), agency=UNIT)
+    world.survey.questionnaires.put(UNIT, OWN_FILE.encode(), "yaml", unit_admin)   # the unit's own
+    world.survey.questionnaires.choose_for_invitations(PARENT, "sipas-5", ADMIN)
+    world.survey.questionnaires.choose_for_invitations(UNIT, "nhanh-3", unit_admin)
+    own, token = world.invite()
+    assert own.questionnaire_code == "nhanh-3"
+    assert world.survey.answers.survey(token)[1].code == "nhanh-3"
+    sheet = world.survey.answers.submit(token, {"q1": 1})
+    assert world.survey.answers.questionnaire_of(sheet).code == "nhanh-3"
+    sibling, _ = world.invite("000.22.21.H17-261117-0001", agency_code="000.22.21.H17")
+    assert sibling.questionnaire_code == "sipas-5"   # another unit of the agency follows the agency
+
+
 @pytest.mark.parametrize(("agency", "code", "actor", "error", "reason"), [
     (PARENT, "khong-co", ADMIN, NotFound, "QUESTIONNAIRE_NOT_FOUND"),        # neither built in nor its own
     (PARENT, "nhanh-3", OTHER_ADMIN, PermissionDenied, "OTHER_AGENCY"),

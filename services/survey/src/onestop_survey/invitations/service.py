@@ -62,8 +62,8 @@ class InvitationService:
             return earlier, False
         # Only the claim's winner says "issued"; a loser that finds no invitation yet (the winner
         # is writing it, or died before) writes the same one: same id, same token, same content.
-        # The agency's choice (SetInvitationQuestionnaire), else INVITATION_QUESTIONNAIRE.
-        questionnaire = self._questionnaires.for_invitations(event.parent_agency_code or event.agency_code)
+        # The unit's or its agency's choice (SetInvitationQuestionnaire), else INVITATION_QUESTIONNAIRE.
+        questionnaire = self._questionnaires.for_invitations(event.agency_code, event.parent_agency_code)
         now = self._clock()
         token = domain.token_for(self._key, invitation_id)
         invitation = domain.Invitation(

@@ -56,15 +56,17 @@ class QuestionnaireService:
     def builtin(self) -> dict[str, domain.Questionnaire]:
         return self._builtin
 
-    def get(self, code: str, version: int = 0, agency_code: str = "") -> domain.Questionnaire:
-        """The questionnaire `code` (built in, or the agency's own), at `version` (0: the latest).
+    def get(self, code: str, version: int = 0, agency_code: str = "", unit_code: str = "") -> domain.Questionnaire:
+        """The questionnaire `code` (built in, or the agency's own, else the unit's own: a unit
+        below an agency may put and choose its own), at `version` (0: the latest).
         Raises NotFound QUESTIONNAIRE_NOT_FOUND."""
         found = self._builtin.get(code)
         if found is not None and version not in (0, found.version):
             found = None
-        if found is None and code not in self._builtin and agency_code:
-            found = (self._store.latest(agency_code, code) if version == 0
-                     else self._store.get(agency_code, code, version))
+        for owner in dict.fromkeys(a for a in (agency_code, unit_code) if a):
+            if found is not None or code in self._builtin:
+                break
+            found = (self._store.latest(owner, code) if version == 0 else self._store.get(owner, code, version))
         if found is None:
             raise NotFound("QUESTIONNAIRE_NOT_FOUND", f"no questionnaire {code} (version {version or 'latest'})"
                            + (f" for agency {agency_code}" if agency_code else ""),
@@ -87,16 +89,22 @@ class QuestionnaireService:
                 "content", f"{', '.join(reserved)}: built-in questionnaire codes; choose another code")])
         return [self._put_one(q) for q in read]
 
-    def for_invitations(self, agency_code: str) -> domain.Questionnaire:
-        """The questionnaire, at its latest version, that invitations of `agency_code` (a dossier's
-        receiving agency, else its unit) ask: the agency's choice, else INVITATION_QUESTIONNAIRE.
-        Raises NotFound QUESTIONNAIRE_NOT_FOUND (a default that names no questionnaire)."""
-        code = self._store.chosen(agency_code) if agency_code else ""
-        return self.get(code or self._invitation_default, 0, agency_code)
+    def for_invitations(self, unit_code: str, agency_code: str = "") -> domain.Questionnaire:
+        """The questionnaire, at its latest version, that invitations of a dossier received at
+        `unit_code` ask: the unit's choice, else its agency's (`agency_code`, the unit's parent),
+        else INVITATION_QUESTIONNAIRE. Raises NotFound QUESTIONNAIRE_NOT_FOUND (a default that
+        names no questionnaire)."""
+        for chooser in dict.fromkeys(a for a in (unit_code, agency_code) if a):
+            code = self._store.chosen(chooser)
+            if code:
+                return self.get(code, 0, agency_code, unit_code) if chooser == agency_code \
+                    else self.get(code, 0, unit_code)
+        return self.get(self._invitation_default, 0, agency_code, unit_code)
 
     def choose_for_invitations(self, agency_code: str, code: str, actor: auth.Principal) -> Choice:
-        """Sets the questionnaire the invitations of `agency_code` ask from now on: a built-in code
-        or one of the agency's own; "" goes back to the platform's default. Raises InvalidArgument
+        """Sets the questionnaire the invitations of `agency_code` (a unit, or an agency: its units
+        without a choice of their own follow it) ask from now on: a built-in code or one of its
+        own; "" goes back to the platform's default. Raises InvalidArgument
         (INVALID_FIELDS) for a malformed agency or questionnaire code, PermissionDenied OTHER_AGENCY
         (agency admins choose for their agency; SERVICE for any), NotFound QUESTIONNAIRE_NOT_FOUND
         for a code that is neither built in nor the agency's; nothing changes then."""
