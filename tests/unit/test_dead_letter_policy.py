@@ -149,6 +149,6 @@ def test_every_service_worker_uses_the_chassis_handler():
     # events; + routing filing forms 04 and 05 and documents filing routing's FormIssued; + intake following
     # delivery's ShipmentDelivered and ShipmentReturnedToSender, delivery booking on DossierFinished and
     # documents filing delivery's handover records (FormIssued); + survey issuing invitations on
-    # DossierResultReturned
-    assert len(found) == 6 + 2 + 8 + 3 + 2 + 1 + 1 + 1
+    # DossierResultReturned; + survey rebuilding an answer's tallies from its own AnswerRecorded
+    assert len(found) == 6 + 2 + 8 + 3 + 2 + 1 + 1 + 1 + 1
     assert [f"{cls}.{attr}" for cls, attr, chassis in found if not chassis] == []
