@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 from nameko.testing.services import entrypoint_hook
+from test_survey_service import channel  # noqa: F401 (a fixture: the chassis gRPC server over the fakes)
 from test_workers import _duplicates, _green_waiter, hosted  # noqa: F401 (a fixture)
 
 from onestop.events.v1 import intake_events_pb2 as iev
@@ -282,3 +283,39 @@ def test_a_bad_choice_is_refused_and_changes_nothing(agency, code, actor, error,
         world.survey.questionnaires.choose_for_invitations(agency, code, actor)
     assert refused.value.reason == reason
     assert world.questionnaire_store.choices == before == {PARENT: "sipas-5"}
+
+
+# --- SetInvitationQuestionnaire through the chassis' gRPC server ----------------------------------
+def test_the_admin_chooses_through_the_rpc_and_a_bad_choice_gets_its_status(channel):  # noqa: F811 (the fixture)
+    import grpc
+    from test_survey_service import PARENT as SERVICE_PARENT
+    from test_survey_service import UNIT as SERVICE_UNIT
+    from test_survey_service import _reason
+
+    from onestop.survey.v1 import survey_pb2
+    stub, settings, world = channel
+
+    def admin(agency: str) -> tuple:
+        minted = auth.mint_token(settings.jwt_secret, subject="admin", roles=[auth.AGENCY_ADMIN], agency=agency)
+        return (("authorization", f"Bearer {minted}"),)
+
+    chosen = stub.SetInvitationQuestionnaire(survey_pb2.SetInvitationQuestionnaireRequest(
+        agency_code=f" {SERVICE_UNIT} ", questionnaire_code="sipas-5"), metadata=admin(SERVICE_UNIT), timeout=10)
+    assert (chosen.agency_code, chosen.questionnaire_code, chosen.questionnaire_version, chosen.platform_default) \
+        == (SERVICE_UNIT, "sipas-5", 1, False)
+    assert world.invite()[0].questionnaire_code == "sipas-5"
+    for request, metadata, code, reason in (
+            (dict(agency_code=SERVICE_UNIT, questionnaire_code="khong-co"), admin(SERVICE_UNIT),
+             grpc.StatusCode.NOT_FOUND, "QUESTIONNAIRE_NOT_FOUND"),
+            (dict(agency_code=SERVICE_UNIT, questionnaire_code="tt01-9"), admin(OTHER_PARENT),
+             grpc.StatusCode.PERMISSION_DENIED, "OTHER_AGENCY"),
+            (dict(agency_code="", questionnaire_code="tt01-9"), admin(SERVICE_UNIT),
+             grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FIELDS")):
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.SetInvitationQuestionnaire(survey_pb2.SetInvitationQuestionnaireRequest(**request),
+                                            metadata=metadata, timeout=10)
+        assert (refused.value.code(), _reason(refused.value)) == (code, reason)
+    assert world.survey.questionnaires.for_invitations(SERVICE_UNIT, SERVICE_PARENT).code == "sipas-5"
+    back = stub.SetInvitationQuestionnaire(survey_pb2.SetInvitationQuestionnaireRequest(
+        agency_code=SERVICE_UNIT), metadata=admin(SERVICE_UNIT), timeout=10)
+    assert (back.questionnaire_code, back.platform_default) == ("tt01-9", True)
