@@ -432,6 +432,7 @@ class FakeQuestionnaires:
 
     def __init__(self):
         self.items: dict[tuple[str, str, int], object] = {}
+        self.choices: dict[str, str] = {}  # agency → the code its invitations ask
 
     def latest(self, agency_code, code):
         found = [v for (a, c, _), v in sorted(self.items.items()) if (a, c) == (agency_code, code)]
@@ -446,6 +447,15 @@ class FakeQuestionnaires:
             return False
         self.items[key] = item
         return True
+
+    def chosen(self, agency_code):
+        return self.choices.get(agency_code, "")
+
+    def choose(self, agency_code, code):
+        if code:
+            self.choices[agency_code] = code
+        else:
+            self.choices.pop(agency_code, None)
 
 
 class FakeInvitationStore:
@@ -525,6 +535,15 @@ class FakeTallies:
     def add_all(self, tallies):
         for t in tallies:
             self.items.setdefault(t.id, t)
+
+    def add_missing(self, tallies):
+        written = [t for t in tallies if t.id not in self.items]
+        self.add_all(written)
+        return written
+
+    def drop_day_summaries(self, keys):
+        for key in keys:
+            getattr(self, "days", {}).pop(key, None)  # FakeTallyDays keeps the roll-ups
 
     def range(self, start, end):
         return [t for key, t in sorted(self.items.items()) if start <= key < end]

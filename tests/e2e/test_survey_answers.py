@@ -178,6 +178,9 @@ def test_a_returned_dossier_is_answered_once_in_the_browser(agency, intake, surv
     grades = {g.grade: g.count for g in after.points.grades}
     assert grades["xuat_sac"] == {g.grade: g.count for g in before.points.grades}["xuat_sac"] + 1
     assert _index(survey, officer="e2e-officer").points.sheets >= 1
+    # per field (lĩnh vực): intake's event carries the procedure's, copied from its catalogue at reception
+    assert _index(survey, field_code="dang_ky_kinh_doanh").points.sheets >= 1
+    assert _index(survey, field_code="ho_tich").points.sheets == 0
     # The answer's event left through survey's relay: its outbox pointer is gone.
     wait_until(lambda: agency.db("survey")["answers_outbox"].count_documents({}) == 0, "the relay to publish")
 

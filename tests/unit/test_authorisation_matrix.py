@@ -454,6 +454,8 @@ def _requests(world: World) -> dict[str, object]:
             agency_code=OWN, format=survey_pb2.QUESTIONNAIRE_FILE_FORMAT_YAML, content=(
                 "- code: quay-1\n  name: Phiếu tại quầy\n  questions:\n    - id: y-kien\n      kind: text\n"
                 "      text: Ý kiến\n      max_length: 100\n").encode()),
+        "SetInvitationQuestionnaire": survey_pb2.SetInvitationQuestionnaireRequest(
+            agency_code=OWN, questionnaire_code="sipas-5"),
         "GetSurvey": survey_pb2.GetSurveyRequest(token=world.survey_token),
         "SubmitAnswers": survey_pb2.SubmitAnswersRequest(token=world.survey_token, answers=[
             survey_pb2.Answer(question_id=str(i), value=2) for i in range(1, 10)]),

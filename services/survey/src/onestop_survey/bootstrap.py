@@ -22,6 +22,7 @@ from onestop_chassis.worktime import WorkingCalendar
 from .answers.adapters.mongo import MongoAnswers, MongoKiosks, MongoRatings, MongoTallies, forget_dossier_codes
 from .answers.kiosks import KioskRegistry, KioskStore
 from .answers.limits import SurveyLimits
+from .answers.repair import TallyRepair, TallyRepairStore
 from .answers.service import AnswerService, AnswerStore, RatingStore, TallyStore
 from .config import SurveySettings
 from .feedback import domain as feedback_domain
@@ -33,6 +34,7 @@ from .feedback.service import FeedbackService, FeedbackStore, Policy, UnitTree
 from .indices.service import IndexService, TallyReader
 from .invitations.adapters.mongo import MongoInvitations
 from .invitations.service import InvitationService, InvitationStore
+from .public.feedback import FeedbackPages
 from .public.pages import SurveyPages
 from .questionnaires import files as questionnaire_files
 from .questionnaires.adapters.mongo import MongoQuestionnaires
@@ -41,10 +43,8 @@ from .questionnaires.service import QuestionnaireService, QuestionnaireStore
 BUILT_IN_TYPES = pathlib.Path(__file__).parent / "feedback" / "types.yaml"
 
 
-class Tallies(TallyStore, TallyReader, Protocol):
-    """The indices' tallies: written per answer, read per index query."""
-
-BUILT_IN_TYPES = pathlib.Path(__file__).parent / "feedback" / "types.yaml"
+class Tallies(TallyStore, TallyReader, TallyRepairStore, Protocol):
+    """The indices' tallies: written per answer (and again from AnswerRecorded), read per index query."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ class Survey:
     feedback: FeedbackService             # feedback and complaints
     feedback_overdue: FeedbackOverdueScan  # the worker's overdue scan of feedback
     feedback_limits: FeedbackLimits       # the budgets of feedback's public RPCs (in the database)
+    tally_repair: TallyRepair             # the worker's rebuild of an answer's tallies from AnswerRecorded
+    feedback_pages: FeedbackPages         # the public feedback pages /phan-anh (worker)
 
 
 def feedback_policy(settings: SurveySettings) -> Policy:
@@ -84,18 +86,18 @@ def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None =
     to INTAKE_ADDRESS at its first call (an assignment to another unit). The database connection itself is the process's
     (chassis `run_api` / `MongoConnection`)."""
     questionnaire_service = QuestionnaireService(
-        questionnaires if questionnaires is not None else MongoQuestionnaires(), questionnaire_files.builtin())
+        questionnaires if questionnaires is not None else MongoQuestionnaires(), questionnaire_files.builtin(),
+        invitation_default=settings.invitation_questionnaire)
     invitation_service = InvitationService(
         invitations if invitations is not None else MongoInvitations(), questionnaire_service,
         key=settings.invitation_key.encode(), base_url=settings.survey_base_url,
-        expiry_days=settings.invitation_expiry_days, questionnaire_code=settings.invitation_questionnaire,
-        clock=clock)
+        expiry_days=settings.invitation_expiry_days, clock=clock)
     tally_store: Tallies = tallies if tallies is not None else MongoTallies()
     units = units if units is not None else IntakeUnitTree(
         settings.intake_address, lambda: auth.service_token(settings), settings.intake_timeout_seconds)
     kiosk_registry = KioskRegistry(kiosks if kiosks is not None else MongoKiosks(), units, clock=clock or utcnow)
-    answer_service = AnswerService(invitation_service, questionnaire_service,
-                                   answers if answers is not None else MongoAnswers(),
+    answer_store = answers if answers is not None else MongoAnswers()
+    answer_service = AnswerService(invitation_service, questionnaire_service, answer_store,
                                    ratings if ratings is not None else MongoRatings(), tally_store, kiosk_registry)
     limits = limits if limits is not None else SurveyLimits(
         per_kiosk=settings.ratings_per_kiosk, per_client=settings.ratings_per_client,
@@ -113,7 +115,9 @@ def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None =
         pages=SurveyPages(answer_service, limits), trusted_proxies=tuple(settings.trusted_networks),
         feedback=feedback_service, feedback_limits=feedback_limits,
         feedback_overdue=FeedbackOverdueScan(feedback_service, settings.feedback_overdue_scan_page,
-                                             clock=clock or utcnow))
+                                             clock=clock or utcnow),
+        tally_repair=TallyRepair(answer_store, questionnaire_service, tally_store),
+        feedback_pages=FeedbackPages(feedback_service, feedback_limits))
 
 
 def prepare_database() -> None:

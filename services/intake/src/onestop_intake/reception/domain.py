@@ -198,6 +198,7 @@ class Dossier:
     process_code: str = ""  # the catalogue's quy trình code, for routing (DossierReceived); "" if none
     return_by_post: bool = False  # the applicant's choice (Decision 45/2016/QĐ-TTg art. 5): postal_choice
     postal_notice: str = ""  # what the lookup tells of the result's parcel (reception.postal); "" before
+    field_code: str = ""  # the procedure's field (lĩnh vực) in the catalogue, copied at reception; "" before
 
 
 @dataclass(frozen=True)
@@ -357,7 +358,7 @@ def receive(cmd: SubmitDossier, *, request_id: str, code: str, lookup_secret: st
         request_content=cmd.request_content, lookup_secret=lookup_secret,
         documents=list(cmd.documents), fees=list(procedure.fees),
         postal_return_allowed=procedure.postal_return_allowed, process_code=procedure.process_code,
-        return_by_post=cmd.return_by_post,
+        return_by_post=cmd.return_by_post, field_code=procedure.field_code,
         history=[Transition(at=received_at, status=status, actor=actor,
                             note=f"{'Đăng ký trực tuyến' if online else 'Tiếp nhận hồ sơ'} "
                                  f"({STATUS_LABELS_VI[status]})")],

@@ -73,11 +73,11 @@ class AnswerService:
 
     def _questionnaire(self, invitation: invitations.Invitation) -> questionnaires.Questionnaire:
         return self._questionnaires.get(invitation.questionnaire_code, invitation.questionnaire_version,
-                                        invitation.parent_agency_code or invitation.agency_code)
+                                        invitation.parent_agency_code or invitation.agency_code, invitation.agency_code)
 
     def questionnaire_of(self, sheet: domain.AnswerSheet) -> questionnaires.Questionnaire:
         return self._questionnaires.get(sheet.questionnaire_code, sheet.questionnaire_version,
-                                        sheet.parent_agency_code or sheet.agency_code)
+                                        sheet.parent_agency_code or sheet.agency_code, sheet.agency_code)
 
     def submit(self, token: str, answers: questionnaires.Answers) -> domain.AnswerSheet:
         """Records the answer to the invitation of `token`. Raises as `survey`, and InvalidArgument

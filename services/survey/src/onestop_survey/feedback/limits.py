@@ -32,7 +32,10 @@ class FeedbackLimits:
         self._trusted = trusted
 
     def spend(self, context, budget: str) -> None:
-        client = grpc_client(context, self._trusted)
+        self.spend_address(grpc_client(context, self._trusted), budget)
+
+    def spend_address(self, client: str, budget: str) -> None:
+        """As `spend`, for a client address found already (the feedback page: public.feedback)."""
         if not self._budgets.spend(budget, client):
             wait = self._budgets.retry_after(budget, client)
             minutes = max(1, int(wait + 59) // 60)

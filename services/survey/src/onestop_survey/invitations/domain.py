@@ -56,6 +56,7 @@ class ResultReturned:
     returned_by: str
     return_method: int
     returned_at: dt.datetime
+    field_code: str = ""     # the procedure's field (lĩnh vực), "" from an older intake
 
 
 def new_id() -> str:

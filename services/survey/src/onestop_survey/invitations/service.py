@@ -39,14 +39,13 @@ class DeskView:
 
 class InvitationService:
     def __init__(self, store: InvitationStore, questionnaires: QuestionnaireService, *, key: bytes,
-                 base_url: str, expiry_days: int, questionnaire_code: str,
+                 base_url: str, expiry_days: int,
                  clock: Callable[[], dt.datetime] | None = None):
         self._store = store
         self._questionnaires = questionnaires
         self._key = key
         self._base_url = base_url
         self._expiry_days = expiry_days
-        self._questionnaire_code = questionnaire_code
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     def now(self) -> dt.datetime:
@@ -63,8 +62,8 @@ class InvitationService:
             return earlier, False
         # Only the claim's winner says "issued"; a loser that finds no invitation yet (the winner
         # is writing it, or died before) writes the same one: same id, same token, same content.
-        questionnaire = self._questionnaires.get(self._questionnaire_code, 0,
-                                                 event.parent_agency_code or event.agency_code)
+        # The unit's or its agency's choice (SetInvitationQuestionnaire), else INVITATION_QUESTIONNAIRE.
+        questionnaire = self._questionnaires.for_invitations(event.agency_code, event.parent_agency_code)
         now = self._clock()
         token = domain.token_for(self._key, invitation_id)
         invitation = domain.Invitation(
@@ -74,7 +73,8 @@ class InvitationService:
             return_method=event.return_method, questionnaire_code=questionnaire.code,
             questionnaire_version=questionnaire.version,
             expires_at=domain.expiry(event.returned_at, now, self._expiry_days),
-            token_hash=domain.token_hash(token), parent_agency_code=event.parent_agency_code)
+            token_hash=domain.token_hash(token), parent_agency_code=event.parent_agency_code,
+            field_code=event.field_code)
         self._store.add(invitation)  # a crash before this: the redelivery finds the claim and writes it
         return invitation, invitation_id == candidate
 

@@ -22,7 +22,7 @@ def from_message(m: iev.DossierResultReturned) -> domain.ResultReturned:
         event_id=events.header_of(m).event_id, dossier_code=m.dossier_code, agency_code=m.receiving_unit.code,
         parent_agency_code=m.receiving_agency_code, procedure_code=m.procedure_code,
         procedure_name=m.procedure_name, received_by=m.received_by, returned_by=m.returned_by,
-        return_method=m.method, returned_at=m.returned_at.ToDatetime(tzinfo=dt.UTC))
+        return_method=m.method, returned_at=m.returned_at.ToDatetime(tzinfo=dt.UTC), field_code=m.field_code)
 
 
 class ReturnedDossiers:

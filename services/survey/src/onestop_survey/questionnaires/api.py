@@ -1,5 +1,6 @@
-"""The questionnaire RPCs of onestop.survey.v1.SurveyService (PutQuestionnaire), mixed into the one
-SurveyServicer (onestop_survey.api); and the questionnaire as proto, for GetSurvey."""
+"""The questionnaire RPCs of onestop.survey.v1.SurveyService (PutQuestionnaire,
+SetInvitationQuestionnaire), mixed into the one SurveyServicer (onestop_survey.api); and the
+questionnaire as proto, for GetSurvey."""
 
 from __future__ import annotations
 
@@ -32,3 +33,11 @@ class QuestionnaireRpcs:
         stored = self._questionnaires.put(request.agency_code, request.content, fmt, auth.current_principal())
         return survey_pb2.PutQuestionnaireResponse(questionnaires=[
             survey_pb2.StoredQuestionnaire(code=s.code, version=s.version, changed=s.changed) for s in stored])
+
+    @auth.requires(auth.AGENCY_ADMIN, auth.SERVICE)
+    def SetInvitationQuestionnaire(self, request, context):
+        choice = self._questionnaires.choose_for_invitations(request.agency_code, request.questionnaire_code,
+                                                             auth.current_principal())
+        return survey_pb2.SetInvitationQuestionnaireResponse(
+            agency_code=request.agency_code.strip(), questionnaire_code=choice.questionnaire.code,
+            questionnaire_version=choice.questionnaire.version, platform_default=choice.platform_default)

@@ -64,7 +64,8 @@ def _result_returned(d) -> ev.DossierResultReturned:
                                        postal_tracking_number=r.postal_tracking_number,
                                        procedure_code=d.procedure_code, procedure_name=d.procedure_name,
                                        channel=int(d.channel), receiving_agency_code=d.receiving_unit.parent_code,
-                                       received_by=_received_by(d), returned_by=r.returned_by)
+                                       received_by=_received_by(d), returned_by=r.returned_by,
+                                       field_code=d.field_code)
     message.returned_at.FromDatetime(r.returned_at)
     return message
 

@@ -65,6 +65,7 @@ class DossierDoc(me.Document):
     process_code = me.StringField(default="")
     return_by_post = me.BooleanField(default=False)
     postal_notice = me.StringField(default="")
+    field_code = me.StringField(default="")
     outbox = me.ListField(me.DictField())
 
 
@@ -83,6 +84,7 @@ def _to_doc(d: domain.Dossier, outbox: list[dict]) -> DossierDoc:
         fees=[{**f.__dict__, "exemptions": list(f.exemptions)} for f in d.fees],
         postal_return_allowed=d.postal_return_allowed, process_code=d.process_code,
         return_by_post=d.return_by_post, procedure_code=d.procedure_code, procedure_name=d.procedure_name,
+        field_code=d.field_code,
         applicant={**{k: v for k, v in a.__dict__.items() if k not in ("address", "identity", "citizen_id")},
                    "address": dict(a.address.__dict__),
                    # receive() leaves only `identity`; a dossier built with the deprecated field keeps it too
@@ -167,6 +169,7 @@ def _from_doc(doc: DossierDoc) -> domain.Dossier:
         status_before_pause=domain.DossierStatus(doc.status_before_pause) if doc.status_before_pause else None,
         postal_return_allowed=bool(doc.postal_return_allowed), process_code=doc.process_code or "",
         return_by_post=bool(doc.return_by_post), postal_notice=doc.postal_notice or "",
+        field_code=doc.field_code or "",
         supplement_request=domain.SupplementRequest(
             requested_at=as_utc(doc.supplement_request["requested_at"]), reason=doc.supplement_request["reason"],
             documents_to_add=tuple(doc.supplement_request["documents_to_add"]),

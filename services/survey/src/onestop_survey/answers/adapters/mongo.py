@@ -122,6 +122,23 @@ class MongoTallies:
                 for d in self._db()[TALLIES].find({"_id": {"$gte": start, "$lt": end}})]
 
 
+    def add_missing(self, tallies: list[indices.Tally]) -> list[indices.Tally]:
+        """answers.repair: each tally inserted alone, so the ones that were missing are known."""
+        written = []
+        for t in tallies:
+            doc = {**dataclasses.asdict(t), "_id": t.id, "sipas": [list(x) for x in t.sipas]}
+            doc.pop("id")
+            try:
+                self._db()[TALLIES].insert_one(doc)
+            except DuplicateKeyError:
+                continue
+            written.append(t)
+        return written
+
+    def drop_day_summaries(self, keys: set[str]) -> None:
+        for key in sorted(keys):
+            self._db()[DAYS].delete_one({"_id": key})
+
     def day_summaries(self, start: str, end: str) -> dict[str, indices.Summary]:
         return {d["_id"]: indices.Summary.from_doc(d)
                 for d in self._db()[DAYS].find({"_id": {"$gte": start, "$lt": end}})}

@@ -1,6 +1,7 @@
 """MongoDB adapter of the questionnaire store: one document per version, `_id`
 `<agency>|<code>|<version, 6 digits>`, so the latest version is one `_id` range read (FerretDB
-answers nothing else from an index) and a new version is claimed by its unique insert."""
+answers nothing else from an index) and a new version is claimed by its unique insert. An agency's
+choice of the questionnaire its invitations ask is one document, `_id` the agency code."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 from .. import domain
 
 COLLECTION = "questionnaires"
+CHOICES = "invitation_questionnaires"  # `_id` the agency code: what its invitations ask
 
 
 def _key(agency_code: str, code: str, version: int) -> str:
@@ -52,3 +54,13 @@ class MongoQuestionnaires:
         except DuplicateKeyError:
             return False
         return True
+
+    def chosen(self, agency_code: str) -> str:
+        found = get_db()[CHOICES].find_one({"_id": agency_code})
+        return found["code"] if found else ""
+
+    def choose(self, agency_code: str, code: str) -> None:
+        if code:
+            get_db()[CHOICES].replace_one({"_id": agency_code}, {"code": code}, upsert=True)
+        else:
+            get_db()[CHOICES].delete_one({"_id": agency_code})
