@@ -19,17 +19,15 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Callable, Mapping
 
-import jinja2
-
 from onestop_chassis.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from onestop_chassis.page_templates import page_environment
 from onestop_chassis.worktime import VIETNAM
 
 from ..feedback import domain
 from ..feedback.limits import FeedbackLimits
 from ..feedback.service import FeedbackService
 
-_env = jinja2.Environment(loader=jinja2.PackageLoader("onestop_survey.public", "templates"),
-                          autoescape=jinja2.select_autoescape(["html"]))
+_env = page_environment("onestop_survey.public")  # the chassis's base page, no navigation
 FILE_URL = "/phan-anh"
 FOLLOW_URL = "/phan-anh/tra-cuu"
 MAX_BODY = 64 * 1024  # bytes of a posted form: 5,000 characters of content are at most 20 kB of UTF-8
