@@ -272,7 +272,7 @@ def test_a_dossier_picked_up_by_post_reaches_the_desk_on_channel_3_with_its_hand
     pickup = delivery.CreateShipment(dpb.CreateShipmentRequest(
         direction=dpb.DIRECTION_INBOUND, procedure_code=POSTAL, applicant=dpb.PostalParty(
             name="Nguyễn Thị Hồng Nhung", phone="0912345678", address_line="12 Lê Lợi", commune_code="26734",
-            province_code="79")), metadata=bearer(), timeout=10).shipment
+            province_code="79"), request_id=f"pickup-{time.time_ns()}"), metadata=bearer(), timeout=10).shipment
     assert pickup.id.endswith("-N1") and pickup.receiver.name  # to the agency's desk
     waybill = _ordered(platform, delivery, "", pickup.id)
     by_post = _submitted(intake, channel=common_pb2.CHANNEL_POSTAL).dossier.code

@@ -10,6 +10,7 @@ range (FerretDB v1 answers only those from an index):
 - `shipments_by_agency`: `_id` = `<agency>|<inverted creation time>|<id>`: newest first in one range.
 - `waybills`: `_id` = the carrier's waybill → the shipment id.
 - `orders_due`: `_id` = shipment id, for the order timer; removed once ordered, refused or cancelled.
+- `shipment_requests`: `_id` = `<agency>|<request_id>` → the action it did (retries, service.py).
 - `fee_counters`: `_id` = `<agency>|<YYYY-MM>|<id>`, one per booking (its charge and COD): an
   agency's month is one range read, summed.
 """
@@ -31,8 +32,8 @@ from ..carrier import Direction, Party
 from ..domain import Entry, Kind, Shipment, Source, State
 from ..service import Loaded
 
-LOG, VIEWS, BY_AGENCY, WAYBILLS, DUE, FEES = (
-    "shipment_log", "shipments", "shipments_by_agency", "waybills", "orders_due", "fee_counters")
+LOG, VIEWS, BY_AGENCY, WAYBILLS, DUE, FEES, REQUESTS = (
+    "shipment_log", "shipments", "shipments_by_agency", "waybills", "orders_due", "fee_counters", "shipment_requests")
 FAR = 99_999_999_999  # seconds: inverted times sort newest first
 
 
@@ -40,14 +41,16 @@ def entry_doc(shipment_id: str, e: Entry) -> dict:
     return {"_id": f"{shipment_id}|{e.seq:06d}", "shipment_id": shipment_id, "seq": e.seq, "kind": e.kind.value,
             "source": e.source.value, "at": e.at, "happened_at": e.happened_at,
             "state": e.state.value if e.state else None, "applied": e.applied, "event_id": e.event_id,
-            "waybill": e.waybill, "postal_charge": e.postal_charge, "note": e.note, "actor": e.actor}
+            "waybill": e.waybill, "postal_charge": e.postal_charge, "note": e.note, "actor": e.actor,
+            "request_id": e.request_id}
 
 
 def entry_from(doc: dict) -> Entry:
     return Entry(seq=doc["seq"], kind=Kind(doc["kind"]), source=Source(doc["source"]), at=as_utc(doc["at"]),
                  happened_at=as_utc(doc["happened_at"]), state=State(doc["state"]) if doc.get("state") else None,
                  applied=doc.get("applied", True), event_id=doc.get("event_id", ""), waybill=doc.get("waybill", ""),
-                 postal_charge=doc.get("postal_charge", 0), note=doc.get("note", ""), actor=doc.get("actor", ""))
+                 postal_charge=doc.get("postal_charge", 0), note=doc.get("note", ""), actor=doc.get("actor", ""),
+                 request_id=doc.get("request_id", ""))
 
 
 def header_doc(h: domain.ShipmentHeader) -> dict:
@@ -163,6 +166,15 @@ class MongoShipments:
 
     def order_done(self, shipment_id: str) -> None:
         self._c(DUE).delete_one({"_id": shipment_id})
+
+    def claim(self, key: str, value: str) -> str:
+        """`shipment_requests`: `_id` = `<agency>|<request_id>` → what it did; the unique insert decides."""
+        try:
+            self._c(REQUESTS).insert_one({"_id": key, "value": value})
+        except DuplicateKeyError:
+            doc = self._c(REQUESTS).find_one({"_id": key})
+            return doc["value"] if doc else value
+        return value
 
     def fee_totals(self, agency_code: str, month: str) -> dict[str, int]:
         docs = self._c(FEES).find({"_id": {"$gt": f"{agency_code}|{month}|", "$lt": f"{agency_code}|{month}|~"}})

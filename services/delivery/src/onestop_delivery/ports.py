@@ -1,0 +1,84 @@
+"""Delivery's ports and plain values: what the use cases (service.py) ask of the store and of intake,
+the desk's booking command, and the check of a sender/receiver every carrier needs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from onestop_chassis.errors import FieldViolation, NotFound
+
+from .carrier import Direction, Party
+from .domain import Entry, Shipment
+
+PARTY_FIELDS = ("name", "phone", "address_line", "commune_code", "province_code")
+UNIT_CODE_DIGITS = re.compile(r"[0-9]{2,6}")
+
+
+@dataclass(frozen=True)
+class DossierFacts:
+    """What delivery needs to know of a dossier at intake."""
+    code: str
+    agency_code: str            # the receiving agency (its desk returns the result)
+    procedure_code: str
+    return_by_post: bool        # the applicant chose postal return (Decision 45/2016 art. 5)
+    postal_return_allowed: bool  # the procedure allows postal handling
+    channel: int = 0             # common.v1.Channel the desk received it on (3: by post)
+
+
+class Intake(Protocol):
+    def dossier(self, code: str) -> DossierFacts | None: ...
+    def postal_allowed(self, procedure_code: str) -> bool | None: ...  # None: no such procedure
+
+
+@dataclass(frozen=True)
+class Loaded:
+    shipment: Shipment
+    log: tuple[Entry, ...]
+
+
+class ShipmentStore(Protocol):
+    """The log (`<shipment>|<seq>` documents, the unique insert being the concurrency control), the
+    views by id, by agency (`<agency>|<created>|<id>`) and by waybill, the orders still to place,
+    and the fee counters (`<agency>|<month>|<id>`), with the events of each entry in its outbox."""
+    def create(self, shipment: Shipment, first: Entry, events: Sequence) -> bool: ...
+    def append(self, shipment: Shipment, entry: Entry, events: Sequence) -> bool: ...
+    def load(self, shipment_id: str) -> Loaded | None: ...
+    def latest(self, ref: str) -> Shipment | None: ...
+    def page(self, agency_code: str, after: str, limit: int) -> list[tuple[str, Shipment]]: ...
+    def by_waybill(self, waybill: str) -> str | None: ...
+    def orders_due(self, limit: int) -> list[str]: ...
+    def order_done(self, shipment_id: str) -> None: ...
+    def fee_totals(self, agency_code: str, month: str) -> dict[str, int]: ...
+    def claim(self, key: str, value: str) -> str: ...  # the value `key` holds: `value` if this call wrote it
+
+
+@dataclass(frozen=True)
+class NewShipment:
+    """The desk's booking (CreateShipment)."""
+    direction: Direction
+    dossier_code: str = ""
+    procedure_code: str = ""
+    applicant: Party | None = None
+    weight_grams: int = 0
+    cod_vnd: int = 0
+    agency_pays: bool = False
+
+
+class UnknownWaybill(NotFound):
+    def __init__(self, waybill: str):
+        super().__init__("WAYBILL_NOT_FOUND", f"no shipment has the waybill {waybill}", metadata={"waybill": waybill})
+
+
+def check_party(party: Party | None, field: str) -> list[FieldViolation]:
+    """The problems of a sender/receiver: every field required, unit codes as digits."""
+    if party is None:
+        return [FieldViolation(field, "is required")]
+    v = [FieldViolation(f"{field}.{key}", "is required") for key in PARTY_FIELDS if not getattr(party, key).strip()]
+    for key in ("commune_code", "province_code"):
+        value = getattr(party, key).strip()
+        if value and not UNIT_CODE_DIGITS.fullmatch(value):
+            v.append(FieldViolation(f"{field}.{key}", "must be the administrative unit's code: 2 to 6 digits"))
+    return v
