@@ -4,7 +4,6 @@ the desk's booking command, and the check of a sender/receiver every carrier nee
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,22 +36,6 @@ class Intake(Protocol):
 class Loaded:
     shipment: Shipment
     log: tuple[Entry, ...]
-
-
-class ShipmentStore(Protocol):
-    """The log (`<shipment>|<seq>` documents, the unique insert being the concurrency control), the
-    views by id, by agency (`<agency>|<created>|<id>`) and by waybill, the orders still to place,
-    and the fee counters (`<agency>|<month>|<id>`), with the events of each entry in its outbox."""
-    def create(self, shipment: Shipment, first: Entry, events: Sequence) -> bool: ...
-    def append(self, shipment: Shipment, entry: Entry, events: Sequence) -> bool: ...
-    def load(self, shipment_id: str) -> Loaded | None: ...
-    def latest(self, ref: str) -> Shipment | None: ...
-    def page(self, agency_code: str, after: str, limit: int) -> list[tuple[str, Shipment]]: ...
-    def by_waybill(self, waybill: str) -> str | None: ...
-    def orders_due(self, limit: int) -> list[str]: ...
-    def order_done(self, shipment_id: str) -> None: ...
-    def fee_totals(self, agency_code: str, month: str) -> dict[str, int]: ...
-    def claim(self, key: str, value: str) -> str: ...  # the value `key` holds: `value` if this call wrote it
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 from onestop_chassis import auth, codes, paging
 from onestop_chassis.errors import (
@@ -32,12 +33,11 @@ from . import domain, outgoing
 from .carrier import Carrier, CarrierRefused, CarrierUnavailable, Direction, Party, TrackingEvent
 from .domain import Entry, Shipment, Source, State
 from .fees import ChargeTable
-from .ports import (  # noqa: F401  (re-exported: the use cases' ports live in ports.py)
+from .ports import (  # noqa: F401  (re-exported: the values and the intake port live in ports.py)
     DossierFacts,
     Intake,
     Loaded,
     NewShipment,
-    ShipmentStore,
     UnknownWaybill,
     check_party,
 )
@@ -45,6 +45,22 @@ from .ports import (  # noqa: F401  (re-exported: the use cases' ports live in p
 MAX_RETRIES = 5  # appends lost to a concurrent writer before ABORTED
 CHANNEL_POSTAL = 3  # common.v1.Channel: a dossier that reached the desk by post (Decision 45/2016/QĐ-TTg)
 log = get_logger("onestop.delivery")
+
+
+class ShipmentStore(Protocol):
+    """The log (`<shipment>|<seq>` documents, the unique insert being the concurrency control), the
+    views by id, by agency (`<agency>|<created>|<id>`) and by waybill, the orders still to place,
+    and the fee counters (`<agency>|<month>|<id>`), with the events of each entry in its outbox."""
+    def create(self, shipment: Shipment, first: Entry, events: Sequence) -> bool: ...
+    def append(self, shipment: Shipment, entry: Entry, events: Sequence) -> bool: ...
+    def load(self, shipment_id: str) -> Loaded | None: ...
+    def latest(self, ref: str) -> Shipment | None: ...
+    def page(self, agency_code: str, after: str, limit: int) -> list[tuple[str, Shipment]]: ...
+    def by_waybill(self, waybill: str) -> str | None: ...
+    def orders_due(self, limit: int) -> list[str]: ...
+    def order_done(self, shipment_id: str) -> None: ...
+    def fee_totals(self, agency_code: str, month: str) -> dict[str, int]: ...
+    def claim(self, key: str, value: str) -> str: ...  # the value `key` holds: `value` if this call wrote it
 
 
 def pickup_ref(agency: str, request_id: str) -> str:
