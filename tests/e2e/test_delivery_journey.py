@@ -96,8 +96,9 @@ def _shipment(delivery, shipment_id: str) -> dpb.GetShipmentResponse:
 
 
 def _ordered(platform, delivery, code: str, shipment_id: str = "") -> str:
-    """Waits until the worker has ordered the result's parcel (or `shipment_id`) and the sandbox's
-    first report (accepted, `<waybill>-1`) is in the log; the waybill."""
+    """Waits until the worker has ordered the result's parcel (or `shipment_id`): its `ordered` entry
+    and the sandbox's first report (accepted, `<waybill>-1`) are in the log, in either order (the
+    report may beat the carrier's answer); the waybill."""
     shipment_id = shipment_id or f"{code}-R1"
 
     def accepted():
@@ -106,7 +107,8 @@ def _ordered(platform, delivery, code: str, shipment_id: str = "") -> str:
         except Exception:  # not booked yet
             return None
         w = got.shipment.waybill
-        return w if w and any(e.event_id == f"{w}-1" for e in got.log) else None
+        ordered = any(e.kind == "ordered" for e in got.log)
+        return w if w and ordered and any(e.event_id == f"{w}-1" for e in got.log) else None
     return _wait(accepted, f"the order of {shipment_id} and the carrier's first report")
 
 
