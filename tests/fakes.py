@@ -664,7 +664,8 @@ class FakeCarrier:
     then raises CarrierUnavailable (a timeout after the carrier acted). `secret` signs webhooks:
     the body is JSON [{event_id, waybill, status, at, note}], header X-Signature = secret; a signed
     body of another shape raises CarrierRefused. `cancelled` lists the waybills cancelled; a waybill
-    in `picked_up` refuses its cancellation (CarrierRefused), `cancel_down` answers CarrierUnavailable."""
+    in `picked_up` refuses its cancellation (CarrierRefused), one in `forgotten` is unknown
+    (UnknownParcel), `cancel_down` answers CarrierUnavailable."""
     name = "fake"
 
     def __init__(self, secret: str = "s3cret"):
@@ -676,6 +677,7 @@ class FakeCarrier:
         self.secret = secret
         self.cancelled: list[str] = []
         self.picked_up: set[str] = set()
+        self.forgotten: set[str] = set()     # waybills the carrier no longer knows (UnknownParcel)
         self.cancel_down = False
 
     def create_order(self, order):
@@ -694,11 +696,13 @@ class FakeCarrier:
         return self.orders[order.order_number]
 
     def cancel_order(self, waybill):
-        from onestop_delivery.carrier import CarrierRefused, CarrierUnavailable
+        from onestop_delivery.carrier import CarrierRefused, CarrierUnavailable, UnknownParcel
         if self.cancel_down:
             raise CarrierUnavailable("503 from the carrier")
         if waybill in self.picked_up:
             raise CarrierRefused(f"Bưu gửi {waybill} đã được thu gom, không thể hủy")
+        if waybill in self.forgotten:
+            raise UnknownParcel(f"Không tìm thấy bưu gửi {waybill}")
         if waybill not in self.cancelled:  # idempotent, as the port says
             self.cancelled.append(waybill)
 

@@ -64,6 +64,8 @@ def test_a_carrier_that_refuses_or_cannot_be_reached_leaves_the_shipment_as_it_w
     assert down.value.reason == "CARRIER_UNAVAILABLE"
     assert _log(world, s.id) == logged and len(world.store.events) == events and world.carrier.cancelled == []
     assert world.service.get(s.id, "", OFFICER).shipment.state is State.CREATED
+    world.carrier.cancel_down, world.carrier.forgotten = False, {s.waybill}  # e.g. a carrier that lost it
+    assert world.service.cancel(s.id, "", False, OFFICER).state is State.CANCELLED  # nothing live there
 
 
 def test_a_cancellation_while_the_order_is_on_its_way_cancels_the_order_too(world):

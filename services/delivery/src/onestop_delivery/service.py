@@ -30,7 +30,7 @@ from onestop_chassis.logs import get_logger
 from onestop_chassis.request_ids import reused
 
 from . import domain, outgoing
-from .carrier import Carrier, CarrierRefused, CarrierUnavailable, Direction, Party, TrackingEvent
+from .carrier import Carrier, CarrierRefused, CarrierUnavailable, Direction, Party, TrackingEvent, UnknownParcel
 from .domain import Entry, Shipment, Source, State
 from .fees import ChargeTable
 from .ports import (  # noqa: F401  (re-exported: the values and the intake port live in ports.py)
@@ -254,7 +254,8 @@ class DeliveryService:
     def _cancel_at_carrier(self, s: Shipment, refusal: str) -> str:
         """Cancels the order of `s` at the carrier (idempotent there). The carrier's refusal (it has
         the parcel) raises FailedPrecondition `refusal`, or with `refusal` "" is returned as the
-        carrier's reason; a carrier down or timing out raises Unavailable CARRIER_UNAVAILABLE."""
+        carrier's reason; a parcel the carrier does not know is not live there (""); a carrier down or
+        timing out raises Unavailable CARRIER_UNAVAILABLE."""
         if self._carrier is None:
             raise Unavailable("CARRIER_UNAVAILABLE", "no carrier is configured: the order cannot be cancelled")
         try:
@@ -262,6 +263,8 @@ class DeliveryService:
         except CarrierUnavailable as exc:
             raise Unavailable("CARRIER_UNAVAILABLE", f"the carrier could not cancel {s.waybill} ({exc}): nothing "
                               "changed, send the request again", metadata={"shipment_id": s.id}) from None
+        except UnknownParcel:
+            return ""
         except CarrierRefused as refused:
             if refusal:
                 raise FailedPrecondition(refusal, f"the carrier refused to cancel {s.waybill}: {refused.reason}",
