@@ -271,12 +271,18 @@ def test_orders_made_while_the_sandbox_is_down_are_placed_once_it_is_back(platfo
 
 def test_a_dossier_picked_up_by_post_reaches_the_desk_on_channel_3_with_its_handover_record(platform, stubs):
     intake, delivery, documents = stubs
-    pickup = delivery.CreateShipment(dpb.CreateShipmentRequest(
+    book = dpb.CreateShipmentRequest(
         direction=dpb.DIRECTION_INBOUND, procedure_code=POSTAL, applicant=dpb.PostalParty(
             name="Nguyễn Thị Hồng Nhung", phone="0912345678", address_line="12 Lê Lợi", commune_code="26734",
-            province_code="79"), request_id=f"pickup-{time.time_ns()}"), metadata=bearer(), timeout=10).shipment
+            province_code="79"), request_id=f"pickup-{time.time_ns()}")
+    pickup = delivery.CreateShipment(book, metadata=bearer(), timeout=10).shipment
     assert pickup.id.endswith("-N1") and pickup.receiver.name  # to the agency's desk
     waybill = _ordered(platform, delivery, "", pickup.id)
+    # the desk's retry (its answer lost): the same pickup, one order at the carrier; other content: refused
+    assert delivery.CreateShipment(book, metadata=bearer(), timeout=10).shipment.id == pickup.id
+    book.weight_grams = 900
+    assert _refused_call(delivery.CreateShipment, book) == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
+    assert [o["itemCode"] for o in _sandbox_orders(platform, pickup.id)["orders"]] == [waybill]
     by_post = _submitted(intake, channel=common_pb2.CHANNEL_POSTAL).dossier.code
     at_desk = _submitted(intake).dossier.code
 
@@ -304,6 +310,12 @@ def test_a_dossier_picked_up_by_post_reaches_the_desk_on_channel_3_with_its_hand
         return [d for d in listed if d.kind == docpb.DOCUMENT_KIND_FORM and d.component == TO_DESK]
     record = _wait(filed, "the handover record post → desk at documents")
     assert len(record) == 1 and record[0].content_type == "application/pdf"
+
+
+def _refused_call(call, request) -> tuple[grpc.StatusCode, str]:
+    with pytest.raises(grpc.RpcError) as err:
+        call(request, metadata=bearer(), timeout=30)
+    return err.value.code(), error_info(err.value)[0]
 
 
 def _live_orders(platform, code: str) -> list[str]:
