@@ -60,10 +60,13 @@ def _book(platform: LocalPlatform) -> tuple[dict[str, float], list[str]]:
     made: list[str] = []
     with grpc.insecure_channel(f"127.0.0.1:{platform.grpc_ports['delivery']}") as channel:
         stub = delivery_pb2_grpc.DeliveryServiceStub(channel)
-        request = dpb.CreateShipmentRequest(direction=dpb.DIRECTION_INBOUND, procedure_code=PROCEDURE,
-                                            applicant=APPLICANT)
-        rate = _timed(lambda _: made.append(stub.CreateShipment(request, metadata=metadata, timeout=30).shipment.id),
-                      list(range(SHIPMENTS)))
+        run = uuid.uuid4().hex[:8]  # a pickup's request_id is its order number's seed: new ones each run
+
+        def book(i: int) -> None:
+            request = dpb.CreateShipmentRequest(direction=dpb.DIRECTION_INBOUND, procedure_code=PROCEDURE,
+                                                applicant=APPLICANT, request_id=f"bench-{run}-{i}")
+            made.append(stub.CreateShipment(request, metadata=metadata, timeout=30).shipment.id)
+        rate = _timed(book, list(range(SHIPMENTS)))
     return rate, made
 
 

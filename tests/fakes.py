@@ -633,6 +633,10 @@ class FakeShipmentStore:
         self.fees: dict[str, dict] = {}      # `<agency>|<day>|<id>|<kind>` → the PostalFeeRecorded line
         self.events: list = []
         self.lose_next = 0
+        self.claims: dict[str, str] = {}     # `<agency>|<request_id>` → what it did
+
+    def claim(self, key, value):
+        return self.claims.setdefault(key, value)
 
     def create(self, shipment, first, events):
         if shipment.id in self.logs:
@@ -712,7 +716,10 @@ class FakeCarrier:
     """The carrier port in memory, keyed by order number as a real carrier is (create twice: one
     order). `down = True` answers CarrierUnavailable; `lost_answer = True` creates the order and
     then raises CarrierUnavailable (a timeout after the carrier acted). `secret` signs webhooks:
-    the body is JSON [{event_id, waybill, status, at, note}], header X-Signature = secret."""
+    the body is JSON [{event_id, waybill, status, at, note}], header X-Signature = secret; a signed
+    body of another shape raises CarrierRefused. `cancelled` lists the waybills cancelled; a waybill
+    in `picked_up` refuses its cancellation (CarrierRefused), one in `forgotten` is unknown
+    (UnknownParcel), `cancel_down` answers CarrierUnavailable."""
     name = "fake"
 
     def __init__(self, secret: str = "s3cret"):
@@ -722,6 +729,10 @@ class FakeCarrier:
         self.lost_answer = False
         self.refuse = ""
         self.secret = secret
+        self.cancelled: list[str] = []
+        self.picked_up: set[str] = set()
+        self.forgotten: set[str] = set()     # waybills the carrier no longer knows (UnknownParcel)
+        self.cancel_down = False
 
     def create_order(self, order):
         from onestop_delivery.carrier import CarrierReceipt, CarrierRefused, CarrierUnavailable
@@ -739,7 +750,15 @@ class FakeCarrier:
         return self.orders[order.order_number]
 
     def cancel_order(self, waybill):
-        pass
+        from onestop_delivery.carrier import CarrierRefused, CarrierUnavailable, UnknownParcel
+        if self.cancel_down:
+            raise CarrierUnavailable("503 from the carrier")
+        if waybill in self.picked_up:
+            raise CarrierRefused(f"Bưu gửi {waybill} đã được thu gom, không thể hủy")
+        if waybill in self.forgotten:
+            raise UnknownParcel(f"Không tìm thấy bưu gửi {waybill}")
+        if waybill not in self.cancelled:  # idempotent, as the port says
+            self.cancelled.append(waybill)
 
     def track(self, waybill):
         return []
@@ -747,11 +766,14 @@ class FakeCarrier:
     def read_webhook(self, body, headers):
         import json
 
-        from onestop_delivery.carrier import BadSignature, CarrierStatus, TrackingEvent
+        from onestop_delivery.carrier import BadSignature, CarrierRefused, CarrierStatus, TrackingEvent
         if headers.get("X-Signature") != self.secret:
             raise BadSignature("signature does not match")
-        return [TrackingEvent(r["event_id"], r["waybill"], r.get("order_number", ""), CarrierStatus(r["status"]),
-                              dt.datetime.fromisoformat(r["at"]), r.get("note", "")) for r in json.loads(body)]
+        try:
+            return [TrackingEvent(r["event_id"], r["waybill"], r.get("order_number", ""), CarrierStatus(r["status"]),
+                                  dt.datetime.fromisoformat(r["at"]), r.get("note", "")) for r in json.loads(body)]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CarrierRefused(f"the webhook's body is not a list of reports: {exc}") from None
 
 
 class FakeGrants:

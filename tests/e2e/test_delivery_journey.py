@@ -96,8 +96,9 @@ def _shipment(delivery, shipment_id: str) -> dpb.GetShipmentResponse:
 
 
 def _ordered(platform, delivery, code: str, shipment_id: str = "") -> str:
-    """Waits until the worker has ordered the result's parcel (or `shipment_id`) and the sandbox's
-    first report (accepted, `<waybill>-1`) is in the log; the waybill."""
+    """Waits until the worker has ordered the result's parcel (or `shipment_id`): its `ordered` entry
+    and the sandbox's first report (accepted, `<waybill>-1`) are in the log, in either order (the
+    report may beat the carrier's answer); the waybill."""
     shipment_id = shipment_id or f"{code}-R1"
 
     def accepted():
@@ -106,7 +107,8 @@ def _ordered(platform, delivery, code: str, shipment_id: str = "") -> str:
         except Exception:  # not booked yet
             return None
         w = got.shipment.waybill
-        return w if w and any(e.event_id == f"{w}-1" for e in got.log) else None
+        ordered = any(e.kind == "ordered" for e in got.log)
+        return w if w and ordered and any(e.event_id == f"{w}-1" for e in got.log) else None
     return _wait(accepted, f"the order of {shipment_id} and the carrier's first report")
 
 
@@ -281,12 +283,18 @@ def _totals(delivery) -> dpb.GetPostalTotalsResponse:
 def test_a_dossier_picked_up_by_post_reaches_the_desk_on_channel_3_with_its_handover_record(platform, stubs):
     intake, delivery, documents = stubs
     before = _totals(delivery)
-    pickup = delivery.CreateShipment(dpb.CreateShipmentRequest(
+    book = dpb.CreateShipmentRequest(
         direction=dpb.DIRECTION_INBOUND, procedure_code=POSTAL, pickup_fees_vnd=30000, applicant=dpb.PostalParty(
             name="Nguyễn Thị Hồng Nhung", phone="0912345678", address_line="12 Lê Lợi", commune_code="26734",
-            province_code="79")), metadata=bearer(), timeout=10).shipment
+            province_code="79"), request_id=f"pickup-{time.time_ns()}")
+    pickup = delivery.CreateShipment(book, metadata=bearer(), timeout=10).shipment
     assert pickup.id.endswith("-N1") and pickup.receiver.name  # to the agency's desk
     waybill = _ordered(platform, delivery, "", pickup.id)
+    # the desk's retry (its answer lost): the same pickup, one order at the carrier; other content: refused
+    assert delivery.CreateShipment(book, metadata=bearer(), timeout=10).shipment.id == pickup.id
+    book.weight_grams = 900
+    assert _refused_call(delivery.CreateShipment, book) == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_REUSED")
+    assert [o["itemCode"] for o in _sandbox_orders(platform, pickup.id)["orders"]] == [waybill]
     by_post = _submitted(intake, channel=common_pb2.CHANNEL_POSTAL).dossier.code
     at_desk = _submitted(intake).dossier.code
 
@@ -325,3 +333,84 @@ def test_a_dossier_picked_up_by_post_reaches_the_desk_on_channel_3_with_its_hand
     records = [d for d in forms if d.component in (TO_DESK, AT_PICKUP, RECEIPT)]
     assert sorted(d.component for d in records) == sorted([TO_DESK, AT_PICKUP, RECEIPT])  # each once
     assert all(d.content_type == "application/pdf" and d.size_bytes > 0 for d in records)
+
+
+def _refused_call(call, request) -> tuple[grpc.StatusCode, str]:
+    with pytest.raises(grpc.RpcError) as err:
+        call(request, metadata=bearer(), timeout=30)
+    return err.value.code(), error_info(err.value)[0]
+
+
+def _live_orders(platform, code: str) -> list[str]:
+    orders = _sandbox_orders(platform)["orders"]
+    return sorted(o["orderNumber"] for o in orders if o["orderNumber"].startswith(f"{code}-R")
+                  and o["statusCode"] != "700")
+
+
+def test_cancelled_at_the_carrier_then_rebooked_one_live_order_and_a_refusal_changes_nothing(platform, stubs):
+    intake, delivery, _ = stubs
+    code, _ = _finished_by_post(intake)
+    waybill = _ordered(platform, delivery, code)
+    cancel = dpb.CancelShipmentRequest(id=f"{code}-R1", reason="Công dân đổi địa chỉ", by_citizen=True,
+                                       request_id=f"cancel-{code}")
+    cancelled = delivery.CancelShipment(cancel, metadata=bearer(), timeout=30).shipment
+    assert cancelled.state == dpb.SHIPMENT_STATE_CANCELLED
+    assert delivery.CancelShipment(cancel, metadata=bearer(), timeout=30).shipment.state == cancelled.state
+    assert [o["statusCode"] for o in _sandbox_orders(platform, f"{code}-R1")["orders"]] == ["700"]
+    rebooked = delivery.RebookShipment(dpb.RebookShipmentRequest(id=f"{code}-R1", request_id=f"rebook-{code}"),
+                                       metadata=bearer(), timeout=30).shipment
+    assert rebooked.id == f"{code}-R2"
+    _ordered(platform, delivery, code, rebooked.id)
+    assert _live_orders(platform, code) == [f"{code}-R2"]  # the post holds one live order, the new one
+
+    # the carrier has the parcel, its report not in yet (held back): the carrier's refusal is the answer
+    second, _ = _finished_by_post(intake)
+    held = _ordered(platform, delivery, second)
+    _sandbox(platform, "/sandbox/webhook", {"mode": "late"})
+    _sandbox(platform, "/sandbox/advance", {"itemCode": held, "stages": 1})
+    with pytest.raises(grpc.RpcError) as err:
+        delivery.CancelShipment(dpb.CancelShipmentRequest(id=f"{second}-R1"), metadata=bearer(), timeout=30)
+    assert (err.value.code(), error_info(err.value)[0]) == (grpc.StatusCode.FAILED_PRECONDITION, "ALREADY_PICKED_UP")
+    assert "cancelled" not in [e.kind for e in _shipment(delivery, f"{second}-R1").log]
+    got = _settled(delivery, f"{second}-R1", {f"{held}-2"})  # the held report, sent late
+    assert got.shipment.state == dpb.SHIPMENT_STATE_PICKED_UP and waybill != held
+
+
+def test_a_rebooked_parcels_later_return_changes_nothing_and_the_new_one_is_delivered(platform, stubs):
+    intake, delivery, _ = stubs
+    code, secret = _finished_by_post(intake)
+    old = _ordered(platform, delivery, code)
+    _sandbox(platform, "/sandbox/fail-next-attempt", {"itemCode": old, "count": 3})
+    _sandbox(platform, "/sandbox/advance", {"itemCode": old, "stages": 4})  # picked up … first attempt failed
+    _settled(delivery, f"{code}-R1", {f"{old}-{n}" for n in range(1, 6)})
+    new = delivery.RebookShipment(dpb.RebookShipmentRequest(id=f"{code}-R1", request_id=f"rebook-{code}"),
+                                  metadata=bearer(), timeout=30).shipment
+    waybill = _ordered(platform, delivery, code, new.id)
+    # the post keeps the old parcel (picked up: it refused the cancellation) and returns it after two more failures
+    events = _sandbox(platform, "/sandbox/advance", {"itemCode": old, "stages": 5})["events"]
+    assert events[-1]["statusCode"] == "600"
+    got = _settled(delivery, f"{code}-R1", {f"{old}-{n}" for n in range(1, 11)})
+    assert (got.shipment.state, got.shipment.failed_attempts) == (dpb.SHIPMENT_STATE_FAILED_ATTEMPT, 1)
+    late = [e for e in got.log if e.event_id in {f"{old}-{n}" for n in range(6, 11)}]
+    assert len(late) == 5 and all(not e.applied and e.note.startswith("superseded") for e in late)
+    _sandbox(platform, "/sandbox/advance", {"itemCode": waybill, "stages": 4})  # the new parcel: delivered
+
+    def returned():
+        d = _dossier(intake, code)
+        return d if d.status == common_pb2.DOSSIER_STATUS_RESULT_RETURNED else None
+    assert _wait(returned, "status 10 at intake").result_return.postal_tracking_number == waybill
+    lookup = intake.LookupDossier(pb.LookupDossierRequest(code=code, secret=secret)).dossier
+    assert lookup.postal_notice.startswith(f"Đã phát kết quả qua bưu chính, số hiệu bưu gửi {waybill}")
+
+
+def test_a_signed_webhook_that_is_not_the_carriers_shape_answers_400(platform, stubs):
+    intake, delivery, _ = stubs
+    code, _ = _finished_by_post(intake)
+    waybill = _ordered(platform, delivery, code)
+    before = list(_shipment(delivery, f"{code}-R1").log)
+    no_time = json.dumps({"events": [{"eventId": "m-1", "itemCode": waybill, "statusCode": "500"}]}).encode()
+    for body in (b"{not json", json.dumps({"events": "none"}).encode(), no_time):
+        answer = _post_webhook(platform, body, hmac.new(_secret(platform), body, hashlib.sha256).hexdigest())
+        assert answer.status_code == 400 and answer.json()["error"]
+    assert _post_webhook(platform, no_time, "0" * 64).status_code == 401
+    assert list(_shipment(delivery, f"{code}-R1").log) == before

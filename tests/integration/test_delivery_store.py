@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from onestop_chassis import auth
+from onestop_chassis.errors import AlreadyExists
 from onestop_delivery import domain, fees, outgoing, totals
 from onestop_delivery.adapters.mongo import FEES, LOG, MongoShipments
 from onestop_delivery.bootstrap import bootstrap
@@ -103,3 +106,22 @@ def test_postal_totals_are_summed_from_lines_kept_once_on_ferretdb(mongo_db):
                                                    "cod_vnd": 80000}
     assert summed("2026-10") == summed("2027") == {k: 0 for k in one}
     assert totals.summed(store.fee_amounts("000.40.21.H17", *totals.period_range("2026"))) == {k: 0 for k in one}
+
+
+def test_request_ids_hold_in_ferretdb_a_retry_is_the_same_pickup_and_a_reused_id_is_refused(mongo_db):
+    store, carrier = MongoShipments(lambda: mongo_db), FakeCarrier()
+    delivery = bootstrap(DeliverySettings(), shipments=store, carrier=carrier, clock=Clock(NOW),
+                         intake=FakeIntakeFacts([], {"1.000001": True}), tables=fees.read_tables(PACKAGED_TABLES))
+
+    def pickup(request_id, weight=0):
+        return delivery.service.create_shipment(NewShipment(Direction.INBOUND, procedure_code="1.000001",
+                                                            applicant=CITIZEN, weight_grams=weight), DESK, request_id)
+    first = pickup("p-1")
+    assert pickup("p-1") == first and store.load(first.id).log[0].request_id == "p-1"
+    assert store.claim(f"{UNIT}|p-1", "something else") == f"create {first.id} desk"  # the first claim holds
+    with pytest.raises(AlreadyExists):
+        pickup("p-1", weight=900)
+    delivery.ordering.place_due()
+    assert delivery.service.cancel(first.id, "", False, DESK, "c-1").state is State.CANCELLED
+    assert carrier.cancelled == [store.load(first.id).shipment.waybill]
+    assert [e.request_id for e in store.load(first.id).log if e.kind is Kind.CANCELLED] == ["c-1"]

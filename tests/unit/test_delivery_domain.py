@@ -84,6 +84,48 @@ def test_cancel_only_before_pickup():
     assert cancelled.state is State.CANCELLED and cancelled.final
 
 
+def test_failed_attempts_reported_out_of_order_are_all_counted_and_a_second_round_is_not_a_repeat():
+    s, _ = domain.start(header(max_attempts=3), "desk-1", Source.DESK)
+    s, _ = report(s, CarrierStatus.OUT_FOR_DELIVERY, "e1", 10)
+    # the second round out for delivery arrives before the report of the failed first attempt
+    s, second = report(s, CarrierStatus.OUT_FOR_DELIVERY, "e3", 30, "Phát lại lần 2")
+    assert second.applied and (s.state, s.state_at) == (State.OUT_FOR_DELIVERY, T0 + dt.timedelta(minutes=30))
+    s, late = report(s, CarrierStatus.FAILED_ATTEMPT, "e2", 20, "Người nhận vắng nhà")
+    assert not late.applied and "counted as failed attempt 1" in late.note
+    assert (s.state, s.attempts) == (State.OUT_FOR_DELIVERY, 1)  # counted, the newer state stays
+    s, _ = report(s, CarrierStatus.OUT_FOR_DELIVERY, "e5", 50)
+    s, also_late = report(s, CarrierStatus.FAILED_ATTEMPT, "e4", 40)
+    assert (s.state, s.attempts) == (State.OUT_FOR_DELIVERY, 2)
+    same, again = report(s, CarrierStatus.FAILED_ATTEMPT, "e4", 40)  # the same report: a repeat
+    assert again is None and same.attempts == 2
+    # the third (last allowed) failed attempt returns the parcel, even when it arrives late
+    s, _ = report(s, CarrierStatus.OUT_FOR_DELIVERY, "e7", 70)
+    s, last = report(s, CarrierStatus.FAILED_ATTEMPT, "e6", 60)
+    assert last.applied and (s.state, s.attempts) == (State.RETURNED_TO_SENDER, 3)
+
+
+def test_a_failed_attempt_reported_after_delivery_is_counted_and_the_state_stays():
+    s, _ = domain.start(header(max_attempts=3), "desk-1", Source.DESK)
+    for i, status in enumerate([CarrierStatus.OUT_FOR_DELIVERY, CarrierStatus.DELIVERED]):
+        s, _ = report(s, status, f"e{i}", 10 * (i + 1))
+    s, late = report(s, CarrierStatus.FAILED_ATTEMPT, "e9", 15)
+    assert not late.applied and (s.state, s.attempts) == (State.DELIVERED, 1)
+
+
+def test_the_reports_of_a_rebooked_shipment_are_logged_and_never_applied():
+    s, _ = domain.start(header(max_attempts=2), "desk-1", Source.DESK)
+    s, _ = report(s, CarrierStatus.FAILED_ATTEMPT, "e1", 10)
+    s = domain.apply(s, domain.Entry(s.seq + 1, domain.Kind.REBOOKED, Source.CITIZEN, T0, T0,
+                                     note="000.00.21.H17-261130-0001-R2"))
+    for event_id, status in (("e2", CarrierStatus.FAILED_ATTEMPT), ("e3", CarrierStatus.RETURNED_TO_SENDER),
+                             ("e4", CarrierStatus.DELIVERED)):
+        before = s
+        s, entry = report(s, status, event_id, 30)
+        assert entry is not None and not entry.applied and entry.note.startswith("superseded: rebooked as")
+        assert (s.state, s.attempts, s.state_at) == (before.state, before.attempts, before.state_at)
+    assert (s.state, s.attempts) == (State.FAILED_ATTEMPT, 1)
+
+
 REPORTS = st.lists(st.tuples(st.sampled_from(list(CarrierStatus)), st.integers(0, 12), st.integers(0, 600)),
                    max_size=25)
 
@@ -92,10 +134,11 @@ REPORTS = st.lists(st.tuples(st.sampled_from(list(CarrierStatus)), st.integers(0
 @given(REPORTS, st.integers(1, 4))
 def test_properties_of_any_sequence_of_reports(reports, max_attempts):
     """Whatever the carrier reports, in whatever order and however often: the state never goes back
-    down the chain, a final state never changes, the attempts never pass the limit, a repeated
-    event_id adds nothing, and folding the log gives the state built step by step."""
+    down the chain, a final state never changes, every distinct failed attempt counts up to the
+    limit, a repeated event_id adds nothing, and folding the log gives the state built step by step."""
     s, first = domain.start(header(max_attempts), "desk-1", Source.DESK)
     log = [first]
+    failed = 0  # distinct failed-attempt reports of the live shipment
     for status, event, minute in reports:
         before = s
         s, entry = report(s, status, f"e{event}", minute)
@@ -103,6 +146,8 @@ def test_properties_of_any_sequence_of_reports(reports, max_attempts):
             assert f"e{event}" in before.event_ids and s == before
             continue
         log.append(entry)
+        failed += status is CarrierStatus.FAILED_ATTEMPT and before.state is not State.CANCELLED
+        assert s.attempts == min(failed, max_attempts)  # whatever the order they came in
         assert entry.seq == len(log)
         assert domain.RANK[s.state] >= domain.RANK[before.state]
         if before.final:

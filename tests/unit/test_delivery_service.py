@@ -105,10 +105,10 @@ def test_another_agency_and_a_second_booking_are_refused(world):
 def test_a_postal_intake_pickup_goes_to_the_desk_and_needs_a_postal_procedure(world):
     with pytest.raises(FailedPrecondition) as refused:
         world.service.create_shipment(NewShipment(Direction.INBOUND, procedure_code="2.000002", applicant=CITIZEN),
-                                      OFFICER)
+                                      OFFICER, "pickup-0")
     assert refused.value.reason == "POSTAL_NOT_ALLOWED" and world.store.logs == {}
     s = world.service.create_shipment(NewShipment(Direction.INBOUND, procedure_code="1.000001", applicant=CITIZEN),
-                                      OFFICER)
+                                      OFFICER, "pickup-1")
     assert domain.SHIPMENT_ID.fullmatch(s.id) and s.id.endswith("-N1") and s.header.sender == CITIZEN
     assert s.header.receiver == TABLES[UNIT].sender
 
@@ -183,7 +183,7 @@ def test_cancel_before_pickup_only(world):
         world.service.cancel(s.id, "", False, OFFICER)
     assert refused.value.reason == "ALREADY_PICKED_UP"
     other = world.service.create_shipment(NewShipment(Direction.INBOUND, procedure_code="1.000001",
-                                                      applicant=CITIZEN), OFFICER)
+                                                      applicant=CITIZEN), OFFICER, "pickup-1")
     assert world.service.cancel(other.id, "đổi ý", True, OFFICER).state is State.CANCELLED
     assert world.store.due == set() and world.service.fee_totals(UNIT, "2026-11")["shipments"] == 1
 
@@ -341,7 +341,7 @@ def test_a_delivered_pickup_is_handed_over_to_the_dossier_the_desk_received_by_p
         world.intake.dossiers[code] = DossierFacts(code, UNIT, procedure, False, True, channel)
     outbound = world.ordered()
     pickup = world.service.create_shipment(NewShipment(Direction.INBOUND, procedure_code="1.000001",
-                                                       applicant=CITIZEN), OFFICER)
+                                                       applicant=CITIZEN), OFFICER, "pickup-1")
 
     def refused(shipment_id, code):
         logged = len(world.store.logs[pickup.id])

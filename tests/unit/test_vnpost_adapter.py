@@ -20,6 +20,7 @@ from onestop_delivery.carrier import (
     CarrierUnavailable,
     Direction,
     Party,
+    UnknownParcel,
 )
 
 SECRET = "webhook-secret-for-tests"
@@ -135,7 +136,14 @@ def test_cancel_posts_to_the_waybill_and_a_picked_up_parcel_is_refused():
     adapter, _ = carrier(session)
     adapter.cancel_order("EB000000019VN")
     assert session.calls[0]["url"] == "http://carrier.test/api/orders/EB000000019VN/cancel"
-    with pytest.raises(CarrierRefused, match="đã được thu gom"):
+    with pytest.raises(CarrierRefused, match="đã được thu gom") as refused:
+        adapter.cancel_order("EB000000019VN")
+    assert not isinstance(refused.value, UnknownParcel)
+
+
+def test_a_waybill_the_carrier_does_not_know_is_an_unknown_parcel():
+    adapter, _ = carrier(StubSession(response(404, {"code": "ITEM_NOT_FOUND", "message": "Không tìm thấy bưu gửi"})))
+    with pytest.raises(UnknownParcel, match="Không tìm thấy"):
         adapter.cancel_order("EB000000019VN")
 
 

@@ -72,7 +72,7 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
                           applicant=party_from_proto(request.applicant) if request.HasField("applicant") else None,
                           weight_grams=request.weight_grams, cod_vnd=request.cod_vnd, agency_pays=request.agency_pays,
                           pickup_fees_vnd=request.pickup_fees_vnd)
-        shipment = self._service.create_shipment(cmd, auth.current_principal())
+        shipment = self._service.create_shipment(cmd, auth.current_principal(), request.request_id)
         return delivery_pb2.CreateShipmentResponse(shipment=shipment_to_proto(shipment))
 
     @auth.requires(*READERS)
@@ -90,13 +90,14 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
 
     @auth.requires(*DESK)
     def CancelShipment(self, request, context):
-        shipment = self._service.cancel(request.id, request.reason, request.by_citizen, auth.current_principal())
+        shipment = self._service.cancel(request.id, request.reason, request.by_citizen, auth.current_principal(),
+                                        request.request_id)
         return delivery_pb2.CancelShipmentResponse(shipment=shipment_to_proto(shipment))
 
     @auth.requires(*DESK)
     def RebookShipment(self, request, context):
         receiver = party_from_proto(request.receiver) if request.HasField("receiver") else None
-        shipment = self._service.rebook(request.id, receiver, auth.current_principal())
+        shipment = self._service.rebook(request.id, receiver, auth.current_principal(), request.request_id)
         return delivery_pb2.RebookShipmentResponse(shipment=shipment_to_proto(shipment))
 
     @auth.requires(*DESK)

@@ -26,8 +26,9 @@ from .service import DeliveryService, Intake, ShipmentStore
 @dataclass(frozen=True)
 class Delivery:
     """Everything delivery's processes use, built once per process. `ordering` places carrier
-    orders and reads the carrier's webhooks (the worker's); `shipments` is the store (the worker
-    writes the fee lines of the events it receives back, fee_lines.py)."""
+    orders and reads the carrier's webhooks (the worker's); the service cancels orders (the api's);
+    `shipments` is the store (the worker writes the fee lines of the events it receives back,
+    fee_lines.py)."""
     service: DeliveryService
     ordering: Ordering
     shipments: ShipmentStore
@@ -48,9 +49,10 @@ def bootstrap(settings: DeliverySettings, *, shipments: ShipmentStore | None = N
     if tables is None:
         tables = read_tables(Path(settings.postal_tables_dir) if settings.postal_tables_dir else PACKAGED_TABLES)
     clock = clock or utcnow
-    service = DeliveryService(shipments, intake, tables, clock=clock, max_attempts=settings.max_delivery_attempts)
     if carrier is None:
         carrier = VNPostCarrier.from_settings(settings)
+    service = DeliveryService(shipments, intake, tables, clock=clock, max_attempts=settings.max_delivery_attempts,
+                              carrier=carrier)
     ordering = Ordering(service, shipments, carrier, tables, clock)
     return Delivery(service=service, ordering=ordering, shipments=shipments)
 

@@ -91,6 +91,11 @@ class CarrierRefused(Exception):
         self.reason = reason
 
 
+class UnknownParcel(CarrierRefused):
+    """The carrier has no parcel with this waybill (e.g. its order was never placed there): nothing
+    of it is live at the carrier."""
+
+
 class BadSignature(Exception):
     """A webhook whose signature does not verify with the carrier's secret: ignored, never applied."""
 
@@ -106,7 +111,8 @@ class Carrier(Protocol):
         ...
 
     def cancel_order(self, waybill: str) -> None:
-        """Cancels a parcel not yet picked up. Raises CarrierRefused once it has been."""
+        """Cancels a parcel not yet picked up (again: nothing changes). Raises CarrierRefused once it
+        has been picked up, UnknownParcel for a waybill the carrier does not know."""
         ...
 
     def track(self, waybill: str) -> list[TrackingEvent]:

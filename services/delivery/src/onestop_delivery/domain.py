@@ -9,11 +9,19 @@ the shipment's state is the fold of the log (`fold`). The rules of the state mac
   that reaches `ShipmentHeader.max_attempts` (3 by default) moves the shipment there, whether or not
   the carrier reports the return; cancelled by the desk or the citizen before the parcel is picked
   up. Delivered, returned to sender and cancelled are final.
-- a carrier report seen before (same carrier `event_id`) is not logged again and changes nothing;
+- a carrier report seen before (same carrier `event_id`) is not logged again and changes nothing:
+  "repeated" means the same report, never the same stage (a second out-for-delivery after a failed
+  attempt is a new report, and applied);
 - a report older than the state (by its rank in the chain above, or by its time when of the same
   rank) is logged, marked not applied, and does not move the state back ("out of order");
 - a report no state reaches from the current one (e.g. DELIVERED after RETURNED_TO_SENDER) is
   logged, not applied, with the reason.
+- failed attempts are counted from the distinct FAILED_ATTEMPT reports (one per carrier event id),
+  whatever their order: one that arrives after a newer out-for-delivery, or after the parcel was
+  delivered, still counts (its entry is not applied: the state stays), up to `max_attempts`; the
+  one that reaches `max_attempts` returns the parcel even when it arrives late.
+- a shipment rebooked (superseded by its next booking) keeps logging its old parcel's reports, never
+  applied: the old waybill never moves the shipment, nor, through its events, the dossier.
 - rebooking (the citizen asks for another attempt): allowed after a failed attempt or a
   cancellation, as a new booking (a new shipment, order number `<ref>-R<n+1>`); refused after the
   parcel was returned to sender: the result is back at the desk, where the citizen collects it, or
@@ -127,6 +135,7 @@ class Entry:
     note: str = ""
     actor: str = ""
     receipt: str = ""                # the number of the receipt (biên lai) of a collection (receipts.py)
+    request_id: str = ""             # CREATED/CANCELLED/REBOOKED: the caller's id of the request (retries)
 
 
 @dataclass(frozen=True)
@@ -189,13 +198,12 @@ def apply(shipment: Shipment, entry: Entry) -> Shipment:
         return replace(s, dossier_code=entry.note)
     if entry.waybill and not s.waybill:
         s = replace(s, waybill=entry.waybill)
+    attempts = s.attempts + (entry.kind is Kind.REPORT and counts_attempt(s, entry.state))
     if not entry.applied or entry.state is None:
-        return s
-    state, attempts = entry.state, s.attempts
-    if state is State.FAILED_ATTEMPT:
-        attempts += 1
-        if attempts >= s.header.max_attempts:
-            state = State.RETURNED_TO_SENDER  # the last allowed attempt failed: the parcel goes back
+        return replace(s, attempts=attempts)  # a late failed attempt still counts
+    state = entry.state
+    if state is State.FAILED_ATTEMPT and attempts >= s.header.max_attempts:
+        state = State.RETURNED_TO_SENDER  # the last allowed attempt failed: the parcel goes back
     picked_up_at = s.picked_up_at
     if picked_up_at is None and RANK[entry.state] > 0 and entry.state is not State.CANCELLED:
         picked_up_at = entry.happened_at
@@ -220,10 +228,17 @@ def report_entry(s: Shipment, status: CarrierStatus, event_id: str, happened_at:
     target = State.CREATED if status is CarrierStatus.ACCEPTED else _FROM_CARRIER[status]
     base = Entry(s.seq + 1, Kind.REPORT, source, at, happened_at, target, event_id=event_id, note=note,
                  waybill="" if s.waybill else waybill)
-    why = _not_applied(s, target, happened_at)
-    if why:
+    if s.rebooked_as:  # the old parcel of a rebooked shipment: its log only
+        why = f"superseded: rebooked as {s.rebooked_as}, this waybill's reports change nothing"
         return replace(base, applied=False, note=f"{why}; {note}" if note else why)
-    if target is State.FAILED_ATTEMPT and s.attempts + 1 >= s.header.max_attempts:
+    counted = counts_attempt(s, target)
+    last = counted and s.attempts + 1 >= s.header.max_attempts and not s.final
+    why = "" if last else _not_applied(s, target, happened_at)
+    if why:
+        if counted:
+            why += f"; counted as failed attempt {s.attempts + 1}"
+        return replace(base, applied=False, note=f"{why}; {note}" if note else why)
+    if last:
         # The last allowed attempt failed: the carrier returns the parcel; the log says so.
         return replace(base, note=(note + "; " if note else "") + f"lần phát thứ {s.attempts + 1} "
                        f"(tối đa {s.header.max_attempts}) không thành công")
@@ -240,9 +255,17 @@ def _not_applied(s: Shipment, target: State, happened_at: dt.datetime) -> str:
         return f"out of order: older than the {s.state.value} report"
     if target is State.CANCELLED and s.state is not State.CREATED:
         return "not applied: a parcel already picked up is not cancelled"
-    if target is s.state and target is not State.FAILED_ATTEMPT:
-        return f"repeated: already {s.state.value}"
+    if target is State.CREATED:
+        return "not applied: the carrier accepted the order (already created)"
     return ""
+
+
+def counts_attempt(s: Shipment, target: State | None) -> bool:
+    """Whether a report to `target` is one more failed attempt of `s`: a FAILED_ATTEMPT report (each
+    is logged once, by its event id) of a booking still live (not rebooked, not cancelled), while
+    fewer than `max_attempts` are counted."""
+    return (target is State.FAILED_ATTEMPT and not s.rebooked_as and s.state is not State.CANCELLED
+            and s.attempts < s.header.max_attempts)
 
 
 def cancel_entry(s: Shipment, source: Source, actor: str, at: dt.datetime, reason: str) -> Entry:

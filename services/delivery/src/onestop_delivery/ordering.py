@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from onestop_chassis import auth
-from onestop_chassis.errors import NotFound, ServiceError
+from onestop_chassis.errors import Aborted, NotFound, ServiceError
 from onestop_chassis.logs import get_logger
 
 from . import domain, outgoing
@@ -32,11 +32,13 @@ class OrderPass:
 
 @dataclass(frozen=True)
 class WebhookResult:
-    """What a webhook call did: `status` is the HTTP status to answer (200, 401 bad signature,
-    404 an unknown waybill, 503 the carrier's reports could not be read)."""
+    """What a webhook call did: `status` is the HTTP status to answer (200; 400 a signed body that is
+    not the carrier's shape, `error` says why; 401 bad signature; 404 an unknown waybill; 503 a report
+    lost a race with another writer, or the reports could not be read: the carrier sends them again)."""
     status: int
     applied: int = 0
     ignored: int = 0
+    error: str = ""
 
 
 def order_of(s: Shipment, table: ChargeTable) -> CarrierOrder:
@@ -90,12 +92,23 @@ class Ordering:
             after = domain.apply(s, entry)
             if self._store.append(after, entry, outgoing.after(s, after, entry)):
                 self._store.order_done(s.id)
+                if after.state is domain.State.CANCELLED:
+                    self._cancel_late(after)
                 return "placed"
             reloaded = self._store.load(shipment_id)
             if reloaded is None:
                 return "gone"
             s = reloaded.shipment
         return "placed"  # still due: the next pass clears it (the order number keeps it from a second order)
+
+    def _cancel_late(self, s: Shipment) -> None:
+        """The desk cancelled while this order was on its way to the carrier: the order is cancelled
+        there too (just accepted, never picked up), so no live order outlives its shipment."""
+        try:
+            self._carrier.cancel_order(s.waybill)
+        except (CarrierUnavailable, CarrierRefused) as exc:
+            log.error("a cancelled shipment's order could not be cancelled at the carrier: cancel it there",
+                      shipment_id=s.id, waybill=s.waybill, error=str(exc)[:200])
 
     def _append(self, s: Shipment, entry: Entry | None) -> None:
         if entry is None:
@@ -107,16 +120,22 @@ class Ordering:
         # else another writer changed it: the next pass sees it again (the order number is the key)
 
     def webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
-        """Reads and applies a tracking webhook's reports. A bad signature applies nothing (401);
-        an unknown waybill is logged and answered 404 (the others of the same call are applied)."""
+        """Reads and applies a tracking webhook's reports. A bad signature applies nothing (401), nor
+        does a signed body that is not the carrier's shape (400: sending it again will not help); an
+        unknown waybill is logged and answered 404 (the others of the same call are applied); a report
+        that lost its race with another writer (CONCURRENT_CHANGE) answers 503, so the carrier sends
+        the call again (the reports applied meanwhile are then repeats: not logged twice)."""
         try:
             reports = self._carrier.read_webhook(body, headers)
         except BadSignature:
             log.warning("webhook with a bad signature ignored", carrier=self._carrier.name)
             return WebhookResult(401)
+        except CarrierRefused as bad:
+            log.warning("signed webhook with a malformed body", carrier=self._carrier.name, reason=bad.reason[:200])
+            return WebhookResult(400, error=bad.reason)
         except CarrierUnavailable:
             return WebhookResult(503)
-        applied = ignored = unknown = 0
+        applied = ignored = unknown = retry = 0
         for report in reports:
             try:
                 _, moved = self._service.record_report(report.waybill, report, Source.CARRIER_WEBHOOK, WORKER)
@@ -124,10 +143,16 @@ class Ordering:
                 log.warning("webhook for an unknown waybill", waybill=report.waybill[:64])
                 unknown += 1
                 continue
+            except Aborted as exc:
+                log.warning("webhook report lost a race: the carrier is asked to resend", waybill=report.waybill[:64],
+                            reason=exc.reason)
+                retry += 1
+                continue
             except ServiceError as exc:
                 log.warning("webhook report not applied", waybill=report.waybill[:64], reason=exc.reason)
                 ignored += 1
                 continue
             applied += moved
             ignored += not moved
-        return WebhookResult(404 if unknown and not (applied or ignored) else 200, applied, ignored)
+        status = 503 if retry else 404 if unknown and not (applied or ignored) else 200
+        return WebhookResult(status, applied, ignored)

@@ -57,8 +57,8 @@ def _state_events(before: Shipment, s: Shipment, entry: Entry) -> list[Message]:
         return [ev.ShipmentOrdered(header=header, shipment=ref(s), postal_charge_vnd=s.postal_charge)]
     if entry.kind is Kind.REBOOKED:
         return [ev.ShipmentRebooked(header=header, shipment=ref(s), next_shipment_id=s.rebooked_as)]
-    if s.state is before.state and s.attempts == before.attempts:
-        return []  # logged, not applied
+    if s.state is before.state and (s.attempts == before.attempts or s.final):
+        return []  # logged, not applied (a late failed attempt counted on a final shipment: no event)
     if s.state is State.CANCELLED:
         return [ev.ShipmentCancelled(header=header, shipment=ref(s), reason=entry.note)]
     if s.state is State.DELIVERED:

@@ -1,51 +1,49 @@
 """Delivery's use cases: booking, reading, cancelling and rebooking shipments, and applying what the
 carrier reports. Ports: ShipmentStore (the log, its views and the outbox), Intake (the dossier's
-postal choice and the procedure's postal rule), the agencies' charge tables (fees.py) and, for the
-worker, the Carrier (carrier.py)."""
+postal choice and the procedure's postal rule), the agencies' charge tables (fees.py) and the
+Carrier (carrier.py: cancelling and rebooking close the order at the carrier before the log says so).
+
+Mutating RPCs carry a `request_id`: the store's claim `<agency>|<request_id>` → "<action> <shipment>
+<subject>" (a unique insert) makes a retry answer as the first try did and refuses the same id for
+anything else (ALREADY_EXISTS `REQUEST_ID_REUSED`, chassis `request_ids.reused`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import re
-import secrets
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from onestop_chassis import auth, codes, paging
-from onestop_chassis.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
+from onestop_chassis.errors import (
+    Aborted,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+    Violations,
+)
+from onestop_chassis.logs import get_logger
+from onestop_chassis.request_ids import reused
 
 from . import domain, outgoing, receipts, totals
-from .carrier import Direction, Party, TrackingEvent
-from .domain import Entry, Shipment, Source
+from .carrier import Carrier, CarrierRefused, CarrierUnavailable, Direction, Party, TrackingEvent, UnknownParcel
+from .domain import Entry, Shipment, Source, State
 from .fees import ChargeTable
+from .ports import (  # noqa: F401  (re-exported: the values and the intake port live in ports.py)
+    DossierFacts,
+    Intake,
+    Loaded,
+    NewShipment,
+    UnknownWaybill,
+    check_party,
+)
 
-PARTY_FIELDS = ("name", "phone", "address_line", "commune_code", "province_code")
-UNIT_CODE_DIGITS = re.compile(r"[0-9]{2,6}")
 MAX_RETRIES = 5  # appends lost to a concurrent writer before ABORTED
 CHANNEL_POSTAL = 3  # common.v1.Channel: a dossier that reached the desk by post (Decision 45/2016/QĐ-TTg)
-
-
-@dataclass(frozen=True)
-class DossierFacts:
-    """What delivery needs to know of a dossier at intake."""
-    code: str
-    agency_code: str            # the receiving agency (its desk returns the result)
-    procedure_code: str
-    return_by_post: bool        # the applicant chose postal return (Decision 45/2016 art. 5)
-    postal_return_allowed: bool  # the procedure allows postal handling
-    channel: int = 0             # common.v1.Channel the desk received it on (3: by post)
-
-
-class Intake(Protocol):
-    def dossier(self, code: str) -> DossierFacts | None: ...
-    def postal_allowed(self, procedure_code: str) -> bool | None: ...  # None: no such procedure
-
-
-@dataclass(frozen=True)
-class Loaded:
-    shipment: Shipment
-    log: tuple[Entry, ...]
+log = get_logger("onestop.delivery")
 
 
 class ShipmentStore(Protocol):
@@ -63,51 +61,41 @@ class ShipmentStore(Protocol):
     def order_done(self, shipment_id: str) -> None: ...
     def fee_amounts(self, agency_code: str, first: str, last: str) -> list[tuple[str, int]]: ...
     def record_fees(self, events: Sequence) -> int: ...
+    def claim(self, key: str, value: str) -> str: ...  # the value `key` holds: `value` if this call wrote it
 
 
-@dataclass(frozen=True)
-class NewShipment:
-    """The desk's booking (CreateShipment)."""
-    direction: Direction
-    dossier_code: str = ""
-    procedure_code: str = ""
-    applicant: Party | None = None
-    weight_grams: int = 0
-    cod_vnd: int = 0
-    agency_pays: bool = False
-    pickup_fees_vnd: int = 0  # INBOUND: the procedure's fees collected at the pickup (receipts.py)
-
-
-class UnknownWaybill(NotFound):
-    def __init__(self, waybill: str):
-        super().__init__("WAYBILL_NOT_FOUND", f"no shipment has the waybill {waybill}", metadata={"waybill": waybill})
-
-
-def check_party(party: Party | None, field: str) -> list[FieldViolation]:
-    """The problems of a sender/receiver: every field required, unit codes as digits."""
-    if party is None:
-        return [FieldViolation(field, "is required")]
-    v = [FieldViolation(f"{field}.{key}", "is required") for key in PARTY_FIELDS if not getattr(party, key).strip()]
-    for key in ("commune_code", "province_code"):
-        value = getattr(party, key).strip()
-        if value and not UNIT_CODE_DIGITS.fullmatch(value):
-            v.append(FieldViolation(f"{field}.{key}", "must be the administrative unit's code: 2 to 6 digits"))
-    return v
+def pickup_ref(agency: str, request_id: str) -> str:
+    """A postal intake's reference, `BC` + 10 hex of SHA-256(agency|request_id): the same request is
+    the same pickup, so its order number (`<ref>-N1`) is the same order at the carrier."""
+    return "BC" + hashlib.sha256(f"{agency}|{request_id}".encode()).hexdigest()[:10].upper()
 
 
 class DeliveryService:
     def __init__(self, store: ShipmentStore, intake: Intake, tables: Mapping[str, ChargeTable], *,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC), max_attempts: int = 3):
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC), max_attempts: int = 3,
+                 carrier: Carrier | None = None):
         self._store, self._intake, self._tables = store, intake, tables
-        self._clock, self._max_attempts = clock, max_attempts
+        self._clock, self._max_attempts, self._carrier = clock, max_attempts, carrier
+
+    def _claim(self, actor: auth.Principal, request_id: str, action: str) -> None:
+        """Ties `request_id` to this action of this caller; raises AlreadyExists REQUEST_ID_REUSED
+        when it was used for another (or by another caller)."""
+        value = f"{action} {actor.subject}"
+        if self._store.claim(f"{actor.agency}|{request_id}", value) != value:
+            raise reused(request_id, "shipment action")
 
     # --- booking -----------------------------------------------------------------------------------
-    def create_shipment(self, cmd: NewShipment, actor: auth.Principal) -> Shipment:
-        """Books a shipment (see the proto's CreateShipment for the rules). Raises InvalidArgument
-        (INVALID_FIELDS), NotFound (DOSSIER_NOT_FOUND), PermissionDenied (OTHER_AGENCY),
-        FailedPrecondition (POSTAL_RETURN_NOT_CHOSEN, POSTAL_NOT_ALLOWED, POSTAL_NOT_CONFIGURED,
-        SHIPMENT_EXISTS). Nothing is stored on refusal."""
+    def create_shipment(self, cmd: NewShipment, actor: auth.Principal, request_id: str = "") -> Shipment:
+        """Books a shipment (see the proto's CreateShipment for the rules). The same `request_id`
+        and content again returns the shipment it booked. Raises InvalidArgument (INVALID_FIELDS;
+        `request_id` is required for INBOUND), NotFound (DOSSIER_NOT_FOUND), PermissionDenied
+        (OTHER_AGENCY), FailedPrecondition (POSTAL_RETURN_NOT_CHOSEN, POSTAL_NOT_ALLOWED,
+        POSTAL_NOT_CONFIGURED, SHIPMENT_EXISTS), AlreadyExists (REQUEST_ID_REUSED). Nothing is stored
+        on refusal."""
+        request_id = request_id.strip()
         v = Violations()
+        if cmd.direction is Direction.INBOUND and not request_id:
+            v.add("request_id", "is required for a postal intake: the same id on a retry books the same pickup")
         for violation in check_party(cmd.applicant, "applicant"):
             v.add(violation.field, violation.description)
         if cmd.direction is Direction.OUTBOUND and not codes.DOSSIER_CODE.fullmatch(cmd.dossier_code.strip()):
@@ -121,9 +109,22 @@ class DeliveryService:
         if cmd.weight_grams < 0 or cmd.weight_grams > 30000:
             v.add("weight_grams", "must be 0 (the default parcel) to 30000 grams")
         v.raise_if_any()
-        agency, ref, procedure = self._eligible(cmd, actor)
+        agency, ref, procedure = self._eligible(cmd, actor, request_id)
         header = self._header(cmd, agency, ref, procedure)
-        return self._book(header, actor, Source.DESK)
+        if request_id:
+            self._claim(actor, request_id, f"create {header.id}")
+        shipment, first = domain.start(header, actor.subject, Source.DESK)
+        first = dataclasses.replace(first, request_id=request_id)
+        if self._store.create(shipment, first, outgoing.created(shipment)):
+            return shipment
+        existing = self._store.load(header.id)
+        if request_id and existing and existing.log[0].request_id == request_id:
+            before = existing.shipment.header
+            if dataclasses.replace(header, created_at=before.created_at, max_attempts=before.max_attempts) != before:
+                raise reused(request_id, "shipment")
+            return existing.shipment  # a retry: the booking it made
+        raise FailedPrecondition("SHIPMENT_EXISTS", f"shipment {header.id} exists: read it, or rebook it",
+                                 metadata={"shipment_id": header.id})
 
     def book_result(self, dossier_code: str, procedure_code: str, applicant: Party, event_id: str) -> bool:
         """Books the outbound shipment of a dossier whose result is ready and whose applicant chose
@@ -159,7 +160,7 @@ class DeliveryService:
                              pickup_fees=cmd.pickup_fees_vnd),
             procedure_code=procedure, created_at=self._clock(), max_attempts=self._max_attempts)
 
-    def _eligible(self, cmd: NewShipment, actor: auth.Principal) -> tuple[str, str, str]:
+    def _eligible(self, cmd: NewShipment, actor: auth.Principal, request_id: str) -> tuple[str, str, str]:
         """(agency, ref, procedure) of an allowed booking; raises as create_shipment says."""
         if cmd.direction is Direction.INBOUND:
             allowed = self._intake.postal_allowed(cmd.procedure_code.strip())
@@ -170,7 +171,7 @@ class DeliveryService:
                                          "excluded from postal handling (Decision 45/2016/QĐ-TTg)")
             if not actor.agency:
                 raise InvalidArgument.from_violations([FieldViolation("agency", "the caller acts for no agency")])
-            return actor.agency, f"BC{secrets.token_hex(5).upper()}", cmd.procedure_code.strip()
+            return actor.agency, pickup_ref(actor.agency, request_id), cmd.procedure_code.strip()
         code = cmd.dossier_code.strip()
         facts = self._intake.dossier(code)
         if facts is None:
@@ -183,13 +184,6 @@ class DeliveryService:
             raise FailedPrecondition("POSTAL_RETURN_NOT_CHOSEN", f"the applicant of {code} did not choose to "
                                      "receive the result by post: return it at the desk")
         return facts.agency_code, code, facts.procedure_code
-
-    def _book(self, header: domain.ShipmentHeader, actor: auth.Principal, source: Source) -> Shipment:
-        shipment, first = domain.start(header, actor.subject, source)
-        if not self._store.create(shipment, first, outgoing.created(shipment)):
-            raise FailedPrecondition("SHIPMENT_EXISTS", f"shipment {header.id} exists: read it, or rebook it",
-                                     metadata={"shipment_id": header.id})
-        return shipment
 
     # --- reading -----------------------------------------------------------------------------------
     def get(self, shipment_id: str, dossier_code: str, actor: auth.Principal) -> Loaded:
@@ -242,37 +236,95 @@ class DeliveryService:
         return totals.summed(self._store.fee_amounts(agency, first, last))
 
     # --- changes -----------------------------------------------------------------------------------
-    def cancel(self, shipment_id: str, reason: str, by_citizen: bool, actor: auth.Principal) -> Shipment:
-        """Cancels before pickup. Raises as `get`, FailedPrecondition (ALREADY_PICKED_UP,
-        SHIPMENT_FINAL), Aborted (CONCURRENT_CHANGE)."""
-        source = Source.CITIZEN if by_citizen else Source.DESK
+    def cancel(self, shipment_id: str, reason: str, by_citizen: bool, actor: auth.Principal,
+               request_id: str = "") -> Shipment:
+        """Cancels before pickup: at the carrier first (once ordered), then in the log. Cancelling a
+        cancelled shipment changes nothing. Raises as `get`, FailedPrecondition (ALREADY_PICKED_UP:
+        by the log, or the carrier refused because it has the parcel; SHIPMENT_FINAL), Unavailable
+        (CARRIER_UNAVAILABLE: nothing stored, send again), Aborted (CONCURRENT_CHANGE), AlreadyExists
+        (REQUEST_ID_REUSED)."""
+        source, request_id = Source.CITIZEN if by_citizen else Source.DESK, request_id.strip()
+        if request_id:
+            self._claim(actor, request_id, f"cancel {shipment_id.strip()}")
 
         def change(s: Shipment) -> Entry | None:
-            return domain.cancel_entry(s, source, actor.subject, self._clock(), reason.strip())
+            if s.state is State.CANCELLED:
+                return None
+            entry = domain.cancel_entry(s, source, actor.subject, self._clock(), reason.strip())
+            if s.waybill:
+                self._cancel_at_carrier(s, refusal="ALREADY_PICKED_UP")
+            return dataclasses.replace(entry, request_id=request_id)
         return self._change(shipment_id, actor, change)[0]
 
-    def rebook(self, shipment_id: str, receiver: Party | None, actor: auth.Principal) -> Shipment:
-        """The next booking of a failed or cancelled shipment (domain.check_rebooking's rule).
-        Raises as `get`, InvalidArgument (receiver.*), FailedPrecondition (RETURNED_TO_SENDER,
-        ALREADY_DELIVERED, ALREADY_REBOOKED, NOT_REBOOKABLE), Aborted (CONCURRENT_CHANGE)."""
+    def _cancel_at_carrier(self, s: Shipment, refusal: str) -> str:
+        """Cancels the order of `s` at the carrier (idempotent there). The carrier's refusal (it has
+        the parcel) raises FailedPrecondition `refusal`, or with `refusal` "" is returned as the
+        carrier's reason; a parcel the carrier does not know is not live there (""); a carrier down or
+        timing out raises Unavailable CARRIER_UNAVAILABLE."""
+        if self._carrier is None:
+            raise Unavailable("CARRIER_UNAVAILABLE", "no carrier is configured: the order cannot be cancelled")
+        try:
+            self._carrier.cancel_order(s.waybill)
+        except CarrierUnavailable as exc:
+            raise Unavailable("CARRIER_UNAVAILABLE", f"the carrier could not cancel {s.waybill} ({exc}): nothing "
+                              "changed, send the request again", metadata={"shipment_id": s.id}) from None
+        except UnknownParcel:
+            return ""
+        except CarrierRefused as refused:
+            if refusal:
+                raise FailedPrecondition(refusal, f"the carrier refused to cancel {s.waybill}: {refused.reason}",
+                                         metadata={"shipment_id": s.id, "waybill": s.waybill}) from None
+            return refused.reason
+        return ""
+
+    def rebook(self, shipment_id: str, receiver: Party | None, actor: auth.Principal, request_id: str = "") -> Shipment:
+        """The next booking of a failed or cancelled shipment (domain.check_rebooking's rule). The old
+        order is cancelled at the carrier first (a carrier that keeps the parcel is logged; the old
+        booking is superseded either way: its reports no longer apply). Again with the same
+        `request_id`: the booking it made. Raises as `get`, InvalidArgument (receiver.*),
+        FailedPrecondition (RETURNED_TO_SENDER, ALREADY_DELIVERED, ALREADY_REBOOKED, NOT_REBOOKABLE),
+        Unavailable (CARRIER_UNAVAILABLE: nothing stored), Aborted (CONCURRENT_CHANGE), AlreadyExists
+        (REQUEST_ID_REUSED)."""
         if receiver is not None:
             problems = check_party(receiver, "receiver")
             if problems:
                 raise InvalidArgument.from_violations(problems)
-        loaded = self.get(shipment_id, "", actor)
+        old, request_id = self.get(shipment_id, "", actor), request_id.strip()
+        if request_id:
+            self._claim(actor, request_id, f"rebook {old.shipment.id}")
+            done = next((e for e in old.log if e.kind is domain.Kind.REBOOKED and e.request_id == request_id), None)
+            again = self._store.load(done.note) if done else None
+            if again and receiver not in (None, again.shipment.header.receiver):
+                raise reused(request_id, "rebooking")
+            if again:
+                return again.shipment
         try:
-            domain.check_rebooking(loaded.shipment)
+            domain.check_rebooking(old.shipment)
         except domain.Refused as refused:
-            raise FailedPrecondition(refused.reason, str(refused), metadata={"shipment_id": loaded.shipment.id}) \
+            raise FailedPrecondition(refused.reason, str(refused), metadata={"shipment_id": old.shipment.id}) \
                 from None
-        header = domain.rebooked(loaded.shipment, receiver, self._clock())
-        new = self._book(header, actor, Source.CITIZEN)
+        if old.shipment.waybill and old.shipment.state is not State.CANCELLED:
+            kept = self._cancel_at_carrier(old.shipment, refusal="")
+            if kept:
+                log.info("the carrier keeps the old parcel; its reports are logged, never applied",
+                         shipment_id=old.shipment.id, reason=kept[:200])
+        return self._next_booking(old.shipment, receiver, actor, request_id)
+
+    def _next_booking(self, old: Shipment, receiver: Party | None, actor: auth.Principal, request_id: str) -> Shipment:
+        """Stores the next booking (or finds the one an interrupted try stored), then marks `old`."""
+        shipment, first = domain.start(domain.rebooked(old, receiver, self._clock()), actor.subject, Source.CITIZEN)
+        if not self._store.create(shipment, first, outgoing.created(shipment)):
+            stored = self._store.load(shipment.id)
+            assert stored is not None  # the booking ids are never deleted
+            shipment = stored.shipment
 
         def mark(s: Shipment) -> Entry | None:
+            if s.rebooked_as == shipment.id:
+                return None
             return Entry(s.seq + 1, domain.Kind.REBOOKED, Source.CITIZEN, self._clock(), self._clock(),
-                         note=new.id, actor=actor.subject)
-        self._change(loaded.shipment.id, actor, mark)
-        return new
+                         note=shipment.id, actor=actor.subject, request_id=request_id)
+        self._change(old.id, actor, mark)
+        return shipment
 
     def hand_over_pickup(self, shipment_id: str, dossier_code: str, actor: auth.Principal) -> Shipment:
         """Postal intake reaches the desk: links the delivered INBOUND shipment to the dossier the desk

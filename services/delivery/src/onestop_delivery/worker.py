@@ -29,11 +29,14 @@ class DeliveryWorker(ShipmentBooking, FeeLines):
     @page("POST", "/carrier/webhook")
     def carrier_webhook(self, request):
         """The carrier's tracking webhook: 200 applied (repeats and out-of-order reports are logged,
-        not applied), 401 bad signature (nothing applied), 404 unknown waybill, 503 no carrier."""
+        not applied), 400 a signed body not in the carrier's shape, 401 bad signature (nothing
+        applied), 404 unknown waybill, 503 no carrier or a report to resend (ordering.webhook)."""
         if self.ordering is None:
             status, body = 503, {"error": "no carrier configured"}
         else:
             result = self.ordering.webhook(request.get_data(), dict(request.headers))
             status, body = result.status, {"applied": result.applied, "ignored": result.ignored}
+            if result.error:
+                body["error"] = result.error
         WEBHOOKS.labels(str(status)).inc()
         return status, {"Content-Type": "application/json"}, json.dumps(body)

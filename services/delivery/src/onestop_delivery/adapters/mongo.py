@@ -14,6 +14,7 @@ range (FerretDB v1 answers only those from an index):
   PostalFeeRecorded event an entry writes (totals.py), by unique insert after the entry: a period
   of an agency is one range read, summed. (`fee_counters`, one per booking, counted COD at booking
   and was updated in place: no longer written or read.)
+- `shipment_requests`: `_id` = `<agency>|<request_id>` → the action it did (retries, service.py).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from ..carrier import Direction, Party
 from ..domain import Entry, Kind, Shipment, Source, State
 from ..service import Loaded
 
-LOG, VIEWS, BY_AGENCY, WAYBILLS, DUE, FEES = (
-    "shipment_log", "shipments", "shipments_by_agency", "waybills", "orders_due", "postal_fees")
+LOG, VIEWS, BY_AGENCY, WAYBILLS, DUE, FEES, REQUESTS = (
+    "shipment_log", "shipments", "shipments_by_agency", "waybills", "orders_due", "postal_fees", "shipment_requests")
 FAR = 99_999_999_999  # seconds: inverted times sort newest first
 
 
@@ -44,7 +45,7 @@ def entry_doc(shipment_id: str, e: Entry) -> dict:
             "source": e.source.value, "at": e.at, "happened_at": e.happened_at,
             "state": e.state.value if e.state else None, "applied": e.applied, "event_id": e.event_id,
             "waybill": e.waybill, "postal_charge": e.postal_charge, "note": e.note, "actor": e.actor,
-            "receipt": e.receipt}
+            "receipt": e.receipt, "request_id": e.request_id}
 
 
 def entry_from(doc: dict) -> Entry:
@@ -52,7 +53,7 @@ def entry_from(doc: dict) -> Entry:
                  happened_at=as_utc(doc["happened_at"]), state=State(doc["state"]) if doc.get("state") else None,
                  applied=doc.get("applied", True), event_id=doc.get("event_id", ""), waybill=doc.get("waybill", ""),
                  postal_charge=doc.get("postal_charge", 0), note=doc.get("note", ""), actor=doc.get("actor", ""),
-                 receipt=doc.get("receipt", ""))
+                 receipt=doc.get("receipt", ""), request_id=doc.get("request_id", ""))
 
 
 def header_doc(h: domain.ShipmentHeader) -> dict:
@@ -181,6 +182,15 @@ class MongoShipments:
         docs = self._c(FEES).find({"_id": {"$gt": f"{agency_code}|{first}", "$lt": f"{agency_code}|{last}"}},
                                   {"kind": 1, "amount_vnd": 1})
         return [(d["kind"], int(d["amount_vnd"])) for d in docs]
+
+    def claim(self, key: str, value: str) -> str:
+        """`shipment_requests`: `_id` = `<agency>|<request_id>` → what it did; the unique insert decides."""
+        try:
+            self._c(REQUESTS).insert_one({"_id": key, "value": value})
+        except DuplicateKeyError:
+            doc = self._c(REQUESTS).find_one({"_id": key})
+            return doc["value"] if doc else value
+        return value
 
 
 def outbox_collections() -> list[Callable[[], object]]:

@@ -4,8 +4,8 @@ Orders go as JSON (customerCode, orderNumber = the idempotency key, sender*/rece
 and commune codes, weight in grams, codAmount in VND); the answer's itemCode is the waybill. Calls have
 a timeout; the idempotent ones (create, by its order number; cancel; track) are retried with tenacity
 on what may pass (connect error, timeout, 5xx, 429) with a bounded exponential backoff, then raise
-CarrierUnavailable; any other 4xx raises CarrierRefused with the carrier's message. A tracking webhook
-is `{"events": [...]}` signed with HMAC-SHA256 over the body in the `X-Signature` header (hex),
+CarrierUnavailable; 404 raises UnknownParcel, any other 4xx CarrierRefused with the carrier's message.
+A tracking webhook is `{"events": [...]}` signed with HMAC-SHA256 over the body in the `X-Signature` header (hex),
 checked in constant time. The carrier reports Vietnam time; events come out in UTC.
 """
 
@@ -31,6 +31,7 @@ from ..carrier import (
     CarrierUnavailable,
     Party,
     TrackingEvent,
+    UnknownParcel,
 )
 
 log = structlog.get_logger(__name__)
@@ -123,6 +124,8 @@ class VNPostCarrier:
             raise CarrierUnavailable(f"the carrier cannot be reached ({type(exc).__name__})") from None
         if answer.status_code in RETRYABLE_STATUS or answer.status_code >= 500:
             raise CarrierUnavailable(f"the carrier answered {answer.status_code}: {_message(answer)}")
+        if answer.status_code == 404:
+            raise UnknownParcel(_message(answer))
         if answer.status_code >= 400:
             raise CarrierRefused(_message(answer))
         try:
