@@ -160,7 +160,8 @@ def test_postal_intake_fees_get_a_receipt_at_pickup_and_the_pickup_record_is_fil
     by_post = f"{UNIT}-261117-0008"
     world.intake.dossiers[by_post] = DossierFacts(by_post, UNIT, "1.000001", False, True, 3)
     pickup = world.service.create_shipment(NewShipment(Direction.INBOUND, procedure_code="1.000001",
-                                                       applicant=CITIZEN, pickup_fees_vnd=30000), OFFICER)
+                                                       applicant=CITIZEN, pickup_fees_vnd=30000), OFFICER,
+                                           "pickup-1")
     assert pickup.header.fees.pickup_fees == 30000
     world.ordering.place_due()
     waybill = world.service.get(pickup.id, "", OFFICER).shipment.waybill

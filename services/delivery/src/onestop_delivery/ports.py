@@ -3,7 +3,9 @@ the desk's booking command, and the check of a sender/receiver every carrier nee
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -66,3 +68,27 @@ def check_party(party: Party | None, field: str) -> list[FieldViolation]:
         if value and not UNIT_CODE_DIGITS.fullmatch(value):
             v.append(FieldViolation(f"{field}.{key}", "must be the administrative unit's code: 2 to 6 digits"))
     return v
+
+
+class ShipmentStore(Protocol):
+    """The log (`<shipment>|<seq>` documents, the unique insert being the concurrency control), the
+    views by id, by agency (`<agency>|<created>|<id>`) and by waybill, the orders still to place,
+    and the postal fee lines (`<agency>|<day>|<id>|<kind>`, totals.py: the store keeps one per
+    PostalFeeRecorded event it writes), with the events of each entry in its outbox."""
+    def create(self, shipment: Shipment, first: Entry, events: Sequence) -> bool: ...
+    def append(self, shipment: Shipment, entry: Entry, events: Sequence) -> bool: ...
+    def load(self, shipment_id: str) -> Loaded | None: ...
+    def latest(self, ref: str) -> Shipment | None: ...
+    def page(self, agency_code: str, after: str, limit: int) -> list[tuple[str, Shipment]]: ...
+    def by_waybill(self, waybill: str) -> str | None: ...
+    def orders_due(self, limit: int) -> list[str]: ...
+    def order_done(self, shipment_id: str) -> None: ...
+    def fee_amounts(self, agency_code: str, first: str, last: str) -> list[tuple[str, int]]: ...
+    def record_fees(self, events: Sequence) -> int: ...
+    def claim(self, key: str, value: str) -> str: ...  # the value `key` holds: `value` if this call wrote it
+
+
+def pickup_ref(agency: str, request_id: str) -> str:
+    """A postal intake's reference, `BC` + 10 hex of SHA-256(agency|request_id): the same request is
+    the same pickup, so its order number (`<ref>-N1`) is the same order at the carrier."""
+    return "BC" + hashlib.sha256(f"{agency}|{request_id}".encode()).hexdigest()[:10].upper()

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Callable, Mapping
 
 from onestop_chassis import auth, codes, paging
 from onestop_chassis.errors import (
@@ -37,37 +35,15 @@ from .ports import (  # noqa: F401  (re-exported: the values and the intake port
     Intake,
     Loaded,
     NewShipment,
+    ShipmentStore,
     UnknownWaybill,
     check_party,
+    pickup_ref,
 )
 
 MAX_RETRIES = 5  # appends lost to a concurrent writer before ABORTED
 CHANNEL_POSTAL = 3  # common.v1.Channel: a dossier that reached the desk by post (Decision 45/2016/QĐ-TTg)
 log = get_logger("onestop.delivery")
-
-
-class ShipmentStore(Protocol):
-    """The log (`<shipment>|<seq>` documents, the unique insert being the concurrency control), the
-    views by id, by agency (`<agency>|<created>|<id>`) and by waybill, the orders still to place,
-    and the postal fee lines (`<agency>|<day>|<id>|<kind>`, totals.py: the store keeps one per
-    PostalFeeRecorded event it writes), with the events of each entry in its outbox."""
-    def create(self, shipment: Shipment, first: Entry, events: Sequence) -> bool: ...
-    def append(self, shipment: Shipment, entry: Entry, events: Sequence) -> bool: ...
-    def load(self, shipment_id: str) -> Loaded | None: ...
-    def latest(self, ref: str) -> Shipment | None: ...
-    def page(self, agency_code: str, after: str, limit: int) -> list[tuple[str, Shipment]]: ...
-    def by_waybill(self, waybill: str) -> str | None: ...
-    def orders_due(self, limit: int) -> list[str]: ...
-    def order_done(self, shipment_id: str) -> None: ...
-    def fee_amounts(self, agency_code: str, first: str, last: str) -> list[tuple[str, int]]: ...
-    def record_fees(self, events: Sequence) -> int: ...
-    def claim(self, key: str, value: str) -> str: ...  # the value `key` holds: `value` if this call wrote it
-
-
-def pickup_ref(agency: str, request_id: str) -> str:
-    """A postal intake's reference, `BC` + 10 hex of SHA-256(agency|request_id): the same request is
-    the same pickup, so its order number (`<ref>-N1`) is the same order at the carrier."""
-    return "BC" + hashlib.sha256(f"{agency}|{request_id}".encode()).hexdigest()[:10].upper()
 
 
 class DeliveryService:
