@@ -208,7 +208,7 @@ class LocalPlatform:
             popen.kill()
             popen.wait(5)
 
-    def _wait_port(self, proc: Process, port: int, timeout: float = 30) -> None:
+    def _wait_port(self, proc: Process, port: int, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         while not port_open(port):
             if proc.popen.poll() is not None:
