@@ -204,15 +204,18 @@ def apply(view: CaseView, template: ProcessTemplate, calendar: WorkingCalendar, 
 
 def _enter(view: CaseView, template: ProcessTemplate, calendar: WorkingCalendar, code: str, entry: Entry,
            *, from_unit: str, from_officer: str) -> CaseView:
-    """The case arrives at step `code`: a task runs; a split opens its branches; a join waits for
-    the other branches and then passes the case on."""
+    """The case arrives at step `code`: a task runs; a split opens its branches; a join waits while
+    a running step can still reach it by forward transitions (the open branches of its own split,
+    however deeply nested) and then passes the case on. A step of another split's branch (a
+    sibling of an enclosing split) cannot reach it and does not hold it: waiting for it would let
+    the case pass the outer join without the steps after this one (issue 11's review)."""
     step = template.step(code)
     if step.kind is StepKind.SPLIT:
         for branch in _forward_targets(template, code):
             view = _enter(view, template, calendar, branch, entry, from_unit=from_unit, from_officer=from_officer)
         return view
     if step.kind is StepKind.JOIN:
-        if view.runs:  # another branch is still running: the join waits for it
+        if any(_reaches(template, r.step, code) for r in view.runs):  # a branch of its split still runs
             return view
         after = _forward_targets(template, code)[0]  # validate(): a join passes the case on
         return _enter(view, template, calendar, after, entry, from_unit=from_unit, from_officer=from_officer)
@@ -227,6 +230,20 @@ def _enter(view: CaseView, template: ProcessTemplate, calendar: WorkingCalendar,
 
 def _forward_targets(template: ProcessTemplate, code: str) -> list[str]:
     return [t.to_step for t in template.outgoing(code) if t.action in (Action.FORWARD, Action.APPROVE)]
+
+
+def _reaches(template: ProcessTemplate, start: str, goal: str) -> bool:
+    """Whether step `goal` is reachable from step `start` by forward transitions (through splits
+    and joins). validate() refuses forward loops, so the walk ends."""
+    seen, todo = set(), [start]
+    while todo:
+        code = todo.pop()
+        if code == goal:
+            return True
+        if code not in seen:
+            seen.add(code)
+            todo.extend(_forward_targets(template, code))
+    return False
 
 
 def _leave(view: CaseView, entry: Entry, to_step: str, to_unit: str,
