@@ -163,6 +163,8 @@ class CaseView:
     ended_at: dt.datetime | None = None
     overdue: bool = False                 # the case's own clock was found past its due (an OVERDUE entry without
     #                                       step); an extension clears it: the new due time can pass again
+    due_soon: bool = False                # the case's clock was found due soon (a DUE_SOON entry without step),
+    #                                       once per case: an extension does not clear it
 
     def run(self, step: str) -> StepRun | None:
         return next((r for r in self.runs if r.step == step), None)
@@ -343,7 +345,9 @@ def _added(names: tuple[str, ...], name: str) -> tuple[str, ...]:
 
 def _marked(view, template, calendar, entry):
     if not entry.step:  # the case's own clock (case_due.py)
-        return replace(view, overdue=view.overdue or entry.kind is EntryKind.OVERDUE)
+        if entry.kind is EntryKind.DUE_SOON:
+            return replace(view, due_soon=True)
+        return replace(view, overdue=True)
     if entry.kind is EntryKind.DUE_SOON:
         return _update_run(view, entry.step, lambda run: replace(run, due_soon=True))
     return _update_run(view, entry.step, lambda run: replace(run, overdue=True))
