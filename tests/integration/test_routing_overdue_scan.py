@@ -8,12 +8,13 @@ import datetime as dt
 
 import pymongo
 from pymongo import monitoring
-from test_routing_repository import CALENDAR, DESK, LAND, Templates, _command
+from test_routing_repository import CALENDAR, DESK, LAND, NOW, Templates, _command
 
 from onestop_chassis.worktime import VIETNAM, WorkingCalendar, WorkingDuration
 from onestop_routing.adapters.journey import MongoCaseStore
 from onestop_routing.adapters.mongo import migrate_scan_keys
 from onestop_routing.adapters.templates import MongoTemplates
+from onestop_routing.case_due import CaseDueScan
 from onestop_routing.domain.actions import Act
 from onestop_routing.domain.journey import EntryKind
 from onestop_routing.domain.process import Action
@@ -110,9 +111,10 @@ def test_the_scan_keys_are_small_documents_of_their_own_collection(mongo_db):
     routing = _routing(mongo_db, clock)
     [code, *_] = _open_three(routing, clock)
     scan_docs = list(mongo_db["scan"].find({"_id": {"$gte": "all|", "$lt": "all|~"}}))
-    # the step's keys, and the case's own due key (case_due.py: `all|casedue|<due>|<dossier>|`)
+    # the step's keys, and the case's own due and due-soon keys (case_due.py: `all|casedue|<due>|<dossier>|`,
+    # `all|casesoon|<due soon>|<dossier>|`)
     assert {d["_id"].split("|")[1] for d in scan_docs if d["_id"].split("|")[3] == code} == {
-        "running", "duesoon", "casedue"}
+        "running", "duesoon", "casedue", "casesoon"}
     assert all(set(d) == {"_id", "entered_at"} for d in scan_docs)
     assert mongo_db["inbox"].count_documents({"_id": {"$gte": "all|", "$lt": "all|~"}}) == 0
     clock[0] = CALENDAR.add(OPENED[0], DESK_BUDGET)
@@ -175,3 +177,39 @@ def test_scan_keys_stored_in_the_inbox_before_the_upgrade_move_to_their_collecti
     assert migrate_scan_keys(mongo_db) is None
     clock[0] = CALENDAR.add(OPENED[0], DESK_BUDGET) + dt.timedelta(minutes=1)
     assert _scan(routing, clock).run().overdue_marked == 1
+
+
+def test_a_case_mark_costs_eight_database_commands_escalation_included(mongo_db, local_stack):
+    """A case marked overdue (case_due.py) costs what a step's mark does: the case's view and log
+    (2), the entry's outbox pointer and the entry (2), the inbox keys (its running step now in its
+    unit's escalated list) and the scan keys one batched write each, the scan keys it replaces one
+    batched delete, and the view's update (4); and a find per scan range (`all|casedue|`,
+    `all|casesoon|`). The due-soon mark before it read the template version."""
+    clock = [NOW]
+    commands = _Commands()
+    client = pymongo.MongoClient(local_stack["mongodb_uri"], event_listeners=[commands], tz_aware=True)
+    try:
+        db = client[mongo_db.name]
+        templates = MongoTemplates(db)
+        templates.put(land_registration(), published_by="test", published_at=NOW)
+        routing = RoutingService(MongoCaseStore(lambda: db), templates, calendar=CALENDAR, clock=lambda: clock[0],
+                                 due_soon_share=0.5)
+        code = "000.00.21.H17-261123-0001"
+        routing.open_case(_command(code, "QT-1.000948", "e-1"))
+        scan = CaseDueScan(routing, routing._cases, page=100, clock=lambda: clock[0])
+        due = routing.loaded(code).view.clock.due_at
+        clock[0] = due - dt.timedelta(minutes=1)
+        assert scan.run().due_soon_marked == 1  # reads the template version
+        clock[0] = due + dt.timedelta(minutes=1)
+        commands.sent.clear()
+        result = scan.run()
+        assert (result.found, result.marked, result.due_soon_found) == (1, 1, 0)
+        assert [c for c in commands.sent if c == ("find", "scan")] == [("find", "scan")] * 2  # a page of each range
+        assert [c for c in commands.sent if c != ("find", "scan")] == [
+            ("find", "cases"), ("find", "journey"), ("insert", "journey_outbox"), ("insert", "journey"),
+            ("update", "inbox"), ("update", "scan"), ("delete", "scan"), ("update", "cases")]
+        escalated = [d["_id"] for d in db["inbox"].find({"_id": {"$gte": "000.00.21.H17|escalated|",
+                                                                 "$lt": "000.00.21.H17|escalated|~"}})]
+        assert [key.split("|")[3:] for key in escalated] == [[code, "tiep_nhan"]]
+    finally:
+        client.close()

@@ -183,3 +183,43 @@ def test_the_worker_dead_letters_a_hand_over_that_names_no_unit(worker):
     with entrypoint_hook(container, "grant_handed_case") as handle, pytest.raises(PermanentError):
         handle(_progressed(LAND, "không phải mã"))
     assert grants.grants == {}
+
+
+class _BucketsSeen(FakeObjectStore):
+    """The fake store, recording each bucket it was asked to make."""
+
+    def __init__(self):
+        super().__init__()
+        self.buckets: list[str] = []
+
+    def ensure_bucket(self, bucket):
+        self.buckets.append(bucket)
+
+
+STRANGER = "000.99.99.H17"  # neither the receiving unit nor on the case
+
+
+def test_a_grant_files_and_reads_nowhere_but_the_receiving_unit_s_keeping():
+    """Issue 11's review: a granted agency filed a result under an unrelated agency (and made its
+    bucket). Only the dossier's receiving unit (or the caller's own agency) may be named."""
+    records, store = FakeDocuments(), _BucketsSeen()
+    service = bootstrap(DocumentsSettings(), documents=records, store=store, peers=NoPeers(),
+                        grants=FakeGrants()).service
+    foreign = upload(service, officer(TAX, "cv-thue"), data=PDF + b"tax")  # TAX's own file of this dossier
+    service.hand_over(CODE, [LAND], FIELDS)
+    land = officer(LAND, "cv-vpdk")
+    before = (list(records.records), list(store.buckets), dict(store.objects))
+    calls = [lambda: upload(service, land, kind=domain.Kind.RESULT, component="Kết quả", agency=STRANGER),
+             lambda: upload(service, land, kind=domain.Kind.RESULT, component="Kết quả", agency=TAX),
+             lambda: service.list(CODE, STRANGER, land), lambda: service.list(CODE, TAX, land),
+             lambda: service.digitisation(CODE, TAX, land), lambda: service.download(foreign.document_id, land),
+             lambda: service.download_link(foreign.document_id, 60, land)]
+    for call in calls:
+        with pytest.raises(PermissionDenied) as refused:
+            call()
+        assert refused.value.reason == "OTHER_AGENCY"
+        assert refused.value.metadata["keeper"] == DESK and f"receiving unit {DESK}" in refused.value.message
+    assert (records.records, store.buckets, store.objects) == before  # nothing stored, no bucket made
+    # The receiving unit's keeping and the caller's own stay open to it.
+    assert upload(service, land, kind=domain.Kind.RESULT, component="Kết quả", agency=DESK).agency_code == DESK
+    assert upload(service, land, kind=domain.Kind.RESULT, component="Kết quả", data=PDF + b"own").agency_code == LAND

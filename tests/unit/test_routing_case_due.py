@@ -14,14 +14,14 @@ from test_workers import NOW, _green_waiter, _received, hosted  # noqa: F401  (t
 
 from onestop.events.v1 import intake_events_pb2 as ev
 from onestop_chassis import auth, events
-from onestop_chassis.worktime import WorkingDuration
+from onestop_chassis.worktime import WorkingCalendar, WorkingDuration
 from onestop_routing.bootstrap import bootstrap
-from onestop_routing.case_due import CASE_DUE_PREFIX, case_due_items
+from onestop_routing.case_due import CASE_DUE_PREFIX, CASE_SOON_PREFIX, CaseDueResult, CaseDueScan, case_due_items
 from onestop_routing.config import RoutingSettings
 from onestop_routing.domain.actions import Act, Extend
 from onestop_routing.domain.journey import EntryKind
 from onestop_routing.domain.process import Action
-from onestop_routing.inbox import iso_key
+from onestop_routing.inbox import InboxScope, iso_key
 from onestop_routing.worker import RoutingWorker, open_case_command
 
 from fakes import FakeCases, FakeTemplates
@@ -150,3 +150,91 @@ def test_a_case_due_pass_within_its_time_budget_reads_page_after_page():
         result = _tick(container)
     assert (result.found, result.marked) == (5, 5)  # pages of 2, 2 and 1
     assert all(any(e.entry.kind is EntryKind.OVERDUE and not e.entry.step for e in cases.logs[c]) for c in codes)
+
+
+# --- the case's due-soon moment and the escalation of an overdue case (issue 11 review, fault 3) ----------------
+
+# DUE_SOON_SHARE 0.8 of the case's 3 working days (3 × 450 minutes from Tue 17 Nov 07:31 Vietnam):
+# 1080 minutes, two days and three hours, Thu 19 Nov 10:31 Vietnam.
+CASE_SOON = dt.datetime(2026, 11, 19, 3, 31, tzinfo=dt.UTC)
+TAX_UNIT = "000.00.30.H17"
+CALENDAR = WorkingCalendar()
+
+
+def _case_entries(cases, kind):
+    return [e.entry for e in cases.logs[CODE] if e.entry.kind is kind and not e.entry.step]
+
+
+def _escalated(service, unit):
+    leader = auth.Principal("ld", frozenset({auth.UNIT_LEADER}), unit)
+    items, _ = service.inbox(leader, unit, InboxScope.ESCALATED)
+    return [(i.dossier_code, i.step_code) for i in items]
+
+
+def test_a_case_is_found_due_soon_once_at_its_share_of_its_working_time(world):
+    container, cases, service, clock = world
+    assert [i.key for i in case_due_items(service.get_case(CODE, DESK), CALENDAR, 0.8)] == [
+        f"{CASE_DUE_PREFIX}2026-11-20T00:31:00Z|{CODE}|", f"{CASE_SOON_PREFIX}2026-11-19T03:31:00Z|{CODE}|"]
+    clock.now = CASE_SOON - dt.timedelta(seconds=1)
+    assert _tick(container).due_soon_found == 0
+    clock.now = CASE_SOON
+    result = _tick(container)
+    assert (result.found, result.marked, result.due_soon_found, result.due_soon_marked) == (0, 0, 1, 1)
+    [mark] = _case_entries(cases, EntryKind.DUE_SOON)
+    assert mark.request_id == f"due_soon|{CODE}|case" and mark.reason == "Hồ sơ sắp đến hạn giải quyết"
+    [event] = [m for m in cases.events if type(m).__name__ == "CaseDueSoon"]
+    assert event.dossier_code == CODE and event.due_at.ToDatetime(dt.UTC) == CASE_DUE
+    assert [(s.step_code, s.unit.code) for s in event.steps] == [("tham_dinh", LAND_UNIT)]
+    view = service.get_case(CODE, DESK).view
+    assert view.due_soon and not view.overdue and _escalated(service, LAND_UNIT) == []
+    assert not any(k.startswith(CASE_SOON_PREFIX) for k in cases.inbox_items)  # marked: out of the range
+    assert _tick(container) == CaseDueResult()  # once
+    clock.now = CASE_DUE + dt.timedelta(minutes=1)  # then overdue, as its own mark
+    assert _tick(container).marked == 1 and len(_case_entries(cases, EntryKind.DUE_SOON)) == 1
+
+
+def test_an_overdue_case_is_escalated_to_the_leader_of_the_unit_holding_it_until_extended(world):
+    container, cases, service, clock = world
+    clock.now = CASE_DUE + dt.timedelta(hours=1)
+    assert _tick(container).marked == 1
+    [event] = [m for m in cases.events if type(m).__name__ == "CaseOverdue"]
+    assert list(event.escalated_to) == [LAND_UNIT]
+    assert _escalated(service, LAND_UNIT) == [(CODE, "tham_dinh")]  # the step itself is within its budget
+    assert not service.get_case(CODE, DESK).view.run("tham_dinh").overdue
+    # The case moves on to the tax authority: the escalation follows it while the case stays late.
+    service.claim(CODE, "tham_dinh", "c-2", LAND)
+    service.act(CODE, Act("tham_dinh", Action.FORWARD), "f-2", LAND)
+    assert (_escalated(service, LAND_UNIT), _escalated(service, TAX_UNIT)) == ([], [(CODE, "thue")])
+    leader = auth.Principal("ld-thue", frozenset({auth.UNIT_LEADER}), TAX_UNIT)
+    service.extend(CODE, Extend(WorkingDuration(days=3), "Chờ xác minh nghĩa vụ tài chính"), "e-1", leader)
+    assert _escalated(service, TAX_UNIT) == [] and not service.get_case(CODE, DESK).view.overdue
+
+
+def test_after_a_clock_jump_the_first_pass_marks_what_fell_due_meanwhile(world):
+    """The worker was down: from before the due-soon moment to past the due time, one pass marks
+    the case overdue (past due already: not due soon as well) and escalates it; a jump into the
+    due-soon window marks it due soon only."""
+    container, cases, service, clock = world
+    clock.now = CASE_DUE + dt.timedelta(days=4)
+    result = _tick(container)
+    assert (result.marked, result.due_soon_marked) == (1, 0)
+    assert (len(_case_entries(cases, EntryKind.OVERDUE)), _case_entries(cases, EntryKind.DUE_SOON)) == (1, [])
+    assert _escalated(service, LAND_UNIT) == [(CODE, "tham_dinh")]
+    assert _tick(container) == CaseDueResult()
+
+
+def test_a_clock_jump_into_the_due_soon_window_marks_it_due_soon_only(world):
+    container, cases, service, clock = world
+    clock.now = CASE_DUE - dt.timedelta(minutes=1)
+    result = _tick(container)
+    assert (result.found, result.marked, result.due_soon_marked) == (0, 0, 1)
+    assert len(_case_entries(cases, EntryKind.DUE_SOON)) == 1 and _case_entries(cases, EntryKind.OVERDUE) == []
+
+
+def test_a_case_found_by_its_due_soon_key_past_its_due_is_marked_overdue(world):
+    """A due-soon key read after the due time (the overdue range's page was full): overdue, escalated."""
+    container, cases, service, clock = world
+    clock.now = CASE_DUE + dt.timedelta(minutes=5)
+    [soon_key] = [k for k in cases.inbox_items if k.startswith(CASE_SOON_PREFIX)]
+    assert CaseDueScan(service, cases, page=10, clock=clock).mark(CODE, soon_key, soon=True)
+    assert len(_case_entries(cases, EntryKind.OVERDUE)) == 1 and _case_entries(cases, EntryKind.DUE_SOON) == []

@@ -61,11 +61,24 @@ class Access:
     def require(self, holder: str, dossier_code: str, actor: auth.Principal, action: str,
                 handed: bool = False) -> None:
         """The agency that keeps the files (`holder`, and SERVICE callers) may `action`; with
-        `handed`, so may an agency the dossier was handed to. PERMISSION_DENIED OTHER_AGENCY for
-        anyone else, saying whether the dossier was handed to the caller's agency."""
+        `handed`, so may an agency the dossier was handed to, and only in the keeping of the
+        dossier's receiving unit (the unit its code names, `codes.unit_of`): a grant is no key to
+        any other agency's files (issue 11's review: a granted agency filed a result under an
+        unrelated agency and made its bucket). PERMISSION_DENIED OTHER_AGENCY for anyone else,
+        saying whether the target is not the keeper or the dossier was never handed to the caller's
+        agency; checked before anything is read or stored."""
         if not handed or holds(holder, actor):
             actor.require_agency(holder, action=action)
-        elif not (actor.agency and self._grants.has(dossier_code, actor.agency)):
+            return
+        keeper = codes.unit_of(dossier_code) if codes.is_dossier_code(dossier_code) else ""
+        if holder != keeper:
+            raise PermissionDenied(
+                "OTHER_AGENCY", f"{actor.subject} acts for agency {actor.agency or '(none)'} and may not {action} "
+                f"of agency {holder}: the files of dossier {dossier_code} handed to it are kept by its receiving "
+                f"unit {keeper or '(unknown)'}: give agency_code {keeper or 'of that unit'} (or your own agency's)",
+                metadata={"caller_agency": actor.agency, "unit_code": holder, "dossier_code": dossier_code,
+                          "keeper": keeper})
+        if not (actor.agency and self._grants.has(dossier_code, actor.agency)):
             raise PermissionDenied(
                 "OTHER_AGENCY", f"{actor.subject} acts for agency {actor.agency or '(none)'} and may not {action} "
                 f"of agency {holder}: dossier {dossier_code} was never handed to it (no step of its case there)",

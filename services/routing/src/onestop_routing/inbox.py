@@ -91,8 +91,8 @@ def inbox_items(loaded: Loaded, calendar: WorkingCalendar | None = None,
     each assignee's own (primary, co-handlers, watchers), and the lists the overdue scan reads.
     Only a running clock (not paused) is in the scan's lists, and only until the scan marked it:
     `all|running|<due>` until marked overdue, `all|duesoon|<due soon>` (with `calendar` and a share
-    in 0..1) until marked due soon or overdue; a step marked overdue is in its unit's `escalated`
-    list."""
+    in 0..1) until marked due soon or overdue; a step marked overdue, and every running step of a
+    case marked overdue (while it stays so), is in its unit's `escalated` list."""
     view, template, case = loaded.view, loaded.template, loaded.case
     if view is None or template is None:
         return []
@@ -110,7 +110,7 @@ def inbox_items(loaded: Loaded, calendar: WorkingCalendar | None = None,
         running = not run.clock.paused and view.state is not CaseState.PAUSED
         if running and not run.overdue:
             prefixes.append(RUNNING_PREFIX)
-        if run.overdue:
+        if run.overdue or view.overdue:  # the step, or the whole case (case_due.py), found late
             prefixes.append(inbox_prefix(run.unit_code, ESCALATED_SCOPE))
         for prefix in prefixes:
             key = f"{prefix}{iso_key(run.clock.due_at)}|{case.dossier_code}|{run.step}"

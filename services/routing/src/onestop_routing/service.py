@@ -224,13 +224,18 @@ class RoutingService(DeskEvents):
         no later projection knows it. True when deleted; the scans then mark nothing for it."""
         held: set[str] = set()
         if loaded is not None and loaded.view is not None and loaded.template is not None:
-            items = inbox_items(loaded, self._calendar, self._due_soon_share) + case_due_items(loaded)
+            items = self._scan_keys(loaded)
             held = {item.key for item in items}
         if key in held:
             return False
         self._cases.drop_keys([key])
         log.info("stale scan key deleted", key=key)
         return True
+
+    def _scan_keys(self, loaded: Loaded) -> list:
+        """The case's inbox and scan keys (inbox.py, case_due.py) as its projection holds them."""
+        return (inbox_items(loaded, self._calendar, self._due_soon_share)
+                + case_due_items(loaded, self._calendar, self._due_soon_share))
 
     def record(self, loaded: Loaded, entry: Entry, events: Sequence[Message], digest: str) -> bool:
         """Appends the scan's entry with its events and projects it; False when its seq was taken."""
@@ -335,7 +340,7 @@ class RoutingService(DeskEvents):
             # The book's keys first: if they fail, the view stays behind its log and the next read
             # repairs both (the view written, a lost key would never be written again).
             self._book.add(book_keys(loaded.view, None if repair else loaded.log[-1].entry.at))
-            items = inbox_items(loaded, self._calendar, self._due_soon_share) + case_due_items(loaded)
+            items = self._scan_keys(loaded)
             self._cases.project(loaded.case, loaded.view, items, loaded.projected)
         except Exception:  # the entry is stored: the next read of the case repairs the projection
             log.exception("case projection not written; the next read repairs it")

@@ -100,10 +100,12 @@ class RoutingWorker(CaseFormFiling):
     @periodic("overdue_scan_seconds")
     def scan_case_due(self) -> CaseDueResult:
         """One pass of the case's own clock (case_due.py): a running case past its due time is
-        marked overdue once per due time, whether or not a step is."""
+        marked overdue once per due time (escalated to the leaders of its steps' units), whether or
+        not a step is; a case that used DUE_SOON_SHARE of its time is marked due soon once."""
         result = self.case_due.run()
-        if result.marked:
-            log.info("case due scan", found=result.found, marked=result.marked)
+        if result.marked or result.due_soon_marked:
+            log.info("case due scan", found=result.found, marked=result.marked,
+                     due_soon_found=result.due_soon_found, due_soon_marked=result.due_soon_marked)
         return result
 
     @event_handler("intake", "DossierSupplementRequested", message=ev.DossierSupplementRequested)

@@ -163,6 +163,8 @@ class CaseView:
     ended_at: dt.datetime | None = None
     overdue: bool = False                 # the case's own clock was found past its due (an OVERDUE entry without
     #                                       step); an extension clears it: the new due time can pass again
+    due_soon: bool = False                # the case's clock was found due soon (a DUE_SOON entry without step),
+    #                                       once per case: an extension does not clear it
 
     def run(self, step: str) -> StepRun | None:
         return next((r for r in self.runs if r.step == step), None)
@@ -204,15 +206,18 @@ def apply(view: CaseView, template: ProcessTemplate, calendar: WorkingCalendar, 
 
 def _enter(view: CaseView, template: ProcessTemplate, calendar: WorkingCalendar, code: str, entry: Entry,
            *, from_unit: str, from_officer: str) -> CaseView:
-    """The case arrives at step `code`: a task runs; a split opens its branches; a join waits for
-    the other branches and then passes the case on."""
+    """The case arrives at step `code`: a task runs; a split opens its branches; a join waits while
+    a running step can still reach it by forward transitions (the open branches of its own split,
+    however deeply nested) and then passes the case on. A step of another split's branch (a
+    sibling of an enclosing split) cannot reach it and does not hold it: waiting for it would let
+    the case pass the outer join without the steps after this one (issue 11's review)."""
     step = template.step(code)
     if step.kind is StepKind.SPLIT:
         for branch in _forward_targets(template, code):
             view = _enter(view, template, calendar, branch, entry, from_unit=from_unit, from_officer=from_officer)
         return view
     if step.kind is StepKind.JOIN:
-        if view.runs:  # another branch is still running: the join waits for it
+        if any(_reaches(template, r.step, code) for r in view.runs):  # a branch of its split still runs
             return view
         after = _forward_targets(template, code)[0]  # validate(): a join passes the case on
         return _enter(view, template, calendar, after, entry, from_unit=from_unit, from_officer=from_officer)
@@ -227,6 +232,20 @@ def _enter(view: CaseView, template: ProcessTemplate, calendar: WorkingCalendar,
 
 def _forward_targets(template: ProcessTemplate, code: str) -> list[str]:
     return [t.to_step for t in template.outgoing(code) if t.action in (Action.FORWARD, Action.APPROVE)]
+
+
+def _reaches(template: ProcessTemplate, start: str, goal: str) -> bool:
+    """Whether step `goal` is reachable from step `start` by forward transitions (through splits
+    and joins). validate() refuses forward loops, so the walk ends."""
+    seen, todo = set(), [start]
+    while todo:
+        code = todo.pop()
+        if code == goal:
+            return True
+        if code not in seen:
+            seen.add(code)
+            todo.extend(_forward_targets(template, code))
+    return False
 
 
 def _leave(view: CaseView, entry: Entry, to_step: str, to_unit: str,
@@ -326,7 +345,9 @@ def _added(names: tuple[str, ...], name: str) -> tuple[str, ...]:
 
 def _marked(view, template, calendar, entry):
     if not entry.step:  # the case's own clock (case_due.py)
-        return replace(view, overdue=view.overdue or entry.kind is EntryKind.OVERDUE)
+        if entry.kind is EntryKind.DUE_SOON:
+            return replace(view, due_soon=True)
+        return replace(view, overdue=True)
     if entry.kind is EntryKind.DUE_SOON:
         return _update_run(view, entry.step, lambda run: replace(run, due_soon=True))
     return _update_run(view, entry.step, lambda run: replace(run, overdue=True))
