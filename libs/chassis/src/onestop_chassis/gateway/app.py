@@ -1,11 +1,11 @@
 """The gateway's WSGI application: match a route, build the request, call the service, answer JSON.
 
 - Auth: the `Authorization` header goes to the service as the gRPC metadata `authorization`, as it
-  came; the gateway checks nothing itself, so public RPCs stay public and the service's own policy
-  decides (UNAUTHENTICATED → 401, PERMISSION_DENIED → 403).
+  came; the gateway checks only that gRPC can carry it (TOKEN_MALFORMED below), so public RPCs stay
+  public and the service's own policy decides (UNAUTHENTICATED → 401, PERMISSION_DENIED → 403).
 - The client's address goes as `x-forwarded-for`, appended to the IP addresses of the one it sent
   (anything else in it dropped, at most 8 hops kept): the services' rate limits count it when the
-  gateway is one of their TRUSTED_PROXIES (onestop_chassis.ratelimits; deploy/k8s settings.env).
+  gateway is one of their TRUSTED_PROXIES (onestop_chassis.ratelimits; the deploy/k8s agency overlays).
 - Errors: the service's google.rpc.Status, details included, as JSON (transcoding.status_json),
   with the HTTP status of its code and, with a RetryInfo, a Retry-After header. The gateway's own
   refusals have the same shape, in the domain "gateway.onestop": TOKEN_MALFORMED (401: an
