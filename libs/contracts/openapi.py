@@ -11,6 +11,7 @@ the gateway writes them.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import pathlib
@@ -40,6 +41,37 @@ INFO = {
 }
 
 
+def public_operations() -> set[str]:
+    """The operationIds ("IntakeService_LookupDossier") of the RPCs anyone may call: those whose
+    servicer method is `@auth.public`, read from each built service's `api` module (its servicers,
+    and the ones it imports, e.g. intake's QueueServicer), so the document cannot drift from them."""
+    from onestop_chassis.auth import policy_of
+    from onestop_chassis.services import built
+
+    found = set()
+    for service in built():
+        for cls in vars(importlib.import_module(f"onestop_{service.name}.api")).values():
+            bases = [b for b in getattr(cls, "__mro__", ())[1:]
+                     if b.__module__.endswith("_pb2_grpc") and b.__name__.endswith("Servicer")]
+            for base in bases:
+                found |= {f"{base.__name__.removesuffix('Servicer')}_{rpc}" for rpc in vars(base)
+                          if not rpc.startswith("_") and policy_of(getattr(cls, rpc)).public}
+    return found
+
+
+def _secure(document: dict) -> None:
+    """A bearer token for every operation (top-level `security`), none (`security: []`) for the public ones."""
+    document["securityDefinitions"] = {"bearer": {
+        "type": "apiKey", "in": "header", "name": "Authorization",
+        "description": "`Bearer <JWT>`, as gRPC's `authorization` metadata; public RPCs need none."}}
+    document["security"] = [{"bearer": []}]
+    public = public_operations()
+    for item in document["paths"].values():
+        for operation in item.values():
+            if operation["operationId"] in public:
+                operation["security"] = []
+
+
 def render() -> str:
     """The document's text."""
     if not PLUGIN.exists():
@@ -57,9 +89,7 @@ def render() -> str:
         document = json.loads((pathlib.Path(tmp) / "onestop.swagger.json").read_text(encoding="utf-8"))
     # The merged document takes its title from the first file; say what it is instead.
     document["info"] = INFO
-    document["securityDefinitions"] = {"bearer": {
-        "type": "apiKey", "in": "header", "name": "Authorization",
-        "description": "`Bearer <JWT>`, as gRPC's `authorization` metadata; public RPCs need none."}}
+    _secure(document)
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
 

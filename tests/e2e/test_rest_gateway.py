@@ -10,7 +10,7 @@ import json
 import grpc
 import pytest
 import requests
-from conftest import PUBLIC_ENV, Platform, bearer, purge_event_queues, running, token
+from conftest import ISSUED_SECRETS, PUBLIC_ENV, Platform, bearer, purge_event_queues, running, token
 from google.protobuf import json_format
 from openapi_spec_validator import OpenAPIV2SpecValidator, validate
 
@@ -24,7 +24,7 @@ from support import error_info, submit_request
 def platform(local_stack, tmp_path_factory):
     purge_event_queues(AMQP_RELAY_TEST_URI)
     try:
-        with running(Platform(log_dir=tmp_path_factory.mktemp("e2e-gateway"), services=("intake",),
+        with running(Platform(log_dir=tmp_path_factory.mktemp("e2e-gateway"), services=("intake", "survey"),
                               prefix="e2egateway", amqp_uri=AMQP_RELAY_TEST_URI, gateway=True,
                               extra_env={"OUTBOX_POLL_SECONDS": "0.1", **PUBLIC_ENV})) as p:
             yield p
@@ -38,8 +38,11 @@ def intake(platform):
         yield intake_pb2_grpc.IntakeServiceStub(channel)
 
 
-def _rest(platform, method: str, path: str, body=None, tok: str | None = None) -> requests.Response:
+def _rest(platform, method: str, path: str, body=None, tok: str | None = None,
+          forwarded_for: str = "") -> requests.Response:
     headers = {"Authorization": f"Bearer {tok}"} if tok else {}
+    if forwarded_for:
+        headers["X-Forwarded-For"] = forwarded_for
     data = body if isinstance(body, bytes | None) else json.dumps(body)
     return requests.request(method, platform.gateway_url + path, data=data, headers=headers, timeout=30)
 
@@ -177,3 +180,31 @@ def test_the_gateway_is_live_ready_and_counts_its_requests(platform):
     metrics = requests.get(f"{probes}/metrics", timeout=5).text
     assert 'onestop_gateway_requests_total{route="GET /v1/procedures",status="200"}' in metrics
     assert 'onestop_build_info{process="gateway"' in metrics
+
+
+def test_feedback_filed_through_rest_is_read_back_with_its_secret(platform):
+    filed = _rest(platform, "POST", "/v1/feedback", {
+        "agencyCode": "000.00.21.H17", "typeCode": "thu-tuc", "content": "Niêm yết thủ tục không rõ ràng",
+        "complainant": {"kind": 1, "name": "Trần Văn Bình", "phone": "0912345678"}})
+    assert filed.status_code == 200, filed.text
+    code, secret = filed.json()["feedback"]["code"], filed.json()["secret"]
+    ISSUED_SECRETS.add(secret)
+    read = _rest(platform, "POST", f"/v1/feedback/{code}:lookup", {"secret": secret})
+    assert read.status_code == 200, read.text
+    assert read.json()["feedback"]["code"] == code
+    assert read.json()["feedback"]["content"] == "Niêm yết thủ tục không rõ ràng"
+    wrong = _rest(platform, "POST", f"/v1/feedback/{code}:lookup", {"secret": "WRONGSEC"})
+    assert wrong.status_code in (403, 404), wrong.text
+
+
+def test_rest_callers_with_different_forwarded_addresses_have_separate_budgets(platform):
+    """Issue 14 item 8: intake trusts the gateway (TRUSTED_PROXIES), so one stranger who spends
+    their lookup budget on wrong guesses is refused alone; a citizen at another address is served."""
+    submitted = _rest(platform, "POST", "/v1/dossiers", _as_json(submit_request()), token()).json()
+    code, secret = submitted["dossier"]["code"], submitted["lookupSecret"]
+    stranger, citizen = "203.0.113.66", "198.51.100.7"
+    answers = [_rest(platform, "POST", f"/v1/dossiers/000.00.21.H17-261130-9{i:03d}:lookup",
+                     {"secret": "WRONGSEC"}, forwarded_for=stranger).status_code for i in range(31)]
+    assert answers[0] == 404 and answers[-1] == 429, answers
+    honest = _rest(platform, "POST", f"/v1/dossiers/{code}:lookup", {"secret": secret}, forwarded_for=citizen)
+    assert honest.status_code == 200, honest.text

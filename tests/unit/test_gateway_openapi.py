@@ -59,3 +59,25 @@ def test_the_vendored_google_api_protos_are_the_pinned_wheels():
     wheel = pathlib.Path(annotations_pb2.__file__).parent
     for name in ("annotations.proto", "http.proto"):
         assert (ROOT / "third_party/google/api" / name).read_bytes() == (wheel / name).read_bytes(), name
+
+
+def test_every_route_needs_the_bearer_token_unless_its_rpc_is_public():
+    """Issue 14 item 8: the `bearer` definition applied to no route. Each operation's security is
+    checked against its servicer method's policy (the authorisation matrix's servicers)."""
+    from test_authorisation_matrix import SERVICES
+
+    from onestop_chassis.auth import policy_of
+    document = json.loads(DOCUMENT.read_text(encoding="utf-8"))
+    assert document["security"] == [{"bearer": []}] and "bearer" in document["securityDefinitions"]
+    servicers = {descriptor.name: cls for cls, _, descriptor in SERVICES.values()}
+    public = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            service, rpc = operation["operationId"].split("_", 1)
+            if policy_of(getattr(servicers[service], rpc)).public:
+                assert operation.get("security") == [], f"{method} {path}: public, yet needs a token"
+                public.append(rpc)
+            else:
+                assert "security" not in operation, f"{method} {path}: needs a token, yet marked public"
+    assert {"LookupDossier", "FileFeedback", "GetFeedback", "TakeTicket"} <= set(public)
+    assert len(public) < sum(len(item) for item in document["paths"].values())

@@ -11,7 +11,7 @@ import urllib.parse
 
 import pytest
 import yaml
-from test_k8s_manifests import K8S, KUSTOMIZE, _tool, build, config_map, generated_name, of_kind
+from test_k8s_manifests import K8S, KUSTOMIZE, ROOT, _tool, build, config_map, generated_name, of_kind
 
 from onestop_chassis.auth import mint_token
 from onestop_chassis.config import load_settings
@@ -206,3 +206,32 @@ def test_the_local_overlay_runs_in_local_mode_with_its_throw_away_secret():
               for k, v in s["data"].items()}  # onestop-secrets and delivery-carrier
     for name in deployment_names("overlays/local"):
         assert pod_settings("overlays/local", name, values).onestop_env == "local", name
+
+
+# An example cluster's pods (kubeadm with flannel: the pod network 10.244.0.0/16): a REST gateway pod,
+# the ingress controller's pod in front of it, and a stranger on the internet.
+GATEWAY_POD, INGRESS_POD, STRANGER = "10.244.1.23", "10.244.2.9", "203.0.113.66"
+
+
+def _per_address_limited() -> list[str]:
+    """The Deployments of the services whose public RPCs or pages count budgets per client address."""
+    services = [s.name for s in built()
+                if any("trusted_networks" in f.read_text() for f in (ROOT / "services" / s.name).rglob("*.py"))]
+    assert {"intake", "survey"} <= set(services)
+    return [name for name in deployment_names(AGENCIES[0]) if name.split("-")[0] in services
+            and not name.endswith("relay")]
+
+
+@pytest.mark.parametrize("overlay", AGENCIES)
+def test_every_per_address_limit_counts_the_rest_caller_not_the_gateway(overlay):
+    """Issue 14 item 8: without TRUSTED_PROXIES one stranger's wrong guesses through the gateway
+    spent the budget of every REST caller (they all counted as the gateway's address)."""
+    from onestop_chassis.ratelimits import client_address
+    for name in _per_address_limited():
+        trusted = pod_settings(overlay, name, OPERATOR_SECRET).trusted_networks
+        assert trusted and all(n.is_private for n in trusted), f"{name}: trusts {trusted}"
+        # gateway → api, the gateway appending its peer (the ingress) to what the ingress wrote
+        assert client_address(f"ipv4:{GATEWAY_POD}:41000", f"{STRANGER}, {INGRESS_POD}", trusted) == STRANGER, name
+        # a client-sent X-Forwarded-For is believed only up to the first untrusted hop
+        assert client_address(f"ipv4:{GATEWAY_POD}:41000", f"10.0.0.1, {STRANGER}", trusted) == STRANGER, name
+        assert client_address(f"ipv4:{STRANGER}:41000", "198.51.100.1", trusted) == STRANGER, name

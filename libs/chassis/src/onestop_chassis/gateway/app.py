@@ -1,21 +1,26 @@
 """The gateway's WSGI application: match a route, build the request, call the service, answer JSON.
 
 - Auth: the `Authorization` header goes to the service as the gRPC metadata `authorization`, as it
-  came; the gateway checks nothing itself, so public RPCs stay public and the service's own policy
-  decides (UNAUTHENTICATED → 401, PERMISSION_DENIED → 403).
-- The client's address goes as `x-forwarded-for` (appended to the one it sent): the services' rate
-  limits count it when the gateway is one of their TRUSTED_PROXIES (onestop_chassis.ratelimits).
+  came; the gateway checks only that gRPC can carry it (TOKEN_MALFORMED below), so public RPCs stay
+  public and the service's own policy decides (UNAUTHENTICATED → 401, PERMISSION_DENIED → 403).
+- The client's address goes as `x-forwarded-for`, appended to the IP addresses of the one it sent
+  (anything else in it dropped, at most 8 hops kept): the services' rate limits count it when the
+  gateway is one of their TRUSTED_PROXIES (onestop_chassis.ratelimits; the deploy/k8s agency overlays).
 - Errors: the service's google.rpc.Status, details included, as JSON (transcoding.status_json),
   with the HTTP status of its code and, with a RetryInfo, a Retry-After header. The gateway's own
-  refusals have the same shape, in the domain "gateway.onestop": INVALID_JSON (400),
-  ROUTE_NOT_FOUND (404), METHOD_NOT_ALLOWED (405, with Allow), REQUEST_TOO_LARGE (413).
+  refusals have the same shape, in the domain "gateway.onestop": TOKEN_MALFORMED (401: an
+  Authorization header gRPC cannot carry, not printable ASCII or over 4096 bytes), INVALID_JSON
+  (400), ROUTE_NOT_FOUND (404), METHOD_NOT_ALLOWED (405, with Allow), REQUEST_TOO_LARGE (413).
 - Idempotency: nothing is retried here; a `request_id` in the body reaches the service unchanged.
-- Tracing: `traceparent` and `tracestate` headers go on as metadata of the same names.
+- Tracing: `traceparent` and `tracestate` headers go on as metadata of the same names when they
+  have the W3C form (a malformed one is dropped: the service starts a new trace).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import re
 import time
 from collections.abc import Callable, Iterable
 
@@ -28,7 +33,7 @@ from werkzeug.wrappers import Request, Response
 
 from .. import errors
 from ..clients import ServiceClient
-from ..errors import ResourceExhausted, ServiceError
+from ..errors import ResourceExhausted, ServiceError, Unauthenticated
 from ..logs import get_logger
 from ..metrics import LATENCY_BUCKETS
 from ..trailers import rich_status
@@ -44,6 +49,40 @@ REQUESTS = Counter("onestop_gateway_requests", "REST gateway requests, by route 
 LATENCY = Histogram("onestop_gateway_request_duration_seconds",
                     "REST gateway request handling time, the service's call included", ["route"],
                     buckets=LATENCY_BUCKETS)
+
+
+# gRPC refuses metadata that is not printable ASCII (INTERNAL "Invalid metadata"), and a header
+# list over its 8 KiB limit (RESOURCE_EXHAUSTED); so the gateway checks what it forwards itself.
+MAX_AUTHORIZATION_BYTES = 4096  # an identity provider's JWT with a few dozen roles is under 2 KiB
+MAX_FORWARDED_HOPS = 8          # the nearest hops (the right end); further left is the client's word anyway
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")
+_TRACE_FORMS = {  # W3C Trace Context level 1: version 00's traceparent, and tracestate's size limit
+    "traceparent": re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}"),
+    "tracestate": re.compile(r"[\x20-\x7e]{1,512}"),
+}
+
+
+def _authorization(value: str) -> str:
+    """The Authorization header as gRPC metadata; UNAUTHENTICATED TOKEN_MALFORMED when gRPC could
+    not carry it (not printable ASCII, or over MAX_AUTHORIZATION_BYTES)."""
+    if len(value) > MAX_AUTHORIZATION_BYTES:
+        raise Unauthenticated("TOKEN_MALFORMED", f"the Authorization header has {len(value)} characters; "
+                              f"a bearer token is at most {MAX_AUTHORIZATION_BYTES}",
+                              metadata={"max_bytes": str(MAX_AUTHORIZATION_BYTES)})
+    if not _PRINTABLE_ASCII.fullmatch(value):
+        raise Unauthenticated("TOKEN_MALFORMED", "the Authorization header must be 'Bearer <jwt>' in printable "
+                              "ASCII; it has other characters")
+    return value
+
+
+def _address_hops(forwarded: str) -> list[str]:
+    """The IP addresses of a client-sent X-Forwarded-For, the last MAX_FORWARDED_HOPS of them;
+    anything else is dropped, so a garbled hop cannot make the services count the gateway."""
+    hops = []
+    for hop in forwarded.split(","):
+        with contextlib.suppress(ValueError):
+            hops.append(str(ipaddress.ip_address(hop.strip().strip("[]"))))
+    return hops[-MAX_FORWARDED_HOPS:]
 
 
 class MethodRefused(ServiceError):
@@ -147,15 +186,17 @@ class Gateway:
     @staticmethod
     def _metadata(request: Request) -> tuple[tuple[str, str | bytes], ...]:
         metadata: list[tuple[str, str | bytes]] = []
-        if request.headers.get("Authorization"):
-            metadata.append(("authorization", request.headers["Authorization"]))
+        authorization = request.headers.get("Authorization")
+        if authorization:
+            metadata.append(("authorization", _authorization(authorization)))
         for header in TRACE_HEADERS:  # the caller's trace continues in the service (W3C Trace Context)
-            if request.headers.get(header):
-                metadata.append((header, request.headers[header]))
-        forwarded = request.headers.get("X-Forwarded-For", "")
+            value = request.headers.get(header)
+            if value and _TRACE_FORMS[header].fullmatch(value):
+                metadata.append((header, value))  # a malformed one starts a new trace, as W3C says
         client = request.remote_addr or ""
         if client:
-            metadata.append(("x-forwarded-for", f"{forwarded}, {client}" if forwarded else client))
+            hops = _address_hops(", ".join(request.headers.getlist("X-Forwarded-For")))
+            metadata.append(("x-forwarded-for", ", ".join([*hops, client])))
         return tuple(metadata)
 
     def _failure(self, route: Route, exc: grpc.RpcError) -> Response:

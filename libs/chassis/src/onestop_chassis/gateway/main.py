@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from werkzeug.serving import WSGIRequestHandler, make_server
+from waitress.server import create_server  # type: ignore[import-untyped]
 
 from ..config import LOOPBACK
 from ..health import PROCESS, start_probe_server
@@ -46,6 +46,15 @@ class GatewaySettings(BaseSettings):
     # Each call's deadline; the service answers UNAVAILABLE on its own dependencies well before.
     gateway_timeout_seconds: float = Field(default=30.0, gt=0)
     gateway_openapi_file: str = ""
+    # The HTTP server (waitress): requests are served by at most this many threads, whatever the
+    # number of connections; a body is read in full by the server before a thread is taken.
+    gateway_threads: int = Field(default=8, gt=0, le=256)
+    # A connection that sends nothing for this long (a half-sent request or body, or an idle
+    # keep-alive) is closed; checked every max(1, timeout // 2) seconds.
+    gateway_idle_timeout_seconds: int = Field(default=30, gt=0)
+    # Connections held at once; beyond it the server stops accepting until some close (each holds
+    # at most its request's buffers: GATEWAY_MAX_BODY_BYTES, larger ones spooled to a file).
+    gateway_connection_limit: int = Field(default=200, gt=0)
 
     # Service name → "host:port"; from <NAME>_ADDRESS (a keyword or the environment) when not given.
     addresses: dict[str, str] = Field(default_factory=dict)
@@ -73,9 +82,16 @@ def build(settings: GatewaySettings) -> Gateway:
                    timeout=settings.gateway_timeout_seconds, openapi=openapi)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code="-", size="-") -> None:
-        pass  # the metrics count requests; the services log what they did
+def server(settings: GatewaySettings, gateway: Gateway):
+    """The waitress server of `gateway` on GATEWAY_HOST:GATEWAY_PORT (bound; `run()` serves). A
+    declared body over twice GATEWAY_MAX_BODY_BYTES is refused by waitress itself (413, plain text)
+    before it is read; between the two, the gateway's JSON 413 REQUEST_TOO_LARGE."""
+    return create_server(gateway, host=settings.gateway_host, port=settings.gateway_port,
+                         threads=settings.gateway_threads, channel_timeout=settings.gateway_idle_timeout_seconds,
+                         cleanup_interval=max(1, settings.gateway_idle_timeout_seconds // 2),
+                         connection_limit=settings.gateway_connection_limit,
+                         max_request_body_size=2 * settings.gateway_max_body_bytes,
+                         ident="onestop-gateway", expose_tracebacks=False, clear_untrusted_proxy_headers=False)
 
 
 def main() -> None:
@@ -87,14 +103,14 @@ def main() -> None:
     configure_logging("gateway", "gateway", settings.log_level)
     gateway = build(settings)
     start_probe_server(settings.metrics_host, settings.gateway_metrics_port, "gateway", "gateway")
-    server = make_server(settings.gateway_host, settings.gateway_port, gateway, threaded=True,
-                         request_handler=_QuietHandler)
+    http = server(settings, gateway)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # out of serve_forever, through `finally`
     PROCESS.started = True  # ready once it listens (it holds no connection of its own to watch)
-    log.info("gateway_started", port=server.server_port, routes=len(gateway.routes))
+    log.info("gateway_started", port=http.effective_port, routes=len(gateway.routes),
+             threads=settings.gateway_threads)
     try:
-        server.serve_forever()
+        http.run()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        http.close()
