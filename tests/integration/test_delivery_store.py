@@ -12,7 +12,7 @@ import pytest
 from onestop_chassis import auth
 from onestop_chassis.errors import AlreadyExists
 from onestop_delivery import domain, fees, outgoing, totals
-from onestop_delivery.adapters.mongo import BY_AGENCY, DUE, FEES, LOG, VIEWS, MongoShipments
+from onestop_delivery.adapters.mongo import BY_AGENCY, DUE, FEES, LOG, VIEWS, MongoShipments, ensure_indexes
 from onestop_delivery.bootstrap import bootstrap
 from onestop_delivery.carrier import CarrierStatus, CarrierUnavailable, Direction, Party, TrackingEvent
 from onestop_delivery.config import PACKAGED_TABLES, DeliverySettings
@@ -202,3 +202,16 @@ def test_one_order_failing_blocks_no_other_and_its_next_try_moves_later_on_ferre
     assert (due["shipment_id"], due["failures"]) == (poison.id, 2) and wait > 0
     assert store.orders_due(clock.now + dt.timedelta(seconds=wait - 1), 10) == []
     assert [d.key for d in store.orders_due(clock.now + dt.timedelta(seconds=wait), 10)] == [due["_id"]]
+
+
+def test_orders_due_keyed_by_shipment_id_before_are_migrated_due_at_once(mongo_db):
+    store, carrier = MongoShipments(lambda: mongo_db), FakeCarrier()
+    delivery = _delivery(mongo_db, store, carrier)
+    s = delivery.service.create_shipment(NewShipment(Direction.INBOUND, procedure_code="1.000001",
+                                                     applicant=CITIZEN), DESK, "p-1")
+    mongo_db[DUE].delete_many({})
+    mongo_db[DUE].insert_one({"_id": s.id})  # as the store wrote it before
+    ensure_indexes(lambda: mongo_db)
+    ensure_indexes(lambda: mongo_db)  # again at the next start: nothing changes
+    assert [(d.shipment_id, d.failures) for d in store.orders_due(NOW, 10)] == [(s.id, 0)]
+    assert delivery.ordering.place_due().placed == 1 and carrier.calls == [s.id]

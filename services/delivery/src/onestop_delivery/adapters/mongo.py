@@ -244,5 +244,13 @@ def outbox_collections() -> list[Callable[[], object]]:
     return [lambda: get_db()[LOG]]
 
 
-def ensure_indexes() -> None:
-    """Nothing beyond `_id`: every query is by `_id` or an `_id` range."""
+def ensure_indexes(db: Callable[[], object] = get_db) -> None:
+    """Nothing beyond `_id`: every query is by `_id` or an `_id` range. Migrates `orders_due` keyed
+    by shipment id (before issue 13's review) to `<next try>|<id>` keys, due at once (idempotent;
+    the collection holds only orders not yet placed)."""
+    due = db()[DUE]  # type: ignore[index]  # a pymongo Database
+    for doc in list(due.find({"shipment_id": {"$exists": False}})):
+        with contextlib.suppress(DuplicateKeyError):
+            due.insert_one({"_id": due_key(dt.datetime(2000, 1, 1, tzinfo=dt.UTC), doc["_id"]),
+                            "shipment_id": doc["_id"], "failures": 0})
+        due.delete_one({"_id": doc["_id"]})
