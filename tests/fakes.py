@@ -622,14 +622,17 @@ class FakeUnitTree:
 # --- delivery --------------------------------------------------------------------------------------
 
 class FakeShipmentStore:
-    """delivery's ShipmentStore with the Mongo adapter's unique keys: `<shipment>|<seq>` log entries.
-    `events` records every event written; `lose_next` makes that many appends lose a race."""
+    """delivery's ShipmentStore with the Mongo adapter's unique keys: `<shipment>|<seq>` log entries,
+    `<next try>|<shipment>` due keys. `events` records every event written; `lose_next` makes that
+    many appends lose a race; `crash_after_log` makes that many creates fail (RuntimeError) after the
+    log entry, before the views and the due key (a process killed in between)."""
 
     def __init__(self):
         self.logs: dict[str, list] = {}      # shipment id → [header, entries...]
         self.views: dict[str, object] = {}
         self.waybills: dict[str, str] = {}
-        self.due: set[str] = set()
+        self.due_keys: dict[str, tuple[str, int]] = {}  # due key → (shipment id, failures)
+        self.crash_after_log = 0
         self.fees: dict[str, dict] = {}      # `<agency>|<day>|<id>|<kind>` → the PostalFeeRecorded line
         self.events: list = []
         self.lose_next = 0
@@ -642,9 +645,27 @@ class FakeShipmentStore:
         if shipment.id in self.logs:
             return False
         self.logs[shipment.id] = [shipment.header, first]
-        self.views[shipment.id], self.events = shipment, self.events + list(events)
-        self.due.add(shipment.id)
+        self.events = self.events + list(events)
+        if self.crash_after_log:
+            self.crash_after_log -= 1
+            raise RuntimeError("process killed after the log entry")
+        self.repair(self.load(shipment.id))
         return True
+
+    @property
+    def due(self):
+        """The shipment ids with a due key."""
+        return {shipment_id for shipment_id, _ in self.due_keys.values()}
+
+    def repair(self, loaded):
+        from onestop_delivery.ports import due_key, still_to_order
+        s = loaded.shipment
+        if s.id not in self.views or self.views[s.id].seq < s.seq:
+            self.views[s.id] = s
+        if s.waybill:
+            self.waybills.setdefault(s.waybill, s.id)
+        if still_to_order(loaded):
+            self.due_keys.setdefault(due_key(s.header.created_at, s.id), (s.id, 0))
 
     def append(self, shipment, entry, events):
         log = self.logs[shipment.id]
@@ -656,7 +677,7 @@ class FakeShipmentStore:
         if entry.waybill:
             self.waybills.setdefault(entry.waybill, shipment.id)
         if shipment.state.value == "cancelled":
-            self.due.discard(shipment.id)
+            self.due_keys = {k: v for k, v in self.due_keys.items() if v[0] != shipment.id}
         self.record_fees(events)
         return True
 
@@ -675,9 +696,13 @@ class FakeShipmentStore:
         header, *entries = self.logs[shipment_id]
         return Loaded(delivery_domain.fold(header, entries), tuple(entries))
 
-    def latest(self, ref):
-        found = [s for i, s in self.views.items() if i.startswith(f"{ref}-R")]
-        return max(found, key=lambda s: s.header.booking) if found else None
+    def latest(self, ref):  # by the log, as the adapter: a booking whose view was lost is found (and repaired)
+        found = [self.load(i) for i in self.logs if i.startswith(f"{ref}-R")]
+        if not found:
+            return None
+        loaded = max(found, key=lambda d: d.shipment.header.booking)
+        self.repair(loaded)
+        return loaded.shipment
 
     def page(self, agency_code, after, limit):
         keys = sorted(f"{s.agency_code}|{99_999_999_999 - int(s.header.created_at.timestamp()):011d}|{s.id}"
@@ -687,11 +712,18 @@ class FakeShipmentStore:
     def by_waybill(self, waybill):
         return self.waybills.get(waybill)
 
-    def orders_due(self, limit):
-        return sorted(self.due)[:limit]
+    def orders_due(self, now, limit):
+        from onestop_delivery.ports import Due, due_key
+        keys = sorted(k for k in self.due_keys if k < f"{due_key(now, '')}~")[:limit]
+        return [Due(k, *self.due_keys[k]) for k in keys]
 
-    def order_done(self, shipment_id):
-        self.due.discard(shipment_id)
+    def order_done(self, key):
+        self.due_keys.pop(key, None)
+
+    def order_later(self, due, at):
+        from onestop_delivery.ports import due_key
+        self.order_done(due.key)
+        self.due_keys[due_key(at, due.shipment_id)] = (due.shipment_id, due.failures + 1)
 
     def fee_amounts(self, agency_code, first, last):
         return [(v["kind"], v["amount_vnd"]) for k, v in sorted(self.fees.items())

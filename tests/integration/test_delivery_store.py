@@ -1,6 +1,7 @@
 """Delivery's shipment store (adapters.mongo) against the real FerretDB: a booking, its order, the
 carrier's reports (repeated and out of order), the log's unique seq, lists by `_id` range, the
-month's fee totals and the events in the log's outbox."""
+month's fee totals and the events in the log's outbox; a crash after a booking's log entry repaired,
+and the due list keyed by next try (one failing order blocks no other)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 from onestop_chassis import auth
 from onestop_chassis.errors import AlreadyExists
 from onestop_delivery import domain, fees, outgoing, totals
-from onestop_delivery.adapters.mongo import FEES, LOG, MongoShipments
+from onestop_delivery.adapters.mongo import BY_AGENCY, DUE, FEES, LOG, VIEWS, MongoShipments, ensure_indexes
 from onestop_delivery.bootstrap import bootstrap
-from onestop_delivery.carrier import CarrierStatus, Direction, Party, TrackingEvent
+from onestop_delivery.carrier import CarrierStatus, CarrierUnavailable, Direction, Party, TrackingEvent
 from onestop_delivery.config import PACKAGED_TABLES, DeliverySettings
 from onestop_delivery.domain import Entry, Kind, Source, State
 from onestop_delivery.service import DossierFacts, NewShipment
@@ -37,8 +38,8 @@ def test_a_shipment_round_trips_through_ferretdb(mongo_db):
     clock.now = NOW + dt.timedelta(minutes=1)
     second = delivery.service.create_shipment(NewShipment(Direction.OUTBOUND, CODES[1], applicant=CITIZEN,
                                                           cod_vnd=30000), DESK)
-    assert store.orders_due(10) == [first.id, second.id]
-    assert delivery.ordering.place_due().placed == 2 and store.orders_due(10) == []
+    assert [d.shipment_id for d in store.orders_due(clock.now, 10)] == [first.id, second.id]
+    assert delivery.ordering.place_due().placed == 2 and store.orders_due(clock.now, 10) == []
     loaded = store.load(first.id)
     waybill = loaded.shipment.waybill
     assert store.by_waybill(waybill) == first.id and loaded.shipment.header == first.header
@@ -125,3 +126,92 @@ def test_request_ids_hold_in_ferretdb_a_retry_is_the_same_pickup_and_a_reused_id
     assert delivery.service.cancel(first.id, "", False, DESK, "c-1").state is State.CANCELLED
     assert carrier.cancelled == [store.load(first.id).shipment.waybill]
     assert [e.request_id for e in store.load(first.id).log if e.kind is Kind.CANCELLED] == ["c-1"]
+
+
+class CrashingAfterTheLog(MongoShipments):
+    """The store of a process killed once after a booking's log entry, before its views and due key."""
+    crash = 1
+
+    def _c(self, name):
+        if self.crash and name in (VIEWS, DUE):
+            self.crash -= 1
+            raise RuntimeError("process killed after the log entry")
+        return super()._c(name)
+
+
+def _delivery(mongo_db, store, carrier=None, clock=None):
+    return bootstrap(DeliverySettings(), shipments=store, carrier=carrier or FakeCarrier(), clock=clock or Clock(NOW),
+                     intake=FakeIntakeFacts([DossierFacts(c, UNIT, "1.000001", True, True) for c in CODES],
+                                            {"1.000001": True}),
+                     tables=fees.read_tables(PACKAGED_TABLES))
+
+
+def test_a_crash_after_the_log_entry_is_repaired_by_the_retry_on_ferretdb(mongo_db):
+    store = CrashingAfterTheLog(lambda: mongo_db)
+    delivery = _delivery(mongo_db, store)
+    booking = NewShipment(Direction.OUTBOUND, CODES[0], applicant=CITIZEN)
+    with pytest.raises(RuntimeError):
+        delivery.service.create_shipment(booking, DESK, "req-1")
+    assert mongo_db[LOG].count_documents({}) == 1 and mongo_db[VIEWS].count_documents({}) == 0
+    assert mongo_db[DUE].count_documents({}) == 0
+    again = delivery.service.create_shipment(booking, DESK, "req-1")  # the desk retries
+    assert [d.shipment_id for d in store.orders_due(NOW, 10)] == [again.id]
+    assert [s.id for _, s in store.page(UNIT, "", 10)] == [again.id]
+    assert delivery.ordering.place_due().placed == 1 and store.orders_due(NOW, 10) == []
+    assert delivery.service.get("", CODES[0], DESK).shipment.waybill == "EB000000001VN"
+
+
+def test_a_read_by_dossier_finds_and_repairs_a_booking_whose_view_was_lost_on_ferretdb(mongo_db):
+    store = CrashingAfterTheLog(lambda: mongo_db)
+    delivery = _delivery(mongo_db, store)
+    with pytest.raises(RuntimeError):
+        delivery.service.create_shipment(NewShipment(Direction.OUTBOUND, CODES[1], applicant=CITIZEN), DESK, "r")
+    found = delivery.service.get("", CODES[1], DESK).shipment
+    assert found.id == f"{CODES[1]}-R1" and mongo_db[VIEWS].find_one({"_id": found.id})["seq"] == 1
+    assert mongo_db[BY_AGENCY].count_documents({}) == 1
+    assert [d.shipment_id for d in store.orders_due(NOW, 10)] == [found.id]
+    assert store.latest(CODES[1]).id == found.id and delivery.ordering.place_due().placed == 1
+
+
+class LaneRefusingCarrier(FakeCarrier):
+    def create_order(self, order):
+        if order.sender.address_line.startswith("Hẻm"):
+            self.calls.append(order.order_number)
+            raise CarrierUnavailable("the carrier answered 500")
+        return super().create_order(order)
+
+
+def test_one_order_failing_blocks_no_other_and_its_next_try_moves_later_on_ferretdb(mongo_db):
+    store, clock, carrier = MongoShipments(lambda: mongo_db), Clock(NOW), LaneRefusingCarrier()
+    delivery = _delivery(mongo_db, store, carrier, clock)
+    lane = Party("Trần Thị Bình", "0912345679", "Hẻm 5/7 Lê Lợi", "20200", "48")
+    poison = delivery.service.create_shipment(NewShipment(Direction.INBOUND, procedure_code="1.000001",
+                                                          applicant=lane), DESK, "p-0")
+    good = []
+    for n in range(1, 6):
+        clock.now = NOW + dt.timedelta(minutes=n)
+        good.append(delivery.service.create_shipment(NewShipment(Direction.INBOUND, procedure_code="1.000001",
+                                                                 applicant=CITIZEN), DESK, f"p-{n}").id)
+    assert [d.shipment_id for d in store.orders_due(clock.now, 10)] == [poison.id, *good]  # oldest first
+    assert [d.shipment_id for d in store.orders_due(NOW + dt.timedelta(minutes=2), 10)] == [poison.id, *good[:2]]
+    done = delivery.ordering.place_due()
+    assert (done.placed, done.unavailable) == (5, 1) and sorted(carrier.orders) == sorted(good)
+    assert delivery.ordering.place_due().unavailable == 1  # asked again on the next pass: its second failure
+    [due] = list(mongo_db[DUE].find())
+    wait = delivery.ordering.backoff(2)
+    assert (due["shipment_id"], due["failures"]) == (poison.id, 2) and wait > 0
+    assert store.orders_due(clock.now + dt.timedelta(seconds=wait - 1), 10) == []
+    assert [d.key for d in store.orders_due(clock.now + dt.timedelta(seconds=wait), 10)] == [due["_id"]]
+
+
+def test_orders_due_keyed_by_shipment_id_before_are_migrated_due_at_once(mongo_db):
+    store, carrier = MongoShipments(lambda: mongo_db), FakeCarrier()
+    delivery = _delivery(mongo_db, store, carrier)
+    s = delivery.service.create_shipment(NewShipment(Direction.INBOUND, procedure_code="1.000001",
+                                                     applicant=CITIZEN), DESK, "p-1")
+    mongo_db[DUE].delete_many({})
+    mongo_db[DUE].insert_one({"_id": s.id})  # as the store wrote it before
+    ensure_indexes(lambda: mongo_db)
+    ensure_indexes(lambda: mongo_db)  # again at the next start: nothing changes
+    assert [(d.shipment_id, d.failures) for d in store.orders_due(NOW, 10)] == [(s.id, 0)]
+    assert delivery.ordering.place_due().placed == 1 and carrier.calls == [s.id]

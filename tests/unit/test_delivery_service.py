@@ -21,6 +21,7 @@ from onestop_delivery.bootstrap import bootstrap
 from onestop_delivery.carrier import CarrierStatus, Direction, Party, TrackingEvent
 from onestop_delivery.config import PACKAGED_TABLES, DeliverySettings
 from onestop_delivery.domain import Source, State
+from onestop_delivery.ordering import OrderPass
 from onestop_delivery.service import DossierFacts, NewShipment
 
 from fakes import Clock, FakeCarrier, FakeIntakeFacts, FakeShipmentStore
@@ -120,6 +121,8 @@ def test_a_carrier_that_is_down_or_times_out_is_asked_again_and_orders_once(worl
     assert world.carrier.orders == {} and world.store.due == {s.id}
     world.carrier.down, world.carrier.lost_answer = False, True  # the order goes through, the answer is lost
     assert world.ordering.place_due().unavailable == 1
+    assert world.ordering.place_due() == OrderPass() and len(world.carrier.calls) == 2  # twice: it waits a period
+    world.clock.now += dt.timedelta(seconds=world.ordering.backoff(2))
     assert world.ordering.place_due().placed == 1
     assert world.carrier.calls == [s.id] * 3 and list(world.carrier.orders) == [s.id]
     ordered = world.service.get(s.id, "", OFFICER).shipment

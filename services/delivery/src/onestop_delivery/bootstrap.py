@@ -53,7 +53,7 @@ def bootstrap(settings: DeliverySettings, *, shipments: ShipmentStore | None = N
         carrier = VNPostCarrier.from_settings(settings)
     service = DeliveryService(shipments, intake, tables, clock=clock, max_attempts=settings.max_delivery_attempts,
                               carrier=carrier)
-    ordering = Ordering(service, shipments, carrier, tables, clock)
+    ordering = Ordering(service, shipments, carrier, tables, clock, settings.order_retry_seconds)
     return Delivery(service=service, ordering=ordering, shipments=shipments)
 
 

@@ -1,11 +1,15 @@
 """Placing carrier orders and reading the carrier's reports: what delivery's worker does with the
-Carrier port. An order is placed by a timer (`order_retry_seconds`) for every shipment still due, so
-a carrier that is down (CarrierUnavailable: timeout, 5xx) is simply asked again on the next pass;
-the shipment id is the order number, the carrier's idempotency key, so a retry after a timeout
-whose order did go through finds that order instead of making a second."""
+Carrier port. An order is placed by a timer (`order_retry_seconds`) for every shipment due, the
+oldest booking first. A carrier that fails an order (CarrierUnavailable: timeout, 5xx) is asked
+again on the next pass, then after 1, 3, 7, 15 periods of the timer, at most BACKOFF_CAP_FACTOR
+(the order's due key moves, ports.due_key), and the pass goes on with the next order: one order the
+carrier keeps failing blocks no other; CONSECUTIVE_UNAVAILABLE failures in a row end the pass (the
+carrier is down as a whole). The shipment id is the order number, the carrier's idempotency key,
+so a retry after a timeout whose order did go through finds that order instead of making a second."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -17,10 +21,13 @@ from . import domain, outgoing
 from .carrier import BadSignature, Carrier, CarrierOrder, CarrierRefused, CarrierUnavailable
 from .domain import Entry, Kind, Shipment, Source
 from .fees import ChargeTable
+from .ports import Due
 from .service import MAX_RETRIES, DeliveryService, ShipmentStore
 
 log = get_logger("onestop.delivery")
 WORKER = auth.Principal("delivery-worker", frozenset({auth.SERVICE}))
+CONSECUTIVE_UNAVAILABLE = 3  # failures in a row that end a pass: the carrier is down, not one order
+BACKOFF_CAP_FACTOR = 16      # the longest wait of one order: 16 × order_retry_seconds (8 min at 30 s)
 
 
 @dataclass(frozen=True)
@@ -50,36 +57,54 @@ def order_of(s: Shipment, table: ChargeTable) -> CarrierOrder:
 
 class Ordering:
     def __init__(self, service: DeliveryService, store: ShipmentStore, carrier: Carrier,
-                 tables: Mapping[str, ChargeTable], clock: Callable):
+                 tables: Mapping[str, ChargeTable], clock: Callable, retry_seconds: float = 30.0):
         self._service, self._store, self._carrier, self._tables, self._clock = service, store, carrier, tables, clock
+        self._retry_seconds = retry_seconds
 
     def place_due(self, limit: int = 100) -> OrderPass:
-        """One pass over the shipments still to order (oldest first); stops at the first
-        CarrierUnavailable (the next pass retries). A refused order is logged on the shipment."""
-        placed = refused = 0
-        for shipment_id in self._store.orders_due(limit):
+        """One pass over the orders due now (their next try reached; the oldest booking first). An
+        order the carrier is unavailable for waits longer (`backoff`) and the pass goes on; after
+        CONSECUTIVE_UNAVAILABLE such failures in a row it ends (the next pass retries). A refused
+        order is logged on the shipment and leaves the due list."""
+        placed = refused = unavailable = in_a_row = 0
+        for due in self._store.orders_due(self._clock(), limit):
             try:
-                outcome = self._place(shipment_id)
+                outcome = self._place(due)
             except CarrierUnavailable as exc:
-                log.warning("carrier unavailable", shipment_id=shipment_id, error=str(exc))
-                return OrderPass(placed, 1, refused)
+                unavailable, in_a_row = unavailable + 1, in_a_row + 1
+                wait = self.backoff(due.failures + 1)
+                log.warning("carrier unavailable: the order waits", shipment_id=due.shipment_id, error=str(exc)[:200],
+                            failures=due.failures + 1, wait_seconds=wait)
+                self._store.order_later(due, self._clock() + dt.timedelta(seconds=wait))
+                if in_a_row >= CONSECUTIVE_UNAVAILABLE:
+                    break
+                continue
+            in_a_row = 0
             placed += outcome == "placed"
             refused += outcome == "refused"
-        return OrderPass(placed, 0, refused)
+        return OrderPass(placed, unavailable, refused)
 
-    def _place(self, shipment_id: str) -> str:
+    def backoff(self, failures: int) -> float:
+        """Seconds an order waits after its `failures`-th CarrierUnavailable, beyond the timer's own
+        period (`order_retry_seconds`): 0 after the first (the next pass asks again), then 1, 3, 7,
+        15 periods, at most BACKOFF_CAP_FACTOR periods."""
+        return self._retry_seconds * min(2 ** max(failures - 1, 0) - 1, BACKOFF_CAP_FACTOR)
+
+    def _place(self, due: Due) -> str:
+        shipment_id = due.shipment_id
         loaded = self._store.load(shipment_id)
         if loaded is None:
+            self._store.order_done(due.key)
             return "gone"
         s = loaded.shipment
         if s.waybill or s.state is not domain.State.CREATED:
-            self._append(s, None)  # ordered or cancelled already: only clears it from the due list
+            self._store.order_done(due.key)  # ordered or cancelled already: only clears it from the due list
             return "done"
         try:
             receipt = self._carrier.create_order(order_of(s, self._tables[s.agency_code]))
         except CarrierRefused as refused:
-            self._append(s, Entry(s.seq + 1, Kind.ORDER_REFUSED, Source.SYSTEM, self._clock(), self._clock(),
-                                  applied=False, note=refused.reason))
+            self._append(due, s, Entry(s.seq + 1, Kind.ORDER_REFUSED, Source.SYSTEM, self._clock(), self._clock(),
+                                       applied=False, note=refused.reason))
             return "refused"
         # The carrier's first webhook ("accepted", naming the order number) may be logged between its
         # answer and this entry (seen end to end with the sandbox): the ORDERED entry, with the
@@ -91,7 +116,7 @@ class Ordering:
                           postal_charge=receipt.postal_charge_vnd, note=self._carrier.name)
             after = domain.apply(s, entry)
             if self._store.append(after, entry, outgoing.after(s, after, entry)):
-                self._store.order_done(s.id)
+                self._store.order_done(due.key)
                 if after.state is domain.State.CANCELLED:
                     self._cancel_late(after)
                 return "placed"
@@ -110,13 +135,10 @@ class Ordering:
             log.error("a cancelled shipment's order could not be cancelled at the carrier: cancel it there",
                       shipment_id=s.id, waybill=s.waybill, error=str(exc)[:200])
 
-    def _append(self, s: Shipment, entry: Entry | None) -> None:
-        if entry is None:
-            self._store.order_done(s.id)
-            return
+    def _append(self, due: Due, s: Shipment, entry: Entry) -> None:
         after = domain.apply(s, entry)
         if self._store.append(after, entry, outgoing.after(s, after, entry)):
-            self._store.order_done(s.id)
+            self._store.order_done(due.key)
         # else another writer changed it: the next pass sees it again (the order number is the key)
 
     def webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookResult:

@@ -3,6 +3,7 @@ the desk's booking command, and the check of a sender/receiver every carrier nee
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from typing import Protocol
 from onestop_chassis.errors import FieldViolation, NotFound
 
 from .carrier import Direction, Party
-from .domain import Entry, Shipment
+from .domain import Entry, Kind, Shipment, State
 
 PARTY_FIELDS = ("name", "phone", "address_line", "commune_code", "province_code")
 UNIT_CODE_DIGITS = re.compile(r"[0-9]{2,6}")
@@ -38,6 +39,28 @@ class Intake(Protocol):
 class Loaded:
     shipment: Shipment
     log: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class Due:
+    """An order still to place: its key in the due list (due_key), the shipment, and how many
+    times the carrier was unavailable for it so far (the backoff's exponent, ordering.py)."""
+    key: str
+    shipment_id: str
+    failures: int = 0
+
+
+def due_key(at: dt.datetime, shipment_id: str) -> str:
+    """`<UTC YYYY-MM-DDTHH:MM:SSZ>|<shipment id>`: keys sort by the time of their next try."""
+    return f"{at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}|{shipment_id}"
+
+
+def still_to_order(loaded: Loaded) -> bool:
+    """Whether the carrier order of a shipment is still to place: created, no waybill, and no
+    refusal of the carrier logged (a refused order is not asked again)."""
+    s = loaded.shipment
+    return (s.state is State.CREATED and not s.waybill
+            and not any(e.kind is Kind.ORDER_REFUSED for e in loaded.log))
 
 
 @dataclass(frozen=True)
@@ -76,13 +99,15 @@ class ShipmentStore(Protocol):
     and the postal fee lines (`<agency>|<day>|<id>|<kind>`, totals.py: the store keeps one per
     PostalFeeRecorded event it writes), with the events of each entry in its outbox."""
     def create(self, shipment: Shipment, first: Entry, events: Sequence) -> bool: ...
+    def repair(self, loaded: Loaded) -> None: ...  # the views and the due key the log implies (idempotent)
     def append(self, shipment: Shipment, entry: Entry, events: Sequence) -> bool: ...
     def load(self, shipment_id: str) -> Loaded | None: ...
     def latest(self, ref: str) -> Shipment | None: ...
     def page(self, agency_code: str, after: str, limit: int) -> list[tuple[str, Shipment]]: ...
     def by_waybill(self, waybill: str) -> str | None: ...
-    def orders_due(self, limit: int) -> list[str]: ...
-    def order_done(self, shipment_id: str) -> None: ...
+    def orders_due(self, now: dt.datetime, limit: int) -> list[Due]: ...  # next try ≤ now, earliest first
+    def order_done(self, key: str) -> None: ...
+    def order_later(self, due: Due, at: dt.datetime) -> None: ...  # next try at `at`, one more failure
     def fee_amounts(self, agency_code: str, first: str, last: str) -> list[tuple[str, int]]: ...
     def record_fees(self, events: Sequence) -> int: ...
     def claim(self, key: str, value: str) -> str: ...  # the value `key` holds: `value` if this call wrote it

@@ -5,7 +5,8 @@ Carrier (carrier.py: cancelling and rebooking close the order at the carrier bef
 
 Mutating RPCs carry a `request_id`: the store's claim `<agency>|<request_id>` → "<action> <shipment>
 <subject>" (a unique insert) makes a retry answer as the first try did and refuses the same id for
-anything else (ALREADY_EXISTS `REQUEST_ID_REUSED`, chassis `request_ids.reused`)."""
+anything else (ALREADY_EXISTS `REQUEST_ID_REUSED`, chassis `request_ids.reused`); claimed only once the
+request passed the checks that refuse it: a refused request leaves its id free for the corrected one."""
 
 from __future__ import annotations
 
@@ -87,18 +88,28 @@ class DeliveryService:
         v.raise_if_any()
         agency, ref, procedure = self._eligible(cmd, actor, request_id)
         header = self._header(cmd, agency, ref, procedure)
-        if request_id:
-            self._claim(actor, request_id, f"create {header.id}")
-        shipment, first = domain.start(header, actor.subject, Source.DESK)
-        first = dataclasses.replace(first, request_id=request_id)
-        if self._store.create(shipment, first, outgoing.created(shipment)):
-            return shipment
         existing = self._store.load(header.id)
-        if request_id and existing and existing.log[0].request_id == request_id:
+        if existing is None:  # the request is valid and allowed: only now is its id claimed
+            if request_id:
+                self._claim(actor, request_id, f"create {header.id}")
+            shipment, first = domain.start(header, actor.subject, Source.DESK)
+            first = dataclasses.replace(first, request_id=request_id)
+            if self._store.create(shipment, first, outgoing.created(shipment)):
+                return shipment
+            existing = self._store.load(header.id)  # booked meanwhile by another writer
+        return self._booked_before(existing, header, actor, request_id)
+
+    def _booked_before(self, existing: Loaded | None, header: domain.ShipmentHeader, actor: auth.Principal,
+                       request_id: str) -> Shipment:
+        """This request's own booking (a retry: what follows its log entry repaired), or refused."""
+        assert existing is not None  # the log is never deleted
+        if request_id and existing.log[0].request_id == request_id:
+            self._claim(actor, request_id, f"create {header.id}")  # the same caller's retry
             before = existing.shipment.header
             if dataclasses.replace(header, created_at=before.created_at, max_attempts=before.max_attempts) != before:
                 raise reused(request_id, "shipment")
-            return existing.shipment  # a retry: the booking it made
+            self._store.repair(existing)  # a retry: what a crash after the log entry may have lost
+            return existing.shipment  # the booking it made
         raise FailedPrecondition("SHIPMENT_EXISTS", f"shipment {header.id} exists: read it, or rebook it",
                                  metadata={"shipment_id": header.id})
 
@@ -114,7 +125,12 @@ class DeliveryService:
                           applicant=applicant)
         header = self._header(cmd, codes.unit_of(dossier_code), dossier_code, procedure_code)
         shipment, first = domain.start(header, f"intake:{event_id}", Source.SYSTEM)
-        return self._store.create(shipment, first, outgoing.created(shipment))
+        if self._store.create(shipment, first, outgoing.created(shipment)):
+            return True
+        existing = self._store.load(header.id)
+        if existing is not None:  # booked before (this event again, or the desk): repaired if a write was lost
+            self._store.repair(existing)
+        return False
 
     def _header(self, cmd: NewShipment, agency: str, ref: str, procedure: str) -> domain.ShipmentHeader:
         """The header of a first booking, its postal charge from the agency's table."""
@@ -220,13 +236,14 @@ class DeliveryService:
         (CARRIER_UNAVAILABLE: nothing stored, send again), Aborted (CONCURRENT_CHANGE), AlreadyExists
         (REQUEST_ID_REUSED)."""
         source, request_id = Source.CITIZEN if by_citizen else Source.DESK, request_id.strip()
-        if request_id:
-            self._claim(actor, request_id, f"cancel {shipment_id.strip()}")
 
         def change(s: Shipment) -> Entry | None:
-            if s.state is State.CANCELLED:
+            entry = None if s.state is State.CANCELLED else \
+                domain.cancel_entry(s, source, actor.subject, self._clock(), reason.strip())
+            if request_id:  # found and cancellable (or cancelled): the id is claimed before the carrier is asked
+                self._claim(actor, request_id, f"cancel {s.id}")
+            if entry is None:
                 return None
-            entry = domain.cancel_entry(s, source, actor.subject, self._clock(), reason.strip())
             if s.waybill:
                 self._cancel_at_carrier(s, refusal="ALREADY_PICKED_UP")
             return dataclasses.replace(entry, request_id=request_id)
@@ -266,19 +283,21 @@ class DeliveryService:
             if problems:
                 raise InvalidArgument.from_violations(problems)
         old, request_id = self.get(shipment_id, "", actor), request_id.strip()
-        if request_id:
+        done = next((e for e in old.log if e.kind is domain.Kind.REBOOKED and e.request_id == request_id), None) \
+            if request_id else None
+        again = self._store.load(done.note) if done else None
+        if again:  # the same request again: the booking it made
             self._claim(actor, request_id, f"rebook {old.shipment.id}")
-            done = next((e for e in old.log if e.kind is domain.Kind.REBOOKED and e.request_id == request_id), None)
-            again = self._store.load(done.note) if done else None
-            if again and receiver not in (None, again.shipment.header.receiver):
+            if receiver not in (None, again.shipment.header.receiver):
                 raise reused(request_id, "rebooking")
-            if again:
-                return again.shipment
+            return again.shipment
         try:
             domain.check_rebooking(old.shipment)
         except domain.Refused as refused:
             raise FailedPrecondition(refused.reason, str(refused), metadata={"shipment_id": old.shipment.id}) \
                 from None
+        if request_id:  # found and rebookable: only now is the id claimed
+            self._claim(actor, request_id, f"rebook {old.shipment.id}")
         if old.shipment.waybill and old.shipment.state is not State.CANCELLED:
             kept = self._cancel_at_carrier(old.shipment, refusal="")
             if kept:

@@ -9,7 +9,10 @@ range (FerretDB v1 answers only those from an index):
   for the latest booking of a dossier (`<dossier>-R` range).
 - `shipments_by_agency`: `_id` = `<agency>|<inverted creation time>|<id>`: newest first in one range.
 - `waybills`: `_id` = the carrier's waybill → the shipment id.
-- `orders_due`: `_id` = shipment id, for the order timer; removed once ordered, refused or cancelled.
+- `orders_due`: `_id` = `<next try, UTC YYYY-MM-DDTHH:MM:SSZ>|<shipment id>` (ports.due_key), for the order
+  timer: one range read up to now gives the orders due, oldest first; the first try is the booking's
+  time, a carrier failure moves the key later (ordering.py's backoff); removed once ordered, refused
+  or cancelled.
 - `postal_fees`: `_id` = `<agency>|<YYYY-MM-DD>|<shipment id>|<kind>`, one line per
   PostalFeeRecorded event an entry writes (totals.py), by unique insert after the entry: a period
   of an agency is one range read, summed. (`fee_counters`, one per booking, counted COD at booking
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Sequence
 
 from mongoengine.connection import get_db
@@ -33,7 +37,7 @@ from onestop_chassis.outbox import OUTBOX, OutboxWriter
 from .. import domain
 from ..carrier import Direction, Party
 from ..domain import Entry, Kind, Shipment, Source, State
-from ..service import Loaded
+from ..ports import Due, Loaded, due_key, still_to_order
 
 LOG, VIEWS, BY_AGENCY, WAYBILLS, DUE, FEES, REQUESTS = (
     "shipment_log", "shipments", "shipments_by_agency", "waybills", "orders_due", "postal_fees", "shipment_requests")
@@ -95,15 +99,32 @@ class MongoShipments:
         doc = {**entry_doc(shipment.id, first), "header": header_doc(shipment.header)}
         if not self._insert(doc, events):
             return False
-        h = shipment.header
-        inverted = FAR - int(h.created_at.timestamp())
-        # The views after the log: a crash in between is repaired by the next append's projection
-        # (lists may miss the shipment until then; reads by id fold the log).
-        for name, extra in ((VIEWS, view_doc(shipment)), (DUE, {"_id": shipment.id}),
-                            (BY_AGENCY, {"_id": f"{h.agency_code}|{inverted:011d}|{shipment.id}"})):
-            with contextlib.suppress(DuplicateKeyError):
-                self._c(name).insert_one(extra)
+        self.repair(Loaded(shipment, (first,)))
         return True
+
+    def repair(self, loaded: Loaded) -> None:
+        """Writes what the log implies beyond itself, each write idempotent: the view (upserted,
+        forward only by seq), the agency's list key, the waybill's key and, while the shipment is
+        still to order (ports.still_to_order), its due key. After a booking's log entry, and again
+        whenever a write after it may have been lost (a retried booking, a read by dossier that
+        found no view): a crash between the log and these writes loses nothing for good."""
+        s = loaded.shipment
+        self._upsert_view(s)
+        inverted = FAR - int(s.header.created_at.timestamp())
+        keys = [(BY_AGENCY, {"_id": f"{s.agency_code}|{inverted:011d}|{s.id}"})]
+        if s.waybill:
+            keys.append((WAYBILLS, {"_id": s.waybill, "shipment_id": s.id}))
+        if still_to_order(loaded):
+            keys.append((DUE, {"_id": due_key(s.header.created_at, s.id), "shipment_id": s.id, "failures": 0}))
+        for name, doc in keys:
+            with contextlib.suppress(DuplicateKeyError):
+                self._c(name).insert_one(doc)
+
+    def _upsert_view(self, s: Shipment) -> None:
+        # No document with a lower seq: either none (inserted) or a newer one (the insert's
+        # duplicate key is then the answer: the view is already further on).
+        with contextlib.suppress(DuplicateKeyError):
+            self._c(VIEWS).update_one({"_id": s.id, "seq": {"$lt": s.seq}}, {"$set": view_doc(s)}, upsert=True)
 
     def append(self, shipment: Shipment, entry: Entry, events: Sequence) -> bool:
         if not self._insert(entry_doc(shipment.id, entry), events):
@@ -136,12 +157,13 @@ class MongoShipments:
         return True
 
     def _project(self, s: Shipment, entry: Entry) -> None:
-        self._c(VIEWS).update_one({"_id": s.id, "seq": {"$lt": s.seq}}, {"$set": view_doc(s)})
+        self._upsert_view(s)  # upserted: a view lost after the booking's entry comes back here
         if entry.waybill:  # ORDERED, or a report that named the order and its waybill
             with contextlib.suppress(DuplicateKeyError):
                 self._c(WAYBILLS).insert_one({"_id": entry.waybill, "shipment_id": s.id})
         if entry.kind is Kind.CANCELLED or (entry.kind is Kind.REPORT and s.state is State.CANCELLED):
-            self._c(DUE).delete_one({"_id": s.id})
+            # not by `_id` (the key starts with its time): a scan of the few orders not yet placed
+            self._c(DUE).delete_many({"shipment_id": s.id})
 
     def load(self, shipment_id: str) -> Loaded | None:
         docs = list(self._c(LOG).find({"_id": {"$gte": f"{shipment_id}|", "$lt": f"{shipment_id}|~"}},
@@ -152,10 +174,21 @@ class MongoShipments:
         return Loaded(domain.fold(header_from(docs[0]["header"]), list(log)), log)
 
     def latest(self, ref: str) -> Shipment | None:
-        docs = list(self._c(VIEWS).find({"_id": {"$gt": f"{ref}-R", "$lt": f"{ref}-R~"}}))
-        if not docs:
+        """The latest outbound booking of dossier `ref`, found by its log (one `_id` range over
+        `<ref>-R…|seq`: the log is written first, so a booking whose view was lost is found) and
+        folded; its view is repaired when missing or behind."""
+        keys = self._c(LOG).find({"_id": {"$gt": f"{ref}-R", "$lt": f"{ref}-R~"}}, {"_id": 1})
+        ids = {k["_id"].split("|", 1)[0] for k in keys}
+        bookings = [(int(i.rsplit("-R", 1)[1]), i) for i in ids if i.rsplit("-R", 1)[1].isdigit()]
+        if not bookings:
             return None
-        return view_from(max(docs, key=lambda d: d["header"]["booking"]))
+        loaded = self.load(max(bookings)[1])
+        if loaded is None:
+            return None
+        view = self._c(VIEWS).find_one({"_id": loaded.shipment.id}, {"seq": 1})
+        if view is None or view["seq"] < loaded.shipment.seq:
+            self.repair(loaded)
+        return loaded.shipment
 
     def page(self, agency_code: str, after: str, limit: int) -> list[tuple[str, Shipment]]:
         lower = after or f"{agency_code}|"
@@ -171,11 +204,24 @@ class MongoShipments:
         doc = self._c(WAYBILLS).find_one({"_id": waybill})
         return doc["shipment_id"] if doc else None
 
-    def orders_due(self, limit: int) -> list[str]:
-        return [d["_id"] for d in self._c(DUE).find().sort("_id", 1).limit(limit)]
+    def orders_due(self, now: dt.datetime, limit: int) -> list[Due]:
+        """The orders whose next try is at or before `now`, the earliest first (one `_id` range)."""
+        docs = self._c(DUE).find({"_id": {"$lt": f"{due_key(now, '')}~"}}).sort("_id", 1).limit(limit)
+        return [Due(d["_id"], d["shipment_id"], d.get("failures", 0)) for d in docs]
 
-    def order_done(self, shipment_id: str) -> None:
-        self._c(DUE).delete_one({"_id": shipment_id})
+    def order_done(self, key: str) -> None:
+        self._c(DUE).delete_one({"_id": key})
+
+    def order_later(self, due: Due, at: dt.datetime) -> None:
+        """Moves `due` to its next try `at` with one more failure (the new key first: a crash
+        in between leaves the order due twice, never lost; the order number keeps it single)."""
+        key = due_key(at, due.shipment_id)
+        if key == due.key:  # the same second: only the count changes
+            self._c(DUE).update_one({"_id": key}, {"$set": {"failures": due.failures + 1}})
+            return
+        with contextlib.suppress(DuplicateKeyError):
+            self._c(DUE).insert_one({"_id": key, "shipment_id": due.shipment_id, "failures": due.failures + 1})
+        self.order_done(due.key)
 
     def fee_amounts(self, agency_code: str, first: str, last: str) -> list[tuple[str, int]]:
         """(kind, VND) of the lines of days `first` to `last` (totals.period_range's bounds)."""
@@ -198,5 +244,13 @@ def outbox_collections() -> list[Callable[[], object]]:
     return [lambda: get_db()[LOG]]
 
 
-def ensure_indexes() -> None:
-    """Nothing beyond `_id`: every query is by `_id` or an `_id` range."""
+def ensure_indexes(db: Callable[[], object] = get_db) -> None:
+    """Nothing beyond `_id`: every query is by `_id` or an `_id` range. Migrates `orders_due` keyed
+    by shipment id (before issue 13's review) to `<next try>|<id>` keys, due at once (idempotent;
+    the collection holds only orders not yet placed)."""
+    due = db()[DUE]  # type: ignore[index]  # a pymongo Database
+    for doc in list(due.find({"shipment_id": {"$exists": False}})):
+        with contextlib.suppress(DuplicateKeyError):
+            due.insert_one({"_id": due_key(dt.datetime(2000, 1, 1, tzinfo=dt.UTC), doc["_id"]),
+                            "shipment_id": doc["_id"], "failures": 0})
+        due.delete_one({"_id": doc["_id"]})
