@@ -27,6 +27,7 @@ class DossierFacts:
     return_by_post: bool        # the applicant chose postal return (Decision 45/2016 art. 5)
     postal_return_allowed: bool  # the procedure allows postal handling
     channel: int = 0             # common.v1.Channel the desk received it on (3: by post)
+    status: int = 0              # common.v1.DossierStatus (10: the result was handed over)
 
 
 class Intake(Protocol):

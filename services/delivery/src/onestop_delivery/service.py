@@ -23,7 +23,6 @@ from onestop_chassis.errors import (
     Unavailable,
     Violations,
 )
-from onestop_chassis.logs import get_logger
 from onestop_chassis.request_ids import reused
 
 from . import domain, outgoing, receipts, totals
@@ -42,8 +41,8 @@ from .ports import (  # noqa: F401  (re-exported: the values and the intake port
 )
 
 MAX_RETRIES = 5  # appends lost to a concurrent writer before ABORTED
+DOSSIER_RESULT_RETURNED = 10  # common.v1.DossierStatus: the result was handed over (status 10)
 CHANNEL_POSTAL = 3  # common.v1.Channel: a dossier that reached the desk by post (Decision 45/2016/QĐ-TTg)
-log = get_logger("onestop.delivery")
 
 
 class DeliveryService:
@@ -254,13 +253,13 @@ class DeliveryService:
         return ""
 
     def rebook(self, shipment_id: str, receiver: Party | None, actor: auth.Principal, request_id: str = "") -> Shipment:
-        """The next booking of a failed or cancelled shipment (domain.check_rebooking's rule). The old
-        order is cancelled at the carrier first (a carrier that keeps the parcel is logged; the old
-        booking is superseded either way: its reports no longer apply). Again with the same
-        `request_id`: the booking it made. Raises as `get`, InvalidArgument (receiver.*),
-        FailedPrecondition (RETURNED_TO_SENDER, ALREADY_DELIVERED, ALREADY_REBOOKED, NOT_REBOOKABLE),
-        Unavailable (CARRIER_UNAVAILABLE: nothing stored), Aborted (CONCURRENT_CHANGE), AlreadyExists
-        (REQUEST_ID_REUSED)."""
+        """The next booking of a failed, cancelled or returned shipment (domain.check_rebooking's
+        rule, `_check_parcel_free`: never two live orders for one result). Again with the same
+        `request_id`: the booking it made.
+        Raises as `get`, InvalidArgument (receiver.*), FailedPrecondition (ALREADY_PICKED_UP: the
+        carrier keeps the parcel; ALREADY_HANDED_OVER: the result was collected at the desk;
+        ALREADY_DELIVERED, ALREADY_REBOOKED, NOT_REBOOKABLE), Unavailable (CARRIER_UNAVAILABLE: nothing
+        stored), Aborted (CONCURRENT_CHANGE), AlreadyExists (REQUEST_ID_REUSED)."""
         if receiver is not None:
             problems = check_party(receiver, "receiver")
             if problems:
@@ -279,12 +278,30 @@ class DeliveryService:
         except domain.Refused as refused:
             raise FailedPrecondition(refused.reason, str(refused), metadata={"shipment_id": old.shipment.id}) \
                 from None
-        if old.shipment.waybill and old.shipment.state is not State.CANCELLED:
-            kept = self._cancel_at_carrier(old.shipment, refusal="")
-            if kept:
-                log.info("the carrier keeps the old parcel; its reports are logged, never applied",
-                         shipment_id=old.shipment.id, reason=kept[:200])
+        self._check_parcel_free(old.shipment)
         return self._next_booking(old.shipment, receiver, actor, request_id)
+
+    def _check_parcel_free(self, s: Shipment) -> None:
+        """Raises unless the parcel of `s` can go out again. A returned parcel is back at the desk: it
+        goes again unless intake handed the result over meanwhile (ALREADY_HANDED_OVER). A live order
+        is cancelled at the carrier first; when the carrier keeps the parcel (it has it after a failed
+        attempt) nothing is booked (ALREADY_PICKED_UP: wait for the return, or ask the post to
+        redeliver); CARRIER_UNAVAILABLE."""
+        meta = {"shipment_id": s.id}
+        if s.state is State.RETURNED_TO_SENDER:  # the carrier closed the order: the parcel is at the desk
+            facts = self._intake.dossier(s.header.ref) if s.header.direction is Direction.OUTBOUND else None
+            if facts is not None and facts.status == DOSSIER_RESULT_RETURNED:
+                raise FailedPrecondition("ALREADY_HANDED_OVER", f"the result of {s.header.ref} was handed over "
+                                         "at the desk after its return: nothing to send", metadata=meta)
+            return
+        if not s.waybill or s.state is State.CANCELLED:
+            return
+        kept = self._cancel_at_carrier(s, refusal="")
+        if kept:
+            raise FailedPrecondition(
+                "ALREADY_PICKED_UP", f"the carrier keeps the parcel of {s.id} ({kept}): wait for its return to "
+                "the desk and rebook it then, or ask the post to deliver it again (phát lại)",
+                metadata={**meta, "waybill": s.waybill})
 
     def _next_booking(self, old: Shipment, receiver: Party | None, actor: auth.Principal, request_id: str) -> Shipment:
         """Stores the next booking (or finds the one an interrupted try stored), then marks `old`."""
