@@ -58,6 +58,11 @@ def test_the_desk_rebooks_a_returned_parcel_unless_the_result_was_collected(worl
         world.service.rebook(s.id, None, OFFICER)
     assert refused.value.reason == "ALREADY_HANDED_OVER" and refused.value.metadata["shipment_id"] == s.id
     assert world.store.logs == stored and len(world.store.events) == events
+    # booking it anew names the way: rebook the returned shipment
+    with pytest.raises(FailedPrecondition) as exists:
+        world.book()
+    assert exists.value.reason == "RETURNED_TO_SENDER" and exists.value.metadata["shipment_id"] == s.id
+    assert "RebookShipment" in exists.value.message and world.store.logs == stored
     # still at the desk (status 9): the desk books the parcel again, the next order number
     world.intake.dossiers[CODE] = dataclasses.replace(world.intake.dossiers[CODE], status=9)
     again = world.service.rebook(s.id, None, OFFICER, "rb-2")

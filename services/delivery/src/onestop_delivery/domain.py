@@ -73,7 +73,7 @@ _FROM_CARRIER = {CarrierStatus.PICKED_UP: State.PICKED_UP, CarrierStatus.IN_TRAN
 class Source(enum.Enum):
     """Where a change came from."""
     DESK = "desk"                      # an officer of the agency
-    CITIZEN = "citizen"                # the applicant (cancel, rebook)
+    CITIZEN = "citizen"                # the applicant (a cancellation it asked for: by_citizen)
     CARRIER_WEBHOOK = "carrier_webhook"
     CARRIER_POLL = "carrier_poll"      # `Carrier.track`, or a report posted through gRPC
     SYSTEM = "system"                  # delivery itself (intake's result event, the order timer)

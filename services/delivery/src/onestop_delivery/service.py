@@ -41,7 +41,6 @@ from .ports import (  # noqa: F401  (re-exported: the values and the intake port
 )
 
 MAX_RETRIES = 5  # appends lost to a concurrent writer before ABORTED
-DOSSIER_RESULT_RETURNED = 10  # common.v1.DossierStatus: the result was handed over (status 10)
 CHANNEL_POSTAL = 3  # common.v1.Channel: a dossier that reached the desk by post (Decision 45/2016/QĐ-TTg)
 
 
@@ -65,8 +64,8 @@ class DeliveryService:
         and content again returns the shipment it booked. Raises InvalidArgument (INVALID_FIELDS;
         `request_id` is required for INBOUND), NotFound (DOSSIER_NOT_FOUND), PermissionDenied
         (OTHER_AGENCY), FailedPrecondition (POSTAL_RETURN_NOT_CHOSEN, POSTAL_NOT_ALLOWED,
-        POSTAL_NOT_CONFIGURED, SHIPMENT_EXISTS), AlreadyExists (REQUEST_ID_REUSED). Nothing is stored
-        on refusal."""
+        POSTAL_NOT_CONFIGURED, SHIPMENT_EXISTS, RETURNED_TO_SENDER: rebook it), AlreadyExists
+        (REQUEST_ID_REUSED). Nothing is stored on refusal."""
         request_id = request_id.strip()
         v = Violations()
         if cmd.direction is Direction.INBOUND and not request_id:
@@ -98,8 +97,16 @@ class DeliveryService:
             if dataclasses.replace(header, created_at=before.created_at, max_attempts=before.max_attempts) != before:
                 raise reused(request_id, "shipment")
             return existing.shipment  # a retry: the booking it made
-        raise FailedPrecondition("SHIPMENT_EXISTS", f"shipment {header.id} exists: read it, or rebook it",
-                                 metadata={"shipment_id": header.id})
+        raise self._exists(cmd.direction, header.id, ref)
+
+    def _exists(self, direction: Direction, shipment_id: str, ref: str) -> FailedPrecondition:
+        """SHIPMENT_EXISTS, or RETURNED_TO_SENDER when the latest booking came back to the desk."""
+        latest = self._store.latest(ref) if direction is Direction.OUTBOUND else None
+        if latest and latest.state is State.RETURNED_TO_SENDER and not latest.rebooked_as:
+            return FailedPrecondition("RETURNED_TO_SENDER", f"shipment {latest.id} came back to the desk: send "
+                                      "it again with RebookShipment", metadata={"shipment_id": latest.id})
+        return FailedPrecondition("SHIPMENT_EXISTS", f"shipment {shipment_id} exists: read it, or rebook it",
+                                  metadata={"shipment_id": shipment_id})
 
     def book_result(self, dossier_code: str, procedure_code: str, applicant: Party, event_id: str) -> bool:
         """Books the outbound shipment of a dossier whose result is ready and whose applicant chose
@@ -282,30 +289,25 @@ class DeliveryService:
         return self._next_booking(old.shipment, receiver, actor, request_id)
 
     def _check_parcel_free(self, s: Shipment) -> None:
-        """Raises unless the parcel of `s` can go out again. A returned parcel is back at the desk: it
-        goes again unless intake handed the result over meanwhile (ALREADY_HANDED_OVER). A live order
-        is cancelled at the carrier first; when the carrier keeps the parcel (it has it after a failed
-        attempt) nothing is booked (ALREADY_PICKED_UP: wait for the return, or ask the post to
-        redeliver); CARRIER_UNAVAILABLE."""
-        meta = {"shipment_id": s.id}
+        """Raises unless the parcel of `s` can go out again: a returned parcel (at the desk) unless intake
+        handed the result over (ALREADY_HANDED_OVER); a live order once the carrier cancels it
+        (ALREADY_PICKED_UP when it keeps the parcel: wait for the return, or ask it to redeliver)."""
         if s.state is State.RETURNED_TO_SENDER:  # the carrier closed the order: the parcel is at the desk
             facts = self._intake.dossier(s.header.ref) if s.header.direction is Direction.OUTBOUND else None
-            if facts is not None and facts.status == DOSSIER_RESULT_RETURNED:
+            if facts is not None and facts.handed_over:
                 raise FailedPrecondition("ALREADY_HANDED_OVER", f"the result of {s.header.ref} was handed over "
-                                         "at the desk after its return: nothing to send", metadata=meta)
+                                         "at the desk: nothing to send", metadata={"shipment_id": s.id})
             return
-        if not s.waybill or s.state is State.CANCELLED:
-            return
-        kept = self._cancel_at_carrier(s, refusal="")
+        kept = self._cancel_at_carrier(s, refusal="") if s.waybill and s.state is not State.CANCELLED else ""
         if kept:
             raise FailedPrecondition(
                 "ALREADY_PICKED_UP", f"the carrier keeps the parcel of {s.id} ({kept}): wait for its return to "
                 "the desk and rebook it then, or ask the post to deliver it again (phát lại)",
-                metadata={**meta, "waybill": s.waybill})
+                metadata={"shipment_id": s.id, "waybill": s.waybill})
 
     def _next_booking(self, old: Shipment, receiver: Party | None, actor: auth.Principal, request_id: str) -> Shipment:
         """Stores the next booking (or finds the one an interrupted try stored), then marks `old`."""
-        shipment, first = domain.start(domain.rebooked(old, receiver, self._clock()), actor.subject, Source.CITIZEN)
+        shipment, first = domain.start(domain.rebooked(old, receiver, self._clock()), actor.subject, Source.DESK)
         if not self._store.create(shipment, first, outgoing.created(shipment)):
             stored = self._store.load(shipment.id)
             assert stored is not None  # the booking ids are never deleted
@@ -314,7 +316,7 @@ class DeliveryService:
         def mark(s: Shipment) -> Entry | None:
             if s.rebooked_as == shipment.id:
                 return None
-            return Entry(s.seq + 1, domain.Kind.REBOOKED, Source.CITIZEN, self._clock(), self._clock(),
+            return Entry(s.seq + 1, domain.Kind.REBOOKED, Source.DESK, self._clock(), self._clock(),
                          note=shipment.id, actor=actor.subject, request_id=request_id)
         self._change(old.id, actor, mark)
         return shipment
