@@ -376,31 +376,43 @@ def test_cancelled_at_the_carrier_then_rebooked_one_live_order_and_a_refusal_cha
     assert got.shipment.state == dpb.SHIPMENT_STATE_PICKED_UP and waybill != held
 
 
-def test_a_rebooked_parcels_later_return_changes_nothing_and_the_new_one_is_delivered(platform, stubs):
+def test_a_parcel_the_post_keeps_is_not_rebooked_once_returned_it_is_and_the_lookup_follows(platform, stubs):
     intake, delivery, _ = stubs
     code, secret = _finished_by_post(intake)
     old = _ordered(platform, delivery, code)
     _sandbox(platform, "/sandbox/fail-next-attempt", {"itemCode": old, "count": 3})
     _sandbox(platform, "/sandbox/advance", {"itemCode": old, "stages": 4})  # picked up … first attempt failed
     _settled(delivery, f"{code}-R1", {f"{old}-{n}" for n in range(1, 6)})
-    new = delivery.RebookShipment(dpb.RebookShipmentRequest(id=f"{code}-R1", request_id=f"rebook-{code}"),
-                                  metadata=bearer(), timeout=30).shipment
-    waybill = _ordered(platform, delivery, code, new.id)
-    # the post keeps the old parcel (picked up: it refused the cancellation) and returns it after two more failures
+    rebook = dpb.RebookShipmentRequest(id=f"{code}-R1", request_id=f"rebook-{code}")
+    # the post keeps the parcel (it refuses the cancellation): no second order for one result
+    assert _refused_call(delivery.RebookShipment, rebook) == (grpc.StatusCode.FAILED_PRECONDITION,
+                                                              "ALREADY_PICKED_UP")
+    assert _refused_call(delivery.GetShipment, dpb.GetShipmentRequest(id=f"{code}-R2"))[0] == grpc.StatusCode.NOT_FOUND
+    assert _live_orders(platform, code) == [f"{code}-R1"]
+    # two more failures: the post returns it to the desk, which sends it again
     events = _sandbox(platform, "/sandbox/advance", {"itemCode": old, "stages": 5})["events"]
     assert events[-1]["statusCode"] == "600"
     got = _settled(delivery, f"{code}-R1", {f"{old}-{n}" for n in range(1, 11)})
-    assert (got.shipment.state, got.shipment.failed_attempts) == (dpb.SHIPMENT_STATE_FAILED_ATTEMPT, 1)
-    late = [e for e in got.log if e.event_id in {f"{old}-{n}" for n in range(6, 11)}]
-    assert len(late) == 5 and all(not e.applied and e.note.startswith("superseded") for e in late)
+    assert got.shipment.state == dpb.SHIPMENT_STATE_RETURNED_TO_SENDER
+
+    def lookup_says(text):
+        def check():
+            found = intake.LookupDossier(pb.LookupDossierRequest(code=code, secret=secret)).dossier
+            return found if found.postal_notice.startswith(text) else None
+        return _wait(check, f"the lookup's notice {text!r}")
+    lookup_says("Bưu điện đã hoàn trả kết quả; mời nhận tại bộ phận một cửa")
+    new = delivery.RebookShipment(rebook, metadata=bearer(), timeout=30).shipment
+    assert new.id == f"{code}-R2"
+    assert lookup_says(f"Kết quả được gửi lại qua bưu chính (đơn {code}-R2)").status == \
+        common_pb2.DOSSIER_STATUS_FINISHED
+    waybill = _ordered(platform, delivery, code, new.id)
     _sandbox(platform, "/sandbox/advance", {"itemCode": waybill, "stages": 4})  # the new parcel: delivered
 
     def returned():
         d = _dossier(intake, code)
         return d if d.status == common_pb2.DOSSIER_STATUS_RESULT_RETURNED else None
     assert _wait(returned, "status 10 at intake").result_return.postal_tracking_number == waybill
-    lookup = intake.LookupDossier(pb.LookupDossierRequest(code=code, secret=secret)).dossier
-    assert lookup.postal_notice.startswith(f"Đã phát kết quả qua bưu chính, số hiệu bưu gửi {waybill}")
+    lookup_says(f"Đã phát kết quả qua bưu chính, số hiệu bưu gửi {waybill}")
 
 
 def test_a_signed_webhook_that_is_not_the_carriers_shape_answers_400(platform, stubs):

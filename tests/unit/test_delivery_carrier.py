@@ -93,6 +93,10 @@ def test_rebooking_closes_the_old_order_and_its_later_reports_change_nothing(wor
         world.service.rebook(s.id, None, OFFICER)
     assert world.store.logs == stored  # nothing booked while the carrier cannot be asked
     world.carrier.cancel_down = False
+    with pytest.raises(FailedPrecondition) as kept:  # nothing booked while the carrier keeps the parcel
+        world.service.rebook(s.id, None, OFFICER)
+    assert kept.value.reason == "ALREADY_PICKED_UP" and world.store.logs == stored
+    world.carrier.picked_up.clear()  # the post agrees to close the order (the parcel waits at its office)
     second = world.service.rebook(s.id, None, OFFICER)
     events = len(world.store.events)
     for event_id, status, minutes in (("a3", CarrierStatus.OUT_FOR_DELIVERY, 30),

@@ -61,13 +61,16 @@ def test_a_repeated_report_is_not_logged_and_an_older_one_is_logged_but_not_appl
     assert (later.state, later.seq) == (State.IN_TRANSIT, 3)
 
 
-def test_a_rebooking_after_return_is_refused_and_after_a_failed_attempt_gets_the_next_order_number():
+def test_a_rebooking_after_return_or_after_a_failed_attempt_gets_the_next_order_number():
     s, _ = domain.start(header(max_attempts=1), "desk-1", Source.DESK)
     failed, _ = report(s, CarrierStatus.FAILED_ATTEMPT, "e1", 1)
     assert failed.state is State.RETURNED_TO_SENDER
+    domain.check_rebooking(failed)  # the parcel is back at the desk: it may go again
+    assert domain.rebooked(failed, None, T0).id == "000.00.21.H17-261130-0001-R2"
+    on_its_way, _ = report(s, CarrierStatus.PICKED_UP, "e1", 1)
     with pytest.raises(domain.Refused) as refused:
-        domain.check_rebooking(failed)
-    assert refused.value.reason == "RETURNED_TO_SENDER"
+        domain.check_rebooking(on_its_way)
+    assert refused.value.reason == "NOT_REBOOKABLE"
     s2, _ = domain.start(header(max_attempts=3), "desk-1", Source.DESK)
     s2, _ = report(s2, CarrierStatus.FAILED_ATTEMPT, "e1", 1)
     domain.check_rebooking(s2)

@@ -28,8 +28,9 @@ from onestop_delivery.bootstrap import bootstrap
 from onestop_delivery.config import PACKAGED_TABLES, DeliverySettings
 from onestop_delivery.fee_lines import FeeLines
 from onestop_intake.config import IntakeSettings
+from onestop_intake.reception import desk_actions
 from onestop_intake.reception import domain as intake_domain
-from onestop_intake.reception.postal import RETURNED_NOTICE_VI, PostalReturns
+from onestop_intake.reception.postal import RETURNED_NOTICE_VI, PostalReturns, transit_vi
 from onestop_intake.reception.postal_worker import PostalFollowing
 from onestop_intake.shared import proto as intake_proto
 
@@ -198,3 +199,47 @@ def test_a_fee_line_lost_after_its_entry_is_restored_once_from_its_event():
             with pytest.raises(PermanentError):
                 handle(bad)
     assert list(store.fees) == [f"{UNIT}|2026-11-30|{CODE}-R1|delivered"]
+
+
+def test_a_result_collected_at_the_desk_after_its_return_no_longer_asks_to_collect(intake):
+    """Issue 13 review: status 10 at the desk cleared no "mời nhận" notice."""
+    container, dossiers, _ = intake
+    with entrypoint_hook(container, "on_shipment_returned") as handle:
+        assert handle(_shipment_event(dev.ShipmentReturnedToSender, "r-1", returned_at=NOW)) is True
+    collected, _ = desk_actions.return_result(dossiers.items[CODE], at=NOW + dt.timedelta(days=1),
+                                              method=intake_domain.ReturnMethod.AT_DESK, actor="officer",
+                                              receiver_name="Nguyễn Văn An", receiver_id_number="001099012345")
+    assert collected.status is intake_domain.DossierStatus.RESULT_RETURNED
+    assert collected.postal_notice == "" and intake_proto.public_dossier(collected).postal_notice == ""
+
+
+def test_a_returned_result_booked_again_tells_the_lookup_then_its_delivery(intake):
+    container, dossiers, _ = intake
+    with entrypoint_hook(container, "on_shipment_returned") as returned, \
+            entrypoint_hook(container, "on_shipment_rebooked") as rebook, \
+            entrypoint_hook(container, "on_shipment_delivered") as delivered:
+        assert returned(_shipment_event(dev.ShipmentReturnedToSender, "r-1", returned_at=NOW)) is True
+        again = _rebooked(f"{CODE}-R2")
+        assert rebook(again) is True and rebook(again) is False  # redelivered: nothing changes
+        d = dossiers.items[CODE]
+        assert d.status is intake_domain.DossierStatus.FINISHED
+        assert intake_proto.public_dossier(d).postal_notice == f"Kết quả được gửi lại qua bưu chính (đơn {CODE}-R2)"
+        assert delivered(_shipment_event(dev.ShipmentDelivered, "d-1", delivered_at=NOW + dt.timedelta(days=2),
+                                         picked_up_at=NOW + dt.timedelta(days=1))) is True
+        assert rebook(_rebooked(f"{CODE}-R3")) is False  # handed over: a late notice changes nothing
+    d = dossiers.items[CODE]
+    assert d.status is intake_domain.DossierStatus.RESULT_RETURNED
+    assert d.postal_notice.startswith("Đã phát kết quả qua bưu chính, số hiệu bưu gửi EB000000001VN; "
+                                      "thời gian chuyển phát 1 ngày 0 giờ")
+
+
+def _rebooked(next_id: str) -> dict:
+    message = dev.ShipmentRebooked(header=events.new_header("delivery"), next_shipment_id=next_id,
+                                   shipment=dev.ShipmentRef(shipment_id=f"{CODE}-R1", ref=CODE, agency_code=UNIT,
+                                                            direction=1, waybill="EB000000001VN"))
+    return events.to_payload(message)
+
+
+def test_a_pickup_time_equal_to_the_delivery_shows_no_transit_time():
+    assert transit_vi(NOW, NOW) == "" and transit_vi(None, NOW) == ""
+    assert transit_vi(NOW, NOW + dt.timedelta(hours=5)).startswith("thời gian chuyển phát 5 giờ")

@@ -94,6 +94,8 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
                                         request.request_id)
         return delivery_pb2.CancelShipmentResponse(shipment=shipment_to_proto(shipment))
 
+    # desk roles only: a citizen's token names no dossier (its credential is the dossier's code and
+    # secret, on intake's public lookup), and a parcel goes again only from the desk (see the proto)
     @auth.requires(*DESK)
     def RebookShipment(self, request, context):
         receiver = party_from_proto(request.receiver) if request.HasField("receiver") else None

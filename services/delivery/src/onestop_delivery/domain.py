@@ -22,11 +22,14 @@ the shipment's state is the fold of the log (`fold`). The rules of the state mac
   one that reaches `max_attempts` returns the parcel even when it arrives late.
 - a shipment rebooked (superseded by its next booking) keeps logging its old parcel's reports, never
   applied: the old waybill never moves the shipment, nor, through its events, the dossier.
-- rebooking (the citizen asks for another attempt): allowed after a failed attempt or a
-  cancellation, as a new booking (a new shipment, order number `<ref>-R<n+1>`); refused after the
-  parcel was returned to sender: the result is back at the desk, where the citizen collects it, or
-  the desk books a new outbound shipment (Decision 45/2016 art. 5: the choice of postal return was
-  carried out once; a second postal return is a new choice, recorded by the desk).
+- rebooking (another attempt, a new booking: a new shipment, order number `<ref>-R<n+1>`): only of
+  a parcel no carrier holds. After a failed attempt or a cancellation the service asks the carrier
+  to cancel the old order first and refuses the rebooking when the carrier keeps the parcel (wait for
+  the return, or ask the post to redeliver): the post never holds two live orders for one result.
+  After a return to sender the parcel is back at the desk: the desk rebooks it (the applicant's new
+  choice of postal return, Decision 45/2016 art. 5), unless the result was collected there meanwhile.
+- the pickup time (`picked_up_at`) is the earliest time of any report past created: a pickup report
+  that arrives after a later stage corrects it (even one not applied).
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ _FROM_CARRIER = {CarrierStatus.PICKED_UP: State.PICKED_UP, CarrierStatus.IN_TRAN
 class Source(enum.Enum):
     """Where a change came from."""
     DESK = "desk"                      # an officer of the agency
-    CITIZEN = "citizen"                # the applicant (cancel, rebook)
+    CITIZEN = "citizen"                # the applicant (a cancellation it asked for: by_citizen)
     CARRIER_WEBHOOK = "carrier_webhook"
     CARRIER_POLL = "carrier_poll"      # `Carrier.track`, or a report posted through gRPC
     SYSTEM = "system"                  # delivery itself (intake's result event, the order timer)
@@ -199,15 +202,26 @@ def apply(shipment: Shipment, entry: Entry) -> Shipment:
     if entry.waybill and not s.waybill:
         s = replace(s, waybill=entry.waybill)
     attempts = s.attempts + (entry.kind is Kind.REPORT and counts_attempt(s, entry.state))
+    if _dates_pickup(s, entry):
+        # the parcel left its sender no later than this report: the earliest such time (a late
+        # PICKED_UP after DELIVERED corrects it, though not applied)
+        s = replace(s, picked_up_at=min(s.picked_up_at or entry.happened_at, entry.happened_at))
     if not entry.applied or entry.state is None:
         return replace(s, attempts=attempts)  # a late failed attempt still counts
     state = entry.state
     if state is State.FAILED_ATTEMPT and attempts >= s.header.max_attempts:
         state = State.RETURNED_TO_SENDER  # the last allowed attempt failed: the parcel goes back
-    picked_up_at = s.picked_up_at
-    if picked_up_at is None and RANK[entry.state] > 0 and entry.state is not State.CANCELLED:
-        picked_up_at = entry.happened_at
-    return replace(s, state=state, state_at=entry.happened_at, attempts=attempts, picked_up_at=picked_up_at)
+    return replace(s, state=state, state_at=entry.happened_at, attempts=attempts)
+
+
+def _dates_pickup(s: Shipment, entry: Entry) -> bool:
+    """Whether `entry` is a carrier report past created whose time bounds the pickup: an applied one,
+    or one not applied (out of order) of a live booking that was picked up already (a report never
+    makes a cancelled or superseded booking picked up: no postage, no handover record)."""
+    if entry.kind is not Kind.REPORT or entry.state is None or RANK[entry.state] == 0 \
+            or entry.state is State.CANCELLED:
+        return False
+    return entry.applied or (s.picked_up_at is not None and not s.rebooked_as)
 
 
 def fold(header: ShipmentHeader, entries: list[Entry]) -> Shipment:
@@ -279,19 +293,16 @@ def cancel_entry(s: Shipment, source: Source, actor: str, at: dt.datetime, reaso
 
 
 def check_rebooking(s: Shipment) -> None:
-    """Raises Refused unless the citizen may book `s` again: RETURNED_TO_SENDER (the result is back
-    at the desk: collect it there, or the desk books anew), ALREADY_DELIVERED, ALREADY_REBOOKED,
-    NOT_REBOOKABLE (the parcel is on its way)."""
+    """Raises Refused unless `s` may be booked again (after a failed attempt, a cancellation or a
+    return to sender; the service then checks the carrier and intake): ALREADY_DELIVERED,
+    ALREADY_REBOOKED, NOT_REBOOKABLE (the parcel is on its way)."""
     if s.rebooked_as:
         raise Refused("ALREADY_REBOOKED", f"shipment {s.id} was rebooked as {s.rebooked_as}")
-    if s.state is State.RETURNED_TO_SENDER:
-        raise Refused("RETURNED_TO_SENDER", f"shipment {s.id} was returned to the agency: the result is "
-                      "collected at the desk (Bưu điện đã hoàn trả kết quả; mời nhận tại bộ phận một cửa)")
     if s.state is State.DELIVERED:
         raise Refused("ALREADY_DELIVERED", f"shipment {s.id} was delivered")
-    if s.state not in (State.FAILED_ATTEMPT, State.CANCELLED):
+    if s.state not in (State.FAILED_ATTEMPT, State.CANCELLED, State.RETURNED_TO_SENDER):
         raise Refused("NOT_REBOOKABLE", f"shipment {s.id} is {s.state.value}: it can be rebooked after a "
-                      "failed attempt or a cancellation")
+                      "failed attempt, a cancellation or a return to sender")
 
 
 def rebooked(s: Shipment, receiver: Party | None, at: dt.datetime) -> ShipmentHeader:

@@ -64,7 +64,9 @@ def _state_events(before: Shipment, s: Shipment, entry: Entry) -> list[Message]:
     if s.state is State.DELIVERED:
         message = ev.ShipmentDelivered(header=header, shipment=ref(s))
         message.delivered_at.FromDatetime(entry.happened_at)
-        if s.picked_up_at:
+        if s.picked_up_at and s.picked_up_at < entry.happened_at:
+            # unset when no earlier report dated the pickup (DELIVERED came first): intake then shows
+            # no transit time rather than "0 giờ"; a late PICKED_UP corrects the shipment's view only
             message.picked_up_at.FromDatetime(s.picked_up_at)
         return [message]
     progressed = ev.ShipmentProgressed(header=header, shipment=ref(s), state=(entry.state or s.state).value,

@@ -28,6 +28,12 @@ class DossierFacts:
     return_by_post: bool        # the applicant chose postal return (Decision 45/2016 art. 5)
     postal_return_allowed: bool  # the procedure allows postal handling
     channel: int = 0             # common.v1.Channel the desk received it on (3: by post)
+    status: int = 0              # common.v1.DossierStatus
+
+    @property
+    def handed_over(self) -> bool:
+        """Status 10 (DOSSIER_STATUS_RESULT_RETURNED): the result reached the applicant."""
+        return self.status == 10
 
 
 class Intake(Protocol):

@@ -21,14 +21,12 @@ from onestop_chassis.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
-    Unavailable,
     Violations,
 )
-from onestop_chassis.logs import get_logger
 from onestop_chassis.request_ids import reused
 
-from . import domain, outgoing, receipts, totals
-from .carrier import Carrier, CarrierRefused, CarrierUnavailable, Direction, Party, TrackingEvent, UnknownParcel
+from . import cancelling, domain, outgoing, receipts, totals
+from .carrier import Carrier, Direction, Party, TrackingEvent
 from .domain import Entry, Shipment, Source, State
 from .fees import ChargeTable
 from .ports import (  # noqa: F401  (re-exported: the values and the intake port live in ports.py)
@@ -44,7 +42,6 @@ from .ports import (  # noqa: F401  (re-exported: the values and the intake port
 
 MAX_RETRIES = 5  # appends lost to a concurrent writer before ABORTED
 CHANNEL_POSTAL = 3  # common.v1.Channel: a dossier that reached the desk by post (Decision 45/2016/QĐ-TTg)
-log = get_logger("onestop.delivery")
 
 
 class DeliveryService:
@@ -67,8 +64,8 @@ class DeliveryService:
         and content again returns the shipment it booked. Raises InvalidArgument (INVALID_FIELDS;
         `request_id` is required for INBOUND), NotFound (DOSSIER_NOT_FOUND), PermissionDenied
         (OTHER_AGENCY), FailedPrecondition (POSTAL_RETURN_NOT_CHOSEN, POSTAL_NOT_ALLOWED,
-        POSTAL_NOT_CONFIGURED, SHIPMENT_EXISTS), AlreadyExists (REQUEST_ID_REUSED). Nothing is stored
-        on refusal."""
+        POSTAL_NOT_CONFIGURED, SHIPMENT_EXISTS, RETURNED_TO_SENDER: rebook it), AlreadyExists
+        (REQUEST_ID_REUSED). Nothing is stored on refusal."""
         request_id = request_id.strip()
         v = Violations()
         if cmd.direction is Direction.INBOUND and not request_id:
@@ -110,8 +107,16 @@ class DeliveryService:
                 raise reused(request_id, "shipment")
             self._store.repair(existing)  # a retry: what a crash after the log entry may have lost
             return existing.shipment  # the booking it made
-        raise FailedPrecondition("SHIPMENT_EXISTS", f"shipment {header.id} exists: read it, or rebook it",
-                                 metadata={"shipment_id": header.id})
+        raise self._exists(header.direction, header.id, header.ref)
+
+    def _exists(self, direction: Direction, shipment_id: str, ref: str) -> FailedPrecondition:
+        """SHIPMENT_EXISTS, or RETURNED_TO_SENDER when the latest booking came back to the desk."""
+        latest = self._store.latest(ref) if direction is Direction.OUTBOUND else None
+        if latest and latest.state is State.RETURNED_TO_SENDER and not latest.rebooked_as:
+            return FailedPrecondition("RETURNED_TO_SENDER", f"shipment {latest.id} came back to the desk: send "
+                                      "it again with RebookShipment", metadata={"shipment_id": latest.id})
+        return FailedPrecondition("SHIPMENT_EXISTS", f"shipment {shipment_id} exists: read it, or rebook it",
+                                  metadata={"shipment_id": shipment_id})
 
     def book_result(self, dossier_code: str, procedure_code: str, applicant: Party, event_id: str) -> bool:
         """Books the outbound shipment of a dossier whose result is ready and whose applicant chose
@@ -245,39 +250,18 @@ class DeliveryService:
             if entry is None:
                 return None
             if s.waybill:
-                self._cancel_at_carrier(s, refusal="ALREADY_PICKED_UP")
+                cancelling.cancel_at_carrier(self._carrier, s, refusal="ALREADY_PICKED_UP")
             return dataclasses.replace(entry, request_id=request_id)
         return self._change(shipment_id, actor, change)[0]
 
-    def _cancel_at_carrier(self, s: Shipment, refusal: str) -> str:
-        """Cancels the order of `s` at the carrier (idempotent there). The carrier's refusal (it has
-        the parcel) raises FailedPrecondition `refusal`, or with `refusal` "" is returned as the
-        carrier's reason; a parcel the carrier does not know is not live there (""); a carrier down or
-        timing out raises Unavailable CARRIER_UNAVAILABLE."""
-        if self._carrier is None:
-            raise Unavailable("CARRIER_UNAVAILABLE", "no carrier is configured: the order cannot be cancelled")
-        try:
-            self._carrier.cancel_order(s.waybill)
-        except CarrierUnavailable as exc:
-            raise Unavailable("CARRIER_UNAVAILABLE", f"the carrier could not cancel {s.waybill} ({exc}): nothing "
-                              "changed, send the request again", metadata={"shipment_id": s.id}) from None
-        except UnknownParcel:
-            return ""
-        except CarrierRefused as refused:
-            if refusal:
-                raise FailedPrecondition(refusal, f"the carrier refused to cancel {s.waybill}: {refused.reason}",
-                                         metadata={"shipment_id": s.id, "waybill": s.waybill}) from None
-            return refused.reason
-        return ""
-
     def rebook(self, shipment_id: str, receiver: Party | None, actor: auth.Principal, request_id: str = "") -> Shipment:
-        """The next booking of a failed or cancelled shipment (domain.check_rebooking's rule). The old
-        order is cancelled at the carrier first (a carrier that keeps the parcel is logged; the old
-        booking is superseded either way: its reports no longer apply). Again with the same
-        `request_id`: the booking it made. Raises as `get`, InvalidArgument (receiver.*),
-        FailedPrecondition (RETURNED_TO_SENDER, ALREADY_DELIVERED, ALREADY_REBOOKED, NOT_REBOOKABLE),
-        Unavailable (CARRIER_UNAVAILABLE: nothing stored), Aborted (CONCURRENT_CHANGE), AlreadyExists
-        (REQUEST_ID_REUSED)."""
+        """The next booking of a failed, cancelled or returned shipment (domain.check_rebooking's
+        rule, `cancelling.check_parcel_free`: never two live orders for one result). Again with the same
+        `request_id`: the booking it made.
+        Raises as `get`, InvalidArgument (receiver.*), FailedPrecondition (ALREADY_PICKED_UP: the
+        carrier keeps the parcel; ALREADY_HANDED_OVER: the result was collected at the desk;
+        ALREADY_DELIVERED, ALREADY_REBOOKED, NOT_REBOOKABLE), Unavailable (CARRIER_UNAVAILABLE: nothing
+        stored), Aborted (CONCURRENT_CHANGE), AlreadyExists (REQUEST_ID_REUSED)."""
         if receiver is not None:
             problems = check_party(receiver, "receiver")
             if problems:
@@ -296,18 +280,14 @@ class DeliveryService:
         except domain.Refused as refused:
             raise FailedPrecondition(refused.reason, str(refused), metadata={"shipment_id": old.shipment.id}) \
                 from None
-        if request_id:  # found and rebookable: only now is the id claimed
+        cancelling.check_parcel_free(self._carrier, self._intake, old.shipment)
+        if request_id:  # found, rebookable and its parcel free: only now is the id claimed
             self._claim(actor, request_id, f"rebook {old.shipment.id}")
-        if old.shipment.waybill and old.shipment.state is not State.CANCELLED:
-            kept = self._cancel_at_carrier(old.shipment, refusal="")
-            if kept:
-                log.info("the carrier keeps the old parcel; its reports are logged, never applied",
-                         shipment_id=old.shipment.id, reason=kept[:200])
         return self._next_booking(old.shipment, receiver, actor, request_id)
 
     def _next_booking(self, old: Shipment, receiver: Party | None, actor: auth.Principal, request_id: str) -> Shipment:
         """Stores the next booking (or finds the one an interrupted try stored), then marks `old`."""
-        shipment, first = domain.start(domain.rebooked(old, receiver, self._clock()), actor.subject, Source.CITIZEN)
+        shipment, first = domain.start(domain.rebooked(old, receiver, self._clock()), actor.subject, Source.DESK)
         if not self._store.create(shipment, first, outgoing.created(shipment)):
             stored = self._store.load(shipment.id)
             assert stored is not None  # the booking ids are never deleted
@@ -316,7 +296,7 @@ class DeliveryService:
         def mark(s: Shipment) -> Entry | None:
             if s.rebooked_as == shipment.id:
                 return None
-            return Entry(s.seq + 1, domain.Kind.REBOOKED, Source.CITIZEN, self._clock(), self._clock(),
+            return Entry(s.seq + 1, domain.Kind.REBOOKED, Source.DESK, self._clock(), self._clock(),
                          note=shipment.id, actor=actor.subject, request_id=request_id)
         self._change(old.id, actor, mark)
         return shipment

@@ -30,7 +30,7 @@ class IntakeDossiers(ServiceClient):
         allowed = self.postal_allowed(d.procedure_code)
         return DossierFacts(code=d.code, agency_code=codes.unit_of(d.code), procedure_code=d.procedure_code,
                             return_by_post=d.return_by_post, postal_return_allowed=bool(allowed),
-                            channel=d.channel)
+                            channel=d.channel, status=d.status)
 
     def postal_allowed(self, procedure_code: str) -> bool | None:
         """The procedure's `postal_return_allowed`; None when intake has no such procedure."""

@@ -208,5 +208,6 @@ def return_result(d: Dossier, *, at: dt.datetime, method: int, actor: str, recei
               ReturnMethod.BY_POST: f", số hiệu bưu gửi {handed.postal_tracking_number}"}.get(method, "")
     new = _moved(d, S.RESULT_RETURNED, at, actor,
                  f"{ACTION_LABELS_VI['return_result']} {RETURN_METHOD_LABELS_VI[method]}{detail}"
-                 + (f": {handed.note}" if handed.note else ""), result_return=handed)
+                 + (f": {handed.note}" if handed.note else ""), result_return=handed,
+                 postal_notice="")  # handed over: no parcel notice ("mời nhận" would mislead); by post sets its own
     return new, [DossierResultReturned(new)]

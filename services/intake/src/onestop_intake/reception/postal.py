@@ -5,6 +5,9 @@ worker's handlers of delivery's events.
   waybill as the postal tracking number), at the delivery time.
 - `ShipmentReturnedToSender`: the post brought the result back after its last failed attempt: the
   dossier stays at (or is) 9, the result at the desk, and the lookup tells the applicant so.
+- `ShipmentRebooked`: the result goes out by post again (the desk rebooked a returned parcel): the
+  lookup's notice says so instead of "come and collect". A result handed over (status 10, at the desk
+  or by post) keeps no "collect" notice: `desk_actions.return_result` clears it.
 
 Transit time is shown apart and never counted in the processing limit: processing ends when the
 result reaches the desk (status 9, `RecordResult` judges early/on time/late then); the days the
@@ -25,11 +28,12 @@ from .service import DossierRepository
 
 ACTOR = "delivery"
 RETURNED_NOTICE_VI = "Bưu điện đã hoàn trả kết quả; mời nhận tại bộ phận một cửa"
+REBOOKED_NOTICE_VI = "Kết quả được gửi lại qua bưu chính (đơn {order})"
 
 
 def transit_vi(picked_up_at: dt.datetime | None, delivered_at: dt.datetime) -> str:
     """'thời gian chuyển phát 1 ngày 4 giờ (không tính vào thời hạn giải quyết)', or "" unknown."""
-    if picked_up_at is None or picked_up_at > delivered_at:
+    if picked_up_at is None or picked_up_at >= delivered_at:  # unknown, never "0 giờ"
         return ""
     hours = int((delivered_at - picked_up_at).total_seconds() // 3600)
     days, hours = divmod(hours, 24)
@@ -74,4 +78,16 @@ class PostalReturns:
                                        note=RETURNED_NOTICE_VI, event_id=event_id)]
         new = replace(d, history=history, version=d.version + 1, postal_notice=RETURNED_NOTICE_VI)
         self._dossiers.update(new, [], actor=ACTOR, action="delivery.ShipmentReturnedToSender")
+        return True
+
+    def rebooked(self, code: str, next_shipment_id: str) -> bool:
+        """The result's parcel goes out again as order `next_shipment_id`: the lookup's notice says so
+        while the result is at the desk (status 9). False when nothing changes (the result was handed
+        over already, or the notice says so already). Raises NotFound DOSSIER_NOT_FOUND."""
+        d = self._dossier(code)
+        notice = REBOOKED_NOTICE_VI.format(order=next_shipment_id)
+        if d.status is not DossierStatus.FINISHED or d.postal_notice == notice:
+            return False
+        self._dossiers.update(replace(d, version=d.version + 1, postal_notice=notice), [], actor=ACTOR,
+                              action="delivery.ShipmentRebooked")
         return True

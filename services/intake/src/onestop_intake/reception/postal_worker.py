@@ -1,4 +1,5 @@
-"""Mixed into the intake worker: delivery's events of a result's parcel (see `postal`).
+"""Mixed into the intake worker: delivery's events of a result's parcel (see `postal`): delivered,
+returned to sender, rebooked.
 
 A redelivery returns False (the chassis counts it); an unknown dossier or one whose status the event
 cannot move is dead-lettered (PermanentError with the reason); a dossier changed meanwhile by the
@@ -35,6 +36,12 @@ class PostalFollowing:
             return True
         return self._apply(lambda: self.postal.returned_to_sender(
             event.shipment.ref, event.header.event_id, event.returned_at.ToDatetime(dt.UTC)))
+
+    @event_handler("delivery", "ShipmentRebooked", message=dev.ShipmentRebooked)
+    def on_shipment_rebooked(self, event) -> bool:
+        if event.shipment.direction != OUTBOUND:
+            return True
+        return self._apply(lambda: self.postal.rebooked(event.shipment.ref, event.next_shipment_id))
 
     @staticmethod
     def _apply(change) -> bool:
