@@ -241,7 +241,7 @@ def test_a_projection_that_lost_the_race_to_a_later_one_leaves_no_stale_inbox_ke
     keys_now = set(mongo_db["cases"].find_one({"_id": code})["inbox_keys"])
     # A slow writer of seq 3 read the view before seq 4's projection and writes its keys after it.
     late = MongoCaseStore(lambda: _StaleRead(mongo_db, {**at_three, "seq": 2}))
-    items = inbox_items(loaded, CALENDAR, 0.8) + case_due_items(loaded)  # as RoutingService projects
+    items = inbox_items(loaded, CALENDAR, 0.8) + case_due_items(loaded, CALENDAR, 0.8)  # as RoutingService projects
     late.project(loaded.case, loaded.view, items)
     stored = {d["_id"] for name in ("inbox", "scan") for d in mongo_db[name].find({})}  # the scan's keys apart
     assert stored == keys_now
