@@ -267,6 +267,44 @@ def test_a_unit_below_an_agency_chooses_for_itself_and_its_choice_comes_first():
     assert sibling.questionnaire_code == "sipas-5"   # another unit of the agency follows the agency
 
 
+# The agency's own questionnaire of the same code as the unit's (review 12: it once replaced the unit's).
+AGENCY_FILE = OWN_FILE.replace("Phiếu nhanh của Sở", "Phiếu nhanh của UBND").replace(
+    "Ông/Bà có hài lòng không?", "Câu hỏi của UBND")
+
+
+def test_an_invitation_keeps_the_owner_of_its_questionnaire_and_reads_only_that_owners():
+    world = World()
+    unit_admin = auth.Principal(subject="admin-u", roles=frozenset({auth.AGENCY_ADMIN}), agency=UNIT)
+    world.survey.questionnaires.put(UNIT, OWN_FILE.encode(), "yaml", unit_admin)
+    world.survey.questionnaires.put(PARENT, AGENCY_FILE.encode(), "yaml", ADMIN)   # same code, the agency's
+    world.survey.questionnaires.choose_for_invitations(UNIT, "nhanh-3", unit_admin)
+    invitation, token = world.invite()
+    assert (invitation.questionnaire_owner, invitation.questionnaire_code, invitation.questionnaire_version) == (
+        UNIT, "nhanh-3", 1)
+    shown = world.survey.answers.survey(token)[1]
+    assert (shown.agency_code, shown.name) == (UNIT, "Phiếu nhanh của Sở")
+    sheet = world.survey.answers.submit(token, {"q1": 1})
+    assert sheet.questionnaire_owner == UNIT and world.survey.answers.questionnaire_of(sheet).agency_code == UNIT
+    assert world.survey.tally_repair.rebuild(invitation.id) == 0  # the repair reads the same questionnaire
+    # The agency's choice of its own code: its units without a choice ask the agency's, kept as issued.
+    world.survey.questionnaires.choose_for_invitations(PARENT, "nhanh-3", ADMIN)
+    sibling, sibling_token = world.invite("000.22.21.H17-261117-0001", agency_code="000.22.21.H17")
+    assert sibling.questionnaire_owner == PARENT
+    world.survey.questionnaires.put(PARENT, AGENCY_FILE.replace("UBND", "UBND (bản 2)").encode(), "yaml", ADMIN)
+    assert world.survey.answers.survey(sibling_token)[1].name == "Phiếu nhanh của UBND"  # version 1, as issued
+
+
+def test_an_invitation_stored_before_its_owner_was_kept_reads_its_units_own_first():
+    world = World()
+    unit_admin = auth.Principal(subject="admin-u", roles=frozenset({auth.AGENCY_ADMIN}), agency=UNIT)
+    world.survey.questionnaires.put(UNIT, OWN_FILE.encode(), "yaml", unit_admin)
+    world.survey.questionnaires.put(PARENT, AGENCY_FILE.encode(), "yaml", ADMIN)
+    world.survey.questionnaires.choose_for_invitations(UNIT, "nhanh-3", unit_admin)
+    invitation, token = world.invite()
+    world.invitation_store.items[invitation.id] = dataclasses.replace(invitation, questionnaire_owner="")
+    assert world.survey.answers.survey(token)[1].agency_code == UNIT
+
+
 @pytest.mark.parametrize(("agency", "code", "actor", "error", "reason"), [
     (PARENT, "khong-co", ADMIN, NotFound, "QUESTIONNAIRE_NOT_FOUND"),        # neither built in nor its own
     (PARENT, "nhanh-3", OTHER_ADMIN, PermissionDenied, "OTHER_AGENCY"),

@@ -47,8 +47,9 @@ class TallyRepair:
         sheet = self._answers.get(invitation_id)
         if sheet is None:
             return None
-        questionnaire = self._questionnaires.get(sheet.questionnaire_code, sheet.questionnaire_version,
-                                                 sheet.parent_agency_code or sheet.agency_code, sheet.agency_code)
+        questionnaire = self._questionnaires.issued(sheet.questionnaire_owner, sheet.questionnaire_code,
+                                                    sheet.questionnaire_version, sheet.agency_code,
+                                                    sheet.parent_agency_code)
         written = self._tallies.add_missing(sheet_tallies(sheet, questionnaire))
         if written:
             self._tallies.drop_day_summaries({day_key(t.id) for t in written})
