@@ -154,6 +154,49 @@ def test_the_event_of_a_sheet_that_is_not_stored_is_dead_lettered():
         handle(payload)
 
 
+def test_a_kiosk_rating_stored_without_its_tallies_is_counted_once_from_its_event_delivered_twice():
+    from test_survey_service import World as KioskWorld
+    from test_survey_service import index as kiosk_index
+    world = KioskWorld()
+    add_all = world.tallies.add_all
+
+    def crash(tallies):
+        world.tallies.add_all = add_all  # once: the api process died after storing the rating
+        raise ConnectionError("the api process died after storing the rating")
+    world.tallies.add_all = crash
+    with pytest.raises(ConnectionError):
+        world.rate("desk-an", 3)
+    (rating,) = world.ratings.items
+    assert world.tallies.items == {} and kiosk_index(world).ratings == 0  # stored, never counted
+    payload = events.to_payload(answer_events.officer_rated(rating))
+    with hosted(RepairingWorker, SETTINGS, tally_repair=world.survey.tally_repair) as container:
+        before = _duplicates("survey", "OfficerRated")
+        with entrypoint_hook(container, "on_officer_rated") as handle:
+            assert handle(payload) is True
+            stored = dict(world.tallies.items)
+            assert handle(payload) is False  # a redelivery: counted once
+    assert _duplicates("survey", "OfficerRated") == before + 1
+    assert world.tallies.items == stored
+    for agency in (UNIT, PARENT):  # the kiosk's unit and its agency
+        found = kiosk_index(world, agency=agency)
+        assert (found.ratings, found.levels) == (1, {3: 1}), agency
+    assert kiosk_index(world, officer="desk-an").ratings == 1
+
+
+def test_the_event_of_a_rating_that_is_not_stored_is_dead_lettered():
+    from test_survey_service import World as KioskWorld
+
+    from onestop_chassis.errors import PermanentError
+    world = KioskWorld()
+    world.rate("desk-an", 2)
+    payload = events.to_payload(answer_events.officer_rated(world.ratings.items[0]))
+    assert world.survey.tally_repair.rebuild_rating(world.ratings.items[0].id) == 0  # counted already
+    world.ratings.items.clear()
+    with hosted(RepairingWorker, SETTINGS, tally_repair=world.survey.tally_repair) as container, \
+            entrypoint_hook(container, "on_officer_rated") as handle, pytest.raises(PermanentError):
+        handle(payload)
+
+
 # --- 2. the per-field index ---------------------------------------------------------------------
 def test_intake_copies_the_procedures_field_at_reception_and_tells_it_when_the_result_returns():
     from test_intake_units_results import _finished

@@ -120,10 +120,14 @@ class AnswerService:
                                     "another rating: send a new id per rating",
                                     metadata={"request_id": rating.request_id})
             rating = earlier  # a replay; its tallies (same ids) are written again below, harmlessly
-        self._tallies.add_all(indices.tallies(
-            indices.places((rating.agency_code, rating.parent_agency_code), (rating.officer,), "", ""),
-            rating.rated_at, rating.id, kind="k", level=rating.level))
+        self._tallies.add_all(rating_tallies(rating))  # a crash before: the worker writes them from OfficerRated
         return rating
+
+
+def rating_tallies(rating: domain.Rating) -> list[indices.Tally]:
+    """The kiosk rating's contribution to the officer, its unit and the unit's agency (indices.domain)."""
+    return indices.tallies(indices.places((rating.agency_code, rating.parent_agency_code), (rating.officer,), "", ""),
+                           rating.rated_at, rating.id, kind="k", level=rating.level)
 
 
 def sheet_tallies(sheet: domain.AnswerSheet, q: questionnaires.Questionnaire) -> list[indices.Tally]:
