@@ -101,7 +101,7 @@ def test_an_answer_stored_without_tallies_is_counted_once_from_its_event(platfor
     before = _sheets(survey)
     tt01 = questionnaire_files.builtin()["tt01-9"]
     sheet = answers.AnswerSheet(
-        invitation_id=uuid.uuid4().hex, agency_code=UNIT, parent_agency_code="", dossier_code="",
+        invitation_id=uuid.uuid4().hex, agency_code=UNIT, parent_agency_code="",
         procedure_code="2.001610", field_code="dang_ky_kinh_doanh", officers=("e2e-officer",), return_method=1,
         questionnaire_code="tt01-9", questionnaire_version=tt01.version, answered_at=dt.datetime.now(dt.UTC),
         values={str(i): 2 for i in range(1, 10)}, total=18, grade="xuat_sac")
