@@ -111,7 +111,7 @@ JOURNEYS = {
     "intake-routing-documents": (("intake", "routing", "documents"), _dossier_through_routing_and_documents,
                                  {"DossierReceived", "CaseOpened", "DocumentStored"}),
     "delivery": (("intake", "delivery"), _shipment_booked, {"DossierReceived", "ShipmentCreated"}),
-    "survey": (("survey",), _feedback_filed, {"FeedbackFiled"}),
+    "survey": (("intake", "survey"), _feedback_filed, {"FeedbackFiled"}),  # survey checks the agency with intake
 }
 
 

@@ -93,8 +93,12 @@ def _returned_at_desk(intake) -> str:
 
 
 def _invitation(agency, code: str) -> str:
-    key = wait_until(lambda: agency.db("survey")["invitation_keys"].find_one({"_id": f"dossier|{code}"}),
-                     f"the invitation of {code}")
+    """The id of `code`'s invitation once the invitation itself is stored: the worker claims the
+    dossier (`dossier|<code>`) before it writes the invitation, so the claim alone is too early
+    for GetInvitation (NOT_FOUND in between)."""
+    db = agency.db("survey")
+    key = wait_until(lambda: db["invitation_keys"].find_one({"_id": f"dossier|{code}"}), f"the claim of {code}")
+    wait_until(lambda: db["invitations"].find_one({"_id": key["invitation_id"]}), f"the invitation of {code}")
     return key["invitation_id"]
 
 

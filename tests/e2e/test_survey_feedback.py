@@ -205,6 +205,9 @@ def test_bad_input_gets_its_code_and_reason_and_stores_nothing(feedback_platform
     empty.content = " "
     long.CopyFrom(good)
     long.content = "ơ" * 5001
+    unknown = survey_pb2.FileFeedbackRequest()  # an agency code intake does not know: nobody could answer it
+    unknown.CopyFrom(good)
+    unknown.agency_code = "000.99.98.H17"
     with feedback_platform.channel("intake") as channel:  # another province's tree (idempotent)
         intake_pb2_grpc.IntakeServiceStub(channel).PutUnit(intake_pb2.PutUnitRequest(unit=intake_pb2.Unit(
             code=OTHER_PROVINCE, name="UBND tỉnh khác (dữ liệu kiểm thử)", kind=intake_pb2.UNIT_KIND_PEOPLES_COMMITTEE,
@@ -224,6 +227,7 @@ def test_bad_input_gets_its_code_and_reason_and_stores_nothing(feedback_platform
     calls = [
         (lambda: stub.FileFeedback(empty, timeout=10), grpc.StatusCode.INVALID_ARGUMENT),
         (lambda: stub.FileFeedback(long, timeout=10), grpc.StatusCode.INVALID_ARGUMENT),
+        (lambda: stub.FileFeedback(unknown, timeout=10), grpc.StatusCode.NOT_FOUND),
         (lambda: stub.AnswerFeedback(survey_pb2.AnswerFeedbackRequest(code=code, answer="Không phải đơn vị mình",
                                                                       request_id="x-1"),
                                      metadata=_as("processing_officer", HANDLER), timeout=10),

@@ -48,8 +48,9 @@ CONTENT = "Cán bộ tiếp nhận hẹn trả kết quả nhưng không gọi �
 @pytest.fixture(scope="module")
 def platform(local_stack, tmp_path_factory):
     purge_event_queues(AMQP_DOCUMENTS_TEST_URI)
-    p = Platform(log_dir=tmp_path_factory.mktemp("e2e-fbpage-logs"), services=("survey",), prefix="e2efbpage",
-                 amqp_uri=AMQP_DOCUMENTS_TEST_URI, extra_env={"OUTBOX_POLL_SECONDS": "0.1"})
+    # Intake too: the page files only to an agency in intake's units (its demo units, seeded).
+    p = Platform(log_dir=tmp_path_factory.mktemp("e2e-fbpage-logs"), services=("intake", "survey"),
+                 prefix="e2efbpage", amqp_uri=AMQP_DOCUMENTS_TEST_URI, extra_env={"OUTBOX_POLL_SECONDS": "0.1"})
     try:
         with running(p):
             # Every consumer connected (its queue bound): an event published before would be lost.

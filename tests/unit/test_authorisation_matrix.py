@@ -234,7 +234,7 @@ class World:
         self.survey_token = invitations.desk_view(invitation).link.rsplit("/", 1)[1]
         self.feedback_store = FakeFeedback()
         self.feedback = FeedbackService(self.feedback_store, feedback_policy(SurveySettings()),
-                                        FakeUnitTree(), clock=lambda: NOW)
+                                        FakeUnitTree({OWN: "", OTHER: ""}), clock=lambda: NOW)
         filing = feedback_domain.Filing(
             code="", secret_hash="", agency_code=OWN, type_code="thu-tuc", content="Hướng dẫn chưa rõ",
             complainant=feedback_domain.Complainant(feedback_domain.FiledBy.PERSON, "Nguyễn Văn An", "0912345678"))

@@ -151,6 +151,7 @@ def test_every_service_worker_uses_the_chassis_handler():
     # documents filing delivery's handover records (FormIssued); + survey issuing invitations on
     # DossierResultReturned; + documents granting the units of routing's CaseOpened and CaseProgressed;
     # + delivery restoring its fee lines from its own PostalFeeRecorded; + survey rebuilding an
-    # answer's tallies from its own AnswerRecorded; + intake following delivery's ShipmentRebooked
-    assert len(found) == 6 + 2 + 8 + 3 + 2 + 1 + 1 + 1 + 2 + 1 + 1 + 1
+    # answer's tallies from its own AnswerRecorded; + intake following delivery's ShipmentRebooked;
+    # + survey rebuilding a kiosk rating's from OfficerRated
+    assert len(found) == 6 + 2 + 8 + 3 + 2 + 1 + 1 + 1 + 2 + 1 + 1 + 1 + 1
     assert [f"{cls}.{attr}" for cls, attr, chassis in found if not chassis] == []

@@ -18,7 +18,7 @@ from onestop_survey.config import SurveySettings
 from onestop_survey.feedback.limits import FeedbackLimits
 from onestop_survey.public import feedback as pages
 
-from fakes import Clock, FakeFeedback
+from fakes import Clock, FakeFeedback, FakeUnitTree
 
 UNIT = "000.00.21.H17"
 CLIENT = "198.51.100.7"
@@ -31,8 +31,9 @@ FORM = {"co_quan": UNIT, "loai_phan_anh": "thai-do", "noi_dung": "Cán bộ ti�
 class World:
     def __init__(self, filings: str = "10/hour", secret_uses: str = "60/hour"):
         self.clock, self.store = Clock(FILED.astimezone(dt.UTC)), FakeFeedback()
+        self.units = FakeUnitTree({UNIT: ""})  # intake's units: the page files only to an agency it knows
         self.survey = bootstrap(SurveySettings(), feedback=self.store, clock=self.clock,
-                                feedback_limits=FeedbackLimits(filings, secret_uses))
+                                feedback_limits=FeedbackLimits(filings, secret_uses), units=self.units)
         self.pages = self.survey.feedback_pages
 
     def file(self, **changes: str | bytes) -> tuple[int, str]:
@@ -171,3 +172,33 @@ def test_the_follow_up_spends_the_secret_budget():
 
 def test_form_fields_keep_the_bytes_the_browser_sent():
     assert pages.form_fields(b"noi_dung=Th%E1i&noi_dung=x&ma=PA%2D1") == {"noi_dung": b"Th\xe1i", "ma": b"PA-1"}
+
+
+def test_an_agency_intake_does_not_know_is_refused_in_vietnamese_and_nothing_is_filed():
+    world = World()
+    status, html = world.file(co_quan="000.00.99.Z99")  # the shape of a unit code, but no unit's
+    assert status == 404
+    assert "Không tìm thấy cơ quan có mã này" in html and 'name="noi_dung"' in html  # the form again
+    assert world.store.filings == {} and world.store.events == []
+
+
+def test_when_intake_cannot_say_which_agencies_exist_the_page_asks_to_try_again_and_files_nothing():
+    world = World()
+    world.units.down = True
+    status, html = world.file()
+    assert status == 503
+    assert "Vui lòng thử lại sau ít phút." in html and "chưa được gửi" in html
+    assert world.store.filings == {} and world.store.events == []
+
+
+def test_a_rating_that_is_not_ascii_digits_is_refused_in_vietnamese():
+    world = World()
+    code, secret = world.filed()
+    world.survey.feedback.answer(code, "Đã trả lời", False, "r-1", LEADER)
+    before = dict(world.store.entries[code])
+    for value in ("\u00b2", "\u0663", "１"):  # digits to str.isdigit(), not to int(): once a 500
+        status, html = world.follow(code, secret, thao_tac="danh_gia", muc_do=value)
+        assert status == 400 and "Vui lòng chọn một mức độ hài lòng." in html
+    status, html = world.follow(code, secret, thao_tac="danh_gia", muc_do="9" * 5000)
+    assert status == 400 and "Mức độ hài lòng: dài quá 1 ký tự" in html
+    assert world.store.entries[code] == before

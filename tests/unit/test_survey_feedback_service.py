@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import datetime as dt
 import socket
 
@@ -28,6 +29,7 @@ from onestop_chassis.errors import (
     NotFound,
     PermissionDenied,
     ServiceError,
+    Unavailable,
 )
 from onestop_chassis.grpc_server import GrpcServer
 from onestop_chassis.worktime import VIETNAM
@@ -37,6 +39,7 @@ from onestop_survey.config import SurveySettings
 from onestop_survey.feedback import domain, keys
 from onestop_survey.feedback.domain import State
 from onestop_survey.feedback.limits import FeedbackLimits
+from onestop_survey.feedback.service import FeedbackService
 
 from fakes import Clock, FakeFeedback, FakeUnitTree
 
@@ -139,6 +142,9 @@ def test_bad_input_is_refused_and_nothing_stored_changes(world):
          "NOT_ANSWERED"),
         (lambda: feedback.get("PA-000000-AAAAAA", LEADER), NotFound, "FEEDBACK_NOT_FOUND"),
         (lambda: feedback.get("not a code", LEADER), InvalidArgument, "INVALID_FIELDS"),
+        # the shape of a unit code, but intake knows no such unit: filed, no officer could reach it
+        (lambda: feedback.file(dataclasses.replace(draft(), agency_code="000.00.99.Z99")), NotFound,
+         "UNIT_NOT_FOUND"),
     ]
     for call, error, reason in refusals:
         with pytest.raises(error) as refused:
@@ -252,7 +258,7 @@ def test_indicators_count_the_agencys_items_of_the_period(world):
 
 # -- through the gRPC server ---------------------------------------------------------------------------
 @contextlib.contextmanager
-def serving(store, clock, limits: FeedbackLimits | None = None):
+def serving(store, clock, limits: FeedbackLimits | None = None, units: FakeUnitTree | None = None):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -260,7 +266,7 @@ def serving(store, clock, limits: FeedbackLimits | None = None):
     server = GrpcServer(settings)
     api.register(server, bootstrap(settings, feedback=store, invitations=None, clock=clock,
                                    feedback_limits=limits or FeedbackLimits(),
-                                   units=FakeUnitTree(TREE)))
+                                   units=units or FakeUnitTree(TREE)))
     server.start()
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
@@ -377,6 +383,8 @@ def test_bad_input_through_the_api(stub):
          grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FIELDS"),
         (lambda: api_stub.FileFeedback(file_request(content="ả" * 5001), timeout=10),
          grpc.StatusCode.INVALID_ARGUMENT, "FIELD_TOO_LONG"),
+        (lambda: api_stub.FileFeedback(file_request(agency_code="000.00.21.H71"), timeout=10),  # H17 mistyped
+         grpc.StatusCode.NOT_FOUND, "UNIT_NOT_FOUND"),
         (lambda: api_stub.AnswerFeedback(survey_pb2.AnswerFeedbackRequest(
             code=filed.feedback.code, answer="Không thuộc đơn vị", request_id="x"),
             metadata=bearer(settings, STRANGER), timeout=10), grpc.StatusCode.PERMISSION_DENIED, "OTHER_AGENCY"),
@@ -391,6 +399,19 @@ def test_bad_input_through_the_api(stub):
             call()
         assert (refused.value.code(), _reason(refused.value)) == (code, reason)
         assert snapshot(store) == before
+
+
+def test_a_filing_while_intakes_units_cannot_be_read_is_unavailable_and_stores_nothing(world):
+    survey, store, clock = world
+    units = FakeUnitTree(TREE)
+    units.down = True  # as the client before any answer from intake
+    with pytest.raises(Unavailable) as refused:
+        FeedbackService(store, survey.feedback.policy, units, clock=clock).file(draft())
+    assert refused.value.reason == "UNITS_UNAVAILABLE"
+    with serving(store, clock, units=units) as (api_stub, _, _), pytest.raises(grpc.RpcError) as over_rpc:
+        api_stub.FileFeedback(file_request(), timeout=10)
+    assert over_rpc.value.code() == grpc.StatusCode.UNAVAILABLE and _reason(over_rpc.value) == "UNITS_UNAVAILABLE"
+    assert store.filings == {} and store.entries == {} and store.key_docs == {} and store.events == []
 
 
 def test_a_request_that_is_not_utf8_is_refused_by_the_server(stub):

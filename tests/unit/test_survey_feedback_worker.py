@@ -18,7 +18,7 @@ from onestop_survey.config import SurveySettings
 from onestop_survey.feedback import domain
 from onestop_survey.feedback.worker import FeedbackTimers
 
-from fakes import Clock, FakeFeedback
+from fakes import Clock, FakeFeedback, FakeUnitTree
 
 UNIT = "000.00.21.H17"
 
@@ -46,7 +46,7 @@ def _pass(container):
 def test_the_timer_escalates_overdue_items_once_and_catches_up_page_by_page():
     clock, store = Clock(FILED.astimezone(dt.UTC)), FakeFeedback()
     settings = SurveySettings(feedback_overdue_scan_page=1)
-    survey = bootstrap(settings, feedback=store, invitations=None, clock=clock)
+    survey = bootstrap(settings, feedback=store, invitations=None, clock=clock, units=FakeUnitTree({UNIT: ""}))
     first, second, answered = _file(survey), _file(survey), _file(survey)
     survey.feedback.answer(answered, "Đã giải quyết", False, "r-1", LEADER)
     with hosted(FeedbackWorker, settings, feedback_overdue=survey.feedback_overdue) as container:

@@ -154,6 +154,49 @@ def test_the_event_of_a_sheet_that_is_not_stored_is_dead_lettered():
         handle(payload)
 
 
+def test_a_kiosk_rating_stored_without_its_tallies_is_counted_once_from_its_event_delivered_twice():
+    from test_survey_service import World as KioskWorld
+    from test_survey_service import index as kiosk_index
+    world = KioskWorld()
+    add_all = world.tallies.add_all
+
+    def crash(tallies):
+        world.tallies.add_all = add_all  # once: the api process died after storing the rating
+        raise ConnectionError("the api process died after storing the rating")
+    world.tallies.add_all = crash
+    with pytest.raises(ConnectionError):
+        world.rate("desk-an", 3)
+    (rating,) = world.ratings.items
+    assert world.tallies.items == {} and kiosk_index(world).ratings == 0  # stored, never counted
+    payload = events.to_payload(answer_events.officer_rated(rating))
+    with hosted(RepairingWorker, SETTINGS, tally_repair=world.survey.tally_repair) as container:
+        before = _duplicates("survey", "OfficerRated")
+        with entrypoint_hook(container, "on_officer_rated") as handle:
+            assert handle(payload) is True
+            stored = dict(world.tallies.items)
+            assert handle(payload) is False  # a redelivery: counted once
+    assert _duplicates("survey", "OfficerRated") == before + 1
+    assert world.tallies.items == stored
+    for agency in (UNIT, PARENT):  # the kiosk's unit and its agency
+        found = kiosk_index(world, agency=agency)
+        assert (found.ratings, found.levels) == (1, {3: 1}), agency
+    assert kiosk_index(world, officer="desk-an").ratings == 1
+
+
+def test_the_event_of_a_rating_that_is_not_stored_is_dead_lettered():
+    from test_survey_service import World as KioskWorld
+
+    from onestop_chassis.errors import PermanentError
+    world = KioskWorld()
+    world.rate("desk-an", 2)
+    payload = events.to_payload(answer_events.officer_rated(world.ratings.items[0]))
+    assert world.survey.tally_repair.rebuild_rating(world.ratings.items[0].id) == 0  # counted already
+    world.ratings.items.clear()
+    with hosted(RepairingWorker, SETTINGS, tally_repair=world.survey.tally_repair) as container, \
+            entrypoint_hook(container, "on_officer_rated") as handle, pytest.raises(PermanentError):
+        handle(payload)
+
+
 # --- 2. the per-field index ---------------------------------------------------------------------
 def test_intake_copies_the_procedures_field_at_reception_and_tells_it_when_the_result_returns():
     from test_intake_units_results import _finished
@@ -265,6 +308,44 @@ def test_a_unit_below_an_agency_chooses_for_itself_and_its_choice_comes_first():
     assert world.survey.answers.questionnaire_of(sheet).code == "nhanh-3"
     sibling, _ = world.invite("000.22.21.H17-261117-0001", agency_code="000.22.21.H17")
     assert sibling.questionnaire_code == "sipas-5"   # another unit of the agency follows the agency
+
+
+# The agency's own questionnaire of the same code as the unit's (review 12: it once replaced the unit's).
+AGENCY_FILE = OWN_FILE.replace("Phiếu nhanh của Sở", "Phiếu nhanh của UBND").replace(
+    "Ông/Bà có hài lòng không?", "Câu hỏi của UBND")
+
+
+def test_an_invitation_keeps_the_owner_of_its_questionnaire_and_reads_only_that_owners():
+    world = World()
+    unit_admin = auth.Principal(subject="admin-u", roles=frozenset({auth.AGENCY_ADMIN}), agency=UNIT)
+    world.survey.questionnaires.put(UNIT, OWN_FILE.encode(), "yaml", unit_admin)
+    world.survey.questionnaires.put(PARENT, AGENCY_FILE.encode(), "yaml", ADMIN)   # same code, the agency's
+    world.survey.questionnaires.choose_for_invitations(UNIT, "nhanh-3", unit_admin)
+    invitation, token = world.invite()
+    assert (invitation.questionnaire_owner, invitation.questionnaire_code, invitation.questionnaire_version) == (
+        UNIT, "nhanh-3", 1)
+    shown = world.survey.answers.survey(token)[1]
+    assert (shown.agency_code, shown.name) == (UNIT, "Phiếu nhanh của Sở")
+    sheet = world.survey.answers.submit(token, {"q1": 1})
+    assert sheet.questionnaire_owner == UNIT and world.survey.answers.questionnaire_of(sheet).agency_code == UNIT
+    assert world.survey.tally_repair.rebuild(invitation.id) == 0  # the repair reads the same questionnaire
+    # The agency's choice of its own code: its units without a choice ask the agency's, kept as issued.
+    world.survey.questionnaires.choose_for_invitations(PARENT, "nhanh-3", ADMIN)
+    sibling, sibling_token = world.invite("000.22.21.H17-261117-0001", agency_code="000.22.21.H17")
+    assert sibling.questionnaire_owner == PARENT
+    world.survey.questionnaires.put(PARENT, AGENCY_FILE.replace("UBND", "UBND (bản 2)").encode(), "yaml", ADMIN)
+    assert world.survey.answers.survey(sibling_token)[1].name == "Phiếu nhanh của UBND"  # version 1, as issued
+
+
+def test_an_invitation_stored_before_its_owner_was_kept_reads_its_units_own_first():
+    world = World()
+    unit_admin = auth.Principal(subject="admin-u", roles=frozenset({auth.AGENCY_ADMIN}), agency=UNIT)
+    world.survey.questionnaires.put(UNIT, OWN_FILE.encode(), "yaml", unit_admin)
+    world.survey.questionnaires.put(PARENT, AGENCY_FILE.encode(), "yaml", ADMIN)
+    world.survey.questionnaires.choose_for_invitations(UNIT, "nhanh-3", unit_admin)
+    invitation, token = world.invite()
+    world.invitation_store.items[invitation.id] = dataclasses.replace(invitation, questionnaire_owner="")
+    assert world.survey.answers.survey(token)[1].agency_code == UNIT
 
 
 @pytest.mark.parametrize(("agency", "code", "actor", "error", "reason"), [

@@ -112,3 +112,25 @@ def test_a_survey_link_s_token_never_reaches_a_log_line():
     assert redact("GET /quay/quay-7?co_quan=000.00.21.H17") == "GET /quay/quay-7?co_quan=000.00.21.H17"
     assert redact("GET /quay/quay-7?co_quan=000.00.21.H17&khoa=Ab-9_x&can_bo=an") == (
         "GET /quay/quay-7?co_quan=000.00.21.H17&khoa=[redacted]&can_bo=an")
+
+
+# "²" and "٣" are digits to str.isdigit() but not to int(): each was once an HTTP 500 (review 12).
+NOT_ASCII_DIGITS = ("\u00b2", "\u0663", "１", "9" * 5000)
+
+
+def test_a_number_that_is_not_ascii_digits_is_a_question_to_fix_not_a_500():
+    world = World()
+    _, token = world.invite()
+    for value in NOT_ASCII_DIGITS:
+        status, html = world.survey.pages.answer(token, {**_form(FIFTEEN), "q_1": value}, CLIENT)
+        assert status == 400 and "Câu 1 (" in html and "câu trả lời không hợp lệ" in html
+    assert world.stored() == ({}, [], {}, [])
+
+
+def test_a_kiosk_level_that_is_not_ascii_digits_is_refused_in_vietnamese():
+    world = World()
+    for n, value in enumerate(NOT_ASCII_DIGITS):
+        form = {"co_quan": UNIT, "can_bo": "desk-an", "muc_do": value, "khoa": world.key, "ma_yeu_cau": f"r-{n}"}
+        status, html = world.survey.pages.rate("k1", form, CLIENT)
+        assert status == 400 and "Vui lòng chọn một mức độ hài lòng." in html
+    assert world.stored() == ({}, [], {}, [])

@@ -61,7 +61,7 @@ class Survey:
     feedback: FeedbackService             # feedback and complaints
     feedback_overdue: FeedbackOverdueScan  # the worker's overdue scan of feedback
     feedback_limits: FeedbackLimits       # the budgets of feedback's public RPCs (in the database)
-    tally_repair: TallyRepair             # the worker's rebuild of an answer's tallies from AnswerRecorded
+    tally_repair: TallyRepair             # the worker's rebuild of tallies from AnswerRecorded and OfficerRated
     feedback_pages: FeedbackPages         # the public feedback pages /phan-anh (worker)
 
 
@@ -97,8 +97,9 @@ def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None =
         settings.intake_address, lambda: auth.service_token(settings), settings.intake_timeout_seconds)
     kiosk_registry = KioskRegistry(kiosks if kiosks is not None else MongoKiosks(), units, clock=clock or utcnow)
     answer_store = answers if answers is not None else MongoAnswers()
-    answer_service = AnswerService(invitation_service, questionnaire_service, answer_store,
-                                   ratings if ratings is not None else MongoRatings(), tally_store, kiosk_registry)
+    rating_store = ratings if ratings is not None else MongoRatings()
+    answer_service = AnswerService(invitation_service, questionnaire_service, answer_store, rating_store,
+                                   tally_store, kiosk_registry)
     limits = limits if limits is not None else SurveyLimits(
         per_kiosk=settings.ratings_per_kiosk, per_client=settings.ratings_per_client,
         token_requests=settings.token_requests_per_client, token_mismatches=settings.unknown_tokens_per_client,
@@ -116,7 +117,7 @@ def bootstrap(settings: SurveySettings, *, invitations: InvitationStore | None =
         feedback=feedback_service, feedback_limits=feedback_limits,
         feedback_overdue=FeedbackOverdueScan(feedback_service, settings.feedback_overdue_scan_page,
                                              clock=clock or utcnow),
-        tally_repair=TallyRepair(answer_store, questionnaire_service, tally_store),
+        tally_repair=TallyRepair(answer_store, questionnaire_service, tally_store, rating_store),
         feedback_pages=FeedbackPages(feedback_service, feedback_limits))
 
 

@@ -37,6 +37,7 @@ class AnswerSheet:
     texts: dict[str, str] = field(default_factory=dict)    # question id → free text
     total: int = 0
     grade: str = ""
+    questionnaire_owner: str = ""  # the invitation's (invitations.domain.Invitation.questionnaire_owner)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
-"""The answers' tallies rebuilt from AnswerRecorded (issue 12, review): the answer path inserts the
-sheet (with its event, in one insert) and then its tallies, so a crash between the two would leave
-an answer stored but never counted. The survey worker consumes survey's own AnswerRecorded (through
+"""The answers' and kiosk ratings' tallies rebuilt from AnswerRecorded and OfficerRated (issue 12,
+review). The answer path inserts the sheet (with its event, in one insert) and then its tallies, so
+a crash between the two would leave an answer stored but never counted; a kiosk rating is stored
+with its OfficerRated and then its tallies, the same gap, repaired the same way (rebuild_rating).
+The survey worker consumes survey's own AnswerRecorded (through
 the outbox and the relay, so it arrives once the sheet is stored) and writes the sheet's tallies
 again. Tallies are unique inserts by `<place>|<day>|q|<invitation id>` (indices.domain), so writing
 them twice counts the answer once; the event is only the trigger: the tallies are computed from the
@@ -17,7 +19,7 @@ from typing import Protocol
 
 from ..indices import domain as indices
 from ..questionnaires.service import QuestionnaireService
-from .service import AnswerStore, sheet_tallies
+from .service import AnswerStore, RatingStore, rating_tallies, sheet_tallies
 
 
 class TallyRepairStore(Protocol):
@@ -35,8 +37,10 @@ def day_key(tally_id: str) -> str:
 
 
 class TallyRepair:
-    def __init__(self, answers: AnswerStore, questionnaires: QuestionnaireService, tallies: TallyRepairStore):
+    def __init__(self, answers: AnswerStore, questionnaires: QuestionnaireService, tallies: TallyRepairStore,
+                 ratings: RatingStore):
         self._answers = answers
+        self._ratings = ratings
         self._questionnaires = questionnaires
         self._tallies = tallies
 
@@ -47,9 +51,21 @@ class TallyRepair:
         sheet = self._answers.get(invitation_id)
         if sheet is None:
             return None
-        questionnaire = self._questionnaires.get(sheet.questionnaire_code, sheet.questionnaire_version,
-                                                 sheet.parent_agency_code or sheet.agency_code, sheet.agency_code)
-        written = self._tallies.add_missing(sheet_tallies(sheet, questionnaire))
+        questionnaire = self._questionnaires.issued(sheet.questionnaire_owner, sheet.questionnaire_code,
+                                                    sheet.questionnaire_version, sheet.agency_code,
+                                                    sheet.parent_agency_code)
+        return self._add_missing(sheet_tallies(sheet, questionnaire))
+
+    def rebuild_rating(self, rating_id: str) -> int | None:
+        """The same for a kiosk rating (OfficerRated): writes the missing tallies of the stored
+        rating `rating_id` (`<place>|<day>|k|<rating id>`); how many, None when no rating has that id."""
+        rating = self._ratings.get(rating_id)
+        if rating is None:
+            return None
+        return self._add_missing(rating_tallies(rating))
+
+    def _add_missing(self, tallies: list[indices.Tally]) -> int:
+        written = self._tallies.add_missing(tallies)
         if written:
             self._tallies.drop_day_summaries({day_key(t.id) for t in written})
         return len(written)

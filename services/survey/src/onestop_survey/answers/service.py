@@ -72,12 +72,13 @@ class AnswerService:
         return invitation, self._questionnaire(invitation)
 
     def _questionnaire(self, invitation: invitations.Invitation) -> questionnaires.Questionnaire:
-        return self._questionnaires.get(invitation.questionnaire_code, invitation.questionnaire_version,
-                                        invitation.parent_agency_code or invitation.agency_code, invitation.agency_code)
+        return self._questionnaires.issued(invitation.questionnaire_owner, invitation.questionnaire_code,
+                                           invitation.questionnaire_version, invitation.agency_code,
+                                           invitation.parent_agency_code)
 
     def questionnaire_of(self, sheet: domain.AnswerSheet) -> questionnaires.Questionnaire:
-        return self._questionnaires.get(sheet.questionnaire_code, sheet.questionnaire_version,
-                                        sheet.parent_agency_code or sheet.agency_code, sheet.agency_code)
+        return self._questionnaires.issued(sheet.questionnaire_owner, sheet.questionnaire_code,
+                                           sheet.questionnaire_version, sheet.agency_code, sheet.parent_agency_code)
 
     def submit(self, token: str, answers: questionnaires.Answers) -> domain.AnswerSheet:
         """Records the answer to the invitation of `token`. Raises as `survey`, and InvalidArgument
@@ -90,7 +91,7 @@ class AnswerService:
             field_code=invitation.field_code,
             officers=invitation.officers, return_method=invitation.return_method,
             questionnaire_code=questionnaire.code, questionnaire_version=questionnaire.version,
-            answered_at=self._invitations.now(), values=scored.values,
+            questionnaire_owner=questionnaire.agency_code, answered_at=self._invitations.now(), values=scored.values,
             texts={k: str(v) for k, v in answers.items() if isinstance(v, str) and v},
             total=scored.total, grade=scored.grade)
         if not self._answers.add(sheet):
@@ -119,10 +120,14 @@ class AnswerService:
                                     "another rating: send a new id per rating",
                                     metadata={"request_id": rating.request_id})
             rating = earlier  # a replay; its tallies (same ids) are written again below, harmlessly
-        self._tallies.add_all(indices.tallies(
-            indices.places((rating.agency_code, rating.parent_agency_code), (rating.officer,), "", ""),
-            rating.rated_at, rating.id, kind="k", level=rating.level))
+        self._tallies.add_all(rating_tallies(rating))  # a crash before: the worker writes them from OfficerRated
         return rating
+
+
+def rating_tallies(rating: domain.Rating) -> list[indices.Tally]:
+    """The kiosk rating's contribution to the officer, its unit and the unit's agency (indices.domain)."""
+    return indices.tallies(indices.places((rating.agency_code, rating.parent_agency_code), (rating.officer,), "", ""),
+                           rating.rated_at, rating.id, kind="k", level=rating.level)
 
 
 def sheet_tallies(sheet: domain.AnswerSheet, q: questionnaires.Questionnaire) -> list[indices.Tally]:

@@ -1,5 +1,6 @@
-"""Mixed into the survey worker: survey's own AnswerRecorded rebuilds the answer's tallies when a
-crash left them unwritten (answers.repair; idempotent: a tally is a unique insert)."""
+"""Mixed into the survey worker: survey's own AnswerRecorded and OfficerRated rebuild the answer's
+or the kiosk rating's tallies when a crash left them unwritten (answers.repair; idempotent: a
+tally is a unique insert)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from onestop_chassis.worker import Bootstrapped, event_handler
 from ..bootstrap import bootstrap
 
 log = get_logger("onestop.survey")
-REPAIRED = Counter("onestop_survey_tallies_repaired", "Answers whose tallies the worker wrote from AnswerRecorded "
-                   "(the answer path had not: a crash between the sheet and its tallies)")
+REPAIRED = Counter("onestop_survey_tallies_repaired", "Answers and kiosk ratings whose tallies the worker wrote "
+                   "from AnswerRecorded or OfficerRated (the answer path had not: a crash before its tallies)")
 
 
 class RecordedAnswers:
@@ -36,4 +37,17 @@ class RecordedAnswers:
             REPAIRED.inc()
             log.warning("answer tallies rebuilt from its event", invitation_id=message.invitation_id,
                         tallies=written)
+        return written > 0
+
+    @event_handler("survey", "OfficerRated", message=sev.OfficerRated)
+    def on_officer_rated(self, message):
+        """Writes the kiosk rating's missing tallies, as on_answer_recorded does for an answer."""
+        if not message.rating_id:
+            raise PermanentError("OfficerRated without a rating id")
+        written = self.tally_repair.rebuild_rating(message.rating_id)
+        if written is None:  # the rating is not in this database: never succeeds
+            raise PermanentError(f"OfficerRated of a rating not stored: {message.rating_id}")
+        if written:
+            REPAIRED.inc()
+            log.warning("kiosk rating tallies rebuilt from its event", rating_id=message.rating_id, tallies=written)
         return written > 0

@@ -49,7 +49,6 @@ class UnitTree(Protocol):
     def parents(self, fresh: bool = False) -> Mapping[str, str]:
         """Every unit's parent code by its code ("" for a root), as intake lists them (`fresh`: not
         from a cache). Raises Unavailable UNITS_UNAVAILABLE when they cannot be read."""
-        ...
 
 
 MAX_TREE_DEPTH = 16  # province → district → department → ...: deeper is a loop in the data
@@ -78,8 +77,10 @@ class FeedbackService:
     # -- filing and public reads ---------------------------------------------------------------------
     def file(self, draft: Filing) -> tuple[Feedback, str]:
         """Files `draft` (its code and secret_hash are made here); returns the item and its secret
-        (8 characters, returned once). Raises InvalidArgument (domain.check_filing)."""
+        (8 characters, returned once). Raises InvalidArgument (domain.check_filing), as known_units
+        for an agency intake does not know (no officer could ever reach it); refused, nothing is stored."""
         domain.check_filing(draft, self.policy.types)
+        self.known_units(draft.agency_code)
         now = self._clock()
         due = domain.answer_due(self.policy.calendar, now, self.policy.types[draft.type_code].answer_days)
         secret = "".join(secrets.choice(SECRET_ALPHABET) for _ in range(8))
@@ -196,18 +197,24 @@ class FeedbackService:
         units could not be read)."""
         if unit_code == agency_code:
             return
-        parents = self._units.parents()
-        if unit_code not in parents:  # a unit created since the tree was read
-            parents = self._units.parents(fresh=True)
-        if unit_code not in parents:
-            raise NotFound("UNIT_NOT_FOUND", f"intake knows no unit {unit_code}: check the unit code",
-                           metadata={"unit_code": unit_code})
+        parents = self.known_units(unit_code)
         root = _root(agency_code, parents)
         if _root(unit_code, parents) != root:
             raise FailedPrecondition("UNIT_OUTSIDE_AGENCY", f"unit {unit_code} is not in the unit tree of agency "
                                      f"{agency_code} (under {root}), which this feedback was filed with: assign it "
                                      "to a unit of that tree", metadata={"unit_code": unit_code,
                                                                          "agency_code": agency_code})
+
+    def known_units(self, unit_code: str) -> Mapping[str, str]:
+        """intake's {unit: parent}, which knows `unit_code` (read again if the cache does not).
+        Raises NotFound UNIT_NOT_FOUND, Unavailable UNITS_UNAVAILABLE (intake's units unreadable)."""
+        parents = self._units.parents()
+        if unit_code not in parents:  # a unit created since the tree was read
+            parents = self._units.parents(fresh=True)
+        if unit_code not in parents:
+            raise NotFound("UNIT_NOT_FOUND", f"intake knows no unit {unit_code}: check the unit code",
+                           metadata={"unit_code": unit_code})
+        return parents
 
     # -- the citizen ----------------------------------------------------------------------------------
     def reopen(self, code: str, secret: str, reason: str) -> Feedback:

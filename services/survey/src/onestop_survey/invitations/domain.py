@@ -38,6 +38,7 @@ class Invitation:
     token_hash: str = ""             # SHA-256 hex of the token
     parent_agency_code: str = ""     # the receiving unit's agency (its parent unit); "" for a root unit
     field_code: str = ""             # the procedure's field (lĩnh vực), when the event names it
+    questionnaire_owner: str = ""    # whose questionnaire (agency or unit); "" built in, or issued before it was kept
 
     def expired(self, now: dt.datetime) -> bool:
         return self.expires_at is not None and now >= self.expires_at

@@ -71,7 +71,7 @@ class InvitationService:
             dossier_code=event.dossier_code, procedure_code=event.procedure_code,
             officers=tuple(dict.fromkeys(o for o in (event.received_by, event.returned_by) if o)),
             return_method=event.return_method, questionnaire_code=questionnaire.code,
-            questionnaire_version=questionnaire.version,
+            questionnaire_version=questionnaire.version, questionnaire_owner=questionnaire.agency_code,
             expires_at=domain.expiry(event.returned_at, now, self._expiry_days),
             token_hash=domain.token_hash(token), parent_agency_code=event.parent_agency_code,
             field_code=event.field_code)

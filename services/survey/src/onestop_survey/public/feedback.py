@@ -19,13 +19,21 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Callable, Mapping
 
-from onestop_chassis.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from onestop_chassis.errors import (
+    Aborted,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+)
 from onestop_chassis.page_templates import page_environment
 from onestop_chassis.worktime import VIETNAM
 
 from ..feedback import domain
 from ..feedback.limits import FeedbackLimits
 from ..feedback.service import FeedbackService
+from .pages import form_number, message_page
 
 _env = page_environment("onestop_survey.public")  # the chassis's base page, no navigation
 FILE_URL = "/phan-anh"
@@ -51,6 +59,8 @@ VIOLATIONS_VI = {
     "rating": "Vui lòng chọn một mức độ hài lòng.",
     "code": "Mã phản ánh không đúng (ví dụ PA-261130-ABCDEF).",
 }
+UNKNOWN_AGENCY_VI = ("Không tìm thấy cơ quan có mã này trong danh sách cơ quan, đơn vị. Vui lòng kiểm tra lại "
+                     "mã cơ quan (ví dụ 000.00.21.H17) hoặc dùng đường dẫn do cơ quan cung cấp.")
 REFUSALS_VI = {
     "NO_MATCH": (404, "Không tìm thấy phản ánh có mã và mã bí mật này. Vui lòng kiểm tra lại cả hai."),
     "REOPEN_WINDOW_ENDED": (409, "Đã hết thời hạn đề nghị xem xét lại. Vui lòng gửi phản ánh mới."),
@@ -125,7 +135,8 @@ class FeedbackPages:
 
     def file(self, body: bytes, client: str) -> tuple[int, str]:
         """POST /phan-anh: files the item; its code and secret (shown once), or the form naming
-        what to fix (400), or too many filings from this address (429)."""
+        what to fix (400), an agency intake does not know (404), too many filings from this
+        address (429); a "try again" page (503) when intake's units cannot be read."""
         form = form_fields(body)
         given = {k: v.decode("utf-8", "replace")[:FIELDS[k][1]] for k, v in form.items() if k in FIELDS}
         try:
@@ -135,6 +146,13 @@ class FeedbackPages:
             return self.form(status=exc.status, given=given, errors=exc.lines)
         except InvalidArgument as exc:
             return self.form(status=400, given=given, errors=violations_vi(exc))
+        except NotFound:  # UNIT_NOT_FOUND: intake knows no such agency
+            return self.form(status=404, given=given, errors=[UNKNOWN_AGENCY_VI])
+        except Unavailable:  # UNITS_UNAVAILABLE: the agency cannot be checked now; nothing was filed
+            return message_page(503, "Chưa gửi được phản ánh", "Hệ thống tạm thời chưa kiểm tra được cơ quan "
+                                "nhận phản ánh nên phản ánh của Ông/Bà chưa được gửi.",
+                                detail="Vui lòng thử lại sau ít phút.", back=FILE_URL,
+                                subheading="Phản ánh, kiến nghị")
         except ResourceExhausted as exc:
             return self.form(status=429, given=given, errors=[exc.metadata.get("message_vi", "")])
         kind = self._feedback.policy.types.get(item.type_code)
@@ -205,4 +223,4 @@ class FeedbackPages:
 
 
 def _rating(value: str) -> int:
-    return int(value) if value.isdigit() else 0
+    return form_number(value) or 0  # not a number ("²" too): check_rating refuses 0 (400)

@@ -12,6 +12,7 @@ every refusal is a page in Vietnamese with the status a browser understands (404
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 import uuid
 from collections.abc import Mapping
@@ -60,15 +61,25 @@ REFUSALS_VI = {
 
 
 def message_page(status: int, title: str, message: str, *, kind: str = "error", detail: str = "",
-                 back: str = "") -> tuple[int, str]:
+                 back: str = "", subheading: str = "") -> tuple[int, str]:
     return status, _env.get_template("message.html").render(title=title, message=message, kind=kind,
-                                                             detail=detail, back=back)
+                                                             detail=detail, back=back, subheading=subheading)
 
 
 def refusal(exc: ServiceError) -> tuple[int, str]:
     status, title, message = REFUSALS_VI.get(exc.reason, (400, "Yêu cầu không hợp lệ",
                                                           "Yêu cầu không hợp lệ. Vui lòng thử lại."))
     return message_page(status, title, message)
+
+
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")  # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+
+
+def form_number(value: str) -> int | None:
+    """A form field as a whole number, or None when it is not one (ASCII digits, an optional
+    minus, at most 9 digits): the page then answers 400 with its Vietnamese message, never 500."""
+    value = value.strip()
+    return int(value) if WHOLE_NUMBER.fullmatch(value) else None
 
 
 def answers_from_form(q: questionnaires.Questionnaire, form: Mapping[str, str]) -> dict[str, int | str]:
@@ -81,7 +92,8 @@ def answers_from_form(q: questionnaires.Questionnaire, form: Mapping[str, str]) 
             if raw.strip():
                 out[question.id] = raw.strip()
         elif raw.strip():
-            out[question.id] = int(raw) if raw.strip().lstrip("-").isdigit() else raw
+            number = form_number(raw)
+            out[question.id] = raw if number is None else number
     return out
 
 
@@ -158,13 +170,15 @@ class SurveyPages:
         level = form.get("muc_do") or ""
         try:
             self._limits.rating_client(client)
-            self._answers.rate(agency, kiosk[:64], key, officer, int(level) if level.isdigit() else 0, request_id,
+            self._answers.rate(agency, kiosk[:64], key, officer, form_number(level) or 0, request_id,
                                spend=self._limits.rating_kiosk)
         except ResourceExhausted:
             return self.kiosk(kiosk, agency, officer, key, REFUSALS_VI["RATE_LIMITED"][2], "error", 429)
         except (Unauthenticated, PermissionDenied, AlreadyExists) as exc:
             return refusal(exc)
-        except InvalidArgument:
+        except InvalidArgument as exc:
+            if [v.field for v in exc.violations] == ["level"]:
+                return self.kiosk(kiosk, agency, officer, key, "Vui lòng chọn một mức độ hài lòng.", "error", 400)
             return message_page(400, "Yêu cầu không hợp lệ", "Máy đánh giá chưa được cài đặt đúng "
                                 "(cơ quan, công chức). Vui lòng báo cán bộ tại quầy.")
         return self.kiosk(kiosk, agency, officer, key, "Cảm ơn Ông/Bà đã đánh giá!")

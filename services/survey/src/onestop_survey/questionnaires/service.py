@@ -2,7 +2,8 @@
 
 An agency admin puts a file of questionnaires (PutQuestionnaire): each one that differs from its
 latest version becomes the next version; one identical to it stores nothing. Invitations keep the
-(code, version) they were issued with, so a change never alters a running survey.
+(owner, code, version) they were issued with, so a change never alters a running survey, and
+another owner's questionnaire of the same code never replaces it (QuestionnaireService.issued).
 """
 
 from __future__ import annotations
@@ -72,6 +73,16 @@ class QuestionnaireService:
                            + (f" for agency {agency_code}" if agency_code else ""),
                            metadata={"code": code, "version": str(version)})
         return found
+
+    def issued(self, owner: str, code: str, version: int, unit_code: str = "",
+               agency_code: str = "") -> domain.Questionnaire:
+        """The questionnaire an invitation (and its answer sheet) was issued with: `owner`'s (an
+        agency's or a unit's; "" built in) `code` at `version`, never another owner's of the same
+        code. An invitation stored before its owner was kept (owner "", a code not built in) reads
+        `unit_code`'s own, else its agency's. Raises NotFound QUESTIONNAIRE_NOT_FOUND."""
+        if owner or code in self._builtin:
+            return self.get(code, version, owner)
+        return self.get(code, version, unit_code, agency_code)
 
     def put(self, agency_code: str, content: bytes, fmt: str, actor: auth.Principal) -> list[Stored]:
         """Stores the file's questionnaires for `agency_code` (the actor's own; SERVICE: any).
