@@ -280,9 +280,9 @@ class DeliveryService:
         except domain.Refused as refused:
             raise FailedPrecondition(refused.reason, str(refused), metadata={"shipment_id": old.shipment.id}) \
                 from None
-        cancelling.check_parcel_free(self._carrier, self._intake, old.shipment)
-        if request_id:  # found, rebookable and its parcel free: only now is the id claimed
+        if request_id:  # found and rebookable: the id is claimed before the carrier is asked
             self._claim(actor, request_id, f"rebook {old.shipment.id}")
+        cancelling.check_parcel_free(self._carrier, self._intake, old.shipment)
         return self._next_booking(old.shipment, receiver, actor, request_id)
 
     def _next_booking(self, old: Shipment, receiver: Party | None, actor: auth.Principal, request_id: str) -> Shipment:
