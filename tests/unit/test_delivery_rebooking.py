@@ -84,3 +84,18 @@ def test_a_pickup_reported_after_the_delivery_corrects_the_transit_time(world):
     assert shipment.picked_up_at == NOW and shipment.state is State.DELIVERED
     world.report(s.waybill, CarrierStatus.IN_TRANSIT, "e2", 60)  # a later time never moves it back
     assert world.service.get(s.id, "", OFFICER).shipment.picked_up_at == NOW
+
+
+def test_a_rebooking_with_a_request_id_used_for_another_action_leaves_the_live_order_alone(world):
+    """The id is checked before the carrier is asked to cancel: a reused id is refused with the order
+    still live at the post and nothing stored (found at the merge review, session 7)."""
+    from onestop_chassis.errors import AlreadyExists
+    s = world.ordered()
+    world.report(s.waybill, CarrierStatus.FAILED_ATTEMPT, "e1", 1)
+    world.store.claim(f"{UNIT}|rb-used", "cancel something-else someone")
+    stored, events = {k: list(v) for k, v in world.store.logs.items()}, len(world.store.events)
+    with pytest.raises(AlreadyExists) as refused:
+        world.service.rebook(s.id, None, OFFICER, "rb-used")
+    assert refused.value.reason == "REQUEST_ID_REUSED"
+    assert world.carrier.cancelled == []  # the live order was not cancelled at the post
+    assert world.store.logs == stored and len(world.store.events) == events
