@@ -18,6 +18,8 @@ from onestop_survey.config import SurveySettings
 from onestop_survey.feedback import domain, messages
 from onestop_survey.feedback.adapters.mongo import KEYS, LOG, MongoFeedback
 
+from fakes import FakeUnitTree
+
 UNIT = "000.00.21.H17"
 LEADER = auth.Principal("leader", frozenset({auth.UNIT_LEADER}), UNIT)
 NOW = dt.datetime(2026, 5, 4, 2, 0, tzinfo=dt.UTC)  # Monday 09:00 in Vietnam
@@ -33,7 +35,10 @@ def _filing(content="Thủ tục hướng dẫn chưa rõ ràng") -> domain.Fili
 @pytest.fixture()
 def survey(mongo_db):
     store = MongoFeedback(lambda: mongo_db)
-    return bootstrap(SurveySettings(), feedback=store, invitations=None, clock=lambda: NOW), store, mongo_db
+    # intake's unit tree in memory: this file tests the feedback store on FerretDB (the e2e files
+    # file feedback against a running intake)
+    return bootstrap(SurveySettings(), feedback=store, invitations=None, units=FakeUnitTree({UNIT: ""}),
+                     clock=lambda: NOW), store, mongo_db
 
 
 def test_an_item_round_trips_through_its_log(survey):
