@@ -147,7 +147,10 @@ def test_a_plain_amqp_consumer_reads_every_event_of_a_journey_as_the_asyncapi_do
                 connection.drain_events(timeout=0.5)
         consumer.cancel()
 
-    assert {m.delivery_info["exchange"].removesuffix(".events") for m in arrived} == set(services)
+    # each expected event came from its producer's exchange; nothing from a service not in the journey
+    # (intake runs in survey's journey only to answer which agencies exist: it may publish nothing)
+    producers = {name.split(".", 1)[0] for name in channels if name.split(".", 1)[1] in expected}
+    assert producers <= {m.delivery_info["exchange"].removesuffix(".events") for m in arrived} <= set(services)
     for message in arrived:
         event = message.delivery_info["routing_key"]
         producer = message.delivery_info["exchange"].removesuffix(".events")
